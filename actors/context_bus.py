@@ -1,0 +1,101 @@
+"""The Context Bus: the public event stream (PUB) and the catch-up service.
+
+Frames on the PUB socket: `[topic, header, payload]`. The topic is `run.<run_id>.<type>`, so a
+subscriber picks one run (`run.<id>.`), one type, or everything (`run.`). The header is msgpack
+`{seq, prev_seq, run_id, run_version, type, schema_version, command_id, recorded_at}`;
+`prev_seq` is the seq of the run's previous event, so a subscriber of a run sees any gap and
+asks the catch-up endpoint for what it missed. The payload is the event exactly as logged.
+Events reach the bus only after the State Manager committed them.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import zmq
+
+from weboter.actors.base import MessageActor
+from weboter.runtime.eventlog import EventLog
+from weboter.runtime.transport import Bridge, check_bindable
+from weboter.schemas.messages import CatchUp, EventBatch, Message, Publish
+
+log = logging.getLogger(__name__)
+
+_encoder = msgspec.msgpack.Encoder()
+
+
+class EventHeader(msgspec.Struct, frozen=True):
+    seq: int
+    prev_seq: int
+    run_id: str
+    run_version: int
+    type: str
+    schema_version: int
+    command_id: str
+    recorded_at: float
+
+
+def topic(run_id: str, type_: str) -> bytes:
+    return f"run.{run_id}.{type_}".encode()
+
+
+class ContextBus(MessageActor):
+    address = "bus"
+
+    def __init__(self, bridge: Bridge, db_path: Path, endpoints: list[str]) -> None:
+        super().__init__(bridge)
+        self.db_path = db_path
+        self.endpoints = endpoints
+        self.bound: list[str] = []
+        self._pub: zmq.Socket[Any] | None = None
+        self._log: EventLog | None = None
+
+    def started(self) -> None:
+        self._pub = self.bridge.context.socket(zmq.PUB)
+        self._pub.setsockopt(zmq.LINGER, 0)
+        self._pub.setsockopt(zmq.SNDHWM, 100_000)
+        for endpoint in self.endpoints:
+            check_bindable(endpoint, curve=False)
+            self._pub.bind(endpoint)
+            self.bound.append(self._pub.getsockopt(zmq.LAST_ENDPOINT).decode())
+
+    def stopping(self) -> None:
+        if self._pub is not None:
+            self._pub.close(linger=0)
+        if self._log is not None:
+            self._log.close()
+
+    def handle(self, message: Message) -> None:
+        if isinstance(message, Publish):
+            self._publish(message)
+        elif isinstance(message, CatchUp):
+            self._catch_up(message)
+        else:
+            log.warning("context bus: ignored %s", type(message).__name__)
+
+    def _publish(self, message: Publish) -> None:
+        assert self._pub is not None
+        prev = message.prev_seq
+        for event in message.events:
+            header = EventHeader(event.seq, prev, event.run_id, event.run_version, event.type,
+                                 event.schema_version, event.command_id, event.recorded_at)
+            self._pub.send_multipart([topic(event.run_id, event.type), _encoder.encode(header),
+                                      event.payload], copy=False)
+            prev = event.seq
+
+    def _catch_up(self, request: CatchUp) -> None:
+        if self._log is None:
+            self._log = EventLog(self.db_path, create=False)
+        after = request.after_seq
+        size = max(1, min(request.batch, 5000))
+        while True:
+            events = self._log.read_stored(request.run_id, after_seq=after, limit=size)
+            if events:
+                after = events[-1].seq
+            done = len(events) < size
+            self.send(request.reply_to, EventBatch(events=events, done=done, last_seq=after))
+            if done:
+                return

@@ -1,0 +1,145 @@
+"""The executors: they drive runs by sending the next node to a Node Runner.
+
+Both keep, per run they drive, the state folded from the events the State Manager sends
+back (never read back from the database). After each commit they look at the state:
+RUNNING/STEPPING -> execute the current node; ERROR -> fail the run (the debugger will offer
+other decisions); PAUSED or terminal -> tell whoever asked that the run came to rest.
+
+`ContinuousExecutor` runs until the run rests (DESIGN: Run/Pause). `StepExecutor` runs exactly
+one node per `Step` command, then the run is PAUSED.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from weboter.actors.base import MessageActor
+from weboter.runtime.eventlog import to_record
+from weboter.runtime.flows import index_for
+from weboter.runtime.fold import apply
+from weboter.runtime.transport import Bridge
+from weboter.schemas.context import ErrorContext
+from weboter.schemas.messages import (
+    CommandRejected,
+    Committed,
+    Drive,
+    ExecuteNode,
+    FailRun,
+    Message,
+    Mode,
+    RunEnded,
+    StartRun,
+    Step,
+)
+from weboter.schemas.state import RunState, RunStatus
+
+log = logging.getLogger(__name__)
+
+RUNNER = "node_runner"
+STATE_MANAGER = "state_manager"
+
+
+def new_command_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Executor(MessageActor):
+    mode: Mode = "continuous"
+
+    def __init__(self, bridge: Bridge, runner: str = RUNNER) -> None:
+        super().__init__(bridge)
+        self.runner = runner
+        self.states: dict[str, RunState] = {}
+        self.watchers: dict[str, str] = {}
+
+    def handle(self, message: Message) -> None:
+        if isinstance(message, Committed):
+            self._on_committed(message)
+        elif isinstance(message, CommandRejected):
+            self._on_rejected(message)
+        else:
+            self.on_request(message)
+
+    def on_request(self, message: Message) -> None:
+        log.warning("%s: ignored %s", self.address, type(message).__name__)
+
+    def start_run(self, run_id: str, reply_to: str, *, resume: bool) -> None:
+        self.watchers[run_id] = reply_to
+        self.send(STATE_MANAGER, StartRun(command_id=new_command_id(), run_id=run_id,
+                                          reply_to=self.address, mode=self.mode, resume=resume))
+
+    def _on_committed(self, message: Committed) -> None:
+        run_id = message.run_id
+        if message.state is not None:
+            state: RunState | None = message.state
+        else:
+            state = self.states.get(run_id)
+            if state is None:
+                return  # not a run this executor drives (any more)
+            for stored in message.events:
+                record = to_record(stored)
+                state = apply(state, record.event, seq=record.seq, version=record.run_version,
+                              at=record.recorded_at)
+        assert state is not None
+        self.states[run_id] = state
+        self._advance(state)
+
+    def _advance(self, state: RunState) -> None:
+        run_id = state.run_id
+        if state.status in (RunStatus.RUNNING, RunStatus.STEPPING):
+            frame = state.frame
+            node = index_for(state.workflow).node(frame.flow_path, frame.cursor or "")
+            if node is None:  # decide() turns unknown nodes into NodeFailed; be defensive
+                self._fail(state, ErrorContext(kind="UnknownNode",
+                                               message=f"no node {frame.cursor!r} to run"))
+                return
+            self.send(self.runner, ExecuteNode(
+                command_id=new_command_id(), run_id=run_id, version=state.version, node=node,
+                flow_path=frame.flow_path, reply_to=self.address, flow_vars=frame.vars,
+                globals=state.globals, prev_outputs=state.prev_outputs,
+                loop_count=frame.loops.get(node.id, 0)))
+        elif state.status == RunStatus.ERROR:
+            assert state.error is not None
+            self._fail(state, state.error)
+        else:
+            self._rest(run_id, str(state.status), state.error)
+
+    def _fail(self, state: RunState, error: ErrorContext) -> None:
+        self.send(STATE_MANAGER, FailRun(command_id=new_command_id(), run_id=state.run_id,
+                                         reply_to=self.address, error=error))
+
+    def _rest(self, run_id: str, status: str, error: ErrorContext | None) -> None:
+        self.states.pop(run_id, None)
+        watcher = self.watchers.pop(run_id, None)
+        if watcher:
+            self.send(watcher, RunEnded(run_id=run_id, status=status, error=error))
+
+    def _on_rejected(self, message: CommandRejected) -> None:
+        log.warning("%s: command for run %s rejected: %s", self.address, message.run_id,
+                    message.error.message)
+        state = self.states.get(message.run_id)
+        status = str(state.status) if state else "REJECTED"
+        self._rest(message.run_id, status, message.error)
+
+
+class ContinuousExecutor(Executor):
+    address = "continuous_executor"
+    mode: Mode = "continuous"
+
+    def on_request(self, message: Message) -> None:
+        if isinstance(message, Drive):
+            self.start_run(message.run_id, message.reply_to, resume=message.resume)
+        else:
+            super().on_request(message)
+
+
+class StepExecutor(Executor):
+    address = "step_executor"
+    mode: Mode = "step"
+
+    def on_request(self, message: Message) -> None:
+        if isinstance(message, Step):
+            self.start_run(message.run_id, message.reply_to, resume=False)
+        else:
+            super().on_request(message)

@@ -1,0 +1,89 @@
+"""The Launcher: job intake. Validates a workflow, gives the run its id, has the State Manager
+create it, and hands it to an executor; also takes crash-resumes of existing runs."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from weboter.actors.base import MessageActor
+from weboter.runtime.catalog import Catalog
+from weboter.runtime.errors import WorkflowInvalid
+from weboter.runtime.transport import Bridge
+from weboter.runtime.validate import validate
+from weboter.schemas.context import ErrorContext
+from weboter.schemas.messages import (
+    CommandRejected,
+    Committed,
+    CreateRun,
+    Drive,
+    JobAccepted,
+    Message,
+    ResumeJob,
+    Step,
+    SubmitJob,
+)
+
+log = logging.getLogger(__name__)
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+class Launcher(MessageActor):
+    address = "launcher"
+
+    def __init__(self, bridge: Bridge, catalog: Catalog) -> None:
+        super().__init__(bridge)
+        self.catalog = catalog
+        self.pending: dict[str, SubmitJob] = {}
+
+    def handle(self, message: Message) -> None:
+        if isinstance(message, SubmitJob):
+            self._submit(message)
+        elif isinstance(message, ResumeJob):
+            target = "step_executor" if message.mode == "step" else "continuous_executor"
+            if message.mode == "step":
+                self.send(target, Step(command_id=message.command_id, run_id=message.run_id,
+                                       reply_to=message.reply_to))
+            else:
+                self.send(target, Drive(command_id=message.command_id, run_id=message.run_id,
+                                        reply_to=message.reply_to, resume=True))
+            self.send(message.reply_to, JobAccepted(command_id=message.command_id,
+                                                    run_id=message.run_id))
+        elif isinstance(message, Committed):
+            self._created(message)
+        elif isinstance(message, CommandRejected):
+            job = self.pending.pop(message.command_id, None)
+            if job is not None:
+                self.send(job.reply_to, message)
+        else:
+            log.warning("launcher: ignored %s", type(message).__name__)
+
+    def _submit(self, job: SubmitJob) -> None:
+        findings = validate(job.workflow, self.catalog)
+        if any(f.severity == "error" for f in findings):
+            exc = WorkflowInvalid(job.source or job.workflow.id, findings)
+            error = ErrorContext(kind="WorkflowInvalid", message=exc.message, hint=exc.hint)
+            self.send(job.reply_to, CommandRejected(command_id=job.command_id, error=error))
+            return
+        self.pending[job.command_id] = job
+        self.send("state_manager", CreateRun(command_id=job.command_id, run_id=new_run_id(),
+                                             workflow=job.workflow, reply_to=self.address,
+                                             variables=job.variables, source=job.source))
+
+    def _created(self, message: Committed) -> None:
+        job = self.pending.pop(message.command_id, None)
+        if job is None:
+            return
+        run_id = message.run_id
+        self.send(job.reply_to, JobAccepted(command_id=job.command_id, run_id=run_id))
+        if message.duplicate or job.start is None:
+            return
+        if job.start == "step":
+            self.send("step_executor", Step(command_id=uuid.uuid4().hex, run_id=run_id,
+                                            reply_to=job.reply_to))
+        else:
+            self.send("continuous_executor", Drive(command_id=uuid.uuid4().hex, run_id=run_id,
+                                                   reply_to=job.reply_to))

@@ -1,0 +1,208 @@
+"""The Node Runner: carries out one node — inputs, action, outputs, control — and reports.
+
+Quick synchronous actions (data, expressions, SetData) run right in the actor's thread.
+Async actions (I/O: sleeping, HTTP; the browser in the next layer) and anything with retries
+run on the runner's own asyncio loop thread, with the node's timeout. Either way the result
+goes to the State Manager as one `RecordNodeResult`, addressed to reply to the executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import threading
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+import msgspec
+
+from weboter.actors.base import MessageActor
+from weboter.runtime.catalog import ActionContext, ActionSpec, Catalog
+from weboter.runtime.decide import error_context
+from weboter.runtime.errors import ActionError, ActionTimeout, ReferenceError_, WorkflowError
+from weboter.runtime.node import Writes, map_outputs, resolve_inputs, route
+from weboter.runtime.references import EnvSource, Resolver
+from weboter.runtime.transport import Bridge, encode
+from weboter.schemas.context import ErrorContext
+from weboter.schemas.messages import ExecuteNode, Message, RecordNodeResult
+
+log = logging.getLogger(__name__)
+
+STATE_MANAGER = "state_manager"
+NOT_RETRIED = (ReferenceError_, WorkflowError)  # the same input fails the same way again
+
+
+class NodeRunner(MessageActor):
+    address = "node_runner"
+
+    def __init__(self, bridge: Bridge, catalog: Catalog, env: EnvSource) -> None:
+        super().__init__(bridge)
+        self.catalog = catalog
+        self.env = env
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
+
+    def started(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._loop_thread = threading.Thread(target=self._run_loop, name="weboter-runner-loop",
+                                             daemon=True)
+        self._loop_thread.start()
+
+    def _run_loop(self) -> None:
+        assert self.loop is not None
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_forever()
+        finally:
+            self.bridge.close_outbox()
+
+    def stopping(self) -> None:
+        if self.loop is not None and self._loop_thread is not None:
+            loop = self.loop
+
+            async def drain() -> None:
+                tasks = [t for t in asyncio.all_tasks(loop) if t is not asyncio.current_task()]
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+            asyncio.run_coroutine_threadsafe(drain(), loop).result(timeout=5)
+            loop.call_soon_threadsafe(loop.stop)
+            self._loop_thread.join(5)
+            loop.close()
+
+    def handle(self, message: Message) -> None:
+        if not isinstance(message, ExecuteNode):
+            log.warning("node runner: ignored %s", type(message).__name__)
+            return
+        spec = self.catalog.find_action(message.node.action)
+        retry = message.node.retry
+        if spec is not None and not spec.is_async and (retry is None or retry.attempts <= 1):
+            self._report(message, self._run_sync(message, spec))
+            return
+        assert self.loop is not None
+        asyncio.run_coroutine_threadsafe(self._run_async(message, spec), self.loop)
+
+    # --- one node --------------------------------------------------------------------------
+
+    def _run_sync(self, task: ExecuteNode, spec: ActionSpec) -> RecordNodeResult:
+        started = time.perf_counter()
+        ctx, resolver = self._context(task)
+        try:
+            inputs = resolve_inputs(task.node, spec, resolver)
+            outputs = spec.fn(ctx, inputs)
+            if inspect.isawaitable(outputs):
+                raise ActionError(f"{spec.name} is async but declared sync")
+            return self._complete(task, ctx, resolver, inputs, outputs, started, 1, [])
+        except Exception as exc:
+            return self._failed(task, resolver, exc, started, 1, [])
+
+    async def _run_async(self, task: ExecuteNode, spec: ActionSpec | None) -> None:
+        self._report(task, await self._attempts(task, spec))
+
+    def _report(self, task: ExecuteNode, result: RecordNodeResult) -> None:
+        """Send the result from whichever thread produced it; values that cannot be encoded
+        (live objects) turn the node into a failure instead of a lost message."""
+        outbox = self.bridge.outbox()
+        try:
+            payload = encode(result)
+        except (TypeError, msgspec.EncodeError) as exc:
+            error = ActionError(f"node {task.node.id!r}: its outputs cannot be recorded ({exc})",
+                                hint="actions must return plain data: text, numbers, lists, dicts")
+            payload = encode(self._failed(task, Resolver(self.env), error, time.perf_counter(),
+                                          result.attempts, list(result.failed_attempts)))
+        outbox.send_raw(STATE_MANAGER, payload)
+
+    async def _attempts(self, task: ExecuteNode, spec: ActionSpec | None) -> RecordNodeResult:
+        started = time.perf_counter()
+        policy = task.node.retry
+        attempts = max(policy.attempts if policy else 1, 1)
+        delay = policy.backoff if policy else 0.0
+        failed: list[ErrorContext] = []
+        for attempt in range(1, attempts + 1):
+            ctx, resolver = self._context(task)
+            try:
+                if spec is None:
+                    spec = self.catalog.action(task.node.action)
+                inputs = resolve_inputs(task.node, spec, resolver)
+                outputs = await self._call(spec, task, ctx, inputs)
+                return self._complete(task, ctx, resolver, inputs, outputs, started, attempt, failed)
+            except Exception as exc:
+                if attempt == attempts or isinstance(exc, NOT_RETRIED):
+                    return self._failed(task, resolver, exc, started, attempt, failed)
+                failed.append(error_context(exc, task.node.id, task.flow_path, attempt))
+                await asyncio.sleep(delay)
+                delay *= policy.factor if policy else 1.0
+        raise AssertionError("unreachable")
+
+    async def _call(
+        self, spec: ActionSpec, task: ExecuteNode, ctx: ActionContext, inputs: dict[str, Any]
+    ) -> dict[str, Any]:
+        produced = spec.fn(ctx, inputs)
+        if not inspect.isawaitable(produced):
+            return produced
+        timeout = task.node.timeout
+        try:
+            awaited: Awaitable[dict[str, Any]] = produced
+            return await asyncio.wait_for(awaited, timeout) if timeout else await awaited
+        except TimeoutError as exc:
+            raise ActionTimeout(
+                f"node {task.node.id!r}: {spec.name} did not finish within {timeout} s",
+                hint="raise the node's `timeout`, or check what it waits for",
+            ) from exc
+
+    def _context(self, task: ExecuteNode) -> tuple[ActionContext, Resolver]:
+        ctx = ActionContext(run_id=task.run_id, node_id=task.node.id, flow_vars=task.flow_vars,
+                            globals=task.globals)
+        resolver = Resolver(self.env, globals_=task.globals, flow=task.flow_vars,
+                            prev=task.prev_outputs)
+        return ctx, resolver
+
+    def _complete(
+        self,
+        task: ExecuteNode,
+        ctx: ActionContext,
+        resolver: Resolver,
+        inputs: dict[str, Any],
+        outputs: Any,
+        started: float,
+        attempt: int,
+        failed: list[ErrorContext],
+    ) -> RecordNodeResult:
+        if not isinstance(outputs, dict):
+            raise ActionError(f"{task.node.action} returned {type(outputs).__name__}, not a dict")
+        writes = map_outputs(task.node, outputs, Writes(dict(ctx.flow_writes), dict(ctx.global_writes)))
+        secrets = dict(resolver.secrets)
+        decision = route(
+            task.node, self.catalog, self.env,
+            globals_={**task.globals, **writes.globals} if writes.globals else task.globals,
+            flow={**task.flow_vars, **writes.flow} if writes.flow else task.flow_vars,
+            prev=task.prev_outputs, outputs=outputs, loop_count=task.loop_count, secrets=secrets,
+        )
+        return RecordNodeResult(
+            command_id=task.command_id, run_id=task.run_id, version=task.version,
+            node_id=task.node.id, flow_path=task.flow_path, reply_to=task.reply_to,
+            next_node=decision.next_node, outputs=outputs, flow_vars=writes.flow,
+            global_vars=writes.globals, loop_count=decision.loop_count, inputs=inputs,
+            attempts=attempt, failed_attempts=failed,
+            duration_ms=(time.perf_counter() - started) * 1000, secrets=secrets,
+        )
+
+    def _failed(
+        self,
+        task: ExecuteNode,
+        resolver: Resolver,
+        exc: BaseException,
+        started: float,
+        attempt: int,
+        failed: list[ErrorContext],
+    ) -> RecordNodeResult:
+        return RecordNodeResult(
+            command_id=task.command_id, run_id=task.run_id, version=task.version,
+            node_id=task.node.id, flow_path=task.flow_path, reply_to=task.reply_to,
+            attempts=attempt, failed_attempts=failed,
+            error=error_context(exc, task.node.id, task.flow_path, attempt),
+            duration_ms=(time.perf_counter() - started) * 1000, secrets=dict(resolver.secrets),
+        )

@@ -1,0 +1,106 @@
+"""The HTTP plugin (httpx): FetchUrl, HttpRequest and HttpGet/Post/Put/Delete/Patch/Head."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import httpx
+
+from weboter.runtime.catalog import ActionContext, ActionSpec, Plugin
+from weboter.runtime.errors import ActionError
+
+
+async def fetch_url(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
+    url = str(inputs["url"])
+    try:
+        async with httpx.AsyncClient(follow_redirects=True, timeout=float(inputs["timeout"])) as c:
+            response = await c.get(url)
+    except httpx.HTTPError as exc:
+        raise ActionError(f"fetching {url} failed: {type(exc).__name__}: {exc}") from exc
+    if inputs.get("encoding"):
+        response.encoding = inputs["encoding"]
+    return {
+        "content": response.text,
+        "final_url": str(response.url),
+        "status_code": response.status_code,
+    }
+
+
+async def http_request(
+    ctx: ActionContext, inputs: dict[str, Any], *, method: str | None = None
+) -> dict[str, Any]:
+    verb = (method or str(inputs.get("method") or "GET")).upper()
+    url = str(inputs["url"])
+    kwargs: dict[str, Any] = {
+        "headers": inputs.get("headers") or None,
+        "params": inputs.get("params") or None,
+    }
+    if inputs.get("json_body") is not None:
+        kwargs["json"] = inputs["json_body"]
+    elif inputs.get("form_body") is not None:
+        kwargs["data"] = inputs["form_body"]
+    elif inputs.get("body") is not None:
+        body = inputs["body"]
+        kwargs["content"] = body if isinstance(body, bytes) else str(body).encode()
+    try:
+        async with httpx.AsyncClient(follow_redirects=True, timeout=float(inputs["timeout"])) as c:
+            response = await c.request(verb, url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise ActionError(f"{verb} {url} failed: {type(exc).__name__}: {exc}") from exc
+    try:
+        parsed = response.json() if response.content else None
+    except ValueError:
+        parsed = None
+    return {
+        "status_code": response.status_code,
+        "headers": dict(response.headers),
+        "body": response.text,
+        "json": parsed,
+        "ok": response.is_success,
+    }
+
+
+_HTTP_DEFAULTS = {
+    "method": "GET",
+    "headers": {},
+    "timeout": 15.0,
+    "params": {},
+    "json_body": None,
+    "form_body": None,
+    "body": None,
+}
+_HTTP_OUTPUTS = ("status_code", "headers", "body", "json", "ok")
+
+PLUGIN = Plugin(
+    name="http",
+    actions=[
+        ActionSpec(
+            "builtin.FetchUrl",
+            fetch_url,
+            required=("url",),
+            defaults={"timeout": 15.0, "encoding": None},
+            outputs=("content", "final_url", "status_code"),
+            is_async=True,
+        ),
+        ActionSpec(
+            "http.HttpRequest",
+            http_request,
+            required=("url",),
+            defaults=_HTTP_DEFAULTS,
+            outputs=_HTTP_OUTPUTS,
+            is_async=True,
+        ),
+        *(
+            ActionSpec(
+                f"http.Http{verb.capitalize()}",
+                functools.partial(http_request, method=verb),
+                required=("url",),
+                defaults=_HTTP_DEFAULTS,
+                outputs=_HTTP_OUTPUTS,
+                is_async=True,
+            )
+            for verb in ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD")
+        ),
+    ],
+)

@@ -1,0 +1,139 @@
+"""Talking to an engine in this process: submit jobs, follow the event stream, wait for ends."""
+
+from __future__ import annotations
+
+import queue
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import zmq
+
+from weboter.runtime.errors import WeboterError
+from weboter.runtime.transport import QueueMailbox
+from weboter.schemas.messages import (
+    CommandRejected,
+    JobAccepted,
+    Message,
+    ResumeJob,
+    RunEnded,
+    SubmitJob,
+)
+from weboter.schemas.workflow import Workflow
+
+if TYPE_CHECKING:
+    from weboter.runtime.engine import Engine
+
+_header_decoder = msgspec.msgpack.Decoder(dict[str, Any])
+
+
+class JobRejected(WeboterError):
+    exit_code = 2
+
+
+class EngineClient:
+    """A mailbox on the engine's bridge plus a subscriber on its bus (this thread only)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.address = f"client-{uuid.uuid4().hex[:12]}"
+        self.mailbox = QueueMailbox()
+        engine.bridge.register(self.address, self.mailbox)
+        self.outbox = engine.bridge.outbox()
+        self.sub = engine.context.socket(zmq.SUB)
+        self.sub.setsockopt(zmq.LINGER, 0)
+        self.sub.connect(engine.bus_endpoint)
+        self.sub.setsockopt(zmq.SUBSCRIBE, b"run.")
+        self._early: list[Message] = []
+
+    def close(self) -> None:
+        self.sub.close(linger=0)
+        self.engine.bridge.unregister(self.address)
+        self.engine.bridge.close_outbox()
+
+    def __enter__(self) -> EngineClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _reply(self, command_id: str, timeout: float) -> JobAccepted:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                message = self.mailbox.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                raise WeboterError(f"the engine did not answer within {timeout} s") from None
+            if isinstance(message, JobAccepted) and message.command_id == command_id:
+                return message
+            if isinstance(message, CommandRejected) and message.command_id in (command_id, ""):
+                raise JobRejected(message.error.message, hint=message.error.hint)
+            self._early.append(message)
+
+    def submit(
+        self,
+        workflow: Workflow,
+        *,
+        variables: dict[str, Any] | None = None,
+        source: str = "",
+        start: str | None = "continuous",
+        command_id: str | None = None,
+        timeout: float = 30.0,
+    ) -> str:
+        """Create a run (and start it); returns its id once the log has it."""
+        command_id = command_id or uuid.uuid4().hex
+        self.outbox.send("launcher", SubmitJob(command_id=command_id, workflow=workflow,
+                                               reply_to=self.address, variables=variables or {},
+                                               source=source, start=start))  # type: ignore[arg-type]
+        return self._reply(command_id, timeout).run_id
+
+    def resume(self, run_id: str, *, timeout: float = 30.0) -> str:
+        command_id = uuid.uuid4().hex
+        self.outbox.send("launcher", ResumeJob(command_id=command_id, run_id=run_id,
+                                               reply_to=self.address))
+        return self._reply(command_id, timeout).run_id
+
+    def wait(
+        self,
+        run_id: str,
+        *,
+        timeout: float | None = None,
+        on_event: Callable[[dict[str, Any], bytes], None] | None = None,
+    ) -> RunEnded:
+        """Block until the run rests; `on_event(header, payload)` sees each published event."""
+        for message in list(self._early):
+            if isinstance(message, RunEnded) and message.run_id == run_id:
+                self._early.remove(message)
+                return message
+        deadline = None if timeout is None else time.monotonic() + timeout
+        poller = zmq.Poller()
+        poller.register(self.sub, zmq.POLLIN)
+        while True:
+            for header, payload in self.events(poller, wait_ms=20):
+                if on_event is not None and header.get("run_id") == run_id:
+                    on_event(header, payload)
+            try:
+                message = self.mailbox.get(timeout=0.0 if on_event else 0.02)
+            except queue.Empty:
+                message = None
+            if isinstance(message, RunEnded) and message.run_id == run_id:
+                for header, payload in self.events(poller, wait_ms=0):  # what is still queued
+                    if on_event is not None and header.get("run_id") == run_id:
+                        on_event(header, payload)
+                return message
+            if message is not None:
+                self._early.append(message)
+            if deadline is not None and time.monotonic() > deadline:
+                raise WeboterError(f"run {run_id} did not come to rest within {timeout} s")
+
+    def events(self, poller: zmq.Poller, wait_ms: int) -> Iterator[tuple[dict[str, Any], bytes]]:
+        if not poller.poll(wait_ms):
+            return
+        while True:
+            try:
+                _topic, header, payload = self.sub.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            yield _header_decoder.decode(header), payload

@@ -1,0 +1,99 @@
+"""All actors of one process, wired to one Bridge: the all-in-one engine.
+
+    engine = Engine(Settings(db_path=Path("runs.db")))
+    engine.start()
+    with engine.client() as client:
+        run_id = client.submit(workflow)
+        ended = client.wait(run_id)
+    engine.stop()
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pykka
+import zmq
+
+from weboter.actors.context_bus import ContextBus
+from weboter.actors.executor import ContinuousExecutor, StepExecutor
+from weboter.actors.launcher import Launcher
+from weboter.actors.node_runner import NodeRunner
+from weboter.actors.state_manager import StateManager
+from weboter.runtime.catalog import Catalog, default_catalog
+from weboter.runtime.client import EngineClient
+from weboter.runtime.eventlog import EventLog
+from weboter.runtime.references import EnvSource
+from weboter.runtime.settings import Settings
+from weboter.runtime.transport import Bridge
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        catalog: Catalog | None = None,
+        env: EnvSource | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.catalog = catalog or default_catalog()
+        self.env = env or EnvSource()
+        self.context: zmq.Context[Any] = zmq.Context()
+        self.bridge = Bridge(self.context, command_endpoint=self.settings.command_endpoint,
+                             catchup_endpoint=self.settings.catchup_endpoint)
+        self.bus_endpoint = f"inproc://weboter-bus-{uuid.uuid4().hex}"
+        self._refs: list[pykka.ActorRef[Any]] = []
+        self.bus_bound: list[str] = []
+
+    @property
+    def db_path(self) -> Path:
+        return self.settings.db_path
+
+    def start(self) -> Engine:
+        # Open (and if need be create) the log here first, so a bad --db fails before any
+        # actor starts, with the log's own error.
+        EventLog(self.db_path, durability=self.settings.durability).close()
+        self.bridge.start()
+        s = self.settings
+        bus = ContextBus.start(self.bridge, s.db_path, [self.bus_endpoint, *s.bus_endpoints])
+        actors: list[tuple[str, pykka.ActorRef[Any]]] = [
+            ("bus", bus),
+            ("state_manager", StateManager.start(
+                self.bridge, s.db_path, self.catalog, self.env,
+                durability=s.durability, snapshot_every=s.snapshot_every)),
+            ("node_runner", NodeRunner.start(self.bridge, self.catalog, self.env)),
+            ("continuous_executor", ContinuousExecutor.start(self.bridge)),
+            ("step_executor", StepExecutor.start(self.bridge)),
+            ("launcher", Launcher.start(self.bridge, self.catalog)),
+        ]
+        for address, ref in actors:
+            self.bridge.register(address, ref)
+            self._refs.append(ref)
+        self.bus_bound = bus.proxy().bound.get()
+        return self
+
+    def stop(self) -> None:
+        for ref in reversed(self._refs):
+            try:
+                ref.stop(timeout=10)
+            except pykka.ActorDeadError:
+                pass
+        self._refs.clear()
+        self.bridge.stop()
+        self.context.term()
+
+    def client(self) -> EngineClient:
+        return EngineClient(self)
+
+    def __enter__(self) -> Engine:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+

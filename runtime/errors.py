@@ -1,0 +1,116 @@
+"""Every error Weboter raises on purpose. Each message says what, where, and what to do.
+
+WeboterError
+├── WorkflowError            the workflow file cannot be used (exit code 2)
+│   ├── WorkflowSyntaxError    not valid JSON/YAML
+│   └── WorkflowInvalid        schema or graph violations; carries every `Finding`
+├── ReferenceError_          a `$scope{path}` reference cannot be resolved
+├── ExpressionError          a safe expression was refused or failed
+├── ActionError              an action failed at run time
+│   └── ActionTimeout          ... or ran out of time
+├── CatalogError             unknown action/control, broken plugin
+├── LogError                 the event log cannot be used (exit code 2)
+│   ├── LogUnavailable         the path is not writable / not a directory
+│   ├── LogCorrupt             the file is not an SQLite database / not Weboter's
+│   └── LogTooNew              written by a newer Weboter
+├── IllegalTransition        a command that is not allowed in the run's current state
+├── RunNotFound              no run with that id (or the prefix is ambiguous)
+└── TransportError           a message could not be sent/decoded
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class WeboterError(Exception):
+    """Base of every deliberate error. `hint` says what to do about it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+class WorkflowError(WeboterError):
+    exit_code = 2
+
+
+class WorkflowSyntaxError(WorkflowError):
+    pass
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One validation result: `path` is like `nodes[3].params.next_node`."""
+
+    severity: str  # "error" | "warning"
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.path}: {self.message}"
+
+
+class WorkflowInvalid(WorkflowError):
+    def __init__(self, source: str, findings: list[Finding]) -> None:
+        errors = [f for f in findings if f.severity == "error"]
+        lines = "\n".join(f"  {f}" for f in errors)
+        super().__init__(
+            f"{source}: workflow is invalid ({len(errors)} error(s)):\n{lines}",
+            hint="fix the fields named above; `weboter validate FILE` re-checks it",
+        )
+        self.findings = findings
+
+
+class ReferenceError_(WeboterError):  # noqa: N801 - the trailing _ avoids the builtin's name
+    pass
+
+
+class ExpressionError(WeboterError):
+    pass
+
+
+class ActionError(WeboterError):
+    pass
+
+
+class ActionTimeout(ActionError):
+    pass
+
+
+class CatalogError(WeboterError):
+    exit_code = 2
+
+
+class LogError(WeboterError):
+    exit_code = 2
+
+
+class LogUnavailable(LogError):
+    pass
+
+
+class LogCorrupt(LogError):
+    pass
+
+
+class LogTooNew(LogError):
+    pass
+
+
+class IllegalTransition(WeboterError):
+    exit_code = 2
+
+
+class RunNotFound(WeboterError):
+    exit_code = 2
+
+
+class TransportError(WeboterError):
+    pass

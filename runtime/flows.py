@@ -1,0 +1,58 @@
+"""Finding flows and nodes in a workflow tree, with the original's visibility rule: a flow
+sees its own sub-flows and its ancestors' sub-flows, not a sibling's children."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from weboter.schemas.workflow import Flow, Node, Workflow
+
+
+class FlowIndex:
+    """Flows by path (root id first) and nodes by id, built once per workflow."""
+
+    def __init__(self, workflow: Workflow) -> None:
+        self.workflow = workflow
+        self.flows: dict[tuple[str, ...], Flow] = {}
+        self.nodes: dict[tuple[str, ...], dict[str, Node]] = {}
+        self._add(workflow, (workflow.id,))
+
+    def _add(self, flow: Flow, path: tuple[str, ...]) -> None:
+        self.flows[path] = flow
+        self.nodes[path] = {node.id: node for node in flow.nodes}
+        for sub in flow.sub_flows:
+            self._add(sub, (*path, sub.id))
+
+    def flow(self, path: list[str] | tuple[str, ...]) -> Flow:
+        return self.flows[tuple(path)]
+
+    def node(self, path: list[str] | tuple[str, ...], node_id: str) -> Node | None:
+        return self.nodes.get(tuple(path), {}).get(node_id)
+
+    def callable_from(self, path: list[str] | tuple[str, ...], flow_id: str) -> tuple[str, ...] | None:
+        """The path of the flow that `flow_id` names when called from the flow at `path`."""
+        here = tuple(path)
+        while here:
+            candidate = (*here, flow_id)
+            if candidate in self.flows:
+                return candidate
+            here = here[:-1]
+        return None
+
+
+_CACHE: OrderedDict[int, FlowIndex] = OrderedDict()
+_CACHE_SIZE = 128
+
+
+def index_for(workflow: Workflow) -> FlowIndex:
+    """A cached FlowIndex (workflows are frozen; the cache keeps the object alive)."""
+    key = id(workflow)
+    found = _CACHE.get(key)
+    if found is not None and found.workflow is workflow:
+        _CACHE.move_to_end(key)
+        return found
+    index = FlowIndex(workflow)
+    _CACHE[key] = index
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return index

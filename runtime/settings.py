@@ -1,0 +1,28 @@
+"""Where things live and how durable they are. Environment first, then defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from weboter.runtime.eventlog import Durability
+
+
+def home() -> Path:
+    """`$WEBOTER_HOME`, else `./.weboter/`."""
+    return Path(os.environ.get("WEBOTER_HOME") or Path.cwd() / ".weboter")
+
+
+def default_db() -> Path:
+    return home() / "weboter.db"
+
+
+@dataclass
+class Settings:
+    db_path: Path = field(default_factory=default_db)
+    durability: Durability = "sync"
+    snapshot_every: int = 200
+    bus_endpoints: list[str] = field(default_factory=list)  # extra PUB endpoints (tcp/ipc)
+    command_endpoint: str | None = None  # ROUTER for remote clients
+    catchup_endpoint: str | None = None  # ROUTER for catch-up requests

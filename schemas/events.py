@@ -1,0 +1,173 @@
+"""Events: the facts of a run, appended to the log by the State Manager only.
+
+Every event is a frozen, tagged Struct; `Event` is their union, so one decoder reads any of
+them. The log row carries `type` (the tag) and `schema_version` (`SCHEMA_VERSIONS`). To change
+an event: add fields with defaults; for anything else bump its version and register an
+upcaster (runtime/upcast.py) — old rows are upcast when read, never rewritten.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from weboter.schemas.context import ErrorContext
+from weboter.schemas.workflow import Workflow
+
+
+class _Event(msgspec.Struct, frozen=True, tag=True, omit_defaults=True):
+    pass
+
+
+class RunCreated(_Event):
+    """LOADED. `variables` are the run's initial `$global` scope (e.g. `--var K=V`)."""
+
+    run_id: str
+    workflow: Workflow
+    variables: dict[str, Any] = {}
+    parent_run: str | None = None
+    parent_seq: int | None = None
+    source: str = ""  # where the workflow came from (a path), for people
+
+
+class RunStarted(_Event):
+    """LOADED/PAUSED -> RUNNING (mode "continuous") or STEPPING (mode "step")."""
+
+    mode: Literal["continuous", "step"] = "continuous"
+
+
+class RunResumed(_Event):
+    """A run whose process died is taken up again; its in-flight node will run again."""
+
+    reason: str = "crash"
+    mode: Literal["continuous", "step"] = "continuous"
+
+
+class NodeCompleted(_Event):
+    """An action ran and its control chose `next_node`. Values are redacted (secrets)."""
+
+    node_id: str
+    flow_path: list[str]
+    next_node: str
+    outputs: dict[str, Any] = {}
+    flow_vars: dict[str, Any] = {}  # variables written into this flow's scope
+    global_vars: dict[str, Any] = {}  # variables written into the global scope
+    loop_count: int | None = None  # the control's new loop counter for this node, if any
+    attempts: int = 1
+    duration_ms: float = 0.0
+    inputs: dict[str, Any] = {}
+
+
+class NodeAttemptFailed(_Event):
+    """An attempt failed and the retry policy will try again."""
+
+    node_id: str
+    error: ErrorContext
+
+
+class SubFlowEntered(_Event):
+    """A SubFlow node called `flow_path[-1]` with `variables` as its `$flow` scope."""
+
+    node_id: str
+    flow_path: list[str]
+    start_node: str
+    variables: dict[str, Any] = {}
+    global_vars: dict[str, Any] = {}
+
+
+class SubFlowReturned(_Event):
+    """The called flow ended; its caller node completed with `outputs` and went on."""
+
+    node_id: str
+    flow_path: list[str]
+    next_node: str
+    outputs: dict[str, Any] = {}
+    flow_vars: dict[str, Any] = {}
+    global_vars: dict[str, Any] = {}
+    loop_count: int | None = None
+
+
+class NodeFailed(_Event):
+    """RUNNING/STEPPING -> ERROR: a node failed after all attempts."""
+
+    node_id: str
+    error: ErrorContext
+
+
+class RunPaused(_Event):
+    """-> PAUSED (after a step, or on request)."""
+
+    reason: str = "step"
+
+
+class RunCompleted(_Event):
+    """-> COMPLETED: the root flow reached `__end__` or a node returned `__exit__`."""
+
+    end: str = "__end__"
+
+
+class RunFailed(_Event):
+    """-> FAILED."""
+
+    error: ErrorContext
+
+
+class RunStopped(_Event):
+    """-> STOPPED, on request."""
+
+    reason: str = ""
+
+
+Event = (
+    RunCreated
+    | RunStarted
+    | RunResumed
+    | NodeCompleted
+    | NodeAttemptFailed
+    | SubFlowEntered
+    | SubFlowReturned
+    | NodeFailed
+    | RunPaused
+    | RunCompleted
+    | RunFailed
+    | RunStopped
+)
+
+EVENT_TYPES: dict[str, type[_Event]] = {
+    cls.__name__: cls
+    for cls in (
+        RunCreated,
+        RunStarted,
+        RunResumed,
+        NodeCompleted,
+        NodeAttemptFailed,
+        SubFlowEntered,
+        SubFlowReturned,
+        NodeFailed,
+        RunPaused,
+        RunCompleted,
+        RunFailed,
+        RunStopped,
+    )
+}
+
+# The current schema version of each event type. Bump with an upcaster, never in place.
+SCHEMA_VERSIONS: dict[str, int] = dict.fromkeys(EVENT_TYPES, 1)
+
+
+def event_type(event: Event) -> str:
+    return type(event).__name__
+
+
+class EventRecord(msgspec.Struct, frozen=True):
+    """An event as stored: its place in the log and the event itself."""
+
+    seq: int
+    run_id: str
+    run_version: int
+    type: str
+    schema_version: int
+    command_id: str
+    recorded_at: float
+    event: Event

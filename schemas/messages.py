@@ -1,0 +1,224 @@
+"""Messages between actors and clients (DESIGN §2, §4); `Message` decodes any of them.
+
+Commands carry a `command_id` (idempotence: a duplicate produces no new events) and a
+`reply_to` address (an actor name, or a client's socket identity).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from weboter.schemas.context import ErrorContext
+from weboter.schemas.state import RunState
+from weboter.schemas.workflow import Node, Workflow
+
+Mode = Literal["continuous", "step"]
+
+
+class _Msg(msgspec.Struct, frozen=True, tag=True, omit_defaults=True):
+    pass
+
+
+class StoredEvent(msgspec.Struct, frozen=True, array_like=True):
+    """An event as committed: its log row, payload still msgpack (encoded once, by the log)."""
+
+    seq: int
+    run_id: str
+    run_version: int
+    type: str
+    schema_version: int
+    command_id: str
+    recorded_at: float
+    payload: bytes
+
+
+# --- intake (clients -> Launcher) -----------------------------------------------------------
+
+
+class SubmitJob(_Msg):
+    command_id: str
+    workflow: Workflow
+    reply_to: str
+    variables: dict[str, Any] = {}
+    source: str = ""
+    start: Mode | None = "continuous"  # None: create the run (LOADED) and wait
+
+
+class ResumeJob(_Msg):
+    """Take up a run whose process died (or a paused one) and drive it on."""
+
+    command_id: str
+    run_id: str
+    reply_to: str
+    mode: Mode = "continuous"
+
+
+class JobAccepted(_Msg):
+    command_id: str
+    run_id: str
+
+
+class CommandRejected(_Msg):
+    command_id: str
+    error: ErrorContext
+    run_id: str = ""
+
+
+# --- state-changing commands (-> State Manager) ---------------------------------------------
+
+
+class CreateRun(_Msg):
+    command_id: str
+    run_id: str
+    workflow: Workflow
+    reply_to: str
+    variables: dict[str, Any] = {}
+    source: str = ""
+
+
+class StartRun(_Msg):
+    command_id: str
+    run_id: str
+    reply_to: str
+    mode: Mode = "continuous"
+    resume: bool = False  # a crash resume: record RunResumed
+
+
+class RecordNodeResult(_Msg):
+    """What a Node Runner did: the action's outputs and the control's choice, or an error."""
+
+    command_id: str
+    run_id: str
+    version: int  # the run_version the node was planned at; a stale result is rejected
+    node_id: str
+    flow_path: list[str]
+    reply_to: str
+    next_node: str = ""
+    outputs: dict[str, Any] = {}
+    flow_vars: dict[str, Any] = {}
+    global_vars: dict[str, Any] = {}
+    loop_count: int | None = None
+    inputs: dict[str, Any] = {}
+    attempts: int = 1
+    failed_attempts: list[ErrorContext] = []
+    error: ErrorContext | None = None
+    duration_ms: float = 0.0
+    secrets: dict[str, str] = {}  # reference -> value, for redaction only; never logged
+
+
+class FailRun(_Msg):
+    command_id: str
+    run_id: str
+    reply_to: str
+    error: ErrorContext
+
+
+class StopRun(_Msg):
+    command_id: str
+    run_id: str
+    reply_to: str
+    reason: str = ""
+
+
+class Committed(_Msg):
+    """The events a command produced, committed. `state` is set when a driver attaches."""
+
+    command_id: str
+    run_id: str
+    events: list[StoredEvent]
+    state: RunState | None = None
+    duplicate: bool = False
+
+
+# --- driving (Launcher -> executors -> Node Runner) -----------------------------------------
+
+
+class Drive(_Msg):
+    """Launcher -> executor: drive this run (start it, or resume it after a crash)."""
+
+    command_id: str
+    run_id: str
+    reply_to: str  # who hears about the run's end
+    resume: bool = False
+
+
+class Step(_Msg):
+    """Run exactly one node of a LOADED or PAUSED run, then pause."""
+
+    command_id: str
+    run_id: str
+    reply_to: str
+
+
+class ExecuteNode(_Msg):
+    command_id: str
+    run_id: str
+    version: int
+    node: Node
+    flow_path: list[str]
+    reply_to: str
+    flow_vars: dict[str, Any] = {}
+    globals: dict[str, Any] = {}
+    prev_outputs: dict[str, Any] = {}
+    loop_count: int = 0
+
+
+class RunEnded(_Msg):
+    """Executor -> whoever asked to drive: the run reached a resting state."""
+
+    run_id: str
+    status: str
+    error: ErrorContext | None = None
+
+
+# --- the event stream (Context Bus) ---------------------------------------------------------
+
+
+class Publish(_Msg):
+    """State Manager -> Context Bus: committed events; `prev_seq` is the run's seq before them."""
+
+    events: list[StoredEvent]
+    prev_seq: int = 0
+
+
+class CatchUp(_Msg):
+    """Ask for committed events with seq > `after_seq` (of one run, or all)."""
+
+    reply_to: str
+    after_seq: int = 0
+    run_id: str | None = None
+    batch: int = 500
+
+
+class EventBatch(_Msg):
+    events: list[StoredEvent]
+    done: bool = False
+    last_seq: int = 0
+
+
+class Shutdown(_Msg):
+    reason: str = ""
+
+
+Message = (
+    SubmitJob
+    | ResumeJob
+    | JobAccepted
+    | CommandRejected
+    | CreateRun
+    | StartRun
+    | RecordNodeResult
+    | FailRun
+    | StopRun
+    | Committed
+    | Drive
+    | Step
+    | ExecuteNode
+    | RunEnded
+    | Publish
+    | CatchUp
+    | EventBatch
+    | Shutdown
+)

@@ -1,0 +1,61 @@
+"""The state of a run: what `fold` builds from events. Snapshots persist it (msgpack)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+
+from weboter.schemas.context import ErrorContext
+from weboter.schemas.workflow import Workflow
+
+
+class RunStatus(StrEnum):
+    IDLE = "IDLE"
+    LOADED = "LOADED"
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    STEPPING = "STEPPING"
+    ERROR = "ERROR"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    STOPPED = "STOPPED"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.STOPPED)
+
+
+class Frame(msgspec.Struct, omit_defaults=True):
+    """One active flow. The root flow is frame 0; a `SubFlow` node pushes one."""
+
+    flow_path: list[str]
+    cursor: str | None  # the next node to run in this flow; None once the flow has ended
+    vars: dict[str, Any] = {}
+    caller: str | None = None  # the SubFlow node in the frame below that called this flow
+    loops: dict[str, int] = {}  # LoopUntil node id -> times looped back since entered
+
+
+class RunState(msgspec.Struct, omit_defaults=True):
+    run_id: str
+    workflow: Workflow
+    status: RunStatus = RunStatus.LOADED
+    version: int = 0  # run_version of the last event applied
+    seq: int = 0  # global seq of the last event applied
+    globals: dict[str, Any] = {}
+    frames: list[Frame] = []
+    prev_outputs: dict[str, Any] = {}
+    nodes_completed: int = 0
+    error: ErrorContext | None = None
+    parent_run: str | None = None
+    parent_seq: int | None = None
+    updated_at: float = 0.0
+
+    @property
+    def frame(self) -> Frame:
+        return self.frames[-1]
+
+    @property
+    def current_node(self) -> str | None:
+        return self.frames[-1].cursor if self.frames else None
