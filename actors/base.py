@@ -59,7 +59,9 @@ class MessageActor(pykka.ThreadingActor):
         try:
             self.handle(decoded)
         except Exception:
-            log.exception("%s: failed handling %s; still serving", self.address, type(decoded).__name__)
+            log.exception(
+                "%s: failed handling %s; still serving", self.address, type(decoded).__name__
+            )
         return None
 
     def handle(self, message: Message) -> None:

@@ -60,7 +60,7 @@ class ContextBus(MessageActor):
         for endpoint in self.endpoints:
             check_bindable(endpoint, curve=False)
             self._pub.bind(endpoint)
-            self.bound.append(self._pub.getsockopt(zmq.LAST_ENDPOINT).decode())
+            self.bound.append(str(self._pub.getsockopt_string(zmq.LAST_ENDPOINT)))
 
     def stopping(self) -> None:
         if self._pub is not None:
@@ -80,10 +80,20 @@ class ContextBus(MessageActor):
         assert self._pub is not None
         prev = message.prev_seq
         for event in message.events:
-            header = EventHeader(event.seq, prev, event.run_id, event.run_version, event.type,
-                                 event.schema_version, event.command_id, event.recorded_at)
-            self._pub.send_multipart([topic(event.run_id, event.type), _encoder.encode(header),
-                                      event.payload], copy=False)
+            header = EventHeader(
+                event.seq,
+                prev,
+                event.run_id,
+                event.run_version,
+                event.type,
+                event.schema_version,
+                event.command_id,
+                event.recorded_at,
+            )
+            self._pub.send_multipart(
+                [topic(event.run_id, event.type), _encoder.encode(header), event.payload],
+                copy=False,
+            )
             prev = event.seq
 
     def _catch_up(self, request: CatchUp) -> None:

@@ -66,8 +66,16 @@ class Executor(MessageActor):
 
     def start_run(self, run_id: str, reply_to: str, *, resume: bool) -> None:
         self.watchers[run_id] = reply_to
-        self.send(STATE_MANAGER, StartRun(command_id=new_command_id(), run_id=run_id,
-                                          reply_to=self.address, mode=self.mode, resume=resume))
+        self.send(
+            STATE_MANAGER,
+            StartRun(
+                command_id=new_command_id(),
+                run_id=run_id,
+                reply_to=self.address,
+                mode=self.mode,
+                resume=resume,
+            ),
+        )
 
     def _on_committed(self, message: Committed) -> None:
         run_id = message.run_id
@@ -79,8 +87,13 @@ class Executor(MessageActor):
                 return  # not a run this executor drives (any more)
             for stored in message.events:
                 record = to_record(stored)
-                state = apply(state, record.event, seq=record.seq, version=record.run_version,
-                              at=record.recorded_at)
+                state = apply(
+                    state,
+                    record.event,
+                    seq=record.seq,
+                    version=record.run_version,
+                    at=record.recorded_at,
+                )
         assert state is not None
         self.states[run_id] = state
         self._advance(state)
@@ -91,14 +104,26 @@ class Executor(MessageActor):
             frame = state.frame
             node = index_for(state.workflow).node(frame.flow_path, frame.cursor or "")
             if node is None:  # decide() turns unknown nodes into NodeFailed; be defensive
-                self._fail(state, ErrorContext(kind="UnknownNode",
-                                               message=f"no node {frame.cursor!r} to run"))
+                self._fail(
+                    state,
+                    ErrorContext(kind="UnknownNode", message=f"no node {frame.cursor!r} to run"),
+                )
                 return
-            self.send(self.runner, ExecuteNode(
-                command_id=new_command_id(), run_id=run_id, version=state.version, node=node,
-                flow_path=frame.flow_path, reply_to=self.address, flow_vars=frame.vars,
-                globals=state.globals, prev_outputs=state.prev_outputs,
-                loop_count=frame.loops.get(node.id, 0)))
+            self.send(
+                self.runner,
+                ExecuteNode(
+                    command_id=new_command_id(),
+                    run_id=run_id,
+                    version=state.version,
+                    node=node,
+                    flow_path=frame.flow_path,
+                    reply_to=self.address,
+                    flow_vars=frame.vars,
+                    globals=state.globals,
+                    prev_outputs=state.prev_outputs,
+                    loop_count=frame.loops.get(node.id, 0),
+                ),
+            )
         elif state.status == RunStatus.ERROR:
             assert state.error is not None
             self._fail(state, state.error)
@@ -106,8 +131,12 @@ class Executor(MessageActor):
             self._rest(run_id, str(state.status), state.error)
 
     def _fail(self, state: RunState, error: ErrorContext) -> None:
-        self.send(STATE_MANAGER, FailRun(command_id=new_command_id(), run_id=state.run_id,
-                                         reply_to=self.address, error=error))
+        self.send(
+            STATE_MANAGER,
+            FailRun(
+                command_id=new_command_id(), run_id=state.run_id, reply_to=self.address, error=error
+            ),
+        )
 
     def _rest(self, run_id: str, status: str, error: ErrorContext | None) -> None:
         self.states.pop(run_id, None)
@@ -116,8 +145,12 @@ class Executor(MessageActor):
             self.send(watcher, RunEnded(run_id=run_id, status=status, error=error))
 
     def _on_rejected(self, message: CommandRejected) -> None:
-        log.warning("%s: command for run %s rejected: %s", self.address, message.run_id,
-                    message.error.message)
+        log.warning(
+            "%s: command for run %s rejected: %s",
+            self.address,
+            message.run_id,
+            message.error.message,
+        )
         state = self.states.get(message.run_id)
         status = str(state.status) if state else "REJECTED"
         self._rest(message.run_id, status, message.error)

@@ -45,13 +45,27 @@ class Launcher(MessageActor):
         elif isinstance(message, ResumeJob):
             target = "step_executor" if message.mode == "step" else "continuous_executor"
             if message.mode == "step":
-                self.send(target, Step(command_id=message.command_id, run_id=message.run_id,
-                                       reply_to=message.reply_to))
+                self.send(
+                    target,
+                    Step(
+                        command_id=message.command_id,
+                        run_id=message.run_id,
+                        reply_to=message.reply_to,
+                    ),
+                )
             else:
-                self.send(target, Drive(command_id=message.command_id, run_id=message.run_id,
-                                        reply_to=message.reply_to, resume=True))
-            self.send(message.reply_to, JobAccepted(command_id=message.command_id,
-                                                    run_id=message.run_id))
+                self.send(
+                    target,
+                    Drive(
+                        command_id=message.command_id,
+                        run_id=message.run_id,
+                        reply_to=message.reply_to,
+                        resume=True,
+                    ),
+                )
+            self.send(
+                message.reply_to, JobAccepted(command_id=message.command_id, run_id=message.run_id)
+            )
         elif isinstance(message, Committed):
             self._created(message)
         elif isinstance(message, CommandRejected):
@@ -69,9 +83,17 @@ class Launcher(MessageActor):
             self.send(job.reply_to, CommandRejected(command_id=job.command_id, error=error))
             return
         self.pending[job.command_id] = job
-        self.send("state_manager", CreateRun(command_id=job.command_id, run_id=new_run_id(),
-                                             workflow=job.workflow, reply_to=self.address,
-                                             variables=job.variables, source=job.source))
+        self.send(
+            "state_manager",
+            CreateRun(
+                command_id=job.command_id,
+                run_id=new_run_id(),
+                workflow=job.workflow,
+                reply_to=self.address,
+                variables=job.variables,
+                source=job.source,
+            ),
+        )
 
     def _created(self, message: Committed) -> None:
         job = self.pending.pop(message.command_id, None)
@@ -82,8 +104,12 @@ class Launcher(MessageActor):
         if message.duplicate or job.start is None:
             return
         if job.start == "step":
-            self.send("step_executor", Step(command_id=uuid.uuid4().hex, run_id=run_id,
-                                            reply_to=job.reply_to))
+            self.send(
+                "step_executor",
+                Step(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=job.reply_to),
+            )
         else:
-            self.send("continuous_executor", Drive(command_id=uuid.uuid4().hex, run_id=run_id,
-                                                   reply_to=job.reply_to))
+            self.send(
+                "continuous_executor",
+                Drive(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=job.reply_to),
+            )

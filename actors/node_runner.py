@@ -46,8 +46,9 @@ class NodeRunner(MessageActor):
 
     def started(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self._loop_thread = threading.Thread(target=self._run_loop, name="weboter-runner-loop",
-                                             daemon=True)
+        self._loop_thread = threading.Thread(
+            target=self._run_loop, name="weboter-runner-loop", daemon=True
+        )
         self._loop_thread.start()
 
     def _run_loop(self) -> None:
@@ -109,10 +110,20 @@ class NodeRunner(MessageActor):
         try:
             payload = encode(result)
         except (TypeError, msgspec.EncodeError) as exc:
-            error = ActionError(f"node {task.node.id!r}: its outputs cannot be recorded ({exc})",
-                                hint="actions must return plain data: text, numbers, lists, dicts")
-            payload = encode(self._failed(task, Resolver(self.env), error, time.perf_counter(),
-                                          result.attempts, list(result.failed_attempts)))
+            error = ActionError(
+                f"node {task.node.id!r}: its outputs cannot be recorded ({exc})",
+                hint="actions must return plain data: text, numbers, lists, dicts",
+            )
+            payload = encode(
+                self._failed(
+                    task,
+                    Resolver(self.env),
+                    error,
+                    time.perf_counter(),
+                    result.attempts,
+                    list(result.failed_attempts),
+                )
+            )
         outbox.send_raw(STATE_MANAGER, payload)
 
     async def _attempts(self, task: ExecuteNode, spec: ActionSpec | None) -> RecordNodeResult:
@@ -128,7 +139,9 @@ class NodeRunner(MessageActor):
                     spec = self.catalog.action(task.node.action)
                 inputs = resolve_inputs(task.node, spec, resolver)
                 outputs = await self._call(spec, task, ctx, inputs)
-                return self._complete(task, ctx, resolver, inputs, outputs, started, attempt, failed)
+                return self._complete(
+                    task, ctx, resolver, inputs, outputs, started, attempt, failed
+                )
             except Exception as exc:
                 if attempt == attempts or isinstance(exc, NOT_RETRIED):
                     return self._failed(task, resolver, exc, started, attempt, failed)
@@ -154,10 +167,12 @@ class NodeRunner(MessageActor):
             ) from exc
 
     def _context(self, task: ExecuteNode) -> tuple[ActionContext, Resolver]:
-        ctx = ActionContext(run_id=task.run_id, node_id=task.node.id, flow_vars=task.flow_vars,
-                            globals=task.globals)
-        resolver = Resolver(self.env, globals_=task.globals, flow=task.flow_vars,
-                            prev=task.prev_outputs)
+        ctx = ActionContext(
+            run_id=task.run_id, node_id=task.node.id, flow_vars=task.flow_vars, globals=task.globals
+        )
+        resolver = Resolver(
+            self.env, globals_=task.globals, flow=task.flow_vars, prev=task.prev_outputs
+        )
         return ctx, resolver
 
     def _complete(
@@ -173,21 +188,38 @@ class NodeRunner(MessageActor):
     ) -> RecordNodeResult:
         if not isinstance(outputs, dict):
             raise ActionError(f"{task.node.action} returned {type(outputs).__name__}, not a dict")
-        writes = map_outputs(task.node, outputs, Writes(dict(ctx.flow_writes), dict(ctx.global_writes)))
+        writes = map_outputs(
+            task.node, outputs, Writes(dict(ctx.flow_writes), dict(ctx.global_writes))
+        )
         secrets = dict(resolver.secrets)
         decision = route(
-            task.node, self.catalog, self.env,
+            task.node,
+            self.catalog,
+            self.env,
             globals_={**task.globals, **writes.globals} if writes.globals else task.globals,
             flow={**task.flow_vars, **writes.flow} if writes.flow else task.flow_vars,
-            prev=task.prev_outputs, outputs=outputs, loop_count=task.loop_count, secrets=secrets,
+            prev=task.prev_outputs,
+            outputs=outputs,
+            loop_count=task.loop_count,
+            secrets=secrets,
         )
         return RecordNodeResult(
-            command_id=task.command_id, run_id=task.run_id, version=task.version,
-            node_id=task.node.id, flow_path=task.flow_path, reply_to=task.reply_to,
-            next_node=decision.next_node, outputs=outputs, flow_vars=writes.flow,
-            global_vars=writes.globals, loop_count=decision.loop_count, inputs=inputs,
-            attempts=attempt, failed_attempts=failed,
-            duration_ms=(time.perf_counter() - started) * 1000, secrets=secrets,
+            command_id=task.command_id,
+            run_id=task.run_id,
+            version=task.version,
+            node_id=task.node.id,
+            flow_path=task.flow_path,
+            reply_to=task.reply_to,
+            next_node=decision.next_node,
+            outputs=outputs,
+            flow_vars=writes.flow,
+            global_vars=writes.globals,
+            loop_count=decision.loop_count,
+            inputs=inputs,
+            attempts=attempt,
+            failed_attempts=failed,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            secrets=secrets,
         )
 
     def _failed(
@@ -200,9 +232,15 @@ class NodeRunner(MessageActor):
         failed: list[ErrorContext],
     ) -> RecordNodeResult:
         return RecordNodeResult(
-            command_id=task.command_id, run_id=task.run_id, version=task.version,
-            node_id=task.node.id, flow_path=task.flow_path, reply_to=task.reply_to,
-            attempts=attempt, failed_attempts=failed,
+            command_id=task.command_id,
+            run_id=task.run_id,
+            version=task.version,
+            node_id=task.node.id,
+            flow_path=task.flow_path,
+            reply_to=task.reply_to,
+            attempts=attempt,
+            failed_attempts=failed,
             error=error_context(exc, task.node.id, task.flow_path, attempt),
-            duration_ms=(time.perf_counter() - started) * 1000, secrets=dict(resolver.secrets),
+            duration_ms=(time.perf_counter() - started) * 1000,
+            secrets=dict(resolver.secrets),
         )

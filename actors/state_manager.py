@@ -69,8 +69,9 @@ class StateManager(MessageActor):
         self.log: EventLog | None = None
 
     def started(self) -> None:
-        self.log = EventLog(self.db_path, durability=self.durability,
-                            snapshot_every=self.snapshot_every)
+        self.log = EventLog(
+            self.db_path, durability=self.durability, snapshot_every=self.snapshot_every
+        )
 
     def stopping(self) -> None:
         if self.log is not None:
@@ -86,9 +87,15 @@ class StateManager(MessageActor):
         assert self.log is not None
         duplicate = self.log.events_of_command(command.command_id)
         if duplicate:
-            self.send(command.reply_to, Committed(command_id=command.command_id,
-                                                  run_id=duplicate[0].run_id, events=duplicate,
-                                                  duplicate=True))
+            self.send(
+                command.reply_to,
+                Committed(
+                    command_id=command.command_id,
+                    run_id=duplicate[0].run_id,
+                    events=duplicate,
+                    duplicate=True,
+                ),
+            )
             return
         run_id = command.run_id
         try:
@@ -96,7 +103,9 @@ class StateManager(MessageActor):
             decision = self.decider.decide(state, command)
             secrets = self.secrets.setdefault(run_id, {})
             secrets.update(decision.secrets)
-            stored, after = self._append(run_id, state, decision.events, command.command_id, secrets)
+            stored, after = self._append(
+                run_id, state, decision.events, command.command_id, secrets
+            )
         except WeboterError as exc:
             self._reject(command, exc)
             return
@@ -110,8 +119,15 @@ class StateManager(MessageActor):
         else:
             self.states[run_id] = after
         attach = isinstance(command, StartRun | CreateRun)
-        self.send(command.reply_to, Committed(command_id=command.command_id, run_id=run_id,
-                                              events=stored, state=after if attach else None))
+        self.send(
+            command.reply_to,
+            Committed(
+                command_id=command.command_id,
+                run_id=run_id,
+                events=stored,
+                state=after if attach else None,
+            ),
+        )
         self.send(BUS, Publish(events=stored, prev_seq=state.seq if state else 0))
 
     def _state(self, run_id: str, *, create: bool) -> RunState | None:
@@ -151,8 +167,9 @@ class StateManager(MessageActor):
         def snapshot(stored: list[StoredEvent]) -> tuple[int, int, bytes] | None:
             current = state
             for event, row in zip(folded, stored, strict=True):
-                current = apply(current, event, seq=row.seq, version=row.run_version,
-                                at=row.recorded_at)
+                current = apply(
+                    current, event, seq=row.seq, version=row.run_version, at=row.recorded_at
+                )
             assert current is not None
             result["state"] = current
             every = self.snapshot_every
@@ -160,13 +177,16 @@ class StateManager(MessageActor):
                 return current.version, current.seq, _encoder.encode(current)
             return None
 
-        stored = self.log.append(run_id, base_version, payloads, command_id=command_id,
-                                 snapshot=snapshot)
+        stored = self.log.append(
+            run_id, base_version, payloads, command_id=command_id, snapshot=snapshot
+        )
         return stored, result["state"]
 
     def _reject(self, command: Command, exc: BaseException) -> None:
         hint = exc.hint if isinstance(exc, WeboterError) else ""
         message = exc.message if isinstance(exc, WeboterError) else f"{type(exc).__name__}: {exc}"
         error = ErrorContext(kind=type(exc).__name__, message=message, hint=hint)
-        self.send(command.reply_to, CommandRejected(command_id=command.command_id, error=error,
-                                                    run_id=command.run_id))
+        self.send(
+            command.reply_to,
+            CommandRejected(command_id=command.command_id, error=error, run_id=command.run_id),
+        )

@@ -17,6 +17,7 @@ from weboter.schemas.messages import (
     CommandRejected,
     JobAccepted,
     Message,
+    Mode,
     ResumeJob,
     RunEnded,
     SubmitJob,
@@ -78,21 +79,30 @@ class EngineClient:
         *,
         variables: dict[str, Any] | None = None,
         source: str = "",
-        start: str | None = "continuous",
+        start: Mode | None = "continuous",
         command_id: str | None = None,
         timeout: float = 30.0,
     ) -> str:
         """Create a run (and start it); returns its id once the log has it."""
         command_id = command_id or uuid.uuid4().hex
-        self.outbox.send("launcher", SubmitJob(command_id=command_id, workflow=workflow,
-                                               reply_to=self.address, variables=variables or {},
-                                               source=source, start=start))  # type: ignore[arg-type]
+        self.outbox.send(
+            "launcher",
+            SubmitJob(
+                command_id=command_id,
+                workflow=workflow,
+                reply_to=self.address,
+                variables=variables or {},
+                source=source,
+                start=start,
+            ),
+        )
         return self._reply(command_id, timeout).run_id
 
     def resume(self, run_id: str, *, timeout: float = 30.0) -> str:
         command_id = uuid.uuid4().hex
-        self.outbox.send("launcher", ResumeJob(command_id=command_id, run_id=run_id,
-                                               reply_to=self.address))
+        self.outbox.send(
+            "launcher", ResumeJob(command_id=command_id, run_id=run_id, reply_to=self.address)
+        )
         return self._reply(command_id, timeout).run_id
 
     def wait(
@@ -103,10 +113,10 @@ class EngineClient:
         on_event: Callable[[dict[str, Any], bytes], None] | None = None,
     ) -> RunEnded:
         """Block until the run rests; `on_event(header, payload)` sees each published event."""
-        for message in list(self._early):
-            if isinstance(message, RunEnded) and message.run_id == run_id:
-                self._early.remove(message)
-                return message
+        for early in list(self._early):
+            if isinstance(early, RunEnded) and early.run_id == run_id:
+                self._early.remove(early)
+                return early
         deadline = None if timeout is None else time.monotonic() + timeout
         poller = zmq.Poller()
         poller.register(self.sub, zmq.POLLIN)
@@ -114,6 +124,7 @@ class EngineClient:
             for header, payload in self.events(poller, wait_ms=20):
                 if on_event is not None and header.get("run_id") == run_id:
                     on_event(header, payload)
+            message: Message | None
             try:
                 message = self.mailbox.get(timeout=0.0 if on_event else 0.02)
             except queue.Empty:

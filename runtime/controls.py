@@ -13,7 +13,7 @@ OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "contains", "in")
 
 
 def normalise(value: Any) -> Any:
-    """"true"/"false" compare as booleans, numeric strings as numbers."""
+    """ "true"/"false" compare as booleans, numeric strings as numbers."""
     if isinstance(value, str):
         text = value.strip()
         if text.lower() in ("true", "false"):
@@ -32,7 +32,9 @@ def normalise(value: Any) -> Any:
 def _number(value: Any, side: str) -> float:
     value = normalise(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ActionError(f"IfElse: {side} {value!r} is not a number; gt/gte/lt/lte compare numbers")
+        raise ActionError(
+            f"IfElse: {side} {value!r} is not a number; gt/gte/lt/lte compare numbers"
+        )
     return float(value)
 
 
@@ -49,7 +51,9 @@ def compare(left: Any, operator: str, right: Any) -> bool:
         return _contains(left, right)
     if op == "in":
         return _contains(right, left)
-    raise ActionError(f"IfElse: unknown operator {operator!r}", hint=f"use one of {', '.join(OPERATORS)}")
+    raise ActionError(
+        f"IfElse: unknown operator {operator!r}", hint=f"use one of {', '.join(OPERATORS)}"
+    )
 
 
 def _contains(container: Any, item: Any) -> bool:
@@ -106,7 +110,9 @@ def end_flow(params: dict[str, Any], ctx: ControlContext) -> ControlDecision:
 PLUGIN = Plugin(
     name="builtin-controls",
     controls=[
-        ControlSpec("builtin.NextNode", next_node, required=("next_node",), node_params=("next_node",)),
+        ControlSpec(
+            "builtin.NextNode", next_node, required=("next_node",), node_params=("next_node",)
+        ),
         ControlSpec(
             "builtin.IfElse",
             if_else,

@@ -71,8 +71,17 @@ class Decider:
         if isinstance(command, RecordNodeResult):
             return self._record(state, command)
         if isinstance(command, FailRun):
-            _require(state, command, (RunStatus.ERROR, RunStatus.RUNNING, RunStatus.STEPPING,
-                                      RunStatus.PAUSED, RunStatus.LOADED))
+            _require(
+                state,
+                command,
+                (
+                    RunStatus.ERROR,
+                    RunStatus.RUNNING,
+                    RunStatus.STEPPING,
+                    RunStatus.PAUSED,
+                    RunStatus.LOADED,
+                ),
+            )
             return Decision([RunFailed(error=command.error)])
         if isinstance(command, StopRun):
             if state.status.terminal:
@@ -84,8 +93,11 @@ class Decider:
 
     def _start(self, state: RunState, command: StartRun) -> Decision:
         if command.resume:
-            _require(state, command, (RunStatus.LOADED, RunStatus.RUNNING, RunStatus.STEPPING,
-                                      RunStatus.PAUSED))
+            _require(
+                state,
+                command,
+                (RunStatus.LOADED, RunStatus.RUNNING, RunStatus.STEPPING, RunStatus.PAUSED),
+            )
             first: Event = RunResumed(mode=command.mode)
         else:
             _require(state, command, (RunStatus.LOADED, RunStatus.PAUSED))
@@ -141,12 +153,17 @@ class Decider:
             decision.events.append(step)
             current = apply(current, step, seq=current.seq, version=current.version, at=0.0)
         else:
-            error = ErrorContext(kind="RecursionError", message="SubFlows call each other forever",
-                                 node_id=current.current_node)
+            error = ErrorContext(
+                kind="RecursionError",
+                message="SubFlows call each other forever",
+                node_id=current.current_node,
+            )
             decision.events.append(NodeFailed(node_id=current.current_node or "", error=error))
             return
-        if stepping and current.status == RunStatus.STEPPING and any(
-            isinstance(e, NodeCompleted | SubFlowReturned) for e in decision.events
+        if (
+            stepping
+            and current.status == RunStatus.STEPPING
+            and any(isinstance(e, NodeCompleted | SubFlowReturned) for e in decision.events)
         ):
             decision.events.append(RunPaused(reason="step"))
 
@@ -165,9 +182,13 @@ class Decider:
             where = "/".join(frame.flow_path)
             return NodeFailed(
                 node_id=cursor,
-                error=ErrorContext(kind="UnknownNode", message=f"flow {where} has no node {cursor!r}",
-                                   node_id=cursor, flow_path=frame.flow_path,
-                                   hint="fix the control's params that name it"),
+                error=ErrorContext(
+                    kind="UnknownNode",
+                    message=f"flow {where} has no node {cursor!r}",
+                    node_id=cursor,
+                    flow_path=frame.flow_path,
+                    hint="fix the control's params that name it",
+                ),
             )
         spec = self.catalog.find_action(node.action)
         if spec is None or not spec.engine:
@@ -188,7 +209,9 @@ class Decider:
                 f"{'/'.join(frame.flow_path)}",
                 hint="a flow can call its own sub_flows and its ancestors' sub_flows",
             )
-        resolver = Resolver(self.env, globals_=state.globals, flow=frame.vars, prev=state.prev_outputs)
+        resolver = Resolver(
+            self.env, globals_=state.globals, flow=frame.vars, prev=state.prev_outputs
+        )
         variables: dict = {}
         global_vars: dict = {}
         for dst, value in pick(inputs.get("data_in") or [], resolver, f"node {node_id!r} data_in"):
@@ -196,8 +219,13 @@ class Decider:
             (global_vars if scope == "global" else variables)[name] = value
         secrets.update(resolver.secrets)
         start = index.flow(path).start
-        return SubFlowEntered(node_id=node_id, flow_path=list(path), start_node=start or END,
-                              variables=variables, global_vars=global_vars)
+        return SubFlowEntered(
+            node_id=node_id,
+            flow_path=list(path),
+            start_node=start or END,
+            variables=variables,
+            global_vars=global_vars,
+        )
 
     def _return(self, state: RunState, secrets: dict[str, str]) -> Event:
         sub, caller_frame = state.frames[-1], state.frames[-2]
@@ -206,13 +234,21 @@ class Decider:
         node = index.node(caller_frame.flow_path, node_id)
         try:
             if node is None:
-                raise IllegalTransition(f"the caller {node_id!r} of sub-flow {sub.flow_path[-1]} is gone")
-            inner = Resolver(self.env, globals_=state.globals, flow=sub.vars, prev=state.prev_outputs)
-            outputs = dict(pick(node.inputs.get("data_out") or [], inner, f"node {node_id!r} data_out"))
+                raise IllegalTransition(
+                    f"the caller {node_id!r} of sub-flow {sub.flow_path[-1]} is gone"
+                )
+            inner = Resolver(
+                self.env, globals_=state.globals, flow=sub.vars, prev=state.prev_outputs
+            )
+            outputs = dict(
+                pick(node.inputs.get("data_out") or [], inner, f"node {node_id!r} data_out")
+            )
             secrets.update(inner.secrets)
             writes = map_outputs(node, outputs, Writes())
             decision = route(
-                node, self.catalog, self.env,
+                node,
+                self.catalog,
+                self.env,
                 globals_={**state.globals, **writes.globals},
                 flow={**caller_frame.vars, **writes.flow},
                 prev=state.prev_outputs,
@@ -221,7 +257,9 @@ class Decider:
                 secrets=secrets,
             )
         except WeboterError as exc:
-            return NodeFailed(node_id=node_id, error=error_context(exc, node_id, caller_frame.flow_path))
+            return NodeFailed(
+                node_id=node_id, error=error_context(exc, node_id, caller_frame.flow_path)
+            )
         return SubFlowReturned(
             node_id=node_id,
             flow_path=caller_frame.flow_path,
@@ -247,6 +285,15 @@ def error_context(
 ) -> ErrorContext:
     hint = exc.hint if isinstance(exc, WeboterError) else ""
     message = exc.message if isinstance(exc, WeboterError) else f"{type(exc).__name__}: {exc}"
-    stack = "" if isinstance(exc, WeboterError) else "".join(traceback.format_exception(exc))[-4000:]
-    return ErrorContext(kind=type(exc).__name__.rstrip("_"), message=message, node_id=node_id,
-                        flow_path=list(flow_path), attempt=attempt, stack=stack, hint=hint)
+    stack = (
+        "" if isinstance(exc, WeboterError) else "".join(traceback.format_exception(exc))[-4000:]
+    )
+    return ErrorContext(
+        kind=type(exc).__name__.rstrip("_"),
+        message=message,
+        node_id=node_id,
+        flow_path=list(flow_path),
+        attempt=attempt,
+        stack=stack,
+        hint=hint,
+    )

@@ -1,15 +1,16 @@
 """All actors of one process, wired to one Bridge: the all-in-one engine.
 
-    engine = Engine(Settings(db_path=Path("runs.db")))
-    engine.start()
-    with engine.client() as client:
-        run_id = client.submit(workflow)
-        ended = client.wait(run_id)
-    engine.stop()
+engine = Engine(Settings(db_path=Path("runs.db")))
+engine.start()
+with engine.client() as client:
+    run_id = client.submit(workflow)
+    ended = client.wait(run_id)
+engine.stop()
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from pathlib import Path
@@ -45,8 +46,11 @@ class Engine:
         self.catalog = catalog or default_catalog()
         self.env = env or EnvSource()
         self.context: zmq.Context[Any] = zmq.Context()
-        self.bridge = Bridge(self.context, command_endpoint=self.settings.command_endpoint,
-                             catchup_endpoint=self.settings.catchup_endpoint)
+        self.bridge = Bridge(
+            self.context,
+            command_endpoint=self.settings.command_endpoint,
+            catchup_endpoint=self.settings.catchup_endpoint,
+        )
         self.bus_endpoint = f"inproc://weboter-bus-{uuid.uuid4().hex}"
         self._refs: list[pykka.ActorRef[Any]] = []
         self.bus_bound: list[str] = []
@@ -64,9 +68,17 @@ class Engine:
         bus = ContextBus.start(self.bridge, s.db_path, [self.bus_endpoint, *s.bus_endpoints])
         actors: list[tuple[str, pykka.ActorRef[Any]]] = [
             ("bus", bus),
-            ("state_manager", StateManager.start(
-                self.bridge, s.db_path, self.catalog, self.env,
-                durability=s.durability, snapshot_every=s.snapshot_every)),
+            (
+                "state_manager",
+                StateManager.start(
+                    self.bridge,
+                    s.db_path,
+                    self.catalog,
+                    self.env,
+                    durability=s.durability,
+                    snapshot_every=s.snapshot_every,
+                ),
+            ),
             ("node_runner", NodeRunner.start(self.bridge, self.catalog, self.env)),
             ("continuous_executor", ContinuousExecutor.start(self.bridge)),
             ("step_executor", StepExecutor.start(self.bridge)),
@@ -80,10 +92,8 @@ class Engine:
 
     def stop(self) -> None:
         for ref in reversed(self._refs):
-            try:
+            with contextlib.suppress(pykka.ActorDeadError):
                 ref.stop(timeout=10)
-            except pykka.ActorDeadError:
-                pass
         self._refs.clear()
         self.bridge.stop()
         self.context.term()
@@ -96,4 +106,3 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-

@@ -23,7 +23,7 @@ import sqlite_utils
 
 from weboter.runtime.errors import LogCorrupt, LogTooNew, LogUnavailable, RunNotFound
 from weboter.runtime.upcast import upcast
-from weboter.schemas.events import SCHEMA_VERSIONS, Event, EventRecord, event_type
+from weboter.schemas.events import SCHEMA_VERSIONS, Event, EventRecord
 from weboter.schemas.messages import StoredEvent
 from weboter.schemas.state import RunState
 
@@ -150,14 +150,14 @@ class EventLog:
                         recorded_at REAL NOT NULL,
                         UNIQUE (run_id, run_version))"""
                 )
-                db["events"].create_index(["command_id"], if_not_exists=True)
-                db["snapshots"].create(
+                db.table("events").create_index(["command_id"], if_not_exists=True)
+                db.table("snapshots").create(
                     {"run_id": str, "run_version": int, "seq": int, "state": bytes},
                     pk=("run_id", "run_version"),
                     if_not_exists=True,
                 )
-                db["snapshots"].create_index(["run_id", "seq"], if_not_exists=True)
-                db["runs"].create(
+                db.table("snapshots").create_index(["run_id", "seq"], if_not_exists=True)
+                db.table("runs").create(
                     {
                         "run_id": str,
                         "workflow_id": str,
@@ -220,7 +220,9 @@ class EventLog:
                     (run_id, version, type_, schema, command_id, payload, now),
                 )
                 seq = cursor.lastrowid or 0
-                stored.append(StoredEvent(seq, run_id, version, type_, schema, command_id, now, payload))
+                stored.append(
+                    StoredEvent(seq, run_id, version, type_, schema, command_id, now, payload)
+                )
                 if type_ in STATUS_EVENTS:
                     self._track_status(run_id, type_, payload, now)
             if snapshot is not None:
@@ -244,8 +246,17 @@ class EventLog:
             self._conn.execute(
                 "INSERT INTO runs (run_id, workflow_id, name, source, status, created_at, "
                 "updated_at, parent_run, parent_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, created.workflow.id, created.workflow.name, created.source, status, now,
-                 now, created.parent_run, created.parent_seq),
+                (
+                    run_id,
+                    created.workflow.id,
+                    created.workflow.name,
+                    created.source,
+                    status,
+                    now,
+                    now,
+                    created.parent_run,
+                    created.parent_seq,
+                ),
             )
             return
         if status is None:
@@ -302,7 +313,9 @@ class EventLog:
         if run_id is None:
             row = self._conn.execute("SELECT MAX(seq) FROM events").fetchone()
         else:
-            row = self._conn.execute("SELECT MAX(seq) FROM events WHERE run_id = ?", (run_id,)).fetchone()
+            row = self._conn.execute(
+                "SELECT MAX(seq) FROM events WHERE run_id = ?", (run_id,)
+            ).fetchone()
         return int(row[0] or 0)
 
     def snapshot_before(self, run_id: str, seq: int | None = None) -> RunState | None:
@@ -313,7 +326,8 @@ class EventLog:
             ).fetchone()
         else:
             row = self._conn.execute(
-                "SELECT state FROM snapshots WHERE run_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1",
+                "SELECT state FROM snapshots WHERE run_id = ? AND seq <= ? "
+                "ORDER BY seq DESC LIMIT 1",
                 (run_id, seq),
             ).fetchone()
         return _state_decoder.decode(row[0]) if row else None
@@ -339,12 +353,15 @@ class EventLog:
             (prefix, prefix + "\uffff"),
         ).fetchall()
         if not rows:
-            raise RunNotFound(f"no run with id {prefix!r} in {self.path}",
-                              hint="`weboter runs` lists the runs in this log")
+            raise RunNotFound(
+                f"no run with id {prefix!r} in {self.path}",
+                hint="`weboter runs` lists the runs in this log",
+            )
         if len(rows) > 1 and rows[0][0] != prefix:
             shown = ", ".join(r[0] for r in rows[:5])
-            raise RunNotFound(f"run id {prefix!r} is ambiguous: {shown}",
-                              hint="give more characters of the id")
+            raise RunNotFound(
+                f"run id {prefix!r} is ambiguous: {shown}", hint="give more characters of the id"
+            )
         return str(rows[0][0])
 
 
@@ -362,8 +379,9 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
             hint="pass --db with a writable path, or set WEBOTER_HOME",
         ) from exc
     if path.exists() and path.is_dir():
-        raise LogUnavailable(f"{path} is a directory, not an event log file",
-                             hint="pass --db with a file path")
+        raise LogUnavailable(
+            f"{path} is a directory, not an event log file", hint="pass --db with a file path"
+        )
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA schema_version").fetchone()
@@ -373,6 +391,7 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
             hint="point --db at a Weboter log, or move this file away and start a new one",
         ) from exc
     except OSError as exc:
-        raise LogUnavailable(f"cannot open the event log {path}: {exc}",
-                             hint="pass --db with a writable path") from exc
+        raise LogUnavailable(
+            f"cannot open the event log {path}: {exc}", hint="pass --db with a writable path"
+        ) from exc
     return conn

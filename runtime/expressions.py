@@ -39,7 +39,7 @@ FUNCTIONS: dict[str, Any] = {
     "ceil": math.ceil,
     "json_loads": json.loads,
     "json_dumps": json.dumps,
-    "re_search": lambda pattern, text: (m.group(0) if (m := re.search(pattern, text)) else None),
+    "re_search": lambda pattern, text: m.group(0) if (m := re.search(pattern, text)) else None,
     "lower": lambda s: str(s).lower(),
     "upper": lambda s: str(s).upper(),
     "strip": lambda s: str(s).strip(),

@@ -29,7 +29,9 @@ class FlowIndex:
     def node(self, path: list[str] | tuple[str, ...], node_id: str) -> Node | None:
         return self.nodes.get(tuple(path), {}).get(node_id)
 
-    def callable_from(self, path: list[str] | tuple[str, ...], flow_id: str) -> tuple[str, ...] | None:
+    def callable_from(
+        self, path: list[str] | tuple[str, ...], flow_id: str
+    ) -> tuple[str, ...] | None:
         """The path of the flow that `flow_id` names when called from the flow at `path`."""
         here = tuple(path)
         while here:

@@ -43,9 +43,11 @@ def _advance(
 ) -> Frame:
     loops = frame.loops
     if loop_count is not None:
-        loops = {**loops, node_id: loop_count} if loop_count else {
-            k: v for k, v in loops.items() if k != node_id
-        }
+        loops = (
+            {**loops, node_id: loop_count}
+            if loop_count
+            else {k: v for k, v in loops.items() if k != node_id}
+        )
     return Frame(
         flow_path=frame.flow_path,
         cursor=next_node,
@@ -78,9 +80,12 @@ def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: f
     common: dict[str, Any] = {"version": version, "seq": seq, "updated_at": at}
 
     if isinstance(event, NodeCompleted):
-        frames = [*state.frames[:-1], _advance(
-            state.frames[-1], event.next_node, event.flow_vars, event.node_id, event.loop_count
-        )]
+        frames = [
+            *state.frames[:-1],
+            _advance(
+                state.frames[-1], event.next_node, event.flow_vars, event.node_id, event.loop_count
+            ),
+        ]
         return replace(
             state,
             frames=frames,

@@ -39,8 +39,16 @@ def parse_text(text: str, source: str) -> Any:
 
 def to_workflow(data: Any, source: str) -> Workflow:
     if not isinstance(data, dict):
-        raise WorkflowInvalid(source, [Finding("error", "$", "a workflow is a mapping with id, "
-                                               f"name and nodes, not {type(data).__name__}")])
+        raise WorkflowInvalid(
+            source,
+            [
+                Finding(
+                    "error",
+                    "$",
+                    f"a workflow is a mapping with id, name and nodes, not {type(data).__name__}",
+                )
+            ],
+        )
     try:
         return msgspec.convert(data, Workflow)
     except msgspec.ValidationError as exc:

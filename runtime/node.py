@@ -19,7 +19,9 @@ def resolve_inputs(node: Node, spec: ActionSpec, resolver: Resolver) -> dict[str
     """The action's inputs: defaults, then the node's inputs resolved; required ones checked."""
     inputs = dict(spec.defaults)
     for name, value in node.inputs.items():
-        inputs[name] = value if name in spec.raw_inputs else resolver.resolve(value, f"inputs.{name}")
+        inputs[name] = (
+            value if name in spec.raw_inputs else resolver.resolve(value, f"inputs.{name}")
+        )
     missing = [name for name in spec.required if inputs.get(name) is None]
     if missing:
         raise ActionError(
@@ -120,7 +122,9 @@ def pick(pickers: Any, resolver: Resolver, where: str) -> list[tuple[str, Any]]:
     for index, picker in enumerate(pickers):
         at = f"{where}[{index}]"
         if not isinstance(picker, dict) or "dst" not in picker:
-            raise ActionError(f"{at}: a picker needs `src` and `dst`", hint='{"src": "$flow{x}", "dst": "x"}')
+            raise ActionError(
+                f"{at}: a picker needs `src` and `dst`", hint='{"src": "$flow{x}", "dst": "x"}'
+            )
         value: Any = None
         if picker.get("src") is not None:
             try:

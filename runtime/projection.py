@@ -18,8 +18,10 @@ def state_at(log: EventLog, run_id: str, seq: int | None = None) -> RunState:
     state = fold(log.read(run_id, after_seq=after, until_seq=seq), base)
     if state is None:
         where = f" at or before seq {seq}" if seq is not None else ""
-        raise RunNotFound(f"run {run_id} has no events{where}",
-                          hint="`weboter history RUN` lists its events and their seqs")
+        raise RunNotFound(
+            f"run {run_id} has no events{where}",
+            hint="`weboter history RUN` lists its events and their seqs",
+        )
     return state
 
 
@@ -29,17 +31,42 @@ def node_history(records: list[EventRecord]) -> list[NodeHistory]:
     for record in records:
         event = record.event
         if isinstance(event, NodeCompleted):
-            found.append(NodeHistory(seq=record.seq, node_id=event.node_id, action="",
-                                     flow_path=event.flow_path, outputs=display(event.outputs),
-                                     next_node=event.next_node, duration_ms=event.duration_ms))
+            found.append(
+                NodeHistory(
+                    seq=record.seq,
+                    node_id=event.node_id,
+                    action="",
+                    flow_path=event.flow_path,
+                    outputs=display(event.outputs),
+                    next_node=event.next_node,
+                    duration_ms=event.duration_ms,
+                )
+            )
         elif isinstance(event, SubFlowReturned):
-            found.append(NodeHistory(seq=record.seq, node_id=event.node_id, action="SubFlow",
-                                     flow_path=event.flow_path, outputs=display(event.outputs),
-                                     next_node=event.next_node, duration_ms=0.0))
+            found.append(
+                NodeHistory(
+                    seq=record.seq,
+                    node_id=event.node_id,
+                    action="SubFlow",
+                    flow_path=event.flow_path,
+                    outputs=display(event.outputs),
+                    next_node=event.next_node,
+                    duration_ms=0.0,
+                )
+            )
         elif isinstance(event, NodeFailed):
-            found.append(NodeHistory(seq=record.seq, node_id=event.node_id, action="",
-                                     flow_path=event.error.flow_path, outputs={}, next_node="",
-                                     duration_ms=0.0, error=event.error))
+            found.append(
+                NodeHistory(
+                    seq=record.seq,
+                    node_id=event.node_id,
+                    action="",
+                    flow_path=event.error.flow_path,
+                    outputs={},
+                    next_node="",
+                    duration_ms=0.0,
+                    error=event.error,
+                )
+            )
     return found
 
 

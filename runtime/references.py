@@ -117,7 +117,9 @@ class Resolver:
         if isinstance(value, str):
             return self._resolve_str(value, where)
         if isinstance(value, dict):
-            return {k: self.resolve(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+            return {
+                k: self.resolve(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()
+            }
         if isinstance(value, list):
             return [self.resolve(v, f"{where}[{i}]") for i, v in enumerate(value)]
         return value

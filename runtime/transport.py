@@ -24,6 +24,7 @@ Usage:
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import queue
@@ -36,8 +37,8 @@ import msgspec
 import zmq
 
 from weboter.runtime.errors import TransportError
-from weboter.schemas.messages import CommandRejected, Message
 from weboter.schemas.context import ErrorContext
+from weboter.schemas.messages import CommandRejected, Message
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,7 @@ class Bridge:
                     router.setsockopt(zmq.LINGER, 0)
                     router.setsockopt(zmq.ROUTER_MANDATORY, 1)
                     router.bind(endpoint)
-                    self.bound[endpoint] = router.getsockopt(zmq.LAST_ENDPOINT).decode()
+                    self.bound[endpoint] = str(router.getsockopt_string(zmq.LAST_ENDPOINT))
                     routers[router] = default_dest
                     sockets.append(router)
         except BaseException as exc:  # reported to start()
@@ -264,8 +265,12 @@ class Bridge:
         elif default_dest is None and len(rest) == 2:
             dest, payload = rest[0], rest[1]
         else:
-            self._reject(router, identity, f"expected {'[payload]' if default_dest else '[dest, payload]'}"
-                         f" after the identity, got {len(rest)} frame(s)")
+            self._reject(
+                router,
+                identity,
+                f"expected {'[payload]' if default_dest else '[dest, payload]'}"
+                f" after the identity, got {len(rest)} frame(s)",
+            )
             return
         if dest.decode(errors="replace") not in self._local:
             self._reject(router, identity, f"no actor {dest.decode(errors='replace')!r} here")
@@ -273,9 +278,10 @@ class Bridge:
         self._deliver(dest, payload)
 
     def _reject(self, router: zmq.Socket[Any], identity: bytes, why: str) -> None:
-        error = ErrorContext(kind="TransportError", message=f"bad message: {why}",
-                             hint="see docs/protocol.md for the frame layout")
-        try:
+        error = ErrorContext(
+            kind="TransportError",
+            message=f"bad message: {why}",
+            hint="see docs/protocol.md for the frame layout",
+        )
+        with contextlib.suppress(zmq.ZMQError):
             router.send_multipart([identity, encode(CommandRejected(command_id="", error=error))])
-        except zmq.ZMQError:
-            pass

@@ -61,10 +61,12 @@ def _flow(
                     error(f"{at}.inputs.{name}", f"{action.name} needs input {name!r}")
             if action.engine:
                 flow_id = node.inputs.get("flow_id")
-                if isinstance(flow_id, str) and not REFERENCE.search(flow_id):
-                    if index.callable_from(path, flow_id) is None:
-                        error(f"{at}.inputs.flow_id",
-                              f"no sub-flow {flow_id!r} is visible from flow {flow.id!r}")
+                literal = isinstance(flow_id, str) and not REFERENCE.search(flow_id)
+                if literal and index.callable_from(path, str(flow_id)) is None:
+                    error(
+                        f"{at}.inputs.flow_id",
+                        f"no sub-flow {flow_id!r} is visible from flow {flow.id!r}",
+                    )
         control = catalog.find_control(node.control)
         if control is None:
             error(f"{at}.control", f"unknown control {node.control!r}")
@@ -99,8 +101,13 @@ def _flow(
                     todo.append(nxt)
         for i, node in enumerate(flow.nodes):
             if node.id not in seen:
-                findings.append(Finding("warning", f"{prefix}nodes[{i}]",
-                                        f"node {node.id!r} cannot be reached from {start!r}"))
+                findings.append(
+                    Finding(
+                        "warning",
+                        f"{prefix}nodes[{i}]",
+                        f"node {node.id!r} cannot be reached from {start!r}",
+                    )
+                )
 
     sub_ids = [sub.id for sub in flow.sub_flows]
     for j, sub in enumerate(flow.sub_flows):

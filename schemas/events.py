@@ -20,7 +20,7 @@ class _Event(msgspec.Struct, frozen=True, tag=True, omit_defaults=True):
     pass
 
 
-class RunCreated(_Event):
+class RunCreated(_Event, frozen=True):
     """LOADED. `variables` are the run's initial `$global` scope (e.g. `--var K=V`)."""
 
     run_id: str
@@ -31,20 +31,20 @@ class RunCreated(_Event):
     source: str = ""  # where the workflow came from (a path), for people
 
 
-class RunStarted(_Event):
+class RunStarted(_Event, frozen=True):
     """LOADED/PAUSED -> RUNNING (mode "continuous") or STEPPING (mode "step")."""
 
     mode: Literal["continuous", "step"] = "continuous"
 
 
-class RunResumed(_Event):
+class RunResumed(_Event, frozen=True):
     """A run whose process died is taken up again; its in-flight node will run again."""
 
     reason: str = "crash"
     mode: Literal["continuous", "step"] = "continuous"
 
 
-class NodeCompleted(_Event):
+class NodeCompleted(_Event, frozen=True):
     """An action ran and its control chose `next_node`. Values are redacted (secrets)."""
 
     node_id: str
@@ -59,14 +59,14 @@ class NodeCompleted(_Event):
     inputs: dict[str, Any] = {}
 
 
-class NodeAttemptFailed(_Event):
+class NodeAttemptFailed(_Event, frozen=True):
     """An attempt failed and the retry policy will try again."""
 
     node_id: str
     error: ErrorContext
 
 
-class SubFlowEntered(_Event):
+class SubFlowEntered(_Event, frozen=True):
     """A SubFlow node called `flow_path[-1]` with `variables` as its `$flow` scope."""
 
     node_id: str
@@ -76,7 +76,7 @@ class SubFlowEntered(_Event):
     global_vars: dict[str, Any] = {}
 
 
-class SubFlowReturned(_Event):
+class SubFlowReturned(_Event, frozen=True):
     """The called flow ended; its caller node completed with `outputs` and went on."""
 
     node_id: str
@@ -88,32 +88,32 @@ class SubFlowReturned(_Event):
     loop_count: int | None = None
 
 
-class NodeFailed(_Event):
+class NodeFailed(_Event, frozen=True):
     """RUNNING/STEPPING -> ERROR: a node failed after all attempts."""
 
     node_id: str
     error: ErrorContext
 
 
-class RunPaused(_Event):
+class RunPaused(_Event, frozen=True):
     """-> PAUSED (after a step, or on request)."""
 
     reason: str = "step"
 
 
-class RunCompleted(_Event):
+class RunCompleted(_Event, frozen=True):
     """-> COMPLETED: the root flow reached `__end__` or a node returned `__exit__`."""
 
     end: str = "__end__"
 
 
-class RunFailed(_Event):
+class RunFailed(_Event, frozen=True):
     """-> FAILED."""
 
     error: ErrorContext
 
 
-class RunStopped(_Event):
+class RunStopped(_Event, frozen=True):
     """-> STOPPED, on request."""
 
     reason: str = ""

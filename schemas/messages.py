@@ -37,7 +37,7 @@ class StoredEvent(msgspec.Struct, frozen=True, array_like=True):
 # --- intake (clients -> Launcher) -----------------------------------------------------------
 
 
-class SubmitJob(_Msg):
+class SubmitJob(_Msg, frozen=True):
     command_id: str
     workflow: Workflow
     reply_to: str
@@ -46,7 +46,7 @@ class SubmitJob(_Msg):
     start: Mode | None = "continuous"  # None: create the run (LOADED) and wait
 
 
-class ResumeJob(_Msg):
+class ResumeJob(_Msg, frozen=True):
     """Take up a run whose process died (or a paused one) and drive it on."""
 
     command_id: str
@@ -55,12 +55,12 @@ class ResumeJob(_Msg):
     mode: Mode = "continuous"
 
 
-class JobAccepted(_Msg):
+class JobAccepted(_Msg, frozen=True):
     command_id: str
     run_id: str
 
 
-class CommandRejected(_Msg):
+class CommandRejected(_Msg, frozen=True):
     command_id: str
     error: ErrorContext
     run_id: str = ""
@@ -69,7 +69,7 @@ class CommandRejected(_Msg):
 # --- state-changing commands (-> State Manager) ---------------------------------------------
 
 
-class CreateRun(_Msg):
+class CreateRun(_Msg, frozen=True):
     command_id: str
     run_id: str
     workflow: Workflow
@@ -78,7 +78,7 @@ class CreateRun(_Msg):
     source: str = ""
 
 
-class StartRun(_Msg):
+class StartRun(_Msg, frozen=True):
     command_id: str
     run_id: str
     reply_to: str
@@ -86,7 +86,7 @@ class StartRun(_Msg):
     resume: bool = False  # a crash resume: record RunResumed
 
 
-class RecordNodeResult(_Msg):
+class RecordNodeResult(_Msg, frozen=True):
     """What a Node Runner did: the action's outputs and the control's choice, or an error."""
 
     command_id: str
@@ -108,21 +108,21 @@ class RecordNodeResult(_Msg):
     secrets: dict[str, str] = {}  # reference -> value, for redaction only; never logged
 
 
-class FailRun(_Msg):
+class FailRun(_Msg, frozen=True):
     command_id: str
     run_id: str
     reply_to: str
     error: ErrorContext
 
 
-class StopRun(_Msg):
+class StopRun(_Msg, frozen=True):
     command_id: str
     run_id: str
     reply_to: str
     reason: str = ""
 
 
-class Committed(_Msg):
+class Committed(_Msg, frozen=True):
     """The events a command produced, committed. `state` is set when a driver attaches."""
 
     command_id: str
@@ -135,7 +135,7 @@ class Committed(_Msg):
 # --- driving (Launcher -> executors -> Node Runner) -----------------------------------------
 
 
-class Drive(_Msg):
+class Drive(_Msg, frozen=True):
     """Launcher -> executor: drive this run (start it, or resume it after a crash)."""
 
     command_id: str
@@ -144,7 +144,7 @@ class Drive(_Msg):
     resume: bool = False
 
 
-class Step(_Msg):
+class Step(_Msg, frozen=True):
     """Run exactly one node of a LOADED or PAUSED run, then pause."""
 
     command_id: str
@@ -152,7 +152,7 @@ class Step(_Msg):
     reply_to: str
 
 
-class ExecuteNode(_Msg):
+class ExecuteNode(_Msg, frozen=True):
     command_id: str
     run_id: str
     version: int
@@ -165,7 +165,7 @@ class ExecuteNode(_Msg):
     loop_count: int = 0
 
 
-class RunEnded(_Msg):
+class RunEnded(_Msg, frozen=True):
     """Executor -> whoever asked to drive: the run reached a resting state."""
 
     run_id: str
@@ -176,14 +176,14 @@ class RunEnded(_Msg):
 # --- the event stream (Context Bus) ---------------------------------------------------------
 
 
-class Publish(_Msg):
+class Publish(_Msg, frozen=True):
     """State Manager -> Context Bus: committed events; `prev_seq` is the run's seq before them."""
 
     events: list[StoredEvent]
     prev_seq: int = 0
 
 
-class CatchUp(_Msg):
+class CatchUp(_Msg, frozen=True):
     """Ask for committed events with seq > `after_seq` (of one run, or all)."""
 
     reply_to: str
@@ -192,13 +192,13 @@ class CatchUp(_Msg):
     batch: int = 500
 
 
-class EventBatch(_Msg):
+class EventBatch(_Msg, frozen=True):
     events: list[StoredEvent]
     done: bool = False
     last_seq: int = 0
 
 
-class Shutdown(_Msg):
+class Shutdown(_Msg, frozen=True):
     reason: str = ""
 
 

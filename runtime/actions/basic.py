@@ -21,7 +21,9 @@ async def sleep_for(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any
     try:
         duration = float(inputs["duration"])
     except (TypeError, ValueError) as exc:
-        raise ActionError(f"duration must be a number of seconds, got {inputs['duration']!r}") from exc
+        raise ActionError(
+            f"duration must be a number of seconds, got {inputs['duration']!r}"
+        ) from exc
     await asyncio.sleep(max(duration, 0.0))
     return {}
 

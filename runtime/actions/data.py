@@ -43,7 +43,9 @@ def json_get_path(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
     found = lookup(inputs.get("data"), path)
     if found is _MISSING:
         if inputs.get("strict"):
-            raise ActionError(f"path {path!r} is not in the data", hint="check the path, or set strict: false")
+            raise ActionError(
+                f"path {path!r} is not in the data", hint="check the path, or set strict: false"
+            )
         return {"value": inputs.get("default"), "found": False}
     return {"value": found, "found": True}
 

@@ -1,0 +1,43 @@
+# Weboter's tasks. `just --list` shows them. Everything runs from the project's .venv.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+venv := ".venv"
+bin := venv + "/bin"
+
+# show the tasks
+default:
+    @just --list
+
+# create .venv and install Weboter with its development tools
+setup:
+    test -x {{bin}}/python || python3 -m venv {{venv}}
+    {{bin}}/python -m pip install -q --upgrade pip
+    {{bin}}/python -m pip install -q -e '.[dev]'
+
+# run the test suite (pass pytest arguments after it: just test -k log)
+test *args:
+    {{bin}}/python -m pytest -q {{args}}
+
+# formatting, lint and types
+lint:
+    {{bin}}/ruff format --check .
+    {{bin}}/ruff check .
+    mkdir -p .mypy_path/weboter
+    for d in schemas actors runtime; do ln -sfn ../../$d .mypy_path/weboter/$d; done
+    MYPYPATH=.mypy_path {{bin}}/mypy -p weboter.schemas -p weboter.actors -p weboter.runtime
+
+# format the code in place
+fmt:
+    {{bin}}/ruff format .
+    {{bin}}/ruff check --fix .
+
+# everything that must pass before a commit
+check: lint test
+
+# benchmarks: ratios against baselines measured in the same run
+bench:
+    {{bin}}/python bench/node_overhead.py
+
+# run the example workflow end to end
+demo:
+    {{bin}}/weboter run examples/counter.json --db .weboter/demo.db

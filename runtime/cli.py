@@ -1,0 +1,448 @@
+"""`weboter`: the command line. Every command takes --json (one JSON document on stdout) and
+--db PATH (default: $WEBOTER_HOME/weboter.db, else ./.weboter/weboter.db).
+
+Exit codes: 0 done (for `run`/`resume`: the run COMPLETED), 1 the run did not complete,
+2 bad input (workflow, database, arguments, unknown run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from weboter.runtime.catalog import default_catalog
+from weboter.runtime.engine import Engine
+from weboter.runtime.errors import WeboterError, WorkflowInvalid
+from weboter.runtime.eventlog import EventLog, decode_event
+from weboter.runtime.flows import index_for
+from weboter.runtime.loader import load_workflow, parse_text
+from weboter.runtime.projection import context_snapshot
+from weboter.runtime.references import EnvSource, display
+from weboter.runtime.settings import Settings, default_db
+from weboter.runtime.validate import validate
+from weboter.schemas.events import NodeCompleted, NodeFailed, SubFlowReturned
+from weboter.schemas.workflow import Workflow
+
+EPILOG = """\
+examples:
+  weboter validate flow.yaml              check a workflow without running it
+  weboter run flow.yaml --var user=ann    run it; progress on stderr, exit 0 if COMPLETED
+  weboter runs                            the runs in the log, newest first
+  weboter history 3f2a                    every event of run 3f2a… (ids by unique prefix)
+  weboter state 3f2a --at 17              variables and position right after event seq 17
+  weboter resume 3f2a                     finish a run whose process died
+  weboter schema workflow > wf.schema.json   JSON Schema for editors and AI clients
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except WeboterError as exc:
+        emit_error(args, exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; `weboter resume RUN` finishes the run later", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="weboter",
+        description="Run web-automation workflows you can debug like code. Every run is an "
+        "event log: list it, read it, ask for its state at any event, resume it.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    common.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="the event log (default: $WEBOTER_HOME/weboter.db or ./.weboter/)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", parents=[common], help="check a workflow file")
+    p.add_argument("file", type=Path)
+    p.set_defaults(handler=cmd_validate)
+
+    for name, helptext in (("run", "run a workflow to its end"),):
+        p = sub.add_parser(name, parents=[common], help=helptext)
+        p.add_argument("file", type=Path)
+        p.add_argument(
+            "--var",
+            action="append",
+            default=[],
+            metavar="K=V",
+            help="set $global{K} (V is parsed as JSON when it can be); repeatable",
+        )
+        p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
+        p.add_argument(
+            "--durability",
+            choices=("sync", "full"),
+            default="sync",
+            help="sync: committed before the next node (default); full: also fsync",
+        )
+        p.add_argument("--quiet", action="store_true", help="no progress lines")
+        p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("runs", parents=[common], help="list runs, newest first")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(handler=cmd_runs)
+
+    p = sub.add_parser("history", parents=[common], help="every event of a run")
+    p.add_argument("run")
+    p.set_defaults(handler=cmd_history)
+
+    p = sub.add_parser("state", parents=[common], help="a run's state (at an event: --at SEQ)")
+    p.add_argument("run")
+    p.add_argument("--at", type=int, default=None, metavar="SEQ", help="right after event SEQ")
+    p.set_defaults(handler=cmd_state)
+
+    p = sub.add_parser("resume", parents=[common], help="finish a run whose process died")
+    p.add_argument("run")
+    p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(handler=cmd_resume)
+
+    p = sub.add_parser("schema", parents=[common], help="print a JSON Schema")
+    p.add_argument("what", choices=("workflow",))
+    p.set_defaults(handler=cmd_schema)
+
+    p = sub.add_parser("catalog", parents=[common], help="list actions and controls")
+    p.set_defaults(handler=cmd_catalog)
+    return parser
+
+
+# --- output ------------------------------------------------------------------------------
+
+
+def out(args: argparse.Namespace, data: Any, text: str) -> None:
+    if args.json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    else:
+        sys.stdout.write(text + ("\n" if text and not text.endswith("\n") else ""))
+
+
+def emit_error(args: argparse.Namespace, exc: WeboterError) -> None:
+    if getattr(args, "json", False):
+        findings = [f.__dict__ for f in exc.findings] if isinstance(exc, WorkflowInvalid) else []
+        doc = {
+            "error": {
+                "kind": type(exc).__name__.rstrip("_"),
+                "message": exc.message,
+                "hint": exc.hint,
+                "findings": findings,
+            }
+        }
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    print(f"error: {exc}", file=sys.stderr)
+
+
+def db_path(args: argparse.Namespace) -> Path:
+    return Path(args.db) if args.db else default_db()
+
+
+def open_log(args: argparse.Namespace) -> EventLog:
+    return EventLog(db_path(args), create=False)
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+def load_checked(path: Path) -> tuple[Workflow, list[Any]]:
+    workflow = load_workflow(path)
+    findings = validate(workflow, default_catalog())
+    if any(f.severity == "error" for f in findings):
+        raise WorkflowInvalid(str(path), findings)
+    return workflow, findings
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    workflow, findings = load_checked(args.file)
+    warnings = [str(f) for f in findings]
+    count = sum(len(f.nodes) for f in index_for(workflow).flows.values())
+    text = f"{args.file}: valid ({count} nodes in {len(index_for(workflow).flows)} flow(s))"
+    out(
+        args,
+        {
+            "valid": True,
+            "file": str(args.file),
+            "nodes": count,
+            "findings": [f.__dict__ for f in findings],
+        },
+        "\n".join([text, *warnings]),
+    )
+    return 0
+
+
+def parse_vars(pairs: list[str]) -> dict[str, Any]:
+    variables: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise WeboterError(f"--var {pair!r} is not K=V", hint="e.g. --var user=ann --var n=3")
+        try:
+            variables[key] = json.loads(value)
+        except json.JSONDecodeError:
+            variables[key] = value
+    return variables
+
+
+def env_source(path: Path | None) -> EnvSource:
+    if path is None:
+        return EnvSource()
+    try:
+        data = parse_text(path.read_text(encoding="utf-8"), str(path))
+    except OSError as exc:
+        raise WeboterError(f"--env-file {path}: {exc.strerror}") from exc
+    if not isinstance(data, dict):
+        raise WeboterError(f"--env-file {path}: expected a mapping of names to values")
+    return EnvSource(data)
+
+
+class Progress:
+    """Prints one line per executed node on stderr."""
+
+    def __init__(self, workflow: Workflow, enabled: bool) -> None:
+        self.index = index_for(workflow)
+        self.enabled = enabled
+        self.nodes = 0
+
+    def __call__(self, header: dict[str, Any], payload: bytes) -> None:
+        type_ = header["type"]
+        if type_ not in ("NodeCompleted", "SubFlowReturned", "NodeFailed", "SubFlowEntered"):
+            return
+        event = decode_event(type_, header["schema_version"], payload)
+        if isinstance(event, NodeCompleted | SubFlowReturned):
+            self.nodes += 1
+            node = self.index.node(event.flow_path, event.node_id)
+            action = node.action if node else "?"
+            ms = getattr(event, "duration_ms", 0.0)
+            line = (
+                f"  [{self.nodes:>4}] {'/'.join(event.flow_path)}:{event.node_id:<16} "
+                f"{action:<22} -> {event.next_node}  {ms:.1f} ms"
+            )
+        elif isinstance(event, NodeFailed):
+            line = f"  [fail] {event.node_id}: {event.error.message}"
+        else:
+            line = f"  [ -> ] entering sub-flow {'/'.join(getattr(event, 'flow_path', []))}"
+        if self.enabled:
+            print(line, file=sys.stderr, flush=True)
+
+
+def drive(
+    args: argparse.Namespace,
+    engine: Engine,
+    workflow: Workflow,
+    run_id: str | None,
+    submit: dict[str, Any] | None,
+) -> int:
+    started = time.monotonic()
+    progress = Progress(workflow, enabled=not getattr(args, "quiet", False) and not args.json)
+    with engine.client() as client:
+        if submit is not None:
+            run_id = client.submit(workflow, **submit)
+        else:
+            assert run_id is not None
+            client.resume(run_id)
+        if progress.enabled:
+            print(
+                f"run {run_id}: {workflow.name or workflow.id} (log {engine.db_path})",
+                file=sys.stderr,
+                flush=True,
+            )
+        ended = client.wait(run_id, on_event=progress)
+    engine.stop()
+    log = EventLog(engine.db_path, create=False)
+    try:
+        snapshot = context_snapshot(log, run_id, history=False)
+    finally:
+        log.close()
+    seconds = time.monotonic() - started
+    error = msgspec.to_builtins(ended.error) if ended.error else None
+    summary = {
+        "run_id": run_id,
+        "status": ended.status,
+        "nodes": progress.nodes,
+        "seconds": round(seconds, 3),
+        "variables": snapshot.variables["global"],
+        "error": error,
+    }
+    text = f"run {run_id} {ended.status} after {progress.nodes} node(s) in {seconds:.2f} s"
+    if ended.error:
+        text += f"\n  error at {ended.error.node_id}: {ended.error.message}"
+        if ended.error.hint:
+            text += f"\n  hint: {ended.error.hint}"
+    text += f"\n  look at it: weboter history {run_id[:8]}   weboter state {run_id[:8]}"
+    out(args, summary, text)
+    return 0 if ended.status == "COMPLETED" else 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    workflow, _ = load_checked(args.file)
+    variables = parse_vars(args.var)
+    env = env_source(args.env_file)
+    engine = Engine(Settings(db_path=db_path(args), durability=args.durability), env=env)
+    engine.start()
+    try:
+        return drive(
+            args, engine, workflow, None, {"variables": variables, "source": str(args.file)}
+        )
+    finally:
+        if engine.bridge._thread is not None:
+            engine.stop()
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    log = open_log(args)
+    try:
+        run_id = log.resolve_run_id(args.run)
+        status = log.run_status(run_id)
+        snapshot_state = context_snapshot(log, run_id, history=False)
+    finally:
+        log.close()
+    if status in ("COMPLETED", "FAILED", "STOPPED"):
+        raise WeboterError(
+            f"run {run_id} is {status}; there is nothing to resume",
+            hint="fork it to run it again (coming with the debugger)",
+        )
+    from weboter.runtime.projection import state_at  # noqa: PLC0415
+
+    log = open_log(args)
+    try:
+        workflow = state_at(log, run_id).workflow
+    finally:
+        log.close()
+    del snapshot_state
+    engine = Engine(Settings(db_path=db_path(args)), env=env_source(args.env_file))
+    engine.start()
+    try:
+        return drive(args, engine, workflow, run_id, None)
+    finally:
+        if engine.bridge._thread is not None:
+            engine.stop()
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    log = open_log(args)
+    try:
+        runs = log.runs(args.limit)
+    finally:
+        log.close()
+    lines = [f"{'RUN':<18}{'STATUS':<11}{'EVENTS':>7}  {'CREATED':<20}WORKFLOW"]
+    for r in runs:
+        created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at))
+        lines.append(
+            f"{r.run_id:<18}{r.status:<11}{r.events:>7}  {created:<20}{r.name or r.workflow_id}"
+        )
+    out(args, [r.__dict__ for r in runs], "\n".join(lines if runs else ["no runs yet"]))
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    log = open_log(args)
+    try:
+        run_id = log.resolve_run_id(args.run)
+        records = list(log.read(run_id))
+    finally:
+        log.close()
+    docs, lines = [], [f"{'SEQ':>6} {'VER':>5}  {'TYPE':<18}DETAIL"]
+    for r in records:
+        event = display(msgspec.to_builtins(r.event))
+        event.pop("workflow", None)
+        docs.append(
+            {
+                "seq": r.seq,
+                "run_version": r.run_version,
+                "type": r.type,
+                "schema_version": r.schema_version,
+                "command_id": r.command_id,
+                "recorded_at": r.recorded_at,
+                "event": event,
+            }
+        )
+        lines.append(f"{r.seq:>6} {r.run_version:>5}  {r.type:<18}{_detail(event)}")
+    out(args, {"run_id": run_id, "events": docs}, "\n".join(lines))
+    return 0
+
+
+def _detail(event: dict[str, Any]) -> str:
+    keys = ("node_id", "next_node", "outputs", "flow_vars", "global_vars", "mode", "end", "error")
+    parts = []
+    for key in keys:
+        if key in event and event[key] not in ({}, None, ""):
+            value = event[key]
+            if key == "error":
+                value = value.get("message")
+            parts.append(f"{key}={json.dumps(value, ensure_ascii=False, default=str)}")
+    text = " ".join(parts)
+    return text if len(text) <= 140 else text[:137] + "..."
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    log = open_log(args)
+    try:
+        run_id = log.resolve_run_id(args.run)
+        snapshot = context_snapshot(log, run_id, args.at)
+    finally:
+        log.close()
+    doc = msgspec.to_builtins(snapshot)
+    lines = [
+        f"run {run_id}  status {snapshot.status}  at seq {snapshot.seq}  "
+        f"current node {snapshot.current_node}",
+        "variables:",
+        json.dumps(snapshot.variables, ensure_ascii=False, indent=2, default=str),
+        f"history: {len(snapshot.history)} node(s)",
+    ]
+    lines += [f"  {h.seq:>6} {h.node_id} -> {h.next_node or '(failed)'}" for h in snapshot.history]
+    out(args, doc, "\n".join(lines))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    schema = msgspec.json.schema(Workflow)
+    sys.stdout.write(json.dumps(schema, indent=2) + "\n")
+    return 0
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    catalog = default_catalog()
+    actions: list[dict[str, Any]] = [
+        {
+            "name": a.name,
+            "required": list(a.required),
+            "defaults": dict(a.defaults),
+            "outputs": list(a.outputs),
+        }
+        for a in catalog.actions.values()
+    ]
+    controls = [
+        {"name": c.name, "required": list(c.required), "next_nodes": list(c.node_params)}
+        for c in catalog.controls.values()
+    ]
+    lines = ["actions:"] + [
+        f"  {a['name']:<24} in: {', '.join(a['required'] + list(a['defaults']))}"
+        f"  out: {', '.join(a['outputs']) or '-'}"
+        for a in actions
+    ]
+    lines += ["controls:"] + [
+        f"  {c['name']:<24} params: {', '.join(c['required'])}" for c in controls
+    ]
+    out(args, {"actions": actions, "controls": controls}, "\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

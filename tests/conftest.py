@@ -1,0 +1,90 @@
+"""Shared fixtures: a fresh log path per test, an engine on it, and a helper that runs a
+workflow (given as the dict a user would write) through the real actor path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pykka
+import pytest
+
+from weboter.runtime.engine import Engine
+from weboter.runtime.eventlog import EventLog
+from weboter.runtime.loader import to_workflow
+from weboter.runtime.projection import state_at
+from weboter.runtime.references import EnvSource
+from weboter.runtime.settings import Settings
+from weboter.schemas.events import EventRecord
+from weboter.schemas.messages import RunEnded
+from weboter.schemas.state import RunState
+
+
+@pytest.fixture(autouse=True)
+def _stop_actors() -> Iterator[None]:
+    yield
+    pykka.ActorRegistry.stop_all()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "weboter.db"
+
+
+@dataclass
+class Outcome:
+    run_id: str
+    ended: RunEnded
+    state: RunState
+    events: list[EventRecord]
+
+    def types(self) -> list[str]:
+        return [r.type for r in self.events]
+
+
+class Runner:
+    """Runs workflow dicts on one engine and reads the outcome back from the log."""
+
+    def __init__(self, db_path: Path, env: dict[str, Any] | None = None) -> None:
+        self.db_path = db_path
+        self.engine = Engine(
+            Settings(db_path=db_path, snapshot_every=5), env=EnvSource(env or {}, use_os=False)
+        ).start()
+        self.client = self.engine.client()
+
+    def run(
+        self, flow: dict[str, Any], variables: dict[str, Any] | None = None, timeout: float = 20.0
+    ) -> Outcome:
+        run_id = self.client.submit(to_workflow(flow, "test"), variables=variables)
+        ended = self.client.wait(run_id, timeout=timeout)
+        log = EventLog(self.db_path)
+        try:
+            return Outcome(run_id, ended, state_at(log, run_id), list(log.read(run_id)))
+        finally:
+            log.close()
+
+    def close(self) -> None:
+        self.client.close()
+        self.engine.stop()
+
+
+@pytest.fixture
+def runner(db_path: Path) -> Iterator[Runner]:
+    r = Runner(db_path, env={"shop": {"url": "http://shop.test", "password": "hunter2-secret"}})
+    yield r
+    r.close()
+
+
+def node(id_: str, action: str = "EmptyAction", control: str = "NextNode", **fields: Any) -> dict:
+    return {"id": id_, "action": action, "control": control, **fields}
+
+
+def flow(*nodes: dict, **fields: Any) -> dict:
+    return {
+        "id": fields.pop("id", "f"),
+        "name": fields.pop("name", "test flow"),
+        "nodes": list(nodes),
+        **fields,
+    }
