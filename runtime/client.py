@@ -50,6 +50,8 @@ class EngineClient:
         self._early: list[Message] = []
 
     def close(self) -> None:
+        if self.sub.closed:
+            return
         self.sub.close(linger=0)
         self.engine.bridge.unregister(self.address)
         self.engine.bridge.close_outbox()

@@ -53,6 +53,7 @@ class Engine:
         )
         self.bus_endpoint = f"inproc://weboter-bus-{uuid.uuid4().hex}"
         self._refs: list[pykka.ActorRef[Any]] = []
+        self._clients: list[EngineClient] = []
         self.bus_bound: list[str] = []
 
     @property
@@ -91,6 +92,11 @@ class Engine:
         return self
 
     def stop(self) -> None:
+        """Stop every actor and the bridge. Clients still open are closed (call this from the
+        thread that used them: ZeroMQ sockets belong to one thread)."""
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
         for ref in reversed(self._refs):
             with contextlib.suppress(pykka.ActorDeadError):
                 ref.stop(timeout=10)
@@ -99,7 +105,9 @@ class Engine:
         self.context.term()
 
     def client(self) -> EngineClient:
-        return EngineClient(self)
+        client = EngineClient(self)
+        self._clients.append(client)
+        return client
 
     def __enter__(self) -> Engine:
         return self.start()
