@@ -12,8 +12,10 @@ from tests.conftest import Runner, flow, node
 from weboter.runtime import upcast
 from weboter.runtime.errors import LogCorrupt, LogTooNew, LogUnavailable, RunNotFound
 from weboter.runtime.eventlog import LOG_SCHEMA, EventLog, encode_event
+from weboter.runtime.fold import fold
 from weboter.runtime.projection import state_at
 from weboter.schemas.events import SCHEMA_VERSIONS, RunCompleted, RunStarted
+from weboter.schemas.state import RunState
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -61,9 +63,7 @@ def test_snapshots_bound_replay_and_equal_the_full_fold(runner: Runner) -> None:
     log.close()
 
 
-def state_at_without_snapshots(log: EventLog, run_id: str, seq: int):  # type: ignore[no-untyped-def]
-    from weboter.runtime.fold import fold
-
+def state_at_without_snapshots(log: EventLog, run_id: str, seq: int) -> RunState | None:
     return fold(log.read(run_id, until_seq=seq))
 
 

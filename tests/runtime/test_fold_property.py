@@ -109,7 +109,7 @@ def test_snapshot_plus_tail_equals_full_fold_at_every_seq(
     for index, event in enumerate(events):
         version = index + 1
 
-        def snapshot(stored, event=event):  # type: ignore[no-untyped-def]
+        def snapshot(stored, event=event, version=version):  # type: ignore[no-untyped-def]
             nonlocal state
             row = stored[0]
             state = apply(state, event, seq=row.seq, version=row.run_version, at=row.recorded_at)
