@@ -19,12 +19,12 @@ import msgspec
 
 from weboter.runtime.catalog import default_catalog
 from weboter.runtime.engine import Engine
-from weboter.runtime.errors import WeboterError, WorkflowInvalid
+from weboter.runtime.errors import Finding, WeboterError, WorkflowInvalid
 from weboter.runtime.eventlog import EventLog, decode_event
 from weboter.runtime.flows import index_for
 from weboter.runtime.loader import load_workflow, parse_text
-from weboter.runtime.projection import context_snapshot
-from weboter.runtime.references import EnvSource, display
+from weboter.runtime.projection import context_snapshot, state_at
+from weboter.runtime.references import MISSING, EnvSource, display, references_in
 from weboter.runtime.settings import Settings, default_db
 from weboter.runtime.validate import validate
 from weboter.schemas.events import NodeCompleted, NodeFailed, SubFlowReturned
@@ -242,30 +242,39 @@ class Progress:
             print(line, file=sys.stderr, flush=True)
 
 
+BAD_INPUT_KINDS = ("ReferenceError", "WorkflowInvalid", "CatalogError", "ExpressionError")
+
+
 def drive(
     args: argparse.Namespace,
-    engine: Engine,
+    settings: Settings,
+    env: EnvSource,
     workflow: Workflow,
-    run_id: str | None,
-    submit: dict[str, Any] | None,
+    *,
+    run_id: str | None = None,
+    submit: dict[str, Any] | None = None,
 ) -> int:
+    """Start an engine, submit (or resume) one run, show progress, summarise, stop."""
     started = time.monotonic()
     progress = Progress(workflow, enabled=not getattr(args, "quiet", False) and not args.json)
-    with engine.client() as client:
-        if submit is not None:
-            run_id = client.submit(workflow, **submit)
-        else:
-            assert run_id is not None
-            client.resume(run_id)
-        if progress.enabled:
-            print(
-                f"run {run_id}: {workflow.name or workflow.id} (log {engine.db_path})",
-                file=sys.stderr,
-                flush=True,
-            )
-        ended = client.wait(run_id, on_event=progress)
-    engine.stop()
-    log = EventLog(engine.db_path, create=False)
+    engine = Engine(settings, env=env).start()
+    try:
+        with engine.client() as client:
+            if submit is not None:
+                run_id = client.submit(workflow, **submit)
+            else:
+                assert run_id is not None
+                client.resume(run_id)
+            if progress.enabled:
+                print(
+                    f"run {run_id}: {workflow.name or workflow.id} (log {engine.db_path})",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            ended = client.wait(run_id, on_event=progress)
+    finally:
+        engine.stop()
+    log = EventLog(settings.db_path, create=False)
     try:
         snapshot = context_snapshot(log, run_id, history=False)
     finally:
@@ -282,27 +291,38 @@ def drive(
     }
     text = f"run {run_id} {ended.status} after {progress.nodes} node(s) in {seconds:.2f} s"
     if ended.error:
-        text += f"\n  error at {ended.error.node_id}: {ended.error.message}"
+        text += f"\n  error at node {ended.error.node_id}: {ended.error.message}"
         if ended.error.hint:
             text += f"\n  hint: {ended.error.hint}"
     text += f"\n  look at it: weboter history {run_id[:8]}   weboter state {run_id[:8]}"
     out(args, summary, text)
-    return 0 if ended.status == "COMPLETED" else 1
+    if ended.status == "COMPLETED":
+        return 0
+    return 2 if ended.error and ended.error.kind in BAD_INPUT_KINDS else 1
+
+
+def check_env_references(workflow: Workflow, env: EnvSource, source: str) -> None:
+    """Every literal `$env{...}` the workflow uses must be set before the run starts."""
+    findings = []
+    for path, flow in index_for(workflow).flows.items():
+        for i, node in enumerate(flow.nodes):
+            for scope, ref in references_in([node.inputs, node.params]):
+                if scope == "env" and env.get(ref) is MISSING:
+                    where = "/".join(path) + f" nodes[{i}] ({node.id})"
+                    findings.append(Finding("error", where, f"$env{{{ref}}} is not set"))
+    if findings:
+        raise WorkflowInvalid(source, findings)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     workflow, _ = load_checked(args.file)
     variables = parse_vars(args.var)
     env = env_source(args.env_file)
-    engine = Engine(Settings(db_path=db_path(args), durability=args.durability), env=env)
-    engine.start()
-    try:
-        return drive(
-            args, engine, workflow, None, {"variables": variables, "source": str(args.file)}
-        )
-    finally:
-        if engine.bridge._thread is not None:
-            engine.stop()
+    check_env_references(workflow, env, str(args.file))
+    settings = Settings(db_path=db_path(args), durability=args.durability)
+    return drive(
+        args, settings, env, workflow, submit={"variables": variables, "source": str(args.file)}
+    )
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -310,29 +330,17 @@ def cmd_resume(args: argparse.Namespace) -> int:
     try:
         run_id = log.resolve_run_id(args.run)
         status = log.run_status(run_id)
-        snapshot_state = context_snapshot(log, run_id, history=False)
+        workflow = state_at(log, run_id).workflow
     finally:
         log.close()
     if status in ("COMPLETED", "FAILED", "STOPPED"):
         raise WeboterError(
             f"run {run_id} is {status}; there is nothing to resume",
-            hint="fork it to run it again (coming with the debugger)",
+            hint="only a run whose process died (or a paused one) can resume",
         )
-    from weboter.runtime.projection import state_at  # noqa: PLC0415
-
-    log = open_log(args)
-    try:
-        workflow = state_at(log, run_id).workflow
-    finally:
-        log.close()
-    del snapshot_state
-    engine = Engine(Settings(db_path=db_path(args)), env=env_source(args.env_file))
-    engine.start()
-    try:
-        return drive(args, engine, workflow, run_id, None)
-    finally:
-        if engine.bridge._thread is not None:
-            engine.stop()
+    return drive(
+        args, Settings(db_path=db_path(args)), env_source(args.env_file), workflow, run_id=run_id
+    )
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

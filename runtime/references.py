@@ -45,7 +45,8 @@ def split_path(path: str) -> list[str | int]:
     return parts
 
 
-_MISSING = object()
+MISSING = object()  # what `lookup` and `EnvSource.get` return for nothing there
+_MISSING = MISSING
 
 
 def lookup(data: Any, path: str) -> Any:

@@ -1,0 +1,192 @@
+"""The `weboter` command, run as a real subprocess: happy paths and every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.timeout(120)
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def weboter(
+    *args: str, home: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "WEBOTER_HOME": str(home), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "weboter.runtime.cli", *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> Any:
+    return json.loads(result.stdout)
+
+
+def test_run_history_state_runs(tmp_path: Path) -> None:
+    result = weboter("run", str(EXAMPLES / "counter.json"), "--var", "target=4", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "COMPLETED" in result.stdout
+    assert "[   1] counter:init" in result.stderr  # progress, node by node
+    runs = as_json(weboter("runs", "--json", home=tmp_path))
+    assert [r["status"] for r in runs] == ["COMPLETED"]
+    run_id = runs[0]["run_id"]
+
+    history = as_json(weboter("history", run_id[:5], "--json", home=tmp_path))
+    types = [e["type"] for e in history["events"]]
+    assert types[0] == "RunCreated"
+    assert types[-1] == "RunCompleted"
+    assert types.count("NodeCompleted") == 1 + 4 + 1 + 1  # init, inc x4, say, big
+
+    state = as_json(weboter("state", run_id, "--json", home=tmp_path))
+    assert state["status"] == "COMPLETED"
+    assert state["variables"]["global"] == {"target": 4, "message": "counted to 4", "size": "big"}
+    second_inc = [e for e in history["events"] if e["event"].get("node_id") == "inc"][1]
+    at = as_json(weboter("state", run_id, "--at", str(second_inc["seq"]), "--json", home=tmp_path))
+    assert at["variables"]["flow"]["count"] == 2
+    assert at["current_node"] == "inc"
+    assert at["status"] == "RUNNING"
+    assert len(at["history"]) == 3
+
+
+def test_run_json_summary_and_exit_code_on_failure(tmp_path: Path) -> None:
+    wf = tmp_path / "fail.yaml"
+    wf.write_text(
+        "id: f\nname: fails\nnodes:\n  - id: a\n    action: data.JsonParse\n"
+        "    inputs: {text: '{broken'}\n    control: EndFlow\n"
+    )
+    result = weboter("run", str(wf), "--json", home=tmp_path)
+    assert result.returncode == 1
+    summary = as_json(result)
+    assert summary["status"] == "FAILED"
+    assert summary["error"]["node_id"] == "a"
+    assert "not JSON" in summary["error"]["message"]
+
+
+def test_validate_and_schema_and_catalog(tmp_path: Path) -> None:
+    ok = weboter("validate", str(EXAMPLES / "counter.json"), "--json", home=tmp_path)
+    assert ok.returncode == 0
+    assert as_json(ok)["valid"] is True
+    schema = as_json(weboter("schema", "workflow", home=tmp_path))
+    assert "$defs" in schema
+    assert "Node" in schema["$defs"]
+    catalog = as_json(weboter("catalog", "--json", home=tmp_path))
+    assert "builtin.PyEvalAction" in [a["name"] for a in catalog["actions"]]
+
+
+BAD_WORKFLOWS = {
+    "invalid_json.json": ('{"id": "x", "name": "y", "nodes": [}', "not valid JSON"),
+    "invalid_yaml.yaml": ("id: x\nnodes:\n  - id: a\n   action: b\n", "not valid YAML"),
+    "schema.json": ('{"id": "x", "name": "y", "nodes": [{"id": 5}]}', "nodes[0].id"),
+    "unknown_action.json": (
+        '{"id": "x", "name": "y", "nodes": [{"id": "a", "action": "Fly", "control": "EndFlow"}]}',
+        "nodes[0].action: unknown action 'Fly'",
+    ),
+    "next_node.json": (
+        '{"id": "x", "name": "y", "nodes": [{"id": "a", "params": {"next_node": "b"}}]}',
+        "nodes[0].params.next_node: next node 'b'",
+    ),
+    "missing_input.json": (
+        '{"id": "x", "name": "y", "nodes": [{"id": "a", "action": '
+        '"PyEvalAction", "control": "EndFlow"}]}',
+        "nodes[0].inputs.expr",
+    ),
+    "env_reference.json": (
+        '{"id": "x", "name": "y", "nodes": [{"id": "a", "action": "SetData", '
+        '"inputs": {"key": "k", "value": "$env{no.such.var}"}, '
+        '"control": "EndFlow"}]}',
+        "$env{no.such.var} is not set",
+    ),
+    "unknown_scope.json": (
+        '{"id": "x", "name": "y", "nodes": [{"id": "a", "action": "SetData", '
+        '"inputs": {"key": "k", "value": "$bogus{a}"}, "control": "EndFlow"}]}',
+        "unknown reference scope $bogus",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_WORKFLOWS))
+def test_bad_workflow_exit_2_with_place_and_nothing_logged(tmp_path: Path, name: str) -> None:
+    text, expected = BAD_WORKFLOWS[name]
+    path = tmp_path / name
+    path.write_text(text)
+    result = weboter("run", str(path), home=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    top_level = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(top_level) == 1  # one message, no traceback
+    assert "Traceback" not in result.stderr
+    db = tmp_path / "weboter.db"
+    if db.exists():
+        assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM events").fetchone()[0] == 0
+
+
+def test_unresolvable_reference_at_run_time_exits_2_naming_node_input_reference(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ref.json"
+    path.write_text(
+        '{"id": "x", "name": "y", "nodes": [{"id": "a", "action": "SetData", '
+        '"inputs": {"key": "k", "value": "$flow{missing}"}, "control": "EndFlow"}]}'
+    )
+    result = weboter("run", str(path), home=tmp_path)
+    assert result.returncode == 2
+    assert "node a" in result.stdout
+    assert "inputs.value" in result.stdout
+    assert "$flow{missing}" in result.stdout
+
+
+@pytest.mark.parametrize("problem", ["not_sqlite", "newer_schema", "not_writable"])
+def test_bad_database_exit_2(tmp_path: Path, problem: str) -> None:
+    db = tmp_path / "x.db"
+    if problem == "not_sqlite":
+        db.write_bytes(b"garbage" * 1000)
+        expected = "not an SQLite database"
+    elif problem == "newer_schema":
+        conn = sqlite3.connect(db)
+        conn.execute("PRAGMA application_id=1463963476")
+        conn.execute("PRAGMA user_version=99")
+        conn.commit()
+        conn.close()
+        expected = "newer Weboter"
+    else:
+        (tmp_path / "afile").write_text("")
+        db = tmp_path / "afile" / "x.db"
+        expected = "cannot create the directory"
+    result = weboter(
+        "run", str(EXAMPLES / "counter.json"), "--db", str(db), "--var", "target=1", home=tmp_path
+    )
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    if problem == "not_sqlite":
+        assert db.read_bytes() == b"garbage" * 1000
+
+
+def test_unknown_run_and_missing_log(tmp_path: Path) -> None:
+    result = weboter("history", "abc", home=tmp_path)
+    assert result.returncode == 2
+    assert "no event log" in result.stderr
+    weboter("run", str(EXAMPLES / "counter.json"), "--var", "target=1", home=tmp_path)
+    result = weboter("state", "zzzz", "--json", home=tmp_path)
+    assert result.returncode == 2
+    assert as_json(result)["error"]["kind"] == "RunNotFound"
+
+
+def test_help_teaches(tmp_path: Path) -> None:
+    result = weboter("--help", home=tmp_path)
+    assert result.returncode == 0
+    assert "examples:" in result.stdout
+    assert "weboter state 3f2a --at 17" in result.stdout

@@ -1,0 +1,123 @@
+"""Crash resume: a real `weboter run` process is killed with SIGKILL at random points, several
+times; `weboter resume` finishes the run. Only the node in flight at a kill may run twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from weboter.runtime.eventlog import EventLog
+from weboter.runtime.projection import state_at
+from weboter.schemas.events import NodeCompleted
+
+pytestmark = pytest.mark.timeout(240)
+
+ROUNDS = 50
+
+
+def workflow(out: Path) -> dict:
+    return {
+        "id": "crashy",
+        "name": "crashy",
+        "nodes": [
+            {
+                "id": "tick",
+                "action": "PyEvalAction",
+                "inputs": {"expr": "param1 + 1", "param1": "$global{count}"},
+                "outputs": [{"src": "result", "name": "count", "pos": "global"}],
+                "control": "NextNode",
+                "params": {"next_node": "write"},
+            },
+            {
+                "id": "write",
+                "action": "WriteTextFile",
+                "inputs": {"path": str(out), "content": "$global{count}\n", "append": True},
+                "control": "NextNode",
+                "params": {"next_node": "nap"},
+            },
+            {
+                "id": "nap",
+                "action": "SleepFor",
+                "inputs": {"duration": 0.03},
+                "control": "IfElse",
+                "params": {
+                    "var": "$global{count}",
+                    "operator": "gte",
+                    "value": ROUNDS,
+                    "then_node": "__end__",
+                    "else_node": "tick",
+                },
+            },
+        ],
+    }
+
+
+def start(args: list[str], home: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "WEBOTER_HOME": str(home)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "weboter.runtime.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def kill_after_progress(proc: subprocess.Popen[str], rng: random.Random) -> str:
+    """Wait until the run prints its id, let it go a random while, then SIGKILL it."""
+    assert proc.stderr is not None
+    header = proc.stderr.readline()
+    assert header.startswith("run "), header
+    time.sleep(rng.uniform(0.05, 0.5))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    proc.stdout.close()  # type: ignore[union-attr]
+    proc.stderr.close()
+    return header.split()[1].rstrip(":")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sigkill_then_resume_completes_without_repeating_nodes(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    out = tmp_path / "lines.txt"
+    wf = tmp_path / "wf.json"
+    wf.write_text(json.dumps(workflow(out)))
+    run_id = kill_after_progress(start(["run", str(wf), "--var", "count=0"], tmp_path), rng)
+    kills = 1
+    # kill the resumed process too, once, before letting it finish
+    kill_after_progress(start(["resume", run_id], tmp_path), rng)
+    kills += 1
+    final = subprocess.run(
+        [sys.executable, "-m", "weboter.runtime.cli", "resume", run_id, "--json"],
+        env={**os.environ, "WEBOTER_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert final.returncode == 0, final.stderr + final.stdout
+    assert json.loads(final.stdout)["status"] == "COMPLETED"
+
+    log = EventLog(tmp_path / "weboter.db")
+    records = list(log.read(run_id))
+    state = state_at(log, run_id)
+    log.close()
+    assert state.globals["count"] == ROUNDS
+    assert [r.run_version for r in records] == list(range(1, len(records) + 1))
+    seqs = [r.seq for r in records]
+    assert seqs == sorted(set(seqs))
+    completed = [r.event.node_id for r in records if isinstance(r.event, NodeCompleted)]
+    assert completed == ["tick", "write", "nap"] * ROUNDS  # nothing completed twice
+    resumed = [r for r in records if r.type == "RunResumed"]
+    assert 1 <= len(resumed) <= kills
+    lines = [int(x) for x in out.read_text().split()]
+    assert sorted(set(lines)) == list(range(1, ROUNDS + 1))
+    assert len(lines) <= ROUNDS + kills  # only an in-flight write may have run twice
