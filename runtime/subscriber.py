@@ -82,8 +82,7 @@ class EventStream:
 
         Stops after `timeout` seconds in all, or after `idle` seconds without an event.
         """
-        for event in self._fresh(self.catch_up(self.run_id)):
-            yield event
+        yield from self._fresh(self.catch_up(self.run_id))
         deadline = time.monotonic() + timeout
         last_event = time.monotonic()
         while time.monotonic() < deadline:

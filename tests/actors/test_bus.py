@@ -3,6 +3,7 @@ headers, catch-up for late joiners, and bad messages that do not stop the engine
 
 from __future__ import annotations
 
+import itertools
 import socket
 import time
 from pathlib import Path
@@ -99,7 +100,7 @@ def test_headers_chain_prev_seq_per_run(engine: Engine, endpoints: dict[str, str
         headers.append(decoded)
     sub.close(linger=0)
     assert headers[0]["prev_seq"] == 0
-    for before, after in zip(headers, headers[1:], strict=False):
+    for before, after in itertools.pairwise(headers):
         assert after["prev_seq"] == before["seq"]
 
 
