@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 import pykka
 
-from weboter.runtime.transport import Bridge, Outbox, message_decoder
+from weboter.runtime.transport import Bridge, Outbox, SocketInbox, message_decoder
 from weboter.schemas.messages import Message
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,12 @@ class MessageActor(pykka.ThreadingActor):
         super().__init__()
         self.bridge = bridge
         self._outbox: Outbox | None = None
+        assert isinstance(self.actor_inbox, SocketInbox)
+        bridge.actor_inbox(self.address, self.actor_inbox)
+
+    @staticmethod
+    def _create_actor_inbox() -> SocketInbox:  # type: ignore[override]
+        return SocketInbox()
 
     def on_start(self) -> None:
         self._outbox = self.bridge.outbox()  # created here: this socket lives in this thread
@@ -36,10 +42,17 @@ class MessageActor(pykka.ThreadingActor):
         try:
             self.stopping()
         finally:
-            self.bridge.close_outbox()
+            self._close()
 
     def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        self.bridge.unregister(self.address)
         self.bridge.close_outbox()
+        inbox = self.actor_inbox
+        if isinstance(inbox, SocketInbox):
+            inbox.close()
 
     def stopping(self) -> None:
         """Hook: tear-down in the actor's own thread."""

@@ -78,23 +78,21 @@ class ContextBus(MessageActor):
 
     def _publish(self, message: Publish) -> None:
         assert self._pub is not None
-        prev = message.prev_seq
+        prevs = dict(message.prev_seqs)
         for event in message.events:
             header = EventHeader(
-                event.seq,
-                prev,
-                event.run_id,
-                event.run_version,
-                event.type,
-                event.schema_version,
-                event.command_id,
-                event.recorded_at,
+                seq=event.seq,
+                prev_seq=prevs.get(event.run_id, 0),
+                run_id=event.run_id,
+                run_version=event.run_version,
+                type=event.type,
+                schema_version=event.schema_version,
+                command_id=event.command_id,
+                recorded_at=event.recorded_at,
             )
-            self._pub.send_multipart(
-                [topic(event.run_id, event.type), _encoder.encode(header), event.payload],
-                copy=False,
-            )
-            prev = event.seq
+            prevs[event.run_id] = event.seq
+            frames = [topic(event.run_id, event.type), _encoder.encode(header), event.payload]
+            self._pub.send_multipart(frames, copy=False)
 
     def _catch_up(self, request: CatchUp) -> None:
         if self._log is None:

@@ -12,7 +12,6 @@ import msgspec
 import zmq
 
 from weboter.runtime.errors import WeboterError
-from weboter.runtime.transport import QueueMailbox
 from weboter.schemas.messages import (
     CommandRejected,
     JobAccepted,
@@ -40,8 +39,7 @@ class EngineClient:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.address = f"client-{uuid.uuid4().hex[:12]}"
-        self.mailbox = QueueMailbox()
-        engine.bridge.register(self.address, self.mailbox)
+        self.mailbox = engine.bridge.mailbox(self.address)
         self.outbox = engine.bridge.outbox()
         self.sub = engine.context.socket(zmq.SUB)
         self.sub.setsockopt(zmq.LINGER, 0)
@@ -53,6 +51,7 @@ class EngineClient:
         if self.sub.closed:
             return
         self.sub.close(linger=0)
+        self.mailbox.close()
         self.engine.bridge.unregister(self.address)
         self.engine.bridge.close_outbox()
 

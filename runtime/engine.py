@@ -85,8 +85,7 @@ class Engine:
             ("step_executor", StepExecutor.start(self.bridge)),
             ("launcher", Launcher.start(self.bridge, self.catalog)),
         ]
-        for address, ref in actors:
-            self.bridge.register(address, ref)
+        for _address, ref in actors:
             self._refs.append(ref)
         self.bus_bound = bus.proxy().bound.get()
         return self

@@ -4,7 +4,8 @@ Storage rules (DESIGN §3):
 1. `seq` is global, assigned at append, never reused (AUTOINCREMENT); commit order = seq order.
 2. `(run_id, run_version)` is unique: a run's events are totally ordered, with no gaps.
 3. All events of one command are appended in one transaction (`BEGIN IMMEDIATE`).
-4. A command id that already produced events produces none again; the earlier ones are returned.
+4. A command id that already produced events produces none again (`commands` has its id as
+   primary key, inserted in the same transaction); the earlier events are returned instead.
 5. Payloads are msgpack of tagged Structs; `schema_version` says how to read them (upcast.py).
 6. Events are never updated or deleted. Snapshots are a cache: dropping them loses nothing.
 """
@@ -44,6 +45,10 @@ STATUS_EVENTS = {
 _encoder = msgspec.msgpack.Encoder()
 _event_decoder = msgspec.msgpack.Decoder(Event)
 _state_decoder = msgspec.msgpack.Decoder(RunState)
+
+
+class DuplicateCommand(Exception):
+    """The command id already produced events; nothing was appended (rule 4)."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,13 @@ class EventLog:
                         recorded_at REAL NOT NULL,
                         UNIQUE (run_id, run_version))"""
                 )
-                db.table("events").create_index(["command_id"], if_not_exists=True)
+                db.execute(
+                    """CREATE TABLE IF NOT EXISTS commands (
+                        command_id TEXT PRIMARY KEY,
+                        run_id TEXT NOT NULL,
+                        first_seq INTEGER NOT NULL,
+                        last_seq INTEGER NOT NULL) WITHOUT ROWID"""
+                )
                 db.table("snapshots").create(
                     {"run_id": str, "run_version": int, "seq": int, "state": bytes},
                     pk=("run_id", "run_version"),
@@ -185,12 +196,14 @@ class EventLog:
     # --- writing (State Manager only) --------------------------------------------------------
 
     def events_of_command(self, command_id: str) -> list[StoredEvent]:
-        rows = self._conn.execute(
-            "SELECT seq, run_id, run_version, type, schema_version, command_id, recorded_at, "
-            "payload FROM events WHERE command_id = ? ORDER BY seq",
-            (command_id,),
-        ).fetchall()
-        return [StoredEvent(*row) for row in rows]
+        """The events an earlier command produced (empty if it produced none)."""
+        found = self._conn.execute(
+            "SELECT run_id, first_seq, last_seq FROM commands WHERE command_id = ?", (command_id,)
+        ).fetchone()
+        if found is None:
+            return []
+        run_id, first, last = found
+        return self.read_stored(run_id, after_seq=first - 1, until_seq=last)
 
     def append(
         self,
@@ -225,6 +238,14 @@ class EventLog:
                 )
                 if type_ in STATUS_EVENTS:
                     self._track_status(run_id, type_, payload, now)
+            try:
+                conn.execute(
+                    "INSERT INTO commands (command_id, run_id, first_seq, last_seq) "
+                    "VALUES (?, ?, ?, ?)",
+                    (command_id, run_id, stored[0].seq, stored[-1].seq),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise DuplicateCommand(command_id) from exc
             if snapshot is not None:
                 taken = snapshot(stored)
                 if taken is not None:

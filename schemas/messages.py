@@ -177,10 +177,11 @@ class RunEnded(_Msg, frozen=True):
 
 
 class Publish(_Msg, frozen=True):
-    """State Manager -> Context Bus: committed events; `prev_seq` is the run's seq before them."""
+    """State Manager -> Context Bus: committed events, in seq order. `prev_seqs[run]` is that
+    run's last seq before the first of its events here (0: none)."""
 
     events: list[StoredEvent]
-    prev_seq: int = 0
+    prev_seqs: dict[str, int] = {}
 
 
 class CatchUp(_Msg, frozen=True):

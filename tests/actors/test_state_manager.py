@@ -10,18 +10,21 @@ import pytest
 from tests.conftest import Runner, flow, node
 from weboter.runtime.eventlog import EventLog
 from weboter.runtime.loader import to_workflow
-from weboter.runtime.transport import QueueMailbox
 from weboter.schemas.messages import CommandRejected, Committed, StartRun, StopRun
 
 pytestmark = pytest.mark.timeout(60)
 
 
 def _ask(runner: Runner, message_factory):  # type: ignore[no-untyped-def]
-    mailbox = QueueMailbox()
     address = f"test-{uuid.uuid4().hex[:8]}"
-    runner.engine.bridge.register(address, mailbox)
-    runner.client.outbox.send("state_manager", message_factory(address))
-    return mailbox.get(timeout=10)
+    mailbox = runner.engine.bridge.mailbox(address)
+    try:
+        runner.client.outbox.send("state_manager", message_factory(address))
+        return mailbox.get(timeout=10)
+    finally:
+        mailbox.close()
+        runner.client.outbox.forget(address)
+        runner.engine.bridge.unregister(address)
 
 
 def test_same_command_id_twice_gives_one_set_of_events(runner: Runner) -> None:
