@@ -36,7 +36,8 @@ check: lint test
 
 # benchmarks: ratios against baselines measured in the same run
 bench:
-    {{bin}}/python bench/node_overhead.py
+    {{bin}}/python bench/node_overhead.py --durability sync
+    {{bin}}/python bench/node_overhead.py --durability full --no-memory
 
 # run the example workflow end to end
 demo:

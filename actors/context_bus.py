@@ -92,7 +92,7 @@ class ContextBus(MessageActor):
             )
             prevs[event.run_id] = event.seq
             frames = [topic(event.run_id, event.type), _encoder.encode(header), event.payload]
-            self._pub.send_multipart(frames, copy=False)
+            self._pub.send_multipart(frames)
 
     def _catch_up(self, request: CatchUp) -> None:
         if self._log is None:

@@ -200,9 +200,9 @@ class Outbox:
             else:
                 if self._remote is None:
                     self._remote = self._push(self._bridge.inbox_endpoint)
-                self._remote.send_multipart([dest.encode(), payload], copy=False)
+                self._remote.send_multipart([dest.encode(), payload])
                 return
-        socket.send(payload, copy=False)
+        socket.send(payload)
 
     def forget(self, dest: str) -> None:
         socket = self._sockets.pop(dest, None)
