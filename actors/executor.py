@@ -37,6 +37,7 @@ from weboter.schemas.state import RunState, RunStatus
 log = logging.getLogger(__name__)
 
 RUNNER = "node_runner"
+REJECTED = "REJECTED"  # RunEnded.status when the run could not be driven at all
 STATE_MANAGER = "state_manager"
 
 
@@ -152,7 +153,7 @@ class Executor(MessageActor):
             message.error.message,
         )
         state = self.states.get(message.run_id)
-        status = str(state.status) if state else "REJECTED"
+        status = str(state.status) if state else REJECTED
         self._rest(message.run_id, status, message.error)
 
 

@@ -19,6 +19,7 @@ from weboter.schemas.messages import (
     Mode,
     ResumeJob,
     RunEnded,
+    Step,
     SubmitJob,
 )
 from weboter.schemas.workflow import Workflow
@@ -98,6 +99,13 @@ class EngineClient:
             ),
         )
         return self._reply(command_id, timeout).run_id
+
+    def step(self, run_id: str, *, timeout: float = 30.0) -> RunEnded:
+        """Run exactly one node of a LOADED or PAUSED run; returns when it rests again."""
+        self.outbox.send(
+            "step_executor", Step(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address)
+        )
+        return self.wait(run_id, timeout=timeout)
 
     def resume(self, run_id: str, *, timeout: float = 30.0) -> str:
         command_id = uuid.uuid4().hex

@@ -138,18 +138,23 @@ class Decider:
         return decision
 
     def _settle(self, state: RunState, decision: Decision) -> None:
-        """Append the engine's own steps until a node for a runner is next (or the run rests)."""
-        stepping = state.status == RunStatus.STEPPING
+        """Append the engine's own steps until a node for a runner is next (or the run rests).
+
+        When stepping, one step is one node run, or one sub-flow entered ("step into"): after
+        either, returns from finished sub-flows still happen, then the run pauses.
+        """
         current = state
         for event in decision.events:
             current = apply(current, event, seq=current.seq, version=current.version, at=0.0)
-        stepping = stepping or current.status == RunStatus.STEPPING
+        stepping = current.status == RunStatus.STEPPING
+        stepped = any(isinstance(e, NodeCompleted) for e in decision.events)
         for _ in range(MAX_SETTLE):
             if current.status.terminal or current.status == RunStatus.ERROR:
                 return
             step = self._engine_step(current, decision.secrets)
-            if step is None:
+            if step is None or (stepping and stepped and isinstance(step, SubFlowEntered)):
                 break
+            stepped = stepped or isinstance(step, SubFlowEntered)
             decision.events.append(step)
             current = apply(current, step, seq=current.seq, version=current.version, at=0.0)
         else:
@@ -160,11 +165,7 @@ class Decider:
             )
             decision.events.append(NodeFailed(node_id=current.current_node or "", error=error))
             return
-        if (
-            stepping
-            and current.status == RunStatus.STEPPING
-            and any(isinstance(e, NodeCompleted | SubFlowReturned) for e in decision.events)
-        ):
+        if stepping and stepped and current.status == RunStatus.STEPPING:
             decision.events.append(RunPaused(reason="step"))
 
     def _engine_step(self, state: RunState, secrets: dict[str, str]) -> Event | None:

@@ -166,7 +166,8 @@ class ExecuteNode(_Msg, frozen=True):
 
 
 class RunEnded(_Msg, frozen=True):
-    """Executor -> whoever asked to drive: the run reached a resting state."""
+    """Executor -> whoever asked to drive: the run reached a resting state (PAUSED or a
+    terminal one), or "REJECTED" with the reason in `error` when it could not be driven."""
 
     run_id: str
     status: str
