@@ -12,8 +12,8 @@ import pytest
 from tests.conftest import flow, node
 from weboter.runtime.actions import builtin_plugins
 from weboter.runtime.catalog import Catalog, load_plugins
-from weboter.runtime.eventlog import EventLog
 from weboter.runtime.engine import Engine
+from weboter.runtime.eventlog import EventLog
 from weboter.runtime.loader import to_workflow
 from weboter.runtime.projection import state_at
 from weboter.runtime.settings import Settings
