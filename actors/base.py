@@ -28,7 +28,7 @@ class MessageActor(pykka.ThreadingActor):
         bridge.actor_inbox(self.address, self.actor_inbox)
 
     @staticmethod
-    def _create_actor_inbox() -> SocketInbox:  # type: ignore[override]
+    def _create_actor_inbox() -> SocketInbox:
         return SocketInbox()
 
     def on_start(self) -> None:

@@ -30,7 +30,7 @@ from weboter.runtime.fold import apply
 from weboter.runtime.projection import state_at
 from weboter.runtime.references import EnvSource
 from weboter.runtime.secrets import redact
-from weboter.runtime.transport import BUS, Bridge
+from weboter.runtime.transport import BUS, Bridge, SocketInbox
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.events import SCHEMA_VERSIONS, Event, event_type
 from weboter.schemas.messages import (
@@ -85,7 +85,8 @@ class StateManager(MessageActor):
         self._outgoing_since = 0.0
 
     def started(self) -> None:
-        self.actor_inbox.idle = self.idle  # type: ignore[union-attr]
+        assert isinstance(self.actor_inbox, SocketInbox)
+        self.actor_inbox.idle = self.idle
         self.log = EventLog(
             self.db_path, durability=self.durability, snapshot_every=self.snapshot_every
         )

@@ -129,7 +129,7 @@ class SocketInbox:
             except zmq.Again:
                 pass
             wait = self.idle() if self.idle is not None else None
-            events = dict(self._poller.poll(None if wait is None else max(wait * 1000, 0.1)))
+            events = dict(self._poller.poll(None if wait is None else max(int(wait * 1000), 1)))
             if self._wake_r in events:
                 with contextlib.suppress(BlockingIOError):
                     os.read(self._wake_r, 4096)
