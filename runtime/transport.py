@@ -124,10 +124,8 @@ class SocketInbox:
                 self._open()
             assert self._socket is not None
             assert self._poller is not None
-            try:
-                return Envelope(self._socket.recv(zmq.NOBLOCK, copy=True))
-            except zmq.Again:
-                pass
+            if self._socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:  # no exception when empty
+                return Envelope(self._socket.recv())
             wait = self.idle() if self.idle is not None else None
             events = dict(self._poller.poll(None if wait is None else max(int(wait * 1000), 1)))
             if self._wake_r in events:
