@@ -124,7 +124,8 @@ class SocketInbox:
                 self._open()
             assert self._socket is not None
             assert self._poller is not None
-            if self._socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:  # no exception when empty
+            ready = self._socket.getsockopt(zmq.EVENTS)  # a check that raises nothing when empty
+            if isinstance(ready, int) and ready & zmq.POLLIN:
                 return Envelope(self._socket.recv())
             wait = self.idle() if self.idle is not None else None
             events = dict(self._poller.poll(None if wait is None else max(int(wait * 1000), 1)))
