@@ -28,6 +28,7 @@ from weboter.schemas.messages import (
     FailRun,
     Message,
     Mode,
+    ReleaseRun,
     RunEnded,
     StartRun,
     Step,
@@ -129,6 +130,8 @@ class Executor(MessageActor):
             assert state.error is not None
             self._fail(state, state.error)
         else:
+            if state.status.terminal:
+                self.send(self.runner, ReleaseRun(run_id=run_id))
             self._rest(run_id, str(state.status), state.error)
 
     def _fail(self, state: RunState, error: ErrorContext) -> None:

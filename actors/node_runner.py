@@ -1,8 +1,9 @@
 """The Node Runner: carries out one node — inputs, action, outputs, control — and reports.
 
 Quick synchronous actions (data, expressions, SetData) run right in the actor's thread.
-Async actions (I/O: sleeping, HTTP; the browser in the next layer) and anything with retries
-run on the runner's own asyncio loop thread, with the node's timeout. Either way the result
+Async actions (I/O: the browser, HTTP, sleeping) and anything with retries run on the runner's
+own asyncio loop thread, with the node's timeout. The runner owns one Chromium (launched on
+first use) with a browser context per run, closed when the run ends. Either way the result
 goes to the State Manager as one `RecordNodeResult`, addressed to reply to the executor.
 """
 
@@ -19,14 +20,17 @@ from typing import Any
 import msgspec
 
 from weboter.actors.base import MessageActor
+from weboter.runtime.artifacts import ArtifactStore
+from weboter.runtime.browser import BrowserHost
 from weboter.runtime.catalog import ActionContext, ActionSpec, Catalog
 from weboter.runtime.decide import error_context
 from weboter.runtime.errors import ActionError, ActionTimeout, ReferenceError_, WorkflowError
+from weboter.runtime.evidence import EvidencePolicy, capture, describe
 from weboter.runtime.node import Writes, map_outputs, resolve_inputs, route
 from weboter.runtime.references import EnvSource, Resolver
 from weboter.runtime.transport import Bridge, encode
 from weboter.schemas.context import ErrorContext
-from weboter.schemas.messages import ExecuteNode, Message, RecordNodeResult
+from weboter.schemas.messages import ExecuteNode, Message, RecordNodeResult, ReleaseRun
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +41,23 @@ NOT_RETRIED = (ReferenceError_, WorkflowError)  # the same input fails the same 
 class NodeRunner(MessageActor):
     address = "node_runner"
 
-    def __init__(self, bridge: Bridge, catalog: Catalog, env: EnvSource) -> None:
+    def __init__(
+        self,
+        bridge: Bridge,
+        catalog: Catalog,
+        env: EnvSource,
+        *,
+        artifacts: ArtifactStore,
+        evidence: EvidencePolicy = "on_error",
+        browser: BrowserHost | None = None,
+    ) -> None:
         super().__init__(bridge)
         self.catalog = catalog
         self.env = env
+        self.artifacts = artifacts
+        self.evidence = evidence
+        self.browser = browser or BrowserHost()
+        self.run_secrets: dict[str, dict[str, str]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
 
@@ -60,21 +77,31 @@ class NodeRunner(MessageActor):
             self.bridge.close_outbox()
 
     def stopping(self) -> None:
-        if self.loop is not None and self._loop_thread is not None:
-            loop = self.loop
+        if self.loop is None or self._loop_thread is None:
+            return
+        loop = self.loop
 
-            async def drain() -> None:
-                tasks = [t for t in asyncio.all_tasks(loop) if t is not asyncio.current_task()]
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+        async def drain() -> None:
+            tasks = [t for t in asyncio.all_tasks(loop) if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.browser.close()  # no Chromium outlives the engine
 
-            asyncio.run_coroutine_threadsafe(drain(), loop).result(timeout=5)
-            loop.call_soon_threadsafe(loop.stop)
-            self._loop_thread.join(5)
-            loop.close()
+        try:
+            asyncio.run_coroutine_threadsafe(drain(), loop).result(timeout=20)
+        except Exception:
+            log.exception("node runner: closing the browser failed")
+        loop.call_soon_threadsafe(loop.stop)
+        self._loop_thread.join(5)
+        loop.close()
 
     def handle(self, message: Message) -> None:
+        assert self.loop is not None
+        if isinstance(message, ReleaseRun):
+            self.run_secrets.pop(message.run_id, None)
+            asyncio.run_coroutine_threadsafe(self.browser.close_run(message.run_id), self.loop)
+            return
         if not isinstance(message, ExecuteNode):
             log.warning("node runner: ignored %s", type(message).__name__)
             return
@@ -83,7 +110,6 @@ class NodeRunner(MessageActor):
         if spec is not None and not spec.is_async and (retry is None or retry.attempts <= 1):
             self._report(message, self._run_sync(message, spec))
             return
-        assert self.loop is not None
         asyncio.run_coroutine_threadsafe(self._run_async(message, spec), self.loop)
 
     # --- one node --------------------------------------------------------------------------
@@ -106,7 +132,7 @@ class NodeRunner(MessageActor):
     def _report(self, task: ExecuteNode, result: RecordNodeResult) -> None:
         """Send the result from whichever thread produced it; values that cannot be encoded
         (live objects) turn the node into a failure instead of a lost message."""
-        outbox = self.bridge.outbox()
+        self.run_secrets.setdefault(task.run_id, {}).update(result.secrets)
         try:
             payload = encode(result)
         except (TypeError, msgspec.EncodeError) as exc:
@@ -114,17 +140,16 @@ class NodeRunner(MessageActor):
                 f"node {task.node.id!r}: its outputs cannot be recorded ({exc})",
                 hint="actions must return plain data: text, numbers, lists, dicts",
             )
-            payload = encode(
-                self._failed(
-                    task,
-                    Resolver(self.env),
-                    error,
-                    time.perf_counter(),
-                    result.attempts,
-                    list(result.failed_attempts),
-                )
+            failed = self._failed(
+                task,
+                Resolver(self.env),
+                error,
+                time.perf_counter(),
+                result.attempts,
+                list(result.failed_attempts),
             )
-        outbox.send_raw(STATE_MANAGER, payload)
+            payload = encode(failed)
+        self.bridge.outbox().send_raw(STATE_MANAGER, payload)
 
     async def _attempts(self, task: ExecuteNode, spec: ActionSpec | None) -> RecordNodeResult:
         started = time.perf_counter()
@@ -137,18 +162,39 @@ class NodeRunner(MessageActor):
             try:
                 if spec is None:
                     spec = self.catalog.action(task.node.action)
+                if spec.browser:
+                    ctx.session = await self.browser.session(task.run_id)
                 inputs = resolve_inputs(task.node, spec, resolver)
                 outputs = await self._call(spec, task, ctx, inputs)
+                evidence = await self._evidence(ctx, spec, task, resolver, failed=False)
                 return self._complete(
-                    task, ctx, resolver, inputs, outputs, started, attempt, failed
+                    task, ctx, resolver, inputs, outputs, started, attempt, failed, evidence
                 )
             except Exception as exc:
-                if attempt == attempts or isinstance(exc, NOT_RETRIED):
-                    return self._failed(task, resolver, exc, started, attempt, failed)
+                last = attempt == attempts or isinstance(exc, NOT_RETRIED)
+                evidence = await self._evidence(ctx, spec, task, resolver, failed=last)
+                if last:
+                    return self._failed(task, resolver, exc, started, attempt, failed, evidence)
                 failed.append(error_context(exc, task.node.id, task.flow_path, attempt))
                 await asyncio.sleep(delay)
                 delay *= policy.factor if policy else 1.0
         raise AssertionError("unreachable")
+
+    async def _evidence(
+        self,
+        ctx: ActionContext,
+        spec: ActionSpec | None,
+        task: ExecuteNode,
+        resolver: Resolver,
+        *,
+        failed: bool,
+    ) -> dict[str, str]:
+        if ctx.session is None or spec is None or not spec.browser or self.evidence == "none":
+            return {}
+        if not failed and self.evidence != "every_node":
+            return {}
+        secrets = {**self.run_secrets.get(task.run_id, {}), **resolver.secrets}
+        return await capture(ctx.session, self.artifacts, secrets)
 
     async def _call(
         self, spec: ActionSpec, task: ExecuteNode, ctx: ActionContext, inputs: dict[str, Any]
@@ -168,7 +214,11 @@ class NodeRunner(MessageActor):
 
     def _context(self, task: ExecuteNode) -> tuple[ActionContext, Resolver]:
         ctx = ActionContext(
-            run_id=task.run_id, node_id=task.node.id, flow_vars=task.flow_vars, globals=task.globals
+            run_id=task.run_id,
+            node_id=task.node.id,
+            flow_vars=task.flow_vars,
+            globals=task.globals,
+            artifacts=self.artifacts,
         )
         resolver = Resolver(
             self.env, globals_=task.globals, flow=task.flow_vars, prev=task.prev_outputs
@@ -185,6 +235,7 @@ class NodeRunner(MessageActor):
         started: float,
         attempt: int,
         failed: list[ErrorContext],
+        evidence: dict[str, str] | None = None,
     ) -> RecordNodeResult:
         if not isinstance(outputs, dict):
             raise ActionError(f"{task.node.action} returned {type(outputs).__name__}, not a dict")
@@ -212,7 +263,7 @@ class NodeRunner(MessageActor):
             reply_to=task.reply_to,
             next_node=decision.next_node,
             outputs=outputs,
-            flow_vars=writes.flow,
+            flow_vars={**writes.flow, **decision.flow_writes},
             global_vars=writes.globals,
             loop_count=decision.loop_count,
             inputs=inputs,
@@ -220,6 +271,8 @@ class NodeRunner(MessageActor):
             failed_attempts=failed,
             duration_ms=(time.perf_counter() - started) * 1000,
             secrets=secrets,
+            evidence=evidence or {},
+            elements=ctx.elements,
         )
 
     def _failed(
@@ -230,7 +283,16 @@ class NodeRunner(MessageActor):
         started: float,
         attempt: int,
         failed: list[ErrorContext],
+        evidence: dict[str, str] | None = None,
     ) -> RecordNodeResult:
+        error = error_context(exc, task.node.id, task.flow_path, attempt)
+        if evidence:
+            where = describe(evidence, self.artifacts)
+            error = msgspec.structs.replace(
+                error,
+                evidence=evidence,
+                message=f"{error.message}\n  evidence: {where}" if where else error.message,
+            )
         return RecordNodeResult(
             command_id=task.command_id,
             run_id=task.run_id,
@@ -240,7 +302,7 @@ class NodeRunner(MessageActor):
             reply_to=task.reply_to,
             attempts=attempt,
             failed_attempts=failed,
-            error=error_context(exc, task.node.id, task.flow_path, attempt),
+            error=error,
             duration_ms=(time.perf_counter() - started) * 1000,
             secrets=dict(resolver.secrets),
         )

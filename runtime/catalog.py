@@ -28,7 +28,11 @@ ENTRY_POINT_GROUP = "weboter.plugins"
 
 @dataclass
 class ActionContext:
-    """What an action may use besides its inputs. Writes become variable updates."""
+    """What an action may use besides its inputs. Writes become variable updates.
+
+    Browser actions also get the run's browser `session` (runtime/browser.py: RunSession), the
+    `artifacts` store, and record every element they act on in `elements` (fingerprints).
+    """
 
     run_id: str
     node_id: str
@@ -36,6 +40,9 @@ class ActionContext:
     globals: Mapping[str, Any]
     flow_writes: dict[str, Any] = field(default_factory=dict)
     global_writes: dict[str, Any] = field(default_factory=dict)
+    session: Any = None
+    artifacts: Any = None
+    elements: list[dict[str, Any]] = field(default_factory=list)
 
     def write(self, scope: str, name: str, value: Any) -> None:
         (self.global_writes if scope == "global" else self.flow_writes)[name] = value
@@ -56,6 +63,7 @@ class ActionSpec:
     is_async: bool = False
     raw_inputs: frozenset[str] = frozenset()  # inputs passed unresolved (SetData.key)
     engine: bool = False  # handled by the engine itself (SubFlow), not by a Node Runner
+    browser: bool = False  # needs the run's browser session (ctx.session)
     doc: str = ""
 
 
@@ -63,6 +71,7 @@ class ActionSpec:
 class ControlDecision:
     next_node: str
     loop_count: int | None = None  # the node's new loop counter, when the control keeps one
+    flow_writes: Mapping[str, Any] = field(default_factory=dict)  # e.g. ForEach's item
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,38 @@ def by_map(params: dict[str, Any], ctx: ControlContext) -> ControlDecision:
     return ControlDecision(str(default))
 
 
+def for_each(params: dict[str, Any], ctx: ControlContext) -> ControlDecision:
+    """Visit `items` one by one: set `$flow{<item>}` (and `$flow{<index>}`) and go to `body`;
+    the body's last node comes back here; after the last item, go to `done`."""
+    items = params.get("items")
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise ActionError(
+            f"ForEach: items must be a list, got {type(items).__name__}",
+            hint="pass a list variable, e.g. GetElements' `elements`",
+        )
+    index = ctx.loop_count
+    if index < len(items):
+        writes = {
+            str(params.get("item") or "item"): items[index],
+            str(params.get("index") or "index"): index,
+        }
+        return ControlDecision(str(params["body"]), loop_count=index + 1, flow_writes=writes)
+    return ControlDecision(str(params["done"]), loop_count=0)
+
+
+def paginate(params: dict[str, Any], ctx: ControlContext) -> ControlDecision:
+    """ "Click next until it is gone": back to `loop_back` while `has_next` is true (e.g.
+    ClickItem's `clicked` with no_error), at most `max_pages` pages (0 = no limit), then `done`."""
+    more = normalise(params.get("has_next"))
+    pages = ctx.loop_count + 1  # pages seen so far, this one included
+    limit = int(params.get("max_pages") or 0)
+    if more and (not limit or pages < limit):
+        return ControlDecision(str(params["loop_back"]), loop_count=pages)
+    return ControlDecision(str(params["done"]), loop_count=0)
+
+
 def end_flow(params: dict[str, Any], ctx: ControlContext) -> ControlDecision:
     return ControlDecision(END)
 
@@ -133,5 +165,14 @@ PLUGIN = Plugin(
             node_maps=("route_map",),
         ),
         ControlSpec("builtin.EndFlow", end_flow),
+        ControlSpec(
+            "builtin.ForEach", for_each, required=("body", "done"), node_params=("body", "done")
+        ),
+        ControlSpec(
+            "builtin.Paginate",
+            paginate,
+            required=("loop_back", "done"),
+            node_params=("loop_back", "done"),
+        ),
     ],
 )

@@ -131,6 +131,8 @@ class Decider:
                 attempts=command.attempts,
                 duration_ms=command.duration_ms,
                 inputs=command.inputs,
+                evidence=command.evidence,
+                elements=command.elements,
             )
         )
         decision = Decision(events, dict(command.secrets))
@@ -266,7 +268,7 @@ class Decider:
             flow_path=caller_frame.flow_path,
             next_node=decision.next_node,
             outputs=outputs,
-            flow_vars=writes.flow,
+            flow_vars={**writes.flow, **decision.flow_writes},
             global_vars=writes.globals,
             loop_count=decision.loop_count,
         )

@@ -24,6 +24,8 @@ from weboter.actors.executor import ContinuousExecutor, StepExecutor
 from weboter.actors.launcher import Launcher
 from weboter.actors.node_runner import NodeRunner
 from weboter.actors.state_manager import StateManager
+from weboter.runtime.artifacts import ArtifactStore
+from weboter.runtime.browser import BrowserHost
 from weboter.runtime.catalog import Catalog, default_catalog
 from weboter.runtime.client import EngineClient
 from weboter.runtime.eventlog import EventLog
@@ -80,7 +82,17 @@ class Engine:
                     snapshot_every=s.snapshot_every,
                 ),
             ),
-            ("node_runner", NodeRunner.start(self.bridge, self.catalog, self.env)),
+            (
+                "node_runner",
+                NodeRunner.start(
+                    self.bridge,
+                    self.catalog,
+                    self.env,
+                    artifacts=ArtifactStore.beside(s.db_path),
+                    evidence=s.evidence,
+                    browser=BrowserHost(executable=s.browser, headless=s.headless),
+                ),
+            ),
             ("continuous_executor", ContinuousExecutor.start(self.bridge)),
             ("step_executor", StepExecutor.start(self.bridge)),
             ("launcher", Launcher.start(self.bridge, self.catalog)),

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from weboter.runtime.eventlog import Durability
+from weboter.runtime.evidence import EvidencePolicy
 
 
 def home() -> Path:
@@ -26,3 +27,6 @@ class Settings:
     bus_endpoints: list[str] = field(default_factory=list)  # extra PUB endpoints (tcp/ipc)
     command_endpoint: str | None = None  # ROUTER for remote clients
     catchup_endpoint: str | None = None  # ROUTER for catch-up requests
+    evidence: EvidencePolicy = "on_error"  # browser evidence: none | on_error | every_node
+    browser: str | None = None  # a Chromium executable (else WEBOTER_BROWSER, then searched)
+    headless: bool = True

@@ -17,6 +17,7 @@ class ErrorContext(msgspec.Struct, frozen=True, omit_defaults=True):
     attempt: int = 1
     stack: str = ""
     hint: str = ""
+    evidence: dict[str, str] = {}  # artifact hashes (screenshot, dom, storage), url, title
 
 
 class NodeHistory(msgspec.Struct, frozen=True, omit_defaults=True):

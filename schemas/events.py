@@ -57,6 +57,8 @@ class NodeCompleted(_Event, frozen=True):
     attempts: int = 1
     duration_ms: float = 0.0
     inputs: dict[str, Any] = {}
+    evidence: dict[str, str] = {}  # artifact hashes (screenshot, dom, storage), url, title
+    elements: list[dict[str, Any]] = []  # fingerprints of the elements acted on
 
 
 class NodeAttemptFailed(_Event, frozen=True):

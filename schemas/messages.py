@@ -106,6 +106,8 @@ class RecordNodeResult(_Msg, frozen=True):
     error: ErrorContext | None = None
     duration_ms: float = 0.0
     secrets: dict[str, str] = {}  # reference -> value, for redaction only; never logged
+    evidence: dict[str, str] = {}  # screenshot/dom/storage artifact hashes, url, title
+    elements: list[dict[str, Any]] = []  # fingerprints of the elements the action acted on
 
 
 class FailRun(_Msg, frozen=True):
@@ -165,6 +167,12 @@ class ExecuteNode(_Msg, frozen=True):
     loop_count: int = 0
 
 
+class ReleaseRun(_Msg, frozen=True):
+    """Executor -> Node Runner: the run ended; close its browser context."""
+
+    run_id: str
+
+
 class RunEnded(_Msg, frozen=True):
     """Executor -> whoever asked to drive: the run reached a resting state (PAUSED or a
     terminal one), or "REJECTED" with the reason in `error` when it could not be driven."""
@@ -219,6 +227,7 @@ Message = (
     | Step
     | ExecuteNode
     | RunEnded
+    | ReleaseRun
     | Publish
     | CatchUp
     | EventBatch

@@ -1,0 +1,36 @@
+"""Content-addressed artifacts beside the log: screenshots, DOM, storage state, downloads.
+
+A file is stored once under `<log dir>/artifacts/<sha256[:2]>/<sha256><suffix>`; events refer to
+it by its hash. Text artifacts are redacted (secrets) before they are hashed and written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+
+class ArtifactStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def beside(cls, db_path: Path) -> ArtifactStore:
+        return cls(db_path.parent / "artifacts")
+
+    def put(self, data: bytes, suffix: str = "") -> str:
+        """Store `data`; returns its address (`sha256` hex + suffix)."""
+        digest = hashlib.sha256(data).hexdigest() + suffix
+        path = self.path(digest)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(path.suffix + ".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        return digest
+
+    def path(self, address: str) -> Path:
+        return self.root / address[:2] / address
+
+    def get(self, address: str) -> bytes:
+        return self.path(address).read_bytes()

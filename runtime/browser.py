@@ -1,0 +1,203 @@
+"""The browser: finding Chromium, one Chromium per Node Runner, one context per run.
+
+Found in this order: `WEBOTER_BROWSER` (or the `executable` setting), Playwright's own
+download, the system's Chromium (/usr/bin/chromium and friends). Everything here runs on the
+Node Runner's asyncio loop; a run's context (cookies, storage, tabs) is closed when the run
+ends, and the browser when the runner stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from weboter.runtime.errors import ActionError, WeboterError
+
+SYSTEM_CHROMIUMS = (
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+    "/usr/bin/google-chrome-stable",
+)
+# Flags for a Chromium in a container or CI: no sandbox as root, no GPU, and no calls home
+# (a closed network makes those fail slowly and noisily).
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+
+class BrowserMissing(WeboterError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class BrowserFound:
+    path: str
+    source: str  # "WEBOTER_BROWSER", "setting", "playwright", "system"
+
+
+def playwright_chromium() -> str | None:
+    """Playwright's own Chromium, if it was downloaded (`playwright install chromium`)."""
+    root = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or Path.home() / ".cache/ms-playwright")
+    if not root.is_dir():
+        return None
+    for candidate in sorted(root.glob("chromium-*/chrome-linux*/chrome"), reverse=True):
+        if os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+def find_browser(setting: str | None = None) -> BrowserFound:
+    """The Chromium to launch; BrowserMissing (with what to do) when there is none."""
+    for source, value in (
+        ("setting", setting),
+        ("WEBOTER_BROWSER", os.environ.get("WEBOTER_BROWSER")),
+    ):
+        if value:
+            path = shutil.which(value) or value
+            if not os.access(path, os.X_OK):
+                raise BrowserMissing(
+                    f"{source} names {value}, which is not an executable browser",
+                    hint="fix the path, or unset it to let Weboter search",
+                )
+            return BrowserFound(path, source)
+    own = playwright_chromium()
+    if own:
+        return BrowserFound(own, "playwright")
+    for path in SYSTEM_CHROMIUMS:
+        if os.access(path, os.X_OK):
+            return BrowserFound(path, "system")
+    raise BrowserMissing(
+        "no Chromium found (checked WEBOTER_BROWSER, Playwright's browsers, "
+        f"{', '.join(SYSTEM_CHROMIUMS)})",
+        hint="run `weboter browser install`, or set WEBOTER_BROWSER=/path/to/chromium",
+    )
+
+
+@dataclass
+class RunSession:
+    """One run's browser context, its tabs, and the elements its nodes picked up."""
+
+    context: Any
+    pages: list[Any] = field(default_factory=list)
+    current: Any = None
+    frame: Any = None  # when set, element actions look inside this frame
+    elements: dict[str, Any] = field(default_factory=dict)
+    downloads: list[Any] = field(default_factory=list)
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    async def page(self) -> Any:
+        """The current page, opening one if the run has none yet."""
+        if self.current is None or self.current.is_closed():
+            live = [p for p in self.pages if not p.is_closed()]
+            if live:
+                self.current = live[-1]
+            else:
+                self.current = await self.context.new_page()
+                self.pages.append(self.current)
+        return self.current
+
+    async def scope(self) -> Any:
+        """Where element actions look: the chosen frame, else the current page."""
+        page = await self.page()
+        return self.frame if self.frame is not None else page
+
+    def remember(self, locator: Any) -> str:
+        ref = f"e{next(self._ids)}"
+        self.elements[ref] = locator
+        return ref
+
+    def element(self, value: Any, where: str) -> Any:
+        """The locator behind an element value (`{"$element": "e3", ...}`) from GetElement."""
+        ref = value.get("$element") if isinstance(value, dict) else None
+        if ref is None:
+            raise ActionError(
+                f"{where} is not an element (got {type(value).__name__})",
+                hint="pass the `element` output of GetElement or GetElements",
+            )
+        found = self.elements.get(ref)
+        if found is None:
+            raise ActionError(
+                f"{where}: element {ref} is gone (elements do not survive a "
+                "restart or the end of their page)",
+                hint="run the node that found it again",
+            )
+        return found
+
+
+class BrowserHost:
+    """One Chromium for a Node Runner, launched on first use, with a context per run."""
+
+    def __init__(self, *, executable: str | None = None, headless: bool = True) -> None:
+        self.executable = executable
+        self.headless = headless
+        self._playwright: Any = None
+        self._browser: Any = None
+        self._sessions: dict[str, RunSession] = {}
+        self._lock = asyncio.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._browser is not None
+
+    async def _launch(self) -> Any:
+        if self._browser is None or not self._browser.is_connected():
+            found = find_browser(self.executable)
+            from playwright.async_api import async_playwright  # noqa: PLC0415 - heavy import
+
+            if self._playwright is None:
+                self._playwright = await async_playwright().start()
+            try:
+                self._browser = await self._playwright.chromium.launch(
+                    executable_path=found.path, headless=self.headless, args=LAUNCH_ARGS
+                )
+            except Exception as exc:
+                raise BrowserMissing(
+                    f"Chromium at {found.path} ({found.source}) did not start: "
+                    f"{str(exc).splitlines()[0]}",
+                    hint="`weboter doctor` checks the browser set-up",
+                ) from exc
+        return self._browser
+
+    async def session(self, run_id: str) -> RunSession:
+        """The run's session, creating its browser context on first use."""
+        async with self._lock:
+            found = self._sessions.get(run_id)
+            if found is None:
+                browser = await self._launch()
+                context = await browser.new_context(accept_downloads=True)
+                found = self._sessions[run_id] = RunSession(context=context)
+            return found
+
+    def has_session(self, run_id: str) -> bool:
+        return run_id in self._sessions
+
+    async def close_run(self, run_id: str) -> None:
+        session = self._sessions.pop(run_id, None)
+        if session is not None:
+            with contextlib.suppress(Exception):  # the browser may already be gone
+                await session.context.close()
+
+    async def close(self) -> None:
+        for run_id in list(self._sessions):
+            await self.close_run(run_id)
+        if self._browser is not None:
+            with contextlib.suppress(Exception):  # closing a crashed browser
+                await self._browser.close()
+            self._browser = None
+        if self._playwright is not None:
+            await self._playwright.stop()
+            self._playwright = None
