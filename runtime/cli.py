@@ -28,17 +28,21 @@ from weboter.runtime.references import MISSING, EnvSource, display, references_i
 from weboter.runtime.settings import Settings, default_db
 from weboter.runtime.validate import validate
 from weboter.schemas.events import NodeCompleted, NodeFailed, SubFlowReturned
+from weboter.schemas.messages import RunEnded
 from weboter.schemas.workflow import Workflow
 
 EPILOG = """\
 examples:
   weboter validate flow.yaml              check a workflow without running it
   weboter run flow.yaml --var user=ann    run it; progress on stderr, exit 0 if COMPLETED
+  weboter run a.yaml b.yaml --parallel 2  two runs at once, one browser, separate cookies
+  weboter demo                            scrape a demo shop in headless Chromium, write a CSV
   weboter runs                            the runs in the log, newest first
   weboter history 3f2a                    every event of run 3f2a… (ids by unique prefix)
   weboter state 3f2a --at 17              variables and position right after event seq 17
   weboter resume 3f2a                     finish a run whose process died
   weboter schema workflow > wf.schema.json   JSON Schema for editors and AI clients
+  weboter doctor                          what is installed; weboter browser install gets Chromium
 """
 
 
@@ -77,9 +81,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.set_defaults(handler=cmd_validate)
 
-    for name, helptext in (("run", "run a workflow to its end"),):
-        p = sub.add_parser(name, parents=[common], help=helptext)
-        p.add_argument("file", type=Path)
+    browser = argparse.ArgumentParser(add_help=False)
+    browser.add_argument(
+        "--evidence",
+        choices=("none", "on_error", "every_node"),
+        default="on_error",
+        help="screenshot/DOM/storage of browser nodes (default: on_error)",
+    )
+    browser.add_argument(
+        "--browser",
+        default=None,
+        metavar="PATH",
+        help="the Chromium to use (default: $WEBOTER_BROWSER, then searched)",
+    )
+
+    for name, helptext in (("run", "run workflows to their end"),):
+        p = sub.add_parser(name, parents=[common, browser], help=helptext)
+        p.add_argument("files", type=Path, nargs="+", metavar="FILE")
+        p.add_argument(
+            "--parallel",
+            type=int,
+            default=1,
+            metavar="N",
+            help="run up to N of the files at once, in one browser",
+        )
         p.add_argument(
             "--var",
             action="append",
@@ -110,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", type=int, default=None, metavar="SEQ", help="right after event SEQ")
     p.set_defaults(handler=cmd_state)
 
-    p = sub.add_parser("resume", parents=[common], help="finish a run whose process died")
+    p = sub.add_parser("resume", parents=[common, browser], help="finish a run whose process died")
     p.add_argument("run")
     p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -119,6 +144,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", parents=[common], help="print a JSON Schema")
     p.add_argument("what", choices=("workflow",))
     p.set_defaults(handler=cmd_schema)
+
+    p = sub.add_parser(
+        "demo",
+        parents=[common, browser],
+        help="scrape a demo shop served on loopback, in headless Chromium",
+    )
+    p.add_argument("--out", default="weboter-demo/products.csv", help="the CSV to write")
+    p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("browser", parents=[common], help="get a Chromium: browser install")
+    p.add_argument("what", choices=("install",))
+    p.add_argument(
+        "--no-system", action="store_true", help="do not fall back to the system package manager"
+    )
+    p.set_defaults(handler=cmd_browser)
+
+    p = sub.add_parser("doctor", parents=[common], help="check Python, Playwright, the browser")
+    p.set_defaults(handler=cmd_doctor)
 
     p = sub.add_parser("catalog", parents=[common], help="list actions and controls")
     p.set_defaults(handler=cmd_catalog)
@@ -213,11 +256,12 @@ def env_source(path: Path | None) -> EnvSource:
 
 
 class Progress:
-    """Prints one line per executed node on stderr."""
+    """Prints one line per executed node on stderr (prefixed with `tag`)."""
 
-    def __init__(self, workflow: Workflow, enabled: bool) -> None:
+    def __init__(self, workflow: Workflow, enabled: bool, tag: str = "") -> None:
         self.index = index_for(workflow)
         self.enabled = enabled
+        self.tag = tag
         self.nodes = 0
 
     def __call__(self, header: dict[str, Any], payload: bytes) -> None:
@@ -239,7 +283,7 @@ class Progress:
         else:
             line = f"  [ -> ] entering sub-flow {'/'.join(getattr(event, 'flow_path', []))}"
         if self.enabled:
-            print(line, file=sys.stderr, flush=True)
+            print(self.tag + line, file=sys.stderr, flush=True)
 
 
 BAD_INPUT_KINDS = ("ReferenceError", "WorkflowInvalid", "CatalogError", "ExpressionError")
@@ -249,56 +293,83 @@ def drive(
     args: argparse.Namespace,
     settings: Settings,
     env: EnvSource,
-    workflow: Workflow,
+    jobs: list[tuple[Workflow, dict[str, Any]]],
     *,
-    run_id: str | None = None,
-    submit: dict[str, Any] | None = None,
+    resume: str | None = None,
+    parallel: int = 1,
 ) -> int:
-    """Start an engine, submit (or resume) one run, show progress, summarise, stop."""
+    """Start an engine, submit the jobs (at most `parallel` at a time) or resume one run,
+    show progress, summarise, stop. Exit 0 only if every run COMPLETED."""
     started = time.monotonic()
-    progress = Progress(workflow, enabled=not getattr(args, "quiet", False) and not args.json)
+    show = not getattr(args, "quiet", False) and not args.json
+    progress: dict[str, Progress] = {}
+    ended: dict[str, RunEnded] = {}
     engine = Engine(settings, env=env).start()
     try:
         with engine.client() as client:
-            if submit is not None:
-                run_id = client.submit(workflow, **submit)
-            else:
-                assert run_id is not None
-                client.resume(run_id)
-            if progress.enabled:
-                print(
-                    f"run {run_id}: {workflow.name or workflow.id} (log {engine.db_path})",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            ended = client.wait(run_id, on_event=progress)
+            waiting = list(enumerate(jobs))
+            active: set[str] = set()
+
+            def launch(number: int, workflow: Workflow, submit: dict[str, Any]) -> None:
+                run_id = client.resume(resume) if resume else client.submit(workflow, **submit)
+                tag = f"{run_id[:8]} " if len(jobs) > 1 else ""
+                progress[run_id] = Progress(workflow, enabled=show, tag=tag)
+                active.add(run_id)
+                if show:
+                    print(
+                        f"run {run_id}: {workflow.name or workflow.id} (log {engine.db_path})",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+
+            def on_event(header: dict[str, Any], payload: bytes) -> None:
+                progress[header["run_id"]](header, payload)
+
+            while waiting or active:
+                while waiting and len(active) < max(parallel, 1):
+                    number, (workflow, submit) = waiting.pop(0)
+                    launch(number, workflow, submit)
+                done = client.wait_any(active, on_event=on_event)
+                active.discard(done.run_id)
+                ended[done.run_id] = done
     finally:
         engine.stop()
-    log = EventLog(settings.db_path, create=False)
+    summaries = [
+        summarise(settings.db_path, run_id, end, progress[run_id].nodes)
+        for run_id, end in ended.items()
+    ]
+    seconds = time.monotonic() - started
+    texts = []
+    for summary in summaries:
+        text = f"run {summary['run_id']} {summary['status']} after {summary['nodes']} node(s)"
+        error = ended[summary["run_id"]].error
+        if error:
+            text += f"\n  error at node {error.node_id}: {error.message}"
+            if error.hint:
+                text += f"\n  hint: {error.hint}"
+        texts.append(text)
+    short = summaries[0]["run_id"][:8] if len(summaries) == 1 else "RUN"
+    texts.append(f"in {seconds:.2f} s; look at it: weboter history {short}   weboter state {short}")
+    out(args, summaries[0] if len(summaries) == 1 else summaries, "\n".join(texts))
+    if all(s["status"] == "COMPLETED" for s in summaries):
+        return 0
+    bad_input = [e for e in ended.values() if e.error and e.error.kind in BAD_INPUT_KINDS]
+    return 2 if bad_input and len(bad_input) == len(summaries) else 1
+
+
+def summarise(db: Path, run_id: str, ended: RunEnded, nodes: int) -> dict[str, Any]:
+    log = EventLog(db, create=False)
     try:
         snapshot = context_snapshot(log, run_id, history=False)
     finally:
         log.close()
-    seconds = time.monotonic() - started
-    error = msgspec.to_builtins(ended.error) if ended.error else None
-    summary = {
+    return {
         "run_id": run_id,
         "status": ended.status,
-        "nodes": progress.nodes,
-        "seconds": round(seconds, 3),
+        "nodes": nodes,
         "variables": snapshot.variables["global"],
-        "error": error,
+        "error": msgspec.to_builtins(ended.error) if ended.error else None,
     }
-    text = f"run {run_id} {ended.status} after {progress.nodes} node(s) in {seconds:.2f} s"
-    if ended.error:
-        text += f"\n  error at node {ended.error.node_id}: {ended.error.message}"
-        if ended.error.hint:
-            text += f"\n  hint: {ended.error.hint}"
-    text += f"\n  look at it: weboter history {run_id[:8]}   weboter state {run_id[:8]}"
-    out(args, summary, text)
-    if ended.status == "COMPLETED":
-        return 0
-    return 2 if ended.error and ended.error.kind in BAD_INPUT_KINDS else 1
 
 
 def check_env_references(workflow: Workflow, env: EnvSource, source: str) -> None:
@@ -315,14 +386,20 @@ def check_env_references(workflow: Workflow, env: EnvSource, source: str) -> Non
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    workflow, _ = load_checked(args.file)
-    variables = parse_vars(args.var)
     env = env_source(args.env_file)
-    check_env_references(workflow, env, str(args.file))
-    settings = Settings(db_path=db_path(args), durability=args.durability)
-    return drive(
-        args, settings, env, workflow, submit={"variables": variables, "source": str(args.file)}
+    variables = parse_vars(args.var)
+    jobs = []
+    for file in args.files:
+        workflow, _ = load_checked(file)
+        check_env_references(workflow, env, str(file))
+        jobs.append((workflow, {"variables": variables, "source": str(file)}))
+    settings = Settings(
+        db_path=db_path(args),
+        durability=args.durability,
+        evidence=args.evidence,
+        browser=args.browser,
     )
+    return drive(args, settings, env, jobs, parallel=args.parallel)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -338,9 +415,64 @@ def cmd_resume(args: argparse.Namespace) -> int:
             f"run {run_id} is {status}; there is nothing to resume",
             hint="only a run whose process died (or a paused one) can resume",
         )
-    return drive(
-        args, Settings(db_path=db_path(args)), env_source(args.env_file), workflow, run_id=run_id
+    settings = Settings(db_path=db_path(args), evidence=args.evidence, browser=args.browser)
+    return drive(args, settings, env_source(args.env_file), [(workflow, {})], resume=run_id)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from weboter.runtime.demo.run import run_demo  # noqa: PLC0415 - the demo is optional
+
+    out_file = Path(args.out)
+    summary = run_demo(
+        db_path(args),
+        out_file,
+        quiet=args.json,
+        settings={"evidence": args.evidence, "browser": args.browser},
     )
+    text = (
+        f"demo run {summary['run_id']} {summary['status']} in {summary['seconds']} s: "
+        f"{summary['rows']} products written to {summary['file']}"
+    )
+    if summary["error"]:
+        text += f"\n  error: {summary['error']}"
+    short = summary["run_id"][:8]
+    text += (
+        f"\n  look at the run:  weboter history {short} --db {db_path(args)}"
+        f"\n                   weboter state {short} --db {db_path(args)}"
+    )
+    out(args, summary, text)
+    return 0 if summary["status"] == "COMPLETED" else 1
+
+
+def cmd_browser(args: argparse.Namespace) -> int:
+    from weboter.runtime.browser_setup import install  # noqa: PLC0415
+
+    def say(line: str) -> None:
+        if not args.json:
+            print(line, file=sys.stderr, flush=True)
+
+    result = install(allow_system=not args.no_system, say=say)
+    text = (
+        f"browser ready: {result['browser']}"
+        if result["ok"]
+        else f"no browser: {result['error']}\n  hint: {result['hint']}"
+    )
+    out(args, result, text)
+    return 0 if result["ok"] else 2
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from weboter.runtime.browser_setup import doctor  # noqa: PLC0415
+
+    result = doctor(db_path(args))
+    lines = []
+    for check in result["checks"]:
+        mark = "ok " if check["ok"] else "BAD"
+        lines.append(f"  [{mark}] {check['check']:<10} {check['detail']}")
+        if not check["ok"] and check.get("hint"):
+            lines.append(f"             -> {check['hint']}")
+    out(args, result, "\n".join(lines))
+    return 0 if result["ok"] else 1
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

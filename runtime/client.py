@@ -122,31 +122,45 @@ class EngineClient:
         on_event: Callable[[dict[str, Any], bytes], None] | None = None,
     ) -> RunEnded:
         """Block until the run rests; `on_event(header, payload)` sees each published event."""
+        return self.wait_any({run_id}, timeout=timeout, on_event=on_event)
+
+    def wait_any(
+        self,
+        run_ids: set[str],
+        *,
+        timeout: float | None = None,
+        on_event: Callable[[dict[str, Any], bytes], None] | None = None,
+    ) -> RunEnded:
+        """Block until one of `run_ids` rests; `on_event` sees their published events."""
         for early in list(self._early):
-            if isinstance(early, RunEnded) and early.run_id == run_id:
+            if isinstance(early, RunEnded) and early.run_id in run_ids:
                 self._early.remove(early)
                 return early
         deadline = None if timeout is None else time.monotonic() + timeout
         poller = zmq.Poller()
         poller.register(self.sub, zmq.POLLIN)
-        while True:
-            for header, payload in self.events(poller, wait_ms=20):
-                if on_event is not None and header.get("run_id") == run_id:
+
+        def show(wait_ms: int) -> None:
+            for header, payload in self.events(poller, wait_ms=wait_ms):
+                if on_event is not None and header.get("run_id") in run_ids:
                     on_event(header, payload)
+
+        while True:
+            show(20)
             message: Message | None
             try:
                 message = self.mailbox.get(timeout=0.0 if on_event else 0.02)
             except queue.Empty:
                 message = None
-            if isinstance(message, RunEnded) and message.run_id == run_id:
-                for header, payload in self.events(poller, wait_ms=0):  # what is still queued
-                    if on_event is not None and header.get("run_id") == run_id:
-                        on_event(header, payload)
+            if isinstance(message, RunEnded) and message.run_id in run_ids:
+                show(0)  # what is still queued
                 return message
             if message is not None:
                 self._early.append(message)
             if deadline is not None and time.monotonic() > deadline:
-                raise WeboterError(f"run {run_id} did not come to rest within {timeout} s")
+                raise WeboterError(
+                    f"run(s) {', '.join(sorted(run_ids))} did not come to rest within {timeout} s"
+                )
 
     def events(self, poller: zmq.Poller, wait_ms: int) -> Iterator[tuple[dict[str, Any], bytes]]:
         if not poller.poll(wait_ms):
