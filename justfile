@@ -8,11 +8,12 @@ bin := venv + "/bin"
 default:
     @just --list
 
-# create .venv and install Weboter with its development tools
+# create .venv, install Weboter with its development tools, and get a Chromium
 setup:
     test -x {{bin}}/python || python3 -m venv {{venv}}
     {{bin}}/python -m pip install -q --upgrade pip
     {{bin}}/python -m pip install -q -e '.[dev]'
+    {{bin}}/weboter browser install --if-missing
 
 # run the test suite (pass pytest arguments after it: just test -k log)
 test *args:
@@ -39,6 +40,6 @@ bench:
     {{bin}}/python bench/node_overhead.py --durability sync
     {{bin}}/python bench/node_overhead.py --durability full --no-memory
 
-# run the example workflow end to end
+# scrape the demo shop (served on loopback) in headless Chromium and write a CSV
 demo:
-    {{bin}}/weboter run examples/counter.json --db .weboter/demo.db
+    {{bin}}/weboter demo

@@ -60,6 +60,7 @@ class NodeRunner(MessageActor):
         self.run_secrets: dict[str, dict[str, str]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def started(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -82,7 +83,8 @@ class NodeRunner(MessageActor):
         loop = self.loop
 
         async def drain() -> None:
-            tasks = [t for t in asyncio.all_tasks(loop) if t is not asyncio.current_task()]
+            # Only our node tasks: Playwright's own tasks must live to close the browser.
+            tasks = list(self._tasks)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -110,7 +112,16 @@ class NodeRunner(MessageActor):
         if spec is not None and not spec.is_async and (retry is None or retry.attempts <= 1):
             self._report(message, self._run_sync(message, spec))
             return
-        asyncio.run_coroutine_threadsafe(self._run_async(message, spec), self.loop)
+        asyncio.run_coroutine_threadsafe(self._tracked(self._run_async(message, spec)), self.loop)
+
+    async def _tracked(self, coro: Awaitable[None]) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await coro
+        finally:
+            self._tasks.discard(task)
 
     # --- one node --------------------------------------------------------------------------
 

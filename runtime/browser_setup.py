@@ -20,9 +20,16 @@ from weboter.runtime.browser import LAUNCH_ARGS, BrowserMissing, find_browser
 Say = Callable[[str], None]
 
 
-def install(*, allow_system: bool, say: Say) -> dict[str, Any]:
+def install(*, allow_system: bool, say: Say, if_missing: bool = False) -> dict[str, Any]:
     """Try each way to get a Chromium; returns what happened, step by step."""
     steps: list[dict[str, Any]] = []
+    if if_missing:
+        try:
+            found = find_browser()
+            say(f"browser already there: {found.path} ({found.source})")
+            return {"ok": True, "steps": steps, "browser": found.path, "source": found.source}
+        except BrowserMissing:
+            pass
     say("trying Playwright's download (python -m playwright install chromium) ...")
     done = _run([sys.executable, "-m", "playwright", "install", "chromium"], timeout=900)
     steps.append({"step": "playwright", "ok": done.returncode == 0, "detail": _last(done)})
@@ -71,7 +78,9 @@ def _last(done: subprocess.CompletedProcess[str]) -> str:
     lines = [
         line.strip() for line in (done.stderr or done.stdout or "").splitlines() if line.strip()
     ]
-    return lines[-1][:300] if lines else f"exit code {done.returncode}"
+    errors = [line for line in lines if "error" in line.lower() or "failed" in line.lower()]
+    picked = errors[0] if errors else (lines[-1] if lines else f"exit code {done.returncode}")
+    return picked[:300]
 
 
 async def _launch_check(path: str) -> str:

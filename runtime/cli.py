@@ -158,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-system", action="store_true", help="do not fall back to the system package manager"
     )
+    p.add_argument(
+        "--if-missing", action="store_true", help="do nothing when a browser is already found"
+    )
     p.set_defaults(handler=cmd_browser)
 
     p = sub.add_parser("doctor", parents=[common], help="check Python, Playwright, the browser")
@@ -451,7 +454,7 @@ def cmd_browser(args: argparse.Namespace) -> int:
         if not args.json:
             print(line, file=sys.stderr, flush=True)
 
-    result = install(allow_system=not args.no_system, say=say)
+    result = install(allow_system=not args.no_system, say=say, if_missing=args.if_missing)
     text = (
         f"browser ready: {result['browser']}"
         if result["ok"]

@@ -28,9 +28,7 @@ _GET_BY = {
 
 def normalise(spec: Any, where: str = "locator") -> list[dict[str, Any]]:
     """A locator or a chain of them as a list of `{element, type, ext, pos}` dicts."""
-    if isinstance(spec, str):
-        return [{"element": spec, "type": "css"}]
-    if isinstance(spec, dict):
+    if isinstance(spec, str | dict):
         spec = [spec]
     if not isinstance(spec, list) or not spec:
         raise ActionError(

@@ -21,6 +21,24 @@ from weboter.schemas.events import EventRecord
 from weboter.schemas.messages import RunEnded
 from weboter.schemas.state import RunState
 
+_CHROMIUM_AT_START: list[int] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from tests.browser.conftest import chromium_processes  # noqa: PLC0415
+
+    _CHROMIUM_AT_START.append(chromium_processes())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After the whole suite, no Chromium the tests started may still be running."""
+    from tests.browser.conftest import chromium_processes  # noqa: PLC0415
+
+    left = chromium_processes() - (_CHROMIUM_AT_START[0] if _CHROMIUM_AT_START else 0)
+    if left > 0:
+        print(f"\nFAILED: {left} Chromium process(es) outlived the test suite")
+        session.exitstatus = 1
+
 
 @pytest.fixture(autouse=True)
 def _stop_actors() -> Iterator[None]:

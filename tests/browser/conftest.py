@@ -1,0 +1,115 @@
+"""Browser tests: a real Chromium driven through the engine, against pages on loopback.
+
+One engine (one Chromium) serves the whole module set; the shop and the test pages are
+served by real HTTP servers on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Outcome
+from weboter.runtime.demo.shop import ShopServer
+from weboter.runtime.engine import Engine
+from weboter.runtime.eventlog import EventLog
+from weboter.runtime.loader import to_workflow
+from weboter.runtime.projection import state_at
+from weboter.runtime.references import EnvSource
+from weboter.runtime.settings import Settings
+
+PAGES = Path(__file__).parent / "pages"
+
+
+def chromium_processes() -> int:
+    """Living Chromium processes (zombies left for a non-reaping init do not count)."""
+    found = subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True, check=True)
+    return sum(
+        1
+        for line in found.stdout.splitlines()
+        if "chrom" in line and not line.lstrip().startswith("Z")
+    )
+
+
+class PagesHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/download/"):
+            body = b"quarterly report\n"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Disposition", 'attachment; filename="report.txt"')
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if self.path.startswith("/pages/"):
+            self.path = self.path[len("/pages") :]
+        super().do_GET()
+
+
+@pytest.fixture(scope="session")
+def pages_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(PagesHandler, directory=str(PAGES)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/pages"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def shop() -> Iterator[ShopServer]:
+    with ShopServer() as server:
+        yield server
+
+
+class BrowserRunner:
+    """Runs workflow dicts on one engine with a browser, reading outcomes from the log."""
+
+    def __init__(self, db_path: Path, evidence: str = "on_error") -> None:
+        self.db_path = db_path
+        env = EnvSource({"shop": {"user": "demo", "password": "demo-pass-123"}}, use_os=False)
+        self.engine = Engine(
+            Settings(db_path=db_path, evidence=evidence),  # type: ignore[arg-type]
+            env=env,
+        ).start()
+        self.client = self.engine.client()
+
+    def start(self, flow: dict[str, Any], variables: dict[str, Any] | None = None) -> str:
+        return self.client.submit(to_workflow(flow, "test"), variables=variables)
+
+    def outcome(self, run_id: str, timeout: float = 60) -> Outcome:
+        ended = self.client.wait(run_id, timeout=timeout)
+        log = EventLog(self.db_path)
+        try:
+            return Outcome(run_id, ended, state_at(log, run_id), list(log.read(run_id)))
+        finally:
+            log.close()
+
+    def run(self, flow: dict[str, Any], variables: dict[str, Any] | None = None) -> Outcome:
+        return self.outcome(self.start(flow, variables))
+
+    def close(self) -> None:
+        self.engine.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserRunner]:
+    runner = BrowserRunner(tmp_path_factory.mktemp("browser") / "weboter.db")
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(autouse=True)
+def _stop_actors() -> None:
+    """The session's engine lives across tests here (one Chromium for all of them)."""

@@ -1,0 +1,227 @@
+"""Runs with a browser: isolation of parallel runs, evidence, the demo, no Chromium left over,
+a missing browser, and the example workflows."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import BrowserRunner, chromium_processes
+from tests.conftest import flow, node
+from weboter.runtime.artifacts import ArtifactStore
+from weboter.runtime.demo.shop import PRODUCTS
+from weboter.schemas.events import NodeCompleted
+
+pytestmark = pytest.mark.timeout(120)
+ROOT = Path(__file__).parent.parent.parent
+
+
+def weboter(
+    *args: str, home: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "WEBOTER_HOME": str(home), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "weboter.runtime.cli", *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+        cwd=home,
+    )
+
+
+def login_then_read(shop_url: str, log_in: bool) -> dict[str, Any]:
+    nodes = [
+        node(
+            "open",
+            "OpenPage",
+            inputs={"url": f"{shop_url}/login"},
+            params={"next_node": "user" if log_in else "visit"},
+        )
+    ]
+    if log_in:
+        nodes += [
+            node(
+                "user",
+                "FillInput",
+                inputs={"locator": "#username", "text": "demo"},
+                params={"next_node": "pass"},
+            ),
+            node(
+                "pass",
+                "FillInput",
+                inputs={"locator": "#password", "text": "demo-pass-123"},
+                params={"next_node": "submit"},
+            ),
+            node("submit", "ClickItem", inputs={"locator": "#submit"}, params={"next_node": "nap"}),
+            node("nap", "SleepFor", inputs={"duration": 1.0}, params={"next_node": "visit"}),
+        ]
+    else:
+        nodes[0]["params"] = {"next_node": "nap"}
+        nodes.append(
+            node("nap", "SleepFor", inputs={"duration": 1.0}, params={"next_node": "visit"})
+        )
+    nodes += [
+        node(
+            "visit",
+            "OpenPage",
+            inputs={"url": f"{shop_url}/products?page=2"},
+            params={"next_node": "where"},
+        ),
+        node(
+            "where",
+            "EvaluateJS",
+            "EndFlow",
+            inputs={"script": "location.pathname"},
+            outputs=[{"src": "result", "name": "path", "pos": "global"}],
+        ),
+    ]
+    return flow(*nodes)
+
+
+def test_parallel_runs_do_not_share_cookies(browser: BrowserRunner, shop: Any) -> None:
+    logged_in = browser.start(login_then_read(shop.url, log_in=True))
+    stranger = browser.start(login_then_read(shop.url, log_in=False))
+    a, b = browser.outcome(logged_in), browser.outcome(stranger)
+    assert a.ended.status == "COMPLETED", a.state.error
+    assert b.ended.status == "COMPLETED", b.state.error
+    assert a.state.globals["path"] == "/products"
+    assert b.state.globals["path"] == "/login"  # no session cookie in the other run's context
+
+
+def test_evidence_every_node_and_fingerprints(tmp_path: Path, pages_url: str) -> None:
+    runner = BrowserRunner(tmp_path / "w.db", evidence="every_node")
+    try:
+        outcome = runner.run(
+            flow(
+                node(
+                    "open",
+                    "OpenPage",
+                    inputs={"url": f"{pages_url}/playground.html"},
+                    params={"next_node": "click"},
+                ),
+                node("click", "ClickItem", "EndFlow", inputs={"locator": "#title"}),
+            )
+        )
+    finally:
+        runner.close()
+    assert outcome.ended.status == "COMPLETED"
+    store = ArtifactStore.beside(tmp_path / "w.db")
+    for record in outcome.events:
+        if isinstance(record.event, NodeCompleted):
+            evidence = record.event.evidence
+            assert evidence["url"].endswith("/playground.html")
+            assert store.path(evidence["screenshot"]).exists()
+            assert json.loads(store.get(evidence["storage"]))["cookies"] == []
+    click = next(
+        r.event
+        for r in outcome.events
+        if isinstance(r.event, NodeCompleted) and r.event.node_id == "click"
+    )
+    assert click.elements[0]["id"] == "title"
+    assert click.elements[0]["box"]["width"] > 0
+
+
+def test_secret_typed_into_a_page_is_not_in_the_log_or_artifacts(tmp_path: Path, shop: Any) -> None:
+    runner = BrowserRunner(tmp_path / "s.db", evidence="every_node")
+    try:
+        outcome = runner.run(
+            flow(
+                node(
+                    "open",
+                    "OpenPage",
+                    inputs={"url": f"{shop.url}/login"},
+                    params={"next_node": "pass"},
+                ),
+                node(
+                    "pass",
+                    "FillInput",
+                    inputs={"locator": "#password", "text": "$env{shop.password}"},
+                    params={"next_node": "echo"},
+                ),
+                node(
+                    "echo",
+                    "EvaluateJS",
+                    "EndFlow",
+                    inputs={"script": "document.querySelector('#password').value"},
+                    outputs=[{"src": "result", "name": "typed", "pos": "global"}],
+                ),
+            )
+        )
+    finally:
+        runner.close()
+    assert outcome.ended.status == "COMPLETED"
+    secret = b"demo-pass-123"
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".png" for p in files)
+    for path in files:
+        assert secret not in path.read_bytes(), path
+
+
+def test_demo_writes_every_product_once(tmp_path: Path) -> None:
+    result = weboter("demo", "--json", "--out", str(tmp_path / "p.csv"), home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "COMPLETED"
+    assert summary["rows"] == len(PRODUCTS)
+    with (tmp_path / "p.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["name"] for r in rows) == sorted(p.name for p in PRODUCTS)
+    assert {r["name"]: r["stock"] for r in rows}["Stoneware Mug"] == "0"
+    human = weboter("demo", "--out", str(tmp_path / "q.csv"), home=tmp_path)
+    assert f"{len(PRODUCTS)}/{len(PRODUCTS)} products" in human.stderr
+    assert "weboter history" in human.stdout
+
+
+def test_missing_browser_is_one_clear_error(tmp_path: Path) -> None:
+    wf = tmp_path / "b.json"
+    wf.write_text(json.dumps(flow(node("o", "OpenPage", "EndFlow", inputs={"url": "about:blank"}))))
+    result = weboter("run", str(wf), home=tmp_path, env={"WEBOTER_BROWSER": "/nonexistent/chrome"})
+    assert result.returncode == 1
+    assert "WEBOTER_BROWSER names /nonexistent/chrome" in result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+    doctor = weboter("doctor", "--json", home=tmp_path, env={"WEBOTER_BROWSER": "/nonexistent/x"})
+    assert doctor.returncode == 1
+    checks = {c["check"]: c for c in json.loads(doctor.stdout)["checks"]}
+    assert checks["browser"]["ok"] is False
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "examples").glob("*.*")))
+def test_examples_run(example: str, tmp_path: Path, shop: Any, pages_url: str) -> None:
+    result = weboter(
+        "run",
+        str(ROOT / "examples" / example),
+        "--json",
+        "--var",
+        f"shop_url={shop.url}",
+        "--var",
+        f"pages_url={pages_url}",
+        "--var",
+        f"out={tmp_path / 'out.csv'}",
+        "--var",
+        "target=3",
+        home=tmp_path,
+        env={"SHOP_USER": "demo", "SHOP_PASSWORD": "demo-pass-123"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["status"] == "COMPLETED"
+
+
+def test_no_chromium_outlives_the_engine(tmp_path: Path, pages_url: str) -> None:
+    before = chromium_processes()
+    runner = BrowserRunner(tmp_path / "c.db")
+    outcome = runner.run(
+        flow(node("o", "OpenPage", "EndFlow", inputs={"url": f"{pages_url}/playground.html"}))
+    )
+    assert outcome.ended.status == "COMPLETED"
+    assert chromium_processes() > before
+    runner.close()
+    assert chromium_processes() == before
