@@ -39,6 +39,7 @@ check: lint test
 bench:
     {{bin}}/python bench/node_overhead.py --durability sync
     {{bin}}/python bench/node_overhead.py --durability full --no-memory
+    {{bin}}/python bench/browser_overhead.py
 
 # scrape the demo shop (served on loopback) in headless Chromium and write a CSV
 demo:

@@ -4,8 +4,6 @@ errors into messages that name the node, the locator and the page."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 from weboter.runtime.catalog import ActionContext
@@ -29,8 +27,6 @@ FINGERPRINT_JS = """(el) => {
           box: {x: Math.round(r.x), y: Math.round(r.y), width: Math.round(r.width),
                 height: Math.round(r.height)}};
 }"""
-
-POLL = 0.1
 
 
 def timeout_ms(inputs: dict[str, Any], default: float = 5000) -> float:
@@ -60,8 +56,11 @@ async def scope_of(ctx: ActionContext, inputs: dict[str, Any]) -> Any:
 async def locate(
     ctx: ActionContext, inputs: dict[str, Any], *, wait: bool = True, key: str = "locator"
 ) -> tuple[Any, Any]:
-    """(locator, the spec that matched): the first of `locators` (or the one `locator`) that
-    matches something within `timeout` ms. ActionError naming all that were tried otherwise."""
+    """(locator, the spec that matched): the first of `locator` and then `locators` that
+    matches something within `timeout` ms. ActionError naming all that were tried otherwise.
+
+    Waiting happens in the browser (`wait_for` on all alternatives at once), so a node goes on
+    the moment its element appears."""
     alternatives = inputs.get("locators") or []
     if inputs.get(key) is not None:
         alternatives = [inputs[key], *alternatives]
@@ -72,22 +71,31 @@ async def locate(
         )
     scope = await scope_of(ctx, inputs)
     built = [(build(scope, spec, f"inputs.{key}"), spec) for spec in alternatives]
-    deadline = time.monotonic() + timeout_ms(inputs) / 1000
-    while True:
-        for locator, spec in built:
-            try:
-                if await locator.count() > 0:
-                    return locator, spec
-            except Exception as exc:  # a malformed selector fails at once, not on time-out
-                raise browser_error(ctx, exc, spec, await page_url(ctx)) from exc
-        if not wait or time.monotonic() >= deadline:
+    if wait:
+        anyone = built[0][0]
+        for locator, _ in built[1:]:
+            anyone = anyone.or_(locator)
+        try:
+            await anyone.first.wait_for(state="attached", timeout=timeout_ms(inputs))
+        except Exception as exc:
+            if "Timeout" not in type(exc).__name__:  # a malformed selector, a closed page
+                raise browser_error(ctx, exc, alternatives[0], await page_url(ctx)) from exc
             tried = "; ".join(describe(spec) for _, spec in built)
             raise ActionError(
                 f"node {ctx.node_id!r}: no element matched {tried} within "
                 f"{timeout_ms(inputs):.0f} ms on {await page_url(ctx)}",
                 hint="check the locator against the saved DOM, or raise `timeout`",
-            )
-        await asyncio.sleep(POLL)
+            ) from None
+        if len(built) == 1:
+            return built[0]
+    for locator, spec in built:
+        try:
+            if await locator.count() > 0:
+                return locator, spec
+        except Exception as exc:
+            raise browser_error(ctx, exc, spec, await page_url(ctx)) from exc
+    tried = "; ".join(describe(spec) for _, spec in built)
+    raise ActionError(f"node {ctx.node_id!r}: no element matches {tried} on {await page_url(ctx)}")
 
 
 def browser_error(ctx: ActionContext, exc: BaseException, spec: Any, url: str) -> ActionError:
@@ -121,6 +129,23 @@ async def fingerprint(ctx: ActionContext, locator: Any) -> dict[str, Any]:
         return {}
     ctx.elements.append(found)
     return found
+
+
+READ_JS = """(els, source) => {
+  if (!els.length) return null;
+  const el = els[0];
+  if (source === "html") return el.innerHTML;
+  if (source === "value") return el.value;
+  if (source.startsWith("attr:")) return el.getAttribute(source.slice(5));
+  return (el.innerText || el.textContent || "").trim();
+}"""
+
+
+async def read_if_present(locator: Any, source: str) -> Any:
+    """Like `read`, in one round trip, without waiting: None when nothing matches."""
+    if source not in ("text", "html", "value") and not source.startswith("attr:"):
+        raise ActionError(f"data_source {source!r} is not text, html, value or attr:NAME")
+    return await locator.evaluate_all(READ_JS, source)
 
 
 async def read(locator: Any, source: str, timeout: float) -> Any:

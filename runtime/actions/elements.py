@@ -13,6 +13,7 @@ from weboter.runtime.actions.browser_support import (
     locate,
     page_url,
     read,
+    read_if_present,
     timeout_ms,
 )
 from weboter.runtime.catalog import ActionContext, ActionSpec, Plugin
@@ -180,7 +181,9 @@ async def extract_list(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
             source = field.get("data_source", "text") if isinstance(field, dict) else "text"
             target = item if spec in (None, ".", "") else build(item, spec, f"fields.{name}")
             try:
-                row[name] = await read(target, str(source), 1000) if await target.count() else None
+                row[name] = await read_if_present(target, str(source))
+            except ActionError:
+                raise
             except Exception:
                 row[name] = None
         rows.append(row)

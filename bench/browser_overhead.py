@@ -1,0 +1,136 @@
+"""The demo workflow through the engine vs the same steps as a plain Playwright script.
+
+Both drive the same Chromium executable, in the same process, against the same demo shop on
+loopback; each is warmed up once (browser launched) and then timed over a fresh browser
+context per round. Prints both times and their ratio with evidence `on_error` (target
+<= 1.10) and with `every_node`.
+
+    python bench/browser_overhead.py [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import async_playwright
+
+from weboter.runtime.browser import LAUNCH_ARGS, find_browser
+from weboter.runtime.demo.run import WORKFLOW
+from weboter.runtime.demo.shop import PASSWORD, PRODUCTS, USER, ShopServer
+from weboter.runtime.engine import Engine
+from weboter.runtime.loader import load_workflow
+from weboter.runtime.references import EnvSource
+from weboter.runtime.settings import Settings
+
+
+async def plain_playwright(base_url: str, rounds: int) -> list[float]:
+    """The demo's steps written directly against Playwright."""
+    times = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=find_browser().path, args=LAUNCH_ARGS)
+        for round_ in range(rounds + 1):  # round 0 warms up
+            started = time.perf_counter()
+            context = await browser.new_context()
+            page = await context.new_page()
+            await page.goto(f"{base_url}/login")
+            await page.get_by_label("Username").fill(USER)
+            await page.locator("#password").fill(PASSWORD)
+            await page.get_by_role("button", name="Log in").click()
+            rows: list[dict[str, Any]] = []
+            while True:
+                await page.locator("li.product").first.wait_for()
+                links = [
+                    await a.get_attribute("href")
+                    for a in await page.locator("li.product a.product-link").all()
+                ]
+                for href in links:
+                    tab = await context.new_page()
+                    await tab.goto(f"{base_url}{href}")
+                    detail = tab.locator("article.product-detail")
+                    rows.append(
+                        {
+                            "name": await detail.locator("h1.name").inner_text(),
+                            "price": await detail.locator("span.price").inner_text(),
+                            "stock": await detail.locator("p.stock").get_attribute("data-count"),
+                        }
+                    )
+                    await tab.close()
+                try:
+                    await page.locator("a.next").click(timeout=1000)
+                except Exception:
+                    break
+            out = Path(tempfile.mkdtemp()) / "plain.csv"
+            out.write_text("\n".join(json.dumps(r) for r in rows))
+            await context.close()
+            assert len(rows) == len(PRODUCTS)
+            if round_:
+                times.append(time.perf_counter() - started)
+        await browser.close()
+    return times
+
+
+def engine_runs(base_url: str, rounds: int, evidence: str) -> list[float]:
+    workflow = load_workflow(WORKFLOW)
+    env = EnvSource({"shop": {"user": USER, "password": PASSWORD}}, use_os=False)
+    tmp = Path(tempfile.mkdtemp())
+    times = []
+    settings = Settings(db_path=tmp / "b.db", evidence=evidence)  # type: ignore[arg-type]
+    with Engine(settings, env=env) as engine:
+        client = engine.client()
+        for round_ in range(rounds + 1):  # round 0 warms up (launches Chromium)
+            started = time.perf_counter()
+            run_id = client.submit(
+                workflow,
+                variables={"base_url": base_url, "out": str(tmp / f"e{round_}.csv"), "rows": []},
+            )
+            ended = client.wait(run_id, timeout=300)
+            assert ended.status == "COMPLETED", ended
+            if round_:
+                times.append(time.perf_counter() - started)
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with ShopServer() as shop:
+        plain = statistics.median(asyncio.run(plain_playwright(shop.url, args.rounds)))
+        on_error = statistics.median(engine_runs(shop.url, args.rounds, "on_error"))
+        every = statistics.median(engine_runs(shop.url, args.rounds, "every_node"))
+    result = {
+        "plain_playwright_s": round(plain, 3),
+        "engine_on_error_s": round(on_error, 3),
+        "engine_every_node_s": round(every, 3),
+        "ratio_on_error": round(on_error / plain, 3),
+        "ratio_every_node": round(every / plain, 3),
+        "target_ratio_on_error": 1.10,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(
+            f"browser overhead (demo workflow, {len(PRODUCTS)} products, median of {args.rounds}):"
+        )
+        print(f"  plain Playwright          {plain:7.3f} s")
+        print(
+            f"  engine, evidence on_error {on_error:7.3f} s   ratio "
+            f"{result['ratio_on_error']:.3f} (target <= 1.10)"
+        )
+        print(
+            f"  engine, evidence every    {every:7.3f} s   ratio {result['ratio_every_node']:.3f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
