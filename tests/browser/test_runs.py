@@ -225,3 +225,63 @@ def test_no_chromium_outlives_the_engine(tmp_path: Path, pages_url: str) -> None
     assert chromium_processes() > before
     runner.close()
     assert chromium_processes() == before
+
+
+def test_crashed_page_is_a_node_error_not_a_hang(browser: BrowserRunner, pages_url: str) -> None:
+    outcome = browser.run(
+        flow(
+            node(
+                "open",
+                "OpenPage",
+                inputs={"url": f"{pages_url}/playground.html"},
+                params={"next_node": "crash"},
+            ),
+            node(
+                "crash",
+                "OpenPage",
+                inputs={"url": "chrome://crash", "timeout": 5000},
+                params={"next_node": "read"},
+            ),
+            node("read", "ExtractData", "EndFlow", inputs={"locator": "#title", "timeout": 2000}),
+        )
+    )
+    assert outcome.ended.status == "FAILED"
+    assert outcome.state.error is not None
+    assert outcome.state.error.node_id in ("crash", "read")
+
+
+def test_cli_runs_files_in_parallel(tmp_path: Path, pages_url: str) -> None:
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.json").write_text(
+            json.dumps(
+                flow(
+                    node(
+                        "open",
+                        "OpenPage",
+                        inputs={"url": f"{pages_url}/playground.html"},
+                        params={"next_node": "read"},
+                    ),
+                    node(
+                        "read",
+                        "ExtractData",
+                        "EndFlow",
+                        inputs={"locator": "#title"},
+                        outputs=[{"src": "data", "name": "title", "pos": "global"}],
+                    ),
+                    id=name,
+                )
+            )
+        )
+    result = weboter(
+        "run",
+        str(tmp_path / "a.json"),
+        str(tmp_path / "b.json"),
+        "--parallel",
+        "2",
+        "--json",
+        home=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summaries = json.loads(result.stdout)
+    assert [s["status"] for s in summaries] == ["COMPLETED", "COMPLETED"]
+    assert {s["variables"]["title"] for s in summaries} == {"Playground"}
