@@ -32,11 +32,9 @@ async def open_browser(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     return {"browser": {"browser_type": kind, "headless": True}}
 
 
-async def open_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
+async def _goto(ctx: ActionContext, page: Any, inputs: Inputs) -> Any:
+    """Navigate `page` to `inputs.url`; errors name the node, the URL and the reason."""
     url = str(inputs["url"])
-    session = ctx.session
-    page = await session.page()
-    session.frame = None
     try:
         response = await page.goto(
             url, timeout=timeout_ms(inputs, 30000), wait_until=inputs.get("wait_until") or "load"
@@ -52,6 +50,14 @@ async def open_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
             f"node {ctx.node_id!r}: {url} answered HTTP {response.status}",
             hint="set allow_error_status: true to go on anyway",
         )
+    return response
+
+
+async def open_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
+    session = ctx.session
+    page = await session.page()
+    session.frame = None
+    response = await _goto(ctx, page, inputs)
     info = await _page_info(page, session.pages.index(page))
     return {"page": info, "status": response.status if response else None}
 
@@ -74,7 +80,7 @@ async def new_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     session.pages.append(page)
     session.current, session.frame = page, None
     if inputs.get("url"):
-        await page.goto(str(inputs["url"]), timeout=timeout_ms(inputs, 30000))
+        await _goto(ctx, page, inputs)
     return {"page": await _page_info(page, len(session.pages) - 1)}
 
 

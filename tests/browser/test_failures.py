@@ -1,0 +1,88 @@
+"""The failure case of each browser action: a clear node error naming the node, never a hang."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import BrowserRunner
+from tests.conftest import flow, node
+
+pytestmark = pytest.mark.timeout(60)
+
+MISSING = {"element": "#does-not-exist", "type": "css"}
+FAST = {"timeout": 300}
+
+CASES: dict[str, tuple[dict[str, Any], str]] = {
+    "OpenBrowser": ({"browser_type": "firefox"}, "Weboter drives chromium"),
+    "FillInput": ({"locator": MISSING, "text": "x", **FAST}, "no element matched"),
+    "ExtractData": (
+        {"locator": {"element": "#title", "type": "css"}, "data_source": "colour"},
+        "data_source 'colour'",
+    ),
+    "GetElement": ({"locator": MISSING, **FAST}, "no element matched"),
+    "NextElement": ({"element": {"$element": "e999"}}, "element e999 is gone"),
+    "SelectOption": (
+        {"locator": {"element": "#color", "type": "css"}, "label": "Purple", **FAST},
+        "timed out",
+    ),
+    "PressKey": ({"locator": MISSING, "key": "Enter", **FAST}, "no element matched"),
+    "Hover": ({"locator": MISSING, **FAST}, "no element matched"),
+    "Check": ({"locator": {"element": "#title", "type": "css"}, **FAST}, "node 'act'"),
+    "UploadFile": (
+        {"locator": {"element": "#upload", "type": "css"}, "files": "/nonexistent/file.txt"},
+        "node 'act'",
+    ),
+    "Download": ({"locator": {"element": "#title", "type": "css"}, "timeout": 800}, "timed out"),
+    "Screenshot": ({"locator": MISSING, **FAST}, "no element matched"),
+    "NewPage": ({"url": "http://127.0.0.1:9/", "timeout": 3000}, "node 'act'"),
+    "ExtractList": ({"locator": {"element": "li", "type": "css"}, "fields": {}}, "needs `fields`"),
+    "GoBack": ({"timeout": "soon"}, "timeout must be milliseconds"),
+    "Scroll": ({"until_no_new": {"element": "x", "type": "nope"}}, "unknown locator type"),
+}
+
+
+@pytest.mark.parametrize("action", sorted(CASES))
+def test_failure_is_a_clear_node_error(action: str, browser: BrowserRunner, pages_url: str) -> None:
+    inputs, expected = CASES[action]
+    outcome = browser.run(
+        flow(
+            node(
+                "open",
+                "OpenPage",
+                inputs={"url": f"{pages_url}/playground.html"},
+                params={"next_node": "act"},
+            ),
+            node("act", action, "EndFlow", inputs=inputs),
+        )
+    )
+    assert outcome.ended.status == "FAILED", f"{action} did not fail"
+    error = outcome.state.error
+    assert error is not None
+    assert error.node_id == "act"
+    assert expected in error.message, error.message
+
+
+def test_upload_of_a_missing_file_names_it(
+    browser: BrowserRunner, pages_url: str, tmp_path: Path
+) -> None:
+    outcome = browser.run(
+        flow(
+            node(
+                "open",
+                "OpenPage",
+                inputs={"url": f"{pages_url}/playground.html"},
+                params={"next_node": "act"},
+            ),
+            node(
+                "act",
+                "UploadFile",
+                "EndFlow",
+                inputs={"locator": "#upload", "files": str(tmp_path / "nope.txt")},
+            ),
+        )
+    )
+    assert outcome.state.error is not None
+    assert "nope.txt" in outcome.state.error.message
