@@ -3,6 +3,9 @@ workflow (given as the dict a user would write) through the real actor path."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,3 +109,18 @@ def flow(*nodes: dict, **fields: Any) -> dict:
         "nodes": list(nodes),
         **fields,
     }
+
+
+def weboter(
+    *args: str, home: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The `weboter` command as a real subprocess, with its home (and log) in `home`."""
+    environ = {**os.environ, "WEBOTER_HOME": str(home), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "weboter.runtime.cli", *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import weboter
+
 pytestmark = pytest.mark.timeout(120)
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
-
-
-def weboter(
-    *args: str, home: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "WEBOTER_HOME": str(home), **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "weboter.runtime.cli", *args],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def as_json(result: subprocess.CompletedProcess[str]) -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from weboter.runtime.catalog import ActionContext
+from weboter.runtime.catalog import ActionContext, ActionSpec
 from weboter.runtime.errors import ActionError
 from weboter.runtime.locators import build, describe
 
@@ -165,3 +165,22 @@ async def read(locator: Any, source: str, timeout: float) -> Any:
 def element_value(ctx: ActionContext, locator: Any, found: dict[str, Any]) -> dict[str, Any]:
     """An element as a variable: a reference for later nodes plus its fingerprint."""
     return {"$element": ctx.session.remember(locator), **found}
+
+
+def browser_action(
+    name: str,
+    fn: Any,
+    required: tuple[str, ...] = (),
+    outputs: tuple[str, ...] = (),
+    **defaults: Any,
+) -> ActionSpec:
+    """The catalog entry of a builtin browser action (async, needs the run's session)."""
+    return ActionSpec(
+        f"builtin.{name}",
+        fn,
+        required=required,
+        outputs=outputs,
+        defaults=defaults,
+        is_async=True,
+        browser=True,
+    )

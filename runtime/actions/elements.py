@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from weboter.runtime.actions.browser_support import (
+    browser_action,
     browser_error,
     element_value,
     fingerprint,
@@ -197,15 +198,7 @@ def _spec(
     outputs: tuple[str, ...] = (),
     **defaults: Any,
 ) -> ActionSpec:
-    return ActionSpec(
-        f"builtin.{name}",
-        fn,
-        required=required,
-        outputs=outputs,
-        defaults={"timeout": 5000, **defaults},
-        is_async=True,
-        browser=True,
-    )
+    return browser_action(name, fn, required, outputs, timeout=5000, **defaults)
 
 
 PLUGIN = Plugin(

@@ -7,8 +7,14 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from weboter.runtime.actions.browser_support import browser_error, locate, page_url, timeout_ms
-from weboter.runtime.catalog import ActionContext, ActionSpec, Plugin
+from weboter.runtime.actions.browser_support import (
+    browser_action,
+    browser_error,
+    locate,
+    page_url,
+    timeout_ms,
+)
+from weboter.runtime.catalog import ActionContext, Plugin
 from weboter.runtime.errors import ActionError
 from weboter.runtime.locators import build
 
@@ -208,22 +214,7 @@ async def download(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     }
 
 
-def _spec(
-    name: str,
-    fn: Any,
-    required: tuple[str, ...] = (),
-    outputs: tuple[str, ...] = (),
-    **defaults: Any,
-) -> ActionSpec:
-    return ActionSpec(
-        f"builtin.{name}",
-        fn,
-        required=required,
-        outputs=outputs,
-        defaults=defaults,
-        is_async=True,
-        browser=True,
-    )
+_spec = browser_action
 
 
 PLUGIN = Plugin(

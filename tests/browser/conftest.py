@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Outcome
+from tests.conftest import Outcome, flow, node
 from weboter.runtime.demo.shop import ShopServer
 from weboter.runtime.engine import Engine
 from weboter.runtime.eventlog import EventLog
@@ -113,3 +113,17 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserRunner]
 @pytest.fixture(autouse=True)
 def _stop_actors() -> None:
     """The session's engine lives across tests here (one Chromium for all of them)."""
+
+
+def chain(*nodes: dict[str, Any]) -> dict[str, Any]:
+    """A flow that runs `nodes` in order (each node's control is set to go to the next)."""
+    linked = []
+    for i, n in enumerate(nodes):
+        nxt = nodes[i + 1]["id"] if i + 1 < len(nodes) else "__end__"
+        linked.append({**n, "control": "NextNode", "params": {"next_node": nxt}})
+    return flow(*linked)
+
+
+def on_playground(pages_url: str, *nodes: dict[str, Any]) -> dict[str, Any]:
+    """A flow that opens the playground page, then runs `nodes` in order."""
+    return chain(node("open", "OpenPage", inputs={"url": f"{pages_url}/playground.html"}), *nodes)

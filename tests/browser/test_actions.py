@@ -7,21 +7,12 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserRunner
+from tests.browser.conftest import BrowserRunner, chain
 from tests.conftest import flow, node
 from weboter.runtime.artifacts import ArtifactStore
 from weboter.schemas.events import NodeCompleted
 
 pytestmark = pytest.mark.timeout(90)
-
-
-def chain(*nodes: dict[str, Any]) -> dict[str, Any]:
-    """A flow that runs `nodes` in order (each node's control is set to go to the next)."""
-    linked = []
-    for i, n in enumerate(nodes):
-        nxt = nodes[i + 1]["id"] if i + 1 < len(nodes) else "__end__"
-        linked.append({**n, "control": "NextNode", "params": {"next_node": nxt}})
-    return flow(*linked)
 
 
 def css(element: str, **extra: Any) -> dict[str, Any]:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserRunner
-from tests.conftest import flow, node
+from tests.browser.conftest import BrowserRunner, on_playground
+from tests.conftest import node
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -47,17 +47,7 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
 @pytest.mark.parametrize("action", sorted(CASES))
 def test_failure_is_a_clear_node_error(action: str, browser: BrowserRunner, pages_url: str) -> None:
     inputs, expected = CASES[action]
-    outcome = browser.run(
-        flow(
-            node(
-                "open",
-                "OpenPage",
-                inputs={"url": f"{pages_url}/playground.html"},
-                params={"next_node": "act"},
-            ),
-            node("act", action, "EndFlow", inputs=inputs),
-        )
-    )
+    outcome = browser.run(on_playground(pages_url, node("act", action, inputs=inputs)))
     assert outcome.ended.status == "FAILED", f"{action} did not fail"
     error = outcome.state.error
     assert error is not None
@@ -68,21 +58,9 @@ def test_failure_is_a_clear_node_error(action: str, browser: BrowserRunner, page
 def test_upload_of_a_missing_file_names_it(
     browser: BrowserRunner, pages_url: str, tmp_path: Path
 ) -> None:
-    outcome = browser.run(
-        flow(
-            node(
-                "open",
-                "OpenPage",
-                inputs={"url": f"{pages_url}/playground.html"},
-                params={"next_node": "act"},
-            ),
-            node(
-                "act",
-                "UploadFile",
-                "EndFlow",
-                inputs={"locator": "#upload", "files": str(tmp_path / "nope.txt")},
-            ),
-        )
+    act = node(
+        "act", "UploadFile", inputs={"locator": "#upload", "files": str(tmp_path / "nope.txt")}
     )
+    outcome = browser.run(on_playground(pages_url, act))
     assert outcome.state.error is not None
     assert "nope.txt" in outcome.state.error.message

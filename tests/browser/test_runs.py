@@ -5,37 +5,19 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.browser.conftest import BrowserRunner, chromium_processes
-from tests.conftest import flow, node
+from tests.conftest import flow, node, weboter
 from weboter.runtime.artifacts import ArtifactStore
 from weboter.runtime.demo.shop import PRODUCTS
 from weboter.schemas.events import NodeCompleted
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).parent.parent.parent
-
-
-def weboter(
-    *args: str, home: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "WEBOTER_HOME": str(home), **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "weboter.runtime.cli", *args],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=110,
-        check=False,
-        cwd=home,
-    )
 
 
 def login_then_read(shop_url: str, log_in: bool) -> dict[str, Any]:
