@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserRunner, chromium_processes
+from tests.browser.conftest import BrowserRunner, chain, chromium_processes, on_playground
 from tests.conftest import flow, node, weboter
 from weboter.runtime.artifacts import ArtifactStore
 from weboter.runtime.demo.shop import PRODUCTS
@@ -21,52 +21,25 @@ ROOT = Path(__file__).parent.parent.parent
 
 
 def login_then_read(shop_url: str, log_in: bool) -> dict[str, Any]:
-    nodes = [
-        node(
-            "open",
-            "OpenPage",
-            inputs={"url": f"{shop_url}/login"},
-            params={"next_node": "user" if log_in else "visit"},
-        )
-    ]
+    """Open the shop (logging in or not), wait a moment, then visit a page behind the login."""
+    steps = [node("open", "OpenPage", inputs={"url": f"{shop_url}/login"})]
     if log_in:
-        nodes += [
-            node(
-                "user",
-                "FillInput",
-                inputs={"locator": "#username", "text": "demo"},
-                params={"next_node": "pass"},
-            ),
-            node(
-                "pass",
-                "FillInput",
-                inputs={"locator": "#password", "text": "demo-pass-123"},
-                params={"next_node": "submit"},
-            ),
-            node("submit", "ClickItem", inputs={"locator": "#submit"}, params={"next_node": "nap"}),
-            node("nap", "SleepFor", inputs={"duration": 1.0}, params={"next_node": "visit"}),
+        steps += [
+            node("user", "FillInput", inputs={"locator": "#username", "text": "demo"}),
+            node("pass", "FillInput", inputs={"locator": "#password", "text": "demo-pass-123"}),
+            node("submit", "ClickItem", inputs={"locator": "#submit"}),
         ]
-    else:
-        nodes[0]["params"] = {"next_node": "nap"}
-        nodes.append(
-            node("nap", "SleepFor", inputs={"duration": 1.0}, params={"next_node": "visit"})
-        )
-    nodes += [
-        node(
-            "visit",
-            "OpenPage",
-            inputs={"url": f"{shop_url}/products?page=2"},
-            params={"next_node": "where"},
-        ),
+    steps += [
+        node("nap", "SleepFor", inputs={"duration": 1.0}),
+        node("visit", "OpenPage", inputs={"url": f"{shop_url}/products?page=2"}),
         node(
             "where",
             "EvaluateJS",
-            "EndFlow",
             inputs={"script": "location.pathname"},
             outputs=[{"src": "result", "name": "path", "pos": "global"}],
         ),
     ]
-    return flow(*nodes)
+    return chain(*steps)
 
 
 def test_parallel_runs_do_not_share_cookies(browser: BrowserRunner, shop: Any) -> None:
@@ -233,27 +206,14 @@ def test_crashed_page_is_a_node_error_not_a_hang(browser: BrowserRunner, pages_u
 
 
 def test_cli_runs_files_in_parallel(tmp_path: Path, pages_url: str) -> None:
+    read = node(
+        "read",
+        "ExtractData",
+        inputs={"locator": "#title"},
+        outputs=[{"src": "data", "name": "title", "pos": "global"}],
+    )
     for name in ("a", "b"):
-        (tmp_path / f"{name}.json").write_text(
-            json.dumps(
-                flow(
-                    node(
-                        "open",
-                        "OpenPage",
-                        inputs={"url": f"{pages_url}/playground.html"},
-                        params={"next_node": "read"},
-                    ),
-                    node(
-                        "read",
-                        "ExtractData",
-                        "EndFlow",
-                        inputs={"locator": "#title"},
-                        outputs=[{"src": "data", "name": "title", "pos": "global"}],
-                    ),
-                    id=name,
-                )
-            )
-        )
+        (tmp_path / f"{name}.json").write_text(json.dumps(on_playground(pages_url, read)))
     result = weboter(
         "run",
         str(tmp_path / "a.json"),
