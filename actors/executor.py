@@ -21,6 +21,7 @@ from weboter.runtime.fold import apply
 from weboter.runtime.transport import Bridge
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import (
+    CancelNode,
     CommandRejected,
     Committed,
     Drive,
@@ -28,10 +29,14 @@ from weboter.schemas.messages import (
     FailRun,
     Message,
     Mode,
+    Pause,
+    PauseRun,
     ReleaseRun,
     RunEnded,
     StartRun,
     Step,
+    Stop,
+    StopRun,
 )
 from weboter.schemas.state import RunState, RunStatus
 
@@ -54,6 +59,7 @@ class Executor(MessageActor):
         self.runner = runner
         self.states: dict[str, RunState] = {}
         self.watchers: dict[str, str] = {}
+        self.pause_requested: set[str] = set()
 
     def handle(self, message: Message) -> None:
         if isinstance(message, Committed):
@@ -64,7 +70,34 @@ class Executor(MessageActor):
             self.on_request(message)
 
     def on_request(self, message: Message) -> None:
-        log.warning("%s: ignored %s", self.address, type(message).__name__)
+        if isinstance(message, Pause):
+            if message.run_id in self.states:
+                self.pause_requested.add(message.run_id)  # at the next node boundary
+            else:
+                self._refuse(
+                    message.command_id,
+                    message.run_id,
+                    message.reply_to,
+                    "is not running here; only a running run can be paused",
+                )
+        elif isinstance(message, Stop):
+            self.watchers.setdefault(message.run_id, message.reply_to)
+            self.send(self.runner, CancelNode(run_id=message.run_id))
+            self.send(
+                STATE_MANAGER,
+                StopRun(
+                    command_id=message.command_id,
+                    run_id=message.run_id,
+                    reply_to=self.address,
+                    reason=message.reason,
+                ),
+            )
+        else:
+            log.warning("%s: ignored %s", self.address, type(message).__name__)
+
+    def _refuse(self, command_id: str, run_id: str, reply_to: str, why: str) -> None:
+        error = ErrorContext(kind="IllegalTransition", message=f"run {run_id} {why}")
+        self.send(reply_to, CommandRejected(command_id=command_id, error=error, run_id=run_id))
 
     def start_run(self, run_id: str, reply_to: str, *, resume: bool) -> None:
         self.watchers[run_id] = reply_to
@@ -102,7 +135,13 @@ class Executor(MessageActor):
 
     def _advance(self, state: RunState) -> None:
         run_id = state.run_id
-        if state.status in (RunStatus.RUNNING, RunStatus.STEPPING):
+        if state.status == RunStatus.RUNNING and run_id in self.pause_requested:
+            self.pause_requested.discard(run_id)
+            self.send(
+                STATE_MANAGER,
+                PauseRun(command_id=new_command_id(), run_id=run_id, reply_to=self.address),
+            )
+        elif state.status in (RunStatus.RUNNING, RunStatus.STEPPING):
             frame = state.frame
             node = index_for(state.workflow).node(frame.flow_path, frame.cursor or "")
             if node is None:  # decide() turns unknown nodes into NodeFailed; be defensive
@@ -124,11 +163,15 @@ class Executor(MessageActor):
                     globals=state.globals,
                     prev_outputs=state.prev_outputs,
                     loop_count=frame.loops.get(node.id, 0),
+                    browser=state.browser,
                 ),
             )
         elif state.status == RunStatus.ERROR:
             assert state.error is not None
-            self._fail(state, state.error)
+            if any(b.when == "error" for b in state.breakpoints):
+                self._rest(run_id, str(state.status), state.error)  # wait for a decision
+            else:
+                self._fail(state, state.error)
         else:
             if state.status.terminal:
                 self.send(self.runner, ReleaseRun(run_id=run_id))
@@ -144,6 +187,7 @@ class Executor(MessageActor):
 
     def _rest(self, run_id: str, status: str, error: ErrorContext | None) -> None:
         self.states.pop(run_id, None)
+        self.pause_requested.discard(run_id)
         watcher = self.watchers.pop(run_id, None)
         if watcher:
             self.send(watcher, RunEnded(run_id=run_id, status=status, error=error))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
 import threading
 import time
@@ -28,9 +29,17 @@ from weboter.runtime.errors import ActionError, ActionTimeout, ReferenceError_, 
 from weboter.runtime.evidence import EvidencePolicy, capture, describe
 from weboter.runtime.node import Writes, map_outputs, resolve_inputs, route
 from weboter.runtime.references import EnvSource, Resolver
+from weboter.runtime.secrets import redact
 from weboter.runtime.transport import Bridge, encode
 from weboter.schemas.context import ErrorContext
-from weboter.schemas.messages import ExecuteNode, Message, RecordNodeResult, ReleaseRun
+from weboter.schemas.messages import (
+    CancelNode,
+    ExecuteNode,
+    Message,
+    RecordNodeResult,
+    ReleaseRun,
+)
+from weboter.schemas.state import BrowserState
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +69,7 @@ class NodeRunner(MessageActor):
         self.run_secrets: dict[str, dict[str, str]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], str] = {}
 
     def started(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -104,6 +113,9 @@ class NodeRunner(MessageActor):
             self.run_secrets.pop(message.run_id, None)
             asyncio.run_coroutine_threadsafe(self.browser.close_run(message.run_id), self.loop)
             return
+        if isinstance(message, CancelNode):
+            self.loop.call_soon_threadsafe(self._cancel, message.run_id)
+            return
         if not isinstance(message, ExecuteNode):
             log.warning("node runner: ignored %s", type(message).__name__)
             return
@@ -112,16 +124,25 @@ class NodeRunner(MessageActor):
         if spec is not None and not spec.is_async and (retry is None or retry.attempts <= 1):
             self._report(message, self._run_sync(message, spec))
             return
-        asyncio.run_coroutine_threadsafe(self._tracked(self._run_async(message, spec)), self.loop)
+        asyncio.run_coroutine_threadsafe(
+            self._tracked(message.run_id, self._run_async(message, spec)), self.loop
+        )
 
-    async def _tracked(self, coro: Awaitable[None]) -> None:
+    async def _tracked(self, run_id: str, coro: Awaitable[None]) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)
+        self._tasks[task] = run_id
         try:
             await coro
+        except asyncio.CancelledError:
+            log.info("node runner: the action of run %s was cancelled", run_id)
         finally:
-            self._tasks.discard(task)
+            self._tasks.pop(task, None)
+
+    def _cancel(self, run_id: str) -> None:
+        for task, owner in list(self._tasks.items()):
+            if owner == run_id:
+                task.cancel()
 
     # --- one node --------------------------------------------------------------------------
 
@@ -174,13 +195,17 @@ class NodeRunner(MessageActor):
                 if spec is None:
                     spec = self.catalog.action(task.node.action)
                 if spec.browser:
-                    ctx.session = await self.browser.session(task.run_id)
+                    ctx.session = await self.browser.session(task.run_id, self._restore(task))
                 inputs = resolve_inputs(task.node, spec, resolver)
                 outputs = await self._call(spec, task, ctx, inputs)
                 evidence = await self._evidence(ctx, spec, task, resolver, failed=False)
-                return self._complete(
+                result = self._complete(
                     task, ctx, resolver, inputs, outputs, started, attempt, failed, evidence
                 )
+                if spec.browser:
+                    browser = await self._browser_state(ctx, spec, task, resolver)
+                    result = msgspec.structs.replace(result, browser=browser)
+                return result
             except Exception as exc:
                 last = attempt == attempts or isinstance(exc, NOT_RETRIED)
                 evidence = await self._evidence(ctx, spec, task, resolver, failed=last)
@@ -190,6 +215,41 @@ class NodeRunner(MessageActor):
                 await asyncio.sleep(delay)
                 delay *= policy.factor if policy else 1.0
         raise AssertionError("unreachable")
+
+    def _restore(self, task: ExecuteNode) -> tuple[str, dict[str, Any] | None] | None:
+        """The captured browser of a run this runner has no context for (resumed, rewound,
+        forked, or continued in another process)."""
+        if task.browser is None or self.browser.has_session(task.run_id):
+            return None
+        storage = None
+        if task.browser.storage:
+            try:
+                storage = json.loads(self.artifacts.get(task.browser.storage))
+            except (OSError, ValueError):
+                log.warning(
+                    "run %s: stored browser state %s is unreadable; starting clean",
+                    task.run_id,
+                    task.browser.storage,
+                )
+        return task.browser.url, storage
+
+    async def _browser_state(
+        self, ctx: ActionContext, spec: ActionSpec, task: ExecuteNode, resolver: Resolver
+    ) -> BrowserState | None:
+        """The page and storage after a browser node (redacted), to restore the run later.
+        After an action that only reads, the storage captured before is carried over."""
+        if spec.reads_only and task.browser is not None:
+            page = ctx.session.current
+            url = page.url if page is not None and not page.is_closed() else task.browser.url
+            return BrowserState(url=url, storage=task.browser.storage)
+        try:
+            url, storage = await self.browser.state_of(ctx.session)
+        except Exception as exc:
+            log.info("run %s: browser state not captured: %s", task.run_id, exc)
+            return None
+        secrets = {**self.run_secrets.get(task.run_id, {}), **resolver.secrets}
+        text = redact(json.dumps(storage, sort_keys=True), secrets)
+        return BrowserState(url=url, storage=self.artifacts.put(text.encode(), ".json"))
 
     async def _evidence(
         self,

@@ -17,7 +17,7 @@ import msgspec
 
 from weboter.actors.base import MessageActor
 from weboter.runtime.catalog import Catalog
-from weboter.runtime.decide import Command, Decider
+from weboter.runtime.decide import COMMANDS, Command, Decider
 from weboter.runtime.errors import IllegalTransition, RunNotFound, WeboterError
 from weboter.runtime.eventlog import (
     DuplicateCommand,
@@ -37,10 +37,8 @@ from weboter.schemas.messages import (
     CommandRejected,
     Committed,
     CreateRun,
-    FailRun,
     Message,
     Publish,
-    RecordNodeResult,
     StartRun,
     StopRun,
     StoredEvent,
@@ -76,7 +74,7 @@ class StateManager(MessageActor):
         self.db_path = db_path
         self.durability: Durability = durability
         self.snapshot_every = snapshot_every
-        self.decider = Decider(catalog, env)
+        self.decider = Decider(catalog, env, history=self._history)
         self.states: dict[str, RunState] = {}
         self.secrets: dict[str, dict[str, str]] = {}
         self.log: EventLog | None = None
@@ -97,7 +95,7 @@ class StateManager(MessageActor):
             self.log.close()
 
     def handle(self, message: Message) -> None:
-        if isinstance(message, CreateRun | StartRun | RecordNodeResult | FailRun | StopRun):
+        if isinstance(message, COMMANDS):
             self.execute(message)
         else:
             log.warning("state manager: ignored %s", type(message).__name__)
@@ -130,7 +128,7 @@ class StateManager(MessageActor):
             self.secrets.pop(run_id, None)
         else:
             self.states[run_id] = after
-        attach = isinstance(command, StartRun | CreateRun)
+        attach = isinstance(command, StartRun | CreateRun | StopRun)
         self.send(
             command.reply_to,
             Committed(
@@ -181,6 +179,10 @@ class StateManager(MessageActor):
             self.flush()
             return None
         return wait
+
+    def _history(self, run_id: str, seq: int) -> RunState:
+        assert self.log is not None
+        return state_at(self.log, run_id, seq)
 
     def _state(self, run_id: str, *, create: bool) -> RunState | None:
         found = self.states.get(run_id)

@@ -39,6 +39,12 @@ LAUNCH_ARGS = [
 ]
 
 
+LOCAL_STORAGE_JS = """() => { try {
+  return {origin: location.origin, localStorage: Object.keys(localStorage).map(
+    k => ({name: k, value: localStorage.getItem(k)}))};
+} catch (e) { return null; } }"""
+
+
 class BrowserMissing(WeboterError):
     exit_code = 2
 
@@ -172,15 +178,36 @@ class BrowserHost:
                 ) from exc
         return self._browser
 
-    async def session(self, run_id: str) -> RunSession:
-        """The run's session, creating its browser context on first use."""
+    async def session(
+        self, run_id: str, restore: tuple[str, dict[str, Any] | None] | None = None
+    ) -> RunSession:
+        """The run's session, creating its browser context on first use — from a captured
+        (url, storage state) when the run had a browser before (resume, rewind, fork)."""
         async with self._lock:
             found = self._sessions.get(run_id)
             if found is None:
                 browser = await self._launch()
-                context = await browser.new_context(accept_downloads=True)
+                storage = restore[1] if restore else None
+                context = await browser.new_context(accept_downloads=True, storage_state=storage)
                 found = self._sessions[run_id] = RunSession(context=context)
+                if restore and restore[0] and restore[0] != "about:blank":
+                    page = await found.page()
+                    await page.goto(restore[0])
             return found
+
+    async def state_of(self, session: RunSession) -> tuple[str, dict[str, Any]]:
+        """(url, storage state) of a session: what `session(restore=...)` puts back."""
+        page = session.current
+        live = page is not None and not page.is_closed()
+        url = page.url if live else ""
+        # cookies (one call) and the current origin's localStorage: cheaper than the full
+        # storage_state(), which visits every origin of every tab
+        state: dict[str, Any] = {"cookies": await session.context.cookies(), "origins": []}
+        if live and url.startswith("http"):
+            local = await page.evaluate(LOCAL_STORAGE_JS)
+            if local and local["localStorage"]:
+                state["origins"] = [local]
+        return url, state
 
     def has_session(self, run_id: str) -> bool:
         return run_id in self._sessions

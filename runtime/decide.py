@@ -8,35 +8,75 @@ returning from one, ending the run at `__end__`/`__exit__`, pausing after a step
 from __future__ import annotations
 
 import traceback
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from weboter.runtime.catalog import Catalog
-from weboter.runtime.errors import IllegalTransition, WeboterError
+from weboter.runtime.errors import ExpressionError, IllegalTransition, WeboterError
+from weboter.runtime.expressions import evaluate
 from weboter.runtime.flows import index_for
 from weboter.runtime.fold import apply
 from weboter.runtime.node import Writes, map_outputs, pick, picker_target, route
 from weboter.runtime.references import EnvSource, Resolver
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.events import (
+    BreakpointCleared,
+    BreakpointSet,
     Event,
+    JumpedTo,
+    NodeAdded,
     NodeAttemptFailed,
     NodeCompleted,
     NodeFailed,
+    NodePatched,
     RunCompleted,
     RunCreated,
     RunFailed,
     RunPaused,
     RunResumed,
+    RunRewound,
     RunStarted,
     RunStopped,
     SubFlowEntered,
     SubFlowReturned,
+    VariableSet,
 )
-from weboter.schemas.messages import CreateRun, FailRun, RecordNodeResult, StartRun, StopRun
+from weboter.schemas.messages import (
+    AddNode,
+    ClearBreakpoint,
+    CreateRun,
+    FailRun,
+    JumpTo,
+    PatchNode,
+    PauseRun,
+    RecordNodeResult,
+    Rewind,
+    SetBreakpoint,
+    SetVariable,
+    StartRun,
+    StopRun,
+)
 from weboter.schemas.state import RunState, RunStatus
 from weboter.schemas.workflow import END, EXIT
 
-Command = CreateRun | StartRun | RecordNodeResult | FailRun | StopRun
+Command = (
+    CreateRun
+    | StartRun
+    | RecordNodeResult
+    | FailRun
+    | StopRun
+    | PauseRun
+    | SetBreakpoint
+    | ClearBreakpoint
+    | SetVariable
+    | PatchNode
+    | AddNode
+    | JumpTo
+    | Rewind
+)
+COMMANDS = typing.get_args(Command)
+RESTING = (RunStatus.LOADED, RunStatus.PAUSED, RunStatus.ERROR)
 
 MAX_SETTLE = 1000  # engine steps after one node; more means SubFlows call each other forever
 
@@ -51,6 +91,8 @@ class Decision:
 class Decider:
     catalog: Catalog
     env: EnvSource
+    # The state of a run right after a seq, read from the log (for Rewind); None: no rewind.
+    history: Callable[[str, int], RunState] | None = None
 
     def decide(self, state: RunState | None, command: Command) -> Decision:
         """The events `command` produces; IllegalTransition if it is not allowed now."""
@@ -62,6 +104,9 @@ class Decider:
                 workflow=command.workflow,
                 variables=command.variables,
                 source=command.source,
+                parent_run=command.parent_run,
+                parent_seq=command.parent_seq,
+                initial_state=command.initial_state,
             )
             return Decision([created])
         if state is None:
@@ -89,6 +134,68 @@ class Decider:
                     f"run {state.run_id} is already {state.status}; there is nothing to stop"
                 )
             return Decision([RunStopped(reason=command.reason)])
+        if isinstance(command, PauseRun):
+            _require(state, command, (RunStatus.RUNNING,))
+            return Decision([RunPaused(reason=command.reason)])
+        return self._debug(state, command)
+
+    def _debug(self, state: RunState, command: Command) -> Decision:
+        """Breakpoints (any live state) and live changes (a resting run only)."""
+        if isinstance(command, SetBreakpoint | ClearBreakpoint):
+            if state.status.terminal:
+                raise IllegalTransition(
+                    f"run {state.run_id} is {state.status}; it will not run again (fork it instead)"
+                )
+            if isinstance(command, ClearBreakpoint):
+                if command.id not in {b.id for b in state.breakpoints}:
+                    raise IllegalTransition(f"run {state.run_id} has no breakpoint {command.id!r}")
+                return Decision([BreakpointCleared(id=command.id)])
+            node_id = command.breakpoint.node_id
+            if node_id is not None and not _node_anywhere(state, node_id):
+                raise IllegalTransition(f"the workflow has no node {node_id!r} to break at")
+            return Decision([BreakpointSet(breakpoint=command.breakpoint)])
+        _require(state, command, RESTING)
+        frame = state.frame
+        if isinstance(command, SetVariable):
+            return Decision(
+                [VariableSet(name=command.name, value=command.value, scope=command.scope)]
+            )
+        if isinstance(command, PatchNode):
+            path = command.flow_path or frame.flow_path
+            if index_for(state.workflow).node(path, command.node_id) is None:
+                raise IllegalTransition(f"flow {'/'.join(path)} has no node {command.node_id!r}")
+            return Decision(
+                [
+                    NodePatched(
+                        flow_path=list(path), node_id=command.node_id, changes=command.changes
+                    )
+                ]
+            )
+        if isinstance(command, AddNode):
+            path = command.flow_path or frame.flow_path
+            if index_for(state.workflow).node(path, command.node.id) is not None:
+                raise IllegalTransition(
+                    f"flow {'/'.join(path)} already has a node {command.node.id!r}",
+                    hint="patch it instead",
+                )
+            return Decision([NodeAdded(flow_path=list(path), node=command.node)])
+        if isinstance(command, JumpTo):
+            known = index_for(state.workflow).node(frame.flow_path, command.node_id)
+            if known is None and command.node_id not in (END, EXIT):
+                raise IllegalTransition(
+                    f"flow {'/'.join(frame.flow_path)} has no node {command.node_id!r} to jump to"
+                )
+            return Decision([JumpedTo(node_id=command.node_id)])
+        if isinstance(command, Rewind):
+            if self.history is None:
+                raise IllegalTransition("rewinding needs the log")
+            if not 0 < command.to_seq <= state.seq:
+                raise IllegalTransition(
+                    f"seq {command.to_seq} is not in run {state.run_id}'s "
+                    f"past (it is at seq {state.seq})"
+                )
+            target = self.history(state.run_id, command.to_seq)
+            return Decision([RunRewound(to_seq=command.to_seq, state=target)])
         raise IllegalTransition(f"no handler for {type(command).__name__}")
 
     def _start(self, state: RunState, command: StartRun) -> Decision:
@@ -100,7 +207,8 @@ class Decider:
             )
             first: Event = RunResumed(mode=command.mode)
         else:
-            _require(state, command, (RunStatus.LOADED, RunStatus.PAUSED))
+            # from ERROR: the failed node runs again (after any live changes)
+            _require(state, command, (RunStatus.LOADED, RunStatus.PAUSED, RunStatus.ERROR))
             first = RunStarted(mode=command.mode)
         decision = Decision([first])
         self._settle(state, decision)
@@ -133,6 +241,7 @@ class Decider:
                 inputs=command.inputs,
                 evidence=command.evidence,
                 elements=command.elements,
+                browser=command.browser,
             )
         )
         decision = Decision(events, dict(command.secrets))
@@ -150,9 +259,25 @@ class Decider:
             current = apply(current, event, seq=current.seq, version=current.version, at=0.0)
         stepping = current.status == RunStatus.STEPPING
         stepped = any(isinstance(e, NodeCompleted) for e in decision.events)
+        # a node was just reached: by completing one, or by starting a run that never ran
+        arrived = stepped or state.status == RunStatus.LOADED
+        completed = next(
+            (
+                e.node_id
+                for e in reversed(decision.events)
+                if isinstance(e, NodeCompleted | SubFlowReturned)
+            ),
+            None,
+        )
         for _ in range(MAX_SETTLE):
             if current.status.terminal or current.status == RunStatus.ERROR:
                 return
+            if current.status == RunStatus.RUNNING:
+                hit = self._breakpoint(current, completed, arrived)
+                if hit is not None:
+                    decision.events.append(RunPaused(reason="breakpoint", breakpoint=hit))
+                    return
+                completed = None  # an "after" breakpoint is checked once, right after its node
             step = self._engine_step(current, decision.secrets)
             if step is None or (stepping and stepped and isinstance(step, SubFlowEntered)):
                 break
@@ -169,6 +294,23 @@ class Decider:
             return
         if stepping and stepped and current.status == RunStatus.STEPPING:
             decision.events.append(RunPaused(reason="step"))
+
+    def _breakpoint(self, state: RunState, completed: str | None, arrived: bool) -> str | None:
+        """The id of the breakpoint that stops the run here, if any."""
+        cursor = state.current_node
+        for bp in state.breakpoints:
+            if bp.when == "after" and completed is not None and bp.node_id == completed:
+                return bp.id
+            if bp.when == "before" and arrived and bp.node_id == cursor:
+                return bp.id
+            if bp.when == "condition" and bp.condition and (completed is not None or arrived):
+                names = {**state.globals, **state.frame.vars}
+                try:
+                    if evaluate(bp.condition, names):
+                        return bp.id
+                except ExpressionError:
+                    continue  # a condition over variables that do not exist yet: not hit
+        return None
 
     def _engine_step(self, state: RunState, secrets: dict[str, str]) -> Event | None:
         frame = state.frame
@@ -300,3 +442,7 @@ def error_context(
         stack=stack,
         hint=hint,
     )
+
+
+def _node_anywhere(state: RunState, node_id: str) -> bool:
+    return any(node_id in nodes for nodes in index_for(state.workflow).nodes.values())

@@ -4,7 +4,12 @@ sees its own sub-flows and its ancestors' sub-flows, not a sibling's children.""
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 
+from msgspec import to_builtins
+from msgspec.structs import replace
+
+from weboter.schemas.context import NodeModifications
 from weboter.schemas.workflow import Flow, Node, Workflow
 
 
@@ -58,3 +63,31 @@ def index_for(workflow: Workflow) -> FlowIndex:
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return index
+
+
+def _rebuild(flow: Flow, path: tuple[str, ...], change: Callable[[Flow], Flow]) -> Flow:
+    """`flow` with the flow at `path` (relative, first element is `flow` itself) changed."""
+    if len(path) == 1:
+        return change(flow)
+    subs = [_rebuild(sub, path[1:], change) if sub.id == path[1] else sub for sub in flow.sub_flows]
+    return replace(flow, sub_flows=subs)
+
+
+def patch_node(
+    workflow: Workflow, flow_path: list[str], node_id: str, changes: NodeModifications
+) -> Workflow:
+    """The workflow with one node's inputs/control/params/action replaced (None: kept)."""
+    fields = {k: v for k, v in to_builtins(changes).items() if v is not None}
+
+    def change(flow: Flow) -> Flow:
+        nodes = [replace(n, **fields) if n.id == node_id else n for n in flow.nodes]
+        return replace(flow, nodes=nodes)
+
+    return _rebuild(workflow, tuple(flow_path), change)
+
+
+def add_node(workflow: Workflow, flow_path: list[str], node: Node) -> Workflow:
+    def change(flow: Flow) -> Flow:
+        return replace(flow, nodes=[*flow.nodes, node])
+
+    return _rebuild(workflow, tuple(flow_path), change)

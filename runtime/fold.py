@@ -11,21 +11,29 @@ from typing import Any
 
 from msgspec.structs import replace
 
+from weboter.runtime.flows import add_node, patch_node
 from weboter.schemas.events import (
+    BreakpointCleared,
+    BreakpointSet,
     Event,
     EventRecord,
+    JumpedTo,
+    NodeAdded,
     NodeAttemptFailed,
     NodeCompleted,
     NodeFailed,
+    NodePatched,
     RunCompleted,
     RunCreated,
     RunFailed,
     RunPaused,
     RunResumed,
+    RunRewound,
     RunStarted,
     RunStopped,
     SubFlowEntered,
     SubFlowReturned,
+    VariableSet,
 )
 from weboter.schemas.state import Frame, RunState, RunStatus
 
@@ -62,6 +70,19 @@ def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: f
     if isinstance(event, RunCreated):
         if state is not None:
             raise FoldError(f"run {event.run_id} is created twice (at version {version})")
+        if event.initial_state is not None:  # a fork: the parent's state, as this run's
+            return replace(
+                event.initial_state,
+                run_id=event.run_id,
+                status=RunStatus.LOADED,
+                version=version,
+                seq=seq,
+                updated_at=at,
+                parent_run=event.parent_run,
+                parent_seq=event.parent_seq,
+                error=None,
+                pause_reason="",
+            )
         workflow = event.workflow
         return RunState(
             run_id=event.run_id,
@@ -92,6 +113,7 @@ def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: f
             globals=_merged(state.globals, event.global_vars),
             prev_outputs=event.outputs,
             nodes_completed=state.nodes_completed + 1,
+            browser=event.browser or state.browser,
             **common,
         )
     if isinstance(event, SubFlowEntered):
@@ -129,7 +151,61 @@ def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: f
     if isinstance(event, NodeFailed):
         return replace(state, status=RunStatus.ERROR, error=event.error, **common)
     if isinstance(event, RunPaused):
-        return replace(state, status=RunStatus.PAUSED, **common)
+        breakpoints = state.breakpoints
+        if event.breakpoint is not None:
+            breakpoints = [b for b in breakpoints if not (b.id == event.breakpoint and b.once)]
+        return replace(
+            state,
+            status=RunStatus.PAUSED,
+            pause_reason=event.reason,
+            breakpoints=breakpoints,
+            **common,
+        )
+    if isinstance(event, BreakpointSet):
+        kept = [b for b in state.breakpoints if b.id != event.breakpoint.id]
+        return replace(state, breakpoints=[*kept, event.breakpoint], **common)
+    if isinstance(event, BreakpointCleared):
+        return replace(
+            state, breakpoints=[b for b in state.breakpoints if b.id != event.id], **common
+        )
+    if isinstance(event, VariableSet):
+        if event.scope == "global":
+            return replace(state, globals={**state.globals, event.name: event.value}, **common)
+        top = state.frames[-1]
+        frame = Frame(
+            flow_path=top.flow_path,
+            cursor=top.cursor,
+            vars={**top.vars, event.name: event.value},
+            caller=top.caller,
+            loops=top.loops,
+        )
+        return replace(state, frames=[*state.frames[:-1], frame], **common)
+    if isinstance(event, NodePatched):
+        workflow = patch_node(state.workflow, event.flow_path, event.node_id, event.changes)
+        return replace(state, workflow=workflow, **common)
+    if isinstance(event, NodeAdded):
+        return replace(
+            state, workflow=add_node(state.workflow, event.flow_path, event.node), **common
+        )
+    if isinstance(event, JumpedTo):
+        top = state.frames[-1]
+        frame = Frame(
+            flow_path=top.flow_path,
+            cursor=event.node_id,
+            vars=top.vars,
+            caller=top.caller,
+            loops=top.loops,
+        )
+        return replace(state, frames=[*state.frames[:-1], frame], **common)
+    if isinstance(event, RunRewound):
+        # the earlier state, but this run's history goes on: version/seq move forward
+        return replace(
+            event.state,
+            status=RunStatus.PAUSED,
+            pause_reason="rewound",
+            breakpoints=state.breakpoints,
+            **common,
+        )
     if isinstance(event, RunCompleted):
         return replace(state, status=RunStatus.COMPLETED, **common)
     if isinstance(event, RunFailed):

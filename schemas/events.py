@@ -12,8 +12,9 @@ from typing import Any, Literal
 
 import msgspec
 
-from weboter.schemas.context import ErrorContext
-from weboter.schemas.workflow import Workflow
+from weboter.schemas.context import ErrorContext, NodeModifications
+from weboter.schemas.state import Breakpoint, BrowserState, RunState
+from weboter.schemas.workflow import Node, Workflow
 
 
 class _Event(msgspec.Struct, frozen=True, tag=True, omit_defaults=True):
@@ -29,6 +30,7 @@ class RunCreated(_Event, frozen=True):
     parent_run: str | None = None
     parent_seq: int | None = None
     source: str = ""  # where the workflow came from (a path), for people
+    initial_state: RunState | None = None  # a fork: the parent's state at parent_seq, changed
 
 
 class RunStarted(_Event, frozen=True):
@@ -59,6 +61,7 @@ class NodeCompleted(_Event, frozen=True):
     inputs: dict[str, Any] = {}
     evidence: dict[str, str] = {}  # artifact hashes (screenshot, dom, storage), url, title
     elements: list[dict[str, Any]] = []  # fingerprints of the elements acted on
+    browser: BrowserState | None = None  # a browser node: the page and storage after it
 
 
 class NodeAttemptFailed(_Event, frozen=True):
@@ -98,9 +101,52 @@ class NodeFailed(_Event, frozen=True):
 
 
 class RunPaused(_Event, frozen=True):
-    """-> PAUSED (after a step, or on request)."""
+    """-> PAUSED (after a step, at a breakpoint, or on request)."""
 
     reason: str = "step"
+    breakpoint: str | None = None  # the breakpoint that was hit (a `once` one is removed)
+
+
+class BreakpointSet(_Event, frozen=True):
+    breakpoint: Breakpoint
+
+
+class BreakpointCleared(_Event, frozen=True):
+    id: str
+
+
+class VariableSet(_Event, frozen=True):
+    """A person (or an AI) changed a variable of a paused run."""
+
+    name: str
+    value: Any = None
+    scope: Literal["flow", "global"] = "flow"
+
+
+class NodePatched(_Event, frozen=True):
+    """A node of the run's workflow was changed (inputs, control, params, action)."""
+
+    flow_path: list[str]
+    node_id: str
+    changes: NodeModifications
+
+
+class NodeAdded(_Event, frozen=True):
+    flow_path: list[str]
+    node: Node
+
+
+class JumpedTo(_Event, frozen=True):
+    """The run goes on at another node of the current flow."""
+
+    node_id: str
+
+
+class RunRewound(_Event, frozen=True):
+    """A paused run went back to the state right after event `to_seq`; it goes on from there."""
+
+    to_seq: int
+    state: RunState
 
 
 class RunCompleted(_Event, frozen=True):
@@ -134,6 +180,13 @@ Event = (
     | RunCompleted
     | RunFailed
     | RunStopped
+    | BreakpointSet
+    | BreakpointCleared
+    | VariableSet
+    | NodePatched
+    | NodeAdded
+    | JumpedTo
+    | RunRewound
 )
 
 EVENT_TYPES: dict[str, type[_Event]] = {
@@ -151,6 +204,13 @@ EVENT_TYPES: dict[str, type[_Event]] = {
         RunCompleted,
         RunFailed,
         RunStopped,
+        BreakpointSet,
+        BreakpointCleared,
+        VariableSet,
+        NodePatched,
+        NodeAdded,
+        JumpedTo,
+        RunRewound,
     )
 }
 

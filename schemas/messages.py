@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from weboter.schemas.context import ErrorContext
-from weboter.schemas.state import RunState
+from weboter.schemas.context import ErrorContext, NodeModifications
+from weboter.schemas.state import Breakpoint, BrowserState, RunState
 from weboter.schemas.workflow import Node, Workflow
 
 Mode = Literal["continuous", "step"]
@@ -46,6 +46,41 @@ class SubmitJob(_Msg, frozen=True):
     start: Mode | None = "continuous"  # None: create the run (LOADED) and wait
 
 
+class ForkJob(_Msg, frozen=True):
+    """Start a new run from the state of `run_id` right after event `at_seq`, with changes."""
+
+    command_id: str
+    run_id: str
+    at_seq: int
+    reply_to: str
+    variables: dict[str, Any] = {}  # set into the global scope
+    patches: dict[str, NodeModifications] = {}  # node id -> changes (current flow)
+    start: Mode | None = "continuous"
+
+
+class Pause(_Msg, frozen=True):
+    """Client -> executor: pause the run at the next node boundary."""
+
+    command_id: str
+    run_id: str
+    reply_to: str
+
+
+class Stop(_Msg, frozen=True):
+    """Client -> executor: stop the run now; an in-flight action is cancelled."""
+
+    command_id: str
+    run_id: str
+    reply_to: str
+    reason: str = "requested"
+
+
+class CancelNode(_Msg, frozen=True):
+    """Executor -> Node Runner: cancel the run's in-flight action."""
+
+    run_id: str
+
+
 class ResumeJob(_Msg, frozen=True):
     """Take up a run whose process died (or a paused one) and drive it on."""
 
@@ -76,6 +111,9 @@ class CreateRun(_Msg, frozen=True):
     reply_to: str
     variables: dict[str, Any] = {}
     source: str = ""
+    parent_run: str | None = None
+    parent_seq: int | None = None
+    initial_state: RunState | None = None  # a fork
 
 
 class StartRun(_Msg, frozen=True):
@@ -108,6 +146,7 @@ class RecordNodeResult(_Msg, frozen=True):
     secrets: dict[str, str] = {}  # reference -> value, for redaction only; never logged
     evidence: dict[str, str] = {}  # screenshot/dom/storage artifact hashes, url, title
     elements: list[dict[str, Any]] = []  # fingerprints of the elements the action acted on
+    browser: BrowserState | None = None  # a browser node: the page and storage after it
 
 
 class FailRun(_Msg, frozen=True):
@@ -122,6 +161,71 @@ class StopRun(_Msg, frozen=True):
     run_id: str
     reply_to: str
     reason: str = ""
+
+
+class SetBreakpoint(_Msg, frozen=True):
+    command_id: str
+    run_id: str
+    reply_to: str
+    breakpoint: Breakpoint
+
+
+class ClearBreakpoint(_Msg, frozen=True):
+    command_id: str
+    run_id: str
+    reply_to: str
+    id: str
+
+
+class SetVariable(_Msg, frozen=True):
+    command_id: str
+    run_id: str
+    reply_to: str
+    name: str
+    value: Any = None
+    scope: Literal["flow", "global"] = "flow"
+
+
+class PatchNode(_Msg, frozen=True):
+    command_id: str
+    run_id: str
+    reply_to: str
+    node_id: str
+    changes: NodeModifications
+    flow_path: list[str] = []  # default: the current flow
+
+
+class AddNode(_Msg, frozen=True):
+    command_id: str
+    run_id: str
+    reply_to: str
+    node: Node
+    flow_path: list[str] = []
+
+
+class JumpTo(_Msg, frozen=True):
+    command_id: str
+    run_id: str
+    reply_to: str
+    node_id: str
+
+
+class Rewind(_Msg, frozen=True):
+    """Take a paused run back to the state right after event `to_seq` (global seq)."""
+
+    command_id: str
+    run_id: str
+    reply_to: str
+    to_seq: int
+
+
+class PauseRun(_Msg, frozen=True):
+    """Executor -> State Manager: pause a RUNNING run at this node boundary."""
+
+    command_id: str
+    run_id: str
+    reply_to: str
+    reason: str = "requested"
 
 
 class Committed(_Msg, frozen=True):
@@ -165,6 +269,7 @@ class ExecuteNode(_Msg, frozen=True):
     globals: dict[str, Any] = {}
     prev_outputs: dict[str, Any] = {}
     loop_count: int = 0
+    browser: BrowserState | None = None  # where to put the browser back if this runner has none
 
 
 class ReleaseRun(_Msg, frozen=True):
@@ -214,6 +319,18 @@ class Shutdown(_Msg, frozen=True):
 
 Message = (
     SubmitJob
+    | ForkJob
+    | Pause
+    | Stop
+    | CancelNode
+    | SetBreakpoint
+    | ClearBreakpoint
+    | SetVariable
+    | PatchNode
+    | AddNode
+    | JumpTo
+    | Rewind
+    | PauseRun
     | ResumeJob
     | JobAccepted
     | CommandRejected

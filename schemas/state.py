@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -25,6 +25,25 @@ class RunStatus(StrEnum):
     @property
     def terminal(self) -> bool:
         return self in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.STOPPED)
+
+
+class Breakpoint(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Where a running run pauses: before/after a node, when a condition over the variables
+    holds (a safe expression; names are the flow's and the global variables), or on error."""
+
+    id: str
+    when: Literal["before", "after", "condition", "error"] = "before"
+    node_id: str | None = None
+    condition: str | None = None
+    once: bool = False
+
+
+class BrowserState(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Enough to put a run's browser back: the current page's URL and the storage state
+    (cookies, localStorage) as an artifact hash."""
+
+    url: str = ""
+    storage: str = ""
 
 
 class Frame(msgspec.Struct, omit_defaults=True):
@@ -51,6 +70,9 @@ class RunState(msgspec.Struct, omit_defaults=True):
     parent_run: str | None = None
     parent_seq: int | None = None
     updated_at: float = 0.0
+    breakpoints: list[Breakpoint] = []
+    browser: BrowserState | None = None  # the last browser node's page and storage
+    pause_reason: str = ""
 
     @property
     def frame(self) -> Frame:

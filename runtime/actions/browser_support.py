@@ -172,9 +172,13 @@ def browser_action(
     fn: Any,
     required: tuple[str, ...] = (),
     outputs: tuple[str, ...] = (),
+    *,
+    reads_only: bool = False,
     **defaults: Any,
 ) -> ActionSpec:
-    """The catalog entry of a builtin browser action (async, needs the run's session)."""
+    """The catalog entry of a builtin browser action (async, needs the run's session).
+    `reads_only`: it cannot change cookies or storage, so the run's captured browser state
+    is carried over instead of read again (runtime/browser.py)."""
     return ActionSpec(
         f"builtin.{name}",
         fn,
@@ -183,4 +187,5 @@ def browser_action(
         defaults=defaults,
         is_async=True,
         browser=True,
+        reads_only=reads_only,
     )

@@ -231,11 +231,13 @@ PLUGIN = Plugin(
         _spec("GoBack", go_back, outputs=("url",)),
         _spec("Reload", reload, outputs=("url",)),
         _spec("NewPage", new_page, outputs=("page",)),
-        _spec("SwitchPage", switch_page, outputs=("page",)),
-        _spec("ClosePage", close_page, outputs=("pages_left",)),
-        _spec("SwitchFrame", switch_frame, outputs=("frame",)),
+        _spec("SwitchPage", switch_page, outputs=("page",), reads_only=True),
+        _spec("ClosePage", close_page, outputs=("pages_left",), reads_only=True),
+        _spec("SwitchFrame", switch_frame, outputs=("frame",), reads_only=True),
         _spec("EvaluateJS", evaluate_js, required=("script",), outputs=("result",)),
-        _spec("Screenshot", screenshot, outputs=("artifact", "path"), full_page=False),
+        _spec(
+            "Screenshot", screenshot, outputs=("artifact", "path"), full_page=False, reads_only=True
+        ),
         _spec("Scroll", scroll, outputs=("y", "count", "rounds")),
         _spec("Download", download, outputs=("artifact", "filename", "path", "bytes")),
     ],
