@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from pathlib import Path
+
+import msgspec
 
 from weboter.actors.base import MessageActor
 from weboter.runtime.catalog import Catalog
-from weboter.runtime.errors import WorkflowInvalid
+from weboter.runtime.errors import IllegalTransition, WeboterError, WorkflowInvalid
+from weboter.runtime.eventlog import EventLog
+from weboter.runtime.flows import index_for, patch_node
+from weboter.runtime.projection import state_at
 from weboter.runtime.transport import Bridge
 from weboter.runtime.validate import validate
 from weboter.schemas.context import ErrorContext
@@ -17,12 +23,14 @@ from weboter.schemas.messages import (
     Committed,
     CreateRun,
     Drive,
+    ForkJob,
     JobAccepted,
     Message,
     ResumeJob,
     Step,
     SubmitJob,
 )
+from weboter.schemas.state import RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +42,22 @@ def new_run_id() -> str:
 class Launcher(MessageActor):
     address = "launcher"
 
-    def __init__(self, bridge: Bridge, catalog: Catalog) -> None:
+    def __init__(self, bridge: Bridge, catalog: Catalog, db_path: Path) -> None:
         super().__init__(bridge)
         self.catalog = catalog
-        self.pending: dict[str, SubmitJob] = {}
+        self.db_path = db_path
+        self.pending: dict[str, SubmitJob | ForkJob] = {}
+        self._log: EventLog | None = None
+
+    def stopping(self) -> None:
+        if self._log is not None:
+            self._log.close()
 
     def handle(self, message: Message) -> None:
         if isinstance(message, SubmitJob):
             self._submit(message)
+        elif isinstance(message, ForkJob):
+            self._fork(message)
         elif isinstance(message, ResumeJob):
             target = "step_executor" if message.mode == "step" else "continuous_executor"
             if message.mode == "step":
@@ -92,6 +108,59 @@ class Launcher(MessageActor):
                 reply_to=self.address,
                 variables=job.variables,
                 source=job.source,
+            ),
+        )
+
+    def _fork(self, job: ForkJob) -> None:
+        """A new run from `job.run_id`'s state right after `job.at_seq`, with changes; its
+        first event names the parent and the seq."""
+        try:
+            if self._log is None:
+                self._log = EventLog(self.db_path, create=False)
+            state = state_at(self._log, job.run_id, job.at_seq)
+            if state.status.terminal:
+                raise IllegalTransition(
+                    f"run {job.run_id} had already ended at seq {job.at_seq}; fork at an "
+                    "earlier event",
+                    hint="`weboter history RUN` lists the seqs",
+                )
+            workflow = state.workflow
+            path = state.frame.flow_path
+            for node_id, changes in job.patches.items():
+                if index_for(workflow).node(path, node_id) is None:
+                    raise IllegalTransition(
+                        f"the patch names node {node_id!r}, which flow "
+                        f"{'/'.join(path)} does not have"
+                    )
+                workflow = patch_node(workflow, path, node_id, changes)
+            state = msgspec.structs.replace(
+                state,
+                workflow=workflow,
+                globals={**state.globals, **job.variables},
+                breakpoints=[],
+                status=RunStatus.LOADED,
+            )
+        except WeboterError as exc:
+            error = ErrorContext(
+                kind=type(exc).__name__.rstrip("_"), message=exc.message, hint=exc.hint
+            )
+            self.send(
+                job.reply_to,
+                CommandRejected(command_id=job.command_id, error=error, run_id=job.run_id),
+            )
+            return
+        self.pending[job.command_id] = job
+        self.send(
+            "state_manager",
+            CreateRun(
+                command_id=job.command_id,
+                run_id=new_run_id(),
+                workflow=workflow,
+                reply_to=self.address,
+                source=f"fork of {job.run_id} at seq {job.at_seq}",
+                parent_run=job.run_id,
+                parent_seq=job.at_seq,
+                initial_state=state,
             ),
         )
 

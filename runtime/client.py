@@ -12,14 +12,20 @@ import msgspec
 import zmq
 
 from weboter.runtime.errors import WeboterError
+from weboter.schemas.context import NodeModifications
 from weboter.schemas.messages import (
     CommandRejected,
+    Committed,
+    Drive,
+    ForkJob,
     JobAccepted,
     Message,
     Mode,
+    Pause,
     ResumeJob,
     RunEnded,
     Step,
+    Stop,
     SubmitJob,
 )
 from weboter.schemas.workflow import Workflow
@@ -63,13 +69,18 @@ class EngineClient:
         self.close()
 
     def _reply(self, command_id: str, timeout: float) -> JobAccepted:
+        found = self._answer(command_id, timeout, JobAccepted)
+        assert isinstance(found, JobAccepted)
+        return found
+
+    def _answer(self, command_id: str, timeout: float, kind: type) -> Message:
         deadline = time.monotonic() + timeout
         while True:
             try:
                 message = self.mailbox.get(timeout=max(deadline - time.monotonic(), 0.01))
             except queue.Empty:
                 raise WeboterError(f"the engine did not answer within {timeout} s") from None
-            if isinstance(message, JobAccepted) and message.command_id == command_id:
+            if isinstance(message, kind) and getattr(message, "command_id", None) == command_id:
                 return message
             if isinstance(message, CommandRejected) and message.command_id in (command_id, ""):
                 raise JobRejected(message.error.message, hint=message.error.hint)
@@ -99,6 +110,62 @@ class EngineClient:
             ),
         )
         return self._reply(command_id, timeout).run_id
+
+    def command(self, make: Callable[[str, str], Message], *, timeout: float = 30.0) -> Committed:
+        """Send a state-changing command to the State Manager; its committed events.
+        `make(command_id, reply_to)` builds it. JobRejected says why it was refused."""
+        command_id = uuid.uuid4().hex
+        self.outbox.send("state_manager", make(command_id, self.address))
+        found = self._answer(command_id, timeout, Committed)
+        assert isinstance(found, Committed)
+        return found
+
+    def fork(
+        self,
+        run_id: str,
+        at_seq: int,
+        *,
+        variables: dict[str, Any] | None = None,
+        patches: dict[str, NodeModifications] | None = None,
+        start: Mode | None = "continuous",
+        timeout: float = 30.0,
+    ) -> str:
+        """A new run from `run_id` right after event `at_seq`; returns its id."""
+        command_id = uuid.uuid4().hex
+        self.outbox.send(
+            "launcher",
+            ForkJob(
+                command_id=command_id,
+                run_id=run_id,
+                at_seq=at_seq,
+                reply_to=self.address,
+                variables=variables or {},
+                patches=patches or {},
+                start=start,
+            ),
+        )
+        return self._reply(command_id, timeout).run_id
+
+    def cont(self, run_id: str) -> None:
+        """Continue a LOADED, PAUSED (or ERROR: retry) run; `wait` for it to rest."""
+        self.outbox.send(
+            "continuous_executor",
+            Drive(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address),
+        )
+
+    def pause(self, run_id: str) -> None:
+        """Pause a running run at its next node boundary; `wait` sees it PAUSED."""
+        self.outbox.send(
+            "continuous_executor",
+            Pause(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address),
+        )
+
+    def stop(self, run_id: str) -> None:
+        """Stop a run now (an in-flight action is cancelled); `wait` sees it STOPPED."""
+        self.outbox.send(
+            "continuous_executor",
+            Stop(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address),
+        )
 
     def step(self, run_id: str, *, timeout: float = 30.0) -> RunEnded:
         """Run exactly one node of a LOADED or PAUSED run; returns when it rests again."""

@@ -95,7 +95,7 @@ class Engine:
             ),
             ("continuous_executor", ContinuousExecutor.start(self.bridge)),
             ("step_executor", StepExecutor.start(self.bridge)),
-            ("launcher", Launcher.start(self.bridge, self.catalog)),
+            ("launcher", Launcher.start(self.bridge, self.catalog, s.db_path)),
         ]
         for _address, ref in actors:
             self._refs.append(ref)

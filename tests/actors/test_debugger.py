@@ -1,0 +1,329 @@
+"""The debugger's commands on real runs: breakpoints, pause, stop, live changes, rewind, fork —
+each state transition, and the illegal ones (a clear error, nothing changed)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from tests.conftest import Runner, flow, node
+from weboter.runtime.client import JobRejected
+from weboter.runtime.eventlog import EventLog
+from weboter.runtime.loader import to_workflow
+from weboter.runtime.projection import state_at
+from weboter.schemas.context import NodeModifications
+from weboter.schemas.messages import (
+    AddNode,
+    ClearBreakpoint,
+    JumpTo,
+    PatchNode,
+    Rewind,
+    SetBreakpoint,
+    SetVariable,
+)
+from weboter.schemas.state import Breakpoint, RunState
+from weboter.schemas.workflow import Node
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def counter(limit: int = 5, nap: float = 0.0) -> dict[str, Any]:
+    """init -> inc (loops until count == limit, napping `nap` s each time) -> done."""
+    return flow(
+        node(
+            "init",
+            "SetData",
+            inputs={"key": "$global{count}", "value": 0},
+            params={"next_node": "inc"},
+        ),
+        node(
+            "inc",
+            "PyEvalAction",
+            "NextNode",
+            inputs={"expr": "param1 + 1", "param1": "$global{count}"},
+            outputs=[{"src": "result", "name": "count", "pos": "global"}],
+            params={"next_node": "nap"},
+        ),
+        node(
+            "nap",
+            "SleepFor",
+            "IfElse",
+            inputs={"duration": nap},
+            params={
+                "var": "$global{count}",
+                "operator": "lt",
+                "value": limit,
+                "then_node": "inc",
+                "else_node": "done",
+            },
+        ),
+        node("done", "SetData", "EndFlow", inputs={"key": "$global{done}", "value": True}),
+    )
+
+
+def state(runner: Runner, run_id: str) -> RunState:
+    log = EventLog(runner.db_path)
+    try:
+        return state_at(log, run_id)
+    finally:
+        log.close()
+
+
+def load(runner: Runner, wf: dict[str, Any]) -> str:
+    return runner.client.submit(to_workflow(wf, "t"), start=None)
+
+
+def set_bp(runner: Runner, run_id: str, **fields: Any) -> None:
+    bp = Breakpoint(id=fields.pop("id", "b1"), **fields)
+    runner.client.command(
+        lambda c, r: SetBreakpoint(command_id=c, run_id=run_id, reply_to=r, breakpoint=bp)
+    )
+
+
+def test_break_before_and_after_a_node_then_continue(runner: Runner) -> None:
+    client = runner.client
+    run_id = load(runner, counter())
+    set_bp(runner, run_id, id="before-done", when="before", node_id="done")
+    set_bp(runner, run_id, id="after-init", when="after", node_id="init")
+    client.cont(run_id)
+    assert client.wait(run_id, timeout=10).status == "PAUSED"
+    paused = state(runner, run_id)
+    assert paused.current_node == "inc"
+    assert paused.globals["count"] == 0
+    client.cont(run_id)
+    assert client.wait(run_id, timeout=10).status == "PAUSED"
+    assert state(runner, run_id).current_node == "done"
+    assert state(runner, run_id).globals["count"] == 5
+    client.cont(run_id)
+    assert client.wait(run_id, timeout=10).status == "COMPLETED"
+
+
+def test_condition_and_once_breakpoints(runner: Runner) -> None:
+    client = runner.client
+    run_id = load(runner, counter(limit=6))
+    set_bp(runner, run_id, id="three", when="condition", condition="count >= 3", once=True)
+    client.cont(run_id)
+    assert client.wait(run_id, timeout=10).status == "PAUSED"
+    hit = state(runner, run_id)
+    assert hit.globals["count"] == 3
+    assert hit.breakpoints == []  # `once`: gone after the hit
+    client.cont(run_id)
+    assert client.wait(run_id, timeout=10).status == "COMPLETED"
+
+
+def test_breakpoint_at_the_first_node_stops_before_anything_runs(runner: Runner) -> None:
+    run_id = load(runner, counter())
+    set_bp(runner, run_id, when="before", node_id="init")
+    runner.client.cont(run_id)
+    assert runner.client.wait(run_id, timeout=10).status == "PAUSED"
+    assert state(runner, run_id).nodes_completed == 0
+
+
+def test_error_breakpoint_waits_then_a_fixed_variable_lets_it_go_on(runner: Runner) -> None:
+    wf = flow(
+        node(
+            "parse",
+            "data.JsonParse",
+            "EndFlow",
+            inputs={"text": "$global{text}"},
+            outputs=[{"src": "data", "pos": "global"}],
+        )
+    )
+    client = runner.client
+    run_id = client.submit(to_workflow(wf, "t"), variables={"text": "{broken"}, start=None)
+    set_bp(runner, run_id, when="error")
+    client.cont(run_id)
+    ended = client.wait(run_id, timeout=10)
+    assert ended.status == "ERROR"
+    assert ended.error is not None
+    assert "not JSON" in ended.error.message
+    client.command(
+        lambda c, r: SetVariable(
+            command_id=c, run_id=run_id, reply_to=r, name="text", value='{"ok": 1}', scope="global"
+        )
+    )
+    client.cont(run_id)  # from ERROR: the failed node runs again
+    assert client.wait(run_id, timeout=10).status == "COMPLETED"
+    assert state(runner, run_id).globals["data"] == {"ok": 1}
+
+
+def test_pause_at_the_next_node_boundary_and_stop_cancels_within_a_second(runner: Runner) -> None:
+    client = runner.client
+    run_id = client.submit(to_workflow(counter(limit=1000, nap=0.02), "t"))
+    time.sleep(0.3)
+    client.pause(run_id)
+    assert client.wait(run_id, timeout=10).status == "PAUSED"
+    paused = state(runner, run_id)
+    assert 0 < paused.globals["count"] < 1000
+    assert [e for e in paused.breakpoints] == []
+
+    slow = client.submit(
+        to_workflow(flow(node("zz", "SleepFor", "EndFlow", inputs={"duration": 30})), "t")
+    )
+    time.sleep(0.3)
+    started = time.monotonic()
+    client.stop(slow)
+    assert client.wait(slow, timeout=10).status == "STOPPED"
+    assert time.monotonic() - started < 1.0
+    client.stop(run_id)  # a paused run can be stopped too
+    assert client.wait(run_id, timeout=10).status == "STOPPED"
+
+
+def test_live_changes_are_events(runner: Runner) -> None:
+    client = runner.client
+    run_id = load(runner, counter(limit=3))
+    set_bp(runner, run_id, when="before", node_id="done")
+    client.cont(run_id)
+    assert client.wait(run_id, timeout=10).status == "PAUSED"
+    client.command(
+        lambda c, r: SetVariable(
+            command_id=c, run_id=run_id, reply_to=r, name="note", value="hi", scope="global"
+        )
+    )
+    client.command(
+        lambda c, r: PatchNode(
+            command_id=c,
+            run_id=run_id,
+            reply_to=r,
+            node_id="done",
+            changes=NodeModifications(
+                inputs={"key": "$global{done}", "value": "patched"},
+                params={"next_node": "extra"},
+                control="NextNode",
+            ),
+        )
+    )
+    client.command(
+        lambda c, r: AddNode(
+            command_id=c,
+            run_id=run_id,
+            reply_to=r,
+            node=Node(
+                id="extra",
+                action="builtin.SetData",
+                control="builtin.EndFlow",
+                inputs={"key": "$global{extra}", "value": "$global{note}"},
+            ),
+        )
+    )
+    client.cont(run_id)
+    assert client.wait(run_id, timeout=10).status == "COMPLETED"
+    final = state(runner, run_id)
+    assert final.globals["done"] == "patched"
+    assert final.globals["extra"] == "hi"
+    log = EventLog(runner.db_path)
+    types = [r.type for r in log.read(run_id)]
+    log.close()
+    assert {"VariableSet", "NodePatched", "NodeAdded", "BreakpointSet"} <= set(types)
+
+
+def test_jump_to_another_node(runner: Runner) -> None:
+    client = runner.client
+    run_id = load(runner, counter(limit=50))
+    set_bp(runner, run_id, when="before", node_id="nap")
+    client.cont(run_id)
+    client.wait(run_id, timeout=10)
+    client.command(lambda c, r: ClearBreakpoint(command_id=c, run_id=run_id, reply_to=r, id="b1"))
+    client.command(lambda c, r: JumpTo(command_id=c, run_id=run_id, reply_to=r, node_id="done"))
+    client.cont(run_id)
+    assert client.wait(run_id, timeout=10).status == "COMPLETED"
+    final = state(runner, run_id)
+    assert final.globals["count"] == 1
+    assert final.globals["done"] is True
+
+
+def test_rewind_goes_back_and_runs_again_from_there(runner: Runner) -> None:
+    client = runner.client
+    run_id = load(runner, counter(limit=4))
+    set_bp(runner, run_id, when="before", node_id="done")
+    client.cont(run_id)
+    assert client.wait(run_id, timeout=10).status == "PAUSED"
+    log = EventLog(runner.db_path)
+    records = list(log.read(run_id))
+    log.close()
+    second_inc = [r for r in records if getattr(r.event, "node_id", None) == "inc"][1]
+    client.command(
+        lambda c, r: Rewind(command_id=c, run_id=run_id, reply_to=r, to_seq=second_inc.seq)
+    )
+    rewound = state(runner, run_id)
+    assert rewound.status == "PAUSED"
+    assert rewound.globals["count"] == 2
+    assert rewound.current_node == "nap"
+    client.cont(run_id)
+    assert client.wait(run_id, timeout=10).status == "PAUSED"  # the breakpoint again
+    assert state(runner, run_id).globals["count"] == 4
+    log = EventLog(runner.db_path)
+    versions = [r.run_version for r in log.read(run_id)]
+    log.close()
+    assert versions == list(range(1, len(versions) + 1))  # history only grows
+
+
+def test_fork_at_an_event_with_a_changed_variable(runner: Runner) -> None:
+    client = runner.client
+    parent = client.submit(to_workflow(counter(limit=5), "t"))
+    assert client.wait(parent, timeout=10).status == "COMPLETED"
+    log = EventLog(runner.db_path)
+    parent_events = list(log.read(parent))
+    log.close()
+    third = [r for r in parent_events if getattr(r.event, "node_id", None) == "inc"][2]
+    child = client.fork(parent, third.seq, variables={"count": 10})
+    assert client.wait(child, timeout=10).status == "COMPLETED"
+    log = EventLog(runner.db_path)
+    child_events = list(log.read(child))
+    assert [r.seq for r in log.read(parent)] == [r.seq for r in parent_events]  # untouched
+    log.close()
+    first = child_events[0].event
+    assert first.parent_run == parent  # type: ignore[union-attr]
+    assert first.parent_seq == third.seq  # type: ignore[union-attr]
+    done = state(runner, child)
+    assert done.globals["count"] == 10  # set by the fork; nap then sends it to done
+    # the fork did not redo the parent's first nodes
+    assert [getattr(r.event, "node_id", None) for r in child_events[1:4]] == [None, "nap", "done"]
+
+
+def test_illegal_commands_change_nothing(runner: Runner) -> None:
+    client = runner.client
+    done = client.submit(to_workflow(counter(limit=1), "t"))
+    assert client.wait(done, timeout=10).status == "COMPLETED"
+    loaded = load(runner, counter())
+    refusals = {
+        "set on a finished run": lambda c, r: SetVariable(
+            command_id=c, run_id=done, reply_to=r, name="x", value=1
+        ),
+        "break on a finished run": lambda c, r: SetBreakpoint(
+            command_id=c, run_id=done, reply_to=r, breakpoint=Breakpoint(id="x")
+        ),
+        "break at no node": lambda c, r: SetBreakpoint(
+            command_id=c,
+            run_id=loaded,
+            reply_to=r,
+            breakpoint=Breakpoint(id="x", node_id="nowhere"),
+        ),
+        "clear an unknown breakpoint": lambda c, r: ClearBreakpoint(
+            command_id=c, run_id=loaded, reply_to=r, id="nope"
+        ),
+        "jump to no node": lambda c, r: JumpTo(
+            command_id=c, run_id=loaded, reply_to=r, node_id="nowhere"
+        ),
+        "patch no node": lambda c, r: PatchNode(
+            command_id=c,
+            run_id=loaded,
+            reply_to=r,
+            node_id="nowhere",
+            changes=NodeModifications(params={}),
+        ),
+        "rewind into the future": lambda c, r: Rewind(
+            command_id=c, run_id=loaded, reply_to=r, to_seq=10**9
+        ),
+    }
+    log = EventLog(runner.db_path)
+    before = log.last_seq()
+    for why, make in refusals.items():
+        with pytest.raises(JobRejected):
+            client.command(make)
+        assert log.last_seq() == before, why
+    log.close()
+    with pytest.raises(JobRejected, match="already ended"):
+        client.fork(done, 10**9)
