@@ -11,13 +11,16 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from weboter.runtime.catalog import default_catalog
+from weboter.runtime.client import EngineClient
+from weboter.runtime.debug_cli import add_commands, fork_request, resolve
 from weboter.runtime.engine import Engine
 from weboter.runtime.errors import Finding, WeboterError, WorkflowInvalid
 from weboter.runtime.eventlog import EventLog, decode_event
@@ -28,7 +31,8 @@ from weboter.runtime.references import MISSING, EnvSource, display, references_i
 from weboter.runtime.settings import Settings, default_db
 from weboter.runtime.validate import validate
 from weboter.schemas.events import NodeCompleted, NodeFailed, SubFlowReturned
-from weboter.schemas.messages import RunEnded
+from weboter.schemas.messages import RunEnded, SetBreakpoint
+from weboter.schemas.state import Breakpoint
 from weboter.schemas.workflow import Workflow
 
 EPILOG = """\
@@ -106,6 +110,37 @@ def build_parser() -> argparse.ArgumentParser:
             help="run up to N of the files at once, in one browser",
         )
         p.add_argument(
+            "--break",
+            dest="brk",
+            action="append",
+            default=[],
+            metavar="NODE",
+            help="pause before NODE (the run stays PAUSED; go on with `weboter "
+            "step` / `weboter continue`, from any process)",
+        )
+        p.add_argument(
+            "--break-after",
+            dest="brk_after",
+            action="append",
+            default=[],
+            metavar="NODE",
+            help="pause after NODE",
+        )
+        p.add_argument(
+            "--break-if",
+            dest="brk_if",
+            action="append",
+            default=[],
+            metavar="EXPR",
+            help="pause when EXPR over the variables is true",
+        )
+        p.add_argument(
+            "--break-on-error",
+            dest="brk_error",
+            action="store_true",
+            help="when a node fails, wait (ERROR) instead of failing the run",
+        )
+        p.add_argument(
             "--var",
             action="append",
             default=[],
@@ -140,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(handler=cmd_resume)
+
+    add_commands(sub, common, browser, out, drive_resting)
 
     p = sub.add_parser("schema", parents=[common], help="print a JSON Schema")
     p.add_argument("what", choices=("workflow",))
@@ -298,11 +335,13 @@ def drive(
     env: EnvSource,
     jobs: list[tuple[Workflow, dict[str, Any]]],
     *,
-    resume: str | None = None,
+    start: Callable[[EngineClient, Workflow, dict[str, Any]], str] | None = None,
     parallel: int = 1,
+    resting: tuple[str, ...] = ("COMPLETED",),
 ) -> int:
-    """Start an engine, submit the jobs (at most `parallel` at a time) or resume one run,
-    show progress, summarise, stop. Exit 0 only if every run COMPLETED."""
+    """Start an engine, start the jobs (at most `parallel` at a time; `start(client, workflow,
+    job)` returns the run id, default: submit), show progress, summarise, stop. Exit 0 only
+    if every run ends in one of `resting` (COMPLETED; PAUSED too when a pause was asked for)."""
     started = time.monotonic()
     show = not getattr(args, "quiet", False) and not args.json
     progress: dict[str, Progress] = {}
@@ -314,7 +353,7 @@ def drive(
             active: set[str] = set()
 
             def launch(number: int, workflow: Workflow, submit: dict[str, Any]) -> None:
-                run_id = client.resume(resume) if resume else client.submit(workflow, **submit)
+                run_id = (start or submit_job)(client, workflow, submit)
                 tag = f"{run_id[:8]} " if len(jobs) > 1 else ""
                 progress[run_id] = Progress(workflow, enabled=show, tag=tag)
                 active.add(run_id)
@@ -354,10 +393,26 @@ def drive(
     short = summaries[0]["run_id"][:8] if len(summaries) == 1 else "RUN"
     texts.append(f"in {seconds:.2f} s; look at it: weboter history {short}   weboter state {short}")
     out(args, summaries[0] if len(summaries) == 1 else summaries, "\n".join(texts))
-    if all(s["status"] == "COMPLETED" for s in summaries):
+    if all(s["status"] in resting for s in summaries):
         return 0
     bad_input = [e for e in ended.values() if e.error and e.error.kind in BAD_INPUT_KINDS]
     return 2 if bad_input and len(bad_input) == len(summaries) else 1
+
+
+def _set_breakpoint(run_id: str, bp: Breakpoint, command_id: str, reply_to: str) -> SetBreakpoint:
+    return SetBreakpoint(command_id=command_id, run_id=run_id, reply_to=reply_to, breakpoint=bp)
+
+
+def submit_job(client: EngineClient, workflow: Workflow, job: dict[str, Any]) -> str:
+    """Create the run; set its breakpoints before it starts; start it."""
+    breakpoints = job.pop("breakpoints", [])
+    if not breakpoints:
+        return client.submit(workflow, **job)
+    run_id = client.submit(workflow, start=None, **job)
+    for bp in breakpoints:
+        client.command(partial(_set_breakpoint, run_id, bp))
+    client.cont(run_id)
+    return run_id
 
 
 def summarise(db: Path, run_id: str, ended: RunEnded, nodes: int) -> dict[str, Any]:
@@ -391,18 +446,29 @@ def check_env_references(workflow: Workflow, env: EnvSource, source: str) -> Non
 def cmd_run(args: argparse.Namespace) -> int:
     env = env_source(args.env_file)
     variables = parse_vars(args.var)
+    breakpoints = [Breakpoint(id=f"before:{n}", when="before", node_id=n) for n in args.brk]
+    breakpoints += [Breakpoint(id=f"after:{n}", when="after", node_id=n) for n in args.brk_after]
+    breakpoints += [Breakpoint(id=f"if:{e}", when="condition", condition=e) for e in args.brk_if]
+    if args.brk_error:
+        breakpoints.append(Breakpoint(id="error", when="error"))
     jobs = []
     for file in args.files:
         workflow, _ = load_checked(file)
         check_env_references(workflow, env, str(file))
-        jobs.append((workflow, {"variables": variables, "source": str(file)}))
+        jobs.append(
+            (
+                workflow,
+                {"variables": variables, "source": str(file), "breakpoints": list(breakpoints)},
+            )
+        )
     settings = Settings(
         db_path=db_path(args),
         durability=args.durability,
         evidence=args.evidence,
         browser=args.browser,
     )
-    return drive(args, settings, env, jobs, parallel=args.parallel)
+    resting = ("COMPLETED", "PAUSED", "ERROR") if breakpoints else ("COMPLETED",)
+    return drive(args, settings, env, jobs, parallel=args.parallel, resting=resting)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -419,7 +485,56 @@ def cmd_resume(args: argparse.Namespace) -> int:
             hint="only a run whose process died (or a paused one) can resume",
         )
     settings = Settings(db_path=db_path(args), evidence=args.evidence, browser=args.browser)
-    return drive(args, settings, env_source(args.env_file), [(workflow, {})], resume=run_id)
+    return drive(
+        args,
+        settings,
+        env_source(args.env_file),
+        [(workflow, {})],
+        start=lambda client, wf, job: client.resume(run_id),
+    )
+
+
+def drive_resting(args: argparse.Namespace, mode: str) -> int:
+    """`step`, `continue` and `fork`: drive an existing run (or a fork of one) from here."""
+    run_id, state = resolve(args, args.run)
+    settings = Settings(db_path=db_path(args), evidence=args.evidence, browser=args.browser)
+    env = env_source(args.env_file)
+    if mode == "fork":
+        request = fork_request(args, run_id)
+        return drive(
+            args,
+            settings,
+            env,
+            [(state.workflow, {})],
+            start=lambda client, wf, job: client.fork(**request),
+        )
+    if state.status.terminal or state.status not in ("LOADED", "PAUSED", "ERROR"):
+        raise WeboterError(
+            f"run {run_id} is {state.status}; only a LOADED, PAUSED or ERROR run can {mode}",
+            hint="fork it to run it again: weboter fork RUN --at SEQ",
+        )
+    if mode == "step":
+        return drive(
+            args,
+            settings,
+            env,
+            [(state.workflow, {})],
+            resting=("PAUSED", "COMPLETED"),
+            start=lambda client, wf, job: client.start_step(run_id),
+        )
+
+    def go_on(client: EngineClient, workflow: Workflow, job: dict[str, Any]) -> str:
+        client.cont(run_id)
+        return run_id
+
+    return drive(
+        args,
+        settings,
+        env,
+        [(state.workflow, {})],
+        start=go_on,
+        resting=("COMPLETED", "PAUSED", "ERROR") if state.breakpoints else ("COMPLETED",),
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

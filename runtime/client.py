@@ -169,10 +169,15 @@ class EngineClient:
 
     def step(self, run_id: str, *, timeout: float = 30.0) -> RunEnded:
         """Run exactly one node of a LOADED or PAUSED run; returns when it rests again."""
+        self.start_step(run_id)
+        return self.wait(run_id, timeout=timeout)
+
+    def start_step(self, run_id: str) -> str:
+        """Ask for one step; `wait` sees the run rest (PAUSED) after it."""
         self.outbox.send(
             "step_executor", Step(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address)
         )
-        return self.wait(run_id, timeout=timeout)
+        return run_id
 
     def resume(self, run_id: str, *, timeout: float = 30.0) -> str:
         command_id = uuid.uuid4().hex
