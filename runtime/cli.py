@@ -22,7 +22,7 @@ from weboter.runtime.catalog import default_catalog
 from weboter.runtime.client import EngineClient
 from weboter.runtime.debug_cli import add_commands, fork_request, resolve
 from weboter.runtime.engine import Engine
-from weboter.runtime.errors import Finding, WeboterError, WorkflowInvalid
+from weboter.runtime.errors import Finding, IllegalTransition, WeboterError, WorkflowInvalid
 from weboter.runtime.eventlog import EventLog, decode_event
 from weboter.runtime.flows import index_for
 from weboter.runtime.loader import load_workflow, parse_text
@@ -480,7 +480,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     finally:
         log.close()
     if status in ("COMPLETED", "FAILED", "STOPPED"):
-        raise WeboterError(
+        raise IllegalTransition(
             f"run {run_id} is {status}; there is nothing to resume",
             hint="only a run whose process died (or a paused one) can resume",
         )
@@ -509,7 +509,7 @@ def drive_resting(args: argparse.Namespace, mode: str) -> int:
             start=lambda client, wf, job: client.fork(**request),
         )
     if state.status.terminal or state.status not in ("LOADED", "PAUSED", "ERROR"):
-        raise WeboterError(
+        raise IllegalTransition(
             f"run {run_id} is {state.status}; only a LOADED, PAUSED or ERROR run can {mode}",
             hint="fork it to run it again: weboter fork RUN --at SEQ",
         )

@@ -1,6 +1,6 @@
 """Redaction: secrets read from `$env` never reach the log or artifacts in clear.
 
-Any string equal to a secret becomes its marker; a secret of 4 or more characters is also
+Any string equal to a secret becomes its marker; a secret of 6 or more characters is also
 replaced inside longer strings ("Bearer s3cr3t" -> "Bearer <marker>"). Shorter secrets are only
 redacted as whole values: replacing "1" inside every string would destroy data. The marker is
 `\\x00$env{path}\\x00` (runtime/references.py), which the resolver turns back into the value
@@ -16,7 +16,7 @@ from typing import Any
 
 from weboter.runtime.references import marker
 
-MIN_SUBSTRING_SECRET = 4
+MIN_SUBSTRING_SECRET = 6
 
 
 def redact(value: Any, secrets: Mapping[str, str]) -> Any:

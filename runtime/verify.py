@@ -42,7 +42,7 @@ def verify(
     checked = 0
     for record in log.read(run_id):
         event = record.event
-        if isinstance(event, NodeCompleted) and state is not None:
+        if isinstance(event, NodeCompleted | SubFlowReturned) and state is not None:
             checked += 1
             found = _check(state, event, record.seq, catalog, env, workflow or state.workflow)
             if found is not None:
@@ -55,7 +55,7 @@ def verify(
 
 def _check(
     state: RunState,
-    event: NodeCompleted,
+    event: NodeCompleted | SubFlowReturned,
     seq: int,
     catalog: Catalog,
     env: EnvSource,
@@ -70,7 +70,8 @@ def _check(
             "(no such node)",
             "the workflow no longer has this node",
         )
-    frame = state.frame
+    # a SubFlow node decides in its caller's frame, once the sub-flow has returned
+    frame = state.frames[-2] if isinstance(event, SubFlowReturned) else state.frame
     try:
         decision = route(
             node,

@@ -1,0 +1,92 @@
+"""The debugger's commands as real subprocesses: verify, diff, fork, rewind, jump, patch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import weboter
+
+pytestmark = pytest.mark.timeout(120)
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def run_example(home: Path, *extra: str) -> str:
+    result = weboter(
+        "run", str(EXAMPLES / "counter.json"), "--var", "target=4", "--json", *extra, home=home
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return str(json.loads(result.stdout)["run_id"])
+
+
+def events(home: Path, run_id: str) -> list[dict]:
+    return json.loads(weboter("history", run_id, "--json", home=home).stdout)["events"]
+
+
+def test_verify_catches_a_control_changed_after_the_run(tmp_path: Path) -> None:
+    run_id = run_example(tmp_path)
+    same = weboter("verify", run_id, "--json", home=tmp_path)
+    assert same.returncode == 0
+    assert json.loads(same.stdout)["divergence"] is None
+    changed = json.loads((EXAMPLES / "counter.json").read_text())
+    greet = next(n for n in changed["nodes"] if n["id"] == "greet")
+    greet["params"]["value"] = 10  # IfElse threshold: `big` becomes `small`
+    path = tmp_path / "changed.json"
+    path.write_text(json.dumps(changed))
+    result = weboter("verify", run_id, "--workflow", str(path), "--json", home=tmp_path)
+    assert result.returncode == 1
+    divergence = json.loads(result.stdout)["divergence"]
+    assert divergence["node_id"] == "greet"
+    assert (divergence["expected"], divergence["actual"]) == ("big", "small")
+    text = weboter("verify", run_id, "--workflow", str(path), home=tmp_path).stdout
+    assert "went to 'big', the workflow now says 'small'" in text
+
+
+def test_fork_then_diff(tmp_path: Path) -> None:
+    parent = run_example(tmp_path)
+    first_inc = next(e for e in events(tmp_path, parent) if e["event"].get("node_id") == "inc")
+    fork = weboter(
+        "fork", parent, "--at", str(first_inc["seq"]), "--set", "target=2", "--json", home=tmp_path
+    )
+    assert fork.returncode == 0, fork.stdout + fork.stderr
+    child = json.loads(fork.stdout)
+    assert child["variables"]["target"] == 2
+    assert child["variables"]["size"] == "small"
+    compared = json.loads(weboter("diff", parent, child["run_id"], "--json", home=tmp_path).stdout)
+    # init and inc(1) are shared; the second inc leaves the loop in the fork
+    assert compared["first_divergence"] == 2
+    assert compared["steps"][0]["changes"]["next_node"] == {"a": "inc", "b": "greet"}
+    human = weboter("diff", parent, child["run_id"], home=tmp_path).stdout
+    assert "first divergence at step 2" in human
+
+
+def test_rewind_jump_patch_on_a_paused_run(tmp_path: Path) -> None:
+    run_id = run_example(tmp_path, "--break", "big")
+    history = events(tmp_path, run_id)
+    first_inc = next(e for e in history if e["event"].get("node_id") == "inc")
+    assert weboter("rewind", run_id, "--to", str(first_inc["seq"]), home=tmp_path).returncode == 0
+    state = json.loads(weboter("state", run_id, "--json", home=tmp_path).stdout)
+    assert state["variables"]["flow"]["count"] == 1
+    patch = tmp_path / "patch.yaml"
+    patch.write_text('big:\n  inputs: {key: "$global{size}", value: huge}\n')
+    assert weboter("jump", run_id, "big", home=tmp_path).returncode == 0
+    assert weboter("patch", run_id, str(patch), home=tmp_path).returncode == 0
+    assert weboter("unbreak", run_id, "before:big", home=tmp_path).returncode == 0
+    done = weboter("continue", run_id, "--json", home=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["variables"]["size"] == "huge"
+    bad = weboter("jump", run_id, "nowhere", home=tmp_path)
+    assert bad.returncode == 2
+    assert "COMPLETED" in bad.stderr
+
+
+def test_break_needs_a_place(tmp_path: Path) -> None:
+    run_id = run_example(tmp_path, "--break", "inc")
+    result = weboter("break", run_id, home=tmp_path)
+    assert result.returncode == 1
+    assert "say where to break" in result.stderr
+    ok = weboter("break", run_id, "--if", "count >= 2", "--json", home=tmp_path)
+    assert ok.returncode == 0
