@@ -40,6 +40,7 @@ bench:
     {{bin}}/python bench/node_overhead.py --durability sync
     {{bin}}/python bench/node_overhead.py --durability full --no-memory
     {{bin}}/python bench/browser_overhead.py
+    {{bin}}/python bench/time_travel.py
 
 # scrape the demo shop (served on loopback) in headless Chromium and write a CSV
 demo:

@@ -83,7 +83,7 @@ def baseline_run(source_db: Path, run_id: str, target: Path, durability: str) ->
         "run_version INTEGER, type TEXT, schema_version INTEGER, command_id TEXT, payload BLOB, "
         "recorded_at REAL, UNIQUE (run_id, run_version))"
     )
-    conn.execute("CREATE INDEX events_command ON events (command_id)")
+    conn.execute("CREATE INDEX events_run_seq ON events (run_id, seq)")
     nodes = sum(1 for r in rows if r.type == "NodeCompleted")
     started = time.perf_counter()
     for command_rows in per_command.values():

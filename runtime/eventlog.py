@@ -155,6 +155,8 @@ class EventLog:
                         recorded_at REAL NOT NULL,
                         UNIQUE (run_id, run_version))"""
                 )
+                # a run's events by seq (state_at's tail, catch-up of one run)
+                db.execute("CREATE INDEX IF NOT EXISTS events_run_seq ON events (run_id, seq)")
                 db.execute(
                     """CREATE TABLE IF NOT EXISTS commands (
                         command_id TEXT PRIMARY KEY,
