@@ -22,13 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from node_overhead import loop_workflow  # noqa: E402
+from node_overhead import loop_workflow
 
-from weboter.runtime.engine import Engine  # noqa: E402
-from weboter.runtime.eventlog import EventLog  # noqa: E402
-from weboter.runtime.loader import to_workflow  # noqa: E402
-from weboter.runtime.projection import state_at  # noqa: E402
-from weboter.runtime.settings import Settings  # noqa: E402
+from weboter.runtime.engine import Engine
+from weboter.runtime.eventlog import EventLog
+from weboter.runtime.loader import to_workflow
+from weboter.runtime.projection import state_at
+from weboter.runtime.settings import Settings
 
 
 def measure(events: int, samples: int, rng: random.Random) -> dict[str, float]:
