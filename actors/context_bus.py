@@ -20,7 +20,7 @@ import zmq
 from weboter.actors.base import MessageActor
 from weboter.runtime.eventlog import EventLog
 from weboter.runtime.transport import Bridge, check_bindable
-from weboter.schemas.messages import CatchUp, EventBatch, Message, Publish
+from weboter.schemas.messages import CatchUp, EventBatch, Hook, Message, Publish
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,8 @@ class ContextBus(MessageActor):
     def handle(self, message: Message) -> None:
         if isinstance(message, Publish):
             self._publish(message)
+        elif isinstance(message, Hook):
+            self._hook(message.run_id, message.name, message.payload)
         elif isinstance(message, CatchUp):
             self._catch_up(message)
         else:
@@ -93,6 +95,17 @@ class ContextBus(MessageActor):
             prevs[event.run_id] = event.seq
             frames = [topic(event.run_id, event.type), _encoder.encode(header), event.payload]
             self._pub.send_multipart(frames)
+            # post_node_execute and on_node_error are the committed events themselves
+            if event.type == "NodeCompleted":
+                self._hook(event.run_id, "post_node_execute", event.payload)
+            elif event.type == "NodeFailed":
+                self._hook(event.run_id, "on_node_error", event.payload)
+
+    def _hook(self, run_id: str, name: str, payload: dict[str, Any] | bytes) -> None:
+        assert self._pub is not None
+        body = payload if isinstance(payload, bytes) else _encoder.encode(payload)
+        header = _encoder.encode({"name": name, "run_id": run_id})
+        self._pub.send_multipart([f"hook.{run_id}.{name}".encode(), header, body])
 
     def _catch_up(self, request: CatchUp) -> None:
         if self._log is None:

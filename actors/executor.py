@@ -14,11 +14,14 @@ from __future__ import annotations
 import logging
 import uuid
 
+import msgspec
+
 from weboter.actors.base import MessageActor
 from weboter.runtime.eventlog import to_record
 from weboter.runtime.flows import index_for
 from weboter.runtime.fold import apply
-from weboter.runtime.transport import Bridge
+from weboter.runtime.hooks import HookRegistry, PreNode
+from weboter.runtime.transport import BUS, Bridge
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import (
     CancelNode,
@@ -27,8 +30,10 @@ from weboter.schemas.messages import (
     Drive,
     ExecuteNode,
     FailRun,
+    Hook,
     Message,
     Mode,
+    OverrideInputs,
     Pause,
     PauseRun,
     ReleaseRun,
@@ -37,8 +42,10 @@ from weboter.schemas.messages import (
     Step,
     Stop,
     StopRun,
+    VetoNode,
 )
 from weboter.schemas.state import RunState, RunStatus
+from weboter.schemas.workflow import Node
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +61,78 @@ def new_command_id() -> str:
 class Executor(MessageActor):
     mode: Mode = "continuous"
 
-    def __init__(self, bridge: Bridge, runner: str = RUNNER) -> None:
+    def __init__(
+        self, bridge: Bridge, runner: str = RUNNER, hooks: HookRegistry | None = None
+    ) -> None:
         super().__init__(bridge)
         self.runner = runner
+        self.hooks = hooks or HookRegistry()
         self.states: dict[str, RunState] = {}
         self.watchers: dict[str, str] = {}
         self.pause_requested: set[str] = set()
+        self._asked: dict[str, tuple[int, str]] = {}  # run -> (node count, node) hooks saw
+
+    def _hooked(self, state: RunState, node: Node) -> bool:
+        """Publish pre_node_execute; let handlers veto the node or change its inputs (once per
+        arrival at a node). True when that produced a command to wait for."""
+        run_id = state.run_id
+        arrival = (state.nodes_completed, node.id)
+        if self._asked.get(run_id) == arrival:
+            return False
+        self._asked[run_id] = arrival
+        variables = {"global": state.globals, "flow": state.frame.vars}
+        self.send(
+            BUS,
+            Hook(
+                name="pre_node_execute",
+                run_id=run_id,
+                payload={
+                    "node_id": node.id,
+                    "flow_path": state.frame.flow_path,
+                    "action": node.action,
+                    "control": node.control,
+                    "inputs": node.inputs,
+                    "version": state.version,
+                },
+            ),
+        )
+        if not self.hooks.handlers:
+            return False
+        decision = self.hooks.decide(
+            PreNode(
+                run_id=run_id,
+                node_id=node.id,
+                flow_path=state.frame.flow_path,
+                action=node.action,
+                inputs=dict(node.inputs),
+                variables=variables,
+            )
+        )
+        if decision is None:
+            return False
+        if decision.veto is not None:
+            self.send(
+                STATE_MANAGER,
+                VetoNode(
+                    command_id=new_command_id(),
+                    run_id=run_id,
+                    reply_to=self.address,
+                    node_id=node.id,
+                    reason=decision.veto,
+                ),
+            )
+        else:
+            self.send(
+                STATE_MANAGER,
+                OverrideInputs(
+                    command_id=new_command_id(),
+                    run_id=run_id,
+                    reply_to=self.address,
+                    node_id=node.id,
+                    inputs=decision.inputs or {},
+                ),
+            )
+        return True
 
     def handle(self, message: Message) -> None:
         if isinstance(message, Committed):
@@ -150,6 +223,10 @@ class Executor(MessageActor):
                     ErrorContext(kind="UnknownNode", message=f"no node {frame.cursor!r} to run"),
                 )
                 return
+            if self._hooked(state, node):
+                return  # a handler vetoed it or changed its inputs: wait for that commit
+            if state.next_inputs is not None:
+                node = msgspec.structs.replace(node, inputs=state.next_inputs)
             self.send(
                 self.runner,
                 ExecuteNode(
@@ -187,6 +264,7 @@ class Executor(MessageActor):
 
     def _rest(self, run_id: str, status: str, error: ErrorContext | None) -> None:
         self.states.pop(run_id, None)
+        self._asked.pop(run_id, None)
         self.pause_requested.discard(run_id)
         watcher = self.watchers.pop(run_id, None)
         if watcher:

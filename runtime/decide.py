@@ -29,6 +29,7 @@ from weboter.schemas.events import (
     NodeAttemptFailed,
     NodeCompleted,
     NodeFailed,
+    NodeInputsOverridden,
     NodePatched,
     RunCompleted,
     RunCreated,
@@ -48,6 +49,7 @@ from weboter.schemas.messages import (
     CreateRun,
     FailRun,
     JumpTo,
+    OverrideInputs,
     PatchNode,
     PauseRun,
     RecordNodeResult,
@@ -56,6 +58,7 @@ from weboter.schemas.messages import (
     SetVariable,
     StartRun,
     StopRun,
+    VetoNode,
 )
 from weboter.schemas.state import RunState, RunStatus
 from weboter.schemas.workflow import END, EXIT
@@ -74,6 +77,8 @@ Command = (
     | AddNode
     | JumpTo
     | Rewind
+    | VetoNode
+    | OverrideInputs
 )
 COMMANDS = typing.get_args(Command)
 RESTING = (RunStatus.LOADED, RunStatus.PAUSED, RunStatus.ERROR)
@@ -137,6 +142,25 @@ class Decider:
         if isinstance(command, PauseRun):
             _require(state, command, (RunStatus.RUNNING,))
             return Decision([RunPaused(reason=command.reason)])
+        if isinstance(command, VetoNode | OverrideInputs):
+            _require(state, command, (RunStatus.RUNNING, RunStatus.STEPPING))
+            if command.node_id != state.current_node:
+                raise IllegalTransition(
+                    f"node {command.node_id!r} is not the current node "
+                    f"({state.current_node!r}) of run {state.run_id}"
+                )
+            if isinstance(command, OverrideInputs):
+                return Decision(
+                    [NodeInputsOverridden(node_id=command.node_id, inputs=command.inputs)]
+                )
+            error = ErrorContext(
+                kind="Vetoed",
+                message=f"node {command.node_id!r} was vetoed "
+                f"by a pre_node_execute hook: {command.reason}",
+                node_id=command.node_id,
+                flow_path=state.frame.flow_path,
+            )
+            return Decision([NodeFailed(node_id=command.node_id, error=error)])
         return self._debug(state, command)
 
     def _debug(self, state: RunState, command: Command) -> Decision:

@@ -29,6 +29,7 @@ from weboter.runtime.browser import BrowserHost
 from weboter.runtime.catalog import Catalog, default_catalog
 from weboter.runtime.client import EngineClient
 from weboter.runtime.eventlog import EventLog
+from weboter.runtime.hooks import HookRegistry
 from weboter.runtime.references import EnvSource
 from weboter.runtime.settings import Settings
 from weboter.runtime.transport import Bridge
@@ -54,6 +55,7 @@ class Engine:
             catchup_endpoint=self.settings.catchup_endpoint,
         )
         self.bus_endpoint = f"inproc://weboter-bus-{uuid.uuid4().hex}"
+        self.hooks = HookRegistry()  # register pre_node_execute handlers before start()
         self._refs: list[pykka.ActorRef[Any]] = []
         self._clients: list[EngineClient] = []
         self.bus_bound: list[str] = []
@@ -93,8 +95,8 @@ class Engine:
                     browser=BrowserHost(executable=s.browser, headless=s.headless),
                 ),
             ),
-            ("continuous_executor", ContinuousExecutor.start(self.bridge)),
-            ("step_executor", StepExecutor.start(self.bridge)),
+            ("continuous_executor", ContinuousExecutor.start(self.bridge, hooks=self.hooks)),
+            ("step_executor", StepExecutor.start(self.bridge, hooks=self.hooks)),
             ("launcher", Launcher.start(self.bridge, self.catalog, s.db_path)),
         ]
         for _address, ref in actors:

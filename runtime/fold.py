@@ -22,6 +22,7 @@ from weboter.schemas.events import (
     NodeAttemptFailed,
     NodeCompleted,
     NodeFailed,
+    NodeInputsOverridden,
     NodePatched,
     RunCompleted,
     RunCreated,
@@ -100,6 +101,8 @@ def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: f
         raise FoldError(f"{type(event).__name__} at version {version} comes before RunCreated")
     common: dict[str, Any] = {"version": version, "seq": seq, "updated_at": at}
 
+    if isinstance(event, NodeInputsOverridden):
+        return replace(state, next_inputs=event.inputs, **common)
     if isinstance(event, NodeCompleted):
         frames = [
             *state.frames[:-1],
@@ -114,6 +117,7 @@ def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: f
             prev_outputs=event.outputs,
             nodes_completed=state.nodes_completed + 1,
             browser=event.browser or state.browser,
+            next_inputs=None,
             **common,
         )
     if isinstance(event, SubFlowEntered):
@@ -149,7 +153,7 @@ def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: f
         status = RunStatus.STEPPING if event.mode == "step" else RunStatus.RUNNING
         return replace(state, status=status, error=None, **common)
     if isinstance(event, NodeFailed):
-        return replace(state, status=RunStatus.ERROR, error=event.error, **common)
+        return replace(state, status=RunStatus.ERROR, error=event.error, next_inputs=None, **common)
     if isinstance(event, RunPaused):
         breakpoints = state.breakpoints
         if event.breakpoint is not None:

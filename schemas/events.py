@@ -142,6 +142,13 @@ class JumpedTo(_Event, frozen=True):
     node_id: str
 
 
+class NodeInputsOverridden(_Event, frozen=True):
+    """A pre_node_execute hook handler gave the current node other inputs, for this run of it."""
+
+    node_id: str
+    inputs: dict[str, Any]
+
+
 class RunRewound(_Event, frozen=True):
     """A paused run went back to the state right after event `to_seq`; it goes on from there."""
 
@@ -187,6 +194,7 @@ Event = (
     | NodeAdded
     | JumpedTo
     | RunRewound
+    | NodeInputsOverridden
 )
 
 EVENT_TYPES: dict[str, type[_Event]] = {
@@ -211,6 +219,7 @@ EVENT_TYPES: dict[str, type[_Event]] = {
         NodeAdded,
         JumpedTo,
         RunRewound,
+        NodeInputsOverridden,
     )
 }
 

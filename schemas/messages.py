@@ -219,6 +219,32 @@ class Rewind(_Msg, frozen=True):
     to_seq: int
 
 
+class VetoNode(_Msg, frozen=True):
+    """Executor -> State Manager: a hook handler vetoed the current node; it fails."""
+
+    command_id: str
+    run_id: str
+    reply_to: str
+    node_id: str
+    reason: str
+
+
+class OverrideInputs(_Msg, frozen=True):
+    command_id: str
+    run_id: str
+    reply_to: str
+    node_id: str
+    inputs: dict[str, Any]
+
+
+class Hook(_Msg, frozen=True):
+    """Executor -> Context Bus: publish a hook (topic `hook.<run_id>.<name>`)."""
+
+    name: str
+    run_id: str
+    payload: dict[str, Any]
+
+
 class PauseRun(_Msg, frozen=True):
     """Executor -> State Manager: pause a RUNNING run at this node boundary."""
 
@@ -331,6 +357,9 @@ Message = (
     | JumpTo
     | Rewind
     | PauseRun
+    | VetoNode
+    | OverrideInputs
+    | Hook
     | ResumeJob
     | JobAccepted
     | CommandRejected

@@ -73,6 +73,7 @@ class RunState(msgspec.Struct, omit_defaults=True):
     breakpoints: list[Breakpoint] = []
     browser: BrowserState | None = None  # the last browser node's page and storage
     pause_reason: str = ""
+    next_inputs: dict[str, Any] | None = None  # a hook's inputs for the current node, once
 
     @property
     def frame(self) -> Frame:
