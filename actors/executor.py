@@ -172,7 +172,7 @@ class Executor(MessageActor):
         error = ErrorContext(kind="IllegalTransition", message=f"run {run_id} {why}")
         self.send(reply_to, CommandRejected(command_id=command_id, error=error, run_id=run_id))
 
-    def start_run(self, run_id: str, reply_to: str, *, resume: bool) -> None:
+    def start_run(self, run_id: str, reply_to: str, *, resume: bool, over: bool = False) -> None:
         self.watchers[run_id] = reply_to
         self.send(
             STATE_MANAGER,
@@ -182,6 +182,7 @@ class Executor(MessageActor):
                 reply_to=self.address,
                 mode=self.mode,
                 resume=resume,
+                over=over,
             ),
         )
 
@@ -299,6 +300,6 @@ class StepExecutor(Executor):
 
     def on_request(self, message: Message) -> None:
         if isinstance(message, Step):
-            self.start_run(message.run_id, message.reply_to, resume=False)
+            self.start_run(message.run_id, message.reply_to, resume=False, over=message.over)
         else:
             super().on_request(message)

@@ -167,15 +167,17 @@ class EngineClient:
             Stop(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address),
         )
 
-    def step(self, run_id: str, *, timeout: float = 30.0) -> RunEnded:
-        """Run exactly one node of a LOADED or PAUSED run; returns when it rests again."""
-        self.start_step(run_id)
+    def step(self, run_id: str, *, over: bool = False, timeout: float = 30.0) -> RunEnded:
+        """Run exactly one node of a LOADED or PAUSED run (`over`: a SubFlow runs whole);
+        returns when it rests again."""
+        self.start_step(run_id, over=over)
         return self.wait(run_id, timeout=timeout)
 
-    def start_step(self, run_id: str) -> str:
+    def start_step(self, run_id: str, *, over: bool = False) -> str:
         """Ask for one step; `wait` sees the run rest (PAUSED) after it."""
         self.outbox.send(
-            "step_executor", Step(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address)
+            "step_executor",
+            Step(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address, over=over),
         )
         return run_id
 

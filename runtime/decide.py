@@ -233,7 +233,8 @@ class Decider:
         else:
             # from ERROR: the failed node runs again (after any live changes)
             _require(state, command, (RunStatus.LOADED, RunStatus.PAUSED, RunStatus.ERROR))
-            first = RunStarted(mode=command.mode)
+            depth = len(state.frames) if command.over and command.mode == "step" else None
+            first = RunStarted(mode=command.mode, over_depth=depth)
         decision = Decision([first])
         self._settle(state, decision)
         return decision
@@ -282,7 +283,10 @@ class Decider:
         for event in decision.events:
             current = apply(current, event, seq=current.seq, version=current.version, at=0.0)
         stepping = current.status == RunStatus.STEPPING
-        stepped = any(isinstance(e, NodeCompleted) for e in decision.events)
+        over = current.step_depth  # stepping over: only a step back at this depth counts
+        stepped = any(isinstance(e, NodeCompleted) for e in decision.events) and (
+            over is None or len(current.frames) <= over
+        )
         # a node was just reached: by completing one, or by starting a run that never ran
         arrived = stepped or state.status == RunStatus.LOADED
         completed = next(
@@ -305,7 +309,11 @@ class Decider:
             step = self._engine_step(current, decision.secrets)
             if step is None or (stepping and stepped and isinstance(step, SubFlowEntered)):
                 break
-            stepped = stepped or isinstance(step, SubFlowEntered)
+            after = apply(current, step, seq=current.seq, version=current.version, at=0.0)
+            if over is None:
+                stepped = stepped or isinstance(step, SubFlowEntered)
+            elif isinstance(step, SubFlowReturned) and len(after.frames) <= over:
+                stepped = True
             decision.events.append(step)
             current = apply(current, step, seq=current.seq, version=current.version, at=0.0)
         else:

@@ -151,7 +151,8 @@ def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: f
         return replace(state, **common)
     if isinstance(event, RunStarted | RunResumed):
         status = RunStatus.STEPPING if event.mode == "step" else RunStatus.RUNNING
-        return replace(state, status=status, error=None, **common)
+        depth = event.over_depth if isinstance(event, RunStarted) else None
+        return replace(state, status=status, error=None, step_depth=depth, **common)
     if isinstance(event, NodeFailed):
         return replace(state, status=RunStatus.ERROR, error=event.error, next_inputs=None, **common)
     if isinstance(event, RunPaused):
@@ -163,6 +164,7 @@ def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: f
             status=RunStatus.PAUSED,
             pause_reason=event.reason,
             breakpoints=breakpoints,
+            step_depth=None,
             **common,
         )
     if isinstance(event, BreakpointSet):

@@ -34,9 +34,11 @@ class RunCreated(_Event, frozen=True):
 
 
 class RunStarted(_Event, frozen=True):
-    """LOADED/PAUSED -> RUNNING (mode "continuous") or STEPPING (mode "step")."""
+    """LOADED/PAUSED -> RUNNING (mode "continuous") or STEPPING (mode "step"). A step over
+    a SubFlow node (`over_depth`) runs the whole sub-flow and pauses back at that depth."""
 
     mode: Literal["continuous", "step"] = "continuous"
+    over_depth: int | None = None
 
 
 class RunResumed(_Event, frozen=True):

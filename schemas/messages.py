@@ -122,6 +122,7 @@ class StartRun(_Msg, frozen=True):
     reply_to: str
     mode: Mode = "continuous"
     resume: bool = False  # a crash resume: record RunResumed
+    over: bool = False  # a step over: a SubFlow runs whole
 
 
 class RecordNodeResult(_Msg, frozen=True):
@@ -277,11 +278,13 @@ class Drive(_Msg, frozen=True):
 
 
 class Step(_Msg, frozen=True):
-    """Run exactly one node of a LOADED or PAUSED run, then pause."""
+    """Run exactly one node of a LOADED or PAUSED run, then pause. `over`: a SubFlow node
+    counts as one node (its whole sub-flow runs); otherwise a step goes into it."""
 
     command_id: str
     run_id: str
     reply_to: str
+    over: bool = False
 
 
 class ExecuteNode(_Msg, frozen=True):

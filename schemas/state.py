@@ -74,6 +74,7 @@ class RunState(msgspec.Struct, omit_defaults=True):
     browser: BrowserState | None = None  # the last browser node's page and storage
     pause_reason: str = ""
     next_inputs: dict[str, Any] | None = None  # a hook's inputs for the current node, once
+    step_depth: int | None = None  # stepping over: pause only back at this many frames
 
     @property
     def frame(self) -> Frame:

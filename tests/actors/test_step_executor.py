@@ -54,3 +54,39 @@ def test_step_on_a_finished_run_is_refused(runner: Runner) -> None:
     assert ended.status == "REJECTED"
     assert ended.error is not None
     assert "not allowed" in ended.error.message
+
+
+def test_step_over_a_sub_flow_runs_it_whole(runner: Runner) -> None:
+    wf = to_workflow(
+        flow(
+            node(
+                "a", "SetData", inputs={"key": "$global{a}", "value": 1}, params={"next_node": "b"}
+            ),
+            node("b", "SubFlow", inputs={"flow_id": "s"}, params={"next_node": "c"}),
+            node("c", "SetData", "EndFlow", inputs={"key": "$global{c}", "value": 3}),
+            sub_flows=[
+                flow(
+                    node(
+                        "x",
+                        "SetData",
+                        inputs={"key": "$global{x}", "value": 2},
+                        params={"next_node": "y"},
+                    ),
+                    node("y", "SetData", "EndFlow", inputs={"key": "$global{y}", "value": 2}),
+                    id="s",
+                )
+            ],
+        ),
+        "t",
+    )
+    client = runner.client
+    run_id = client.submit(wf, start=None)
+    assert client.step(run_id, over=True, timeout=10).status == "PAUSED"  # a ran
+    assert client.step(run_id, over=True, timeout=10).status == "PAUSED"  # b: x and y ran
+    log = EventLog(runner.db_path)
+    state = state_at(log, run_id)
+    log.close()
+    assert state.current_node == "c"
+    assert state.globals == {"a": 1, "x": 2, "y": 2}
+    assert len(state.frames) == 1
+    assert client.step(run_id, over=True, timeout=10).status == "COMPLETED"
