@@ -141,6 +141,13 @@ def add_commands(
     p.add_argument("--env-file", type=Path)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(handler=lambda a: a.drive_run(a, mode="fork"))
+    p = sub.add_parser(
+        "debug", parents=[common, browser], help="debug a workflow FILE or a RUN interactively"
+    )
+    p.add_argument("target", help="a workflow file, or a run id (prefix)")
+    p.add_argument("--var", action="append", default=[], metavar="K=V")
+    p.add_argument("--env-file", type=Path)
+    p.set_defaults(handler=cmd_debug, out=out)
     p = command("verify", "re-run a run's decisions against its recorded outputs")
     p.add_argument("--workflow", type=Path, help="check against this version of the workflow")
     p.set_defaults(handler=cmd_verify)
@@ -332,6 +339,25 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if result.only_a or result.only_b:
         lines.append(f"  {result.only_a} more step(s) in a, {result.only_b} in b")
     args.out(args, doc, "\n".join(lines))
+    return 0
+
+
+def cmd_debug(args: argparse.Namespace) -> int:
+    from weboter.runtime.cli import env_source, load_checked, parse_vars  # noqa: PLC0415
+    from weboter.runtime.debugger import Debugger, repl  # noqa: PLC0415
+
+    target = Path(args.target)
+    settings = Settings(db_path=_db(args), evidence=args.evidence, browser=args.browser)
+    with Engine(settings, env=env_source(args.env_file)) as engine, engine.client() as client:
+        if target.suffix.lower() in (".json", ".yaml", ".yml") and target.exists():
+            workflow, _ = load_checked(target)
+            run_id = client.submit(
+                workflow, variables=parse_vars(args.var), source=str(target), start=None
+            )
+        else:
+            run_id, _ = resolve(args, args.target)
+        debugger = Debugger(client, _db(args), run_id, say=print)
+        repl(debugger, _db(args).parent / "debug_history")
     return 0
 
 

@@ -1,0 +1,91 @@
+"""`weboter debug`: the interactive debugger, driven line by line through stdin."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import weboter
+
+pytestmark = pytest.mark.timeout(120)
+
+COUNTER = Path(__file__).parent.parent / "examples" / "counter.json"
+
+
+def debug(home: Path, target: str, script: str, *extra: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "weboter.runtime.cli", "debug", target, *extra],
+        input=script,
+        env={**os.environ, "WEBOTER_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_break_step_vars_set_back_patch_continue(tmp_path: Path) -> None:
+    out = debug(
+        tmp_path,
+        str(COUNTER),
+        "\n".join(
+            [
+                "break inc after",
+                "continue",
+                "vars",
+                "step",
+                "set count=2",
+                "back",
+                "where",
+                "clear after:inc",
+                'patch big inputs.value="huge"',
+                "continue",
+                "history 2",
+                "quit",
+            ]
+        )
+        + "\n",
+        "--var",
+        "target=3",
+    )
+    assert "PAUSED (breakpoint) at counter:inc" in out
+    assert '"count": 1' in out  # vars at the breakpoint
+    assert "PAUSED (step) at counter:inc" in out
+    assert "back before inc" in out
+    assert "COMPLETED at counter:__end__" in out
+    assert '{"global.size": "huge"}' in out
+    runs = json.loads(weboter("runs", "--json", home=tmp_path).stdout)
+    assert runs[0]["status"] == "COMPLETED"
+
+
+def test_a_finished_run_is_read_only_but_can_be_forked(tmp_path: Path) -> None:
+    done = weboter("run", str(COUNTER), "--var", "target=2", "--json", home=tmp_path)
+    run_id = json.loads(done.stdout)["run_id"]
+    events = json.loads(weboter("history", run_id, "--json", home=tmp_path).stdout)["events"]
+    first_inc = next(e for e in events if e["event"].get("node_id") == "inc")
+    out = debug(
+        tmp_path,
+        run_id[:6],
+        "\n".join(
+            [
+                "step",
+                f"fork {first_inc['seq']} target=5",
+                "continue",
+                "vars",
+                "nonsense",
+                "quit",
+            ]
+        )
+        + "\n",
+    )
+    assert "read-only; `fork` to go on" in out
+    assert "forked run" in out
+    assert '"message": "counted to 5"' in out
+    assert "unknown command 'nonsense'" in out
