@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -26,11 +27,15 @@ from weboter.runtime.browser import BrowserHost
 from weboter.runtime.catalog import ActionContext, ActionSpec, Catalog
 from weboter.runtime.decide import error_context
 from weboter.runtime.errors import ActionError, ActionTimeout, ReferenceError_, WorkflowError
+from weboter.runtime.eventlog import EventLog
 from weboter.runtime.evidence import EvidencePolicy, capture, describe
+from weboter.runtime.flows import index_for
 from weboter.runtime.node import Writes, map_outputs, resolve_inputs, route
+from weboter.runtime.projection import state_at
 from weboter.runtime.references import EnvSource, Resolver
 from weboter.runtime.secrets import redact
 from weboter.runtime.transport import Bridge, encode
+from weboter.runtime.verify import history
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import (
     CancelNode,
@@ -41,7 +46,7 @@ from weboter.schemas.messages import (
 )
 from weboter.schemas.state import BrowserState
 
-log = logging.getLogger(__name__)
+log = logger = logging.getLogger(__name__)
 
 STATE_MANAGER = "state_manager"
 NOT_RETRIED = (ReferenceError_, WorkflowError)  # the same input fails the same way again
@@ -59,6 +64,8 @@ class NodeRunner(MessageActor):
         artifacts: ArtifactStore,
         evidence: EvidencePolicy = "on_error",
         browser: BrowserHost | None = None,
+        restore: str = "captured",
+        db_path: Path | None = None,
     ) -> None:
         super().__init__(bridge)
         self.catalog = catalog
@@ -66,6 +73,8 @@ class NodeRunner(MessageActor):
         self.artifacts = artifacts
         self.evidence = evidence
         self.browser = browser or BrowserHost()
+        self.restore = restore
+        self.db_path = db_path
         self.run_secrets: dict[str, dict[str, str]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
@@ -195,7 +204,12 @@ class NodeRunner(MessageActor):
                 if spec is None:
                     spec = self.catalog.action(task.node.action)
                 if spec.browser:
-                    ctx.session = await self.browser.session(task.run_id, self._restore(task))
+                    fresh = not self.browser.has_session(task.run_id)
+                    redrive = fresh and self.restore == "redrive" and task.browser is not None
+                    restore = None if redrive else self._restore(task)
+                    ctx.session = await self.browser.session(task.run_id, restore)
+                    if redrive:
+                        await self._redrive(task, ctx.session)
                 inputs = resolve_inputs(task.node, spec, resolver)
                 outputs = await self._call(spec, task, ctx, inputs)
                 evidence = await self._evidence(ctx, spec, task, resolver, failed=False)
@@ -233,12 +247,42 @@ class NodeRunner(MessageActor):
                 )
         return task.browser.url, storage
 
+    async def _redrive(self, task: ExecuteNode, session: Any) -> None:
+        """Put a run's browser back by doing its recorded browser actions again, in order
+        (only those that may change the session; secrets resolved again)."""
+        if self.db_path is None:
+            return
+        log = EventLog(self.db_path, create=False)
+        try:
+            steps = history(log, task.run_id)
+            index = index_for(state_at(log, task.run_id).workflow)
+        finally:
+            log.close()
+        resolver = Resolver(self.env)
+        for step in steps:
+            node = index.node(step.flow_path, step.node_id)
+            spec = self.catalog.find_action(node.action) if node else None
+            if spec is None or not spec.browser or spec.reads_only:
+                continue
+            ctx = ActionContext(
+                run_id=task.run_id,
+                node_id=step.node_id,
+                flow_vars={},
+                globals={},
+                session=session,
+                artifacts=self.artifacts,
+            )
+            try:
+                await self._call(spec, task, ctx, resolver.unmark(step.inputs))
+            except Exception as exc:  # a step that does not replay is reported, not fatal
+                logger.warning("run %s: re-driving %s failed: %s", task.run_id, step.node_id, exc)
+
     async def _browser_state(
         self, ctx: ActionContext, spec: ActionSpec, task: ExecuteNode, resolver: Resolver
     ) -> BrowserState | None:
         """The page and storage after a browser node (redacted), to restore the run later.
         After an action that only reads, the storage captured before is carried over."""
-        if spec.reads_only and task.browser is not None:
+        if (spec.reads_only or spec.keeps_storage) and task.browser is not None:
             page = ctx.session.current
             url = page.url if page is not None and not page.is_closed() else task.browser.url
             return BrowserState(url=url, storage=task.browser.storage)

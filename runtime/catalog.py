@@ -64,7 +64,8 @@ class ActionSpec:
     raw_inputs: frozenset[str] = frozenset()  # inputs passed unresolved (SetData.key)
     engine: bool = False  # handled by the engine itself (SubFlow), not by a Node Runner
     browser: bool = False  # needs the run's browser session (ctx.session)
-    reads_only: bool = False  # a browser action that cannot change cookies or storage
+    reads_only: bool = False  # a browser action that only reads the page (re-driving skips it)
+    keeps_storage: bool = False  # changes the page, but not cookies or storage (typing)
     doc: str = ""
 
 

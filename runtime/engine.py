@@ -93,6 +93,8 @@ class Engine:
                     artifacts=ArtifactStore.beside(s.db_path),
                     evidence=s.evidence,
                     browser=BrowserHost(executable=s.browser, headless=s.headless),
+                    restore=s.browser_restore,
+                    db_path=s.db_path,
                 ),
             ),
             ("continuous_executor", ContinuousExecutor.start(self.bridge, hooks=self.hooks)),

@@ -168,6 +168,10 @@ class Resolver:
 
         return REFERENCE.sub(interpolate, self._unmark(text))
 
+    def unmark(self, value: Any) -> Any:
+        """`value` with the secrets behind its markers put back (values read from the log)."""
+        return self._unmark(value)
+
     def _unmark(self, value: Any) -> Any:
         """Put secrets back where a redacted value carries markers."""
         if isinstance(value, str):

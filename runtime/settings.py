@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from weboter.runtime.eventlog import Durability
 from weboter.runtime.evidence import EvidencePolicy
@@ -29,4 +30,6 @@ class Settings:
     catchup_endpoint: str | None = None  # ROUTER for catch-up requests
     evidence: EvidencePolicy = "on_error"  # browser evidence: none | on_error | every_node
     browser: str | None = None  # a Chromium executable (else WEBOTER_BROWSER, then searched)
+    # how a run's browser comes back in a runner that has none for it (docs/debugging.md)
+    browser_restore: Literal["captured", "redrive"] = "captured"
     headless: bool = True

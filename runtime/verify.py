@@ -20,7 +20,7 @@ from weboter.runtime.flows import index_for
 from weboter.runtime.fold import apply
 from weboter.runtime.node import route
 from weboter.runtime.references import EnvSource, display
-from weboter.schemas.events import NodeCompleted, RunCreated, SubFlowReturned
+from weboter.schemas.events import NodeCompleted, RunCreated, RunRewound, SubFlowReturned
 from weboter.schemas.state import RunState
 from weboter.schemas.workflow import Workflow
 
@@ -105,20 +105,26 @@ class Step:
     next_node: str
     outputs: dict[str, Any]
     variables: dict[str, Any]  # flow and global variables written by this step
+    flow_path: tuple[str, ...] = ()
+    inputs: dict[str, Any] = field(default_factory=dict)  # as recorded (secrets as markers)
 
 
 def history(log: EventLog, run_id: str, until_seq: int | None = None) -> list[Step]:
-    """A run's executed steps; a fork's begin with its parent's up to the fork point."""
+    """A run's executed steps as they stand: a fork's begin with its parent's up to the fork
+    point; a rewind drops the steps after the point it went back to."""
     steps: list[Step] = []
     for record in log.read(run_id, until_seq=until_seq):
         event = record.event
         if isinstance(event, RunCreated) and event.parent_run and event.parent_seq:
             steps = history(log, event.parent_run, event.parent_seq)
+        elif isinstance(event, RunRewound):
+            steps = [s for s in steps if s.run_id != run_id or s.seq <= event.to_seq]
         elif isinstance(event, NodeCompleted | SubFlowReturned):
             written = {
                 **{f"flow.{k}": v for k, v in event.flow_vars.items()},
                 **{f"global.{k}": v for k, v in event.global_vars.items()},
             }
+            inputs = event.inputs if isinstance(event, NodeCompleted) else {}
             steps.append(
                 Step(
                     record.seq,
@@ -127,6 +133,8 @@ def history(log: EventLog, run_id: str, until_seq: int | None = None) -> list[St
                     event.next_node,
                     display(event.outputs),
                     display(written),
+                    tuple(event.flow_path),
+                    inputs,
                 )
             )
     return steps

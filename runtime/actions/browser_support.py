@@ -174,11 +174,13 @@ def browser_action(
     outputs: tuple[str, ...] = (),
     *,
     reads_only: bool = False,
+    keeps_storage: bool = False,
     **defaults: Any,
 ) -> ActionSpec:
     """The catalog entry of a builtin browser action (async, needs the run's session).
-    `reads_only`: it cannot change cookies or storage, so the run's captured browser state
-    is carried over instead of read again (runtime/browser.py)."""
+    `reads_only`: it only reads the page; `keeps_storage`: it changes the page but not cookies
+    or storage. For both, the run's captured browser state is carried over instead of read
+    again; re-driving a run's browser skips only `reads_only` actions."""
     return ActionSpec(
         f"builtin.{name}",
         fn,
@@ -188,4 +190,5 @@ def browser_action(
         is_async=True,
         browser=True,
         reads_only=reads_only,
+        keeps_storage=keeps_storage,
     )

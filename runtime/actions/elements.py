@@ -207,7 +207,7 @@ PLUGIN = Plugin(
         _spec(
             "ClickItem", click_item, outputs=("clicked",), scope=None, no_error=False, force=False
         ),
-        _spec("FillInput", fill_input, required=("text",), reads_only=True),
+        _spec("FillInput", fill_input, required=("text",), keeps_storage=True),
         _spec("WaitElement", wait_element, outputs=("element_found",), reads_only=True),
         _spec(
             "ExtractData",

@@ -76,11 +76,13 @@ def shop() -> Iterator[ShopServer]:
 class BrowserRunner:
     """Runs workflow dicts on one engine with a browser, reading outcomes from the log."""
 
-    def __init__(self, db_path: Path, evidence: str = "on_error") -> None:
+    def __init__(
+        self, db_path: Path, evidence: str = "on_error", restore: str = "captured"
+    ) -> None:
         self.db_path = db_path
         env = EnvSource({"shop": {"user": "demo", "password": "demo-pass-123"}}, use_os=False)
         self.engine = Engine(
-            Settings(db_path=db_path, evidence=evidence),  # type: ignore[arg-type]
+            Settings(db_path=db_path, evidence=evidence, browser_restore=restore),  # type: ignore[arg-type]
             env=env,
         ).start()
         self.client = self.engine.client()

@@ -103,3 +103,28 @@ def test_demo_forked_at_page_two_with_a_changed_variable(tmp_path: Path, shop: A
     export = compared.steps[-1]
     assert export["node_a"] == export["node_b"] == "export"
     assert export["changes"]["outputs"]["path"] == {"a": str(first_csv), "b": str(fork_csv)}
+
+
+@pytest.mark.parametrize("restore", ["captured", "redrive"])
+def test_fork_restores_the_browser_both_ways(tmp_path: Path, shop: Any, restore: str) -> None:
+    runner = BrowserRunner(tmp_path / "r.db", restore=restore)
+    try:
+        parent = runner.start(login_flow(shop.url))
+        done = runner.outcome(parent)
+        assert done.ended.status == "COMPLETED"
+        submitted = next(
+            r
+            for r in done.events
+            if isinstance(r.event, NodeCompleted) and r.event.node_id == "submit"
+        )
+        logins = len(shop.sessions)
+        child = runner.client.fork(parent, submitted.seq)
+        outcome = runner.outcome(child)
+    finally:
+        runner.close()
+    assert outcome.ended.status == "COMPLETED", outcome.state.error
+    assert outcome.state.globals["page"] == "Page 2 of 3"  # logged in, without logging in
+    ran = [r.event.node_id for r in outcome.events if isinstance(r.event, NodeCompleted)]
+    assert ran == ["visit", "read"]
+    # captured: the parent's cookie came back; re-driving: the login was done again
+    assert len(shop.sessions) == logins + (1 if restore == "redrive" else 0)
