@@ -19,6 +19,7 @@ import zmq
 
 from weboter.actors.base import MessageActor
 from weboter.runtime.eventlog import EventLog
+from weboter.runtime.security import CurveConfig
 from weboter.runtime.transport import Bridge, check_bindable
 from weboter.schemas.messages import CatchUp, EventBatch, Hook, Message, Publish
 
@@ -45,8 +46,11 @@ def topic(run_id: str, type_: str) -> bytes:
 class ContextBus(MessageActor):
     address = "bus"
 
-    def __init__(self, bridge: Bridge, db_path: Path, endpoints: list[str]) -> None:
+    def __init__(
+        self, bridge: Bridge, db_path: Path, endpoints: list[str], curve: CurveConfig | None = None
+    ) -> None:
         super().__init__(bridge)
+        self.curve = curve
         self.db_path = db_path
         self.endpoints = endpoints
         self.bound: list[str] = []
@@ -57,8 +61,10 @@ class ContextBus(MessageActor):
         self._pub = self.bridge.context.socket(zmq.PUB)
         self._pub.setsockopt(zmq.LINGER, 0)
         self._pub.setsockopt(zmq.SNDHWM, 100_000)
+        if self.curve is not None:
+            self.curve.serve(self._pub)  # inproc is not encrypted by ZeroMQ: no cost there
         for endpoint in self.endpoints:
-            check_bindable(endpoint, curve=False)
+            check_bindable(endpoint, curve=self.curve is not None)
             self._pub.bind(endpoint)
             self.bound.append(str(self._pub.getsockopt_string(zmq.LAST_ENDPOINT)))
 

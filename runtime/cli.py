@@ -203,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", parents=[common], help="check Python, Playwright, the browser")
     p.set_defaults(handler=cmd_doctor)
 
+    p = sub.add_parser(
+        "keys", parents=[common], help="make a CURVE key pair (for an engine or a remote client)"
+    )
+    p.set_defaults(handler=cmd_keys)
+
     p = sub.add_parser("catalog", parents=[common], help="list actions and controls")
     p.set_defaults(handler=cmd_catalog)
     return parser
@@ -672,6 +677,20 @@ def cmd_state(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     schema = msgspec.json.schema(Workflow)
     sys.stdout.write(json.dumps(schema, indent=2) + "\n")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    import zmq  # noqa: PLC0415
+
+    public, secret = zmq.curve_keypair()
+    doc = {"public": public.decode(), "secret": secret.decode()}
+    out(
+        args,
+        doc,
+        f"public: {doc['public']}\nsecret: {doc['secret']}\n"
+        "give the public key to the other side; keep the secret one to yourself",
+    )
     return 0
 
 

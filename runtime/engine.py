@@ -31,6 +31,7 @@ from weboter.runtime.client import EngineClient
 from weboter.runtime.eventlog import EventLog
 from weboter.runtime.hooks import HookRegistry
 from weboter.runtime.references import EnvSource
+from weboter.runtime.security import start_authenticator
 from weboter.runtime.settings import Settings
 from weboter.runtime.transport import Bridge
 
@@ -53,11 +54,13 @@ class Engine:
             self.context,
             command_endpoint=self.settings.command_endpoint,
             catchup_endpoint=self.settings.catchup_endpoint,
+            curve=self.settings.curve,
         )
         self.bus_endpoint = f"inproc://weboter-bus-{uuid.uuid4().hex}"
         self.hooks = HookRegistry()  # register pre_node_execute handlers before start()
         self._refs: list[pykka.ActorRef[Any]] = []
         self._clients: list[EngineClient] = []
+        self._auth: Any = None
         self.bus_bound: list[str] = []
 
     @property
@@ -65,12 +68,24 @@ class Engine:
         return self.settings.db_path
 
     def start(self) -> Engine:
+        """Start the bridge and every actor; on failure, undo what started and re-raise."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Engine:
         # Open (and if need be create) the log here first, so a bad --db fails before any
         # actor starts, with the log's own error.
         EventLog(self.db_path, durability=self.settings.durability).close()
-        self.bridge.start()
         s = self.settings
-        bus = ContextBus.start(self.bridge, s.db_path, [self.bus_endpoint, *s.bus_endpoints])
+        if s.curve is not None:  # before any socket binds: ZAP must be in place
+            self._auth = start_authenticator(self.context, s.curve)
+        self.bridge.start()
+        bus = ContextBus.start(
+            self.bridge, s.db_path, [self.bus_endpoint, *s.bus_endpoints], s.curve
+        )
         actors: list[tuple[str, pykka.ActorRef[Any]]] = [
             ("bus", bus),
             (
@@ -117,7 +132,11 @@ class Engine:
                 ref.stop(timeout=10)
         self._refs.clear()
         self.bridge.stop()
-        self.context.term()
+        if self._auth is not None:
+            self._auth.stop()
+            self._auth = None
+        if not self.context.closed:
+            self.context.term()
 
     def client(self) -> EngineClient:
         client = EngineClient(self)

@@ -9,6 +9,7 @@ from typing import Literal
 
 from weboter.runtime.eventlog import Durability
 from weboter.runtime.evidence import EvidencePolicy
+from weboter.runtime.security import CurveConfig
 
 
 def home() -> Path:
@@ -32,4 +33,6 @@ class Settings:
     browser: str | None = None  # a Chromium executable (else WEBOTER_BROWSER, then searched)
     # how a run's browser comes back in a runner that has none for it (docs/debugging.md)
     browser_restore: Literal["captured", "redrive"] = "captured"
+    # CURVE for the listening sockets; required for anything bound beyond loopback
+    curve: CurveConfig | None = None
     headless: bool = True

@@ -46,6 +46,7 @@ import msgspec
 import zmq
 
 from weboter.runtime.errors import TransportError
+from weboter.runtime.security import CurveConfig
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import CommandRejected, Message
 
@@ -225,8 +226,10 @@ class Bridge:
         *,
         command_endpoint: str | None = None,
         catchup_endpoint: str | None = None,
+        curve: CurveConfig | None = None,
     ) -> None:
         self.context = context or zmq.Context.instance()
+        self.curve = curve
         self.name = uuid.uuid4().hex[:12]
         self.inbox_endpoint = f"inproc://weboter-{self.name}/.bridge"
         self._control_endpoint = f"inproc://weboter-{self.name}/.control"
@@ -310,8 +313,10 @@ class Bridge:
                 (self.catchup_endpoint, BUS),
             ):
                 if endpoint:
-                    check_bindable(endpoint, curve=False)
+                    check_bindable(endpoint, curve=self.curve is not None)
                     router = self.context.socket(zmq.ROUTER)
+                    if self.curve is not None:
+                        self.curve.serve(router)
                     router.setsockopt(zmq.LINGER, 0)
                     router.setsockopt(zmq.ROUTER_MANDATORY, 1)
                     router.bind(endpoint)

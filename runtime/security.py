@@ -1,0 +1,67 @@
+"""CURVE authentication for sockets that listen beyond loopback (DESIGN §4).
+
+The engine's server key pair encrypts its ROUTER and PUB sockets; a ZAP handler (pyzmq's
+ThreadAuthenticator) lets in only clients whose public key is on the allow-list. Keys are Z85
+text, as `weboter keys` prints them.
+
+    server = CurveConfig.generate()
+    client_public, client_secret = zmq.curve_keypair()
+    settings = Settings(curve=server.allowing(client_public), command_endpoint="tcp://0.0.0.0:5601")
+    # client: socket.curve_serverkey = server.public_key; its own keys as curve_public/secretkey
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import zmq
+from zmq.auth.thread import ThreadAuthenticator
+
+
+@dataclass(frozen=True)
+class CurveConfig:
+    public_key: bytes
+    secret_key: bytes
+    clients: frozenset[bytes] = field(default_factory=frozenset)  # allowed public keys
+
+    @classmethod
+    def generate(cls) -> CurveConfig:
+        public, secret = zmq.curve_keypair()
+        return cls(public_key=public, secret_key=secret)
+
+    def allowing(self, *client_keys: bytes | str) -> CurveConfig:
+        keys = {k.encode() if isinstance(k, str) else k for k in client_keys}
+        return replace(self, clients=self.clients | keys)
+
+    def serve(self, socket: zmq.Socket[Any]) -> None:
+        """Make `socket` (before bind) a CURVE server with this key pair."""
+        socket.curve_secretkey = self.secret_key
+        socket.curve_publickey = self.public_key
+        socket.curve_server = True
+
+
+class _AllowList:
+    def __init__(self, keys: frozenset[bytes]) -> None:
+        self.keys = keys
+
+    def callback(self, domain: str, key: bytes) -> bool:
+        # pyzmq hands the client's key over in binary; the allow-list is Z85
+        return zmq.utils.z85.encode(key) in self.keys if len(key) == 32 else key in self.keys
+
+
+def start_authenticator(context: zmq.Context[Any], config: CurveConfig) -> ThreadAuthenticator:
+    """A ZAP handler for `context`: only the allow-listed client keys get in."""
+    auth = ThreadAuthenticator(context)
+    auth.start()
+    auth.configure_curve_callback(domain="*", credentials_provider=_AllowList(config.clients))
+    return auth
+
+
+def connect_client(
+    socket: zmq.Socket[Any], server_public: bytes, public: bytes, secret: bytes
+) -> None:
+    """Make `socket` (before connect) a CURVE client of a server with `server_public`."""
+    socket.curve_serverkey = server_public
+    socket.curve_publickey = public
+    socket.curve_secretkey = secret
