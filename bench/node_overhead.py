@@ -55,7 +55,7 @@ def engine_run(db: Path, nodes: int, durability: str) -> tuple[float, str]:
     """Seconds per node through the engine, and the run id."""
     engine = Engine(Settings(db_path=db, durability=durability)).start()  # type: ignore[arg-type]
     try:
-        with engine.client() as client:
+        with engine.client(follow=False) as client:
             workflow = to_workflow(loop_workflow(nodes), "bench")
             started = time.perf_counter()
             run_id = client.submit(workflow)

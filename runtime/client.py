@@ -43,7 +43,7 @@ class JobRejected(WeboterError):
 class EngineClient:
     """A mailbox on the engine's bridge plus a subscriber on its bus (this thread only)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, follow: bool = True) -> None:
         self.engine = engine
         self.address = f"client-{uuid.uuid4().hex[:12]}"
         self.mailbox = engine.bridge.mailbox(self.address)
@@ -51,7 +51,9 @@ class EngineClient:
         self.sub = engine.context.socket(zmq.SUB)
         self.sub.setsockopt(zmq.LINGER, 0)
         self.sub.connect(engine.bus_endpoint)
-        self.sub.setsockopt(zmq.SUBSCRIBE, b"run.")
+        self.follow = follow
+        if follow:  # every event crosses into this thread: only when someone looks at them
+            self.sub.setsockopt(zmq.SUBSCRIBE, b"run.")
         self._early: list[Message] = []
 
     def close(self) -> None:
@@ -220,14 +222,17 @@ class EngineClient:
                     on_event(header, payload)
 
         while True:
-            show(20)
             message: Message | None
+            if self.follow:
+                show(20)
             try:
-                message = self.mailbox.get(timeout=0.0 if on_event else 0.02)
+                wait = 0.0 if on_event and self.follow else 0.02 if self.follow else 0.5
+                message = self.mailbox.get(timeout=wait)
             except queue.Empty:
                 message = None
             if isinstance(message, RunEnded) and message.run_id in run_ids:
-                show(0)  # what is still queued
+                if self.follow:
+                    show(0)  # what is still queued
                 return message
             if message is not None:
                 self._early.append(message)

@@ -19,6 +19,7 @@ from weboter.runtime.catalog import default_catalog
 from weboter.runtime.engine import Engine
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.eventlog import EventLog
+from weboter.runtime.flows import index_for
 from weboter.runtime.loader import load_workflow, parse_text
 from weboter.runtime.projection import state_at
 from weboter.runtime.references import EnvSource
@@ -26,6 +27,7 @@ from weboter.runtime.settings import Settings
 from weboter.runtime.verify import diff, verify
 from weboter.schemas.context import NodeModifications
 from weboter.schemas.messages import (
+    AddNode,
     ClearBreakpoint,
     JumpTo,
     Message,
@@ -35,6 +37,7 @@ from weboter.schemas.messages import (
     SetVariable,
 )
 from weboter.schemas.state import Breakpoint, RunState
+from weboter.schemas.workflow import Node
 
 Out = Callable[[argparse.Namespace, Any, str], None]
 
@@ -113,7 +116,8 @@ def add_commands(
     )
     p = command(
         "patch",
-        "change nodes of a resting run: FILE maps node ids to {inputs, params, control, action}",
+        "change nodes of a resting run: FILE maps node ids to {inputs, params, control, "
+        "action}; an id the flow lacks, given an action, is added",
     )
     p.add_argument("file", type=Path)
     p.set_defaults(handler=cmd_patch)
@@ -252,19 +256,37 @@ def read_patches(path: Path) -> dict[str, NodeModifications]:
 
 
 def cmd_patch(args: argparse.Namespace) -> int:
+    """Patch nodes of a resting run; an id the current flow does not have, given with an
+    `action`, is a node to add."""
     patches = read_patches(args.file)
-    run_id, _ = resolve(args, args.run)
+    run_id, state = resolve(args, args.run)
+    known = index_for(state.workflow).nodes.get(tuple(state.frame.flow_path), {})
     seqs: list[int] = []
+    added = [n for n in patches if n not in known and patches[n].action]
     with Engine(Settings(db_path=_db(args)), env=EnvSource()) as engine, engine.client() as client:
         for node_id, changes in patches.items():
-            committed = client.command(partial(_patch, run_id, node_id, changes))
+            if node_id in added:
+                new = Node(
+                    id=node_id,
+                    action=changes.action or "",
+                    inputs=changes.inputs or {},
+                    control=changes.control or "builtin.NextNode",
+                    params=changes.params or {},
+                )
+                committed = client.command(partial(_add, run_id, new))
+            else:
+                committed = client.command(partial(_patch, run_id, node_id, changes))
             seqs += [e.seq for e in committed.events]
-    args.out(
-        args,
-        {"run_id": run_id, "seqs": seqs, "patched": list(patches)},
-        f"run {run_id}: patched {', '.join(patches)}",
-    )
+    patched = [n for n in patches if n not in added]
+    text = f"run {run_id}: patched {', '.join(patched) or 'nothing'}"
+    if added:
+        text += f"; added {', '.join(added)}"
+    args.out(args, {"run_id": run_id, "seqs": seqs, "patched": patched, "added": added}, text)
     return 0
+
+
+def _add(run_id: str, node: Node, command_id: str, reply_to: str) -> AddNode:
+    return AddNode(command_id=command_id, run_id=run_id, reply_to=reply_to, node=node)
 
 
 def _patch(

@@ -138,8 +138,9 @@ class Engine:
         if not self.context.closed:
             self.context.term()
 
-    def client(self) -> EngineClient:
-        client = EngineClient(self)
+    def client(self, *, follow: bool = True) -> EngineClient:
+        """A client in the calling thread; `follow`: receive the event stream (progress)."""
+        client = EngineClient(self, follow=follow)
         self._clients.append(client)
         return client
 

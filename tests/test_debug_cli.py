@@ -71,13 +71,19 @@ def test_rewind_jump_patch_on_a_paused_run(tmp_path: Path) -> None:
     state = json.loads(weboter("state", run_id, "--json", home=tmp_path).stdout)
     assert state["variables"]["flow"]["count"] == 1
     patch = tmp_path / "patch.yaml"
-    patch.write_text('big:\n  inputs: {key: "$global{size}", value: huge}\n')
+    patch.write_text(
+        'big:\n  inputs: {key: "$global{size}", value: huge}\n'
+        "  control: NextNode\n  params: {next_node: extra}\n"  # ... into a node added here
+        'extra:\n  action: SetData\n  inputs: {key: "$global{extra}", value: 1}\n'
+        "  control: EndFlow\n"
+    )
     assert weboter("jump", run_id, "big", home=tmp_path).returncode == 0
     assert weboter("patch", run_id, str(patch), home=tmp_path).returncode == 0
     assert weboter("unbreak", run_id, "before:big", home=tmp_path).returncode == 0
     done = weboter("continue", run_id, "--json", home=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["variables"]["size"] == "huge"
+    assert json.loads(done.stdout)["variables"]["extra"] == 1  # the added node ran
     bad = weboter("jump", run_id, "nowhere", home=tmp_path)
     assert bad.returncode == 2
     assert "COMPLETED" in bad.stderr
