@@ -21,6 +21,14 @@ class _Msg(msgspec.Struct, frozen=True, tag=True, omit_defaults=True):
     pass
 
 
+class _Command(_Msg, frozen=True):
+    """A command about one run: who asks (`reply_to`) and its id (`command_id`, idempotence)."""
+
+    command_id: str
+    run_id: str
+    reply_to: str
+
+
 class StoredEvent(msgspec.Struct, frozen=True, array_like=True):
     """An event as committed: its log row, payload still msgpack (encoded once, by the log)."""
 
@@ -58,20 +66,13 @@ class ForkJob(_Msg, frozen=True):
     start: Mode | None = "continuous"
 
 
-class Pause(_Msg, frozen=True):
+class Pause(_Command, frozen=True):
     """Client -> executor: pause the run at the next node boundary."""
 
-    command_id: str
-    run_id: str
-    reply_to: str
 
-
-class Stop(_Msg, frozen=True):
+class Stop(_Command, frozen=True):
     """Client -> executor: stop the run now; an in-flight action is cancelled."""
 
-    command_id: str
-    run_id: str
-    reply_to: str
     reason: str = "requested"
 
 
@@ -81,12 +82,9 @@ class CancelNode(_Msg, frozen=True):
     run_id: str
 
 
-class ResumeJob(_Msg, frozen=True):
+class ResumeJob(_Command, frozen=True):
     """Take up a run whose process died (or a paused one) and drive it on."""
 
-    command_id: str
-    run_id: str
-    reply_to: str
     mode: Mode = "continuous"
 
 
@@ -116,10 +114,7 @@ class CreateRun(_Msg, frozen=True):
     initial_state: RunState | None = None  # a fork
 
 
-class StartRun(_Msg, frozen=True):
-    command_id: str
-    run_id: str
-    reply_to: str
+class StartRun(_Command, frozen=True):
     mode: Mode = "continuous"
     resume: bool = False  # a crash resume: record RunResumed
     over: bool = False  # a step over: a SubFlow runs whole
@@ -150,90 +145,57 @@ class RecordNodeResult(_Msg, frozen=True):
     browser: BrowserState | None = None  # a browser node: the page and storage after it
 
 
-class FailRun(_Msg, frozen=True):
-    command_id: str
-    run_id: str
-    reply_to: str
+class FailRun(_Command, frozen=True):
     error: ErrorContext
 
 
-class StopRun(_Msg, frozen=True):
-    command_id: str
-    run_id: str
-    reply_to: str
+class StopRun(_Command, frozen=True):
     reason: str = ""
 
 
-class SetBreakpoint(_Msg, frozen=True):
-    command_id: str
-    run_id: str
-    reply_to: str
+class SetBreakpoint(_Command, frozen=True):
     breakpoint: Breakpoint
 
 
-class ClearBreakpoint(_Msg, frozen=True):
-    command_id: str
-    run_id: str
-    reply_to: str
+class ClearBreakpoint(_Command, frozen=True):
     id: str
 
 
-class SetVariable(_Msg, frozen=True):
-    command_id: str
-    run_id: str
-    reply_to: str
+class SetVariable(_Command, frozen=True):
     name: str
     value: Any = None
     scope: Literal["flow", "global"] = "flow"
 
 
-class PatchNode(_Msg, frozen=True):
-    command_id: str
-    run_id: str
-    reply_to: str
+class PatchNode(_Command, frozen=True):
     node_id: str
     changes: NodeModifications
     flow_path: list[str] = []  # default: the current flow
 
 
-class AddNode(_Msg, frozen=True):
-    command_id: str
-    run_id: str
-    reply_to: str
+class AddNode(_Command, frozen=True):
     node: Node
     flow_path: list[str] = []
 
 
-class JumpTo(_Msg, frozen=True):
-    command_id: str
-    run_id: str
-    reply_to: str
+class JumpTo(_Command, frozen=True):
     node_id: str
 
 
-class Rewind(_Msg, frozen=True):
+class Rewind(_Command, frozen=True):
     """Take a paused run back to the state right after event `to_seq` (global seq)."""
 
-    command_id: str
-    run_id: str
-    reply_to: str
     to_seq: int
 
 
-class VetoNode(_Msg, frozen=True):
+class VetoNode(_Command, frozen=True):
     """Executor -> State Manager: a hook handler vetoed the current node; it fails."""
 
-    command_id: str
-    run_id: str
-    reply_to: str
     node_id: str
     reason: str
 
 
-class OverrideInputs(_Msg, frozen=True):
-    command_id: str
-    run_id: str
-    reply_to: str
+class OverrideInputs(_Command, frozen=True):
     node_id: str
     inputs: dict[str, Any]
 
@@ -246,12 +208,9 @@ class Hook(_Msg, frozen=True):
     payload: dict[str, Any]
 
 
-class PauseRun(_Msg, frozen=True):
+class PauseRun(_Command, frozen=True):
     """Executor -> State Manager: pause a RUNNING run at this node boundary."""
 
-    command_id: str
-    run_id: str
-    reply_to: str
     reason: str = "requested"
 
 
@@ -277,13 +236,10 @@ class Drive(_Msg, frozen=True):
     resume: bool = False
 
 
-class Step(_Msg, frozen=True):
+class Step(_Command, frozen=True):
     """Run exactly one node of a LOADED or PAUSED run, then pause. `over`: a SubFlow node
     counts as one node (its whole sub-flow runs); otherwise a step goes into it."""
 
-    command_id: str
-    run_id: str
-    reply_to: str
     over: bool = False
 
 
