@@ -20,8 +20,15 @@ import zmq
 from weboter.actors.base import MessageActor
 from weboter.runtime.eventlog import EventLog
 from weboter.runtime.security import CurveConfig
-from weboter.runtime.transport import Bridge, check_bindable
-from weboter.schemas.messages import CatchUp, EventBatch, Hook, Message, Publish
+from weboter.runtime.transport import Bridge, SocketInbox, check_bindable
+from weboter.schemas.messages import (
+    CatchUp,
+    EventBatch,
+    Hook,
+    HookInterest,
+    Message,
+    Publish,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +61,14 @@ class ContextBus(MessageActor):
         self.db_path = db_path
         self.endpoints = endpoints
         self.bound: list[str] = []
+        self._hook_topics: set[bytes] = set()
         self._pub: zmq.Socket[Any] | None = None
         self._log: EventLog | None = None
 
     def started(self) -> None:
-        self._pub = self.bridge.context.socket(zmq.PUB)
+        # XPUB: subscriptions reach us, so executors publish pre_node_execute only while
+        # someone subscribes to hooks (it costs a message per node otherwise)
+        self._pub = self.bridge.context.socket(zmq.XPUB)
         self._pub.setsockopt(zmq.LINGER, 0)
         self._pub.setsockopt(zmq.SNDHWM, 100_000)
         if self.curve is not None:
@@ -67,6 +77,30 @@ class ContextBus(MessageActor):
             check_bindable(endpoint, curve=self.curve is not None)
             self._pub.bind(endpoint)
             self.bound.append(str(self._pub.getsockopt_string(zmq.LAST_ENDPOINT)))
+        assert isinstance(self.actor_inbox, SocketInbox)
+        self.actor_inbox.watch(self._pub, self._subscriptions)
+
+    def _subscriptions(self) -> None:
+        """Track subscriptions that include hooks; tell the executors when that changes."""
+        assert self._pub is not None
+        before = bool(self._hook_topics)
+        while True:
+            try:
+                frame = self._pub.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            if not frame:
+                continue
+            topic = frame[1:]
+            if not (topic.startswith(b"hook") or b"hook".startswith(topic)):
+                continue
+            if frame[0] == 1:
+                self._hook_topics.add(topic)
+            else:
+                self._hook_topics.discard(topic)
+        if bool(self._hook_topics) != before:
+            for executor in ("continuous_executor", "step_executor"):
+                self.send(executor, HookInterest(active=bool(self._hook_topics)))
 
     def stopping(self) -> None:
         if self._pub is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 import msgspec
 
@@ -31,6 +32,7 @@ from weboter.schemas.messages import (
     ExecuteNode,
     FailRun,
     Hook,
+    HookInterest,
     Message,
     Mode,
     OverrideInputs,
@@ -71,6 +73,8 @@ class Executor(MessageActor):
         self.watchers: dict[str, str] = {}
         self.pause_requested: set[str] = set()
         self._asked: dict[str, tuple[int, str]] = {}  # run -> (node count, node) hooks saw
+        self.publish_hooks = False  # the bus says when anybody subscribes to hooks
+        self.publish_hooks = False  # the bus says when anybody subscribes to hooks
 
     def _hooked(self, state: RunState, node: Node) -> bool:
         """Publish pre_node_execute; let handlers veto the node or change its inputs (once per
@@ -81,6 +85,14 @@ class Executor(MessageActor):
             return False
         self._asked[run_id] = arrival
         variables = {"global": state.globals, "flow": state.frame.vars}
+        if self.publish_hooks:  # only while somebody subscribes to hooks (the bus tells us)
+            self._publish_pre(state, node)
+        if not self.hooks.handlers:
+            return False
+        return self._decide(state, node, variables)
+
+    def _publish_pre(self, state: RunState, node: Node) -> None:
+        run_id = state.run_id
         self.send(
             BUS,
             Hook(
@@ -96,8 +108,9 @@ class Executor(MessageActor):
                 },
             ),
         )
-        if not self.hooks.handlers:
-            return False
+
+    def _decide(self, state: RunState, node: Node, variables: dict[str, Any]) -> bool:
+        run_id = state.run_id
         decision = self.hooks.decide(
             PreNode(
                 run_id=run_id,
@@ -143,7 +156,9 @@ class Executor(MessageActor):
             self.on_request(message)
 
     def on_request(self, message: Message) -> None:
-        if isinstance(message, Pause):
+        if isinstance(message, HookInterest):
+            self.publish_hooks = message.active
+        elif isinstance(message, Pause):
             if message.run_id in self.states:
                 self.pause_requested.add(message.run_id)  # at the next node boundary
             else:

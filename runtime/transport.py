@@ -101,6 +101,7 @@ class SocketInbox:
         # The owner's hook, called when nothing is waiting: returns how long (seconds) to wait
         # before calling it again, or None to wait for the next message.
         self.idle: Callable[[], float | None] | None = None
+        self._watched: dict[zmq.Socket[Any], Callable[[], None]] = {}
 
     def attach(self, context: zmq.Context[Any], endpoint: str) -> None:
         self.context, self.endpoint = context, endpoint
@@ -130,6 +131,9 @@ class SocketInbox:
                 return Envelope(self._socket.recv())
             wait = self.idle() if self.idle is not None else None
             events = dict(self._poller.poll(None if wait is None else max(int(wait * 1000), 1)))
+            for sock, on_ready in self._watched.items():
+                if sock in events:
+                    on_ready()
             if self._wake_r in events:
                 with contextlib.suppress(BlockingIOError):
                     os.read(self._wake_r, 4096)
@@ -143,6 +147,14 @@ class SocketInbox:
         self._poller = zmq.Poller()
         self._poller.register(self._socket, zmq.POLLIN)
         self._poller.register(self._wake_r, zmq.POLLIN)
+        for sock in self._watched:
+            self._poller.register(sock, zmq.POLLIN)
+
+    def watch(self, sock: zmq.Socket[Any], on_ready: Callable[[], None]) -> None:
+        """Also wait on `sock` (owned by the actor's thread); call `on_ready` when readable."""
+        self._watched[sock] = on_ready
+        if self._poller is not None:
+            self._poller.register(sock, zmq.POLLIN)
 
     def close(self) -> None:
         """Close the socket (from the owning thread); pykka envelopes still drain."""

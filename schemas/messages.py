@@ -208,6 +208,12 @@ class Hook(_Msg, frozen=True):
     payload: dict[str, Any]
 
 
+class HookInterest(_Msg, frozen=True):
+    """Context Bus -> executors: somebody subscribes to hooks (or nobody does any more)."""
+
+    active: bool
+
+
 class PauseRun(_Command, frozen=True):
     """Executor -> State Manager: pause a RUNNING run at this node boundary."""
 
@@ -319,6 +325,7 @@ Message = (
     | VetoNode
     | OverrideInputs
     | Hook
+    | HookInterest
     | ResumeJob
     | JobAccepted
     | CommandRejected
