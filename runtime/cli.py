@@ -482,8 +482,14 @@ def cmd_resume(args: argparse.Namespace) -> int:
         run_id = log.resolve_run_id(args.run)
         status = log.run_status(run_id)
         workflow = state_at(log, run_id).workflow
+        driver = log.driver(run_id)
     finally:
         log.close()
+    if driver is not None:
+        raise IllegalTransition(
+            f"run {run_id} is being driven by process {driver[0]} on {driver[1]}",
+            hint="stop that process first (or wait for it); resume is for runs whose process died",
+        )
     if status in ("COMPLETED", "FAILED", "STOPPED"):
         raise IllegalTransition(
             f"run {run_id} is {status}; there is nothing to resume",

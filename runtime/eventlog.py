@@ -12,6 +12,8 @@ Storage rules (DESIGN §3):
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +31,7 @@ from weboter.schemas.messages import StoredEvent
 from weboter.schemas.state import RunState
 
 APPLICATION_ID = 0x57424F54  # "WBOT": marks the file as a Weboter log
-LOG_SCHEMA = 1  # PRAGMA user_version; bump with a migration in _migrate
+LOG_SCHEMA = 2  # PRAGMA user_version; bump with a migration in _migrate
 Durability = Literal["sync", "full"]
 STATUS_EVENTS = {
     "RunCreated": "LOADED",
@@ -185,6 +187,10 @@ class EventLog:
                     pk="run_id",
                     if_not_exists=True,
                 )
+            if version < 2:  # who drives a running run (refuses a second driver on this host)
+                db.execute("ALTER TABLE runs ADD COLUMN owner_pid INTEGER")
+                db.execute("ALTER TABLE runs ADD COLUMN owner_host TEXT")
+                db.execute("CREATE INDEX IF NOT EXISTS events_run_seq ON events (run_id, seq)")
             self._conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
             self._conn.execute(f"PRAGMA user_version={LOG_SCHEMA}")
             self._conn.execute("COMMIT")
@@ -282,11 +288,15 @@ class EventLog:
                 ),
             )
             return
+        owner: tuple[int | None, str | None] = (None, None)
         if status is None:
             mode = msgspec.msgpack.decode(payload).get("mode", "continuous")
             status = "STEPPING" if mode == "step" else "RUNNING"
+            owner = (os.getpid(), socket.gethostname())
         self._conn.execute(
-            "UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?", (status, now, run_id)
+            "UPDATE runs SET status = ?, updated_at = ?, owner_pid = ?, owner_host = ? "
+            "WHERE run_id = ?",
+            (status, now, *owner, run_id),
         )
 
     # --- reading -----------------------------------------------------------------------------
@@ -364,6 +374,26 @@ class EventLog:
             (limit,),
         ).fetchall()
         return [RunSummary(*row) for row in rows]
+
+    def driver(self, run_id: str) -> tuple[int, str] | None:
+        """(pid, host) of a live process on this host that drives the run, if any."""
+        row = self._conn.execute(
+            "SELECT owner_pid, owner_host FROM runs WHERE run_id = ? AND status IN "
+            "('RUNNING', 'STEPPING')",
+            (run_id,),
+        ).fetchone()
+        if row is None or row[0] is None or row[1] != socket.gethostname():
+            return None
+        pid = int(row[0])
+        if pid == os.getpid():
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None  # that process died: the run can be taken up
+        except PermissionError:
+            pass  # alive, someone else's
+        return pid, str(row[1])
 
     def run_status(self, run_id: str) -> str | None:
         row = self._conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()

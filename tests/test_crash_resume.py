@@ -121,3 +121,48 @@ def test_sigkill_then_resume_completes_without_repeating_nodes(tmp_path: Path, s
     lines = [int(x) for x in out.read_text().split()]
     assert sorted(set(lines)) == list(range(1, ROUNDS + 1))
     assert len(lines) <= ROUNDS + kills  # only an in-flight write may have run twice
+
+
+def test_resume_refuses_a_run_whose_process_is_alive(tmp_path: Path) -> None:
+    wf = tmp_path / "slow.json"
+    wf.write_text(
+        json.dumps(
+            {
+                "id": "slow",
+                "name": "slow",
+                "nodes": [
+                    {
+                        "id": "nap",
+                        "action": "SleepFor",
+                        "inputs": {"duration": 30},
+                        "control": "EndFlow",
+                    }
+                ],
+            }
+        )
+    )
+    proc = start(["run", str(wf)], tmp_path)
+    assert proc.stderr is not None
+    run_id = proc.stderr.readline().split()[1].rstrip(":")
+    env = {**os.environ, "WEBOTER_HOME": str(tmp_path)}
+    try:
+        busy = subprocess.run(
+            [sys.executable, "-m", "weboter.runtime.cli", "resume", run_id],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert busy.returncode == 2
+        assert f"being driven by process {proc.pid}" in busy.stderr
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        proc.stdout.close()  # type: ignore[union-attr]
+        proc.stderr.close()
+    log = EventLog(tmp_path / "weboter.db")
+    try:
+        assert log.driver(run_id) is None  # the process is gone: the run can be taken up
+    finally:
+        log.close()
