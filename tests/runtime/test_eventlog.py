@@ -140,3 +140,19 @@ def test_run_ids_by_unique_prefix(runner: Runner) -> None:
     with pytest.raises(RunNotFound):
         log.resolve_run_id("zzzz")
     log.close()
+
+
+def test_a_version_1_log_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    EventLog(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE runs DROP COLUMN owner_pid")
+    conn.execute("ALTER TABLE runs DROP COLUMN owner_host")
+    conn.execute("PRAGMA user_version=1")
+    conn.commit()
+    conn.close()
+    log = EventLog(path)
+    columns = {r[1] for r in log._conn.execute("PRAGMA table_info(runs)")}
+    assert {"owner_pid", "owner_host"} <= columns
+    assert log._conn.execute("PRAGMA user_version").fetchone()[0] == LOG_SCHEMA
+    log.close()
