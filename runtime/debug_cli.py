@@ -365,7 +365,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_debug(args: argparse.Namespace) -> int:
-    from weboter.runtime.cli import env_source, load_checked, parse_vars  # noqa: PLC0415
+    from weboter.runtime.cli_common import env_source, load_checked, parse_vars  # noqa: PLC0415
     from weboter.runtime.debugger import Debugger, repl  # noqa: PLC0415
 
     target = Path(args.target)
