@@ -29,6 +29,8 @@ SCOPE_ALIASES = {
     "cur_outputs": "output",
 }
 REFERENCE = re.compile(r"\$([A-Za-z_]+)\{([^{}]*)\}")
+# `$$` is a literal `$`: "$$flow{x}" stays "$flow{x}" (for page scripts that look like refs)
+_REFERENCE_OR_ESCAPE = re.compile(r"\$\$|\$([A-Za-z_]+)\{([^{}]*)\}")
 MARKER = re.compile(r"\x00\$env\{([^{}\x00]*)\}\x00")
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(-?\d+)\]")
 
@@ -163,10 +165,12 @@ class Resolver:
             return self.reference(whole.group(1), whole.group(2), where)
 
         def interpolate(match: re.Match[str]) -> str:
+            if match.group(0) == "$$":
+                return "$"
             found = self.reference(match.group(1), match.group(2), where)
             return found if isinstance(found, str) else _to_text(found)
 
-        return REFERENCE.sub(interpolate, self._unmark(text))
+        return _REFERENCE_OR_ESCAPE.sub(interpolate, self._unmark(text))
 
     def unmark(self, value: Any) -> Any:
         """`value` with the secrets behind its markers put back (values read from the log)."""
@@ -204,7 +208,9 @@ def references_in(value: Any) -> list[tuple[str, str]]:
     """Every (scope, path) referenced anywhere inside `value` (for validation)."""
     found: list[tuple[str, str]] = []
     if isinstance(value, str):
-        found.extend((m.group(1), m.group(2)) for m in REFERENCE.finditer(value))
+        found.extend(
+            (m.group(1), m.group(2)) for m in _REFERENCE_OR_ESCAPE.finditer(value) if m.group(1)
+        )
     elif isinstance(value, dict):
         for v in value.values():
             found.extend(references_in(v))

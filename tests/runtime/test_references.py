@@ -76,3 +76,8 @@ def test_data_cannot_smuggle_a_marker() -> None:
 def test_split_path() -> None:
     assert split_path("a.b[0].c") == ["a", "b", 0, "c"]
     assert split_path("items.2") == ["items", "2"]
+
+
+def test_double_dollar_is_a_literal_dollar() -> None:
+    r = resolver(f={"n": 3})
+    assert r.resolve("costs $$5 and $$flow{n} is not $flow{n}") == "costs $5 and $flow{n} is not 3"

@@ -102,3 +102,8 @@ def test_bad_json_and_yaml_report_line_and_column(tmp_path: Path) -> None:
         load_workflow(bad_yaml)
     with pytest.raises(WorkflowSyntaxError, match="no such file"):
         load_workflow(tmp_path / "missing.yaml")
+
+
+def test_escaped_dollar_is_not_a_reference() -> None:
+    wf = flow(node("a", "EvaluateJS", "EndFlow", inputs={"script": "() => '$$x{1}'"}))
+    assert findings(wf) == []
