@@ -56,15 +56,7 @@ def test_evidence_every_node_and_fingerprints(tmp_path: Path, pages_url: str) ->
     runner = BrowserRunner(tmp_path / "w.db", evidence="every_node")
     try:
         outcome = runner.run(
-            flow(
-                node(
-                    "open",
-                    "OpenPage",
-                    inputs={"url": f"{pages_url}/playground.html"},
-                    params={"next_node": "click"},
-                ),
-                node("click", "ClickItem", "EndFlow", inputs={"locator": "#title"}),
-            )
+            on_playground(pages_url, node("click", "ClickItem", inputs={"locator": "#title"}))
         )
     finally:
         runner.close()
@@ -89,23 +81,16 @@ def test_secret_typed_into_a_page_is_not_in_the_log_or_artifacts(tmp_path: Path,
     runner = BrowserRunner(tmp_path / "s.db", evidence="every_node")
     try:
         outcome = runner.run(
-            flow(
-                node(
-                    "open",
-                    "OpenPage",
-                    inputs={"url": f"{shop.url}/login"},
-                    params={"next_node": "pass"},
-                ),
+            chain(
+                node("open", "OpenPage", inputs={"url": f"{shop.url}/login"}),
                 node(
                     "pass",
                     "FillInput",
                     inputs={"locator": "#password", "text": "$env{shop.password}"},
-                    params={"next_node": "echo"},
                 ),
                 node(
                     "echo",
                     "EvaluateJS",
-                    "EndFlow",
                     inputs={"script": "document.querySelector('#password').value"},
                     outputs=[{"src": "result", "name": "typed", "pos": "global"}],
                 ),
