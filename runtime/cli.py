@@ -46,6 +46,10 @@ examples:
   weboter history 3f2a                    every event of run 3f2a… (ids by unique prefix)
   weboter state 3f2a --at 17              variables and position right after event seq 17
   weboter resume 3f2a                     finish a run whose process died
+  weboter run flow.yaml --break n5        stop before node n5; the run stays PAUSED
+  weboter step 3f2a / continue 3f2a       go on later, from any process
+  weboter fork 3f2a --at 41 --set page=3  a new run from event 41, with a change
+  weboter debug flow.yaml                 break, step, look, change, rewind: interactively
   weboter schema workflow > wf.schema.json   JSON Schema for editors and AI clients
   weboter doctor                          what is installed; weboter browser install gets Chromium
 """
