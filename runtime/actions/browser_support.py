@@ -71,6 +71,12 @@ async def locate(
         )
     scope = await scope_of(ctx, inputs)
     built = [(build(scope, spec, f"inputs.{key}"), spec) for spec in alternatives]
+    for locator, spec in built:  # already there? one quick look each (no waiting machinery)
+        try:
+            if await locator.count() > 0:
+                return locator, spec
+        except Exception as exc:  # a malformed selector fails at once, not on time-out
+            raise browser_error(ctx, exc, spec, await page_url(ctx)) from exc
     if wait:
         anyone = built[0][0]
         for locator, _ in built[1:]:

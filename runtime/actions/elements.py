@@ -173,6 +173,10 @@ async def extract_list(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
         if inputs.get("allow_empty", True):
             return {"items": [], "count": 0}
         raise
+    plain = _plain_fields(fields)
+    if plain is not None:  # every field a simple css/xpath: the whole list in one round trip
+        rows = await items.evaluate_all(LIST_JS, plain)
+        return {"items": rows, "count": len(rows)}
     rows = []
     for index in range(await items.count()):
         item = items.nth(index)
@@ -189,6 +193,51 @@ async def extract_list(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
                 row[name] = None
         rows.append(row)
     return {"items": rows, "count": len(rows)}
+
+
+LIST_JS = """(items, fields) => items.map(item => {
+  const row = {};
+  for (const f of fields) {
+    let el = item;
+    if (f.kind === "css") el = item.querySelector(f.sel);
+    else if (f.kind === "xpath") el = document.evaluate(  // like Playwright: inside the item
+        f.sel.startsWith("/") ? "." + f.sel : f.sel, item, null,
+        XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+    if (!el) { row[f.name] = null; continue; }
+    if (f.source === "html") row[f.name] = el.innerHTML;
+    else if (f.source === "value") row[f.name] = el.value;
+    else if (f.source.startsWith("attr:")) row[f.name] = el.getAttribute(f.source.slice(5));
+    else row[f.name] = (el.innerText || el.textContent || "").trim();
+  }
+  return row;
+})"""
+
+
+def _plain_fields(fields: dict[str, Any]) -> list[dict[str, str]] | None:
+    """The fields as {name, kind, sel, source} when each is one css/xpath locator (or the item
+    itself) read as text/html/value/attr; None when any needs Playwright's own locators."""
+    plain = []
+    for name, field in fields.items():
+        spec = field.get("locator") if isinstance(field, dict) else field
+        source = str(field.get("data_source", "text") if isinstance(field, dict) else "text")
+        if source not in ("text", "html", "value") and not source.startswith("attr:"):
+            return None
+        if spec in (None, ".", ""):
+            plain.append({"name": name, "kind": "self", "sel": "", "source": source})
+            continue
+        if isinstance(spec, list):
+            if len(spec) != 1:
+                return None
+            spec = spec[0]
+        if isinstance(spec, str):
+            spec = {"element": spec, "type": "css"}
+        if not isinstance(spec, dict) or spec.get("ext") or spec.get("pos") not in (None, "first"):
+            return None
+        kind = spec.get("type") or "css"
+        if kind not in ("css", "xpath"):
+            return None
+        plain.append({"name": name, "kind": kind, "sel": str(spec["element"]), "source": source})
+    return plain
 
 
 def _spec(
