@@ -504,3 +504,43 @@ def test_export_data_formats(browser: BrowserRunner, tmp_path: Path) -> None:
         chain(node("x", "ExportData", inputs={"data": "not rows", "path": str(tmp_path / "x.csv")}))
     )
     assert bad.ended.status == "FAILED"
+
+
+def test_extract_list_fields_of_every_kind(browser: BrowserRunner, shop: Any) -> None:
+    fields = {
+        "self": {"locator": None, "data_source": "html"},
+        "xpath": {"locator": {"element": "//a", "type": "xpath"}},  # inside each item
+        "price": {"locator": css(".price")},
+        "by_role": {"locator": {"element": "link", "type": "role"}},  # Playwright-only: slow path
+    }
+    outcome = browser.run(
+        chain(
+            node("open", "OpenPage", inputs={"url": f"{shop.url}/login"}),
+            node("user", "FillInput", inputs={"locator": css("#username"), "text": "demo"}),
+            node(
+                "pass", "FillInput", inputs={"locator": css("#password"), "text": "demo-pass-123"}
+            ),
+            node("submit", "ClickItem", inputs={"locator": css("#submit")}),
+            node(
+                "fast",
+                "ExtractList",
+                inputs={
+                    "locator": css("li.product"),
+                    "fields": {k: v for k, v in fields.items() if k != "by_role"},
+                },
+                outputs=out("items", "fast"),
+            ),
+            node(
+                "slow",
+                "ExtractList",
+                inputs={"locator": css("li.product"), "fields": fields},
+                outputs=out("items", "slow"),
+            ),
+        )
+    )
+    assert outcome.ended.status == "COMPLETED", outcome.state.error
+    fast, slow = outcome.state.globals["fast"], outcome.state.globals["slow"]
+    assert [r["xpath"] for r in fast] == [r["by_role"] for r in slow]
+    assert fast[1]["xpath"] == "Linen Tea Towel"
+    assert fast[1]["price"] == slow[1]["price"] == "9.50"
+    assert "product-link" in fast[0]["self"]
