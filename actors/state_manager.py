@@ -85,9 +85,7 @@ class StateManager(MessageActor):
     def started(self) -> None:
         assert isinstance(self.actor_inbox, SocketInbox)
         self.actor_inbox.idle = self.idle
-        self.log = EventLog(
-            self.db_path, durability=self.durability, snapshot_every=self.snapshot_every
-        )
+        self.log = EventLog(self.db_path, durability=self.durability)
 
     def stopping(self) -> None:
         self.flush()

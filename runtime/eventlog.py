@@ -99,11 +99,9 @@ class EventLog:
         path: str | Path,
         *,
         durability: Durability = "sync",
-        snapshot_every: int = 200,
         create: bool = True,
     ) -> None:
         self.path = Path(path)
-        self.snapshot_every = snapshot_every
         self.durability = durability
         self._conn = _connect(self.path, create=create)
         try:

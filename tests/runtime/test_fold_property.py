@@ -103,7 +103,7 @@ def test_snapshot_plus_tail_equals_full_fold_at_every_seq(
     tmp_path_factory: pytest.TempPathFactory, events: list[Event], every: int
 ) -> None:
     path = tmp_path_factory.mktemp("log") / "w.db"
-    log = EventLog(path, snapshot_every=every)
+    log = EventLog(path)
     state: RunState | None = None
     encoder = msgspec.msgpack.Encoder()
     for index, event in enumerate(events):
