@@ -17,31 +17,25 @@ from weboter.runtime.errors import ExpressionError, IllegalTransition, WeboterEr
 from weboter.runtime.expressions import evaluate
 from weboter.runtime.flows import index_for
 from weboter.runtime.fold import apply
+from weboter.runtime.live import LIVE_COMMANDS, live_events, require
 from weboter.runtime.node import Writes, map_outputs, pick, picker_target, route
 from weboter.runtime.references import EnvSource, Resolver
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.events import (
-    BreakpointCleared,
-    BreakpointSet,
     Event,
-    JumpedTo,
-    NodeAdded,
     NodeAttemptFailed,
     NodeCompleted,
     NodeFailed,
     NodeInputsOverridden,
-    NodePatched,
     RunCompleted,
     RunCreated,
     RunFailed,
     RunPaused,
     RunResumed,
-    RunRewound,
     RunStarted,
     RunStopped,
     SubFlowEntered,
     SubFlowReturned,
-    VariableSet,
 )
 from weboter.schemas.messages import (
     AddNode,
@@ -81,7 +75,6 @@ Command = (
     | OverrideInputs
 )
 COMMANDS = typing.get_args(Command)
-RESTING = (RunStatus.LOADED, RunStatus.PAUSED, RunStatus.ERROR)
 
 MAX_SETTLE = 1000  # engine steps after one node; more means SubFlows call each other forever
 
@@ -121,7 +114,7 @@ class Decider:
         if isinstance(command, RecordNodeResult):
             return self._record(state, command)
         if isinstance(command, FailRun):
-            _require(
+            require(
                 state,
                 command,
                 (
@@ -140,10 +133,10 @@ class Decider:
                 )
             return Decision([RunStopped(reason=command.reason)])
         if isinstance(command, PauseRun):
-            _require(state, command, (RunStatus.RUNNING,))
+            require(state, command, (RunStatus.RUNNING,))
             return Decision([RunPaused(reason=command.reason)])
         if isinstance(command, VetoNode | OverrideInputs):
-            _require(state, command, (RunStatus.RUNNING, RunStatus.STEPPING))
+            require(state, command, (RunStatus.RUNNING, RunStatus.STEPPING))
             if command.node_id != state.current_node:
                 raise IllegalTransition(
                     f"node {command.node_id!r} is not the current node "
@@ -161,70 +154,13 @@ class Decider:
                 flow_path=state.frame.flow_path,
             )
             return Decision([NodeFailed(node_id=command.node_id, error=error)])
-        return self._debug(state, command)
-
-    def _debug(self, state: RunState, command: Command) -> Decision:
-        """Breakpoints (any live state) and live changes (a resting run only)."""
-        if isinstance(command, SetBreakpoint | ClearBreakpoint):
-            if state.status.terminal:
-                raise IllegalTransition(
-                    f"run {state.run_id} is {state.status}; it will not run again (fork it instead)"
-                )
-            if isinstance(command, ClearBreakpoint):
-                if command.id not in {b.id for b in state.breakpoints}:
-                    raise IllegalTransition(f"run {state.run_id} has no breakpoint {command.id!r}")
-                return Decision([BreakpointCleared(id=command.id)])
-            node_id = command.breakpoint.node_id
-            if node_id is not None and not _node_anywhere(state, node_id):
-                raise IllegalTransition(f"the workflow has no node {node_id!r} to break at")
-            return Decision([BreakpointSet(breakpoint=command.breakpoint)])
-        _require(state, command, RESTING)
-        frame = state.frame
-        if isinstance(command, SetVariable):
-            return Decision(
-                [VariableSet(name=command.name, value=command.value, scope=command.scope)]
-            )
-        if isinstance(command, PatchNode):
-            path = command.flow_path or frame.flow_path
-            if index_for(state.workflow).node(path, command.node_id) is None:
-                raise IllegalTransition(f"flow {'/'.join(path)} has no node {command.node_id!r}")
-            return Decision(
-                [
-                    NodePatched(
-                        flow_path=list(path), node_id=command.node_id, changes=command.changes
-                    )
-                ]
-            )
-        if isinstance(command, AddNode):
-            path = command.flow_path or frame.flow_path
-            if index_for(state.workflow).node(path, command.node.id) is not None:
-                raise IllegalTransition(
-                    f"flow {'/'.join(path)} already has a node {command.node.id!r}",
-                    hint="patch it instead",
-                )
-            return Decision([NodeAdded(flow_path=list(path), node=command.node)])
-        if isinstance(command, JumpTo):
-            known = index_for(state.workflow).node(frame.flow_path, command.node_id)
-            if known is None and command.node_id not in (END, EXIT):
-                raise IllegalTransition(
-                    f"flow {'/'.join(frame.flow_path)} has no node {command.node_id!r} to jump to"
-                )
-            return Decision([JumpedTo(node_id=command.node_id)])
-        if isinstance(command, Rewind):
-            if self.history is None:
-                raise IllegalTransition("rewinding needs the log")
-            if not 0 < command.to_seq <= state.seq:
-                raise IllegalTransition(
-                    f"seq {command.to_seq} is not in run {state.run_id}'s "
-                    f"past (it is at seq {state.seq})"
-                )
-            target = self.history(state.run_id, command.to_seq)
-            return Decision([RunRewound(to_seq=command.to_seq, state=target)])
+        if isinstance(command, LIVE_COMMANDS):
+            return Decision(live_events(state, command, self.history))
         raise IllegalTransition(f"no handler for {type(command).__name__}")
 
     def _start(self, state: RunState, command: StartRun) -> Decision:
         if command.resume:
-            _require(
+            require(
                 state,
                 command,
                 (RunStatus.LOADED, RunStatus.RUNNING, RunStatus.STEPPING, RunStatus.PAUSED),
@@ -232,7 +168,7 @@ class Decider:
             first: Event = RunResumed(mode=command.mode)
         else:
             # from ERROR: the failed node runs again (after any live changes)
-            _require(state, command, (RunStatus.LOADED, RunStatus.PAUSED, RunStatus.ERROR))
+            require(state, command, (RunStatus.LOADED, RunStatus.PAUSED, RunStatus.ERROR))
             depth = len(state.frames) if command.over and command.mode == "step" else None
             first = RunStarted(mode=command.mode, over_depth=depth)
         decision = Decision([first])
@@ -240,7 +176,7 @@ class Decider:
         return decision
 
     def _record(self, state: RunState, command: RecordNodeResult) -> Decision:
-        _require(state, command, (RunStatus.RUNNING, RunStatus.STEPPING))
+        require(state, command, (RunStatus.RUNNING, RunStatus.STEPPING))
         if command.version != state.version or command.node_id != state.current_node:
             raise IllegalTransition(
                 f"stale result for node {command.node_id!r} of run {state.run_id} (planned at "
@@ -448,15 +384,6 @@ class Decider:
         )
 
 
-def _require(state: RunState, command: object, allowed: tuple[RunStatus, ...]) -> None:
-    if state.status not in allowed:
-        name = type(command).__name__
-        raise IllegalTransition(
-            f"{name} is not allowed: run {state.run_id} is {state.status} "
-            f"(allowed in {', '.join(allowed)})"
-        )
-
-
 def error_context(
     exc: BaseException, node_id: str | None, flow_path: list[str], attempt: int = 1
 ) -> ErrorContext:
@@ -474,7 +401,3 @@ def error_context(
         stack=stack,
         hint=hint,
     )
-
-
-def _node_anywhere(state: RunState, node_id: str) -> bool:
-    return any(node_id in nodes for nodes in index_for(state.workflow).nodes.values())
