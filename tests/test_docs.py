@@ -1,0 +1,36 @@
+"""The commands shown in README and docs/ parse with today's CLI, so examples never rot."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from weboter.runtime.cli import build_parser
+
+ROOT = Path(__file__).parent.parent
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def shown_commands() -> list[tuple[str, str]]:
+    found = []
+    for doc in DOCS:
+        for block in re.findall(r"```(?:bash)?\n(.*?)```", doc.read_text(), flags=re.S):
+            for line in block.splitlines():
+                command = line.split("#")[0].strip()
+                if command.startswith("weboter "):
+                    found.append((doc.name, command))
+    return found
+
+
+@pytest.mark.parametrize(("doc", "command"), shown_commands())
+def test_documented_command_parses(doc: str, command: str) -> None:
+    words = shlex.split(command)[1:]
+    args = build_parser().parse_args(words)  # SystemExit (a failure) on an unknown flag
+    assert callable(args.handler), f"{doc}: {command}"
+
+
+def test_there_are_documented_commands() -> None:
+    assert len(shown_commands()) >= 15
