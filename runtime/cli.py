@@ -248,8 +248,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
     lines = [f"{'RUN':<18}{'STATUS':<11}{'EVENTS':>7}  {'CREATED':<20}WORKFLOW"]
     for r in runs:
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at))
+        fork = f"  (fork of {r.parent_run[:8]})" if r.parent_run else ""
         lines.append(
-            f"{r.run_id:<18}{r.status:<11}{r.events:>7}  {created:<20}{r.name or r.workflow_id}"
+            f"{r.run_id:<18}{r.status:<11}{r.events:>7}  {created:<20}"
+            f"{r.name or r.workflow_id}{fork}"
         )
     out(args, [r.__dict__ for r in runs], "\n".join(lines if runs else ["no runs yet"]))
     return 0
