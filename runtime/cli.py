@@ -32,7 +32,7 @@ from weboter.runtime.cli_drive import (
 from weboter.runtime.debug_cli import add_commands
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.flows import index_for
-from weboter.runtime.projection import context_snapshot
+from weboter.runtime.projection import context_snapshot, state_at
 from weboter.runtime.references import display
 from weboter.schemas.workflow import Workflow
 
@@ -302,12 +302,23 @@ def cmd_state(args: argparse.Namespace) -> int:
     try:
         run_id = log.resolve_run_id(args.run)
         snapshot = context_snapshot(log, run_id, args.at)
+        state = state_at(log, run_id, args.at)
     finally:
         log.close()
     doc = msgspec.to_builtins(snapshot)
+    doc["breakpoints"] = msgspec.to_builtins(state.breakpoints)
+    doc["error"] = msgspec.to_builtins(state.error) if state.error else None
+    reason = f" ({state.pause_reason})" if state.status == "PAUSED" and state.pause_reason else ""
     lines = [
-        f"run {run_id}  status {snapshot.status}  at seq {snapshot.seq}  "
+        f"run {run_id}  status {snapshot.status}{reason}  at seq {snapshot.seq}  "
         f"current node {snapshot.current_node}",
+    ]
+    if state.error is not None:
+        lines.append(f"error at node {state.error.node_id}: {state.error.message}")
+    lines += [
+        f"breakpoint {b.id}: {b.when} {b.node_id or b.condition or ''}" for b in state.breakpoints
+    ]
+    lines += [
         "variables:",
         json.dumps(snapshot.variables, ensure_ascii=False, indent=2, default=str),
         f"history: {len(snapshot.history)} node(s)",
