@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 
 from weboter.runtime.catalog import default_catalog
-from weboter.runtime.cli_common import emit_error, load_checked, open_log, out
+from weboter.runtime.cli_common import db_path, emit_error, load_checked, open_log, out
 from weboter.runtime.cli_drive import (
     cmd_browser,
     cmd_demo,
@@ -209,6 +209,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_doctor)
 
     p = sub.add_parser(
+        "serve", parents=[common], help="keep an engine up for clients in other processes (ZeroMQ)"
+    )
+    p.add_argument(
+        "--bind",
+        default="tcp://127.0.0.1:5600",
+        metavar="ENDPOINT",
+        help="tcp://HOST:PORT (commands; catch-up and events on the next two ports) "
+        "or ipc:///path (default: tcp://127.0.0.1:5600)",
+    )
+    p.add_argument(
+        "--curve-key",
+        type=Path,
+        metavar="FILE",
+        help="the server's key pair (weboter keys --json > FILE); required beyond loopback",
+    )
+    p.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="PUBLIC_KEY",
+        help="a client public key let in with CURVE; repeatable",
+    )
+    p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
+    p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser(
         "keys", parents=[common], help="make a CURVE key pair (for an engine or a remote client)"
     )
     p.set_defaults(handler=cmd_keys)
@@ -331,6 +357,21 @@ def cmd_state(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     schema = msgspec.json.schema(Workflow)
     sys.stdout.write(json.dumps(schema, indent=2) + "\n")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from weboter.runtime.cli_common import env_source  # noqa: PLC0415
+    from weboter.runtime.serve import read_curve, serve  # noqa: PLC0415
+
+    curve = read_curve(args.curve_key, args.allow)
+
+    def ready(info: dict[str, Any]) -> None:
+        text = "\n".join(f"{k:<18} {v}" for k, v in info.items())
+        out(args, info, f"serving (log {db_path(args)}); stop with Ctrl-C\n{text}")
+        sys.stdout.flush()
+
+    serve(db_path(args), args.bind, env=env_source(args.env_file), curve=curve, ready=ready)
     return 0
 
 

@@ -1,0 +1,147 @@
+"""`weboter serve`: a real engine process; a client in this process submits over ZeroMQ,
+follows the event stream, and the server stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zmq
+
+from tests.conftest import flow, node, weboter
+from weboter.runtime.loader import to_workflow
+from weboter.runtime.security import CurveConfig, connect_client
+from weboter.runtime.subscriber import EventStream
+from weboter.runtime.transport import encode, message_decoder
+from weboter.schemas.messages import SubmitJob
+
+pytestmark = pytest.mark.timeout(90)
+
+WF = to_workflow(
+    flow(node("a", "SetData", "EndFlow", inputs={"key": "$global{x}", "value": 7})), "t"
+)
+
+
+def free_ports() -> int:
+    """A port P with P, P+1, P+2 free on loopback."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port > 65000:
+            continue
+        try:
+            for extra in (1, 2):
+                with socket.socket() as t:
+                    t.bind(("127.0.0.1", port + extra))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free ports")
+
+
+def start_server(home: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "weboter.runtime.cli", "serve", "--json", *args],
+        env={**os.environ, "WEBOTER_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    text = ""
+    for line in proc.stdout:
+        text += line
+        if line.rstrip() == "}":
+            break
+    return proc, json.loads(text)
+
+
+def stop_server(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 0
+    proc.stdout.close()  # type: ignore[union-attr]
+    proc.stderr.close()  # type: ignore[union-attr]
+
+
+def submit(
+    endpoint: str, identity: str, curve: tuple[bytes, bytes, bytes] | None = None
+) -> list[str]:
+    ctx = zmq.Context.instance()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt_string(zmq.IDENTITY, identity)
+    if curve is not None:
+        connect_client(sock, *curve)
+    sock.connect(endpoint)
+    sock.send_multipart(
+        [b"launcher", encode(SubmitJob(command_id=identity, workflow=WF, reply_to=identity))]
+    )
+    kinds = []
+    while sock.poll(3000):
+        message = message_decoder.decode(sock.recv())
+        kinds.append(type(message).__name__)
+        if kinds[-1] == "RunEnded":
+            break
+    sock.close(linger=0)
+    return kinds
+
+
+def test_serve_takes_jobs_and_streams_events(tmp_path: Path) -> None:
+    port = free_ports()
+    proc, info = start_server(tmp_path, "--bind", f"tcp://127.0.0.1:{port}")
+    try:
+        assert info["commands"] == f"tcp://127.0.0.1:{port}"
+        stream = EventStream(info["events"], info["catchup"])
+        try:
+            assert submit(info["commands"], "client-1") == ["JobAccepted", "RunEnded"]
+            types = [e.type for e in stream.follow(timeout=10, idle=1.0)]
+        finally:
+            stream.close()
+        assert types[0] == "RunCreated"
+        assert types[-1] == "RunCompleted"
+    finally:
+        stop_server(proc)
+    runs = json.loads(weboter("runs", "--json", home=tmp_path).stdout)
+    assert [r["status"] for r in runs] == ["COMPLETED"]
+
+
+def test_serve_with_curve_lets_in_only_allowed_keys(tmp_path: Path) -> None:
+    server = CurveConfig.generate()
+    key_file = tmp_path / "server.json"
+    key_file.write_text(
+        json.dumps({"public": server.public_key.decode(), "secret": server.secret_key.decode()})
+    )
+    friend, stranger = zmq.curve_keypair(), zmq.curve_keypair()
+    port = free_ports()
+    proc, info = start_server(
+        tmp_path,
+        "--bind",
+        f"tcp://127.0.0.1:{port}",
+        "--curve-key",
+        str(key_file),
+        "--allow",
+        friend[0].decode(),
+    )
+    try:
+        assert info["server_public_key"] == server.public_key.decode()
+        assert submit(info["commands"], "stranger", (server.public_key, *stranger)) == []
+        assert submit(info["commands"], "friend", (server.public_key, *friend)) == [
+            "JobAccepted",
+            "RunEnded",
+        ]
+    finally:
+        stop_server(proc)
+
+
+def test_serve_refuses_other_hosts_without_keys(tmp_path: Path) -> None:
+    result = weboter("serve", "--bind", f"tcp://0.0.0.0:{free_ports()}", home=tmp_path)
+    assert result.returncode != 0
+    assert "without authentication" in result.stderr
