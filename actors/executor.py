@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
 
 import msgspec
 
@@ -74,7 +73,6 @@ class Executor(MessageActor):
         self.pause_requested: set[str] = set()
         self._asked: dict[str, tuple[int, str]] = {}  # run -> (node count, node) hooks saw
         self.publish_hooks = False  # the bus says when anybody subscribes to hooks
-        self.publish_hooks = False  # the bus says when anybody subscribes to hooks
 
     def _hooked(self, state: RunState, node: Node) -> bool:
         """Publish pre_node_execute; let handlers veto the node or change its inputs (once per
@@ -84,12 +82,11 @@ class Executor(MessageActor):
         if self._asked.get(run_id) == arrival:
             return False
         self._asked[run_id] = arrival
-        variables = {"global": state.globals, "flow": state.frame.vars}
         if self.publish_hooks:  # only while somebody subscribes to hooks (the bus tells us)
             self._publish_pre(state, node)
         if not self.hooks.handlers:
             return False
-        return self._decide(state, node, variables)
+        return self._decide(state, node)
 
     def _publish_pre(self, state: RunState, node: Node) -> None:
         run_id = state.run_id
@@ -109,8 +106,9 @@ class Executor(MessageActor):
             ),
         )
 
-    def _decide(self, state: RunState, node: Node, variables: dict[str, Any]) -> bool:
+    def _decide(self, state: RunState, node: Node) -> bool:
         run_id = state.run_id
+        variables = {"global": state.globals, "flow": state.frame.vars}
         decision = self.hooks.decide(
             PreNode(
                 run_id=run_id,
@@ -123,28 +121,18 @@ class Executor(MessageActor):
         )
         if decision is None:
             return False
-        if decision.veto is not None:
-            self.send(
-                STATE_MANAGER,
-                VetoNode(
-                    command_id=new_command_id(),
-                    run_id=run_id,
-                    reply_to=self.address,
-                    node_id=node.id,
-                    reason=decision.veto,
-                ),
-            )
-        else:
-            self.send(
-                STATE_MANAGER,
-                OverrideInputs(
-                    command_id=new_command_id(),
-                    run_id=run_id,
-                    reply_to=self.address,
-                    node_id=node.id,
-                    inputs=decision.inputs or {},
-                ),
-            )
+        common = {
+            "command_id": new_command_id(),
+            "run_id": run_id,
+            "reply_to": self.address,
+            "node_id": node.id,
+        }
+        command: VetoNode | OverrideInputs = (
+            VetoNode(**common, reason=decision.veto)
+            if decision.veto is not None
+            else OverrideInputs(**common, inputs=decision.inputs or {})
+        )
+        self.send(STATE_MANAGER, command)
         return True
 
     def handle(self, message: Message) -> None:

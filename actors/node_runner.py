@@ -46,7 +46,7 @@ from weboter.schemas.messages import (
 )
 from weboter.schemas.state import BrowserState
 
-log = logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 STATE_MANAGER = "state_manager"
 NOT_RETRIED = (ReferenceError_, WorkflowError)  # the same input fails the same way again
@@ -252,12 +252,12 @@ class NodeRunner(MessageActor):
         (only those that may change the session; secrets resolved again)."""
         if self.db_path is None:
             return
-        log = EventLog(self.db_path, create=False)
+        events = EventLog(self.db_path, create=False)
         try:
-            steps = history(log, task.run_id)
-            index = index_for(state_at(log, task.run_id).workflow)
+            steps = history(events, task.run_id)
+            index = index_for(state_at(events, task.run_id).workflow)
         finally:
-            log.close()
+            events.close()
         resolver = Resolver(self.env)
         for step in steps:
             node = index.node(step.flow_path, step.node_id)
@@ -275,7 +275,7 @@ class NodeRunner(MessageActor):
             try:
                 await self._call(spec, task, ctx, resolver.unmark(step.inputs))
             except Exception as exc:  # a step that does not replay is reported, not fatal
-                logger.warning("run %s: re-driving %s failed: %s", task.run_id, step.node_id, exc)
+                log.warning("run %s: re-driving %s failed: %s", task.run_id, step.node_id, exc)
 
     async def _browser_state(
         self, ctx: ActionContext, spec: ActionSpec, task: ExecuteNode, resolver: Resolver

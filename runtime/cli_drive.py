@@ -91,10 +91,10 @@ def drive(
     engine = Engine(settings, env=env).start()
     try:
         with engine.client() as client:
-            waiting = list(enumerate(jobs))
+            waiting = list(jobs)
             active: set[str] = set()
 
-            def launch(number: int, workflow: Workflow, submit: dict[str, Any]) -> None:
+            def launch(workflow: Workflow, submit: dict[str, Any]) -> None:
                 run_id = (start or submit_job)(client, workflow, submit)
                 tag = f"{run_id[:8]} " if len(jobs) > 1 else ""
                 progress[run_id] = Progress(workflow, enabled=show, tag=tag)
@@ -111,8 +111,8 @@ def drive(
 
             while waiting or active:
                 while waiting and len(active) < max(parallel, 1):
-                    number, (workflow, submit) = waiting.pop(0)
-                    launch(number, workflow, submit)
+                    workflow, submit = waiting.pop(0)
+                    launch(workflow, submit)
                 done = client.wait_any(active, on_event=on_event)
                 active.discard(done.run_id)
                 ended[done.run_id] = done

@@ -226,8 +226,8 @@ class EngineClient:
             if self.follow:
                 show(20)
             try:
-                wait = 0.0 if on_event and self.follow else 0.02 if self.follow else 0.5
-                message = self.mailbox.get(timeout=wait)
+                # following: the stream's poll above already waited; else just block here
+                message = self.mailbox.get(timeout=0.0 if self.follow else 0.5)
             except queue.Empty:
                 message = None
             if isinstance(message, RunEnded) and message.run_id in run_ids:

@@ -19,7 +19,6 @@ from weboter.runtime.client import EngineClient, JobRejected
 from weboter.runtime.eventlog import EventLog
 from weboter.runtime.flows import index_for
 from weboter.runtime.projection import state_at, variables_of
-from weboter.runtime.references import display
 from weboter.runtime.verify import history
 from weboter.schemas.context import NodeModifications
 from weboter.schemas.messages import (
@@ -185,18 +184,18 @@ class Debugger:
         )
         self.say(f"breakpoint {args[0]} cleared")
 
-    def _rest(self, ended_status: str) -> None:
+    def do_step(self, args: list[str]) -> None:
+        self.client.step(self.run_id, timeout=600)
         self.do_where([])
 
-    def do_step(self, args: list[str]) -> None:
-        self._rest(self.client.step(self.run_id, timeout=600).status)
-
     def do_next(self, args: list[str]) -> None:
-        self._rest(self.client.step(self.run_id, over=True, timeout=600).status)
+        self.client.step(self.run_id, over=True, timeout=600)
+        self.do_where([])
 
     def do_continue(self, args: list[str]) -> None:
         self.client.cont(self.run_id)
-        self._rest(self.client.wait(self.run_id, timeout=3600).status)
+        self.client.wait(self.run_id, timeout=3600)
+        self.do_where([])
 
     def do_back(self, args: list[str]) -> None:
         log = EventLog(self.db_path, create=False)
@@ -305,6 +304,3 @@ def repl(debugger: Debugger, history_file: Path) -> None:
     for line in lines(debugger, history_file):
         if not debugger.execute(line):
             return
-
-
-__all__ = ["Debugger", "display", "repl"]

@@ -245,13 +245,12 @@ class Decider:
             step = self._engine_step(current, decision.secrets)
             if step is None or (stepping and stepped and isinstance(step, SubFlowEntered)):
                 break
-            after = apply(current, step, seq=current.seq, version=current.version, at=0.0)
-            if over is None:
-                stepped = stepped or isinstance(step, SubFlowEntered)
-            elif isinstance(step, SubFlowReturned) and len(after.frames) <= over:
-                stepped = True
             decision.events.append(step)
             current = apply(current, step, seq=current.seq, version=current.version, at=0.0)
+            if over is None:
+                stepped = stepped or isinstance(step, SubFlowEntered)
+            elif isinstance(step, SubFlowReturned) and len(current.frames) <= over:
+                stepped = True
         else:
             error = ErrorContext(
                 kind="RecursionError",
