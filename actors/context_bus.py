@@ -17,10 +17,10 @@ from typing import Any
 import msgspec
 import zmq
 
-from weboter.actors.base import MessageActor
-from weboter.runtime.eventlog import EventLog
-from weboter.runtime.security import CurveConfig
-from weboter.runtime.transport import Bridge, SocketInbox, check_bindable
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.transport.actor import MessageActor
+from weboter.runtime.transport.bridge import Bridge, SocketInbox, check_bindable
+from weboter.runtime.transport.security import CurveConfig
 from weboter.schemas.messages import (
     CatchUp,
     EventBatch,

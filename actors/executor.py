@@ -16,12 +16,12 @@ import uuid
 
 import msgspec
 
-from weboter.actors.base import MessageActor
-from weboter.runtime.eventlog import to_record
-from weboter.runtime.flows import index_for
-from weboter.runtime.fold import apply
-from weboter.runtime.hooks import HookRegistry, PreNode
-from weboter.runtime.transport import BUS, Bridge
+from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.fold import apply
+from weboter.runtime.core.hooks import HookRegistry, PreNode
+from weboter.runtime.store.eventlog import to_record
+from weboter.runtime.transport.actor import MessageActor
+from weboter.runtime.transport.bridge import BUS, Bridge
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import (
     CancelNode,

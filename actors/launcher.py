@@ -9,14 +9,14 @@ from pathlib import Path
 
 import msgspec
 
-from weboter.actors.base import MessageActor
-from weboter.runtime.catalog import Catalog
+from weboter.runtime.core.catalog import Catalog
+from weboter.runtime.core.flows import index_for, patch_node
+from weboter.runtime.core.validate import validate
 from weboter.runtime.errors import IllegalTransition, WeboterError, WorkflowInvalid
-from weboter.runtime.eventlog import EventLog
-from weboter.runtime.flows import index_for, patch_node
-from weboter.runtime.projection import state_at
-from weboter.runtime.transport import Bridge
-from weboter.runtime.validate import validate
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
+from weboter.runtime.transport.actor import MessageActor
+from weboter.runtime.transport.bridge import Bridge
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import (
     CommandRejected,

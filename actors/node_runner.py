@@ -21,21 +21,21 @@ from typing import Any
 
 import msgspec
 
-from weboter.actors.base import MessageActor
-from weboter.runtime.artifacts import ArtifactStore
-from weboter.runtime.browser import BrowserHost
-from weboter.runtime.catalog import ActionContext, ActionSpec, Catalog
-from weboter.runtime.decide import error_context
+from weboter.runtime.browser.evidence import EvidencePolicy, capture, describe
+from weboter.runtime.browser.host import BrowserHost
+from weboter.runtime.core.catalog import ActionContext, ActionSpec, Catalog
+from weboter.runtime.core.decide import error_context
+from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.node import Writes, map_outputs, resolve_inputs, route
+from weboter.runtime.core.references import EnvSource, Resolver
+from weboter.runtime.core.secrets import redact
 from weboter.runtime.errors import ActionError, ActionTimeout, ReferenceError_, WorkflowError
-from weboter.runtime.eventlog import EventLog
-from weboter.runtime.evidence import EvidencePolicy, capture, describe
-from weboter.runtime.flows import index_for
-from weboter.runtime.node import Writes, map_outputs, resolve_inputs, route
-from weboter.runtime.projection import state_at
-from weboter.runtime.references import EnvSource, Resolver
-from weboter.runtime.secrets import redact
-from weboter.runtime.transport import Bridge, encode
-from weboter.runtime.verify import history
+from weboter.runtime.store.artifacts import ArtifactStore
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
+from weboter.runtime.store.verify import history
+from weboter.runtime.transport.actor import MessageActor
+from weboter.runtime.transport.bridge import Bridge, encode
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import (
     CancelNode,

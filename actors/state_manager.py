@@ -1,7 +1,7 @@
 """The State Manager: the only writer of the event log. Decide, append, then announce.
 
 For every state-changing command: drop duplicates (by command id), decide the events
-(runtime/decide.py), redact secrets, append them in one transaction (with a snapshot every K
+(runtime/core/decide.py), redact secrets, append them in one transaction (with a snapshot every K
 events), fold them into the live state it keeps in memory, reply `Committed` to the command's
 `reply_to`, and hand the committed events to the Context Bus (in batches, within 2 ms).
 Nothing is published before it is committed.
@@ -15,22 +15,22 @@ from pathlib import Path
 
 import msgspec
 
-from weboter.actors.base import MessageActor
-from weboter.runtime.catalog import Catalog
-from weboter.runtime.decide import COMMANDS, Command, Decider
+from weboter.runtime.core.catalog import Catalog
+from weboter.runtime.core.decide import COMMANDS, Command, Decider
+from weboter.runtime.core.fold import apply
+from weboter.runtime.core.references import EnvSource
+from weboter.runtime.core.secrets import redact
 from weboter.runtime.errors import IllegalTransition, RunNotFound, WeboterError
-from weboter.runtime.eventlog import (
+from weboter.runtime.store.eventlog import (
     DuplicateCommand,
     Durability,
     EventLog,
     decode_event,
     encode_event,
 )
-from weboter.runtime.fold import apply
-from weboter.runtime.projection import state_at
-from weboter.runtime.references import EnvSource
-from weboter.runtime.secrets import redact
-from weboter.runtime.transport import BUS, Bridge, SocketInbox
+from weboter.runtime.store.projection import state_at
+from weboter.runtime.transport.actor import MessageActor
+from weboter.runtime.transport.bridge import BUS, Bridge, SocketInbox
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.events import SCHEMA_VERSIONS, Event, event_type
 from weboter.schemas.messages import (

@@ -22,13 +22,13 @@ from typing import Any
 
 from playwright.async_api import async_playwright
 
-from weboter.runtime.browser import LAUNCH_ARGS, find_browser
+from weboter.runtime.browser.host import LAUNCH_ARGS, find_browser
+from weboter.runtime.core.loader import load_workflow
+from weboter.runtime.core.references import EnvSource
 from weboter.runtime.demo.run import WORKFLOW
 from weboter.runtime.demo.shop import PASSWORD, PRODUCTS, USER, ShopServer
-from weboter.runtime.engine import Engine
-from weboter.runtime.loader import load_workflow
-from weboter.runtime.references import EnvSource
-from weboter.runtime.settings import Settings
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
 
 
 async def plain_playwright(base_url: str, rounds: int) -> list[float]:

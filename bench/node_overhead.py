@@ -24,10 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from weboter.runtime.engine import Engine
-from weboter.runtime.eventlog import EventLog
-from weboter.runtime.loader import to_workflow
-from weboter.runtime.settings import Settings
+from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
+from weboter.runtime.store.eventlog import EventLog
 
 
 def loop_workflow(nodes: int) -> dict:

@@ -24,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from node_overhead import loop_workflow
 
-from weboter.runtime.engine import Engine
-from weboter.runtime.eventlog import EventLog
-from weboter.runtime.loader import to_workflow
-from weboter.runtime.projection import state_at
-from weboter.runtime.settings import Settings
+from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
 
 
 def measure(events: int, samples: int, rng: random.Random) -> dict[str, float]:

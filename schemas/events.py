@@ -3,7 +3,7 @@
 Every event is a frozen, tagged Struct; `Event` is their union, so one decoder reads any of
 them. The log row carries `type` (the tag) and `schema_version` (`SCHEMA_VERSIONS`). To change
 an event: add fields with defaults; for anything else bump its version and register an
-upcaster (runtime/upcast.py) — old rows are upcast when read, never rewritten.
+upcaster (runtime/store/upcast.py) — old rows are upcast when read, never rewritten.
 """
 
 from __future__ import annotations

@@ -14,12 +14,12 @@ from typing import Any
 import pykka
 import pytest
 
-from weboter.runtime.engine import Engine
-from weboter.runtime.eventlog import EventLog
-from weboter.runtime.loader import to_workflow
-from weboter.runtime.projection import state_at
-from weboter.runtime.references import EnvSource
-from weboter.runtime.settings import Settings
+from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.core.references import EnvSource
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
 from weboter.schemas.events import EventRecord
 from weboter.schemas.messages import RunEnded
 from weboter.schemas.state import RunState
@@ -117,7 +117,7 @@ def weboter(
     """The `weboter` command as a real subprocess, with its home (and log) in `home`."""
     environ = {**os.environ, "WEBOTER_HOME": str(home), **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "weboter.runtime.cli", *args],
+        [sys.executable, "-m", "weboter.runtime.cli.main", *args],
         env=environ,
         capture_output=True,
         text=True,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from weboter.runtime.eventlog import EventLog
-from weboter.runtime.projection import state_at
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
 from weboter.schemas.events import NodeCompleted
 
 pytestmark = pytest.mark.timeout(240)
@@ -63,7 +63,7 @@ def workflow(out: Path) -> dict:
 def start(args: list[str], home: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "WEBOTER_HOME": str(home)}
     return subprocess.Popen(
-        [sys.executable, "-m", "weboter.runtime.cli", *args],
+        [sys.executable, "-m", "weboter.runtime.cli.main", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -96,7 +96,7 @@ def test_sigkill_then_resume_completes_without_repeating_nodes(tmp_path: Path, s
     kill_after_progress(start(["resume", run_id], tmp_path), rng)
     kills += 1
     final = subprocess.run(
-        [sys.executable, "-m", "weboter.runtime.cli", "resume", run_id, "--json"],
+        [sys.executable, "-m", "weboter.runtime.cli.main", "resume", run_id, "--json"],
         env={**os.environ, "WEBOTER_HOME": str(tmp_path)},
         capture_output=True,
         text=True,
@@ -147,7 +147,7 @@ def test_resume_refuses_a_run_whose_process_is_alive(tmp_path: Path) -> None:
     env = {**os.environ, "WEBOTER_HOME": str(tmp_path)}
     try:
         busy = subprocess.run(
-            [sys.executable, "-m", "weboter.runtime.cli", "resume", run_id],
+            [sys.executable, "-m", "weboter.runtime.cli.main", "resume", run_id],
             env=env,
             capture_output=True,
             text=True,

@@ -19,7 +19,7 @@ COUNTER = Path(__file__).parent.parent / "examples" / "counter.json"
 
 def debug(home: Path, target: str, script: str, *extra: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "weboter.runtime.cli", "debug", target, *extra],
+        [sys.executable, "-m", "weboter.runtime.cli.main", "debug", target, *extra],
         input=script,
         env={**os.environ, "WEBOTER_HOME": str(home)},
         capture_output=True,

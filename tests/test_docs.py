@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from weboter.runtime.cli import build_parser
+from weboter.runtime.cli.main import build_parser
 
 ROOT = Path(__file__).parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -16,10 +16,10 @@ import pytest
 import zmq
 
 from tests.conftest import flow, node, weboter
-from weboter.runtime.loader import to_workflow
-from weboter.runtime.security import CurveConfig, connect_client
-from weboter.runtime.subscriber import EventStream
-from weboter.runtime.transport import encode, message_decoder
+from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.transport.bridge import encode, message_decoder
+from weboter.runtime.transport.security import CurveConfig, connect_client
+from weboter.runtime.transport.subscriber import EventStream
 from weboter.schemas.messages import SubmitJob
 
 pytestmark = pytest.mark.timeout(90)
@@ -49,7 +49,7 @@ def free_ports() -> int:
 
 def start_server(home: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "weboter.runtime.cli", "serve", "--json", *args],
+        [sys.executable, "-m", "weboter.runtime.cli.main", "serve", "--json", *args],
         env={**os.environ, "WEBOTER_HOME": str(home)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -1,11 +1,17 @@
-"""The builtin action plugins and controls."""
+"""The actions layer: the builtin non-browser actions (basic, data, http, export) and the
+catalog every engine uses — builtins, the browser actions and installed plugins.
 
-from weboter.runtime.catalog import Plugin
+Stands on `core` (catalog types, references) and `browser` (the browser actions' plugins).
+"""
+
+from weboter.runtime.core.catalog import Catalog, Plugin, load_plugins
 
 
 def builtin_plugins() -> list[Plugin]:
-    from weboter.runtime import controls  # noqa: PLC0415 - keep import cost off the CLI start
-    from weboter.runtime.actions import basic, data, elements, export, http, pages  # noqa: PLC0415
+    """Every builtin plugin: actions of this layer and the browser layer, and the controls."""
+    from weboter.runtime.actions import basic, data, export, http  # noqa: PLC0415 - import cost
+    from weboter.runtime.browser import elements, pages  # noqa: PLC0415
+    from weboter.runtime.core import controls  # noqa: PLC0415
 
     return [
         basic.PLUGIN,
@@ -18,4 +24,15 @@ def builtin_plugins() -> list[Plugin]:
     ]
 
 
-__all__ = ["builtin_plugins"]
+_default: Catalog | None = None
+
+
+def default_catalog() -> Catalog:
+    """Builtins plus installed plugins, loaded once per process."""
+    global _default  # noqa: PLW0603 - one catalog per process, built on first use
+    if _default is None:
+        _default = Catalog([*builtin_plugins(), *load_plugins()])
+    return _default
+
+
+__all__ = ["builtin_plugins", "default_catalog"]

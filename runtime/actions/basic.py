@@ -1,5 +1,5 @@
 """Builtin actions that need no browser: SetData, EmptyAction, SleepFor, PyEvalAction,
-WriteTextFile, and SubFlow (declared here, carried out by the engine: runtime/decide.py)."""
+WriteTextFile, and SubFlow (declared here, carried out by the engine: runtime/core/decide.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from weboter.runtime.catalog import ActionContext, ActionSpec, Plugin
+from weboter.runtime.core.catalog import ActionContext, ActionSpec, Plugin
+from weboter.runtime.core.expressions import evaluate
+from weboter.runtime.core.references import REFERENCE, SCOPE_ALIASES
 from weboter.runtime.errors import ActionError
-from weboter.runtime.expressions import evaluate
-from weboter.runtime.references import REFERENCE, SCOPE_ALIASES
 
 
 def empty_action(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -8,9 +8,9 @@ import json
 import re
 from typing import Any
 
-from weboter.runtime.catalog import ActionContext, ActionSpec, Plugin
+from weboter.runtime.core.catalog import ActionContext, ActionSpec, Plugin
+from weboter.runtime.core.references import _MISSING, lookup
 from weboter.runtime.errors import ActionError
-from weboter.runtime.references import _MISSING, lookup
 
 _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 

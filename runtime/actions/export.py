@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from weboter.runtime.catalog import ActionContext, ActionSpec, Plugin
+from weboter.runtime.core.catalog import ActionContext, ActionSpec, Plugin
 from weboter.runtime.errors import ActionError
 
 FORMATS = ("csv", "json", "jsonl")

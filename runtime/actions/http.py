@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from weboter.runtime.catalog import ActionContext, ActionSpec, Plugin
+from weboter.runtime.core.catalog import ActionContext, ActionSpec, Plugin
 from weboter.runtime.errors import ActionError
 
 

@@ -7,13 +7,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from weboter.runtime.core.loader import load_workflow
+from weboter.runtime.core.references import EnvSource
 from weboter.runtime.demo.shop import PASSWORD, PRODUCTS, USER, ShopServer
-from weboter.runtime.engine import Engine
-from weboter.runtime.eventlog import EventLog, decode_event
-from weboter.runtime.loader import load_workflow
-from weboter.runtime.projection import state_at
-from weboter.runtime.references import EnvSource
-from weboter.runtime.settings import Settings
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
+from weboter.runtime.store.eventlog import EventLog, decode_event
+from weboter.runtime.store.projection import state_at
 
 WORKFLOW = Path(__file__).parent / "shop_workflow.yaml"
 

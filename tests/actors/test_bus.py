@@ -13,13 +13,13 @@ import pytest
 import zmq
 
 from tests.conftest import flow, node
-from weboter.runtime.engine import Engine
+from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import TransportError
-from weboter.runtime.eventlog import EventLog
-from weboter.runtime.loader import to_workflow
-from weboter.runtime.settings import Settings
-from weboter.runtime.subscriber import EventStream
-from weboter.runtime.transport import check_bindable, encode, message_decoder
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.transport.bridge import check_bindable, encode, message_decoder
+from weboter.runtime.transport.subscriber import EventStream
 from weboter.schemas.messages import CommandRejected, SubmitJob
 
 pytestmark = pytest.mark.timeout(60)

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import Runner, flow, node
-from weboter.runtime.client import JobRejected
-from weboter.runtime.eventlog import EventLog
-from weboter.runtime.loader import to_workflow
-from weboter.runtime.projection import state_at
+from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.engine.client import JobRejected
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
 from weboter.schemas.context import NodeModifications
 from weboter.schemas.messages import (
     AddNode,

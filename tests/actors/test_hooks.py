@@ -11,12 +11,12 @@ import pytest
 import zmq
 
 from tests.conftest import flow, node
-from weboter.runtime.engine import Engine
-from weboter.runtime.eventlog import EventLog
-from weboter.runtime.hooks import HookDecision, PreNode
-from weboter.runtime.loader import to_workflow
-from weboter.runtime.projection import state_at
-from weboter.runtime.settings import Settings
+from weboter.runtime.core.hooks import HookDecision, PreNode
+from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Runner, flow, node
-from weboter.runtime.references import display
+from weboter.runtime.core.references import display
 
 pytestmark = pytest.mark.timeout(60)
 

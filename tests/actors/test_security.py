@@ -11,12 +11,12 @@ import pytest
 import zmq
 
 from tests.conftest import flow, node
-from weboter.runtime.engine import Engine
+from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import TransportError
-from weboter.runtime.loader import to_workflow
-from weboter.runtime.security import CurveConfig, connect_client
-from weboter.runtime.settings import Settings
-from weboter.runtime.transport import encode, message_decoder
+from weboter.runtime.transport.bridge import encode, message_decoder
+from weboter.runtime.transport.security import CurveConfig, connect_client
 from weboter.schemas.messages import SubmitJob
 
 pytestmark = pytest.mark.timeout(60)

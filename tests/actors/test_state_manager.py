@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Runner, flow, node
-from weboter.runtime.eventlog import EventLog
-from weboter.runtime.loader import to_workflow
+from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.store.eventlog import EventLog
 from weboter.schemas.messages import CommandRejected, Committed, StartRun, StopRun
 
 pytestmark = pytest.mark.timeout(60)

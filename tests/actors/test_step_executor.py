@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Runner, flow, node
-from weboter.runtime.eventlog import EventLog
-from weboter.runtime.loader import to_workflow
-from weboter.runtime.projection import state_at
+from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import Outcome, flow, node
+from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.core.references import EnvSource
 from weboter.runtime.demo.shop import ShopServer
-from weboter.runtime.engine import Engine
-from weboter.runtime.eventlog import EventLog
-from weboter.runtime.loader import to_workflow
-from weboter.runtime.projection import state_at
-from weboter.runtime.references import EnvSource
-from weboter.runtime.settings import Settings
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
 
 PAGES = Path(__file__).parent / "pages"
 

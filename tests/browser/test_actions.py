@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser.conftest import BrowserRunner, chain
 from tests.conftest import flow, node
-from weboter.runtime.artifacts import ArtifactStore
+from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.schemas.events import NodeCompleted
 
 pytestmark = pytest.mark.timeout(90)

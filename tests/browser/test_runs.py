@@ -12,8 +12,8 @@ import pytest
 
 from tests.browser.conftest import BrowserRunner, chain, chromium_processes, on_playground
 from tests.conftest import flow, node, weboter
-from weboter.runtime.artifacts import ArtifactStore
 from weboter.runtime.demo.shop import PRODUCTS
+from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.schemas.events import NodeCompleted
 
 pytestmark = pytest.mark.timeout(120)

@@ -12,11 +12,11 @@ import pytest
 
 from tests.browser.conftest import BrowserRunner, chain
 from tests.conftest import node, weboter
+from weboter.runtime.core.loader import load_workflow
 from weboter.runtime.demo.run import WORKFLOW
 from weboter.runtime.demo.shop import PER_PAGE, PRODUCTS
-from weboter.runtime.eventlog import EventLog
-from weboter.runtime.loader import load_workflow
-from weboter.runtime.verify import diff
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.verify import diff
 from weboter.schemas.events import NodeCompleted
 
 pytestmark = pytest.mark.timeout(120)

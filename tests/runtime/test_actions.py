@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from weboter.runtime.catalog import ActionContext, default_catalog
+from weboter.runtime.actions import default_catalog
+from weboter.runtime.core.catalog import ActionContext
 from weboter.runtime.errors import ActionError, ExpressionError
 
 pytestmark = pytest.mark.timeout(30)

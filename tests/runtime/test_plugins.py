@@ -11,17 +11,17 @@ import pytest
 
 from tests.conftest import flow, node
 from weboter.runtime.actions import builtin_plugins
-from weboter.runtime.catalog import Catalog, load_plugins
-from weboter.runtime.engine import Engine
-from weboter.runtime.eventlog import EventLog
-from weboter.runtime.loader import to_workflow
-from weboter.runtime.projection import state_at
-from weboter.runtime.settings import Settings
+from weboter.runtime.core.catalog import Catalog, load_plugins
+from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
 
 pytestmark = pytest.mark.timeout(60)
 
 PLUGIN_CODE = """
-from weboter.runtime.catalog import ActionSpec, ControlDecision, ControlSpec, Plugin
+from weboter.runtime.core.catalog import ActionSpec, ControlDecision, ControlSpec, Plugin
 
 def shout(ctx, inputs):
     return {"text": str(inputs["text"]).upper() + "!"}

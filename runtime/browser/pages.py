@@ -1,0 +1,244 @@
+"""Browser actions on pages and tabs: open, navigate, tabs, frames, page-side JavaScript,
+screenshots, scrolling, downloads."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from weboter.runtime.browser.locators import build
+from weboter.runtime.browser.support import (
+    browser_action,
+    browser_error,
+    locate,
+    page_url,
+    timeout_ms,
+)
+from weboter.runtime.core.catalog import ActionContext, Plugin
+from weboter.runtime.errors import ActionError
+
+Inputs = dict[str, Any]
+
+
+async def _page_info(page: Any, index: int) -> dict[str, Any]:
+    try:
+        title = await page.title()
+    except Exception:
+        title = ""
+    return {"url": page.url, "title": title, "index": index}
+
+
+async def open_browser(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
+    """The run's browser context exists from here on (one Chromium per runner)."""
+    kind = str(inputs.get("browser_type") or "chromium")
+    if kind != "chromium":
+        raise ActionError(f"browser_type {kind!r} is not available; Weboter drives chromium")
+    await ctx.session.page()
+    return {"browser": {"browser_type": kind, "headless": True}}
+
+
+async def _goto(ctx: ActionContext, page: Any, inputs: Inputs) -> Any:
+    """Navigate `page` to `inputs.url`; errors name the node, the URL and the reason."""
+    url = str(inputs["url"])
+    try:
+        response = await page.goto(
+            url, timeout=timeout_ms(inputs, 30000), wait_until=inputs.get("wait_until") or "load"
+        )
+    except Exception as exc:
+        text = str(exc).split("\n")[0]
+        raise ActionError(
+            f"node {ctx.node_id!r}: opening {url} failed: {text}",
+            hint="check the URL and that the site is up",
+        ) from exc
+    if response is not None and response.status >= 400 and not inputs.get("allow_error_status"):
+        raise ActionError(
+            f"node {ctx.node_id!r}: {url} answered HTTP {response.status}",
+            hint="set allow_error_status: true to go on anyway",
+        )
+    return response
+
+
+async def open_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
+    session = ctx.session
+    page = await session.page()
+    session.frame = None
+    response = await _goto(ctx, page, inputs)
+    info = await _page_info(page, session.pages.index(page))
+    return {"page": info, "status": response.status if response else None}
+
+
+async def go_back(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
+    page = await ctx.session.page()
+    await page.go_back(timeout=timeout_ms(inputs, 30000))
+    return {"url": page.url}
+
+
+async def reload(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
+    page = await ctx.session.page()
+    await page.reload(timeout=timeout_ms(inputs, 30000))
+    return {"url": page.url}
+
+
+async def new_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
+    session = ctx.session
+    page = await session.context.new_page()
+    session.pages.append(page)
+    session.current, session.frame = page, None
+    if inputs.get("url"):
+        await _goto(ctx, page, inputs)
+    return {"page": await _page_info(page, len(session.pages) - 1)}
+
+
+async def switch_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
+    """Make another tab current: by `index`, or the first whose URL contains `url`."""
+    session = ctx.session
+    session.pages = list(session.context.pages)
+    target = None
+    if inputs.get("index") is not None:
+        index = int(inputs["index"])
+        if not -len(session.pages) <= index < len(session.pages):
+            raise ActionError(
+                f"node {ctx.node_id!r}: there is no tab {index} (the run has {len(session.pages)})"
+            )
+        target = session.pages[index]
+    elif inputs.get("url"):
+        target = next((p for p in session.pages if str(inputs["url"]) in p.url), None)
+        if target is None:
+            urls = ", ".join(p.url for p in session.pages)
+            raise ActionError(
+                f"node {ctx.node_id!r}: no tab's URL contains {inputs['url']!r} (tabs: {urls})"
+            )
+    else:
+        raise ActionError("SwitchPage needs `index` or `url`")
+    session.current, session.frame = target, None
+    await target.bring_to_front()
+    return {"page": await _page_info(target, session.pages.index(target))}
+
+
+async def close_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
+    session = ctx.session
+    page = await session.page()
+    await page.close()
+    session.pages = [p for p in session.pages if not p.is_closed()]
+    session.current = session.pages[-1] if session.pages else None
+    session.frame = None
+    return {"pages_left": len(session.pages)}
+
+
+async def switch_frame(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
+    """Element actions after this look inside the frame matched by `locator` (an iframe);
+    without a locator, back to the page."""
+    session = ctx.session
+    page = await session.page()
+    if not inputs.get("locator"):
+        session.frame = None
+        return {"frame": None}
+    session.frame = None
+    scope = build(page, inputs["locator"], "inputs.locator")
+    session.frame = scope.first.content_frame
+    return {"frame": str(inputs["locator"])}
+
+
+async def evaluate_js(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
+    """Run `script` in the page (never in Python); `arg` is passed to it."""
+    page = await ctx.session.page()
+    try:
+        result = await page.evaluate(str(inputs["script"]), inputs.get("arg"))
+    except Exception as exc:
+        raise ActionError(
+            f"node {ctx.node_id!r}: script failed in the page: {str(exc).splitlines()[0]}"
+        ) from exc
+    return {"result": result}
+
+
+async def screenshot(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
+    page = await ctx.session.page()
+    if inputs.get("locator"):
+        locator, spec = await locate(ctx, inputs)
+        try:
+            data = await locator.first.screenshot(timeout=timeout_ms(inputs))
+        except Exception as exc:
+            raise browser_error(ctx, exc, spec, page.url) from exc
+    else:
+        data = await page.screenshot(full_page=bool(inputs.get("full_page")))
+    address = ctx.artifacts.put(data, ".png")
+    return {"artifact": address, "path": str(ctx.artifacts.path(address))}
+
+
+async def scroll(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
+    """Scroll by `amount` px (down; negative: up), to `to` (top/bottom), or to the bottom again
+    and again `until_no_new` items match that locator (infinite lists), `max_rounds` at most."""
+    page = await ctx.session.page()
+    until = inputs.get("until_no_new")
+    if until:
+        items = build(await ctx.session.scope(), until, "inputs.until_no_new")
+        count, rounds = await items.count(), 0
+        for rounds in range(1, int(inputs.get("max_rounds") or 50) + 1):  # noqa: B007
+            await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+            await asyncio.sleep(float(inputs.get("pause") or 0.3))
+            now = await items.count()
+            if now <= count:
+                break
+            count = now
+        return {"count": count, "rounds": rounds}
+    if inputs.get("to") in ("bottom", "top"):
+        y = "document.body.scrollHeight" if inputs["to"] == "bottom" else "0"
+        await page.evaluate(f"window.scrollTo(0, {y})")
+    else:
+        await page.mouse.wheel(0, float(inputs.get("amount") or 600))
+    return {"y": await page.evaluate("window.scrollY")}
+
+
+async def download(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
+    """Click `locator`, wait for the download it starts, keep the file as an artifact."""
+    page = await ctx.session.page()
+    locator, spec = await locate(ctx, inputs)
+    try:
+        async with page.expect_download(timeout=timeout_ms(inputs, 30000)) as info:
+            await locator.first.click(timeout=timeout_ms(inputs))
+        done = await info.value
+        path = await done.path()
+    except Exception as exc:
+        raise browser_error(ctx, exc, spec, await page_url(ctx)) from exc
+    data = await asyncio.to_thread(Path(path).read_bytes)
+    suffix = (
+        "." + done.suggested_filename.rsplit(".", 1)[-1] if "." in done.suggested_filename else ""
+    )
+    address = ctx.artifacts.put(data, suffix)
+    return {
+        "artifact": address,
+        "filename": done.suggested_filename,
+        "path": str(ctx.artifacts.path(address)),
+        "bytes": len(data),
+    }
+
+
+_spec = browser_action
+
+
+PLUGIN = Plugin(
+    name="browser-pages",
+    actions=[
+        _spec(
+            "OpenBrowser",
+            open_browser,
+            outputs=("browser",),
+            browser_type="chromium",
+            headless=True,
+        ),
+        _spec("OpenPage", open_page, required=("url",), outputs=("page", "status")),
+        _spec("GoBack", go_back, outputs=("url",)),
+        _spec("Reload", reload, outputs=("url",)),
+        _spec("NewPage", new_page, outputs=("page",)),
+        _spec("SwitchPage", switch_page, outputs=("page",), reads_only=True),
+        _spec("ClosePage", close_page, outputs=("pages_left",), reads_only=True),
+        _spec("SwitchFrame", switch_frame, outputs=("frame",), reads_only=True),
+        _spec("EvaluateJS", evaluate_js, required=("script",), outputs=("result",)),
+        _spec(
+            "Screenshot", screenshot, outputs=("artifact", "path"), full_page=False, reads_only=True
+        ),
+        _spec("Scroll", scroll, outputs=("y", "count", "rounds")),
+        _spec("Download", download, outputs=("artifact", "filename", "path", "bytes")),
+    ],
+)

@@ -1,0 +1,200 @@
+"""What the browser actions share: finding elements (with alternatives and a deadline),
+fingerprints of what they act on, reading data out of elements, and turning Playwright's
+errors into messages that name the node, the locator and the page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from weboter.runtime.browser.locators import build, describe
+from weboter.runtime.core.catalog import ActionContext, ActionSpec
+from weboter.runtime.errors import ActionError
+
+# Runs in the page: what a person (or a selector-repair AI) needs to find the element again.
+FINGERPRINT_JS = """(el) => {
+  const r = el.getBoundingClientRect();
+  const attrs = {};
+  for (const name of ["name", "type", "href", "src", "placeholder", "value", "data-testid",
+                      "aria-label", "title", "alt", "for"]) {
+    const v = el.getAttribute(name); if (v !== null) attrs[name] = v.slice(0, 200);
+  }
+  const text = (el.innerText || el.textContent || "").trim().replace(/\\s+/g, " ");
+  return {tag: el.tagName.toLowerCase(), role: el.getAttribute("role") || "",
+          name: (el.getAttribute("aria-label") || el.getAttribute("title") || el.getAttribute("alt")
+                 || text).slice(0, 120),
+          id: el.id || "", classes: Array.from(el.classList), text: text.slice(0, 200),
+          attributes: attrs,
+          box: {x: Math.round(r.x), y: Math.round(r.y), width: Math.round(r.width),
+                height: Math.round(r.height)}};
+}"""
+
+
+def timeout_ms(inputs: dict[str, Any], default: float = 5000) -> float:
+    value = inputs.get("timeout")
+    try:
+        return float(value) if value is not None else default
+    except (TypeError, ValueError) as exc:
+        raise ActionError(f"timeout must be milliseconds, got {value!r}") from exc
+
+
+async def page_url(ctx: ActionContext) -> str:
+    try:
+        page = await ctx.session.page()
+        return str(page.url)
+    except Exception:
+        return "(no page)"
+
+
+async def scope_of(ctx: ActionContext, inputs: dict[str, Any]) -> Any:
+    """Where to look: an element given as `scope`, else the current frame or page."""
+    scope = inputs.get("scope")
+    if scope not in (None, "", "page"):
+        return ctx.session.element(scope, "inputs.scope")
+    return await ctx.session.scope()
+
+
+async def locate(
+    ctx: ActionContext, inputs: dict[str, Any], *, wait: bool = True, key: str = "locator"
+) -> tuple[Any, Any]:
+    """(locator, the spec that matched): the first of `locator` and then `locators` that
+    matches something within `timeout` ms. ActionError naming all that were tried otherwise.
+
+    Waiting happens in the browser (`wait_for` on all alternatives at once), so a node goes on
+    the moment its element appears."""
+    alternatives = inputs.get("locators") or []
+    if inputs.get(key) is not None:
+        alternatives = [inputs[key], *alternatives]
+    if not alternatives:
+        raise ActionError(
+            f"node {ctx.node_id!r}: give `{key}` (or `locators`)",
+            hint='e.g. locator: {"element": "#submit", "type": "css"}',
+        )
+    scope = await scope_of(ctx, inputs)
+    built = [(build(scope, spec, f"inputs.{key}"), spec) for spec in alternatives]
+    for locator, spec in built:  # already there? one quick look each (no waiting machinery)
+        try:
+            if await locator.count() > 0:
+                return locator, spec
+        except Exception as exc:  # a malformed selector fails at once, not on time-out
+            raise browser_error(ctx, exc, spec, await page_url(ctx)) from exc
+    if wait:
+        anyone = built[0][0]
+        for locator, _ in built[1:]:
+            anyone = anyone.or_(locator)
+        try:
+            await anyone.first.wait_for(state="attached", timeout=timeout_ms(inputs))
+        except Exception as exc:
+            if "Timeout" not in type(exc).__name__:  # a malformed selector, a closed page
+                raise browser_error(ctx, exc, alternatives[0], await page_url(ctx)) from exc
+            tried = "; ".join(describe(spec) for _, spec in built)
+            raise ActionError(
+                f"node {ctx.node_id!r}: no element matched {tried} within "
+                f"{timeout_ms(inputs):.0f} ms on {await page_url(ctx)}",
+                hint="check the locator against the saved DOM, or raise `timeout`",
+            ) from None
+        if len(built) == 1:
+            return built[0]
+    for locator, spec in built:
+        try:
+            if await locator.count() > 0:
+                return locator, spec
+        except Exception as exc:
+            raise browser_error(ctx, exc, spec, await page_url(ctx)) from exc
+    tried = "; ".join(describe(spec) for _, spec in built)
+    raise ActionError(f"node {ctx.node_id!r}: no element matches {tried} on {await page_url(ctx)}")
+
+
+def browser_error(ctx: ActionContext, exc: BaseException, spec: Any, url: str) -> ActionError:
+    """A Playwright error as a message a person can act on."""
+    text = str(exc).split("\n")[0]
+    where = f"node {ctx.node_id!r}: locator {describe(spec)} on {url}"
+    if "strict mode violation" in text:
+        return ActionError(
+            f"{where} matched several elements: {text}",
+            hint='make the locator more specific, or add "pos": "first"',
+        )
+    if "Timeout" in type(exc).__name__ or "Timeout" in text:
+        return ActionError(
+            f"{where} timed out: {text}",
+            hint="the element exists but never became ready (visible, enabled, "
+            "stable); check the saved screenshot",
+        )
+    if "closed" in text.lower():
+        return ActionError(
+            f"{where}: the page or browser was closed: {text}",
+            hint="an earlier node may have closed the tab; see SwitchPage",
+        )
+    return ActionError(f"{where}: {text}")
+
+
+async def fingerprint(ctx: ActionContext, locator: Any) -> dict[str, Any]:
+    """Record what the action acted on (kept in the node's event)."""
+    try:
+        found: dict[str, Any] = await locator.first.evaluate(FINGERPRINT_JS, timeout=2000)
+    except Exception:
+        return {}
+    ctx.elements.append(found)
+    return found
+
+
+READ_JS = """(els, source) => {
+  if (!els.length) return null;
+  const el = els[0];
+  if (source === "html") return el.innerHTML;
+  if (source === "value") return el.value;
+  if (source.startsWith("attr:")) return el.getAttribute(source.slice(5));
+  return (el.innerText || el.textContent || "").trim();
+}"""
+
+
+async def read_if_present(locator: Any, source: str) -> Any:
+    """Like `read`, in one round trip, without waiting: None when nothing matches."""
+    if source not in ("text", "html", "value") and not source.startswith("attr:"):
+        raise ActionError(f"data_source {source!r} is not text, html, value or attr:NAME")
+    return await locator.evaluate_all(READ_JS, source)
+
+
+async def read(locator: Any, source: str, timeout: float) -> Any:
+    """text / html / attr:NAME / value of the first element of `locator`."""
+    target = locator.first
+    if source in ("text", "", None):
+        return (await target.inner_text(timeout=timeout)).strip()
+    if source == "html":
+        return await target.inner_html(timeout=timeout)
+    if source == "value":
+        return await target.input_value(timeout=timeout)
+    if source.startswith("attr:"):
+        return await target.get_attribute(source[5:], timeout=timeout)
+    raise ActionError(f"data_source {source!r} is not text, html, value or attr:NAME")
+
+
+def element_value(ctx: ActionContext, locator: Any, found: dict[str, Any]) -> dict[str, Any]:
+    """An element as a variable: a reference for later nodes plus its fingerprint."""
+    return {"$element": ctx.session.remember(locator), **found}
+
+
+def browser_action(
+    name: str,
+    fn: Any,
+    required: tuple[str, ...] = (),
+    outputs: tuple[str, ...] = (),
+    *,
+    reads_only: bool = False,
+    keeps_storage: bool = False,
+    **defaults: Any,
+) -> ActionSpec:
+    """The catalog entry of a builtin browser action (async, needs the run's session).
+    `reads_only`: it only reads the page; `keeps_storage`: it changes the page but not cookies
+    or storage. For both, the run's captured browser state is carried over instead of read
+    again; re-driving a run's browser skips only `reads_only` actions."""
+    return ActionSpec(
+        f"builtin.{name}",
+        fn,
+        required=required,
+        outputs=outputs,
+        defaults=defaults,
+        is_async=True,
+        browser=True,
+        reads_only=reads_only,
+        keeps_storage=keeps_storage,
+    )

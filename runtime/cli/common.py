@@ -1,0 +1,99 @@
+"""What the command line's commands share: output (--json or text), errors, the log's path,
+reading workflows, --var and --env-file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from weboter.runtime.actions import default_catalog
+from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.loader import load_workflow, parse_text
+from weboter.runtime.core.references import MISSING, EnvSource, references_in
+from weboter.runtime.core.validate import validate
+from weboter.runtime.engine.settings import default_db
+from weboter.runtime.errors import Finding, WeboterError, WorkflowInvalid
+from weboter.runtime.store.eventlog import EventLog
+from weboter.schemas.workflow import Workflow
+
+
+def out(args: argparse.Namespace, data: Any, text: str) -> None:
+    if args.json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    else:
+        sys.stdout.write(text + ("\n" if text and not text.endswith("\n") else ""))
+
+
+def emit_error(args: argparse.Namespace, exc: WeboterError) -> None:
+    if getattr(args, "json", False):
+        findings = [f.__dict__ for f in exc.findings] if isinstance(exc, WorkflowInvalid) else []
+        doc = {
+            "error": {
+                "kind": type(exc).__name__.rstrip("_"),
+                "message": exc.message,
+                "hint": exc.hint,
+                "findings": findings,
+            }
+        }
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    print(f"error: {exc}", file=sys.stderr)
+
+
+def db_path(args: argparse.Namespace) -> Path:
+    return Path(args.db) if args.db else default_db()
+
+
+def open_log(args: argparse.Namespace) -> EventLog:
+    return EventLog(db_path(args), create=False)
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+def load_checked(path: Path) -> tuple[Workflow, list[Any]]:
+    workflow = load_workflow(path)
+    findings = validate(workflow, default_catalog())
+    if any(f.severity == "error" for f in findings):
+        raise WorkflowInvalid(str(path), findings)
+    return workflow, findings
+
+
+def parse_vars(pairs: list[str]) -> dict[str, Any]:
+    variables: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise WeboterError(f"--var {pair!r} is not K=V", hint="e.g. --var user=ann --var n=3")
+        try:
+            variables[key] = json.loads(value)
+        except json.JSONDecodeError:
+            variables[key] = value
+    return variables
+
+
+def env_source(path: Path | None) -> EnvSource:
+    if path is None:
+        return EnvSource()
+    try:
+        data = parse_text(path.read_text(encoding="utf-8"), str(path))
+    except OSError as exc:
+        raise WeboterError(f"--env-file {path}: {exc.strerror}") from exc
+    if not isinstance(data, dict):
+        raise WeboterError(f"--env-file {path}: expected a mapping of names to values")
+    return EnvSource(data)
+
+
+def check_env_references(workflow: Workflow, env: EnvSource, source: str) -> None:
+    """Every literal `$env{...}` the workflow uses must be set before the run starts."""
+    findings = []
+    for path, flow in index_for(workflow).flows.items():
+        for i, node in enumerate(flow.nodes):
+            for scope, ref in references_in([node.inputs, node.params]):
+                if scope == "env" and env.get(ref) is MISSING:
+                    where = "/".join(path) + f" nodes[{i}] ({node.id})"
+                    findings.append(Finding("error", where, f"$env{{{ref}}} is not set"))
+    if findings:
+        raise WorkflowInvalid(source, findings)

@@ -1,0 +1,393 @@
+"""The debugger's commands on the command line: work on runs at rest (LOADED, PAUSED, ERROR,
+or finished ones for fork/verify/diff) — a paused run outlives its process, so these can come
+from any other process, later. Each starts an engine on the log for as long as it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from weboter.runtime.actions import default_catalog
+from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.loader import load_workflow, parse_text
+from weboter.runtime.core.references import EnvSource
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
+from weboter.runtime.errors import WeboterError
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
+from weboter.runtime.store.verify import diff, verify
+from weboter.schemas.context import NodeModifications
+from weboter.schemas.messages import (
+    AddNode,
+    ClearBreakpoint,
+    JumpTo,
+    Message,
+    PatchNode,
+    Rewind,
+    SetBreakpoint,
+    SetVariable,
+)
+from weboter.schemas.state import Breakpoint, RunState
+from weboter.schemas.workflow import Node
+
+Out = Callable[[argparse.Namespace, Any, str], None]
+
+
+def add_commands(  # table: the parser
+    sub: Any,
+    common: argparse.ArgumentParser,
+    browser: argparse.ArgumentParser,
+    out: Out,
+    drive_run: Callable[..., int],
+) -> None:
+    """Register the debugger's sub-commands on the `weboter` parser."""
+
+    def command(
+        name: str, helptext: str, parents: list[argparse.ArgumentParser] | None = None
+    ) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = sub.add_parser(
+            name, parents=parents or [common], help=helptext
+        )
+        p.add_argument("run", help="a run id (or a unique prefix)")
+        p.set_defaults(out=out, drive_run=drive_run)
+        return p
+
+    p = command("step", "run exactly one node of a paused run, then pause", [common, browser])
+    p.add_argument("--env-file", type=Path)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=lambda a: a.drive_run(a, mode="step"))
+    p = command(
+        "continue", "go on with a paused (or loaded, or failed-and-fixed) run", [common, browser]
+    )
+    p.add_argument("--env-file", type=Path)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=lambda a: a.drive_run(a, mode="continue"))
+
+    p = command("break", "set a breakpoint on a resting run")
+    p.add_argument("node", nargs="?", help="the node to break at")
+    p.add_argument("--after", action="store_true", help="after the node instead of before")
+    p.add_argument(
+        "--if",
+        dest="condition",
+        metavar="EXPR",
+        help="break when this expression over the variables is true",
+    )
+    p.add_argument("--on-error", action="store_true", help="break when a node fails")
+    p.add_argument("--once", action="store_true", help="remove the breakpoint when hit")
+    p.add_argument("--id", help="the breakpoint's id (default: derived from the rest)")
+    p.set_defaults(handler=cmd_break)
+    p = command("unbreak", "clear a breakpoint")
+    p.add_argument("id")
+    p.set_defaults(
+        handler=lambda a: _send(
+            a,
+            lambda c, r, run: ClearBreakpoint(command_id=c, run_id=run, reply_to=r, id=a.id),
+            f"breakpoint {a.id} cleared",
+        )
+    )
+    p = command("set", "set a variable of a resting run (K=V, V parsed as JSON when it can be)")
+    p.add_argument("assignment", metavar="K=V")
+    p.add_argument(
+        "--global",
+        dest="scope",
+        action="store_const",
+        const="global",
+        default="flow",
+        help="the global scope (default: the current flow)",
+    )
+    p.set_defaults(handler=cmd_set)
+    p = command("jump", "make a resting run go on at another node of its current flow")
+    p.add_argument("node")
+    p.set_defaults(
+        handler=lambda a: _send(
+            a,
+            lambda c, r, run: JumpTo(command_id=c, run_id=run, reply_to=r, node_id=a.node),
+            f"next node: {a.node}",
+        )
+    )
+    p = command(
+        "patch",
+        "change nodes of a resting run: FILE maps node ids to {inputs, params, control, "
+        "action}; an id the flow lacks, given an action, is added",
+    )
+    p.add_argument("file", type=Path)
+    p.set_defaults(handler=cmd_patch)
+    p = command("rewind", "take a paused run back to right after event SEQ")
+    p.add_argument("--to", type=int, required=True, metavar="SEQ")
+    p.set_defaults(
+        handler=lambda a: _send(
+            a,
+            lambda c, r, run: Rewind(command_id=c, run_id=run, reply_to=r, to_seq=a.to),
+            f"rewound to seq {a.to}",
+        )
+    )
+    p = command(
+        "fork", "start a new run from any event of any run, with changes", [common, browser]
+    )
+    p.add_argument("--at", type=int, required=True, metavar="SEQ")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="set $global{K} in the fork; repeatable",
+    )
+    p.add_argument("--patch", type=Path, help="node changes, as for `weboter patch`")
+    p.add_argument("--env-file", type=Path)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=lambda a: a.drive_run(a, mode="fork"))
+    p = sub.add_parser(
+        "debug", parents=[common, browser], help="debug a workflow FILE or a RUN interactively"
+    )
+    p.add_argument("target", help="a workflow file, or a run id (prefix)")
+    p.add_argument("--var", action="append", default=[], metavar="K=V")
+    p.add_argument("--env-file", type=Path)
+    p.set_defaults(handler=cmd_debug, out=out)
+    p = command("verify", "re-run a run's decisions against its recorded outputs")
+    p.add_argument("--workflow", type=Path, help="check against this version of the workflow")
+    p.set_defaults(handler=cmd_verify)
+    p = command("diff", "compare two runs: first divergence, outputs and variables per node")
+    p.add_argument("other", help="the second run")
+    p.set_defaults(handler=cmd_diff)
+
+
+def resolve(args: argparse.Namespace, prefix: str) -> tuple[str, RunState]:
+    log = EventLog(_db(args), create=False)
+    try:
+        run_id = log.resolve_run_id(prefix)
+        return run_id, state_at(log, run_id)
+    finally:
+        log.close()
+
+
+def _db(args: argparse.Namespace) -> Path:
+    from weboter.runtime.engine.settings import default_db  # noqa: PLC0415
+
+    return Path(args.db) if args.db else default_db()
+
+
+def _send(args: argparse.Namespace, make: Callable[[str, str, str], Message], done: str) -> int:
+    """Commit one command on a resting run through a short-lived engine."""
+    run_id, _ = resolve(args, args.run)
+    with Engine(Settings(db_path=_db(args)), env=EnvSource()) as engine, engine.client() as client:
+        committed = client.command(lambda c, r: make(c, r, run_id))
+    seqs = [e.seq for e in committed.events]
+    args.out(
+        args,
+        {"run_id": run_id, "seqs": seqs, "done": done},
+        f"run {run_id}: {done} (seq {', '.join(map(str, seqs))})",
+    )
+    return 0
+
+
+def cmd_break(args: argparse.Namespace) -> int:
+    when: Literal["before", "after", "condition", "error"]
+    if args.on_error:
+        when = "error"
+    elif args.condition:
+        when = "condition"
+    elif args.node:
+        when = "after" if args.after else "before"
+    else:
+        raise WeboterError(
+            "say where to break: a NODE, --if EXPR, or --on-error",
+            hint="e.g. weboter break RUN read_price --after",
+        )
+    bp = Breakpoint(
+        id=args.id or f"{when}:{args.node or args.condition or ''}",
+        when=when,
+        node_id=args.node,
+        condition=args.condition,
+        once=args.once,
+    )
+    return _send(
+        args,
+        lambda c, r, run: SetBreakpoint(command_id=c, run_id=run, reply_to=r, breakpoint=bp),
+        f"breakpoint {bp.id} set",
+    )
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise WeboterError(f"{text!r} is not K=V", hint="e.g. weboter set RUN page=2")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    key, value = parse_assignment(args.assignment)
+    return _send(
+        args,
+        lambda c, r, run: SetVariable(
+            command_id=c, run_id=run, reply_to=r, name=key, value=value, scope=args.scope
+        ),
+        f"{args.scope} variable {key} = {json.dumps(value)}",
+    )
+
+
+def read_patches(path: Path) -> dict[str, NodeModifications]:
+    try:
+        data = parse_text(path.read_text(encoding="utf-8"), str(path))
+    except OSError as exc:
+        raise WeboterError(f"{path}: {exc.strerror}") from exc
+    if not isinstance(data, dict):
+        raise WeboterError(
+            f"{path}: expected a mapping of node ids to changes",
+            hint='e.g. {"read": {"inputs": {"locator": "#price"}}}',
+        )
+    try:
+        return {str(k): msgspec.convert(v, NodeModifications) for k, v in data.items()}
+    except msgspec.ValidationError as exc:
+        raise WeboterError(
+            f"{path}: {exc}", hint="changes are inputs, params, control, action"
+        ) from exc
+
+
+def cmd_patch(args: argparse.Namespace) -> int:
+    """Patch nodes of a resting run; an id the current flow does not have, given with an
+    `action`, is a node to add."""
+    patches = read_patches(args.file)
+    run_id, state = resolve(args, args.run)
+    known = index_for(state.workflow).nodes.get(tuple(state.frame.flow_path), {})
+    seqs: list[int] = []
+    added = [n for n in patches if n not in known and patches[n].action]
+    with Engine(Settings(db_path=_db(args)), env=EnvSource()) as engine, engine.client() as client:
+        for node_id, changes in patches.items():
+            if node_id in added:
+                new = Node(
+                    id=node_id,
+                    action=changes.action or "",
+                    inputs=changes.inputs or {},
+                    control=changes.control or "builtin.NextNode",
+                    params=changes.params or {},
+                )
+                committed = client.command(partial(_add, run_id, new))
+            else:
+                committed = client.command(partial(_patch, run_id, node_id, changes))
+            seqs += [e.seq for e in committed.events]
+    patched = [n for n in patches if n not in added]
+    text = f"run {run_id}: patched {', '.join(patched) or 'nothing'}"
+    if added:
+        text += f"; added {', '.join(added)}"
+    args.out(args, {"run_id": run_id, "seqs": seqs, "patched": patched, "added": added}, text)
+    return 0
+
+
+def _add(run_id: str, node: Node, command_id: str, reply_to: str) -> AddNode:
+    return AddNode(command_id=command_id, run_id=run_id, reply_to=reply_to, node=node)
+
+
+def _patch(
+    run_id: str, node_id: str, changes: NodeModifications, command_id: str, reply_to: str
+) -> PatchNode:
+    return PatchNode(
+        command_id=command_id, run_id=run_id, reply_to=reply_to, node_id=node_id, changes=changes
+    )
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    run_id, _ = resolve(args, args.run)
+    workflow = load_workflow(args.workflow) if args.workflow else None
+    log = EventLog(_db(args), create=False)
+    try:
+        checked, found = verify(log, run_id, default_catalog(), EnvSource(), workflow)
+    finally:
+        log.close()
+    if found is None:
+        args.out(
+            args,
+            {"run_id": run_id, "checked": checked, "divergence": None},
+            f"run {run_id}: {checked} decision(s) replayed, no divergence",
+        )
+        return 0
+    doc = {"run_id": run_id, "checked": checked, "divergence": found.__dict__}
+    args.out(
+        args,
+        doc,
+        f"run {run_id}: diverges at seq {found.seq}, node {found.node_id}: "
+        f"the run went to {found.expected!r}, the workflow now says {found.actual!r}"
+        + (f" ({found.reason})" if found.reason else ""),
+    )
+    return 1
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    run_a, _ = resolve(args, args.run)
+    run_b, _ = resolve(args, args.other)
+    log = EventLog(_db(args), create=False)
+    try:
+        result = diff(log, run_a, run_b)
+    finally:
+        log.close()
+    doc = {
+        "a": run_a,
+        "b": run_b,
+        "first_divergence": result.first_divergence,
+        "steps": result.steps,
+        "only_a": result.only_a,
+        "only_b": result.only_b,
+    }
+    lines = [f"a = {run_a}, b = {run_b}"]
+    if result.first_divergence is None:
+        lines.append("the runs agree step by step")
+    else:
+        lines.append(f"first divergence at step {result.first_divergence}")
+    for step in result.steps:
+        lines.append(
+            f"  step {step['index']}: {step['node_a']} (seq {step['seq_a']}) vs "
+            f"{step['node_b']} (seq {step['seq_b']})"
+        )
+        for kind, changes in step["changes"].items():
+            if kind in ("node", "next_node"):
+                lines.append(f"    {kind}: {changes['a']} -> {changes['b']}")
+                continue
+            for key, pair in changes.items():
+                lines.append(
+                    f"    {kind} {key}: {json.dumps(pair['a'], default=str)} -> "
+                    f"{json.dumps(pair['b'], default=str)}"
+                )
+    if result.only_a or result.only_b:
+        lines.append(f"  {result.only_a} more step(s) in a, {result.only_b} in b")
+    args.out(args, doc, "\n".join(lines))
+    return 0
+
+
+def cmd_debug(args: argparse.Namespace) -> int:
+    from weboter.runtime.cli.common import env_source, load_checked, parse_vars  # noqa: PLC0415
+    from weboter.runtime.cli.debugger import Debugger, repl  # noqa: PLC0415
+
+    target = Path(args.target)
+    settings = Settings(db_path=_db(args), evidence=args.evidence, browser=args.browser)
+    with Engine(settings, env=env_source(args.env_file)) as engine, engine.client() as client:
+        if target.suffix.lower() in (".json", ".yaml", ".yml") and target.exists():
+            workflow, _ = load_checked(target)
+            run_id = client.submit(
+                workflow, variables=parse_vars(args.var), source=str(target), start=None
+            )
+        else:
+            run_id, _ = resolve(args, args.target)
+        debugger = Debugger(client, _db(args), run_id, say=print)
+        repl(debugger, _db(args).parent / "debug_history")
+    return 0
+
+
+def fork_request(args: argparse.Namespace, run_id: str) -> dict[str, Any]:
+    variables = dict(parse_assignment(pair) for pair in args.set)
+    patches = read_patches(args.patch) if args.patch else {}
+    return {"run_id": run_id, "at_seq": args.at, "variables": variables, "patches": patches}
+
+
+def show(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

@@ -1,0 +1,328 @@
+"""The commands that drive runs: run, resume, step, continue, fork, and the demo; plus
+browser install and doctor."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from weboter.runtime.cli.common import (
+    check_env_references,
+    db_path,
+    env_source,
+    load_checked,
+    open_log,
+    out,
+    parse_vars,
+)
+from weboter.runtime.cli.debug_commands import fork_request, resolve
+from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.references import EnvSource
+from weboter.runtime.engine.client import EngineClient
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
+from weboter.runtime.errors import IllegalTransition
+from weboter.runtime.store.eventlog import EventLog, decode_event
+from weboter.runtime.store.projection import context_snapshot, state_at
+from weboter.schemas.events import NodeCompleted, NodeFailed, SubFlowReturned
+from weboter.schemas.messages import RunEnded, SetBreakpoint
+from weboter.schemas.state import Breakpoint
+from weboter.schemas.workflow import Workflow
+
+
+class Progress:
+    """Prints one line per executed node on stderr (prefixed with `tag`)."""
+
+    def __init__(self, workflow: Workflow, enabled: bool, tag: str = "") -> None:
+        self.index = index_for(workflow)
+        self.enabled = enabled
+        self.tag = tag
+        self.nodes = 0
+
+    def __call__(self, header: dict[str, Any], payload: bytes) -> None:
+        type_ = header["type"]
+        if type_ not in ("NodeCompleted", "SubFlowReturned", "NodeFailed", "SubFlowEntered"):
+            return
+        event = decode_event(type_, header["schema_version"], payload)
+        if isinstance(event, NodeCompleted | SubFlowReturned):
+            self.nodes += 1
+            node = self.index.node(event.flow_path, event.node_id)
+            action = node.action if node else "?"
+            ms = getattr(event, "duration_ms", 0.0)
+            line = (
+                f"  [{self.nodes:>4}] {'/'.join(event.flow_path)}:{event.node_id:<16} "
+                f"{action:<22} -> {event.next_node}  {ms:.1f} ms"
+            )
+        elif isinstance(event, NodeFailed):
+            line = f"  [fail] {event.node_id}: {event.error.message}"
+        else:
+            line = f"  [ -> ] entering sub-flow {'/'.join(getattr(event, 'flow_path', []))}"
+        if self.enabled:
+            print(self.tag + line, file=sys.stderr, flush=True)
+
+
+BAD_INPUT_KINDS = ("ReferenceError", "WorkflowInvalid", "CatalogError", "ExpressionError")
+
+
+def drive(
+    args: argparse.Namespace,
+    settings: Settings,
+    env: EnvSource,
+    jobs: list[tuple[Workflow, dict[str, Any]]],
+    *,
+    start: Callable[[EngineClient, Workflow, dict[str, Any]], str] | None = None,
+    parallel: int = 1,
+    resting: tuple[str, ...] = ("COMPLETED",),
+) -> int:
+    """Start an engine, start the jobs (at most `parallel` at a time; `start(client, workflow,
+    job)` returns the run id, default: submit), show progress, summarise, stop. Exit 0 only
+    if every run ends in one of `resting` (COMPLETED; PAUSED too when a pause was asked for)."""
+    started = time.monotonic()
+    show = not getattr(args, "quiet", False) and not args.json
+    progress: dict[str, Progress] = {}
+    ended: dict[str, RunEnded] = {}
+    engine = Engine(settings, env=env).start()
+    try:
+        with engine.client() as client:
+            waiting = list(jobs)
+            active: set[str] = set()
+
+            def launch(workflow: Workflow, submit: dict[str, Any]) -> None:
+                run_id = (start or submit_job)(client, workflow, submit)
+                tag = f"{run_id[:8]} " if len(jobs) > 1 else ""
+                progress[run_id] = Progress(workflow, enabled=show, tag=tag)
+                active.add(run_id)
+                if show:
+                    print(
+                        f"run {run_id}: {workflow.name or workflow.id} (log {engine.db_path})",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+
+            def on_event(header: dict[str, Any], payload: bytes) -> None:
+                progress[header["run_id"]](header, payload)
+
+            while waiting or active:
+                while waiting and len(active) < max(parallel, 1):
+                    workflow, submit = waiting.pop(0)
+                    launch(workflow, submit)
+                done = client.wait_any(active, on_event=on_event)
+                active.discard(done.run_id)
+                ended[done.run_id] = done
+    finally:
+        engine.stop()
+    summaries = [
+        summarise(settings.db_path, run_id, end, progress[run_id].nodes)
+        for run_id, end in ended.items()
+    ]
+    seconds = time.monotonic() - started
+    texts = []
+    for summary in summaries:
+        text = f"run {summary['run_id']} {summary['status']} after {summary['nodes']} node(s)"
+        error = ended[summary["run_id"]].error
+        if error:
+            text += f"\n  error at node {error.node_id}: {error.message}"
+            if error.hint:
+                text += f"\n  hint: {error.hint}"
+        texts.append(text)
+    short = summaries[0]["run_id"][:8] if len(summaries) == 1 else "RUN"
+    texts.append(f"in {seconds:.2f} s; look at it: weboter history {short}   weboter state {short}")
+    out(args, summaries[0] if len(summaries) == 1 else summaries, "\n".join(texts))
+    if all(s["status"] in resting for s in summaries):
+        return 0
+    bad_input = [e for e in ended.values() if e.error and e.error.kind in BAD_INPUT_KINDS]
+    return 2 if bad_input and len(bad_input) == len(summaries) else 1
+
+
+def _set_breakpoint(run_id: str, bp: Breakpoint, command_id: str, reply_to: str) -> SetBreakpoint:
+    return SetBreakpoint(command_id=command_id, run_id=run_id, reply_to=reply_to, breakpoint=bp)
+
+
+def submit_job(client: EngineClient, workflow: Workflow, job: dict[str, Any]) -> str:
+    """Create the run; set its breakpoints before it starts; start it."""
+    breakpoints = job.pop("breakpoints", [])
+    if not breakpoints:
+        return client.submit(workflow, **job)
+    run_id = client.submit(workflow, start=None, **job)
+    for bp in breakpoints:
+        client.command(partial(_set_breakpoint, run_id, bp))
+    client.cont(run_id)
+    return run_id
+
+
+def summarise(db: Path, run_id: str, ended: RunEnded, nodes: int) -> dict[str, Any]:
+    log = EventLog(db, create=False)
+    try:
+        snapshot = context_snapshot(log, run_id, history=False)
+    finally:
+        log.close()
+    return {
+        "run_id": run_id,
+        "status": ended.status,
+        "nodes": nodes,
+        "variables": snapshot.variables["global"],
+        "error": msgspec.to_builtins(ended.error) if ended.error else None,
+    }
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    env = env_source(args.env_file)
+    variables = parse_vars(args.var)
+    breakpoints = [Breakpoint(id=f"before:{n}", when="before", node_id=n) for n in args.brk]
+    breakpoints += [Breakpoint(id=f"after:{n}", when="after", node_id=n) for n in args.brk_after]
+    breakpoints += [Breakpoint(id=f"if:{e}", when="condition", condition=e) for e in args.brk_if]
+    if args.brk_error:
+        breakpoints.append(Breakpoint(id="error", when="error"))
+    jobs = []
+    for file in args.files:
+        workflow, _ = load_checked(file)
+        check_env_references(workflow, env, str(file))
+        jobs.append(
+            (
+                workflow,
+                {"variables": variables, "source": str(file), "breakpoints": list(breakpoints)},
+            )
+        )
+    settings = Settings(
+        db_path=db_path(args),
+        durability=args.durability,
+        evidence=args.evidence,
+        browser=args.browser,
+    )
+    resting = ("COMPLETED", "PAUSED", "ERROR") if breakpoints else ("COMPLETED",)
+    return drive(args, settings, env, jobs, parallel=args.parallel, resting=resting)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    log = open_log(args)
+    try:
+        run_id = log.resolve_run_id(args.run)
+        status = log.run_status(run_id)
+        workflow = state_at(log, run_id).workflow
+        driver = log.driver(run_id)
+    finally:
+        log.close()
+    if driver is not None:
+        raise IllegalTransition(
+            f"run {run_id} is being driven by process {driver[0]} on {driver[1]}",
+            hint="stop that process first (or wait for it); resume is for runs whose process died",
+        )
+    if status in ("COMPLETED", "FAILED", "STOPPED"):
+        raise IllegalTransition(
+            f"run {run_id} is {status}; there is nothing to resume",
+            hint="only a run whose process died (or a paused one) can resume",
+        )
+    settings = Settings(db_path=db_path(args), evidence=args.evidence, browser=args.browser)
+    return drive(
+        args,
+        settings,
+        env_source(args.env_file),
+        [(workflow, {})],
+        start=lambda client, wf, job: client.resume(run_id),
+    )
+
+
+def drive_resting(args: argparse.Namespace, mode: str) -> int:
+    """`step`, `continue` and `fork`: drive an existing run (or a fork of one) from here."""
+    run_id, state = resolve(args, args.run)
+    settings = Settings(db_path=db_path(args), evidence=args.evidence, browser=args.browser)
+    env = env_source(args.env_file)
+    if mode == "fork":
+        request = fork_request(args, run_id)
+        return drive(
+            args,
+            settings,
+            env,
+            [(state.workflow, {})],
+            start=lambda client, wf, job: client.fork(**request),
+        )
+    if state.status.terminal or state.status not in ("LOADED", "PAUSED", "ERROR"):
+        raise IllegalTransition(
+            f"run {run_id} is {state.status}; only a LOADED, PAUSED or ERROR run can {mode}",
+            hint="fork it to run it again: weboter fork RUN --at SEQ",
+        )
+    if mode == "step":
+        return drive(
+            args,
+            settings,
+            env,
+            [(state.workflow, {})],
+            resting=("PAUSED", "COMPLETED"),
+            start=lambda client, wf, job: client.start_step(run_id),
+        )
+
+    def go_on(client: EngineClient, workflow: Workflow, job: dict[str, Any]) -> str:
+        client.cont(run_id)
+        return run_id
+
+    return drive(
+        args,
+        settings,
+        env,
+        [(state.workflow, {})],
+        start=go_on,
+        resting=("COMPLETED", "PAUSED", "ERROR") if state.breakpoints else ("COMPLETED",),
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from weboter.runtime.demo.run import run_demo  # noqa: PLC0415 - the demo is optional
+
+    out_file = Path(args.out)
+    summary = run_demo(
+        db_path(args),
+        out_file,
+        quiet=args.json,
+        settings={"evidence": args.evidence, "browser": args.browser},
+    )
+    text = (
+        f"demo run {summary['run_id']} {summary['status']} in {summary['seconds']} s: "
+        f"{summary['rows']} products written to {summary['file']}"
+    )
+    if summary["error"]:
+        text += f"\n  error: {summary['error']}"
+    short = summary["run_id"][:8]
+    text += (
+        f"\n  look at the run:  weboter history {short} --db {db_path(args)}"
+        f"\n                   weboter state {short} --db {db_path(args)}"
+    )
+    out(args, summary, text)
+    return 0 if summary["status"] == "COMPLETED" else 1
+
+
+def cmd_browser(args: argparse.Namespace) -> int:
+    from weboter.runtime.browser.setup import install  # noqa: PLC0415
+
+    def say(line: str) -> None:
+        if not args.json:
+            print(line, file=sys.stderr, flush=True)
+
+    result = install(allow_system=not args.no_system, say=say, if_missing=args.if_missing)
+    text = (
+        f"browser ready: {result['browser']}"
+        if result["ok"]
+        else f"no browser: {result['error']}\n  hint: {result['hint']}"
+    )
+    out(args, result, text)
+    return 0 if result["ok"] else 2
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from weboter.runtime.browser.setup import doctor  # noqa: PLC0415
+
+    result = doctor(db_path(args))
+    lines = []
+    for check in result["checks"]:
+        mark = "ok " if check["ok"] else "BAD"
+        lines.append(f"  [{mark}] {check['check']:<10} {check['detail']}")
+        if not check["ok"] and check.get("hint"):
+            lines.append(f"             -> {check['hint']}")
+    out(args, result, "\n".join(lines))
+    return 0 if result["ok"] else 1

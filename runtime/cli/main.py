@@ -1,0 +1,420 @@
+"""`weboter`: the command line. Every command takes --json (one JSON document on stdout) and
+--db PATH (default: $WEBOTER_HOME/weboter.db, else ./.weboter/weboter.db).
+
+Exit codes: 0 done (for `run`/`resume`/`continue`: the run COMPLETED, or PAUSED where that
+was asked for), 1 the run did not complete, 2 bad input (workflow, database, arguments,
+unknown run, a command the run's state refuses). The commands live in cli_common.py (shared),
+cli_drive.py (running things) and debug_cli.py (the debugger's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from weboter.runtime.actions import default_catalog
+from weboter.runtime.cli.common import db_path, emit_error, load_checked, open_log, out
+from weboter.runtime.cli.debug_commands import add_commands
+from weboter.runtime.cli.drive import (
+    cmd_browser,
+    cmd_demo,
+    cmd_doctor,
+    cmd_resume,
+    cmd_run,
+    drive_resting,
+)
+from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.references import display
+from weboter.runtime.errors import WeboterError
+from weboter.runtime.store.projection import context_snapshot, state_at
+from weboter.schemas.workflow import Workflow
+
+EPILOG = """\
+examples:
+  weboter validate flow.yaml              check a workflow without running it
+  weboter run flow.yaml --var user=ann    run it; progress on stderr, exit 0 if COMPLETED
+  weboter run a.yaml b.yaml --parallel 2  two runs at once, one browser, separate cookies
+  weboter demo                            scrape a demo shop in headless Chromium, write a CSV
+  weboter runs                            the runs in the log, newest first
+  weboter history 3f2a                    every event of run 3f2a… (ids by unique prefix)
+  weboter state 3f2a --at 17              variables and position right after event seq 17
+  weboter resume 3f2a                     finish a run whose process died
+  weboter run flow.yaml --break n5        stop before node n5; the run stays PAUSED
+  weboter step 3f2a / continue 3f2a       go on later, from any process
+  weboter fork 3f2a --at 41 --set page=3  a new run from event 41, with a change
+  weboter debug flow.yaml                 break, step, look, change, rewind: interactively
+  weboter schema workflow > wf.schema.json   JSON Schema for editors and AI clients
+  weboter doctor                          what is installed; weboter browser install gets Chromium
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except WeboterError as exc:
+        emit_error(args, exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; `weboter resume RUN` finishes the run later", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:  # table: the parser
+    parser = argparse.ArgumentParser(
+        prog="weboter",
+        description="Run web-automation workflows you can debug like code. Every run is an "
+        "event log: list it, read it, ask for its state at any event, resume it.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    common.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="the event log (default: $WEBOTER_HOME/weboter.db or ./.weboter/)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", parents=[common], help="check a workflow file")
+    p.add_argument("file", type=Path)
+    p.set_defaults(handler=cmd_validate)
+
+    browser = argparse.ArgumentParser(add_help=False)
+    browser.add_argument(
+        "--evidence",
+        choices=("none", "on_error", "every_node"),
+        default="on_error",
+        help="screenshot/DOM/storage of browser nodes (default: on_error)",
+    )
+    browser.add_argument(
+        "--browser",
+        default=None,
+        metavar="PATH",
+        help="the Chromium to use (default: $WEBOTER_BROWSER, then searched)",
+    )
+
+    for name, helptext in (("run", "run workflows to their end"),):
+        p = sub.add_parser(name, parents=[common, browser], help=helptext)
+        p.add_argument("files", type=Path, nargs="+", metavar="FILE")
+        p.add_argument(
+            "--parallel",
+            type=int,
+            default=1,
+            metavar="N",
+            help="run up to N of the files at once, in one browser",
+        )
+        p.add_argument(
+            "--break",
+            dest="brk",
+            action="append",
+            default=[],
+            metavar="NODE",
+            help="pause before NODE (the run stays PAUSED; go on with `weboter "
+            "step` / `weboter continue`, from any process)",
+        )
+        p.add_argument(
+            "--break-after",
+            dest="brk_after",
+            action="append",
+            default=[],
+            metavar="NODE",
+            help="pause after NODE",
+        )
+        p.add_argument(
+            "--break-if",
+            dest="brk_if",
+            action="append",
+            default=[],
+            metavar="EXPR",
+            help="pause when EXPR over the variables is true",
+        )
+        p.add_argument(
+            "--break-on-error",
+            dest="brk_error",
+            action="store_true",
+            help="when a node fails, wait (ERROR) instead of failing the run",
+        )
+        p.add_argument(
+            "--var",
+            action="append",
+            default=[],
+            metavar="K=V",
+            help="set $global{K} (V is parsed as JSON when it can be); repeatable",
+        )
+        p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
+        p.add_argument(
+            "--durability",
+            choices=("sync", "full"),
+            default="sync",
+            help="sync: committed before the next node (default); full: also fsync",
+        )
+        p.add_argument("--quiet", action="store_true", help="no progress lines")
+        p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("runs", parents=[common], help="list runs, newest first")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(handler=cmd_runs)
+
+    p = sub.add_parser("history", parents=[common], help="every event of a run")
+    p.add_argument("run")
+    p.set_defaults(handler=cmd_history)
+
+    p = sub.add_parser("state", parents=[common], help="a run's state (at an event: --at SEQ)")
+    p.add_argument("run")
+    p.add_argument("--at", type=int, default=None, metavar="SEQ", help="right after event SEQ")
+    p.set_defaults(handler=cmd_state)
+
+    p = sub.add_parser("resume", parents=[common, browser], help="finish a run whose process died")
+    p.add_argument("run")
+    p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(handler=cmd_resume)
+
+    add_commands(sub, common, browser, out, drive_resting)
+
+    p = sub.add_parser("schema", parents=[common], help="print a JSON Schema")
+    p.add_argument("what", choices=("workflow",))
+    p.set_defaults(handler=cmd_schema)
+
+    p = sub.add_parser(
+        "demo",
+        parents=[common, browser],
+        help="scrape a demo shop served on loopback, in headless Chromium",
+    )
+    p.add_argument("--out", default="weboter-demo/products.csv", help="the CSV to write")
+    p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("browser", parents=[common], help="get a Chromium: browser install")
+    p.add_argument("what", choices=("install",))
+    p.add_argument(
+        "--no-system", action="store_true", help="do not fall back to the system package manager"
+    )
+    p.add_argument(
+        "--if-missing", action="store_true", help="do nothing when a browser is already found"
+    )
+    p.set_defaults(handler=cmd_browser)
+
+    p = sub.add_parser("doctor", parents=[common], help="check Python, Playwright, the browser")
+    p.set_defaults(handler=cmd_doctor)
+
+    p = sub.add_parser(
+        "serve", parents=[common], help="keep an engine up for clients in other processes (ZeroMQ)"
+    )
+    p.add_argument(
+        "--bind",
+        default="tcp://127.0.0.1:5600",
+        metavar="ENDPOINT",
+        help="tcp://HOST:PORT (commands; catch-up and events on the next two ports) "
+        "or ipc:///path (default: tcp://127.0.0.1:5600)",
+    )
+    p.add_argument(
+        "--curve-key",
+        type=Path,
+        metavar="FILE",
+        help="the server's key pair (weboter keys --json > FILE); required beyond loopback",
+    )
+    p.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="PUBLIC_KEY",
+        help="a client public key let in with CURVE; repeatable",
+    )
+    p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
+    p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser(
+        "keys", parents=[common], help="make a CURVE key pair (for an engine or a remote client)"
+    )
+    p.set_defaults(handler=cmd_keys)
+
+    p = sub.add_parser("catalog", parents=[common], help="list actions and controls")
+    p.set_defaults(handler=cmd_catalog)
+    return parser
+
+
+# --- output ------------------------------------------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    workflow, findings = load_checked(args.file)
+    warnings = [str(f) for f in findings]
+    count = sum(len(f.nodes) for f in index_for(workflow).flows.values())
+    text = f"{args.file}: valid ({count} nodes in {len(index_for(workflow).flows)} flow(s))"
+    out(
+        args,
+        {
+            "valid": True,
+            "file": str(args.file),
+            "nodes": count,
+            "findings": [f.__dict__ for f in findings],
+        },
+        "\n".join([text, *warnings]),
+    )
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    log = open_log(args)
+    try:
+        runs = log.runs(args.limit)
+    finally:
+        log.close()
+    lines = [f"{'RUN':<18}{'STATUS':<11}{'EVENTS':>7}  {'CREATED':<20}WORKFLOW"]
+    for r in runs:
+        created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at))
+        fork = f"  (fork of {r.parent_run[:8]})" if r.parent_run else ""
+        lines.append(
+            f"{r.run_id:<18}{r.status:<11}{r.events:>7}  {created:<20}"
+            f"{r.name or r.workflow_id}{fork}"
+        )
+    out(args, [r.__dict__ for r in runs], "\n".join(lines if runs else ["no runs yet"]))
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    log = open_log(args)
+    try:
+        run_id = log.resolve_run_id(args.run)
+        records = list(log.read(run_id))
+    finally:
+        log.close()
+    docs, lines = [], [f"{'SEQ':>6} {'VER':>5}  {'TYPE':<18}DETAIL"]
+    for r in records:
+        event = display(msgspec.to_builtins(r.event))
+        event.pop("workflow", None)
+        docs.append(
+            {
+                "seq": r.seq,
+                "run_version": r.run_version,
+                "type": r.type,
+                "schema_version": r.schema_version,
+                "command_id": r.command_id,
+                "recorded_at": r.recorded_at,
+                "event": event,
+            }
+        )
+        lines.append(f"{r.seq:>6} {r.run_version:>5}  {r.type:<18}{_detail(event)}")
+    out(args, {"run_id": run_id, "events": docs}, "\n".join(lines))
+    return 0
+
+
+def _detail(event: dict[str, Any]) -> str:
+    keys = ("node_id", "next_node", "outputs", "flow_vars", "global_vars", "mode", "end", "error")
+    parts = []
+    for key in keys:
+        if key in event and event[key] not in ({}, None, ""):
+            value = event[key]
+            if key == "error":
+                value = value.get("message")
+            parts.append(f"{key}={json.dumps(value, ensure_ascii=False, default=str)}")
+    text = " ".join(parts)
+    return text if len(text) <= 140 else text[:137] + "..."
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    log = open_log(args)
+    try:
+        run_id = log.resolve_run_id(args.run)
+        snapshot = context_snapshot(log, run_id, args.at)
+        state = state_at(log, run_id, args.at)
+    finally:
+        log.close()
+    doc = msgspec.to_builtins(snapshot)
+    doc["breakpoints"] = msgspec.to_builtins(state.breakpoints)
+    doc["error"] = msgspec.to_builtins(state.error) if state.error else None
+    reason = f" ({state.pause_reason})" if state.status == "PAUSED" and state.pause_reason else ""
+    lines = [
+        f"run {run_id}  status {snapshot.status}{reason}  at seq {snapshot.seq}  "
+        f"current node {snapshot.current_node}",
+    ]
+    if state.error is not None:
+        lines.append(f"error at node {state.error.node_id}: {state.error.message}")
+    lines += [
+        f"breakpoint {b.id}: {b.when} {b.node_id or b.condition or ''}" for b in state.breakpoints
+    ]
+    lines += [
+        "variables:",
+        json.dumps(snapshot.variables, ensure_ascii=False, indent=2, default=str),
+        f"history: {len(snapshot.history)} node(s)",
+    ]
+    lines += [f"  {h.seq:>6} {h.node_id} -> {h.next_node or '(failed)'}" for h in snapshot.history]
+    out(args, doc, "\n".join(lines))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    schema = msgspec.json.schema(Workflow)
+    sys.stdout.write(json.dumps(schema, indent=2) + "\n")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from weboter.runtime.cli.common import env_source  # noqa: PLC0415
+    from weboter.runtime.engine.serve import read_curve, serve  # noqa: PLC0415
+
+    curve = read_curve(args.curve_key, args.allow)
+
+    def ready(info: dict[str, Any]) -> None:
+        text = "\n".join(f"{k:<18} {v}" for k, v in info.items())
+        out(args, info, f"serving (log {db_path(args)}); stop with Ctrl-C\n{text}")
+        sys.stdout.flush()
+
+    serve(db_path(args), args.bind, env=env_source(args.env_file), curve=curve, ready=ready)
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    import zmq  # noqa: PLC0415
+
+    public, secret = zmq.curve_keypair()
+    doc = {"public": public.decode(), "secret": secret.decode()}
+    out(
+        args,
+        doc,
+        f"public: {doc['public']}\nsecret: {doc['secret']}\n"
+        "give the public key to the other side; keep the secret one to yourself",
+    )
+    return 0
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    catalog = default_catalog()
+    actions: list[dict[str, Any]] = [
+        {
+            "name": a.name,
+            "required": list(a.required),
+            "defaults": dict(a.defaults),
+            "outputs": list(a.outputs),
+        }
+        for a in catalog.actions.values()
+    ]
+    controls = [
+        {"name": c.name, "required": list(c.required), "next_nodes": list(c.node_params)}
+        for c in catalog.controls.values()
+    ]
+    lines = ["actions:"] + [
+        f"  {a['name']:<24} in: {', '.join(a['required'] + list(a['defaults']))}"
+        f"  out: {', '.join(a['outputs']) or '-'}"
+        for a in actions
+    ]
+    lines += ["controls:"] + [
+        f"  {c['name']:<24} params: {', '.join(c['required'])}" for c in controls
+    ]
+    out(args, {"actions": actions, "controls": controls}, "\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Breakpoints and live changes: what a debugger does to a run, decided like every command.
+
+Breakpoints may be set or cleared on any run that has not ended; live changes (variables,
+nodes, the next node, rewinding) only on a run at rest: LOADED, PAUSED or ERROR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from weboter.runtime.core.flows import index_for
+from weboter.runtime.errors import IllegalTransition
+from weboter.schemas.events import (
+    BreakpointCleared,
+    BreakpointSet,
+    Event,
+    JumpedTo,
+    NodeAdded,
+    NodePatched,
+    RunRewound,
+    VariableSet,
+)
+from weboter.schemas.messages import (
+    AddNode,
+    ClearBreakpoint,
+    JumpTo,
+    PatchNode,
+    Rewind,
+    SetBreakpoint,
+    SetVariable,
+)
+from weboter.schemas.state import RunState, RunStatus
+from weboter.schemas.workflow import END, EXIT
+
+LiveCommand = SetBreakpoint | ClearBreakpoint | SetVariable | PatchNode | AddNode | JumpTo | Rewind
+LIVE_COMMANDS = (SetBreakpoint, ClearBreakpoint, SetVariable, PatchNode, AddNode, JumpTo, Rewind)
+RESTING = (RunStatus.LOADED, RunStatus.PAUSED, RunStatus.ERROR)
+
+
+def require(state: RunState, command: object, allowed: tuple[RunStatus, ...]) -> None:
+    """IllegalTransition unless the run is in one of the `allowed` states."""
+    if state.status not in allowed:
+        name = type(command).__name__
+        raise IllegalTransition(
+            f"{name} is not allowed: run {state.run_id} is {state.status} "
+            f"(allowed in {', '.join(allowed)})"
+        )
+
+
+def live_events(
+    state: RunState, command: LiveCommand, history: Callable[[str, int], RunState] | None
+) -> list[Event]:
+    """The events of one breakpoint or live-change command (`history` reads past states)."""
+    if isinstance(command, SetBreakpoint | ClearBreakpoint):
+        return _breakpoint(state, command)
+    require(state, command, RESTING)
+    index = index_for(state.workflow)
+    here = state.frame.flow_path
+    if isinstance(command, SetVariable):
+        return [VariableSet(name=command.name, value=command.value, scope=command.scope)]
+    if isinstance(command, PatchNode):
+        path = command.flow_path or here
+        if index.node(path, command.node_id) is None:
+            raise IllegalTransition(f"flow {'/'.join(path)} has no node {command.node_id!r}")
+        return [NodePatched(flow_path=list(path), node_id=command.node_id, changes=command.changes)]
+    if isinstance(command, AddNode):
+        path = command.flow_path or here
+        if index.node(path, command.node.id) is not None:
+            raise IllegalTransition(
+                f"flow {'/'.join(path)} already has a node {command.node.id!r}",
+                hint="patch it instead",
+            )
+        return [NodeAdded(flow_path=list(path), node=command.node)]
+    if isinstance(command, JumpTo):
+        if index.node(here, command.node_id) is None and command.node_id not in (END, EXIT):
+            raise IllegalTransition(
+                f"flow {'/'.join(here)} has no node {command.node_id!r} to jump to"
+            )
+        return [JumpedTo(node_id=command.node_id)]
+    if history is None:
+        raise IllegalTransition("rewinding needs the log")
+    if not 0 < command.to_seq <= state.seq:
+        raise IllegalTransition(
+            f"seq {command.to_seq} is not in run {state.run_id}'s past (it is at seq {state.seq})"
+        )
+    return [RunRewound(to_seq=command.to_seq, state=history(state.run_id, command.to_seq))]
+
+
+def _breakpoint(state: RunState, command: SetBreakpoint | ClearBreakpoint) -> list[Event]:
+    if state.status.terminal:
+        raise IllegalTransition(
+            f"run {state.run_id} is {state.status}; it will not run again (fork it instead)"
+        )
+    if isinstance(command, ClearBreakpoint):
+        if command.id not in {b.id for b in state.breakpoints}:
+            raise IllegalTransition(f"run {state.run_id} has no breakpoint {command.id!r}")
+        return [BreakpointCleared(id=command.id)]
+    node_id = command.breakpoint.node_id
+    nodes = index_for(state.workflow).nodes.values()
+    if node_id is not None and not any(node_id in flow for flow in nodes):
+        raise IllegalTransition(f"the workflow has no node {node_id!r} to break at")
+    return [BreakpointSet(breakpoint=command.breakpoint)]

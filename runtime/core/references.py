@@ -1,0 +1,231 @@
+"""`$scope{dotted.path}` references: find them, resolve them anywhere in a value, keep secrets.
+
+Scopes: `env`, `global`, `flow`, `prev` (alias `prev_outputs`), `output` (alias `cur_outputs`).
+A value that is exactly one reference keeps the referenced value's type; references inside
+longer strings are interpolated as text. Lists and dicts are resolved recursively.
+
+Secrets: a value read from `$env` is recorded in `Resolver.secrets` (reference -> value) so the
+State Manager can redact it before anything reaches the log (see runtime/core/secrets.py). Redacted
+values carry a *marker* (`\\x00$env{path}\\x00`) in place of the secret; the resolver puts the
+secret back whenever it reads a marker, so a resumed or forked run gets fresh values.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from weboter.runtime.errors import ReferenceError_
+
+SCOPE_ALIASES = {
+    "env": "env",
+    "global": "global",
+    "flow": "flow",
+    "prev": "prev",
+    "prev_outputs": "prev",
+    "output": "output",
+    "cur_outputs": "output",
+}
+REFERENCE = re.compile(r"\$([A-Za-z_]+)\{([^{}]*)\}")
+# `$$` is a literal `$`: "$$flow{x}" stays "$flow{x}" (for page scripts that look like refs)
+_REFERENCE_OR_ESCAPE = re.compile(r"\$\$|\$([A-Za-z_]+)\{([^{}]*)\}")
+MARKER = re.compile(r"\x00\$env\{([^{}\x00]*)\}\x00")
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(-?\d+)\]")
+
+
+def marker(path: str) -> str:
+    return f"\x00$env{{{path}}}\x00"
+
+
+def split_path(path: str) -> list[str | int]:
+    """`a.b[0].c` -> ["a", "b", 0, "c"]."""
+    parts: list[str | int] = []
+    for name, index in _PATH_PART.findall(path):
+        parts.append(int(index) if index else name)
+    return parts
+
+
+MISSING = object()  # what `lookup` and `EnvSource.get` return for nothing there
+_MISSING = MISSING
+
+
+def lookup(data: Any, path: str) -> Any:
+    """The value at `path` inside `data`, or the sentinel `_MISSING`."""
+    current = data
+    for part in split_path(path):
+        if isinstance(current, Mapping):
+            if part in current:
+                current = current[part]
+            elif str(part) in current:
+                current = current[str(part)]
+            else:
+                return _MISSING
+        elif isinstance(current, list | tuple) and isinstance(part, int | str):
+            try:
+                current = current[int(part)]
+            except (ValueError, IndexError):
+                return _MISSING
+        else:
+            return _MISSING
+    return current
+
+
+class EnvSource:
+    """The `$env` scope: an env file's nested values, then the process environment.
+
+    `$env{shop.url}` is looked up as `shop: {url: ...}` in the env file, then as the
+    environment variable `shop.url`, then as `SHOP_URL`.
+    """
+
+    def __init__(self, values: Mapping[str, Any] | None = None, *, use_os: bool = True) -> None:
+        self._values = dict(values or {})
+        self._use_os = use_os
+
+    def get(self, path: str) -> Any:
+        found = lookup(self._values, path) if path else _MISSING
+        if found is not _MISSING:
+            return found
+        if self._use_os:
+            for name in (path, re.sub(r"[^A-Za-z0-9]", "_", path).upper()):
+                if name in os.environ:
+                    return os.environ[name]
+        return _MISSING
+
+
+class Resolver:
+    """Resolves references against one node's scopes; collects the secrets it read."""
+
+    def __init__(
+        self,
+        env: EnvSource,
+        *,
+        globals_: Mapping[str, Any] | None = None,
+        flow: Mapping[str, Any] | None = None,
+        prev: Mapping[str, Any] | None = None,
+        output: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.env = env
+        self.scopes: dict[str, Mapping[str, Any]] = {
+            "global": globals_ or {},
+            "flow": flow or {},
+            "prev": prev or {},
+            "output": output or {},
+        }
+        self.secrets: dict[str, str] = {}
+
+    def resolve(self, value: Any, where: str = "") -> Any:
+        """`value` with every reference replaced; `where` names it in errors."""
+        if isinstance(value, str):
+            return self._resolve_str(value, where)
+        if isinstance(value, dict):
+            return {
+                k: self.resolve(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self.resolve(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    def reference(self, scope: str, path: str, where: str = "") -> Any:
+        """The value of one reference, with any secret markers inside it put back."""
+        canonical = SCOPE_ALIASES.get(scope)
+        text = f"${scope}{{{path}}}"
+        if canonical is None:
+            raise ReferenceError_(
+                f"{where or 'value'}: unknown scope in reference {text}",
+                hint="scopes are $env, $global, $flow, $prev (or $prev_outputs), "
+                "$output (or $cur_outputs)",
+            )
+        if canonical == "env":
+            found = self.env.get(path)
+            if found is _MISSING:
+                raise ReferenceError_(
+                    f"{where or 'value'}: {text} is not set",
+                    hint=f"set it in the env file (--env-file) or export "
+                    f"{re.sub(r'[^A-Za-z0-9]', '_', path).upper()}=...",
+                )
+            if isinstance(found, str):
+                self.secrets[path] = found
+            return found
+        found = lookup(self.scopes[canonical], path) if path else dict(self.scopes[canonical])
+        if found is _MISSING:
+            known = ", ".join(sorted(str(k) for k in self.scopes[canonical])) or "none"
+            raise ReferenceError_(
+                f"{where or 'value'}: {text} does not resolve (variables in ${canonical}: {known})",
+                hint="check the spelling, or set the variable in an earlier node's outputs",
+            )
+        return self._unmark(found)
+
+    def _resolve_str(self, text: str, where: str) -> Any:
+        if "$" not in text:
+            return self._unmark(text) if "\x00" in text else text
+        whole = REFERENCE.fullmatch(text)
+        if whole:
+            return self.reference(whole.group(1), whole.group(2), where)
+
+        def interpolate(match: re.Match[str]) -> str:
+            if match.group(0) == "$$":
+                return "$"
+            found = self.reference(match.group(1), match.group(2), where)
+            return found if isinstance(found, str) else _to_text(found)
+
+        return _REFERENCE_OR_ESCAPE.sub(interpolate, self._unmark(text))
+
+    def unmark(self, value: Any) -> Any:
+        """`value` with the secrets behind its markers put back (values read from the log)."""
+        return self._unmark(value)
+
+    def _unmark(self, value: Any) -> Any:
+        """Put secrets back where a redacted value carries markers."""
+        if isinstance(value, str):
+            if "\x00" not in value:
+                return value
+            whole = MARKER.fullmatch(value)
+            if whole:
+                return self.reference("env", whole.group(1))
+            return MARKER.sub(lambda m: str(self.reference("env", m.group(1))), value)
+        if isinstance(value, dict):
+            return {k: self._unmark(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._unmark(v) for v in value]
+        return value
+
+
+def _to_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        import json  # noqa: PLC0415 - only for the rare structured interpolation
+
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def references_in(value: Any) -> list[tuple[str, str]]:
+    """Every (scope, path) referenced anywhere inside `value` (for validation)."""
+    found: list[tuple[str, str]] = []
+    if isinstance(value, str):
+        found.extend(
+            (m.group(1), m.group(2)) for m in _REFERENCE_OR_ESCAPE.finditer(value) if m.group(1)
+        )
+    elif isinstance(value, dict):
+        for v in value.values():
+            found.extend(references_in(v))
+    elif isinstance(value, list):
+        for v in value:
+            found.extend(references_in(v))
+    return found
+
+
+def display(value: Any) -> Any:
+    """A value for people: secret markers shown as their `$env{...}` reference."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {k: display(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [display(v) for v in value]
+    return value

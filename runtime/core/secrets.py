@@ -1,0 +1,53 @@
+"""Redaction: secrets read from `$env` never reach the log or artifacts in clear.
+
+Any string equal to a secret becomes its marker; a secret of 6 or more characters is also
+replaced inside longer strings ("Bearer s3cr3t" -> "Bearer <marker>"). Shorter secrets are only
+redacted as whole values: replacing "1" inside every string would destroy data. The marker is
+`\\x00$env{path}\\x00` (runtime/core/references.py), which the resolver turns back into the value
+when the variable is used, also after a resume or fork. A string that already contains a
+marker-like sequence (it came from outside) is neutralised first, so data cannot smuggle a
+reference to an environment variable it was never given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from weboter.runtime.core.references import marker
+
+MIN_SUBSTRING_SECRET = 6
+
+
+def redact(value: Any, secrets: Mapping[str, str]) -> Any:
+    """`value` with every secret (reference -> value) replaced by its marker."""
+    if not secrets:
+        return _neutralise(value)
+    ordered = sorted(((v, k) for k, v in secrets.items() if v), key=lambda p: -len(p[0]))
+    return _redact(value, ordered)
+
+
+def _redact(value: Any, ordered: list[tuple[str, str]]) -> Any:
+    if isinstance(value, str):
+        text = value.replace("\x00", "\ufffd") if "\x00" in value else value
+        for secret, path in ordered:
+            if text == secret:
+                return marker(path)
+            if len(secret) >= MIN_SUBSTRING_SECRET and secret in text:
+                text = text.replace(secret, marker(path))
+        return text
+    if isinstance(value, dict):
+        return {k: _redact(v, ordered) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, ordered) for v in value]
+    return value
+
+
+def _neutralise(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {k: _neutralise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_neutralise(v) for v in value]
+    return value

@@ -1,0 +1,116 @@
+"""Validation before anything runs: every finding with the path of its fault.
+
+Errors: unknown action or control, missing required input or param, a next node that does not
+exist, a start node that does not exist, duplicate node ids, a sub-flow that is not visible,
+an unknown reference scope. Warnings: nodes no control can reach (only when every next node
+is written literally; a next node given by a reference can go anywhere).
+"""
+
+from __future__ import annotations
+
+from weboter.runtime.core.catalog import Catalog
+from weboter.runtime.core.flows import FlowIndex
+from weboter.runtime.core.references import REFERENCE, SCOPE_ALIASES, references_in
+from weboter.runtime.errors import Finding
+from weboter.schemas.workflow import TERMINALS, Flow, Workflow
+
+
+def validate(workflow: Workflow, catalog: Catalog) -> list[Finding]:
+    index = FlowIndex(workflow)
+    findings: list[Finding] = []
+    _flow(workflow, (workflow.id,), "", index, catalog, findings)
+    return findings
+
+
+def _flow(
+    flow: Flow,
+    path: tuple[str, ...],
+    prefix: str,
+    index: FlowIndex,
+    catalog: Catalog,
+    findings: list[Finding],
+) -> None:
+    def error(where: str, message: str) -> None:
+        findings.append(Finding("error", f"{prefix}{where}", message))
+
+    ids = [node.id for node in flow.nodes]
+    known = set(ids)
+    if not flow.nodes:
+        error("nodes", f"flow {flow.id!r} has no nodes")
+    for i, node_id in enumerate(ids):
+        if node_id in ids[:i]:
+            error(f"nodes[{i}].id", f"node id {node_id!r} is used twice in flow {flow.id!r}")
+    if flow.start_node_id and flow.start_node_id not in known:
+        error("start_node_id", f"start node {flow.start_node_id!r} is not a node of {flow.id!r}")
+
+    edges: dict[str, set[str]] = {}
+    dynamic = False
+    for i, node in enumerate(flow.nodes):
+        at = f"nodes[{i}]"
+        targets: set[str] = set()
+        edges[node.id] = targets
+        for scope, _ in references_in([node.inputs, node.params]):
+            if scope not in SCOPE_ALIASES:
+                error(at, f"node {node.id!r} uses unknown reference scope ${scope}{{}}")
+        action = catalog.find_action(node.action)
+        if action is None:
+            error(f"{at}.action", f"unknown action {node.action!r}")
+        else:
+            for name in action.required:
+                if node.inputs.get(name) is None and action.defaults.get(name) is None:
+                    error(f"{at}.inputs.{name}", f"{action.name} needs input {name!r}")
+            if action.engine:
+                flow_id = node.inputs.get("flow_id")
+                literal = isinstance(flow_id, str) and not REFERENCE.search(flow_id)
+                if literal and index.callable_from(path, str(flow_id)) is None:
+                    error(
+                        f"{at}.inputs.flow_id",
+                        f"no sub-flow {flow_id!r} is visible from flow {flow.id!r}",
+                    )
+        control = catalog.find_control(node.control)
+        if control is None:
+            error(f"{at}.control", f"unknown control {node.control!r}")
+            continue
+        for name in control.required:
+            if node.params.get(name) is None:
+                error(f"{at}.params.{name}", f"{control.name} needs param {name!r}")
+        named = [(f"{at}.params.{p}", node.params.get(p)) for p in control.node_params]
+        for p in control.node_maps:
+            mapping = node.params.get(p)
+            if isinstance(mapping, dict):
+                named += [(f"{at}.params.{p}.{k}", v) for k, v in mapping.items()]
+            elif mapping is not None:
+                dynamic = True
+        for where, target in named:
+            if target is None:
+                continue
+            if not isinstance(target, str) or REFERENCE.search(target):
+                dynamic = True
+                continue
+            if target not in known and target not in TERMINALS:
+                error(where, f"next node {target!r} does not exist in flow {flow.id!r}")
+            targets.add(target)
+
+    start = flow.start
+    if start in known and not dynamic:
+        seen, todo = {start}, [start]
+        while todo:
+            for nxt in edges.get(todo.pop(), ()):
+                if nxt in known and nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        for i, node in enumerate(flow.nodes):
+            if node.id not in seen:
+                findings.append(
+                    Finding(
+                        "warning",
+                        f"{prefix}nodes[{i}]",
+                        f"node {node.id!r} cannot be reached from {start!r}",
+                    )
+                )
+
+    sub_ids = [sub.id for sub in flow.sub_flows]
+    for j, sub in enumerate(flow.sub_flows):
+        if sub.id in sub_ids[:j]:
+            error(f"sub_flows[{j}].id", f"sub-flow id {sub.id!r} is used twice")
+        _flow(sub, (*path, sub.id), f"{prefix}sub_flows[{j}].", index, catalog, findings)

@@ -1,0 +1,252 @@
+"""Talking to an engine in this process: submit jobs, follow the event stream, wait for ends."""
+
+from __future__ import annotations
+
+import queue
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import zmq
+
+from weboter.runtime.errors import WeboterError
+from weboter.schemas.context import NodeModifications
+from weboter.schemas.messages import (
+    CommandRejected,
+    Committed,
+    Drive,
+    ForkJob,
+    JobAccepted,
+    Message,
+    Mode,
+    Pause,
+    ResumeJob,
+    RunEnded,
+    Step,
+    Stop,
+    SubmitJob,
+)
+from weboter.schemas.workflow import Workflow
+
+if TYPE_CHECKING:
+    from weboter.runtime.engine.engine import Engine
+
+_header_decoder = msgspec.msgpack.Decoder(dict[str, Any])
+
+
+class JobRejected(WeboterError):
+    exit_code = 2
+
+
+class EngineClient:
+    """A mailbox on the engine's bridge plus a subscriber on its bus (this thread only)."""
+
+    def __init__(self, engine: Engine, *, follow: bool = True) -> None:
+        self.engine = engine
+        self.address = f"client-{uuid.uuid4().hex[:12]}"
+        self.mailbox = engine.bridge.mailbox(self.address)
+        self.outbox = engine.bridge.outbox()
+        self.sub = engine.context.socket(zmq.SUB)
+        self.sub.setsockopt(zmq.LINGER, 0)
+        self.sub.connect(engine.bus_endpoint)
+        self.follow = follow
+        if follow:  # every event crosses into this thread: only when someone looks at them
+            self.sub.setsockopt(zmq.SUBSCRIBE, b"run.")
+        self._early: list[Message] = []
+
+    def close(self) -> None:
+        if self.sub.closed:
+            return
+        self.sub.close(linger=0)
+        self.mailbox.close()
+        self.engine.bridge.unregister(self.address)
+        self.engine.bridge.close_outbox()
+
+    def __enter__(self) -> EngineClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _reply(self, command_id: str, timeout: float) -> JobAccepted:
+        found = self._answer(command_id, timeout, JobAccepted)
+        assert isinstance(found, JobAccepted)
+        return found
+
+    def _answer(self, command_id: str, timeout: float, kind: type) -> Message:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                message = self.mailbox.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                raise WeboterError(f"the engine did not answer within {timeout} s") from None
+            if isinstance(message, kind) and getattr(message, "command_id", None) == command_id:
+                return message
+            if isinstance(message, CommandRejected) and message.command_id in (command_id, ""):
+                raise JobRejected(message.error.message, hint=message.error.hint)
+            self._early.append(message)
+
+    def submit(
+        self,
+        workflow: Workflow,
+        *,
+        variables: dict[str, Any] | None = None,
+        source: str = "",
+        start: Mode | None = "continuous",
+        command_id: str | None = None,
+        timeout: float = 30.0,
+    ) -> str:
+        """Create a run (and start it); returns its id once the log has it."""
+        command_id = command_id or uuid.uuid4().hex
+        self.outbox.send(
+            "launcher",
+            SubmitJob(
+                command_id=command_id,
+                workflow=workflow,
+                reply_to=self.address,
+                variables=variables or {},
+                source=source,
+                start=start,
+            ),
+        )
+        return self._reply(command_id, timeout).run_id
+
+    def command(self, make: Callable[[str, str], Message], *, timeout: float = 30.0) -> Committed:
+        """Send a state-changing command to the State Manager; its committed events.
+        `make(command_id, reply_to)` builds it. JobRejected says why it was refused."""
+        command_id = uuid.uuid4().hex
+        self.outbox.send("state_manager", make(command_id, self.address))
+        found = self._answer(command_id, timeout, Committed)
+        assert isinstance(found, Committed)
+        return found
+
+    def fork(
+        self,
+        run_id: str,
+        at_seq: int,
+        *,
+        variables: dict[str, Any] | None = None,
+        patches: dict[str, NodeModifications] | None = None,
+        start: Mode | None = "continuous",
+        timeout: float = 30.0,
+    ) -> str:
+        """A new run from `run_id` right after event `at_seq`; returns its id."""
+        command_id = uuid.uuid4().hex
+        self.outbox.send(
+            "launcher",
+            ForkJob(
+                command_id=command_id,
+                run_id=run_id,
+                at_seq=at_seq,
+                reply_to=self.address,
+                variables=variables or {},
+                patches=patches or {},
+                start=start,
+            ),
+        )
+        return self._reply(command_id, timeout).run_id
+
+    def cont(self, run_id: str) -> None:
+        """Continue a LOADED, PAUSED (or ERROR: retry) run; `wait` for it to rest."""
+        self.outbox.send(
+            "continuous_executor",
+            Drive(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address),
+        )
+
+    def pause(self, run_id: str) -> None:
+        """Pause a running run at its next node boundary; `wait` sees it PAUSED."""
+        self.outbox.send(
+            "continuous_executor",
+            Pause(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address),
+        )
+
+    def stop(self, run_id: str) -> None:
+        """Stop a run now (an in-flight action is cancelled); `wait` sees it STOPPED."""
+        self.outbox.send(
+            "continuous_executor",
+            Stop(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address),
+        )
+
+    def step(self, run_id: str, *, over: bool = False, timeout: float = 30.0) -> RunEnded:
+        """Run exactly one node of a LOADED or PAUSED run (`over`: a SubFlow runs whole);
+        returns when it rests again."""
+        self.start_step(run_id, over=over)
+        return self.wait(run_id, timeout=timeout)
+
+    def start_step(self, run_id: str, *, over: bool = False) -> str:
+        """Ask for one step; `wait` sees the run rest (PAUSED) after it."""
+        self.outbox.send(
+            "step_executor",
+            Step(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address, over=over),
+        )
+        return run_id
+
+    def resume(self, run_id: str, *, timeout: float = 30.0) -> str:
+        command_id = uuid.uuid4().hex
+        self.outbox.send(
+            "launcher", ResumeJob(command_id=command_id, run_id=run_id, reply_to=self.address)
+        )
+        return self._reply(command_id, timeout).run_id
+
+    def wait(
+        self,
+        run_id: str,
+        *,
+        timeout: float | None = None,
+        on_event: Callable[[dict[str, Any], bytes], None] | None = None,
+    ) -> RunEnded:
+        """Block until the run rests; `on_event(header, payload)` sees each published event."""
+        return self.wait_any({run_id}, timeout=timeout, on_event=on_event)
+
+    def wait_any(
+        self,
+        run_ids: set[str],
+        *,
+        timeout: float | None = None,
+        on_event: Callable[[dict[str, Any], bytes], None] | None = None,
+    ) -> RunEnded:
+        """Block until one of `run_ids` rests; `on_event` sees their published events."""
+        for early in list(self._early):
+            if isinstance(early, RunEnded) and early.run_id in run_ids:
+                self._early.remove(early)
+                return early
+        deadline = None if timeout is None else time.monotonic() + timeout
+        poller = zmq.Poller()
+        poller.register(self.sub, zmq.POLLIN)
+
+        def show(wait_ms: int) -> None:
+            for header, payload in self.events(poller, wait_ms=wait_ms):
+                if on_event is not None and header.get("run_id") in run_ids:
+                    on_event(header, payload)
+
+        while True:
+            message: Message | None
+            if self.follow:
+                show(20)
+            try:
+                # following: the stream's poll above already waited; else just block here
+                message = self.mailbox.get(timeout=0.0 if self.follow else 0.5)
+            except queue.Empty:
+                message = None
+            if isinstance(message, RunEnded) and message.run_id in run_ids:
+                if self.follow:
+                    show(0)  # what is still queued
+                return message
+            if message is not None:
+                self._early.append(message)
+            if deadline is not None and time.monotonic() > deadline:
+                raise WeboterError(
+                    f"run(s) {', '.join(sorted(run_ids))} did not come to rest within {timeout} s"
+                )
+
+    def events(self, poller: zmq.Poller, wait_ms: int) -> Iterator[tuple[dict[str, Any], bytes]]:
+        if not poller.poll(wait_ms):
+            return
+        while True:
+            try:
+                _topic, header, payload = self.sub.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            yield _header_decoder.decode(header), payload

@@ -1,0 +1,152 @@
+"""All actors of one process, wired to one Bridge: the all-in-one engine.
+
+engine = Engine(Settings(db_path=Path("runs.db")))
+engine.start()
+with engine.client() as client:
+    run_id = client.submit(workflow)
+    ended = client.wait(run_id)
+engine.stop()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pykka
+import zmq
+
+from weboter.actors.context_bus import ContextBus
+from weboter.actors.executor import ContinuousExecutor, StepExecutor
+from weboter.actors.launcher import Launcher
+from weboter.actors.node_runner import NodeRunner
+from weboter.actors.state_manager import StateManager
+from weboter.runtime.actions import default_catalog
+from weboter.runtime.browser.host import BrowserHost
+from weboter.runtime.core.catalog import Catalog
+from weboter.runtime.core.hooks import HookRegistry
+from weboter.runtime.core.references import EnvSource
+from weboter.runtime.engine.client import EngineClient
+from weboter.runtime.engine.settings import Settings
+from weboter.runtime.store.artifacts import ArtifactStore
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.transport.bridge import Bridge
+from weboter.runtime.transport.security import start_authenticator
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        catalog: Catalog | None = None,
+        env: EnvSource | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.catalog = catalog or default_catalog()
+        self.env = env or EnvSource()
+        self.context: zmq.Context[Any] = zmq.Context()
+        self.bridge = Bridge(
+            self.context,
+            command_endpoint=self.settings.command_endpoint,
+            catchup_endpoint=self.settings.catchup_endpoint,
+            curve=self.settings.curve,
+        )
+        self.bus_endpoint = f"inproc://weboter-bus-{uuid.uuid4().hex}"
+        self.hooks = HookRegistry()  # register pre_node_execute handlers before start()
+        self._refs: list[pykka.ActorRef[Any]] = []
+        self._clients: list[EngineClient] = []
+        self._auth: Any = None
+        self.bus_bound: list[str] = []
+
+    @property
+    def db_path(self) -> Path:
+        return self.settings.db_path
+
+    def start(self) -> Engine:
+        """Start the bridge and every actor; on failure, undo what started and re-raise."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Engine:
+        # Open (and if need be create) the log here first, so a bad --db fails before any
+        # actor starts, with the log's own error.
+        EventLog(self.db_path, durability=self.settings.durability).close()
+        s = self.settings
+        if s.curve is not None:  # before any socket binds: ZAP must be in place
+            self._auth = start_authenticator(self.context, s.curve)
+        self.bridge.start()
+        bus = ContextBus.start(
+            self.bridge, s.db_path, [self.bus_endpoint, *s.bus_endpoints], s.curve
+        )
+        actors: list[tuple[str, pykka.ActorRef[Any]]] = [
+            ("bus", bus),
+            (
+                "state_manager",
+                StateManager.start(
+                    self.bridge,
+                    s.db_path,
+                    self.catalog,
+                    self.env,
+                    durability=s.durability,
+                    snapshot_every=s.snapshot_every,
+                ),
+            ),
+            (
+                "node_runner",
+                NodeRunner.start(
+                    self.bridge,
+                    self.catalog,
+                    self.env,
+                    artifacts=ArtifactStore.beside(s.db_path),
+                    evidence=s.evidence,
+                    browser=BrowserHost(executable=s.browser, headless=s.headless),
+                    restore=s.browser_restore,
+                    db_path=s.db_path,
+                ),
+            ),
+            ("continuous_executor", ContinuousExecutor.start(self.bridge, hooks=self.hooks)),
+            ("step_executor", StepExecutor.start(self.bridge, hooks=self.hooks)),
+            ("launcher", Launcher.start(self.bridge, self.catalog, s.db_path)),
+        ]
+        for _address, ref in actors:
+            self._refs.append(ref)
+        self.bus_bound = bus.proxy().bound.get()
+        return self
+
+    def stop(self) -> None:
+        """Stop every actor and the bridge. Clients still open are closed (call this from the
+        thread that used them: ZeroMQ sockets belong to one thread)."""
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
+        for ref in reversed(self._refs):
+            with contextlib.suppress(pykka.ActorDeadError):
+                ref.stop(timeout=10)
+        self._refs.clear()
+        self.bridge.stop()
+        if self._auth is not None:
+            self._auth.stop()
+            self._auth = None
+        if not self.context.closed:
+            self.context.term()
+
+    def client(self, *, follow: bool = True) -> EngineClient:
+        """A client in the calling thread; `follow`: receive the event stream (progress)."""
+        client = EngineClient(self, follow=follow)
+        self._clients.append(client)
+        return client
+
+    def __enter__(self) -> Engine:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

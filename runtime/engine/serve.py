@@ -1,0 +1,94 @@
+"""`weboter serve`: an engine that stays up for clients in other processes.
+
+Binds the command ROUTER at the given endpoint and, for tcp, the catch-up ROUTER and the event
+PUB on the next two ports (`tcp://127.0.0.1:5600` -> 5600, 5601, 5602); for ipc, `.cmd`,
+`.catchup` and `.events` beside the given path. Prints the endpoints (and the server's CURVE
+public key), then serves until SIGINT or SIGTERM; every run and the browser are closed on the
+way out.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from weboter.runtime.core.references import EnvSource
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
+from weboter.runtime.errors import WeboterError
+from weboter.runtime.transport.security import CurveConfig
+
+
+def endpoints(base: str) -> dict[str, str]:
+    """The command, catch-up and event endpoints derived from `base`."""
+    parsed = urlparse(base)
+    if parsed.scheme == "tcp" and parsed.port:
+        host = parsed.hostname or "127.0.0.1"
+        return {
+            name: f"tcp://{host}:{parsed.port + i}"
+            for i, name in enumerate(("commands", "catchup", "events"))
+        }
+    if parsed.scheme == "ipc":
+        return {
+            name: f"{base}.{suffix}"
+            for name, suffix in (("commands", "cmd"), ("catchup", "catchup"), ("events", "events"))
+        }
+    raise WeboterError(
+        f"cannot serve on {base!r}",
+        hint="use tcp://HOST:PORT (three ports from PORT) or ipc:///path",
+    )
+
+
+def read_curve(key_file: Path | None, allowed: list[str]) -> CurveConfig | None:
+    if key_file is None:
+        if allowed:
+            raise WeboterError("--allow needs --curve-key", hint="weboter keys --json > key.json")
+        return None
+    try:
+        keys = json.loads(key_file.read_text())
+        config = CurveConfig(public_key=keys["public"].encode(), secret_key=keys["secret"].encode())
+    except (OSError, ValueError, KeyError) as exc:
+        raise WeboterError(
+            f"--curve-key {key_file}: not a key file ({exc})",
+            hint="make one with: weboter keys --json > key.json",
+        ) from exc
+    return config.allowing(*allowed)
+
+
+def serve(
+    db_path: Path,
+    base: str,
+    *,
+    env: EnvSource,
+    curve: CurveConfig | None,
+    ready: Any,
+    stop: threading.Event | None = None,
+) -> None:
+    """Run an engine until SIGINT/SIGTERM (or `stop` is set); `ready(info)` once it listens."""
+    where = endpoints(base)
+    settings = Settings(
+        db_path=db_path,
+        command_endpoint=where["commands"],
+        catchup_endpoint=where["catchup"],
+        bus_endpoints=[where["events"]],
+        curve=curve,
+    )
+    stop = stop or threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        with Engine(settings, env=env):
+            info: dict[str, Any] = dict(where)
+            if curve is not None:
+                info["server_public_key"] = curve.public_key.decode()
+            ready(info)
+            while not stop.wait(0.5):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,38 @@
+"""Where things live and how durable they are. Environment first, then defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from weboter.runtime.browser.evidence import EvidencePolicy
+from weboter.runtime.store.eventlog import Durability
+from weboter.runtime.transport.security import CurveConfig
+
+
+def home() -> Path:
+    """`$WEBOTER_HOME`, else `./.weboter/`."""
+    return Path(os.environ.get("WEBOTER_HOME") or Path.cwd() / ".weboter")
+
+
+def default_db() -> Path:
+    return home() / "weboter.db"
+
+
+@dataclass
+class Settings:
+    db_path: Path = field(default_factory=default_db)
+    durability: Durability = "sync"
+    snapshot_every: int = 200
+    bus_endpoints: list[str] = field(default_factory=list)  # extra PUB endpoints (tcp/ipc)
+    command_endpoint: str | None = None  # ROUTER for remote clients
+    catchup_endpoint: str | None = None  # ROUTER for catch-up requests
+    evidence: EvidencePolicy = "on_error"  # browser evidence: none | on_error | every_node
+    browser: str | None = None  # a Chromium executable (else WEBOTER_BROWSER, then searched)
+    # how a run's browser comes back in a runner that has none for it (docs/debugging.md)
+    browser_restore: Literal["captured", "redrive"] = "captured"
+    # CURVE for the listening sockets; required for anything bound beyond loopback
+    curve: CurveConfig | None = None
+    headless: bool = True

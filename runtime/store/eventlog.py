@@ -1,0 +1,448 @@
+"""The event log: an SQLite file with one writer (the State Manager) and any number of readers.
+
+Storage rules (DESIGN §3):
+1. `seq` is global, assigned at append, never reused (AUTOINCREMENT); commit order = seq order.
+2. `(run_id, run_version)` is unique: a run's events are totally ordered, with no gaps.
+3. All events of one command are appended in one transaction (`BEGIN IMMEDIATE`).
+4. A command id that already produced events produces none again (`commands` has its id as
+   primary key, inserted in the same transaction); the earlier events are returned instead.
+5. Payloads are msgpack of tagged Structs; `schema_version` says how to read them (upcast.py).
+6. Events are never updated or deleted. Snapshots are a cache: dropping them loses nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+import sqlite_utils
+
+from weboter.runtime.errors import LogCorrupt, LogTooNew, LogUnavailable, RunNotFound
+from weboter.runtime.store.upcast import upcast
+from weboter.schemas.events import SCHEMA_VERSIONS, Event, EventRecord
+from weboter.schemas.messages import StoredEvent
+from weboter.schemas.state import RunState
+
+APPLICATION_ID = 0x57424F54  # "WBOT": marks the file as a Weboter log
+LOG_SCHEMA = 2  # PRAGMA user_version; bump with a migration in _migrate
+Durability = Literal["sync", "full"]
+STATUS_EVENTS = {
+    "RunCreated": "LOADED",
+    "RunStarted": None,  # RUNNING or STEPPING, from the payload
+    "RunResumed": None,
+    "RunPaused": "PAUSED",
+    "NodeFailed": "ERROR",
+    "RunCompleted": "COMPLETED",
+    "RunFailed": "FAILED",
+    "RunStopped": "STOPPED",
+}
+
+_encoder = msgspec.msgpack.Encoder()
+_event_decoder = msgspec.msgpack.Decoder(Event)
+_state_decoder = msgspec.msgpack.Decoder(RunState)
+
+
+class DuplicateCommand(Exception):
+    """The command id already produced events; nothing was appended (rule 4)."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    workflow_id: str
+    name: str
+    source: str
+    status: str
+    created_at: float
+    updated_at: float
+    events: int
+    last_seq: int
+    parent_run: str | None
+
+
+def encode_event(event: Event) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode_event(type_: str, schema_version: int, payload: bytes) -> Event:
+    if schema_version == SCHEMA_VERSIONS.get(type_):
+        return _event_decoder.decode(payload)
+    data = upcast(type_, schema_version, msgspec.msgpack.decode(payload))
+    return msgspec.convert(data, Event)
+
+
+def to_record(stored: StoredEvent) -> EventRecord:
+    return EventRecord(
+        seq=stored.seq,
+        run_id=stored.run_id,
+        run_version=stored.run_version,
+        type=stored.type,
+        schema_version=stored.schema_version,
+        command_id=stored.command_id,
+        recorded_at=stored.recorded_at,
+        event=decode_event(stored.type, stored.schema_version, stored.payload),
+    )
+
+
+class EventLog:
+    """Open (creating if needed) the log at `path`. Raises LogError subclasses, never sqlite's."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        durability: Durability = "sync",
+        create: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self.durability = durability
+        self._conn = _connect(self.path, create=create)
+        try:
+            self._prepare(durability)
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise LogCorrupt(
+                f"{self.path} is not a usable SQLite database ({exc})",
+                hint="point --db at a Weboter log, or move this file away and start a new one",
+            ) from exc
+
+    # --- set-up ----------------------------------------------------------------------------
+
+    def _prepare(self, durability: Durability) -> None:
+        conn = self._conn
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if app_id != APPLICATION_ID and tables:
+            raise LogCorrupt(
+                f"{self.path} is an SQLite database, but not a Weboter log "
+                f"(it has tables: {', '.join(sorted(tables)[:5])})",
+                hint="use another --db path; Weboter will not write into foreign databases",
+            )
+        if version > LOG_SCHEMA:
+            raise LogTooNew(
+                f"{self.path} was written by a newer Weboter (log schema {version}, "
+                f"this one knows up to {LOG_SCHEMA})",
+                hint="upgrade weboter (pip install -U weboter), or use another --db",
+            )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
+        conn.execute("PRAGMA busy_timeout=5000")
+        if version < LOG_SCHEMA:
+            self._migrate(version)
+
+    def _migrate(self, version: int) -> None:
+        db = sqlite_utils.Database(self._conn)
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            if version < 1:
+                db.execute(
+                    """CREATE TABLE IF NOT EXISTS events (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        run_id TEXT NOT NULL,
+                        run_version INTEGER NOT NULL,
+                        type TEXT NOT NULL,
+                        schema_version INTEGER NOT NULL,
+                        command_id TEXT NOT NULL,
+                        payload BLOB NOT NULL,
+                        recorded_at REAL NOT NULL,
+                        UNIQUE (run_id, run_version))"""
+                )
+                # a run's events by seq (state_at's tail, catch-up of one run)
+                db.execute("CREATE INDEX IF NOT EXISTS events_run_seq ON events (run_id, seq)")
+                db.execute(
+                    """CREATE TABLE IF NOT EXISTS commands (
+                        command_id TEXT PRIMARY KEY,
+                        run_id TEXT NOT NULL,
+                        first_seq INTEGER NOT NULL,
+                        last_seq INTEGER NOT NULL) WITHOUT ROWID"""
+                )
+                db.table("snapshots").create(
+                    {"run_id": str, "run_version": int, "seq": int, "state": bytes},
+                    pk=("run_id", "run_version"),
+                    if_not_exists=True,
+                )
+                db.table("snapshots").create_index(["run_id", "seq"], if_not_exists=True)
+                db.table("runs").create(
+                    {
+                        "run_id": str,
+                        "workflow_id": str,
+                        "name": str,
+                        "source": str,
+                        "status": str,
+                        "created_at": float,
+                        "updated_at": float,
+                        "parent_run": str,
+                        "parent_seq": int,
+                    },
+                    pk="run_id",
+                    if_not_exists=True,
+                )
+            if version < 2:  # who drives a running run (refuses a second driver on this host)
+                db.execute("ALTER TABLE runs ADD COLUMN owner_pid INTEGER")
+                db.execute("ALTER TABLE runs ADD COLUMN owner_host TEXT")
+                db.execute("CREATE INDEX IF NOT EXISTS events_run_seq ON events (run_id, seq)")
+            self._conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            self._conn.execute(f"PRAGMA user_version={LOG_SCHEMA}")
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # --- writing (State Manager only) --------------------------------------------------------
+
+    def events_of_command(self, command_id: str) -> list[StoredEvent]:
+        """The events an earlier command produced (empty if it produced none)."""
+        found = self._conn.execute(
+            "SELECT run_id, first_seq, last_seq FROM commands WHERE command_id = ?", (command_id,)
+        ).fetchone()
+        if found is None:
+            return []
+        run_id, first, last = found
+        return self.read_stored(run_id, after_seq=first - 1, until_seq=last)
+
+    def append(
+        self,
+        run_id: str,
+        base_version: int,
+        payloads: list[tuple[str, bytes]],
+        *,
+        command_id: str,
+        snapshot: Callable[[list[StoredEvent]], tuple[int, int, bytes] | None] | None = None,
+    ) -> list[StoredEvent]:
+        """Append encoded events (type, payload) after `base_version` in one transaction.
+
+        `snapshot(stored)` may return (run_version, seq, state bytes) to store with them.
+        """
+        conn = self._conn
+        now = time.time()
+        stored: list[StoredEvent] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = base_version
+            for type_, payload in payloads:
+                version += 1
+                schema = SCHEMA_VERSIONS[type_]
+                cursor = conn.execute(
+                    "INSERT INTO events (run_id, run_version, type, schema_version, command_id, "
+                    "payload, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, version, type_, schema, command_id, payload, now),
+                )
+                seq = cursor.lastrowid or 0
+                stored.append(
+                    StoredEvent(seq, run_id, version, type_, schema, command_id, now, payload)
+                )
+                if type_ in STATUS_EVENTS:
+                    self._track_status(run_id, type_, payload, now)
+            try:
+                conn.execute(
+                    "INSERT INTO commands (command_id, run_id, first_seq, last_seq) "
+                    "VALUES (?, ?, ?, ?)",
+                    (command_id, run_id, stored[0].seq, stored[-1].seq),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise DuplicateCommand(command_id) from exc
+            if snapshot is not None:
+                taken = snapshot(stored)
+                if taken is not None:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO snapshots (run_id, run_version, seq, state) "
+                        "VALUES (?, ?, ?, ?)",
+                        (run_id, *taken),
+                    )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return stored
+
+    def _track_status(self, run_id: str, type_: str, payload: bytes, now: float) -> None:
+        status = STATUS_EVENTS[type_]
+        if type_ == "RunCreated":
+            created: Any = _event_decoder.decode(payload)
+            self._conn.execute(
+                "INSERT INTO runs (run_id, workflow_id, name, source, status, created_at, "
+                "updated_at, parent_run, parent_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    created.workflow.id,
+                    created.workflow.name,
+                    created.source,
+                    status,
+                    now,
+                    now,
+                    created.parent_run,
+                    created.parent_seq,
+                ),
+            )
+            return
+        owner: tuple[int | None, str | None] = (None, None)
+        if status is None:
+            mode = msgspec.msgpack.decode(payload).get("mode", "continuous")
+            status = "STEPPING" if mode == "step" else "RUNNING"
+            owner = (os.getpid(), socket.gethostname())
+        self._conn.execute(
+            "UPDATE runs SET status = ?, updated_at = ?, owner_pid = ?, owner_host = ? "
+            "WHERE run_id = ?",
+            (status, now, *owner, run_id),
+        )
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def read_stored(
+        self,
+        run_id: str | None = None,
+        *,
+        after_seq: int = 0,
+        until_seq: int | None = None,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        clauses, params = ["seq > ?"], [after_seq]
+        if run_id is not None:
+            clauses.append("run_id = ?")
+            params.append(run_id)  # type: ignore[arg-type]
+        if until_seq is not None:
+            clauses.append("seq <= ?")
+            params.append(until_seq)
+        sql = (
+            "SELECT seq, run_id, run_version, type, schema_version, command_id, recorded_at, "
+            f"payload FROM events WHERE {' AND '.join(clauses)} ORDER BY seq"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [StoredEvent(*row) for row in self._conn.execute(sql, params)]
+
+    def read(
+        self,
+        run_id: str | None = None,
+        *,
+        after_seq: int = 0,
+        until_seq: int | None = None,
+        batch: int = 2000,
+    ) -> Iterator[EventRecord]:
+        """Decoded events in seq order, read in batches (memory stays flat)."""
+        cursor = after_seq
+        while True:
+            rows = self.read_stored(run_id, after_seq=cursor, until_seq=until_seq, limit=batch)
+            for row in rows:
+                yield to_record(row)
+            if len(rows) < batch:
+                return
+            cursor = rows[-1].seq
+
+    def last_seq(self, run_id: str | None = None) -> int:
+        if run_id is None:
+            row = self._conn.execute("SELECT MAX(seq) FROM events").fetchone()
+        else:
+            row = self._conn.execute(
+                "SELECT MAX(seq) FROM events WHERE run_id = ?", (run_id,)
+            ).fetchone()
+        return int(row[0] or 0)
+
+    def snapshot_before(self, run_id: str, seq: int | None = None) -> RunState | None:
+        """The newest snapshot of `run_id` taken at or before `seq` (or the newest of all)."""
+        if seq is None:
+            row = self._conn.execute(
+                "SELECT state FROM snapshots WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
+            ).fetchone()
+        else:
+            row = self._conn.execute(
+                "SELECT state FROM snapshots WHERE run_id = ? AND seq <= ? "
+                "ORDER BY seq DESC LIMIT 1",
+                (run_id, seq),
+            ).fetchone()
+        return _state_decoder.decode(row[0]) if row else None
+
+    def runs(self, limit: int = 100) -> list[RunSummary]:
+        rows = self._conn.execute(
+            "SELECT r.run_id, r.workflow_id, r.name, r.source, r.status, r.created_at, "
+            "r.updated_at, (SELECT COUNT(*) FROM events e WHERE e.run_id = r.run_id), "
+            "(SELECT MAX(seq) FROM events e WHERE e.run_id = r.run_id), r.parent_run "
+            "FROM runs r ORDER BY r.created_at DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [RunSummary(*row) for row in rows]
+
+    def driver(self, run_id: str) -> tuple[int, str] | None:
+        """(pid, host) of a live process on this host that drives the run, if any."""
+        row = self._conn.execute(
+            "SELECT owner_pid, owner_host FROM runs WHERE run_id = ? AND status IN "
+            "('RUNNING', 'STEPPING')",
+            (run_id,),
+        ).fetchone()
+        if row is None or row[0] is None or row[1] != socket.gethostname():
+            return None
+        pid = int(row[0])
+        if pid == os.getpid():
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None  # that process died: the run can be taken up
+        except PermissionError:
+            pass  # alive, someone else's
+        return pid, str(row[1])
+
+    def run_status(self, run_id: str) -> str | None:
+        row = self._conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return row[0] if row else None
+
+    def resolve_run_id(self, prefix: str) -> str:
+        """The one run whose id starts with `prefix`."""
+        rows = self._conn.execute(
+            "SELECT run_id FROM runs WHERE run_id >= ? AND run_id < ? ORDER BY run_id LIMIT 6",
+            (prefix, prefix + "\uffff"),
+        ).fetchall()
+        if not rows:
+            raise RunNotFound(
+                f"no run with id {prefix!r} in {self.path}",
+                hint="`weboter runs` lists the runs in this log",
+            )
+        if len(rows) > 1 and rows[0][0] != prefix:
+            shown = ", ".join(r[0] for r in rows[:5])
+            raise RunNotFound(
+                f"run id {prefix!r} is ambiguous: {shown}", hint="give more characters of the id"
+            )
+        return str(rows[0][0])
+
+
+def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
+    if not create and not path.exists():
+        raise LogUnavailable(
+            f"there is no event log at {path}",
+            hint="run a workflow first (`weboter run FILE`), or pass --db PATH",
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LogUnavailable(
+            f"cannot create the directory for the event log {path}: {exc.strerror}",
+            hint="pass --db with a writable path, or set WEBOTER_HOME",
+        ) from exc
+    if path.exists() and path.is_dir():
+        raise LogUnavailable(
+            f"{path} is a directory, not an event log file", hint="pass --db with a file path"
+        )
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise LogCorrupt(
+            f"{path} is not an SQLite database ({exc})",
+            hint="point --db at a Weboter log, or move this file away and start a new one",
+        ) from exc
+    except OSError as exc:
+        raise LogUnavailable(
+            f"cannot open the event log {path}: {exc}", hint="pass --db with a writable path"
+        ) from exc
+    return conn

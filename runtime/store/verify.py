@@ -1,0 +1,189 @@
+"""`verify` and `diff`: questions answered from the log alone.
+
+verify: replay a run's control decisions against its recorded action outputs (with the
+recorded workflow, or another version of it) and report the first node whose control now
+chooses differently — non-determinism, or a changed workflow.
+
+diff: two runs side by side — the first step where they part, then per step the outputs and
+variables that differ. A fork's history is its parent's up to the fork point, then its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from weboter.runtime.core.catalog import Catalog
+from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.fold import apply
+from weboter.runtime.core.node import route
+from weboter.runtime.core.references import EnvSource, display
+from weboter.runtime.errors import WeboterError
+from weboter.runtime.store.eventlog import EventLog
+from weboter.schemas.events import NodeCompleted, RunCreated, RunRewound, SubFlowReturned
+from weboter.schemas.state import RunState
+from weboter.schemas.workflow import Workflow
+
+
+@dataclass(frozen=True)
+class Divergence:
+    seq: int
+    node_id: str
+    expected: str  # what the run did
+    actual: str  # what the workflow decides now
+    reason: str = ""
+
+
+def verify(
+    log: EventLog, run_id: str, catalog: Catalog, env: EnvSource, workflow: Workflow | None = None
+) -> tuple[int, Divergence | None]:
+    """(decisions checked, the first divergence or None)."""
+    state: RunState | None = None
+    checked = 0
+    for record in log.read(run_id):
+        event = record.event
+        if isinstance(event, NodeCompleted | SubFlowReturned) and state is not None:
+            checked += 1
+            found = _check(state, event, record.seq, catalog, env, workflow or state.workflow)
+            if found is not None:
+                return checked, found
+        state = apply(
+            state, event, seq=record.seq, version=record.run_version, at=record.recorded_at
+        )
+    return checked, None
+
+
+def _check(
+    state: RunState,
+    event: NodeCompleted | SubFlowReturned,
+    seq: int,
+    catalog: Catalog,
+    env: EnvSource,
+    workflow: Workflow,
+) -> Divergence | None:
+    node = index_for(workflow).node(event.flow_path, event.node_id)
+    if node is None:
+        return Divergence(
+            seq,
+            event.node_id,
+            event.next_node,
+            "(no such node)",
+            "the workflow no longer has this node",
+        )
+    # a SubFlow node decides in its caller's frame, once the sub-flow has returned
+    frame = state.frames[-2] if isinstance(event, SubFlowReturned) else state.frame
+    try:
+        decision = route(
+            node,
+            catalog,
+            env,
+            globals_={**state.globals, **event.global_vars},
+            flow={**frame.vars, **event.flow_vars},
+            prev=state.prev_outputs,
+            outputs=event.outputs,
+            loop_count=frame.loops.get(node.id, 0),
+            secrets={},
+        )
+    except WeboterError as exc:
+        return Divergence(seq, event.node_id, event.next_node, "(error)", exc.message)
+    if decision.next_node != event.next_node:
+        return Divergence(
+            seq,
+            event.node_id,
+            event.next_node,
+            decision.next_node,
+            f"control {node.control} now chooses another node",
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class Step:
+    seq: int
+    run_id: str
+    node_id: str
+    next_node: str
+    outputs: dict[str, Any]
+    variables: dict[str, Any]  # flow and global variables written by this step
+    flow_path: tuple[str, ...] = ()
+    inputs: dict[str, Any] = field(default_factory=dict)  # as recorded (secrets as markers)
+
+
+def history(log: EventLog, run_id: str, until_seq: int | None = None) -> list[Step]:
+    """A run's executed steps as they stand: a fork's begin with its parent's up to the fork
+    point; a rewind drops the steps after the point it went back to."""
+    steps: list[Step] = []
+    for record in log.read(run_id, until_seq=until_seq):
+        event = record.event
+        if isinstance(event, RunCreated) and event.parent_run and event.parent_seq:
+            steps = history(log, event.parent_run, event.parent_seq)
+        elif isinstance(event, RunRewound):
+            steps = [s for s in steps if s.run_id != run_id or s.seq <= event.to_seq]
+        elif isinstance(event, NodeCompleted | SubFlowReturned):
+            written = {
+                **{f"flow.{k}": v for k, v in event.flow_vars.items()},
+                **{f"global.{k}": v for k, v in event.global_vars.items()},
+            }
+            inputs = event.inputs if isinstance(event, NodeCompleted) else {}
+            steps.append(
+                Step(
+                    record.seq,
+                    run_id,
+                    event.node_id,
+                    event.next_node,
+                    display(event.outputs),
+                    display(written),
+                    tuple(event.flow_path),
+                    inputs,
+                )
+            )
+    return steps
+
+
+@dataclass
+class Comparison:
+    first_divergence: int | None  # index into the steps, None when they agree throughout
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    only_a: int = 0
+    only_b: int = 0
+
+
+def diff(log: EventLog, run_a: str, run_b: str) -> Comparison:
+    a, b = history(log, run_a), history(log, run_b)
+    result = Comparison(
+        first_divergence=None, only_a=max(len(a) - len(b), 0), only_b=max(len(b) - len(a), 0)
+    )
+    for index, (x, y) in enumerate(zip(a, b, strict=False)):
+        changes = _changes(x, y)
+        if changes and result.first_divergence is None:
+            result.first_divergence = index
+        if changes:
+            result.steps.append(
+                {
+                    "index": index,
+                    "node_a": x.node_id,
+                    "node_b": y.node_id,
+                    "seq_a": x.seq,
+                    "seq_b": y.seq,
+                    "changes": changes,
+                }
+            )
+    if result.first_divergence is None and len(a) != len(b):
+        result.first_divergence = min(len(a), len(b))
+    return result
+
+
+def _changes(x: Step, y: Step) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    if x.node_id != y.node_id:
+        found["node"] = {"a": x.node_id, "b": y.node_id}
+    if x.next_node != y.next_node:
+        found["next_node"] = {"a": x.next_node, "b": y.next_node}
+    for kind, left, right in (
+        ("outputs", x.outputs, y.outputs),
+        ("variables", x.variables, y.variables),
+    ):
+        for key in sorted(set(left) | set(right)):
+            if left.get(key) != right.get(key):
+                found.setdefault(kind, {})[key] = {"a": left.get(key), "b": right.get(key)}
+    return found

@@ -1,0 +1,404 @@
+"""Moving messages between actors and clients over ZeroMQ.
+
+Every local address (an actor, or a client thread) has an inbox: a PULL socket bound at
+`inproc://weboter-<bridge>/<address>` by the thread that owns it. A sender's `Outbox` keeps one
+PUSH socket per destination, so a message between two actors of one process is a single
+inproc hop straight into the receiver's inbox — no thread in between, nothing re-encoded.
+
+Each actor's pykka inbox is a `SocketInbox`: the actor blocks on its PULL socket and, through a
+wake-up pipe, on pykka's own envelopes (stop, ask), so it needs no helper thread to be told.
+
+The per-process `Bridge` thread owns the sockets that face other processes:
+
+    remote client --DEALER--> ROUTER (commands)  --+
+    remote client --DEALER--> ROUTER (catch-up)  --+--> Bridge thread --PUSH--> local inbox
+    actor --Outbox--> bridge PULL [dest, payload] -+--> ROUTER --> that client
+
+Frames: a local inbox gets `[payload]`; the bridge's PULL gets `[dest, payload]` (messages for
+addresses that are not local); a client on the command ROUTER sends `[dest, payload]` (ROUTER
+prepends its identity), on the catch-up ROUTER just `[payload]` (for the Context Bus). A reply
+to a remote client is addressed to its socket identity, which it also puts in `reply_to`.
+Payloads are msgpack of a tagged Struct (schemas/messages.py), encoded once by the sender.
+ZeroMQ sockets are not thread-safe: every socket here is used by the thread that made it.
+
+    bridge = Bridge(zmq.Context())
+    bridge.start()
+    inbox = bridge.mailbox("me")              # in the receiving thread
+    bridge.outbox().send("me", Shutdown(reason="hi"))
+    inbox.get(timeout=1)
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import ipaddress
+import logging
+import os
+import queue
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+import msgspec
+import zmq
+
+from weboter.runtime.errors import TransportError
+from weboter.runtime.transport.security import CurveConfig
+from weboter.schemas.context import ErrorContext
+from weboter.schemas.messages import CommandRejected, Message
+
+log = logging.getLogger(__name__)
+
+_encoder = msgspec.msgpack.Encoder()
+message_decoder = msgspec.msgpack.Decoder(Message)
+
+BUS = "bus"  # the Context Bus's address: catch-up requests go there
+
+
+def encode(message: msgspec.Struct) -> bytes:
+    return _encoder.encode(message)
+
+
+def is_loopback(endpoint: str) -> bool:
+    """True for inproc://, ipc:// and tcp:// on a loopback address."""
+    parsed = urlparse(endpoint)
+    if parsed.scheme in ("inproc", "ipc"):
+        return True
+    host = (parsed.hostname or "").strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bindable(endpoint: str, *, curve: bool) -> None:
+    """Refuse to listen beyond loopback without CURVE authentication (DESIGN §4)."""
+    if not is_loopback(endpoint) and not curve:
+        raise TransportError(
+            f"refusing to listen on {endpoint} without authentication",
+            hint="bind to 127.0.0.1, or configure CURVE keys (server key + allowed client keys)",
+        )
+
+
+class SocketInbox:
+    """A pykka actor inbox fed by a ZeroMQ PULL socket (other actors' messages) and by `put`
+    (pykka's own envelopes from any thread, signalled through a pipe)."""
+
+    def __init__(self) -> None:
+        self.context: zmq.Context[Any] | None = None
+        self.endpoint = ""
+        self._local: collections.deque[Any] = collections.deque()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        self._socket: zmq.Socket[Any] | None = None
+        self._poller: zmq.Poller | None = None
+        self._closed = False
+        # The owner's hook, called when nothing is waiting: returns how long (seconds) to wait
+        # before calling it again, or None to wait for the next message.
+        self.idle: Callable[[], float | None] | None = None
+        self._watched: dict[zmq.Socket[Any], Callable[[], None]] = {}
+
+    def attach(self, context: zmq.Context[Any], endpoint: str) -> None:
+        self.context, self.endpoint = context, endpoint
+
+    def put(self, envelope: Any, block: bool = True, timeout: float | None = None) -> None:
+        self._local.append(envelope)
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"\0")
+
+    def empty(self) -> bool:
+        return not self._local
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        from pykka._envelope import Envelope  # noqa: PLC0415 - pykka's own envelope type
+
+        while True:
+            if self._local:
+                return self._local.popleft()
+            if self._closed:
+                raise queue.Empty
+            if self._socket is None:
+                self._open()
+            assert self._socket is not None
+            assert self._poller is not None
+            ready = self._socket.getsockopt(zmq.EVENTS)  # a check that raises nothing when empty
+            if isinstance(ready, int) and ready & zmq.POLLIN:
+                return Envelope(self._socket.recv())
+            wait = self.idle() if self.idle is not None else None
+            events = dict(self._poller.poll(None if wait is None else max(int(wait * 1000), 1)))
+            for sock, on_ready in self._watched.items():
+                if sock in events:
+                    on_ready()
+            if self._wake_r in events:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._wake_r, 4096)
+
+    def _open(self) -> None:
+        assert self.context is not None, "attach() the inbox before the actor starts"
+        self._socket = self.context.socket(zmq.PULL)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket.setsockopt(zmq.RCVHWM, 0)
+        self._socket.bind(self.endpoint)
+        self._poller = zmq.Poller()
+        self._poller.register(self._socket, zmq.POLLIN)
+        self._poller.register(self._wake_r, zmq.POLLIN)
+        for sock in self._watched:
+            self._poller.register(sock, zmq.POLLIN)
+
+    def watch(self, sock: zmq.Socket[Any], on_ready: Callable[[], None]) -> None:
+        """Also wait on `sock` (owned by the actor's thread); call `on_ready` when readable."""
+        self._watched[sock] = on_ready
+        if self._poller is not None:
+            self._poller.register(sock, zmq.POLLIN)
+
+    def close(self) -> None:
+        """Close the socket (from the owning thread); pykka envelopes still drain."""
+        self._closed = True
+        if self._socket is not None:
+            self._socket.close(linger=0)
+            self._socket = None
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+class Mailbox:
+    """An inbox for a thread that is not an actor (the CLI, a test): bind, then `get`."""
+
+    def __init__(self, context: zmq.Context[Any], endpoint: str) -> None:
+        self._socket = context.socket(zmq.PULL)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket.bind(endpoint)
+
+    def get(self, timeout: float | None = None) -> Message:
+        """The next message; queue.Empty after `timeout` seconds (None: wait for ever)."""
+        if timeout is not None and not self._socket.poll(max(int(timeout * 1000), 0)):
+            raise queue.Empty
+        return message_decoder.decode(self._socket.recv())
+
+    def close(self) -> None:
+        self._socket.close(linger=0)
+
+
+class Outbox:
+    """One thread's sending end: a PUSH socket per local destination, and one to the bridge
+    for everything else (remote clients)."""
+
+    def __init__(self, bridge: Bridge) -> None:
+        self._bridge = bridge
+        self._sockets: dict[str, zmq.Socket[Any]] = {}
+        self._remote: zmq.Socket[Any] | None = None
+
+    def _push(self, endpoint: str) -> zmq.Socket[Any]:
+        socket = self._bridge.context.socket(zmq.PUSH)
+        socket.setsockopt(zmq.LINGER, 1000)
+        socket.setsockopt(zmq.SNDHWM, 0)  # never block or drop: inboxes are drained promptly
+        socket.connect(endpoint)
+        return socket
+
+    def send(self, dest: str, message: msgspec.Struct) -> None:
+        self.send_raw(dest, _encoder.encode(message))
+
+    def send_raw(self, dest: str, payload: bytes) -> None:
+        socket = self._sockets.get(dest)
+        if socket is None:
+            if dest in self._bridge.local:
+                socket = self._sockets[dest] = self._push(self._bridge.endpoint(dest))
+            else:
+                if self._remote is None:
+                    self._remote = self._push(self._bridge.inbox_endpoint)
+                self._remote.send_multipart([dest.encode(), payload])
+                return
+        socket.send(payload)
+
+    def forget(self, dest: str) -> None:
+        socket = self._sockets.pop(dest, None)
+        if socket is not None:
+            socket.close(linger=0)
+
+    def close(self) -> None:
+        for socket in self._sockets.values():
+            socket.close()
+        self._sockets.clear()
+        if self._remote is not None:
+            self._remote.close()
+
+
+class Bridge:
+    """The per-process directory of local addresses, and the thread for remote clients."""
+
+    def __init__(
+        self,
+        context: zmq.Context[Any] | None = None,
+        *,
+        command_endpoint: str | None = None,
+        catchup_endpoint: str | None = None,
+        curve: CurveConfig | None = None,
+    ) -> None:
+        self.context = context or zmq.Context.instance()
+        self.curve = curve
+        self.name = uuid.uuid4().hex[:12]
+        self.inbox_endpoint = f"inproc://weboter-{self.name}/.bridge"
+        self._control_endpoint = f"inproc://weboter-{self.name}/.control"
+        self.command_endpoint = command_endpoint
+        self.catchup_endpoint = catchup_endpoint
+        self.local: set[str] = set()
+        self._peers: dict[bytes, zmq.Socket[Any]] = {}
+        self._outboxes = threading.local()
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self.bound: dict[str, str] = {}
+
+    # --- the directory ---------------------------------------------------------------------
+
+    def endpoint(self, address: str) -> str:
+        return f"inproc://weboter-{self.name}/{address}"
+
+    def register(self, address: str) -> None:
+        self.local.add(address)
+
+    def unregister(self, address: str) -> None:
+        self.local.discard(address)
+
+    def actor_inbox(self, address: str, inbox: SocketInbox) -> None:
+        """Give an actor's SocketInbox its endpoint and make its address local."""
+        inbox.attach(self.context, self.endpoint(address))
+        self.register(address)
+
+    def mailbox(self, address: str) -> Mailbox:
+        """A Mailbox for the calling (non-actor) thread at `address`."""
+        box = Mailbox(self.context, self.endpoint(address))
+        self.register(address)
+        return box
+
+    def outbox(self) -> Outbox:
+        """This thread's Outbox (created on first use; sockets never cross threads)."""
+        found: Outbox | None = getattr(self._outboxes, "outbox", None)
+        if found is None:
+            found = Outbox(self)
+            self._outboxes.outbox = found
+        return found
+
+    def close_outbox(self) -> None:
+        """Close this thread's Outbox (call from the thread that used it)."""
+        found: Outbox | None = getattr(self._outboxes, "outbox", None)
+        if found is not None:
+            found.close()
+            self._outboxes.outbox = None
+
+    # --- the thread ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="weboter-bridge", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        if self._error is not None:
+            raise TransportError(f"the bridge could not start: {self._error}") from self._error
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        control = self.context.socket(zmq.PAIR)
+        control.connect(self._control_endpoint)
+        control.send(b"stop")
+        control.close()
+        self._thread.join(10)
+        self._thread = None
+
+    def _run(self) -> None:
+        sockets: list[zmq.Socket[Any]] = []
+        routers: dict[zmq.Socket[Any], str | None] = {}
+        try:
+            inbox = self.context.socket(zmq.PULL)
+            inbox.bind(self.inbox_endpoint)
+            control = self.context.socket(zmq.PAIR)
+            control.bind(self._control_endpoint)
+            sockets += [inbox, control]
+            for endpoint, default_dest in (
+                (self.command_endpoint, None),
+                (self.catchup_endpoint, BUS),
+            ):
+                if endpoint:
+                    check_bindable(endpoint, curve=self.curve is not None)
+                    router = self.context.socket(zmq.ROUTER)
+                    if self.curve is not None:
+                        self.curve.serve(router)
+                    router.setsockopt(zmq.LINGER, 0)
+                    router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+                    router.bind(endpoint)
+                    self.bound[endpoint] = str(router.getsockopt_string(zmq.LAST_ENDPOINT))
+                    routers[router] = default_dest
+                    sockets.append(router)
+        except BaseException as exc:  # reported to start()
+            self._error = exc
+            self._ready.set()
+            for s in sockets:
+                s.close(linger=0)
+            return
+        self._ready.set()
+        poller = zmq.Poller()
+        for s in sockets:
+            poller.register(s, zmq.POLLIN)
+        try:
+            while True:
+                for sock, _ in poller.poll():
+                    if sock is control:
+                        return
+                    if sock is inbox:
+                        self._to_remote(inbox)
+                    else:
+                        self._from_router(sock, routers[sock])
+        finally:
+            self.close_outbox()
+            for s in sockets:
+                s.close(linger=0)
+
+    def _to_remote(self, inbox: zmq.Socket[Any]) -> None:
+        frames = inbox.recv_multipart()
+        if len(frames) != 2:
+            log.warning("bridge: dropped a message with %d frames (need 2)", len(frames))
+            return
+        dest, payload = frames
+        peer = self._peers.get(dest)
+        if peer is None:
+            log.warning("bridge: no destination %r; message dropped", dest)
+            return
+        try:
+            peer.send_multipart([dest, payload], zmq.NOBLOCK)
+        except zmq.ZMQError as exc:  # the client went away: forget it, keep serving
+            log.info("bridge: client %r is gone (%s)", dest, exc)
+            self._peers.pop(dest, None)
+
+    def _from_router(self, router: zmq.Socket[Any], default_dest: str | None) -> None:
+        frames = router.recv_multipart()
+        identity, rest = frames[0], frames[1:]
+        self._peers[identity] = router
+        if default_dest is not None and len(rest) == 1:
+            dest, payload = default_dest, rest[0]
+        elif default_dest is None and len(rest) == 2:
+            dest, payload = rest[0].decode(errors="replace"), rest[1]
+        else:
+            need = "[payload]" if default_dest else "[dest, payload]"
+            self._reject(
+                router, identity, f"expected {need} after the identity, got {len(rest)} frame(s)"
+            )
+            return
+        if dest not in self.local:
+            self._reject(router, identity, f"no actor {dest!r} here")
+            return
+        self.outbox().send_raw(dest, payload)
+
+    def _reject(self, router: zmq.Socket[Any], identity: bytes, why: str) -> None:
+        error = ErrorContext(
+            kind="TransportError",
+            message=f"bad message: {why}",
+            hint="see docs/protocol.md for the frame layout",
+        )
+        with contextlib.suppress(zmq.ZMQError):
+            router.send_multipart([identity, encode(CommandRejected(command_id="", error=error))])

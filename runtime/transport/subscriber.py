@@ -1,0 +1,123 @@
+"""Following a run from outside the engine: subscribe, catch up, drop duplicates, fill gaps.
+
+This is the zguide "Clone" pattern for late joiners: subscribe to the PUB stream first (so
+nothing new is missed), then ask the catch-up endpoint for everything already committed, and
+skip live events whose seq was already seen. A live event whose `prev_seq` is newer than the
+last one seen for its run means a gap (a slow subscriber dropped messages): catch up again.
+
+    stream = EventStream(pub="tcp://127.0.0.1:5601", catchup="tcp://127.0.0.1:5602")
+    for event in stream.follow(timeout=5):
+        print(event.seq, event.type)
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import zmq
+
+from weboter.runtime.errors import TransportError
+from weboter.runtime.transport.bridge import encode, message_decoder
+from weboter.schemas.messages import CatchUp, CommandRejected, EventBatch, StoredEvent
+
+_header_decoder = msgspec.msgpack.Decoder(dict[str, Any])
+
+
+class EventStream:
+    def __init__(
+        self,
+        pub: str,
+        catchup: str,
+        *,
+        run_id: str | None = None,
+        context: zmq.Context[Any] | None = None,
+    ) -> None:
+        self.context = context or zmq.Context.instance()
+        self.run_id = run_id
+        self.identity = f"sub-{uuid.uuid4().hex[:12]}"
+        self.last_seq: dict[str, int] = {}
+        self.catchups = 0
+        self._sub = self.context.socket(zmq.SUB)
+        self._sub.setsockopt(zmq.LINGER, 0)
+        self._sub.connect(pub)
+        self._sub.setsockopt(zmq.SUBSCRIBE, f"run.{run_id}.".encode() if run_id else b"run.")
+        self._dealer = self.context.socket(zmq.DEALER)
+        self._dealer.setsockopt(zmq.LINGER, 0)
+        self._dealer.setsockopt_string(zmq.IDENTITY, self.identity)
+        self._dealer.connect(catchup)
+
+    def close(self) -> None:
+        self._sub.close(linger=0)
+        self._dealer.close(linger=0)
+
+    def catch_up(
+        self, run_id: str | None = None, after_seq: int = 0, timeout: float = 10.0
+    ) -> list[StoredEvent]:
+        """Everything committed after `after_seq` (for one run, or all), in seq order."""
+        self.catchups += 1
+        self._dealer.send(
+            encode(CatchUp(reply_to=self.identity, after_seq=after_seq, run_id=run_id))
+        )
+        found: list[StoredEvent] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = int(max(deadline - time.monotonic(), 0) * 1000)
+            if not self._dealer.poll(remaining):
+                raise TransportError(f"the catch-up endpoint did not answer within {timeout} s")
+            reply = message_decoder.decode(self._dealer.recv())
+            if isinstance(reply, CommandRejected):
+                raise TransportError(reply.error.message, hint=reply.error.hint)
+            if not isinstance(reply, EventBatch):
+                continue
+            found.extend(reply.events)
+            if reply.done:
+                return found
+
+    def follow(self, timeout: float = 10.0, idle: float | None = None) -> Iterator[StoredEvent]:
+        """Committed events, each once and in order per run: history first, then live.
+
+        Stops after `timeout` seconds in all, or after `idle` seconds without an event.
+        """
+        yield from self._fresh(self.catch_up(self.run_id))
+        deadline = time.monotonic() + timeout
+        last_event = time.monotonic()
+        while time.monotonic() < deadline:
+            if idle is not None and time.monotonic() - last_event > idle:
+                return
+            if not self._sub.poll(50):
+                continue
+            _topic, header_bytes, payload = self._sub.recv_multipart()
+            header = _header_decoder.decode(header_bytes)
+            run = header["run_id"]
+            seen = self.last_seq.get(run, 0)
+            if header["seq"] <= seen:
+                continue  # already had it from a catch-up
+            if header["prev_seq"] > seen:  # a gap: fetch what is missing first
+                yield from self._fresh(self.catch_up(run, after_seq=seen))
+                if header["seq"] <= self.last_seq.get(run, 0):
+                    continue
+            last_event = time.monotonic()
+            yield from self._fresh(
+                [
+                    StoredEvent(
+                        header["seq"],
+                        run,
+                        header["run_version"],
+                        header["type"],
+                        header["schema_version"],
+                        header["command_id"],
+                        header["recorded_at"],
+                        payload,
+                    )
+                ]
+            )
+
+    def _fresh(self, events: list[StoredEvent]) -> Iterator[StoredEvent]:
+        for event in events:
+            if event.seq > self.last_seq.get(event.run_id, 0):
+                self.last_seq[event.run_id] = event.seq
+                yield event

@@ -1,0 +1,132 @@
+"""The layers of runtime/ import only layers below them, actors never import each other, and
+no module imports itself back through others (walks every import with ast)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDERS = {"schemas": "weboter.schemas", "actors": "weboter.actors", "runtime": "weboter.runtime"}
+# lowest first; a module may import its own layer and any layer before it
+LAYERS = [
+    "weboter.schemas",
+    "weboter.runtime.errors",
+    "weboter.runtime.core",
+    "weboter.runtime.store",
+    "weboter.runtime.transport",
+    "weboter.runtime.browser",
+    "weboter.runtime.actions",
+    "weboter.actors",
+    "weboter.runtime.engine",
+    "weboter.runtime.demo",
+    "weboter.runtime.cli",
+]
+
+
+def modules() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for folder, package in FOLDERS.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = list(path.relative_to(ROOT / folder).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            found[".".join([package, *parts])] = path
+    return found
+
+
+def imports(path: Path, name: str) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("weboter"))
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                base = f"{base}.{node.module}" if node.module else base
+            if base.startswith("weboter"):
+                found.add(base)
+                found.update(f"{base}.{a.name}" for a in node.names)
+    return found
+
+
+def layer(module: str) -> int:
+    best = -1
+    for i, prefix in enumerate(LAYERS):
+        if module == prefix or module.startswith(prefix + "."):
+            best = i
+    return best
+
+
+def graph() -> dict[str, set[str]]:
+    mods = modules()
+    return {name: {m for m in imports(path, name) if m in mods} for name, path in mods.items()}
+
+
+def test_every_module_belongs_to_a_layer() -> None:
+    unplaced = [m for m in modules() if layer(m) < 0 and m != "weboter.runtime"]
+    assert unplaced == []
+
+
+def test_no_upward_imports() -> None:
+    upward = [
+        f"{name} ({LAYERS[layer(name)]}) imports {dep} ({LAYERS[layer(dep)]})"
+        for name, deps in graph().items()
+        for dep in deps
+        if layer(dep) > layer(name)
+    ]
+    assert upward == []
+
+
+def test_actors_do_not_import_each_other() -> None:
+    crossing = [
+        f"{name} imports {dep}"
+        for name, deps in graph().items()
+        if name.startswith("weboter.actors.")
+        for dep in deps
+        if dep.startswith("weboter.actors.")
+    ]
+    assert crossing == []
+
+
+def test_no_import_cycles() -> None:
+    edges = graph()
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for dep in sorted(edges.get(node, ())):
+            if dep == node:
+                continue
+            if state.get(dep) == 1:
+                cycles.append([*stack[stack.index(dep) :], dep])
+            elif dep not in state:
+                visit(dep, [*stack, dep])
+        state[node] = 2
+
+    for start in sorted(edges):
+        if start not in state:
+            visit(start, [start])
+    # a package's __init__ re-exporting its own modules is not a cycle of the design
+    real = [c for c in cycles if not all(m.startswith(c[0].rsplit(".", 1)[0]) for m in c)]
+    assert real == [], "\n".join(" -> ".join(c) for c in real)
+
+
+def test_big_modules_and_functions() -> None:
+    """No module over ~400 lines, no function over ~60 (parsers and tables say so: `# table`)."""
+    too_long = []
+    for name, path in modules().items():
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > 420:
+            too_long.append(f"{name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                first = text.splitlines()[node.lineno - 1]
+                if length > 65 and "# table" not in first:
+                    too_long.append(f"{name}.{node.name}: {length} lines")
+    assert too_long == []
