@@ -6,6 +6,11 @@ subscriber picks one run (`run.<id>.`), one type, or everything (`run.`). The he
 `prev_seq` is the seq of the run's previous event, so a subscriber of a run sees any gap and
 asks the catch-up endpoint for what it missed. The payload is the event exactly as logged.
 Events reach the bus only after the State Manager committed them.
+
+Every subscription is acknowledged: when a subscription for prefix P reaches the publisher, it
+publishes `[P, {"subscribed": P}, b""]` on that very prefix, so a subscriber that receives it
+knows everything published from then on reaches it (no sleeping and hoping). Subscribers skip
+frames whose header has `subscribed`; other subscribers of the same prefix see it too.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import zmq
 
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.transport.actor import MessageActor
-from weboter.runtime.transport.bridge import Bridge, SocketInbox, check_bindable
+from weboter.runtime.transport.addresses import BUS, EXECUTORS
+from weboter.runtime.transport.bridge import Bridge, check_bindable
 from weboter.runtime.transport.security import CurveConfig
 from weboter.schemas.messages import (
     CatchUp,
@@ -51,7 +57,7 @@ def topic(run_id: str, type_: str) -> bytes:
 
 
 class ContextBus(MessageActor):
-    address = "bus"
+    address = BUS
 
     def __init__(
         self, bridge: Bridge, db_path: Path, endpoints: list[str], curve: CurveConfig | None = None
@@ -71,14 +77,14 @@ class ContextBus(MessageActor):
         self._pub = self.bridge.context.socket(zmq.XPUB)
         self._pub.setsockopt(zmq.LINGER, 0)
         self._pub.setsockopt(zmq.SNDHWM, 100_000)
+        self._pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # every subscription, to acknowledge each
         if self.curve is not None:
             self.curve.serve(self._pub)  # inproc is not encrypted by ZeroMQ: no cost there
         for endpoint in self.endpoints:
             check_bindable(endpoint, curve=self.curve is not None)
             self._pub.bind(endpoint)
             self.bound.append(str(self._pub.getsockopt_string(zmq.LAST_ENDPOINT)))
-        assert isinstance(self.actor_inbox, SocketInbox)
-        self.actor_inbox.watch(self._pub, self._subscriptions)
+        self.watch(self._pub, self._subscriptions)
 
     def _subscriptions(self) -> None:
         """Track subscriptions that include hooks; tell the executors when that changes."""
@@ -92,6 +98,9 @@ class ContextBus(MessageActor):
             if not frame:
                 continue
             topic = frame[1:]
+            if frame[0] == 1:
+                ack = _encoder.encode({"subscribed": topic.decode(errors="replace")})
+                self._pub.send_multipart([topic, ack, b""])
             if not (topic.startswith(b"hook") or b"hook".startswith(topic)):
                 continue
             if frame[0] == 1:
@@ -99,7 +108,7 @@ class ContextBus(MessageActor):
             else:
                 self._hook_topics.discard(topic)
         if bool(self._hook_topics) != before:
-            for executor in ("continuous_executor", "step_executor"):
+            for executor in EXECUTORS:
                 self.send(executor, HookInterest(active=bool(self._hook_topics)))
 
     def stopping(self) -> None:

@@ -7,15 +7,20 @@ import logging
 import uuid
 from pathlib import Path
 
-import msgspec
-
 from weboter.runtime.core.catalog import Catalog
-from weboter.runtime.core.flows import index_for, patch_node
+from weboter.runtime.core.failure import error_context
+from weboter.runtime.core.fork import fork_state
 from weboter.runtime.core.validate import validate
-from weboter.runtime.errors import IllegalTransition, WeboterError, WorkflowInvalid
+from weboter.runtime.errors import WeboterError, WorkflowInvalid
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.transport.actor import MessageActor
+from weboter.runtime.transport.addresses import (
+    CONTINUOUS_EXECUTOR,
+    LAUNCHER,
+    STATE_MANAGER,
+    STEP_EXECUTOR,
+)
 from weboter.runtime.transport.bridge import Bridge
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import (
@@ -30,7 +35,6 @@ from weboter.schemas.messages import (
     Step,
     SubmitJob,
 )
-from weboter.schemas.state import RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,7 @@ def new_run_id() -> str:
 
 
 class Launcher(MessageActor):
-    address = "launcher"
+    address = LAUNCHER
 
     def __init__(self, bridge: Bridge, catalog: Catalog, db_path: Path) -> None:
         super().__init__(bridge)
@@ -59,7 +63,7 @@ class Launcher(MessageActor):
         elif isinstance(message, ForkJob):
             self._fork(message)
         elif isinstance(message, ResumeJob):
-            target = "step_executor" if message.mode == "step" else "continuous_executor"
+            target = STEP_EXECUTOR if message.mode == "step" else CONTINUOUS_EXECUTOR
             if message.mode == "step":
                 self.send(
                     target,
@@ -77,6 +81,7 @@ class Launcher(MessageActor):
                         run_id=message.run_id,
                         reply_to=message.reply_to,
                         resume=True,
+                        expect_version=message.expect_version,
                     ),
                 )
             self.send(
@@ -100,7 +105,7 @@ class Launcher(MessageActor):
             return
         self.pending[job.command_id] = job
         self.send(
-            "state_manager",
+            STATE_MANAGER,
             CreateRun(
                 command_id=job.command_id,
                 run_id=new_run_id(),
@@ -117,33 +122,10 @@ class Launcher(MessageActor):
         try:
             if self._log is None:
                 self._log = EventLog(self.db_path, create=False)
-            state = state_at(self._log, job.run_id, job.at_seq)
-            if state.status.terminal:
-                raise IllegalTransition(
-                    f"run {job.run_id} had already ended at seq {job.at_seq}; fork at an "
-                    "earlier event",
-                    hint="`weboter history RUN` lists the seqs",
-                )
-            workflow = state.workflow
-            path = state.frame.flow_path
-            for node_id, changes in job.patches.items():
-                if index_for(workflow).node(path, node_id) is None:
-                    raise IllegalTransition(
-                        f"the patch names node {node_id!r}, which flow "
-                        f"{'/'.join(path)} does not have"
-                    )
-                workflow = patch_node(workflow, path, node_id, changes)
-            state = msgspec.structs.replace(
-                state,
-                workflow=workflow,
-                globals={**state.globals, **job.variables},
-                breakpoints=[],
-                status=RunStatus.LOADED,
-            )
+            parent = state_at(self._log, job.run_id, job.at_seq)
+            state = fork_state(parent, job.at_seq, variables=job.variables, patches=job.patches)
         except WeboterError as exc:
-            error = ErrorContext(
-                kind=type(exc).__name__.rstrip("_"), message=exc.message, hint=exc.hint
-            )
+            error = error_context(exc, None, [])
             self.send(
                 job.reply_to,
                 CommandRejected(command_id=job.command_id, error=error, run_id=job.run_id),
@@ -151,11 +133,11 @@ class Launcher(MessageActor):
             return
         self.pending[job.command_id] = job
         self.send(
-            "state_manager",
+            STATE_MANAGER,
             CreateRun(
                 command_id=job.command_id,
                 run_id=new_run_id(),
-                workflow=workflow,
+                workflow=state.workflow,
                 reply_to=self.address,
                 source=f"fork of {job.run_id} at seq {job.at_seq}",
                 parent_run=job.run_id,
@@ -174,11 +156,11 @@ class Launcher(MessageActor):
             return
         if job.start == "step":
             self.send(
-                "step_executor",
+                STEP_EXECUTOR,
                 Step(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=job.reply_to),
             )
         else:
             self.send(
-                "continuous_executor",
+                CONTINUOUS_EXECUTOR,
                 Drive(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=job.reply_to),
             )

@@ -24,7 +24,7 @@ import msgspec
 from weboter.runtime.browser.evidence import EvidencePolicy, capture, describe
 from weboter.runtime.browser.host import BrowserHost
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Catalog
-from weboter.runtime.core.decide import error_context
+from weboter.runtime.core.failure import error_context
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.node import Writes, map_outputs, resolve_inputs, route
 from weboter.runtime.core.references import EnvSource, Resolver
@@ -35,6 +35,7 @@ from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.store.verify import history
 from weboter.runtime.transport.actor import MessageActor
+from weboter.runtime.transport.addresses import NODE_RUNNER, STATE_MANAGER
 from weboter.runtime.transport.bridge import Bridge, encode
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import (
@@ -48,12 +49,11 @@ from weboter.schemas.state import BrowserState
 
 log = logging.getLogger(__name__)
 
-STATE_MANAGER = "state_manager"
 NOT_RETRIED = (ReferenceError_, WorkflowError)  # the same input fails the same way again
 
 
 class NodeRunner(MessageActor):
-    address = "node_runner"
+    address = NODE_RUNNER
 
     def __init__(
         self,

@@ -1,10 +1,10 @@
-"""The State Manager: the only writer of the event log. Decide, append, then announce.
+"""The State Manager: the engine's writer of the event log. Execute, reply, then announce.
 
-For every state-changing command: drop duplicates (by command id), decide the events
-(runtime/core/decide.py), redact secrets, append them in one transaction (with a snapshot every K
-events), fold them into the live state it keeps in memory, reply `Committed` to the command's
-`reply_to`, and hand the committed events to the Context Bus (in batches, within 2 ms).
-Nothing is published before it is committed.
+Every state-changing command goes through `RunStore.execute` (runtime/store/runstore.py):
+decide, redact, append in one transaction, fold once. The reply (`Committed`) tells the
+command's `reply_to` where the run now is, and for a driven run which node comes next (`plan`),
+so executors never fold or read the log. Committed events go to the Context Bus in batches,
+within 2 ms; nothing is published before it is committed.
 """
 
 from __future__ import annotations
@@ -13,52 +13,31 @@ import logging
 import time
 from pathlib import Path
 
-import msgspec
-
 from weboter.runtime.core.catalog import Catalog
-from weboter.runtime.core.decide import COMMANDS, Command, Decider
-from weboter.runtime.core.fold import apply
+from weboter.runtime.core.decide import COMMANDS, Command
+from weboter.runtime.core.plan import plan
 from weboter.runtime.core.references import EnvSource
-from weboter.runtime.core.secrets import redact
-from weboter.runtime.errors import IllegalTransition, RunNotFound, WeboterError
-from weboter.runtime.store.eventlog import (
-    DuplicateCommand,
-    Durability,
-    EventLog,
-    decode_event,
-    encode_event,
-)
-from weboter.runtime.store.projection import state_at
+from weboter.runtime.errors import WeboterError
+from weboter.runtime.store.eventlog import Durability, EventLog
+from weboter.runtime.store.runstore import Outcome, RunStore
 from weboter.runtime.transport.actor import MessageActor
-from weboter.runtime.transport.bridge import BUS, Bridge, SocketInbox
+from weboter.runtime.transport.addresses import BUS, STATE_MANAGER
+from weboter.runtime.transport.bridge import Bridge
 from weboter.schemas.context import ErrorContext
-from weboter.schemas.events import SCHEMA_VERSIONS, Event, event_type
-from weboter.schemas.messages import (
-    CommandRejected,
-    Committed,
-    CreateRun,
-    Message,
-    Publish,
-    StartRun,
-    StopRun,
-    StoredEvent,
-)
-from weboter.schemas.state import RunState
+from weboter.schemas.messages import CommandRejected, Committed, Message, Publish, StoredEvent
+from weboter.schemas.state import RunStatus
 
 log = logging.getLogger(__name__)
-
-_encoder = msgspec.msgpack.Encoder()
 
 # Committed events are handed to the Context Bus in batches: at most PUBLISH_DELAY seconds
 # after commit, or as soon as PUBLISH_BATCH are held. Publishing each commit on its own costs
 # the hot path a third of its time (bench/node_overhead.py); subscribers see events <= 2 ms late.
 PUBLISH_DELAY = 0.002
 PUBLISH_BATCH = 256
-_MARKER_BYTES = b"\x00$env{"
 
 
 class StateManager(MessageActor):
-    address = "state_manager"
+    address = STATE_MANAGER
 
     def __init__(
         self,
@@ -74,23 +53,26 @@ class StateManager(MessageActor):
         self.db_path = db_path
         self.durability: Durability = durability
         self.snapshot_every = snapshot_every
-        self.decider = Decider(catalog, env, history=self._history)
-        self.states: dict[str, RunState] = {}
-        self.secrets: dict[str, dict[str, str]] = {}
-        self.log: EventLog | None = None
+        self.catalog = catalog
+        self.env = env
+        self.store: RunStore | None = None
         self._outgoing: list[StoredEvent] = []
         self._prev_seqs: dict[str, int] = {}
         self._outgoing_since = 0.0
 
     def started(self) -> None:
-        assert isinstance(self.actor_inbox, SocketInbox)
-        self.actor_inbox.idle = self.idle
-        self.log = EventLog(self.db_path, durability=self.durability)
+        self.on_idle(self.idle)
+        self.store = RunStore(
+            EventLog(self.db_path, durability=self.durability),
+            self.catalog,
+            self.env,
+            snapshot_every=self.snapshot_every,
+        )
 
     def stopping(self) -> None:
         self.flush()
-        if self.log is not None:
-            self.log.close()
+        if self.store is not None:
+            self.store.log.close()
 
     def handle(self, message: Message) -> None:
         if isinstance(message, COMMANDS):
@@ -99,59 +81,23 @@ class StateManager(MessageActor):
             log.warning("state manager: ignored %s", type(message).__name__)
 
     def execute(self, command: Command) -> None:
-        assert self.log is not None
-        run_id = command.run_id
-        state: RunState | None = None
+        assert self.store is not None
         try:
-            state = self._state(run_id, create=isinstance(command, CreateRun))
-            decision = self.decider.decide(state, command)
-            secrets = self.secrets.setdefault(run_id, {})
-            secrets.update(decision.secrets)
-            stored, after = self._append(
-                run_id, state, decision.events, command.command_id, secrets
-            )
-        except DuplicateCommand:
-            self._duplicate(command)
-            return
+            before = self.store.state(command.run_id) if command.run_id else None
+            outcome = self.store.execute(command)
         except WeboterError as exc:
-            if not self._duplicate(command):  # a repeated command may be illegal by now
-                self._reject(command, exc)
-            return
-        except Exception as exc:  # a failed append or a bug: the command changed nothing
-            log.exception("state manager: %s for run %s failed", type(command).__name__, run_id)
             self._reject(command, exc)
             return
-        if after.status.terminal:
-            self.states.pop(run_id, None)
-            self.secrets.pop(run_id, None)
-        else:
-            self.states[run_id] = after
-        attach = isinstance(command, StartRun | CreateRun | StopRun)
-        self.send(
-            command.reply_to,
-            Committed(
-                command_id=command.command_id,
-                run_id=run_id,
-                events=stored,
-                state=after if attach else None,
-            ),
-        )
-        self._publish(stored, state.seq if state else 0)
-
-    def _duplicate(self, command: Command) -> bool:
-        assert self.log is not None
-        earlier = self.log.events_of_command(command.command_id)
-        if earlier:
-            self.send(
-                command.reply_to,
-                Committed(
-                    command_id=command.command_id,
-                    run_id=earlier[0].run_id,
-                    events=earlier,
-                    duplicate=True,
-                ),
+        except Exception as exc:  # a bug: the command changed nothing; keep serving
+            log.exception(
+                "state manager: %s for run %s failed", type(command).__name__, command.run_id
             )
-        return bool(earlier)
+            self._reject(command, exc)
+            return
+        self.send(command.reply_to, _committed(command, outcome))
+        if not outcome.duplicate:
+            prev = before.seq if before is not None else 0
+            self._publish(outcome.events, prev)
 
     # --- publishing: committed events go to the bus in small batches ----------------------
 
@@ -178,62 +124,6 @@ class StateManager(MessageActor):
             return None
         return wait
 
-    def _history(self, run_id: str, seq: int) -> RunState:
-        assert self.log is not None
-        return state_at(self.log, run_id, seq)
-
-    def _state(self, run_id: str, *, create: bool) -> RunState | None:
-        found = self.states.get(run_id)
-        if found is not None or create:
-            return found
-        assert self.log is not None
-        try:
-            return state_at(self.log, run_id)
-        except RunNotFound:
-            return None
-
-    def _append(
-        self,
-        run_id: str,
-        state: RunState | None,
-        events: list[Event],
-        command_id: str,
-        secrets: dict[str, str],
-    ) -> tuple[list[StoredEvent], RunState]:
-        assert self.log is not None
-        if not events:
-            raise IllegalTransition("the command produced no events")
-        payloads: list[tuple[str, bytes]] = []
-        folded: list[Event] = []
-        for event in events:
-            payload = encode_event(event)
-            if secrets or _MARKER_BYTES in payload:
-                cleaned = redact(msgspec.to_builtins(event), secrets)
-                payload = _encoder.encode(cleaned)
-                event = decode_event(event_type(event), SCHEMA_VERSIONS[event_type(event)], payload)  # noqa: PLW2901
-            payloads.append((event_type(event), payload))
-            folded.append(event)
-        base_version = state.version if state else 0
-        result: dict[str, RunState] = {}
-
-        def snapshot(stored: list[StoredEvent]) -> tuple[int, int, bytes] | None:
-            current = state
-            for event, row in zip(folded, stored, strict=True):
-                current = apply(
-                    current, event, seq=row.seq, version=row.run_version, at=row.recorded_at
-                )
-            assert current is not None
-            result["state"] = current
-            every = self.snapshot_every
-            if every and current.version // every > base_version // every:
-                return current.version, current.seq, _encoder.encode(current)
-            return None
-
-        stored = self.log.append(
-            run_id, base_version, payloads, command_id=command_id, snapshot=snapshot
-        )
-        return stored, result["state"]
-
     def _reject(self, command: Command, exc: BaseException) -> None:
         hint = exc.hint if isinstance(exc, WeboterError) else ""
         message = exc.message if isinstance(exc, WeboterError) else f"{type(exc).__name__}: {exc}"
@@ -242,3 +132,17 @@ class StateManager(MessageActor):
             command.reply_to,
             CommandRejected(command_id=command.command_id, error=error, run_id=command.run_id),
         )
+
+
+def _committed(command: Command, outcome: Outcome) -> Committed:
+    state = outcome.state
+    return Committed(
+        command_id=command.command_id,
+        run_id=state.run_id,
+        events=outcome.events,
+        duplicate=outcome.duplicate,
+        status=str(state.status),
+        error=state.error if state.status in (RunStatus.ERROR, RunStatus.FAILED) else None,
+        break_on_error=any(b.when == "error" for b in state.breakpoints),
+        plan=plan(state, command.reply_to),
+    )

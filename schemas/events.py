@@ -109,6 +109,13 @@ class RunPaused(_Event, frozen=True):
     breakpoint: str | None = None  # the breakpoint that was hit (a `once` one is removed)
 
 
+class PauseRequested(_Event, frozen=True):
+    """Somebody asked a RUNNING run to pause: it pauses at the next node boundary (the node in
+    flight finishes first), whichever process drives it."""
+
+    reason: str = "requested"
+
+
 class BreakpointSet(_Event, frozen=True):
     breakpoint: Breakpoint
 
@@ -118,7 +125,8 @@ class BreakpointCleared(_Event, frozen=True):
 
 
 class VariableSet(_Event, frozen=True):
-    """A person (or an AI) changed a variable of a paused run."""
+    """A person (or an AI) changed a variable of a run (at rest, or running: from the next
+    node on)."""
 
     name: str
     value: Any = None
@@ -197,6 +205,7 @@ Event = (
     | JumpedTo
     | RunRewound
     | NodeInputsOverridden
+    | PauseRequested
 )
 
 EVENT_TYPES: dict[str, type[_Event]] = {
@@ -222,6 +231,7 @@ EVENT_TYPES: dict[str, type[_Event]] = {
         JumpedTo,
         RunRewound,
         NodeInputsOverridden,
+        PauseRequested,
     )
 }
 

@@ -66,10 +66,6 @@ class ForkJob(_Msg, frozen=True):
     start: Mode | None = "continuous"
 
 
-class Pause(_Command, frozen=True):
-    """Client -> executor: pause the run at the next node boundary."""
-
-
 class Stop(_Command, frozen=True):
     """Client -> executor: stop the run now; an in-flight action is cancelled."""
 
@@ -86,6 +82,7 @@ class ResumeJob(_Command, frozen=True):
     """Take up a run whose process died (or a paused one) and drive it on."""
 
     mode: Mode = "continuous"
+    expect_version: int | None = None  # the version the resumer saw; another resume wins
 
 
 class JobAccepted(_Msg, frozen=True):
@@ -118,6 +115,8 @@ class StartRun(_Command, frozen=True):
     mode: Mode = "continuous"
     resume: bool = False  # a crash resume: record RunResumed
     over: bool = False  # a step over: a SubFlow runs whole
+    # optimistic concurrency: refused unless the run is still at this version (resume)
+    expect_version: int | None = None
 
 
 class RecordNodeResult(_Msg, frozen=True):
@@ -125,7 +124,7 @@ class RecordNodeResult(_Msg, frozen=True):
 
     command_id: str
     run_id: str
-    version: int  # the run_version the node was planned at; a stale result is rejected
+    version: int  # the run_version the node was planned at (stale if the run moved on since)
     node_id: str
     flow_path: list[str]
     reply_to: str
@@ -215,19 +214,26 @@ class HookInterest(_Msg, frozen=True):
 
 
 class PauseRun(_Command, frozen=True):
-    """Executor -> State Manager: pause a RUNNING run at this node boundary."""
+    """Any client -> State Manager: pause a RUNNING run at its next node boundary (the node
+    in flight finishes first; recorded as PauseRequested, then RunPaused)."""
 
     reason: str = "requested"
 
 
 class Committed(_Msg, frozen=True):
-    """The events a command produced, committed. `state` is set when a driver attaches."""
+    """The events a command produced, committed, and where that leaves the run: its `status`,
+    its `error` (ERROR/FAILED), whether it breaks on errors, and — when it is RUNNING or
+    STEPPING — `plan`, the node to execute next (built by the State Manager from the state it
+    folded, so a driver never folds or reads the log itself)."""
 
     command_id: str
     run_id: str
     events: list[StoredEvent]
-    state: RunState | None = None
     duplicate: bool = False
+    status: str = ""
+    error: ErrorContext | None = None
+    break_on_error: bool = False
+    plan: ExecuteNode | None = None
 
 
 # --- driving (Launcher -> executors -> Node Runner) -----------------------------------------
@@ -240,6 +246,7 @@ class Drive(_Msg, frozen=True):
     run_id: str
     reply_to: str  # who hears about the run's end
     resume: bool = False
+    expect_version: int | None = None  # resume only if the run is still at this version
 
 
 class Step(_Command, frozen=True):
@@ -261,6 +268,7 @@ class ExecuteNode(_Msg, frozen=True):
     prev_outputs: dict[str, Any] = {}
     loop_count: int = 0
     browser: BrowserState | None = None  # where to put the browser back if this runner has none
+    arrived: int = 0  # the version at which the run arrived at this node (hooks ask once)
 
 
 class ReleaseRun(_Msg, frozen=True):
@@ -311,7 +319,6 @@ class Shutdown(_Msg, frozen=True):
 Message = (
     SubmitJob
     | ForkJob
-    | Pause
     | Stop
     | CancelNode
     | SetBreakpoint

@@ -75,6 +75,8 @@ class RunState(msgspec.Struct, omit_defaults=True):
     pause_reason: str = ""
     next_inputs: dict[str, Any] | None = None  # a hook's inputs for the current node, once
     step_depth: int | None = None  # stepping over: pause only back at this many frames
+    node_version: int = 0  # the version at which the run arrived at its current node
+    pause_requested: bool = False  # pause at the next node boundary (PauseRequested)
 
     @property
     def frame(self) -> Frame:

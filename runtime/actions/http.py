@@ -27,10 +27,14 @@ async def fetch_url(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any
     }
 
 
-async def http_request(
-    ctx: ActionContext, inputs: dict[str, Any], *, method: str | None = None
-) -> dict[str, Any]:
-    verb = (method or str(inputs.get("method") or "GET")).upper()
+async def http_request(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
+    """HttpRequest: the method is the `method` input."""
+    return await send(ctx, inputs, verb=str(inputs.get("method") or "GET"))
+
+
+async def send(ctx: ActionContext, inputs: dict[str, Any], *, verb: str) -> dict[str, Any]:
+    """One request with `verb` (HttpGet, HttpPost, ...: the verb is in the action's name)."""
+    verb = verb.upper()
     url = str(inputs["url"])
     kwargs: dict[str, Any] = {
         "headers": inputs.get("headers") or None,
@@ -71,6 +75,8 @@ _HTTP_DEFAULTS = {
     "body": None,
 }
 _HTTP_OUTPUTS = ("status_code", "headers", "body", "json", "ok")
+# HttpGet, HttpPost, ...: the method is in the name, so there is no `method` input
+_VERB_DEFAULTS = {k: v for k, v in _HTTP_DEFAULTS.items() if k != "method"}
 
 PLUGIN = Plugin(
     name="http",
@@ -94,9 +100,9 @@ PLUGIN = Plugin(
         *(
             ActionSpec(
                 f"http.Http{verb.capitalize()}",
-                functools.partial(http_request, method=verb),
+                functools.partial(send, verb=verb),
                 required=("url",),
-                defaults=_HTTP_DEFAULTS,
+                defaults=_VERB_DEFAULTS,
                 outputs=_HTTP_OUTPUTS,
                 is_async=True,
             )

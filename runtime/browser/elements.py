@@ -4,6 +4,7 @@ expect. Timeouts are milliseconds (as in the original)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from weboter.runtime.browser.locators import build
@@ -240,14 +241,28 @@ def _plain_fields(fields: dict[str, Any]) -> list[dict[str, str]] | None:
     return plain
 
 
+_FIND = ("locator", "locators", "scope")  # what locate() reads (and `timeout`)
+
+
 def _spec(
     name: str,
     fn: Any,
     required: tuple[str, ...] = (),
     outputs: tuple[str, ...] = (),
+    *,
+    optional: tuple[str, ...] = (),
+    finds: bool = True,
     **defaults: Any,
 ) -> ActionSpec:
-    return browser_action(name, fn, required, outputs, timeout=5000, **defaults)
+    """An element action's catalog entry. `finds`: it finds its element with locate(), which
+    reads `locator`, `locators`, `scope` and `timeout` (5000 ms by default); `optional`: the
+    other inputs it reads that have no default."""
+    if finds:
+        defaults = {"timeout": 5000, **defaults}
+    spec = browser_action(name, fn, required, outputs, **defaults)
+    listed = (*(_FIND if finds else ()), *optional)
+    unlisted = [n for n in dict.fromkeys(listed) if n not in spec.defaults and n not in required]
+    return replace(spec, optional=tuple(unlisted))
 
 
 PLUGIN = Plugin(
@@ -267,20 +282,34 @@ PLUGIN = Plugin(
             reads_only=True,
         ),
         _spec("GetElement", get_element, outputs=("element",), reads_only=True),
-        _spec("GetElements", get_elements, outputs=("elements", "count"), reads_only=True),
+        _spec(
+            "GetElements",
+            get_elements,
+            outputs=("elements", "count"),
+            reads_only=True,
+            optional=("wait",),
+        ),
         _spec(
             "NextElement",
             next_element,
             required=("element",),
             outputs=("next_element",),
             reads_only=True,
+            finds=False,
         ),
-        _spec("SelectOption", select_option, outputs=("selected",)),
+        _spec("SelectOption", select_option, outputs=("selected",), optional=("value", "label")),
         _spec("PressKey", press_key, required=("key",)),
         _spec("Hover", hover),
-        _spec("Check", check, outputs=("checked",)),
+        _spec("Check", check, outputs=("checked",), optional=("checked",)),
         _spec("UploadFile", upload_file, required=("files",), outputs=("files",)),
-        _spec("AssertText", assert_text, required=("text",), outputs=("text",), reads_only=True),
+        _spec(
+            "AssertText",
+            assert_text,
+            required=("text",),
+            outputs=("text",),
+            reads_only=True,
+            optional=("exact",),
+        ),
         _spec("AssertVisible", assert_visible, outputs=("visible",), reads_only=True),
         _spec(
             "ExtractList",
@@ -288,6 +317,7 @@ PLUGIN = Plugin(
             required=("fields",),
             outputs=("items", "count"),
             reads_only=True,
+            optional=("allow_empty",),
         ),
     ],
 )

@@ -4,6 +4,7 @@ screenshots, scrolling, downloads."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from weboter.runtime.browser.support import (
     page_url,
     timeout_ms,
 )
-from weboter.runtime.core.catalog import ActionContext, Plugin
+from weboter.runtime.core.catalog import ActionContext, ActionSpec, Plugin
 from weboter.runtime.errors import ActionError
 
 Inputs = dict[str, Any]
@@ -214,7 +215,22 @@ async def download(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     }
 
 
-_spec = browser_action
+_NAVIGATE = ("timeout", "wait_until", "allow_error_status")  # what _goto reads besides url
+_FIND = ("locator", "locators", "scope", "timeout")  # what locate() reads
+
+
+def _spec(
+    name: str,
+    fn: Any,
+    required: tuple[str, ...] = (),
+    outputs: tuple[str, ...] = (),
+    *,
+    optional: tuple[str, ...] = (),
+    **defaults: Any,
+) -> ActionSpec:
+    """A page action's catalog entry; `optional`: the inputs it reads that have no default."""
+    spec = browser_action(name, fn, required, outputs, **defaults)
+    return replace(spec, optional=tuple(n for n in optional if n not in spec.defaults))
 
 
 PLUGIN = Plugin(
@@ -227,18 +243,49 @@ PLUGIN = Plugin(
             browser_type="chromium",
             headless=True,
         ),
-        _spec("OpenPage", open_page, required=("url",), outputs=("page", "status")),
-        _spec("GoBack", go_back, outputs=("url",)),
-        _spec("Reload", reload, outputs=("url",)),
-        _spec("NewPage", new_page, outputs=("page",)),
-        _spec("SwitchPage", switch_page, outputs=("page",), reads_only=True),
-        _spec("ClosePage", close_page, outputs=("pages_left",), reads_only=True),
-        _spec("SwitchFrame", switch_frame, outputs=("frame",), reads_only=True),
-        _spec("EvaluateJS", evaluate_js, required=("script",), outputs=("result",)),
         _spec(
-            "Screenshot", screenshot, outputs=("artifact", "path"), full_page=False, reads_only=True
+            "OpenPage", open_page, required=("url",), outputs=("page", "status"), optional=_NAVIGATE
         ),
-        _spec("Scroll", scroll, outputs=("y", "count", "rounds")),
-        _spec("Download", download, outputs=("artifact", "filename", "path", "bytes")),
+        _spec("GoBack", go_back, outputs=("url",), optional=("timeout",)),
+        _spec("Reload", reload, outputs=("url",), optional=("timeout",)),
+        _spec("NewPage", new_page, outputs=("page",), optional=("url", *_NAVIGATE)),
+        _spec(
+            "SwitchPage",
+            switch_page,
+            outputs=("page",),
+            reads_only=True,
+            optional=("index", "url"),
+        ),
+        _spec("ClosePage", close_page, outputs=("pages_left",), reads_only=True),
+        _spec(
+            "SwitchFrame",
+            switch_frame,
+            outputs=("frame",),
+            reads_only=True,
+            optional=("locator",),
+        ),
+        _spec(
+            "EvaluateJS", evaluate_js, required=("script",), outputs=("result",), optional=("arg",)
+        ),
+        _spec(
+            "Screenshot",
+            screenshot,
+            outputs=("artifact", "path"),
+            full_page=False,
+            reads_only=True,
+            optional=_FIND,
+        ),
+        _spec(
+            "Scroll",
+            scroll,
+            outputs=("y", "count", "rounds"),
+            optional=("amount", "to", "until_no_new", "max_rounds", "pause"),
+        ),
+        _spec(
+            "Download",
+            download,
+            outputs=("artifact", "filename", "path", "bytes"),
+            optional=_FIND,
+        ),
     ],
 )

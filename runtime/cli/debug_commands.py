@@ -8,14 +8,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import uuid
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
 
 from weboter.runtime.actions import default_catalog
+from weboter.runtime.core.decide import COMMANDS
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.loader import load_workflow, parse_text
 from weboter.runtime.core.references import EnvSource
@@ -24,6 +25,7 @@ from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
+from weboter.runtime.store.runstore import RunStore
 from weboter.runtime.store.verify import diff, verify
 from weboter.schemas.context import NodeModifications
 from weboter.schemas.messages import (
@@ -32,6 +34,7 @@ from weboter.schemas.messages import (
     JumpTo,
     Message,
     PatchNode,
+    PauseRun,
     Rewind,
     SetBreakpoint,
     SetVariable,
@@ -72,7 +75,7 @@ def add_commands(  # table: the parser
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(handler=lambda a: a.drive_run(a, mode="continue"))
 
-    p = command("break", "set a breakpoint on a resting run")
+    p = command("break", "set a breakpoint on a run (resting, or driven by another process)")
     p.add_argument("node", nargs="?", help="the node to break at")
     p.add_argument("--after", action="store_true", help="after the node instead of before")
     p.add_argument(
@@ -85,6 +88,16 @@ def add_commands(  # table: the parser
     p.add_argument("--once", action="store_true", help="remove the breakpoint when hit")
     p.add_argument("--id", help="the breakpoint's id (default: derived from the rest)")
     p.set_defaults(handler=cmd_break)
+    p = command(
+        "pause", "ask a RUNNING run (driven by any process) to pause after its current node"
+    )
+    p.set_defaults(
+        handler=lambda a: _send(
+            a,
+            lambda c, r, run: PauseRun(command_id=c, run_id=run, reply_to=r),
+            "pause requested (it pauses after the node in flight)",
+        )
+    )
     p = command("unbreak", "clear a breakpoint")
     p.add_argument("id")
     p.set_defaults(
@@ -94,7 +107,11 @@ def add_commands(  # table: the parser
             f"breakpoint {a.id} cleared",
         )
     )
-    p = command("set", "set a variable of a resting run (K=V, V parsed as JSON when it can be)")
+    p = command(
+        "set",
+        "set a variable of a run (K=V, V parsed as JSON when it can be); on a running run it "
+        "counts from the next node on",
+    )
     p.add_argument("assignment", metavar="K=V")
     p.add_argument(
         "--global",
@@ -176,11 +193,18 @@ def _db(args: argparse.Namespace) -> Path:
 
 
 def _send(args: argparse.Namespace, make: Callable[[str, str, str], Message], done: str) -> int:
-    """Commit one command on a resting run through a short-lived engine."""
+    """Commit one command through the write path, here: no engine is started. On a run that
+    another process drives, that process sees it at its next node (it re-reads the run)."""
     run_id, _ = resolve(args, args.run)
-    with Engine(Settings(db_path=_db(args)), env=EnvSource()) as engine, engine.client() as client:
-        committed = client.command(lambda c, r: make(c, r, run_id))
-    seqs = [e.seq for e in committed.events]
+    log = EventLog(_db(args), create=False)
+    try:
+        store = RunStore(log, default_catalog(), EnvSource())
+        command = make(uuid.uuid4().hex, "", run_id)
+        assert isinstance(command, COMMANDS)
+        outcome = store.execute(command)
+    finally:
+        log.close()
+    seqs = [e.seq for e in outcome.events]
     args.out(
         args,
         {"run_id": run_id, "seqs": seqs, "done": done},
@@ -263,7 +287,9 @@ def cmd_patch(args: argparse.Namespace) -> int:
     known = index_for(state.workflow).nodes.get(tuple(state.frame.flow_path), {})
     seqs: list[int] = []
     added = [n for n in patches if n not in known and patches[n].action]
-    with Engine(Settings(db_path=_db(args)), env=EnvSource()) as engine, engine.client() as client:
+    log = EventLog(_db(args), create=False)
+    try:
+        store = RunStore(log, default_catalog(), EnvSource())
         for node_id, changes in patches.items():
             if node_id in added:
                 new = Node(
@@ -273,10 +299,12 @@ def cmd_patch(args: argparse.Namespace) -> int:
                     control=changes.control or "builtin.NextNode",
                     params=changes.params or {},
                 )
-                committed = client.command(partial(_add, run_id, new))
+                outcome = store.execute(_add(run_id, new, uuid.uuid4().hex, ""))
             else:
-                committed = client.command(partial(_patch, run_id, node_id, changes))
-            seqs += [e.seq for e in committed.events]
+                outcome = store.execute(_patch(run_id, node_id, changes, uuid.uuid4().hex, ""))
+            seqs += [e.seq for e in outcome.events]
+    finally:
+        log.close()
     patched = [n for n in patches if n not in added]
     text = f"run {run_id}: patched {', '.join(patched) or 'nothing'}"
     if added:

@@ -68,6 +68,7 @@ class Progress:
             print(self.tag + line, file=sys.stderr, flush=True)
 
 
+REJECTED = "REJECTED"  # the status of a run the engine refused to drive (RunEnded)
 BAD_INPUT_KINDS = ("ReferenceError", "WorkflowInvalid", "CatalogError", "ExpressionError")
 
 
@@ -118,11 +119,26 @@ def drive(
                 ended[done.run_id] = done
     finally:
         engine.stop()
+    refused = [e for e in ended.values() if e.status == REJECTED and e.error is not None]
+    if refused and len(refused) == len(ended):  # nothing ran: say why, in one line
+        error = refused[0].error
+        assert error is not None
+        raise IllegalTransition(error.message, hint=error.hint)
     summaries = [
         summarise(settings.db_path, run_id, end, progress[run_id].nodes)
         for run_id, end in ended.items()
     ]
-    seconds = time.monotonic() - started
+    return report(args, summaries, ended, time.monotonic() - started, resting)
+
+
+def report(
+    args: argparse.Namespace,
+    summaries: list[dict[str, Any]],
+    ended: dict[str, RunEnded],
+    seconds: float,
+    resting: tuple[str, ...],
+) -> int:
+    """Print what the runs came to; the exit code (0: all rest as asked, 2: bad input)."""
     texts = []
     for summary in summaries:
         text = f"run {summary['run_id']} {summary['status']} after {summary['nodes']} node(s)"
@@ -204,8 +220,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     log = open_log(args)
     try:
         run_id = log.resolve_run_id(args.run)
-        status = log.run_status(run_id)
-        workflow = state_at(log, run_id).workflow
+        state = state_at(log, run_id)
         driver = log.driver(run_id)
     finally:
         log.close()
@@ -214,9 +229,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
             f"run {run_id} is being driven by process {driver[0]} on {driver[1]}",
             hint="stop that process first (or wait for it); resume is for runs whose process died",
         )
-    if status in ("COMPLETED", "FAILED", "STOPPED"):
+    if state.status.terminal:
         raise IllegalTransition(
-            f"run {run_id} is {status}; there is nothing to resume",
+            f"run {run_id} is {state.status}; there is nothing to resume",
             hint="only a run whose process died (or a paused one) can resume",
         )
     settings = Settings(db_path=db_path(args), evidence=args.evidence, browser=args.browser)
@@ -224,8 +239,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
         args,
         settings,
         env_source(args.env_file),
-        [(workflow, {})],
-        start=lambda client, wf, job: client.resume(run_id),
+        [(state.workflow, {})],
+        # another `resume` of the same run at the same time: the first to record wins
+        start=lambda client, wf, job: client.resume(run_id, expect_version=state.version),
     )
 
 

@@ -390,28 +390,17 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
+    """Every action and control with every input or param it reads: required and optional."""
+    from weboter.runtime.core.catalog import describe, describe_inputs  # noqa: PLC0415
+
     catalog = default_catalog()
-    actions: list[dict[str, Any]] = [
-        {
-            "name": a.name,
-            "required": list(a.required),
-            "defaults": dict(a.defaults),
-            "outputs": list(a.outputs),
-        }
-        for a in catalog.actions.values()
-    ]
-    controls = [
-        {"name": c.name, "required": list(c.required), "next_nodes": list(c.node_params)}
-        for c in catalog.controls.values()
-    ]
+    actions = [describe(a) for a in catalog.actions.values()]
+    controls = [describe(c) for c in catalog.controls.values()]
     lines = ["actions:"] + [
-        f"  {a['name']:<24} in: {', '.join(a['required'] + list(a['defaults']))}"
-        f"  out: {', '.join(a['outputs']) or '-'}"
+        f"  {a['name']:<24} {describe_inputs(a)}  out: {', '.join(a['outputs']) or '-'}"
         for a in actions
     ]
-    lines += ["controls:"] + [
-        f"  {c['name']:<24} params: {', '.join(c['required'])}" for c in controls
-    ]
+    lines += ["controls:"] + [f"  {c['name']:<24} {describe_inputs(c)}" for c in controls]
     out(args, {"actions": actions, "controls": controls}, "\n".join(lines))
     return 0
 

@@ -13,6 +13,7 @@ that has `Name` when no builtin does.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -53,7 +54,11 @@ ActionFn = Callable[[ActionContext, dict[str, Any]], "dict[str, Any] | Awaitable
 
 @dataclass(frozen=True)
 class ActionSpec:
-    """An action: `fn(ctx, inputs) -> outputs` (sync, or async for I/O)."""
+    """An action: `fn(ctx, inputs) -> outputs` (sync, or async for I/O).
+
+    Every input the action reads is listed once: in `required`, in `defaults` (optional, with
+    the value it gets when the node does not give it) or in `optional` (optional, no value
+    filled in; the action decides what its absence means)."""
 
     name: str
     fn: ActionFn
@@ -67,6 +72,7 @@ class ActionSpec:
     reads_only: bool = False  # a browser action that only reads the page (re-driving skips it)
     keeps_storage: bool = False  # changes the page, but not cookies or storage (typing)
     doc: str = ""
+    optional: tuple[str, ...] = ()  # optional inputs without an entry in `defaults`
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,8 @@ ControlFn = Callable[[dict[str, Any], ControlContext], ControlDecision]
 
 @dataclass(frozen=True)
 class ControlSpec:
-    """A control: `fn(params, ctx) -> ControlDecision`. Pure: it may run anywhere."""
+    """A control: `fn(params, ctx) -> ControlDecision`. Pure: it may run anywhere.
+    Every param it reads is listed once, in `required` or in `optional`."""
 
     name: str
     fn: ControlFn
@@ -95,6 +102,7 @@ class ControlSpec:
     node_params: tuple[str, ...] = ()  # params that name next nodes (validation, UI edges)
     node_maps: tuple[str, ...] = ()  # params that are {key: node id} maps (ByMap.route_map)
     doc: str = ""
+    optional: tuple[str, ...] = ()  # params it reads that a node may leave out
 
 
 @dataclass(frozen=True)
@@ -144,6 +152,37 @@ class Catalog:
         if found is None:
             raise CatalogError(f"unknown control {name!r}", hint=_suggest(name, self.controls))
         return found
+
+
+def describe(spec: ActionSpec | ControlSpec) -> dict[str, Any]:
+    """A catalog entry as plain data (`weboter catalog`): every input or param it reads, as
+    `required` and `optional`; an action's optional inputs with a default are also in
+    `defaults`."""
+    if isinstance(spec, ControlSpec):
+        return {
+            "name": spec.name,
+            "required": list(spec.required),
+            "optional": list(spec.optional),
+            "next_nodes": list(spec.node_params),
+        }
+    return {
+        "name": spec.name,
+        "required": list(spec.required),
+        "optional": list(dict.fromkeys([*spec.optional, *spec.defaults])),
+        "defaults": dict(spec.defaults),
+        "outputs": list(spec.outputs),
+    }
+
+
+def describe_inputs(entry: Mapping[str, Any]) -> str:
+    """`required: a, b  optional: c, d=5` for an entry of `describe`."""
+    defaults = entry.get("defaults", {})
+    optional = [
+        name if defaults.get(name) is None else f"{name}={json.dumps(defaults[name], default=str)}"
+        for name in entry["optional"]
+    ]
+    required = ", ".join(entry["required"]) or "-"
+    return f"required: {required}  optional: {', '.join(optional) or '-'}"
 
 
 def _find(table: Mapping[str, Any], name: str) -> Any:

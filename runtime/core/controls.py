@@ -150,12 +150,14 @@ PLUGIN = Plugin(
             if_else,
             required=("then_node", "else_node"),
             node_params=("then_node", "else_node"),
+            optional=("var", "value", "operator"),
         ),
         ControlSpec(
             "builtin.LoopUntil",
             loop_until,
             required=("loop_back", "loop_out"),
             node_params=("loop_back", "loop_out", "loop_fail_node"),
+            optional=("var", "value", "loop_tries", "loop_fail_node"),
         ),
         ControlSpec(
             "builtin.ByMap",
@@ -163,16 +165,22 @@ PLUGIN = Plugin(
             required=("route_map",),
             node_params=("default_node",),
             node_maps=("route_map",),
+            optional=("key", "default_node"),
         ),
         ControlSpec("builtin.EndFlow", end_flow),
         ControlSpec(
-            "builtin.ForEach", for_each, required=("body", "done"), node_params=("body", "done")
+            "builtin.ForEach",
+            for_each,
+            required=("body", "done"),
+            node_params=("body", "done"),
+            optional=("items", "item", "index"),
         ),
         ControlSpec(
             "builtin.Paginate",
             paginate,
             required=("loop_back", "done"),
             node_params=("loop_back", "done"),
+            optional=("has_next", "max_pages"),
         ),
     ],
 )

@@ -24,6 +24,7 @@ from weboter.schemas.events import (
     NodeFailed,
     NodeInputsOverridden,
     NodePatched,
+    PauseRequested,
     RunCompleted,
     RunCreated,
     RunFailed,
@@ -66,7 +67,9 @@ def _advance(
     )
 
 
-def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: float) -> RunState:
+def apply(  # table: one rule per event type
+    state: RunState | None, event: Event, *, seq: int, version: int, at: float
+) -> RunState:
     """The state after `event` (recorded at `seq`/`version`/`at`)."""
     if isinstance(event, RunCreated):
         if state is not None:
@@ -83,6 +86,8 @@ def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: f
                 parent_seq=event.parent_seq,
                 error=None,
                 pause_reason="",
+                node_version=version,
+                pause_requested=False,
             )
         workflow = event.workflow
         return RunState(
@@ -96,6 +101,7 @@ def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: f
             parent_run=event.parent_run,
             parent_seq=event.parent_seq,
             updated_at=at,
+            node_version=version,
         )
     if state is None:
         raise FoldError(f"{type(event).__name__} at version {version} comes before RunCreated")
@@ -118,6 +124,7 @@ def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: f
             nodes_completed=state.nodes_completed + 1,
             browser=event.browser or state.browser,
             next_inputs=None,
+            node_version=version,
             **common,
         )
     if isinstance(event, SubFlowEntered):
@@ -131,6 +138,7 @@ def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: f
             state,
             frames=[*state.frames, frame],
             globals=_merged(state.globals, event.global_vars),
+            node_version=version,
             **common,
         )
     if isinstance(event, SubFlowReturned):
@@ -145,14 +153,25 @@ def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: f
             globals=_merged(state.globals, event.global_vars),
             prev_outputs=event.outputs,
             nodes_completed=state.nodes_completed + 1,
+            node_version=version,
             **common,
         )
     if isinstance(event, NodeAttemptFailed):
         return replace(state, **common)
     if isinstance(event, RunStarted | RunResumed):
         status = RunStatus.STEPPING if event.mode == "step" else RunStatus.RUNNING
-        depth = event.over_depth if isinstance(event, RunStarted) else None
-        return replace(state, status=status, error=None, step_depth=depth, **common)
+        if isinstance(event, RunStarted):  # a new start: an old pause request is void
+            return replace(
+                state,
+                status=status,
+                error=None,
+                step_depth=event.over_depth,
+                pause_requested=False,
+                **common,
+            )
+        return replace(state, status=status, error=None, step_depth=None, **common)
+    if isinstance(event, PauseRequested):
+        return replace(state, pause_requested=True, **common)
     if isinstance(event, NodeFailed):
         return replace(state, status=RunStatus.ERROR, error=event.error, next_inputs=None, **common)
     if isinstance(event, RunPaused):
@@ -165,6 +184,7 @@ def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: f
             pause_reason=event.reason,
             breakpoints=breakpoints,
             step_depth=None,
+            pause_requested=False,
             **common,
         )
     if isinstance(event, BreakpointSet):
@@ -202,7 +222,7 @@ def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: f
             caller=top.caller,
             loops=top.loops,
         )
-        return replace(state, frames=[*state.frames[:-1], frame], **common)
+        return replace(state, frames=[*state.frames[:-1], frame], node_version=version, **common)
     if isinstance(event, RunRewound):
         # the earlier state, but this run's history goes on: version/seq move forward
         return replace(
@@ -210,6 +230,8 @@ def apply(state: RunState | None, event: Event, *, seq: int, version: int, at: f
             status=RunStatus.PAUSED,
             pause_reason="rewound",
             breakpoints=state.breakpoints,
+            node_version=version,
+            pause_requested=False,
             **common,
         )
     if isinstance(event, RunCompleted):

@@ -1,7 +1,9 @@
 """Breakpoints and live changes: what a debugger does to a run, decided like every command.
 
-Breakpoints may be set or cleared on any run that has not ended; live changes (variables,
-nodes, the next node, rewinding) only on a run at rest: LOADED, PAUSED or ERROR.
+Breakpoints may be set or cleared on any run that has not ended, and variables set on a run
+at rest or a driven one (from its next node on: a node in flight that writes the same variable
+wins); the other live changes (nodes, the next node, rewinding) only on a run at rest: LOADED,
+PAUSED or ERROR.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from weboter.schemas.workflow import END, EXIT
 LiveCommand = SetBreakpoint | ClearBreakpoint | SetVariable | PatchNode | AddNode | JumpTo | Rewind
 LIVE_COMMANDS = (SetBreakpoint, ClearBreakpoint, SetVariable, PatchNode, AddNode, JumpTo, Rewind)
 RESTING = (RunStatus.LOADED, RunStatus.PAUSED, RunStatus.ERROR)
+SETTABLE = (*RESTING, RunStatus.RUNNING, RunStatus.STEPPING)
 
 
 def require(state: RunState, command: object, allowed: tuple[RunStatus, ...]) -> None:
@@ -53,11 +56,12 @@ def live_events(
     """The events of one breakpoint or live-change command (`history` reads past states)."""
     if isinstance(command, SetBreakpoint | ClearBreakpoint):
         return _breakpoint(state, command)
+    if isinstance(command, SetVariable):
+        require(state, command, SETTABLE)
+        return [VariableSet(name=command.name, value=command.value, scope=command.scope)]
     require(state, command, RESTING)
     index = index_for(state.workflow)
     here = state.frame.flow_path
-    if isinstance(command, SetVariable):
-        return [VariableSet(name=command.name, value=command.value, scope=command.scope)]
     if isinstance(command, PatchNode):
         path = command.flow_path or here
         if index.node(path, command.node_id) is None:

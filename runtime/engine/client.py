@@ -12,6 +12,12 @@ import msgspec
 import zmq
 
 from weboter.runtime.errors import WeboterError
+from weboter.runtime.transport.addresses import (
+    CONTINUOUS_EXECUTOR,
+    LAUNCHER,
+    STATE_MANAGER,
+    STEP_EXECUTOR,
+)
 from weboter.schemas.context import NodeModifications
 from weboter.schemas.messages import (
     CommandRejected,
@@ -21,7 +27,7 @@ from weboter.schemas.messages import (
     JobAccepted,
     Message,
     Mode,
-    Pause,
+    PauseRun,
     ResumeJob,
     RunEnded,
     Step,
@@ -101,7 +107,7 @@ class EngineClient:
         """Create a run (and start it); returns its id once the log has it."""
         command_id = command_id or uuid.uuid4().hex
         self.outbox.send(
-            "launcher",
+            LAUNCHER,
             SubmitJob(
                 command_id=command_id,
                 workflow=workflow,
@@ -117,7 +123,7 @@ class EngineClient:
         """Send a state-changing command to the State Manager; its committed events.
         `make(command_id, reply_to)` builds it. JobRejected says why it was refused."""
         command_id = uuid.uuid4().hex
-        self.outbox.send("state_manager", make(command_id, self.address))
+        self.outbox.send(STATE_MANAGER, make(command_id, self.address))
         found = self._answer(command_id, timeout, Committed)
         assert isinstance(found, Committed)
         return found
@@ -135,7 +141,7 @@ class EngineClient:
         """A new run from `run_id` right after event `at_seq`; returns its id."""
         command_id = uuid.uuid4().hex
         self.outbox.send(
-            "launcher",
+            LAUNCHER,
             ForkJob(
                 command_id=command_id,
                 run_id=run_id,
@@ -151,21 +157,21 @@ class EngineClient:
     def cont(self, run_id: str) -> None:
         """Continue a LOADED, PAUSED (or ERROR: retry) run; `wait` for it to rest."""
         self.outbox.send(
-            "continuous_executor",
+            CONTINUOUS_EXECUTOR,
             Drive(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address),
         )
 
-    def pause(self, run_id: str) -> None:
-        """Pause a running run at its next node boundary; `wait` sees it PAUSED."""
-        self.outbox.send(
-            "continuous_executor",
-            Pause(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address),
+    def pause(self, run_id: str, *, timeout: float = 30.0) -> Committed:
+        """Ask a running run to pause at its next node boundary (recorded at once, in the log);
+        `wait` sees it PAUSED. JobRejected if it is not running."""
+        return self.command(
+            lambda c, r: PauseRun(command_id=c, run_id=run_id, reply_to=r), timeout=timeout
         )
 
     def stop(self, run_id: str) -> None:
         """Stop a run now (an in-flight action is cancelled); `wait` sees it STOPPED."""
         self.outbox.send(
-            "continuous_executor",
+            CONTINUOUS_EXECUTOR,
             Stop(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address),
         )
 
@@ -178,15 +184,25 @@ class EngineClient:
     def start_step(self, run_id: str, *, over: bool = False) -> str:
         """Ask for one step; `wait` sees the run rest (PAUSED) after it."""
         self.outbox.send(
-            "step_executor",
+            STEP_EXECUTOR,
             Step(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address, over=over),
         )
         return run_id
 
-    def resume(self, run_id: str, *, timeout: float = 30.0) -> str:
+    def resume(
+        self, run_id: str, *, expect_version: int | None = None, timeout: float = 30.0
+    ) -> str:
+        """Take up a run whose process died; `expect_version`: only if it is still there (a
+        second process resuming it at the same time is refused)."""
         command_id = uuid.uuid4().hex
         self.outbox.send(
-            "launcher", ResumeJob(command_id=command_id, run_id=run_id, reply_to=self.address)
+            LAUNCHER,
+            ResumeJob(
+                command_id=command_id,
+                run_id=run_id,
+                reply_to=self.address,
+                expect_version=expect_version,
+            ),
         )
         return self._reply(command_id, timeout).run_id
 
@@ -249,4 +265,6 @@ class EngineClient:
                 _topic, header, payload = self.sub.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            yield _header_decoder.decode(header), payload
+            decoded = _header_decoder.decode(header)
+            if "subscribed" not in decoded:  # not the acknowledgement of a subscription
+                yield decoded, payload

@@ -62,7 +62,6 @@ class Engine:
         self._refs: list[pykka.ActorRef[Any]] = []
         self._clients: list[EngineClient] = []
         self._auth: Any = None
-        self.bus_bound: list[str] = []
 
     @property
     def db_path(self) -> Path:
@@ -119,7 +118,6 @@ class Engine:
         ]
         for _address, ref in actors:
             self._refs.append(ref)
-        self.bus_bound = bus.proxy().bound.get()
         return self
 
     def stop(self) -> None:

@@ -22,27 +22,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
-import sqlite_utils
 
 from weboter.runtime.errors import LogCorrupt, LogTooNew, LogUnavailable, RunNotFound
+from weboter.runtime.store.schema import APPLICATION_ID, LOG_SCHEMA, migrate
 from weboter.runtime.store.upcast import upcast
 from weboter.schemas.events import SCHEMA_VERSIONS, Event, EventRecord
 from weboter.schemas.messages import StoredEvent
 from weboter.schemas.state import RunState
 
-APPLICATION_ID = 0x57424F54  # "WBOT": marks the file as a Weboter log
-LOG_SCHEMA = 2  # PRAGMA user_version; bump with a migration in _migrate
 Durability = Literal["sync", "full"]
-STATUS_EVENTS = {
-    "RunCreated": "LOADED",
-    "RunStarted": None,  # RUNNING or STEPPING, from the payload
-    "RunResumed": None,
-    "RunPaused": "PAUSED",
-    "NodeFailed": "ERROR",
-    "RunCompleted": "COMPLETED",
-    "RunFailed": "FAILED",
-    "RunStopped": "STOPPED",
-}
 
 _encoder = msgspec.msgpack.Encoder()
 _event_decoder = msgspec.msgpack.Decoder(Event)
@@ -50,7 +38,17 @@ _state_decoder = msgspec.msgpack.Decoder(RunState)
 
 
 class DuplicateCommand(Exception):
-    """The command id already produced events; nothing was appended (rule 4)."""
+    """The command id already produced events; nothing was appended (rule 4). Internal to the
+    store: RunStore answers with the earlier events."""
+
+
+class VersionConflict(Exception):
+    """Another writer appended to the run first (rule 2); nothing was appended. Internal to
+    the store: RunStore reads the run again and decides again."""
+
+    def __init__(self, run_id: str, version: int) -> None:
+        super().__init__(f"run {run_id} already has version {version}")
+        self.run_id = run_id
 
 
 @dataclass(frozen=True)
@@ -136,65 +134,7 @@ class EventLog:
         conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
         conn.execute("PRAGMA busy_timeout=5000")
         if version < LOG_SCHEMA:
-            self._migrate(version)
-
-    def _migrate(self, version: int) -> None:
-        db = sqlite_utils.Database(self._conn)
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            if version < 1:
-                db.execute(
-                    """CREATE TABLE IF NOT EXISTS events (
-                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                        run_id TEXT NOT NULL,
-                        run_version INTEGER NOT NULL,
-                        type TEXT NOT NULL,
-                        schema_version INTEGER NOT NULL,
-                        command_id TEXT NOT NULL,
-                        payload BLOB NOT NULL,
-                        recorded_at REAL NOT NULL,
-                        UNIQUE (run_id, run_version))"""
-                )
-                # a run's events by seq (state_at's tail, catch-up of one run)
-                db.execute("CREATE INDEX IF NOT EXISTS events_run_seq ON events (run_id, seq)")
-                db.execute(
-                    """CREATE TABLE IF NOT EXISTS commands (
-                        command_id TEXT PRIMARY KEY,
-                        run_id TEXT NOT NULL,
-                        first_seq INTEGER NOT NULL,
-                        last_seq INTEGER NOT NULL) WITHOUT ROWID"""
-                )
-                db.table("snapshots").create(
-                    {"run_id": str, "run_version": int, "seq": int, "state": bytes},
-                    pk=("run_id", "run_version"),
-                    if_not_exists=True,
-                )
-                db.table("snapshots").create_index(["run_id", "seq"], if_not_exists=True)
-                db.table("runs").create(
-                    {
-                        "run_id": str,
-                        "workflow_id": str,
-                        "name": str,
-                        "source": str,
-                        "status": str,
-                        "created_at": float,
-                        "updated_at": float,
-                        "parent_run": str,
-                        "parent_seq": int,
-                    },
-                    pk="run_id",
-                    if_not_exists=True,
-                )
-            if version < 2:  # who drives a running run (refuses a second driver on this host)
-                db.execute("ALTER TABLE runs ADD COLUMN owner_pid INTEGER")
-                db.execute("ALTER TABLE runs ADD COLUMN owner_host TEXT")
-                db.execute("CREATE INDEX IF NOT EXISTS events_run_seq ON events (run_id, seq)")
-            self._conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-            self._conn.execute(f"PRAGMA user_version={LOG_SCHEMA}")
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
+            migrate(self._conn, version)
 
     def close(self) -> None:
         self._conn.close()
@@ -218,58 +158,77 @@ class EventLog:
         payloads: list[tuple[str, bytes]],
         *,
         command_id: str,
+        status: str | None = None,
         snapshot: Callable[[list[StoredEvent]], tuple[int, int, bytes] | None] | None = None,
     ) -> list[StoredEvent]:
         """Append encoded events (type, payload) after `base_version` in one transaction.
 
-        `snapshot(stored)` may return (run_version, seq, state bytes) to store with them.
+        `status`: the run's status after them, as the fold says (None: unchanged); it is what
+        `runs` lists. `snapshot(stored)` may return (run_version, seq, state bytes) to store.
+        VersionConflict if another writer appended to the run since `base_version`;
+        DuplicateCommand if `command_id` already produced events.
         """
         conn = self._conn
         now = time.time()
         stored: list[StoredEvent] = []
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(self.path, exc) from exc
         try:
             version = base_version
             for type_, payload in payloads:
                 version += 1
-                schema = SCHEMA_VERSIONS[type_]
-                cursor = conn.execute(
-                    "INSERT INTO events (run_id, run_version, type, schema_version, command_id, "
-                    "payload, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (run_id, version, type_, schema, command_id, payload, now),
-                )
-                seq = cursor.lastrowid or 0
-                stored.append(
-                    StoredEvent(seq, run_id, version, type_, schema, command_id, now, payload)
-                )
-                if type_ in STATUS_EVENTS:
-                    self._track_status(run_id, type_, payload, now)
-            try:
+                stored.append(self._insert(run_id, version, type_, payload, command_id, now))
+            self._record_command(command_id, run_id, stored)
+            if status is not None:
+                self._track_status(run_id, status, stored, now)
+            taken = snapshot(stored) if snapshot is not None else None
+            if taken is not None:
                 conn.execute(
-                    "INSERT INTO commands (command_id, run_id, first_seq, last_seq) "
+                    "INSERT OR REPLACE INTO snapshots (run_id, run_version, seq, state) "
                     "VALUES (?, ?, ?, ?)",
-                    (command_id, run_id, stored[0].seq, stored[-1].seq),
+                    (run_id, *taken),
                 )
-            except sqlite3.IntegrityError as exc:
-                raise DuplicateCommand(command_id) from exc
-            if snapshot is not None:
-                taken = snapshot(stored)
-                if taken is not None:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO snapshots (run_id, run_version, seq, state) "
-                        "VALUES (?, ?, ?, ?)",
-                        (run_id, *taken),
-                    )
             conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):
+                raise _unavailable(self.path, exc) from exc
             raise
         return stored
 
-    def _track_status(self, run_id: str, type_: str, payload: bytes, now: float) -> None:
-        status = STATUS_EVENTS[type_]
-        if type_ == "RunCreated":
-            created: Any = _event_decoder.decode(payload)
+    def _insert(
+        self, run_id: str, version: int, type_: str, payload: bytes, command_id: str, now: float
+    ) -> StoredEvent:
+        schema = SCHEMA_VERSIONS[type_]
+        try:
+            cursor = self._conn.execute(
+                "INSERT INTO events (run_id, run_version, type, schema_version, command_id, "
+                "payload, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run_id, version, type_, schema, command_id, payload, now),
+            )
+        except sqlite3.IntegrityError as exc:  # UNIQUE(run_id, run_version): another writer
+            raise VersionConflict(run_id, version) from exc
+        return StoredEvent(
+            cursor.lastrowid or 0, run_id, version, type_, schema, command_id, now, payload
+        )
+
+    def _record_command(self, command_id: str, run_id: str, stored: list[StoredEvent]) -> None:
+        try:
+            self._conn.execute(
+                "INSERT INTO commands (command_id, run_id, first_seq, last_seq) "
+                "VALUES (?, ?, ?, ?)",
+                (command_id, run_id, stored[0].seq, stored[-1].seq),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateCommand(command_id) from exc
+
+    def _track_status(
+        self, run_id: str, status: str, stored: list[StoredEvent], now: float
+    ) -> None:
+        if stored[0].type == "RunCreated":
+            created: Any = _event_decoder.decode(stored[0].payload)
             self._conn.execute(
                 "INSERT INTO runs (run_id, workflow_id, name, source, status, created_at, "
                 "updated_at, parent_run, parent_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -286,11 +245,9 @@ class EventLog:
                 ),
             )
             return
-        owner: tuple[int | None, str | None] = (None, None)
-        if status is None:
-            mode = msgspec.msgpack.decode(payload).get("mode", "continuous")
-            status = "STEPPING" if mode == "step" else "RUNNING"
-            owner = (os.getpid(), socket.gethostname())
+        # who drives a running run: refuses a second driver on this host (`driver`)
+        driven = status in ("RUNNING", "STEPPING")
+        owner = (os.getpid(), socket.gethostname()) if driven else (None, None)
         self._conn.execute(
             "UPDATE runs SET status = ?, updated_at = ?, owner_pid = ?, owner_host = ? "
             "WHERE run_id = ?",
@@ -446,3 +403,11 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
             f"cannot open the event log {path}: {exc}", hint="pass --db with a writable path"
         ) from exc
     return conn
+
+
+def _unavailable(path: Path, exc: sqlite3.OperationalError) -> LogUnavailable:
+    return LogUnavailable(
+        f"the event log {path} cannot be written now ({exc})",
+        hint="another process holds it for too long, or the disk is full or read-only; "
+        "try again, or check the file",
+    )

@@ -1,18 +1,115 @@
-"""What every actor shares: decode what the bridge delivers, send through this thread's Outbox,
-and survive a bad message (log it, keep serving)."""
+"""What every actor shares: its inbox, decoding what arrives, sending through this thread's
+Outbox, and surviving a bad message (log it, keep serving).
+
+Why an actor's pykka inbox is a ZeroMQ socket (`SocketInbox`), and why it lives here alone:
+pykka's public API delivers messages through `ActorRef.tell` into a queue. A message from
+another actor would then cross two threads — a receiving thread that owns the socket, then the
+actor's own — which costs a thread wake-up per message on the hot path (a node takes three
+hops). With the socket as the inbox, the actor's thread blocks on the socket itself, and
+pykka's own envelopes (stop, ask) arrive through `put` and a wake-up pipe. This needs two of
+pykka's non-public names — the `_create_actor_inbox` hook and its `Envelope` type — and they
+are used in this module only, so a pykka upgrade that moves them breaks here and nowhere else.
+"""
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import logging
+import os
+import queue
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 import pykka
+import zmq
+from pykka._envelope import Envelope  # non-public: see the module's docstring
 
-from weboter.runtime.transport.bridge import Bridge, Outbox, SocketInbox, message_decoder
+from weboter.runtime.transport.bridge import Bridge, Outbox, message_decoder
 from weboter.schemas.messages import Message
 
 log = logging.getLogger(__name__)
+
+
+class SocketInbox:
+    """A pykka actor inbox fed by a ZeroMQ PULL socket (other actors' messages) and by `put`
+    (pykka's own envelopes from any thread, signalled through a pipe)."""
+
+    def __init__(self) -> None:
+        self.context: zmq.Context[Any] | None = None
+        self.endpoint = ""
+        self._local: collections.deque[Any] = collections.deque()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        self._socket: zmq.Socket[Any] | None = None
+        self._poller: zmq.Poller | None = None
+        self._closed = False
+        # The owner's hook, called when nothing is waiting: returns how long (seconds) to wait
+        # before calling it again, or None to wait for the next message.
+        self.idle: Callable[[], float | None] | None = None
+        self._watched: dict[zmq.Socket[Any], Callable[[], None]] = {}
+
+    def attach(self, context: zmq.Context[Any], endpoint: str) -> None:
+        self.context, self.endpoint = context, endpoint
+
+    def put(self, envelope: Any, block: bool = True, timeout: float | None = None) -> None:
+        self._local.append(envelope)
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"\0")
+
+    def empty(self) -> bool:
+        return not self._local
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        while True:
+            if self._local:
+                return self._local.popleft()
+            if self._closed:
+                raise queue.Empty
+            if self._socket is None:
+                self._open()
+            assert self._socket is not None
+            assert self._poller is not None
+            ready = self._socket.getsockopt(zmq.EVENTS)  # a check that raises nothing when empty
+            if isinstance(ready, int) and ready & zmq.POLLIN:
+                return Envelope(self._socket.recv())
+            wait = self.idle() if self.idle is not None else None
+            events = dict(self._poller.poll(None if wait is None else max(int(wait * 1000), 1)))
+            for sock, on_ready in self._watched.items():
+                if sock in events:
+                    on_ready()
+            if self._wake_r in events:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._wake_r, 4096)
+
+    def _open(self) -> None:
+        assert self.context is not None, "attach() the inbox before the actor starts"
+        self._socket = self.context.socket(zmq.PULL)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket.setsockopt(zmq.RCVHWM, 0)
+        self._socket.bind(self.endpoint)
+        self._poller = zmq.Poller()
+        self._poller.register(self._socket, zmq.POLLIN)
+        self._poller.register(self._wake_r, zmq.POLLIN)
+        for sock in self._watched:
+            self._poller.register(sock, zmq.POLLIN)
+
+    def watch(self, sock: zmq.Socket[Any], on_ready: Callable[[], None]) -> None:
+        """Also wait on `sock` (owned by the actor's thread); call `on_ready` when readable."""
+        self._watched[sock] = on_ready
+        if self._poller is not None:
+            self._poller.register(sock, zmq.POLLIN)
+
+    def close(self) -> None:
+        """Close the socket (from the owning thread); pykka envelopes still drain."""
+        self._closed = True
+        if self._socket is not None:
+            self._socket.close(linger=0)
+            self._socket = None
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 class MessageActor(pykka.ThreadingActor):
@@ -57,9 +154,20 @@ class MessageActor(pykka.ThreadingActor):
     def stopping(self) -> None:
         """Hook: tear-down in the actor's own thread."""
 
-    def send(self, dest: str, message: msgspec.Struct) -> None:
+    def send(self, dest: str, message: msgspec.Struct) -> bool:
+        """Send without blocking; False (logged) if `dest` is gone."""
         assert self._outbox is not None
-        self._outbox.send(dest, message)
+        return self._outbox.send(dest, message)
+
+    def on_idle(self, hook: Callable[[], float | None]) -> None:
+        """Call `hook` whenever the inbox is empty; it returns how long to wait (s) or None."""
+        assert isinstance(self.actor_inbox, SocketInbox)
+        self.actor_inbox.idle = hook
+
+    def watch(self, sock: zmq.Socket[Any], on_ready: Callable[[], None]) -> None:
+        """Also wake for `sock` (made in this actor's thread), calling `on_ready`."""
+        assert isinstance(self.actor_inbox, SocketInbox)
+        self.actor_inbox.watch(sock, on_ready)
 
     def on_receive(self, message: Any) -> Any:
         if not isinstance(message, bytes | bytearray | memoryview):

@@ -5,8 +5,11 @@ Every local address (an actor, or a client thread) has an inbox: a PULL socket b
 PUSH socket per destination, so a message between two actors of one process is a single
 inproc hop straight into the receiver's inbox — no thread in between, nothing re-encoded.
 
-Each actor's pykka inbox is a `SocketInbox`: the actor blocks on its PULL socket and, through a
-wake-up pipe, on pykka's own envelopes (stop, ask), so it needs no helper thread to be told.
+Each actor's pykka inbox is a `SocketInbox` (runtime/transport/actor.py): the actor blocks on
+its PULL socket and, through a wake-up pipe, on pykka's own envelopes (stop, ask).
+
+A send never blocks: to an address that is not (or no longer) registered, or whose inbox is
+gone, the message is dropped with a log line (`Outbox.send_raw`).
 
 The per-process `Bridge` thread owns the sockets that face other processes:
 
@@ -30,15 +33,12 @@ ZeroMQ sockets are not thread-safe: every socket here is used by the thread that
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import ipaddress
 import logging
-import os
 import queue
 import threading
 import uuid
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -46,6 +46,7 @@ import msgspec
 import zmq
 
 from weboter.runtime.errors import TransportError
+from weboter.runtime.transport.addresses import BUS
 from weboter.runtime.transport.security import CurveConfig
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import CommandRejected, Message
@@ -54,8 +55,6 @@ log = logging.getLogger(__name__)
 
 _encoder = msgspec.msgpack.Encoder()
 message_decoder = msgspec.msgpack.Decoder(Message)
-
-BUS = "bus"  # the Context Bus's address: catch-up requests go there
 
 
 def encode(message: msgspec.Struct) -> bytes:
@@ -83,88 +82,6 @@ def check_bindable(endpoint: str, *, curve: bool) -> None:
             f"refusing to listen on {endpoint} without authentication",
             hint="bind to 127.0.0.1, or configure CURVE keys (server key + allowed client keys)",
         )
-
-
-class SocketInbox:
-    """A pykka actor inbox fed by a ZeroMQ PULL socket (other actors' messages) and by `put`
-    (pykka's own envelopes from any thread, signalled through a pipe)."""
-
-    def __init__(self) -> None:
-        self.context: zmq.Context[Any] | None = None
-        self.endpoint = ""
-        self._local: collections.deque[Any] = collections.deque()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        self._socket: zmq.Socket[Any] | None = None
-        self._poller: zmq.Poller | None = None
-        self._closed = False
-        # The owner's hook, called when nothing is waiting: returns how long (seconds) to wait
-        # before calling it again, or None to wait for the next message.
-        self.idle: Callable[[], float | None] | None = None
-        self._watched: dict[zmq.Socket[Any], Callable[[], None]] = {}
-
-    def attach(self, context: zmq.Context[Any], endpoint: str) -> None:
-        self.context, self.endpoint = context, endpoint
-
-    def put(self, envelope: Any, block: bool = True, timeout: float | None = None) -> None:
-        self._local.append(envelope)
-        with contextlib.suppress(OSError):
-            os.write(self._wake_w, b"\0")
-
-    def empty(self) -> bool:
-        return not self._local
-
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        from pykka._envelope import Envelope  # noqa: PLC0415 - pykka's own envelope type
-
-        while True:
-            if self._local:
-                return self._local.popleft()
-            if self._closed:
-                raise queue.Empty
-            if self._socket is None:
-                self._open()
-            assert self._socket is not None
-            assert self._poller is not None
-            ready = self._socket.getsockopt(zmq.EVENTS)  # a check that raises nothing when empty
-            if isinstance(ready, int) and ready & zmq.POLLIN:
-                return Envelope(self._socket.recv())
-            wait = self.idle() if self.idle is not None else None
-            events = dict(self._poller.poll(None if wait is None else max(int(wait * 1000), 1)))
-            for sock, on_ready in self._watched.items():
-                if sock in events:
-                    on_ready()
-            if self._wake_r in events:
-                with contextlib.suppress(BlockingIOError):
-                    os.read(self._wake_r, 4096)
-
-    def _open(self) -> None:
-        assert self.context is not None, "attach() the inbox before the actor starts"
-        self._socket = self.context.socket(zmq.PULL)
-        self._socket.setsockopt(zmq.LINGER, 0)
-        self._socket.setsockopt(zmq.RCVHWM, 0)
-        self._socket.bind(self.endpoint)
-        self._poller = zmq.Poller()
-        self._poller.register(self._socket, zmq.POLLIN)
-        self._poller.register(self._wake_r, zmq.POLLIN)
-        for sock in self._watched:
-            self._poller.register(sock, zmq.POLLIN)
-
-    def watch(self, sock: zmq.Socket[Any], on_ready: Callable[[], None]) -> None:
-        """Also wait on `sock` (owned by the actor's thread); call `on_ready` when readable."""
-        self._watched[sock] = on_ready
-        if self._poller is not None:
-            self._poller.register(sock, zmq.POLLIN)
-
-    def close(self) -> None:
-        """Close the socket (from the owning thread); pykka envelopes still drain."""
-        self._closed = True
-        if self._socket is not None:
-            self._socket.close(linger=0)
-            self._socket = None
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
 
 
 class Mailbox:
@@ -201,20 +118,29 @@ class Outbox:
         socket.connect(endpoint)
         return socket
 
-    def send(self, dest: str, message: msgspec.Struct) -> None:
-        self.send_raw(dest, _encoder.encode(message))
+    def send(self, dest: str, message: msgspec.Struct) -> bool:
+        return self.send_raw(dest, _encoder.encode(message))
 
-    def send_raw(self, dest: str, payload: bytes) -> None:
-        socket = self._sockets.get(dest)
-        if socket is None:
+    def send_raw(self, dest: str, payload: bytes) -> bool:
+        """Send without ever blocking; False (and a log line) if `dest` cannot take it: an
+        actor that stopped, a client that left, a bridge that is gone."""
+        try:
             if dest in self._bridge.local:
-                socket = self._sockets[dest] = self._push(self._bridge.endpoint(dest))
-            else:
-                if self._remote is None:
-                    self._remote = self._push(self._bridge.inbox_endpoint)
-                self._remote.send_multipart([dest.encode(), payload])
-                return
-        socket.send(payload)
+                socket = self._sockets.get(dest)
+                if socket is None:
+                    socket = self._sockets[dest] = self._push(self._bridge.endpoint(dest))
+                socket.send(payload, zmq.NOBLOCK)
+                return True
+            self.forget(dest)  # it was local once: it stopped
+            if self._remote is None:
+                self._remote = self._push(self._bridge.inbox_endpoint)
+            self._remote.send_multipart([dest.encode(), payload], zmq.NOBLOCK)
+            return True
+        except zmq.Again:
+            log.warning("transport: %s cannot take a message now (gone?); dropped", dest)
+        except zmq.ZMQError as exc:
+            log.warning("transport: sending to %s failed (%s); dropped", dest, exc)
+        return False
 
     def forget(self, dest: str) -> None:
         socket = self._sockets.pop(dest, None)
@@ -266,8 +192,8 @@ class Bridge:
     def unregister(self, address: str) -> None:
         self.local.discard(address)
 
-    def actor_inbox(self, address: str, inbox: SocketInbox) -> None:
-        """Give an actor's SocketInbox its endpoint and make its address local."""
+    def actor_inbox(self, address: str, inbox: Any) -> None:
+        """Give an actor's inbox (a SocketInbox) its endpoint and make its address local."""
         inbox.attach(self.context, self.endpoint(address))
         self.register(address)
 

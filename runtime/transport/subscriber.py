@@ -92,6 +92,8 @@ class EventStream:
                 continue
             _topic, header_bytes, payload = self._sub.recv_multipart()
             header = _header_decoder.decode(header_bytes)
+            if "subscribed" in header:
+                continue  # the publisher's acknowledgement of a subscription
             run = header["run_id"]
             seen = self.last_seq.get(run, 0)
             if header["seq"] <= seen:
@@ -121,3 +123,21 @@ class EventStream:
             if event.seq > self.last_seq.get(event.run_id, 0):
                 self.last_seq[event.run_id] = event.seq
                 yield event
+
+
+def subscribe(sub: zmq.Socket[Any], prefix: bytes, timeout: float = 10.0) -> None:
+    """Subscribe `sub` (connected) to `prefix` and wait for the publisher's acknowledgement,
+    so every event published from now on reaches it. Frames that come before it are dropped.
+    TransportError if none comes within `timeout` seconds."""
+    sub.setsockopt(zmq.SUBSCRIBE, prefix)
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        if not sub.poll(int(left * 1000) + 1):
+            break
+        _topic, header, _payload = sub.recv_multipart()
+        if _header_decoder.decode(header).get("subscribed") == prefix.decode(errors="replace"):
+            return
+    raise TransportError(
+        f"the event stream did not acknowledge a subscription to {prefix!r} within {timeout} s",
+        hint="is the engine up, and is this the endpoint it printed?",
+    )

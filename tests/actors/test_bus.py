@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import socket
-import time
 from pathlib import Path
 
 import msgspec
@@ -19,7 +18,7 @@ from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import TransportError
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.transport.bridge import check_bindable, encode, message_decoder
-from weboter.runtime.transport.subscriber import EventStream
+from weboter.runtime.transport.subscriber import EventStream, subscribe
 from weboter.schemas.messages import CommandRejected, SubmitJob
 
 pytestmark = pytest.mark.timeout(60)
@@ -87,8 +86,7 @@ def test_headers_chain_prev_seq_per_run(engine: Engine, endpoints: dict[str, str
     ctx = zmq.Context.instance()
     sub = ctx.socket(zmq.SUB)
     sub.connect(endpoints["pub"])
-    sub.setsockopt(zmq.SUBSCRIBE, b"run.")
-    time.sleep(0.3)  # PUB/SUB: a subscription takes a moment to reach the publisher
+    subscribe(sub, b"run.")  # returns once the publisher acknowledged it
     with engine.client() as client:
         run_id = client.submit(WF)
         client.wait(run_id, timeout=10)
@@ -96,6 +94,8 @@ def test_headers_chain_prev_seq_per_run(engine: Engine, endpoints: dict[str, str
     while sub.poll(500):
         topic, header, _payload = sub.recv_multipart()
         decoded = msgspec.msgpack.decode(header)
+        if "subscribed" in decoded:
+            continue  # another subscriber's acknowledgement
         assert topic.decode() == f"run.{decoded['run_id']}.{decoded['type']}"
         headers.append(decoded)
     sub.close(linger=0)

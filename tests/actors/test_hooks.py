@@ -3,7 +3,6 @@ inputs, and both are recorded as events."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import msgspec
@@ -17,6 +16,7 @@ from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
+from weboter.runtime.transport.subscriber import subscribe
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -44,8 +44,7 @@ def test_hooks_are_published_on_the_bus(db_path: Path) -> None:
     with Engine(Settings(db_path=db_path)) as engine:
         sub = engine.context.socket(zmq.SUB)
         sub.connect(engine.bus_endpoint)
-        sub.setsockopt(zmq.SUBSCRIBE, b"hook.")
-        time.sleep(0.2)
+        subscribe(sub, b"hook.")  # acknowledged: the executors publish hooks from now on
         client = engine.client()
         run_id = client.submit(WF, variables={"text": "{bad"})
         assert client.wait(run_id, timeout=10).status == "FAILED"

@@ -12,7 +12,7 @@ from tests.conftest import Runner, flow, node
 from weboter.runtime.core.fold import fold
 from weboter.runtime.errors import LogCorrupt, LogTooNew, LogUnavailable, RunNotFound
 from weboter.runtime.store import upcast
-from weboter.runtime.store.eventlog import LOG_SCHEMA, EventLog, encode_event
+from weboter.runtime.store.eventlog import LOG_SCHEMA, EventLog, VersionConflict, encode_event
 from weboter.runtime.store.projection import state_at
 from weboter.schemas.events import SCHEMA_VERSIONS, RunCompleted, RunStarted
 from weboter.schemas.state import RunState
@@ -34,7 +34,7 @@ def test_unique_run_version_guards_against_a_second_writer(db_path: Path) -> Non
     log = EventLog(db_path)
     payload = encode_event(RunStarted())
     log.append("r1", 0, [("RunStarted", payload)], command_id="c1")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(VersionConflict):  # never a raw sqlite3.IntegrityError
         log.append("r1", 0, [("RunStarted", payload)], command_id="c2")
     # the failed transaction left nothing behind
     assert [e.command_id for e in log.read_stored("r1")] == ["c1"]

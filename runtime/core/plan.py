@@ -1,0 +1,43 @@
+"""`plan`: the node a RUNNING or STEPPING run executes next, as the message for a Node Runner.
+
+The State Manager builds it from the state it has just folded and hands it to the executor
+that drives the run, so nobody else folds events or reads the log to know what comes next.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from msgspec.structs import replace
+
+from weboter.runtime.core.flows import index_for
+from weboter.schemas.messages import ExecuteNode
+from weboter.schemas.state import RunState, RunStatus
+
+DRIVEN = (RunStatus.RUNNING, RunStatus.STEPPING)
+
+
+def plan(state: RunState, reply_to: str) -> ExecuteNode | None:
+    """The next node of a driven run; None if the run rests (or its cursor names no node)."""
+    if state.status not in DRIVEN or not state.frames:
+        return None
+    frame = state.frame
+    node = index_for(state.workflow).node(frame.flow_path, frame.cursor or "")
+    if node is None:
+        return None
+    if state.next_inputs is not None:  # a pre_node_execute hook changed them, for this run
+        node = replace(node, inputs=state.next_inputs)
+    return ExecuteNode(
+        command_id=uuid.uuid4().hex,
+        run_id=state.run_id,
+        version=state.version,
+        node=node,
+        flow_path=frame.flow_path,
+        reply_to=reply_to,
+        flow_vars=frame.vars,
+        globals=state.globals,
+        prev_outputs=state.prev_outputs,
+        loop_count=frame.loops.get(node.id, 0),
+        browser=state.browser,
+        arrived=state.node_version,
+    )

@@ -1,0 +1,168 @@
+"""`RunStore.execute(command)`: the one write path. Every state-changing command goes through
+it — from the State Manager of an engine, or from a one-shot CLI command in another process.
+
+    store = RunStore(EventLog(path), catalog, env)
+    outcome = store.execute(SetVariable(command_id=..., run_id=..., reply_to="", name="n", value=3))
+    outcome.events, outcome.state
+
+One command: read the run's state at its current version (kept in memory after the first
+read), decide (core), redact secrets, append every event in one transaction, keep the folded
+state (folded once, by the decision), return the stored events and the new state.
+
+Another process may append to the same run in between (a breakpoint set from a second shell
+while the run is driven here): the append then fails on UNIQUE(run_id, run_version), and the
+command is decided again on the state read back from the log — it never surfaces as an
+IntegrityError. A command id seen before produces no new events: its earlier ones come back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgspec
+from msgspec.structs import replace
+
+from weboter.runtime.core.catalog import Catalog
+from weboter.runtime.core.decide import Command, Decider
+from weboter.runtime.core.decision import Decision
+from weboter.runtime.core.references import EnvSource
+from weboter.runtime.core.secrets import redact
+from weboter.runtime.errors import IllegalTransition, RunNotFound, WeboterError
+from weboter.runtime.store.eventlog import (
+    DuplicateCommand,
+    EventLog,
+    VersionConflict,
+    decode_event,
+    encode_event,
+)
+from weboter.runtime.store.projection import state_at
+from weboter.schemas.events import SCHEMA_VERSIONS, Event, event_type
+from weboter.schemas.messages import CreateRun, StoredEvent
+from weboter.schemas.state import RunState
+
+MAX_CONFLICTS = 50  # re-decisions of one command before giving up (another writer never rests)
+_MARKER_BYTES = b"\x00$env{"
+_encoder = msgspec.msgpack.Encoder()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    events: list[StoredEvent]
+    state: RunState
+    duplicate: bool = False  # the command id had been executed before: its events, again
+
+
+class RunStore:
+    def __init__(
+        self, log: EventLog, catalog: Catalog, env: EnvSource, *, snapshot_every: int = 200
+    ) -> None:
+        self.log = log
+        self.snapshot_every = snapshot_every
+        self.decider = Decider(catalog, env, history=self.state_at)
+        self._states: dict[str, RunState] = {}
+        self._secrets: dict[str, dict[str, str]] = {}  # per run: $env values seen (to redact)
+
+    def state_at(self, run_id: str, seq: int | None = None) -> RunState:
+        return state_at(self.log, run_id, seq)
+
+    def state(self, run_id: str) -> RunState | None:
+        """The run's current state (this store's, or read from the log); None if none."""
+        found = self._states.get(run_id)
+        if found is not None:
+            return found
+        try:
+            return state_at(self.log, run_id)
+        except RunNotFound:
+            return None
+
+    def forget(self, run_id: str) -> None:
+        """Drop what is kept in memory about a run (it is read again when next needed)."""
+        self._states.pop(run_id, None)
+        self._secrets.pop(run_id, None)
+
+    def execute(self, command: Command) -> Outcome:
+        """Decide and commit `command`. IllegalTransition (or another WeboterError) if it is
+        refused: then nothing was appended."""
+        run_id = command.run_id
+        for _ in range(MAX_CONFLICTS):
+            state = None if isinstance(command, CreateRun) else self.state(run_id)
+            try:
+                decision = self.decider.decide(state, command)
+            except WeboterError:
+                earlier = self._earlier(command)  # a repeated command may be illegal by now
+                if earlier is not None:
+                    return earlier
+                raise
+            try:
+                stored, after = self._append(decision, run_id, command.command_id)
+            except DuplicateCommand:
+                earlier = self._earlier(command)
+                assert earlier is not None
+                return earlier
+            except VersionConflict:
+                self._states.pop(run_id, None)  # somebody else wrote: read the log again
+                continue
+            if after.status.terminal:
+                self.forget(run_id)
+            else:
+                self._states[run_id] = after
+            return Outcome(stored, after)
+        raise IllegalTransition(
+            f"run {run_id} kept changing under {type(command).__name__} "
+            f"({MAX_CONFLICTS} tries); nothing was recorded",
+            hint="another process writes to this run without pause; try again",
+        )
+
+    def _earlier(self, command: Command) -> Outcome | None:
+        earlier = self.log.events_of_command(command.command_id)
+        if not earlier:
+            return None
+        return Outcome(earlier, state_at(self.log, earlier[0].run_id), duplicate=True)
+
+    def _append(
+        self, decision: Decision, run_id: str, command_id: str
+    ) -> tuple[list[StoredEvent], RunState]:
+        if not decision.events:
+            raise IllegalTransition("the command produced no events")
+        secrets = self._secrets.setdefault(run_id, {})
+        secrets.update(decision.secrets)
+        payloads: list[tuple[str, bytes]] = []
+        logged: list[Event] = []
+        changed = False
+        for event in decision.events:
+            type_ = event_type(event)
+            payload = encode_event(event)
+            if secrets or _MARKER_BYTES in payload:
+                cleaned = _encoder.encode(redact(msgspec.to_builtins(event), secrets))
+                if cleaned != payload:
+                    changed, payload = True, cleaned
+                    event = decode_event(type_, SCHEMA_VERSIONS[type_], payload)  # noqa: PLW2901
+            payloads.append((type_, payload))
+            logged.append(event)
+        base = decision.base
+        after = decision.after if not changed else _refold(base, logged)
+        status = None if base is not None and base.status == after.status else str(after.status)
+        every = self.snapshot_every
+        base_version = base.version if base is not None else 0
+        stamped: list[RunState] = []
+
+        def stamp(stored: list[StoredEvent]) -> tuple[int, int, bytes] | None:
+            last = stored[-1]
+            state = replace(after, seq=last.seq, updated_at=last.recorded_at)
+            stamped.append(state)
+            if every and state.version // every > base_version // every:
+                return state.version, state.seq, _encoder.encode(state)
+            return None
+
+        stored = self.log.append(
+            run_id, base_version, payloads, command_id=command_id, status=status, snapshot=stamp
+        )
+        return stored, stamped[-1]
+
+
+def _refold(base: RunState | None, events: list[Event]) -> RunState:
+    """The state after the redacted events (what the log will say), seq/time stamped later."""
+    decision = Decision(base)
+    for event in events:
+        decision.add(event)
+    return decision.after

@@ -1,0 +1,74 @@
+"""The log's SQLite schema and its migrations (PRAGMA user_version says which one a file has).
+
+A file is marked as a Weboter log by PRAGMA application_id. Migrations run in one transaction
+when a log written by an older Weboter is opened; events are never rewritten by them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+
+APPLICATION_ID = 0x57424F54  # "WBOT": marks the file as a Weboter log
+LOG_SCHEMA = 2  # PRAGMA user_version; bump with a migration below
+
+
+def migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Bring a log from schema `version` to LOG_SCHEMA, in one transaction."""
+    db = sqlite_utils.Database(conn)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if version < 1:
+            db.execute(
+                """CREATE TABLE IF NOT EXISTS events (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    run_id TEXT NOT NULL,
+                    run_version INTEGER NOT NULL,
+                    type TEXT NOT NULL,
+                    schema_version INTEGER NOT NULL,
+                    command_id TEXT NOT NULL,
+                    payload BLOB NOT NULL,
+                    recorded_at REAL NOT NULL,
+                    UNIQUE (run_id, run_version))"""
+            )
+            # a run's events by seq (state_at's tail, catch-up of one run)
+            db.execute("CREATE INDEX IF NOT EXISTS events_run_seq ON events (run_id, seq)")
+            db.execute(
+                """CREATE TABLE IF NOT EXISTS commands (
+                    command_id TEXT PRIMARY KEY,
+                    run_id TEXT NOT NULL,
+                    first_seq INTEGER NOT NULL,
+                    last_seq INTEGER NOT NULL) WITHOUT ROWID"""
+            )
+            db.table("snapshots").create(
+                {"run_id": str, "run_version": int, "seq": int, "state": bytes},
+                pk=("run_id", "run_version"),
+                if_not_exists=True,
+            )
+            db.table("snapshots").create_index(["run_id", "seq"], if_not_exists=True)
+            db.table("runs").create(
+                {
+                    "run_id": str,
+                    "workflow_id": str,
+                    "name": str,
+                    "source": str,
+                    "status": str,
+                    "created_at": float,
+                    "updated_at": float,
+                    "parent_run": str,
+                    "parent_seq": int,
+                },
+                pk="run_id",
+                if_not_exists=True,
+            )
+        if version < 2:  # who drives a running run (refuses a second driver on this host)
+            db.execute("ALTER TABLE runs ADD COLUMN owner_pid INTEGER")
+            db.execute("ALTER TABLE runs ADD COLUMN owner_host TEXT")
+            db.execute("CREATE INDEX IF NOT EXISTS events_run_seq ON events (run_id, seq)")
+        conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version={LOG_SCHEMA}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
