@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from weboter.runtime.core.flows import index_for
-from weboter.runtime.errors import IllegalTransition
+from weboter.runtime.errors import IllegalTransition, RunNotFound
 from weboter.schemas.events import (
     BreakpointCleared,
     BreakpointSet,
@@ -87,7 +87,14 @@ def live_events(
         raise IllegalTransition(
             f"seq {command.to_seq} is not in run {state.run_id}'s past (it is at seq {state.seq})"
         )
-    return [RunRewound(to_seq=command.to_seq, state=history(state.run_id, command.to_seq))]
+    try:
+        past = history(state.run_id, command.to_seq)
+    except RunNotFound as exc:  # a fork's past starts at its own first event
+        raise IllegalTransition(
+            f"seq {command.to_seq} is before run {state.run_id} began",
+            hint="`weboter history RUN` lists its seqs; fork the parent to go further back",
+        ) from exc
+    return [RunRewound(to_seq=command.to_seq, state=past)]
 
 
 def _breakpoint(state: RunState, command: SetBreakpoint | ClearBreakpoint) -> list[Event]:

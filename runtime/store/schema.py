@@ -15,10 +15,15 @@ LOG_SCHEMA = 2  # PRAGMA user_version; bump with a migration below
 
 
 def migrate(conn: sqlite3.Connection, version: int) -> None:
-    """Bring a log from schema `version` to LOG_SCHEMA, in one transaction."""
+    """Bring a log from schema `version` to LOG_SCHEMA, in one transaction. Another process
+    may have migrated it between our look and our lock: the version is read again, locked."""
     db = sqlite_utils.Database(conn)
     conn.execute("BEGIN IMMEDIATE")
     try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version >= LOG_SCHEMA:
+            conn.execute("COMMIT")
+            return
         if version < 1:
             db.execute(
                 """CREATE TABLE IF NOT EXISTS events (

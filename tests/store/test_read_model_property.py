@@ -1,0 +1,115 @@
+"""One read model: whatever commands a run went through (starts, steps, node results and
+errors, pauses, variables, rewinds, forks, stops), the `runs` list says the status the fold
+says. Hypothesis drives the write path (RunStore) directly on a real SQLite file."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.core.test_decide_table import ERR, WF
+from weboter.runtime.actions import default_catalog
+from weboter.runtime.core.decide import Command
+from weboter.runtime.core.fork import fork_state
+from weboter.runtime.core.references import EnvSource
+from weboter.runtime.errors import IllegalTransition
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
+from weboter.runtime.store.runstore import RunStore
+from weboter.schemas.messages import (
+    CreateRun,
+    FailRun,
+    JumpTo,
+    PauseRun,
+    RecordNodeResult,
+    Rewind,
+    SetVariable,
+    StartRun,
+    StopRun,
+)
+
+STEPS = ["start", "step", "ok", "error", "pause", "set", "rewind", "fork", "stop", "fail", "jump"]
+
+
+def command(store: RunStore, run_id: str, step: str, pick: int) -> Command | None:
+    state = store.state(run_id)
+    assert state is not None
+    base = {"command_id": uuid.uuid4().hex, "run_id": run_id, "reply_to": ""}
+    node = state.current_node or ""
+    match step:
+        case "start" | "step":
+            return StartRun(**base, mode="step" if step == "step" else "continuous")
+        case "ok" | "error":
+            return RecordNodeResult(
+                **base,
+                version=state.version,
+                node_id=node,
+                flow_path=state.frame.flow_path,
+                next_node="b" if node == "a" else "__end__",
+                error=ERR if step == "error" else None,
+            )
+        case "pause":
+            return PauseRun(**base)
+        case "set":
+            return SetVariable(**base, name="n", value=pick, scope="global")
+        case "rewind":
+            return Rewind(**base, to_seq=1 + pick % max(state.seq, 1))
+        case "stop":
+            return StopRun(**base)
+        case "fail":
+            return FailRun(**base, error=ERR)
+        case "jump":
+            return JumpTo(**base, node_id="ab"[pick % 2])
+    return None
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(st.lists(st.tuples(st.sampled_from(STEPS), st.integers(0, 50)), max_size=25))
+def test_runs_status_always_equals_the_fold(tmp_path: Path, steps: list[tuple[str, int]]) -> None:
+    log = EventLog(tmp_path / f"{uuid.uuid4().hex}.db")
+    store = RunStore(log, default_catalog(), EnvSource({}))
+    try:
+        runs = [uuid.uuid4().hex[:8]]
+        store.execute(CreateRun(command_id="c0", run_id=runs[0], reply_to="", workflow=WF))
+        for step, pick in steps:
+            run_id = runs[pick % len(runs)]
+            try:
+                if step == "fork":
+                    runs.append(fork(store, log, run_id, pick))
+                else:
+                    cmd = command(store, run_id, step, pick)
+                    assert cmd is not None
+                    store.execute(cmd)
+            except IllegalTransition:
+                pass  # refused: nothing changed, and the check below still holds
+            listed = {r.run_id: r.status for r in log.runs(limit=1000)}
+            for known in runs:
+                assert listed[known] == str(state_at(log, known).status)
+    finally:
+        log.close()
+
+
+def fork(store: RunStore, log: EventLog, run_id: str, pick: int) -> str:
+    seqs = [e.seq for e in log.read_stored(run_id)]
+    at = seqs[pick % len(seqs)]
+    state = fork_state(state_at(log, run_id, at), at, variables={"n": pick})
+    child = uuid.uuid4().hex[:8]
+    store.execute(
+        CreateRun(
+            command_id=uuid.uuid4().hex,
+            run_id=child,
+            reply_to="",
+            workflow=state.workflow,
+            parent_run=run_id,
+            parent_seq=at,
+            initial_state=state,
+        )
+    )
+    return child

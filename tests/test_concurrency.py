@@ -1,0 +1,224 @@
+"""Several processes on one log, as users run them: a second shell changes a run that another
+process drives; two processes resume or continue the same run at once. Real subprocesses, real
+SQLite; waits are for log rows (with deadlines), never sleeps."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import flow, node, weboter
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def looping(limit: str = "$global{limit}", nap: float = 0.05) -> dict[str, Any]:
+    """count += 1 until count reaches `limit`, napping between."""
+    return flow(
+        node(
+            "init",
+            "SetData",
+            inputs={"key": "$global{count}", "value": 0},
+            params={"next_node": "inc"},
+        ),
+        node(
+            "inc",
+            "PyEvalAction",
+            inputs={"expr": "param1 + 1", "param1": "$global{count}"},
+            outputs=[{"src": "result", "name": "count", "pos": "global"}],
+            params={"next_node": "nap"},
+        ),
+        node(
+            "nap",
+            "SleepFor",
+            "IfElse",
+            inputs={"duration": nap},
+            params={
+                "var": "$global{count}",
+                "operator": "lt",
+                "value": limit,
+                "then_node": "inc",
+                "else_node": "__end__",
+            },
+        ),
+    )
+
+
+def start(home: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "weboter.runtime.cli.main", *args],
+        env={**os.environ, "WEBOTER_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    """Poll the log until `check()` is truthy (returns it); fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.02)  # polling the log for a row, not waiting for it to be there
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def events(home: Path, run_id: str | None = None) -> list[str]:
+    log = EventLog(home / "weboter.db", create=False)
+    try:
+        return [e.type for e in log.read_stored(run_id)]
+    finally:
+        log.close()
+
+
+def running_run(home: Path, nodes: int = 3) -> str:
+    """The id of the run once it has completed `nodes` nodes."""
+
+    def check() -> str | None:
+        if not (home / "weboter.db").exists():
+            return None
+        log = EventLog(home / "weboter.db", create=False)
+        try:
+            rows = log.read_stored()
+        finally:
+            log.close()
+        done = [e for e in rows if e.type == "NodeCompleted"]
+        return done[0].run_id if len(done) >= nodes else None
+
+    return wait_for(check, f"{nodes} completed nodes")
+
+
+def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, out, err
+
+
+@pytest.fixture
+def flow_file(tmp_path: Path) -> Path:
+    path = tmp_path / "loop.json"
+    path.write_text(json.dumps(looping()), encoding="utf-8")
+    return path
+
+
+def test_break_set_and_pause_from_a_second_process_are_honoured(
+    tmp_path: Path, flow_file: Path
+) -> None:
+    home = tmp_path / "home"
+    driver = start(home, "run", str(flow_file), "--var", "limit=100000", "--quiet")
+    run_id = running_run(home)
+    # set: the driver's next nodes see the new limit; the run ends there instead of at 100000
+    done = weboter("set", run_id, "limit=40", "--global", home=home)
+    assert done.returncode == 0, done.stderr
+    code, _out, err = finish(driver)
+    assert "Traceback" not in err
+    assert code == 0, err
+    state = state_at(EventLog(home / "weboter.db", create=False), run_id)
+    assert state.status == "COMPLETED"
+    assert state.globals["limit"] == 40
+    assert state.globals["count"] == 40
+
+    # break: set while it runs, the driver pauses there
+    driver = start(home, "run", str(flow_file), "--var", "limit=100000", "--quiet")
+    second = running_run_after(home, run_id)
+    done = weboter("break", second, "inc", home=home)
+    assert done.returncode == 0, done.stderr
+    code, _out, err = finish(driver)
+    assert "Traceback" not in err
+    paused = state_at(EventLog(home / "weboter.db", create=False), second)
+    assert paused.status == "PAUSED"
+    assert paused.pause_reason == "breakpoint"
+    assert paused.current_node == "inc"
+    listed = json.loads(weboter("runs", "--json", home=home).stdout)
+    assert {r["run_id"]: r["status"] for r in listed}[second] == "PAUSED"
+
+    # pause: from a third process, while `continue` drives it
+    weboter("unbreak", second, "before:inc", home=home)
+    driver = start(home, "continue", second, "--quiet")
+    wait_for(lambda: events(home, second).count("RunStarted") >= 2, "the run to go on")
+    done = weboter("pause", second, home=home)
+    assert done.returncode == 0, done.stderr
+    code, _out, err = finish(driver)
+    assert "Traceback" not in err
+    paused = state_at(EventLog(home / "weboter.db", create=False), second)
+    assert paused.status == "PAUSED"
+    assert paused.pause_reason == "requested"
+    assert events(home, second)[-2:] in (
+        ["NodeCompleted", "RunPaused"],
+        ["PauseRequested", "RunPaused"],
+    )
+
+
+def running_run_after(home: Path, earlier: str) -> str:
+    def check() -> str | None:
+        log = EventLog(home / "weboter.db", create=False)
+        try:
+            rows = [e for e in log.read_stored() if e.run_id != earlier]
+        finally:
+            log.close()
+        done = [e for e in rows if e.type == "NodeCompleted"]
+        return done[0].run_id if len(done) >= 3 else None
+
+    return wait_for(check, "a second run")
+
+
+def test_two_resumes_at_once_record_one_resume(tmp_path: Path, flow_file: Path) -> None:
+    home = tmp_path / "home"
+    driver = start(home, "run", str(flow_file), "--var", "limit=60", "--quiet")
+    run_id = running_run(home)
+    driver.send_signal(signal.SIGKILL)  # the run stays RUNNING with nobody driving it
+    finish(driver)
+    first = start(home, "resume", run_id, "--quiet")
+    second = start(home, "resume", run_id, "--quiet")
+    results = [finish(first), finish(second)]
+    codes = sorted(code for code, _, _ in results)
+    assert codes == [0, 2], results
+    loser = next(err for code, _, err in results if code == 2)
+    assert "Traceback" not in loser
+    assert [line for line in loser.splitlines() if line.startswith("error:")], loser
+    assert events(home, run_id).count("RunResumed") == 1
+    assert state_at(EventLog(home / "weboter.db", create=False), run_id).status == "COMPLETED"
+
+
+def test_two_continues_of_one_paused_run_drive_it_once(tmp_path: Path, flow_file: Path) -> None:
+    home = tmp_path / "home"
+    made = weboter(
+        "run", str(flow_file), "--var", "limit=30", "--break", "inc", "--quiet", home=home
+    )
+    assert made.returncode == 0, made.stderr
+    run_id = events_run(home)
+    procs = [start(home, "continue", run_id, "--quiet") for _ in range(2)]
+    results = [finish(p) for p in procs]
+    assert all("Traceback" not in err for _, _, err in results), results
+    assert sorted(code for code, _, _ in results) in ([0, 2], [0, 0]), results
+    log = EventLog(home / "weboter.db", create=False)
+    state = state_at(log, run_id)
+    incs = [
+        r
+        for r in log.read(run_id)
+        if type(r.event).__name__ == "NodeCompleted" and r.event.node_id == "inc"
+    ]
+    log.close()
+    # however they interleaved, each inc ran once: the count is the number of inc events
+    assert state.status == "PAUSED"
+    assert state.globals["count"] == len(incs) >= 1
+
+
+def events_run(home: Path) -> str:
+    log = EventLog(home / "weboter.db", create=False)
+    try:
+        return log.read_stored()[0].run_id
+    finally:
+        log.close()
