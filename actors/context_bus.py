@@ -25,7 +25,8 @@ import zmq
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import BUS, EXECUTORS
-from weboter.runtime.transport.bridge import Bridge, check_bindable
+from weboter.runtime.transport.bridge import check_bindable
+from weboter.runtime.transport.seam import Transport
 from weboter.runtime.transport.security import CurveConfig
 from weboter.schemas.messages import (
     CatchUp,
@@ -60,7 +61,11 @@ class ContextBus(MessageActor):
     address = BUS
 
     def __init__(
-        self, bridge: Bridge, db_path: Path, endpoints: list[str], curve: CurveConfig | None = None
+        self,
+        bridge: Transport,
+        db_path: Path,
+        endpoints: list[str],
+        curve: CurveConfig | None = None,
     ) -> None:
         super().__init__(bridge)
         self.curve = curve

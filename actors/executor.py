@@ -23,7 +23,7 @@ from weboter.runtime.transport.addresses import (
     STATE_MANAGER,
     STEP_EXECUTOR,
 )
-from weboter.runtime.transport.bridge import Bridge
+from weboter.runtime.transport.seam import Transport
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import (
     CancelNode,
@@ -62,7 +62,7 @@ class Executor(MessageActor):
     mode: Mode = "continuous"
 
     def __init__(
-        self, bridge: Bridge, runner: str = NODE_RUNNER, hooks: HookRegistry | None = None
+        self, bridge: Transport, runner: str = NODE_RUNNER, hooks: HookRegistry | None = None
     ) -> None:
         super().__init__(bridge)
         self.runner = runner

@@ -21,7 +21,7 @@ from weboter.runtime.transport.addresses import (
     STATE_MANAGER,
     STEP_EXECUTOR,
 )
-from weboter.runtime.transport.bridge import Bridge
+from weboter.runtime.transport.seam import Transport
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import (
     CommandRejected,
@@ -46,7 +46,7 @@ def new_run_id() -> str:
 class Launcher(MessageActor):
     address = LAUNCHER
 
-    def __init__(self, bridge: Bridge, catalog: Catalog, db_path: Path) -> None:
+    def __init__(self, bridge: Transport, catalog: Catalog, db_path: Path) -> None:
         super().__init__(bridge)
         self.catalog = catalog
         self.db_path = db_path

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
 import threading
 import time
 from collections.abc import Awaitable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +23,17 @@ import msgspec
 
 from weboter.runtime.browser.evidence import EvidencePolicy, capture, describe
 from weboter.runtime.browser.host import BrowserHost
+from weboter.runtime.browser.restore import BrowserRestore
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Catalog
 from weboter.runtime.core.failure import error_context
-from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.node import Writes, map_outputs, resolve_inputs, route
 from weboter.runtime.core.references import EnvSource, Resolver
-from weboter.runtime.core.secrets import redact
 from weboter.runtime.errors import ActionError, ActionTimeout, ReferenceError_, WorkflowError
 from weboter.runtime.store.artifacts import ArtifactStore
-from weboter.runtime.store.eventlog import EventLog
-from weboter.runtime.store.projection import state_at
-from weboter.runtime.store.verify import history
 from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import NODE_RUNNER, STATE_MANAGER
-from weboter.runtime.transport.bridge import Bridge, encode
+from weboter.runtime.transport.bridge import encode
+from weboter.runtime.transport.seam import Transport
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import (
     CancelNode,
@@ -45,7 +42,6 @@ from weboter.schemas.messages import (
     RecordNodeResult,
     ReleaseRun,
 )
-from weboter.schemas.state import BrowserState
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +53,7 @@ class NodeRunner(MessageActor):
 
     def __init__(
         self,
-        bridge: Bridge,
+        bridge: Transport,
         catalog: Catalog,
         env: EnvSource,
         *,
@@ -73,8 +69,9 @@ class NodeRunner(MessageActor):
         self.artifacts = artifacts
         self.evidence = evidence
         self.browser = browser or BrowserHost()
-        self.restore = restore
-        self.db_path = db_path
+        self.restore = BrowserRestore(
+            self.browser, artifacts, catalog, env, mode=restore, db_path=db_path
+        )
         self.run_secrets: dict[str, dict[str, str]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
@@ -204,20 +201,20 @@ class NodeRunner(MessageActor):
                 if spec is None:
                     spec = self.catalog.action(task.node.action)
                 if spec.browser:
-                    fresh = not self.browser.has_session(task.run_id)
-                    redrive = fresh and self.restore == "redrive" and task.browser is not None
-                    restore = None if redrive else self._restore(task)
-                    ctx.session = await self.browser.session(task.run_id, restore)
-                    if redrive:
-                        await self._redrive(task, ctx.session)
+                    ctx.session = await self.restore.session(
+                        task.run_id, task.browser, partial(self._call, task=task)
+                    )
                 inputs = resolve_inputs(task.node, spec, resolver)
-                outputs = await self._call(spec, task, ctx, inputs)
+                outputs = await self._call(spec, ctx, inputs, task=task)
                 evidence = await self._evidence(ctx, spec, task, resolver, failed=False)
                 result = self._complete(
                     task, ctx, resolver, inputs, outputs, started, attempt, failed, evidence
                 )
                 if spec.browser:
-                    browser = await self._browser_state(ctx, spec, task, resolver)
+                    secrets = {**self.run_secrets.get(task.run_id, {}), **resolver.secrets}
+                    browser = await self.restore.capture(
+                        ctx.session, spec, task.browser, secrets, task.run_id
+                    )
                     result = msgspec.structs.replace(result, browser=browser)
                 return result
             except Exception as exc:
@@ -229,71 +226,6 @@ class NodeRunner(MessageActor):
                 await asyncio.sleep(delay)
                 delay *= policy.factor if policy else 1.0
         raise AssertionError("unreachable")
-
-    def _restore(self, task: ExecuteNode) -> tuple[str, dict[str, Any] | None] | None:
-        """The captured browser of a run this runner has no context for (resumed, rewound,
-        forked, or continued in another process)."""
-        if task.browser is None or self.browser.has_session(task.run_id):
-            return None
-        storage = None
-        if task.browser.storage:
-            try:
-                storage = json.loads(self.artifacts.get(task.browser.storage))
-            except (OSError, ValueError):
-                log.warning(
-                    "run %s: stored browser state %s is unreadable; starting clean",
-                    task.run_id,
-                    task.browser.storage,
-                )
-        return task.browser.url, storage
-
-    async def _redrive(self, task: ExecuteNode, session: Any) -> None:
-        """Put a run's browser back by doing its recorded browser actions again, in order
-        (only those that may change the session; secrets resolved again)."""
-        if self.db_path is None:
-            return
-        events = EventLog(self.db_path, create=False)
-        try:
-            steps = history(events, task.run_id)
-            index = index_for(state_at(events, task.run_id).workflow)
-        finally:
-            events.close()
-        resolver = Resolver(self.env)
-        for step in steps:
-            node = index.node(step.flow_path, step.node_id)
-            spec = self.catalog.find_action(node.action) if node else None
-            if spec is None or not spec.browser or spec.reads_only:
-                continue
-            ctx = ActionContext(
-                run_id=task.run_id,
-                node_id=step.node_id,
-                flow_vars={},
-                globals={},
-                session=session,
-                artifacts=self.artifacts,
-            )
-            try:
-                await self._call(spec, task, ctx, resolver.unmark(step.inputs))
-            except Exception as exc:  # a step that does not replay is reported, not fatal
-                log.warning("run %s: re-driving %s failed: %s", task.run_id, step.node_id, exc)
-
-    async def _browser_state(
-        self, ctx: ActionContext, spec: ActionSpec, task: ExecuteNode, resolver: Resolver
-    ) -> BrowserState | None:
-        """The page and storage after a browser node (redacted), to restore the run later.
-        After an action that only reads, the storage captured before is carried over."""
-        if (spec.reads_only or spec.keeps_storage) and task.browser is not None:
-            page = ctx.session.current
-            url = page.url if page is not None and not page.is_closed() else task.browser.url
-            return BrowserState(url=url, storage=task.browser.storage)
-        try:
-            url, storage = await self.browser.state_of(ctx.session)
-        except Exception as exc:
-            log.info("run %s: browser state not captured: %s", task.run_id, exc)
-            return None
-        secrets = {**self.run_secrets.get(task.run_id, {}), **resolver.secrets}
-        text = redact(json.dumps(storage, sort_keys=True), secrets)
-        return BrowserState(url=url, storage=self.artifacts.put(text.encode(), ".json"))
 
     async def _evidence(
         self,
@@ -312,7 +244,7 @@ class NodeRunner(MessageActor):
         return await capture(ctx.session, self.artifacts, secrets)
 
     async def _call(
-        self, spec: ActionSpec, task: ExecuteNode, ctx: ActionContext, inputs: dict[str, Any]
+        self, spec: ActionSpec, ctx: ActionContext, inputs: dict[str, Any], *, task: ExecuteNode
     ) -> dict[str, Any]:
         produced = spec.fn(ctx, inputs)
         if not inspect.isawaitable(produced):

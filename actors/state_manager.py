@@ -22,7 +22,7 @@ from weboter.runtime.store.eventlog import Durability, EventLog
 from weboter.runtime.store.runstore import Outcome, RunStore
 from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import BUS, STATE_MANAGER
-from weboter.runtime.transport.bridge import Bridge
+from weboter.runtime.transport.seam import Transport
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import CommandRejected, Committed, Message, Publish, StoredEvent
 from weboter.schemas.state import RunStatus
@@ -41,7 +41,7 @@ class StateManager(MessageActor):
 
     def __init__(
         self,
-        bridge: Bridge,
+        bridge: Transport,
         db_path: Path,
         catalog: Catalog,
         env: EnvSource,

@@ -10,12 +10,18 @@ WeboterError
 │   └── ActionTimeout          ... or ran out of time
 ├── CatalogError             unknown action/control, broken plugin
 ├── LogError                 the event log cannot be used (exit code 2)
-│   ├── LogUnavailable         the path is not writable / not a directory
-│   ├── LogCorrupt             the file is not an SQLite database / not Weboter's
+│   ├── LogUnavailable         the path is not writable / not a directory / busy too long
+│   ├── LogCorrupt             not an SQLite database / not Weboter's / an event that
+│   │                          does not decode (its seq is named)
 │   └── LogTooNew              written by a newer Weboter
 ├── IllegalTransition        a command that is not allowed in the run's current state
 ├── RunNotFound              no run with that id (or the prefix is ambiguous)
 └── TransportError           a message could not be sent/decoded
+
+Library errors are mapped where they arise: sqlite3's and msgspec's in runtime/store (the
+store seam), ZeroMQ's in runtime/transport. Two store-internal signals are not errors for a
+user and never leave the store: VersionConflict (another process appended first: decide
+again) and DuplicateCommand (a command id seen before: its earlier events are the answer).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pykka
 import pytest
@@ -68,11 +68,15 @@ class Outcome:
 class Runner:
     """Runs workflow dicts on one engine and reads the outcome back from the log."""
 
-    def __init__(self, db_path: Path, env: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        env: dict[str, Any] | None = None,
+        transport: Literal["zmq", "memory"] = "zmq",
+    ) -> None:
         self.db_path = db_path
-        self.engine = Engine(
-            Settings(db_path=db_path, snapshot_every=5), env=EnvSource(env or {}, use_os=False)
-        ).start()
+        settings = Settings(db_path=db_path, snapshot_every=5, transport=transport)
+        self.engine = Engine(settings, env=EnvSource(env or {}, use_os=False)).start()
         self.client = self.engine.client()
 
     def run(

@@ -102,7 +102,6 @@ class RunSession:
     current: Any = None
     frame: Any = None  # when set, element actions look inside this frame
     elements: dict[str, Any] = field(default_factory=dict)
-    downloads: list[Any] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     async def page(self) -> Any:
@@ -154,10 +153,6 @@ class BrowserHost:
         self._browser: Any = None
         self._sessions: dict[str, RunSession] = {}
         self._lock = asyncio.Lock()
-
-    @property
-    def running(self) -> bool:
-        return self._browser is not None
 
     async def _launch(self) -> Any:
         if self._browser is None or not self._browser.is_connected():

@@ -16,9 +16,10 @@ from typing import Any, Literal
 import msgspec
 
 from weboter.runtime.actions import default_catalog
+from weboter.runtime.cli import compare
 from weboter.runtime.core.decide import COMMANDS
 from weboter.runtime.core.flows import index_for
-from weboter.runtime.core.loader import load_workflow, parse_text
+from weboter.runtime.core.loader import parse_text
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
@@ -26,7 +27,6 @@ from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.store.runstore import RunStore
-from weboter.runtime.store.verify import diff, verify
 from weboter.schemas.context import NodeModifications
 from weboter.schemas.messages import (
     AddNode,
@@ -171,10 +171,10 @@ def add_commands(  # table: the parser
     p.set_defaults(handler=cmd_debug, out=out)
     p = command("verify", "re-run a run's decisions against its recorded outputs")
     p.add_argument("--workflow", type=Path, help="check against this version of the workflow")
-    p.set_defaults(handler=cmd_verify)
+    p.set_defaults(handler=compare.cmd_verify)
     p = command("diff", "compare two runs: first divergence, outputs and variables per node")
     p.add_argument("other", help="the second run")
-    p.set_defaults(handler=cmd_diff)
+    p.set_defaults(handler=compare.cmd_diff)
 
 
 def resolve(args: argparse.Namespace, prefix: str) -> tuple[str, RunState]:
@@ -323,73 +323,6 @@ def _patch(
     return PatchNode(
         command_id=command_id, run_id=run_id, reply_to=reply_to, node_id=node_id, changes=changes
     )
-
-
-def cmd_verify(args: argparse.Namespace) -> int:
-    run_id, _ = resolve(args, args.run)
-    workflow = load_workflow(args.workflow) if args.workflow else None
-    log = EventLog(_db(args), create=False)
-    try:
-        checked, found = verify(log, run_id, default_catalog(), EnvSource(), workflow)
-    finally:
-        log.close()
-    if found is None:
-        args.out(
-            args,
-            {"run_id": run_id, "checked": checked, "divergence": None},
-            f"run {run_id}: {checked} decision(s) replayed, no divergence",
-        )
-        return 0
-    doc = {"run_id": run_id, "checked": checked, "divergence": found.__dict__}
-    args.out(
-        args,
-        doc,
-        f"run {run_id}: diverges at seq {found.seq}, node {found.node_id}: "
-        f"the run went to {found.expected!r}, the workflow now says {found.actual!r}"
-        + (f" ({found.reason})" if found.reason else ""),
-    )
-    return 1
-
-
-def cmd_diff(args: argparse.Namespace) -> int:
-    run_a, _ = resolve(args, args.run)
-    run_b, _ = resolve(args, args.other)
-    log = EventLog(_db(args), create=False)
-    try:
-        result = diff(log, run_a, run_b)
-    finally:
-        log.close()
-    doc = {
-        "a": run_a,
-        "b": run_b,
-        "first_divergence": result.first_divergence,
-        "steps": result.steps,
-        "only_a": result.only_a,
-        "only_b": result.only_b,
-    }
-    lines = [f"a = {run_a}, b = {run_b}"]
-    if result.first_divergence is None:
-        lines.append("the runs agree step by step")
-    else:
-        lines.append(f"first divergence at step {result.first_divergence}")
-    for step in result.steps:
-        lines.append(
-            f"  step {step['index']}: {step['node_a']} (seq {step['seq_a']}) vs "
-            f"{step['node_b']} (seq {step['seq_b']})"
-        )
-        for kind, changes in step["changes"].items():
-            if kind in ("node", "next_node"):
-                lines.append(f"    {kind}: {changes['a']} -> {changes['b']}")
-                continue
-            for key, pair in changes.items():
-                lines.append(
-                    f"    {kind} {key}: {json.dumps(pair['a'], default=str)} -> "
-                    f"{json.dumps(pair['b'], default=str)}"
-                )
-    if result.only_a or result.only_b:
-        lines.append(f"  {result.only_a} more step(s) in a, {result.only_b} in b")
-    args.out(args, doc, "\n".join(lines))
-    return 0
 
 
 def cmd_debug(args: argparse.Namespace) -> int:

@@ -17,9 +17,10 @@ from typing import Any, Literal
 
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.engine.client import EngineClient, JobRejected
+from weboter.runtime.errors import IllegalTransition
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at, variables_of
-from weboter.runtime.store.verify import history
+from weboter.runtime.store.verify import history, step_back
 from weboter.schemas.context import NodeModifications
 from weboter.schemas.messages import (
     ClearBreakpoint,
@@ -109,7 +110,7 @@ class Debugger:
             return True
         try:
             handler(args)
-        except JobRejected as exc:
+        except (JobRejected, IllegalTransition) as exc:
             self.say(f"refused: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
         except (ValueError, IndexError) as exc:
             self.say(f"error: {exc}; `help` shows the syntax")
@@ -200,19 +201,13 @@ class Debugger:
     def do_back(self, args: list[str]) -> None:
         log = EventLog(self.db_path, create=False)
         try:
-            steps = history(log, self.run_id)
-            own = [r.seq for r in log.read_stored(self.run_id)]
+            target, node_id = step_back(log, self.run_id)
         finally:
             log.close()
-        mine = [s for s in steps if s.run_id == self.run_id]
-        if not mine:
-            raise ValueError("no node of this run has run yet")
-        before = [seq for seq in own if seq < mine[-1].seq]
-        target = before[-1]
         self.client.command(
             lambda c, r: Rewind(command_id=c, run_id=self.run_id, reply_to=r, to_seq=target)
         )
-        self.say(f"back before {mine[-1].node_id} (rewound to seq {target})")
+        self.say(f"back before {node_id} (rewound to seq {target})")
         self.do_where([])
 
     def do_set(self, args: list[str]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli.common import (
     check_env_references,
     db_path,
@@ -23,6 +24,7 @@ from weboter.runtime.cli.common import (
     parse_vars,
 )
 from weboter.runtime.cli.debug_commands import fork_request, resolve
+from weboter.runtime.core.decide import Decider
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.client import EngineClient
@@ -32,7 +34,7 @@ from weboter.runtime.errors import IllegalTransition
 from weboter.runtime.store.eventlog import EventLog, decode_event
 from weboter.runtime.store.projection import context_snapshot, state_at
 from weboter.schemas.events import NodeCompleted, NodeFailed, SubFlowReturned
-from weboter.schemas.messages import RunEnded, SetBreakpoint
+from weboter.schemas.messages import Mode, RunEnded, SetBreakpoint, StartRun
 from weboter.schemas.state import Breakpoint
 from weboter.schemas.workflow import Workflow
 
@@ -68,6 +70,7 @@ class Progress:
             print(self.tag + line, file=sys.stderr, flush=True)
 
 
+_MODES: dict[str, Mode] = {"step": "step", "continue": "continuous"}
 REJECTED = "REJECTED"  # the status of a run the engine refused to drive (RunEnded)
 BAD_INPUT_KINDS = ("ReferenceError", "WorkflowInvalid", "CatalogError", "ExpressionError")
 
@@ -259,11 +262,9 @@ def drive_resting(args: argparse.Namespace, mode: str) -> int:
             [(state.workflow, {})],
             start=lambda client, wf, job: client.fork(**request),
         )
-    if state.status.terminal or state.status not in ("LOADED", "PAUSED", "ERROR"):
-        raise IllegalTransition(
-            f"run {run_id} is {state.status}; only a LOADED, PAUSED or ERROR run can {mode}",
-            hint="fork it to run it again: weboter fork RUN --at SEQ",
-        )
+    # refused here with the engine's own words, before an engine starts (a dry run)
+    check = StartRun(command_id="", run_id=run_id, reply_to="", mode=_MODES[mode])
+    Decider(default_catalog(), env).decide(state, check)
     if mode == "step":
         return drive(
             args,

@@ -20,7 +20,6 @@ from typing import Any, Literal
 log = logging.getLogger(__name__)
 
 HookName = Literal["pre_node_execute", "post_node_execute", "on_node_error"]
-HOOKS: tuple[HookName, ...] = ("pre_node_execute", "post_node_execute", "on_node_error")
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,16 @@ def require(state: RunState, command: object, allowed: tuple[RunStatus, ...]) ->
     """IllegalTransition unless the run is in one of the `allowed` states."""
     if state.status not in allowed:
         name = type(command).__name__
+        if state.status.terminal:
+            hint = "it has ended and will not run again; fork it: weboter fork RUN --at SEQ"
+        elif state.status in (RunStatus.RUNNING, RunStatus.STEPPING):
+            hint = "it is being driven; `weboter pause RUN` stops it at its next node"
+        else:
+            hint = "`weboter state RUN` shows where it is"
         raise IllegalTransition(
             f"{name} is not allowed: run {state.run_id} is {state.status} "
-            f"(allowed in {', '.join(allowed)})"
+            f"(allowed in {', '.join(allowed)})",
+            hint=hint,
         )
 
 

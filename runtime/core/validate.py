@@ -8,11 +8,13 @@ is written literally; a next node given by a reference can go anywhere).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.flows import FlowIndex
 from weboter.runtime.core.references import REFERENCE, SCOPE_ALIASES, references_in
 from weboter.runtime.errors import Finding
-from weboter.schemas.workflow import TERMINALS, Flow, Workflow
+from weboter.schemas.workflow import TERMINALS, Flow, Node, Workflow
 
 
 def validate(workflow: Workflow, catalog: Catalog) -> list[Finding]:
@@ -46,71 +48,92 @@ def _flow(
     edges: dict[str, set[str]] = {}
     dynamic = False
     for i, node in enumerate(flow.nodes):
-        at = f"nodes[{i}]"
-        targets: set[str] = set()
-        edges[node.id] = targets
-        for scope, _ in references_in([node.inputs, node.params]):
-            if scope not in SCOPE_ALIASES:
-                error(at, f"node {node.id!r} uses unknown reference scope ${scope}{{}}")
-        action = catalog.find_action(node.action)
-        if action is None:
-            error(f"{at}.action", f"unknown action {node.action!r}")
-        else:
-            for name in action.required:
-                if node.inputs.get(name) is None and action.defaults.get(name) is None:
-                    error(f"{at}.inputs.{name}", f"{action.name} needs input {name!r}")
-            if action.engine:
-                flow_id = node.inputs.get("flow_id")
-                literal = isinstance(flow_id, str) and not REFERENCE.search(flow_id)
-                if literal and index.callable_from(path, str(flow_id)) is None:
-                    error(
-                        f"{at}.inputs.flow_id",
-                        f"no sub-flow {flow_id!r} is visible from flow {flow.id!r}",
-                    )
-        control = catalog.find_control(node.control)
-        if control is None:
-            error(f"{at}.control", f"unknown control {node.control!r}")
-            continue
-        for name in control.required:
-            if node.params.get(name) is None:
-                error(f"{at}.params.{name}", f"{control.name} needs param {name!r}")
-        named = [(f"{at}.params.{p}", node.params.get(p)) for p in control.node_params]
-        for p in control.node_maps:
-            mapping = node.params.get(p)
-            if isinstance(mapping, dict):
-                named += [(f"{at}.params.{p}.{k}", v) for k, v in mapping.items()]
-            elif mapping is not None:
-                dynamic = True
-        for where, target in named:
-            if target is None:
-                continue
-            if not isinstance(target, str) or REFERENCE.search(target):
-                dynamic = True
-                continue
-            if target not in known and target not in TERMINALS:
-                error(where, f"next node {target!r} does not exist in flow {flow.id!r}")
-            targets.add(target)
-
-    start = flow.start
-    if start in known and not dynamic:
-        seen, todo = {start}, [start]
-        while todo:
-            for nxt in edges.get(todo.pop(), ()):
-                if nxt in known and nxt not in seen:
-                    seen.add(nxt)
-                    todo.append(nxt)
-        for i, node in enumerate(flow.nodes):
-            if node.id not in seen:
-                findings.append(
-                    Finding(
-                        "warning",
-                        f"{prefix}nodes[{i}]",
-                        f"node {node.id!r} cannot be reached from {start!r}",
-                    )
-                )
+        edges[node.id], loose = _node(node, f"nodes[{i}]", path, flow, known, index, catalog, error)
+        dynamic = dynamic or loose
+    if flow.start in known and not dynamic:
+        _reachable(flow, edges, known, prefix, findings)
 
     sub_ids = [sub.id for sub in flow.sub_flows]
     for j, sub in enumerate(flow.sub_flows):
         if sub.id in sub_ids[:j]:
             error(f"sub_flows[{j}].id", f"sub-flow id {sub.id!r} is used twice")
         _flow(sub, (*path, sub.id), f"{prefix}sub_flows[{j}].", index, catalog, findings)
+
+
+def _node(
+    node: Node,
+    at: str,
+    path: tuple[str, ...],
+    flow: Flow,
+    known: set[str],
+    index: FlowIndex,
+    catalog: Catalog,
+    error: Callable[[str, str], None],
+) -> tuple[set[str], bool]:
+    """Check one node; (the next nodes it names, whether some are only known at run time)."""
+    targets: set[str] = set()
+    dynamic = False
+    for scope, _ in references_in([node.inputs, node.params]):
+        if scope not in SCOPE_ALIASES:
+            error(at, f"node {node.id!r} uses unknown reference scope ${scope}{{}}")
+    action = catalog.find_action(node.action)
+    if action is None:
+        error(f"{at}.action", f"unknown action {node.action!r}")
+    else:
+        for name in action.required:
+            if node.inputs.get(name) is None and action.defaults.get(name) is None:
+                error(f"{at}.inputs.{name}", f"{action.name} needs input {name!r}")
+        if action.engine:
+            flow_id = node.inputs.get("flow_id")
+            literal = isinstance(flow_id, str) and not REFERENCE.search(flow_id)
+            if literal and index.callable_from(path, str(flow_id)) is None:
+                error(
+                    f"{at}.inputs.flow_id",
+                    f"no sub-flow {flow_id!r} is visible from flow {flow.id!r}",
+                )
+    control = catalog.find_control(node.control)
+    if control is None:
+        error(f"{at}.control", f"unknown control {node.control!r}")
+        return targets, dynamic
+    for name in control.required:
+        if node.params.get(name) is None:
+            error(f"{at}.params.{name}", f"{control.name} needs param {name!r}")
+    named = [(f"{at}.params.{p}", node.params.get(p)) for p in control.node_params]
+    for p in control.node_maps:
+        mapping = node.params.get(p)
+        if isinstance(mapping, dict):
+            named += [(f"{at}.params.{p}.{k}", v) for k, v in mapping.items()]
+        elif mapping is not None:
+            dynamic = True
+    for where, target in named:
+        if target is None:
+            continue
+        if not isinstance(target, str) or REFERENCE.search(target):
+            dynamic = True
+            continue
+        if target not in known and target not in TERMINALS:
+            error(where, f"next node {target!r} does not exist in flow {flow.id!r}")
+        targets.add(target)
+    return targets, dynamic
+
+
+def _reachable(
+    flow: Flow, edges: dict[str, set[str]], known: set[str], prefix: str, findings: list[Finding]
+) -> None:
+    """A warning for every node the start node cannot reach."""
+    start = flow.start or ""
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt in known and nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    for i, node in enumerate(flow.nodes):
+        if node.id not in seen:
+            findings.append(
+                Finding(
+                    "warning",
+                    f"{prefix}nodes[{i}]",
+                    f"node {node.id!r} cannot be reached from {start!r}",
+                )
+            )

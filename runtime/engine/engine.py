@@ -31,9 +31,12 @@ from weboter.runtime.core.hooks import HookRegistry
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.settings import Settings
+from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.transport.bridge import Bridge
+from weboter.runtime.transport.memory import MemoryBridge
+from weboter.runtime.transport.seam import Transport
 from weboter.runtime.transport.security import start_authenticator
 
 log = logging.getLogger(__name__)
@@ -51,17 +54,28 @@ class Engine:
         self.catalog = catalog or default_catalog()
         self.env = env or EnvSource()
         self.context: zmq.Context[Any] = zmq.Context()
-        self.bridge = Bridge(
-            self.context,
-            command_endpoint=self.settings.command_endpoint,
-            catchup_endpoint=self.settings.catchup_endpoint,
-            curve=self.settings.curve,
-        )
+        self.bridge: Transport = self._transport()
         self.bus_endpoint = f"inproc://weboter-bus-{uuid.uuid4().hex}"
         self.hooks = HookRegistry()  # register pre_node_execute handlers before start()
         self._refs: list[pykka.ActorRef[Any]] = []
         self._clients: list[EngineClient] = []
         self._auth: Any = None
+
+    def _transport(self) -> Transport:
+        s = self.settings
+        if s.transport == "memory":
+            if s.command_endpoint or s.catchup_endpoint:
+                raise WeboterError(
+                    "the in-memory transport cannot listen for other processes",
+                    hint="use transport='zmq' (the default) with command/catch-up endpoints",
+                )
+            return MemoryBridge(self.context)
+        return Bridge(
+            self.context,
+            command_endpoint=s.command_endpoint,
+            catchup_endpoint=s.catchup_endpoint,
+            curve=s.curve,
+        )
 
     @property
     def db_path(self) -> Path:

@@ -36,3 +36,6 @@ class Settings:
     # CURVE for the listening sockets; required for anything bound beyond loopback
     curve: CurveConfig | None = None
     headless: bool = True
+    # how actors of this process talk: "zmq" (the default; needed to listen for other
+    # processes) or "memory" (one process, no sockets: tests of actors)
+    transport: Literal["zmq", "memory"] = "zmq"

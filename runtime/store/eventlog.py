@@ -17,13 +17,13 @@ import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
 
-from weboter.runtime.errors import LogCorrupt, LogTooNew, LogUnavailable, RunNotFound
+from weboter.runtime.errors import LogCorrupt, LogTooNew, LogUnavailable
+from weboter.runtime.store.runs import RunQueries
 from weboter.runtime.store.schema import APPLICATION_ID, LOG_SCHEMA, migrate
 from weboter.runtime.store.upcast import upcast
 from weboter.schemas.events import SCHEMA_VERSIONS, Event, EventRecord
@@ -51,20 +51,6 @@ class VersionConflict(Exception):
         self.run_id = run_id
 
 
-@dataclass(frozen=True)
-class RunSummary:
-    run_id: str
-    workflow_id: str
-    name: str
-    source: str
-    status: str
-    created_at: float
-    updated_at: float
-    events: int
-    last_seq: int
-    parent_run: str | None
-
-
 def encode_event(event: Event) -> bytes:
     return _encoder.encode(event)
 
@@ -77,6 +63,16 @@ def decode_event(type_: str, schema_version: int, payload: bytes) -> Event:
 
 
 def to_record(stored: StoredEvent) -> EventRecord:
+    """The stored row with its payload decoded (and upcast). LogCorrupt, naming the seq, if the
+    payload does not decode: msgspec's errors never reach a caller."""
+    try:
+        event = decode_event(stored.type, stored.schema_version, stored.payload)
+    except (msgspec.DecodeError, msgspec.ValidationError, KeyError, TypeError) as exc:
+        raise LogCorrupt(
+            f"event seq {stored.seq} of run {stored.run_id} ({stored.type}) cannot be read: {exc}",
+            hint="the log was changed by something other than Weboter; `weboter history RUN` "
+            "shows the events around it",
+        ) from exc
     return EventRecord(
         seq=stored.seq,
         run_id=stored.run_id,
@@ -85,11 +81,11 @@ def to_record(stored: StoredEvent) -> EventRecord:
         schema_version=stored.schema_version,
         command_id=stored.command_id,
         recorded_at=stored.recorded_at,
-        event=decode_event(stored.type, stored.schema_version, stored.payload),
+        event=event,
     )
 
 
-class EventLog:
+class EventLog(RunQueries):
     """Open (creating if needed) the log at `path`. Raises LogError subclasses, never sqlite's."""
 
     def __init__(
@@ -318,59 +314,12 @@ class EventLog:
                 "ORDER BY seq DESC LIMIT 1",
                 (run_id, seq),
             ).fetchone()
-        return _state_decoder.decode(row[0]) if row else None
-
-    def runs(self, limit: int = 100) -> list[RunSummary]:
-        rows = self._conn.execute(
-            "SELECT r.run_id, r.workflow_id, r.name, r.source, r.status, r.created_at, "
-            "r.updated_at, (SELECT COUNT(*) FROM events e WHERE e.run_id = r.run_id), "
-            "(SELECT MAX(seq) FROM events e WHERE e.run_id = r.run_id), r.parent_run "
-            "FROM runs r ORDER BY r.created_at DESC LIMIT ?",
-            (limit,),
-        ).fetchall()
-        return [RunSummary(*row) for row in rows]
-
-    def driver(self, run_id: str) -> tuple[int, str] | None:
-        """(pid, host) of a live process on this host that drives the run, if any."""
-        row = self._conn.execute(
-            "SELECT owner_pid, owner_host FROM runs WHERE run_id = ? AND status IN "
-            "('RUNNING', 'STEPPING')",
-            (run_id,),
-        ).fetchone()
-        if row is None or row[0] is None or row[1] != socket.gethostname():
-            return None
-        pid = int(row[0])
-        if pid == os.getpid():
+        if row is None:
             return None
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None  # that process died: the run can be taken up
-        except PermissionError:
-            pass  # alive, someone else's
-        return pid, str(row[1])
-
-    def run_status(self, run_id: str) -> str | None:
-        row = self._conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return row[0] if row else None
-
-    def resolve_run_id(self, prefix: str) -> str:
-        """The one run whose id starts with `prefix`."""
-        rows = self._conn.execute(
-            "SELECT run_id FROM runs WHERE run_id >= ? AND run_id < ? ORDER BY run_id LIMIT 6",
-            (prefix, prefix + "\uffff"),
-        ).fetchall()
-        if not rows:
-            raise RunNotFound(
-                f"no run with id {prefix!r} in {self.path}",
-                hint="`weboter runs` lists the runs in this log",
-            )
-        if len(rows) > 1 and rows[0][0] != prefix:
-            shown = ", ".join(r[0] for r in rows[:5])
-            raise RunNotFound(
-                f"run id {prefix!r} is ambiguous: {shown}", hint="give more characters of the id"
-            )
-        return str(rows[0][0])
+            return _state_decoder.decode(row[0])
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None  # snapshots are a cache (rule 6): fold from the events instead
 
 
 def _connect(path: Path, *, create: bool) -> sqlite3.Connection:

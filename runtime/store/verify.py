@@ -18,7 +18,7 @@ from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.fold import apply
 from weboter.runtime.core.node import route
 from weboter.runtime.core.references import EnvSource, display
-from weboter.runtime.errors import WeboterError
+from weboter.runtime.errors import IllegalTransition, WeboterError
 from weboter.runtime.store.eventlog import EventLog
 from weboter.schemas.events import NodeCompleted, RunCreated, RunRewound, SubFlowReturned
 from weboter.schemas.state import RunState
@@ -107,6 +107,19 @@ class Step:
     variables: dict[str, Any]  # flow and global variables written by this step
     flow_path: tuple[str, ...] = ()
     inputs: dict[str, Any] = field(default_factory=dict)  # as recorded (secrets as markers)
+
+
+def step_back(log: EventLog, run_id: str) -> tuple[int, str]:
+    """Where rewinding one node goes: (the seq right before the run's last executed node, that
+    node's id). IllegalTransition if no node of this run has run yet."""
+    mine = [s for s in history(log, run_id) if s.run_id == run_id]
+    if not mine:
+        raise IllegalTransition(
+            f"no node of run {run_id} has run yet; there is nothing to go back over",
+            hint="a fork's earlier nodes belong to its parent: fork the parent earlier",
+        )
+    before = [e.seq for e in log.read_stored(run_id, until_seq=mine[-1].seq - 1)]
+    return before[-1], mine[-1].node_id
 
 
 def history(log: EventLog, run_id: str, until_seq: int | None = None) -> list[Step]:

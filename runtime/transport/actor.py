@@ -26,7 +26,8 @@ import pykka
 import zmq
 from pykka._envelope import Envelope  # non-public: see the module's docstring
 
-from weboter.runtime.transport.bridge import Bridge, Outbox, message_decoder
+from weboter.runtime.transport.bridge import message_decoder
+from weboter.runtime.transport.seam import Sender, Transport
 from weboter.schemas.messages import Message
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,14 @@ class SocketInbox:
         self.idle: Callable[[], float | None] | None = None
         self._watched: dict[zmq.Socket[Any], Callable[[], None]] = {}
 
-    def attach(self, context: zmq.Context[Any], endpoint: str) -> None:
+    def attach(self, context: zmq.Context[Any] | None, endpoint: str) -> None:
+        """A context and endpoint to bind the PULL socket at; None: memory mode (messages
+        arrive through `deliver` only; runtime/transport/memory.py)."""
         self.context, self.endpoint = context, endpoint
+
+    def deliver(self, payload: bytes) -> None:
+        """A message from the in-memory transport (any thread)."""
+        self.put(Envelope(payload))
 
     def put(self, envelope: Any, block: bool = True, timeout: float | None = None) -> None:
         self._local.append(envelope)
@@ -67,13 +74,13 @@ class SocketInbox:
                 return self._local.popleft()
             if self._closed:
                 raise queue.Empty
-            if self._socket is None:
+            if self._poller is None:
                 self._open()
-            assert self._socket is not None
             assert self._poller is not None
-            ready = self._socket.getsockopt(zmq.EVENTS)  # a check that raises nothing when empty
-            if isinstance(ready, int) and ready & zmq.POLLIN:
-                return Envelope(self._socket.recv())
+            if self._socket is not None:
+                ready = self._socket.getsockopt(zmq.EVENTS)  # raises nothing when empty
+                if isinstance(ready, int) and ready & zmq.POLLIN:
+                    return Envelope(self._socket.recv())
             wait = self.idle() if self.idle is not None else None
             events = dict(self._poller.poll(None if wait is None else max(int(wait * 1000), 1)))
             for sock, on_ready in self._watched.items():
@@ -84,13 +91,14 @@ class SocketInbox:
                     os.read(self._wake_r, 4096)
 
     def _open(self) -> None:
-        assert self.context is not None, "attach() the inbox before the actor starts"
-        self._socket = self.context.socket(zmq.PULL)
-        self._socket.setsockopt(zmq.LINGER, 0)
-        self._socket.setsockopt(zmq.RCVHWM, 0)
-        self._socket.bind(self.endpoint)
+        assert self.endpoint, "attach() the inbox before the actor starts"
         self._poller = zmq.Poller()
-        self._poller.register(self._socket, zmq.POLLIN)
+        if self.context is not None:
+            self._socket = self.context.socket(zmq.PULL)
+            self._socket.setsockopt(zmq.LINGER, 0)
+            self._socket.setsockopt(zmq.RCVHWM, 0)
+            self._socket.bind(self.endpoint)
+            self._poller.register(self._socket, zmq.POLLIN)
         self._poller.register(self._wake_r, zmq.POLLIN)
         for sock in self._watched:
             self._poller.register(sock, zmq.POLLIN)
@@ -117,10 +125,10 @@ class MessageActor(pykka.ThreadingActor):
 
     address = "actor"
 
-    def __init__(self, bridge: Bridge) -> None:
+    def __init__(self, bridge: Transport) -> None:
         super().__init__()
         self.bridge = bridge
-        self._outbox: Outbox | None = None
+        self._outbox: Sender | None = None
         assert isinstance(self.actor_inbox, SocketInbox)
         bridge.actor_inbox(self.address, self.actor_inbox)
 

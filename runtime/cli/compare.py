@@ -1,0 +1,89 @@
+"""`weboter verify` and `weboter diff`: questions about finished (or resting) runs, answered
+from the log alone."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from weboter.runtime.actions import default_catalog
+from weboter.runtime.cli.common import db_path
+from weboter.runtime.core.loader import load_workflow
+from weboter.runtime.core.references import EnvSource
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.verify import diff, verify
+
+
+def resolve_id(args: argparse.Namespace, prefix: str) -> str:
+    log = EventLog(db_path(args), create=False)
+    try:
+        return log.resolve_run_id(prefix)
+    finally:
+        log.close()
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    run_id = resolve_id(args, args.run)
+    workflow = load_workflow(args.workflow) if args.workflow else None
+    log = EventLog(db_path(args), create=False)
+    try:
+        checked, found = verify(log, run_id, default_catalog(), EnvSource(), workflow)
+    finally:
+        log.close()
+    if found is None:
+        args.out(
+            args,
+            {"run_id": run_id, "checked": checked, "divergence": None},
+            f"run {run_id}: {checked} decision(s) replayed, no divergence",
+        )
+        return 0
+    doc = {"run_id": run_id, "checked": checked, "divergence": found.__dict__}
+    args.out(
+        args,
+        doc,
+        f"run {run_id}: diverges at seq {found.seq}, node {found.node_id}: "
+        f"the run went to {found.expected!r}, the workflow now says {found.actual!r}"
+        + (f" ({found.reason})" if found.reason else ""),
+    )
+    return 1
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    run_a = resolve_id(args, args.run)
+    run_b = resolve_id(args, args.other)
+    log = EventLog(db_path(args), create=False)
+    try:
+        result = diff(log, run_a, run_b)
+    finally:
+        log.close()
+    doc = {
+        "a": run_a,
+        "b": run_b,
+        "first_divergence": result.first_divergence,
+        "steps": result.steps,
+        "only_a": result.only_a,
+        "only_b": result.only_b,
+    }
+    lines = [f"a = {run_a}, b = {run_b}"]
+    if result.first_divergence is None:
+        lines.append("the runs agree step by step")
+    else:
+        lines.append(f"first divergence at step {result.first_divergence}")
+    for step in result.steps:
+        lines.append(
+            f"  step {step['index']}: {step['node_a']} (seq {step['seq_a']}) vs "
+            f"{step['node_b']} (seq {step['seq_b']})"
+        )
+        for kind, changes in step["changes"].items():
+            if kind in ("node", "next_node"):
+                lines.append(f"    {kind}: {changes['a']} -> {changes['b']}")
+                continue
+            for key, pair in changes.items():
+                lines.append(
+                    f"    {kind} {key}: {json.dumps(pair['a'], default=str)} -> "
+                    f"{json.dumps(pair['b'], default=str)}"
+                )
+    if result.only_a or result.only_b:
+        lines.append(f"  {result.only_a} more step(s) in a, {result.only_b} in b")
+    args.out(args, doc, "\n".join(lines))
+    return 0

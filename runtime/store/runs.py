@@ -1,0 +1,86 @@
+"""The `runs` read model: one row per run (status, parent, who drives it), kept by the write
+path in the same transaction as the run's events, with the status the fold gives (one place
+decides a status: runtime/core/fold.py)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from weboter.runtime.errors import RunNotFound
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    workflow_id: str
+    name: str
+    source: str
+    status: str
+    created_at: float
+    updated_at: float
+    events: int
+    last_seq: int
+    parent_run: str | None
+
+
+class RunQueries:
+    """Questions about runs, answered from the `runs` table (a part of EventLog)."""
+
+    path: Path
+    _conn: sqlite3.Connection
+
+    def runs(self, limit: int = 100) -> list[RunSummary]:
+        rows = self._conn.execute(
+            "SELECT r.run_id, r.workflow_id, r.name, r.source, r.status, r.created_at, "
+            "r.updated_at, (SELECT COUNT(*) FROM events e WHERE e.run_id = r.run_id), "
+            "(SELECT MAX(seq) FROM events e WHERE e.run_id = r.run_id), r.parent_run "
+            "FROM runs r ORDER BY r.created_at DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [RunSummary(*row) for row in rows]
+
+    def driver(self, run_id: str) -> tuple[int, str] | None:
+        """(pid, host) of a live process on this host that drives the run, if any."""
+        row = self._conn.execute(
+            "SELECT owner_pid, owner_host FROM runs WHERE run_id = ? AND status IN "
+            "('RUNNING', 'STEPPING')",
+            (run_id,),
+        ).fetchone()
+        if row is None or row[0] is None or row[1] != socket.gethostname():
+            return None
+        pid = int(row[0])
+        if pid == os.getpid():
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None  # that process died: the run can be taken up
+        except PermissionError:
+            pass  # alive, someone else's
+        return pid, str(row[1])
+
+    def run_status(self, run_id: str) -> str | None:
+        row = self._conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return row[0] if row else None
+
+    def resolve_run_id(self, prefix: str) -> str:
+        """The one run whose id starts with `prefix`."""
+        rows = self._conn.execute(
+            "SELECT run_id FROM runs WHERE run_id >= ? AND run_id < ? ORDER BY run_id LIMIT 6",
+            (prefix, prefix + "\uffff"),
+        ).fetchall()
+        if not rows:
+            raise RunNotFound(
+                f"no run with id {prefix!r} in {self.path}",
+                hint="`weboter runs` lists the runs in this log",
+            )
+        if len(rows) > 1 and rows[0][0] != prefix:
+            shown = ", ".join(r[0] for r in rows[:5])
+            raise RunNotFound(
+                f"run id {prefix!r} is ambiguous: {shown}", hint="give more characters of the id"
+            )
+        return str(rows[0][0])
