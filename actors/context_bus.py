@@ -92,9 +92,12 @@ class ContextBus(MessageActor):
         self.watch(self._pub, self._subscriptions)
 
     def _subscriptions(self) -> None:
-        """Track subscriptions that include hooks; tell the executors when that changes."""
+        """Track subscriptions that include hooks (telling the executors when that changes),
+        then acknowledge each new subscription: an acknowledged hook subscriber sees the hooks
+        of every node that starts afterwards."""
         assert self._pub is not None
         before = bool(self._hook_topics)
+        acks: list[bytes] = []
         while True:
             try:
                 frame = self._pub.recv(zmq.NOBLOCK)
@@ -102,19 +105,20 @@ class ContextBus(MessageActor):
                 break
             if not frame:
                 continue
-            topic = frame[1:]
-            if frame[0] == 1:
-                ack = _encoder.encode({"subscribed": topic.decode(errors="replace")})
-                self._pub.send_multipart([topic, ack, b""])
-            if not (topic.startswith(b"hook") or b"hook".startswith(topic)):
-                continue
-            if frame[0] == 1:
-                self._hook_topics.add(topic)
-            else:
-                self._hook_topics.discard(topic)
+            subscribed, topic = frame[0] == 1, frame[1:]
+            if subscribed:
+                acks.append(topic)
+            if topic.startswith(b"hook") or b"hook".startswith(topic):
+                if subscribed:
+                    self._hook_topics.add(topic)
+                else:
+                    self._hook_topics.discard(topic)
         if bool(self._hook_topics) != before:
             for executor in EXECUTORS:
                 self.send(executor, HookInterest(active=bool(self._hook_topics)))
+        for topic in acks:
+            ack = _encoder.encode({"subscribed": topic.decode(errors="replace")})
+            self._pub.send_multipart([topic, ack, b""])
 
     def stopping(self) -> None:
         if self._pub is not None:

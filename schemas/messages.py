@@ -1,4 +1,4 @@
-"""Messages between actors and clients (DESIGN §2, §4); `Message` decodes any of them.
+"""Messages between actors and clients (docs/protocol.md); `Message` decodes any of them.
 
 Commands carry a `command_id` (idempotence: a duplicate produces no new events) and a
 `reply_to` address (an actor name, or a client's socket identity).

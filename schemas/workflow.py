@@ -1,4 +1,4 @@
-"""The workflow model: the original Weboter format (DESIGN §6, WORKFLOW-FORMAT.md) as Structs.
+"""The workflow model: the original Weboter format (docs/workflow-format.md) as Structs.
 
 Persisted inside `RunCreated`, so the rules of schema evolution apply: new fields get
 defaults, types never change, unknown fields are tolerated.

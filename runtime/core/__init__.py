@@ -5,3 +5,48 @@ breakpoints, live changes, fork, rewind); `apply(state, event)` folds one event;
 a node's next node; `validate` checks a workflow; references and expressions resolve values.
 Tested without sockets or files (tests/core/).
 """
+
+from weboter.runtime.core.catalog import (
+    ActionContext,
+    ActionSpec,
+    Catalog,
+    ControlSpec,
+    Plugin,
+)
+from weboter.runtime.core.decide import COMMANDS, Command, Decider
+from weboter.runtime.core.decision import Decision
+from weboter.runtime.core.failure import error_context
+from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.fold import FoldError, apply, fold
+from weboter.runtime.core.fork import fork_state
+from weboter.runtime.core.loader import load_workflow, parse_text, to_workflow
+from weboter.runtime.core.node import route
+from weboter.runtime.core.plan import plan
+from weboter.runtime.core.references import EnvSource, Resolver
+from weboter.runtime.core.validate import validate
+
+__all__ = [
+    "COMMANDS",
+    "ActionContext",
+    "ActionSpec",
+    "Catalog",
+    "Command",
+    "ControlSpec",
+    "Decider",
+    "Decision",
+    "EnvSource",
+    "FoldError",
+    "Plugin",
+    "Resolver",
+    "apply",
+    "error_context",
+    "fold",
+    "fork_state",
+    "index_for",
+    "load_workflow",
+    "parse_text",
+    "plan",
+    "route",
+    "to_workflow",
+    "validate",
+]

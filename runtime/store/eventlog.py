@@ -1,6 +1,7 @@
-"""The event log: an SQLite file with one writer (the State Manager) and any number of readers.
+"""The event log: an SQLite file; writers go through RunStore (runtime/store/runstore.py), any
+number of readers.
 
-Storage rules (DESIGN §3):
+Storage rules (each one a test in tests/store/test_log_contract.py):
 1. `seq` is global, assigned at append, never reused (AUTOINCREMENT); commit order = seq order.
 2. `(run_id, run_version)` is unique: a run's events are totally ordered, with no gaps.
 3. All events of one command are appended in one transaction (`BEGIN IMMEDIATE`).

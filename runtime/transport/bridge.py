@@ -76,7 +76,7 @@ def is_loopback(endpoint: str) -> bool:
 
 
 def check_bindable(endpoint: str, *, curve: bool) -> None:
-    """Refuse to listen beyond loopback without CURVE authentication (DESIGN §4)."""
+    """Refuse to listen beyond loopback without CURVE authentication (docs/protocol.md)."""
     if not is_loopback(endpoint) and not curve:
         raise TransportError(
             f"refusing to listen on {endpoint} without authentication",

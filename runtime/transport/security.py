@@ -1,4 +1,4 @@
-"""CURVE authentication for sockets that listen beyond loopback (DESIGN §4).
+"""CURVE authentication for sockets that listen beyond loopback (docs/protocol.md).
 
 The engine's server key pair encrypts its ROUTER and PUB sockets; a ZAP handler (pyzmq's
 ThreadAuthenticator) lets in only clients whose public key is on the allow-list. Keys are Z85

@@ -71,6 +71,20 @@ def state(runner: Runner, run_id: str) -> RunState:
         log.close()
 
 
+def logged(runner: Runner, run_id: str, type_: str, count: int, timeout: float = 10) -> None:
+    """Wait until the log holds `count` events of `type_` for the run (polls the log)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = EventLog(runner.db_path)
+        try:
+            if sum(e.type == type_ for e in log.read_stored(run_id)) >= count:
+                return
+        finally:
+            log.close()
+        time.sleep(0.01)  # between two reads of the log
+    raise AssertionError(f"run {run_id}: fewer than {count} {type_} within {timeout} s")
+
+
 def load(runner: Runner, wf: dict[str, Any]) -> str:
     return runner.client.submit(to_workflow(wf, "t"), start=None)
 
@@ -152,7 +166,7 @@ def test_error_breakpoint_waits_then_a_fixed_variable_lets_it_go_on(runner: Runn
 def test_pause_at_the_next_node_boundary_and_stop_cancels_within_a_second(runner: Runner) -> None:
     client = runner.client
     run_id = client.submit(to_workflow(counter(limit=1000, nap=0.02), "t"))
-    time.sleep(0.3)
+    logged(runner, run_id, "NodeCompleted", 3)  # it runs: pause it now
     client.pause(run_id)
     assert client.wait(run_id, timeout=10).status == "PAUSED"
     paused = state(runner, run_id)
@@ -162,7 +176,7 @@ def test_pause_at_the_next_node_boundary_and_stop_cancels_within_a_second(runner
     slow = client.submit(
         to_workflow(flow(node("zz", "SleepFor", "EndFlow", inputs={"duration": 30})), "t")
     )
-    time.sleep(0.3)
+    logged(runner, slow, "RunStarted", 1)  # its one node is in flight
     started = time.monotonic()
     client.stop(slow)
     assert client.wait(slow, timeout=10).status == "STOPPED"
