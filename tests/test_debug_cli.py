@@ -96,3 +96,44 @@ def test_break_needs_a_place(tmp_path: Path) -> None:
     assert "say where to break" in result.stderr
     ok = weboter("break", run_id, "--if", "count >= 2", "--json", home=tmp_path)
     assert ok.returncode == 0
+
+
+def test_runs_lists_the_status_the_fold_gives_after_a_rewind_from_error(tmp_path: Path) -> None:
+    """Once, `runs` said ERROR after a rewind from ERROR while the run was PAUSED."""
+    flow_file = tmp_path / "fails.json"
+    flow_file.write_text(
+        json.dumps(
+            {
+                "id": "f",
+                "name": "fails",
+                "nodes": [
+                    {
+                        "id": "ok",
+                        "action": "SetData",
+                        "inputs": {"key": "a", "value": 1},
+                        "control": "NextNode",
+                        "params": {"next_node": "bad"},
+                    },
+                    {
+                        "id": "bad",
+                        "action": "JsonParse",
+                        "inputs": {"text": "{nope"},
+                        "control": "EndFlow",
+                    },
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    home = tmp_path / "home"
+    ran = weboter("run", str(flow_file), "--break-on-error", "--json", home=home)
+    run_id = json.loads(ran.stdout)["run_id"]
+    listed = json.loads(weboter("runs", "--json", home=home).stdout)
+    assert [r["status"] for r in listed] == ["ERROR"]
+    history = json.loads(weboter("history", run_id, "--json", home=home).stdout)
+    first = history["events"][0]["seq"] if isinstance(history, dict) else history[0]["seq"]
+    rewound = weboter("rewind", run_id, "--to", str(first + 1), home=home)
+    assert rewound.returncode == 0, rewound.stderr
+    state = json.loads(weboter("state", run_id, "--json", home=home).stdout)
+    listed = json.loads(weboter("runs", "--json", home=home).stdout)
+    assert [r["status"] for r in listed] == [state["status"]] == ["PAUSED"]

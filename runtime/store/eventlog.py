@@ -140,9 +140,9 @@ class EventLog(RunQueries):
 
     def events_of_command(self, command_id: str) -> list[StoredEvent]:
         """The events an earlier command produced (empty if it produced none)."""
-        found = self._conn.execute(
+        found = self._one(
             "SELECT run_id, first_seq, last_seq FROM commands WHERE command_id = ?", (command_id,)
-        ).fetchone()
+        )
         if found is None:
             return []
         run_id, first, last = found
@@ -192,6 +192,11 @@ class EventLog(RunQueries):
             conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.OperationalError):
                 raise _unavailable(self.path, exc) from exc
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise LogCorrupt(
+                    f"the event log {self.path} is damaged ({exc}); nothing was appended",
+                    hint="copy it away and check it: sqlite3 FILE 'PRAGMA integrity_check'",
+                ) from exc
             raise
         return stored
 
@@ -274,7 +279,7 @@ class EventLog(RunQueries):
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [StoredEvent(*row) for row in self._conn.execute(sql, params)]
+        return [StoredEvent(*row) for row in self._read(sql, params)]
 
     def read(
         self,
@@ -296,25 +301,23 @@ class EventLog(RunQueries):
 
     def last_seq(self, run_id: str | None = None) -> int:
         if run_id is None:
-            row = self._conn.execute("SELECT MAX(seq) FROM events").fetchone()
+            row = self._one("SELECT MAX(seq) FROM events")
         else:
-            row = self._conn.execute(
-                "SELECT MAX(seq) FROM events WHERE run_id = ?", (run_id,)
-            ).fetchone()
+            row = self._one("SELECT MAX(seq) FROM events WHERE run_id = ?", (run_id,))
         return int(row[0] or 0)
 
     def snapshot_before(self, run_id: str, seq: int | None = None) -> RunState | None:
         """The newest snapshot of `run_id` taken at or before `seq` (or the newest of all)."""
         if seq is None:
-            row = self._conn.execute(
+            row = self._one(
                 "SELECT state FROM snapshots WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
-            ).fetchone()
+            )
         else:
-            row = self._conn.execute(
+            row = self._one(
                 "SELECT state FROM snapshots WHERE run_id = ? AND seq <= ? "
                 "ORDER BY seq DESC LIMIT 1",
                 (run_id, seq),
-            ).fetchone()
+            )
         if row is None:
             return None
         try:

@@ -9,8 +9,9 @@ import socket
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from weboter.runtime.errors import RunNotFound
+from weboter.runtime.errors import LogCorrupt, LogUnavailable, RunNotFound
 
 
 @dataclass(frozen=True)
@@ -33,23 +34,42 @@ class RunQueries:
     path: Path
     _conn: sqlite3.Connection
 
+    def _read(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[Any]:
+        """Every row of a query; SQLite's errors as LogErrors (the store seam)."""
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise LogUnavailable(
+                f"the event log {self.path} cannot be read now ({exc})",
+                hint="another process may hold it for too long; try again",
+            ) from exc
+        except sqlite3.DatabaseError as exc:
+            raise LogCorrupt(
+                f"the event log {self.path} is damaged ({exc})",
+                hint="copy it away and check it with `sqlite3 FILE 'PRAGMA integrity_check'`",
+            ) from exc
+
+    def _one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
+        rows = self._read(sql, params)
+        return rows[0] if rows else None
+
     def runs(self, limit: int = 100) -> list[RunSummary]:
-        rows = self._conn.execute(
+        rows = self._read(
             "SELECT r.run_id, r.workflow_id, r.name, r.source, r.status, r.created_at, "
             "r.updated_at, (SELECT COUNT(*) FROM events e WHERE e.run_id = r.run_id), "
             "(SELECT MAX(seq) FROM events e WHERE e.run_id = r.run_id), r.parent_run "
             "FROM runs r ORDER BY r.created_at DESC LIMIT ?",
             (limit,),
-        ).fetchall()
+        )
         return [RunSummary(*row) for row in rows]
 
     def driver(self, run_id: str) -> tuple[int, str] | None:
         """(pid, host) of a live process on this host that drives the run, if any."""
-        row = self._conn.execute(
+        row = self._one(
             "SELECT owner_pid, owner_host FROM runs WHERE run_id = ? AND status IN "
             "('RUNNING', 'STEPPING')",
             (run_id,),
-        ).fetchone()
+        )
         if row is None or row[0] is None or row[1] != socket.gethostname():
             return None
         pid = int(row[0])
@@ -64,15 +84,15 @@ class RunQueries:
         return pid, str(row[1])
 
     def run_status(self, run_id: str) -> str | None:
-        row = self._conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        row = self._one("SELECT status FROM runs WHERE run_id = ?", (run_id,))
         return row[0] if row else None
 
     def resolve_run_id(self, prefix: str) -> str:
         """The one run whose id starts with `prefix`."""
-        rows = self._conn.execute(
+        rows = self._read(
             "SELECT run_id FROM runs WHERE run_id >= ? AND run_id < ? ORDER BY run_id LIMIT 6",
             (prefix, prefix + "\uffff"),
-        ).fetchall()
+        )
         if not rows:
             raise RunNotFound(
                 f"no run with id {prefix!r} in {self.path}",

@@ -156,3 +156,17 @@ def test_a_version_1_log_is_migrated_in_place(tmp_path: Path) -> None:
     assert {"owner_pid", "owner_host"} <= columns
     assert log._conn.execute("PRAGMA user_version").fetchone()[0] == LOG_SCHEMA
     log.close()
+
+
+def test_a_payload_that_does_not_decode_names_its_seq(tmp_path: Path) -> None:
+    """msgspec's errors never reach a caller: the store says which event is unreadable."""
+    path = tmp_path / "log.db"
+    log = EventLog(path)
+    stored = log.append("r", 0, [("RunStarted", encode_event(RunStarted()))], command_id="c1")
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE events SET payload = ? WHERE seq = ?", (b"\xc1garbage", stored[0].seq))
+    conn.commit()
+    conn.close()
+    with pytest.raises(LogCorrupt, match=f"event seq {stored[0].seq} of run r"):
+        list(log.read("r"))
+    log.close()
