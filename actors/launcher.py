@@ -46,8 +46,11 @@ def new_run_id() -> str:
 class Launcher(MessageActor):
     address = LAUNCHER
 
-    def __init__(self, bridge: Transport, catalog: Catalog, db_path: Path) -> None:
+    def __init__(
+        self, bridge: Transport, catalog: Catalog, db_path: Path, *, max_nodes: int = 0
+    ) -> None:
         super().__init__(bridge)
+        self.max_nodes = max_nodes  # the node budget of a job that names none
         self.catalog = catalog
         self.db_path = db_path
         self.pending: dict[str, SubmitJob | ForkJob] = {}
@@ -113,6 +116,7 @@ class Launcher(MessageActor):
                 reply_to=self.address,
                 variables=job.variables,
                 source=job.source,
+                max_nodes=self.max_nodes if job.max_nodes is None else job.max_nodes,
             ),
         )
 
@@ -123,7 +127,13 @@ class Launcher(MessageActor):
             if self._log is None:
                 self._log = EventLog(self.db_path, create=False)
             parent = state_at(self._log, job.run_id, job.at_seq)
-            state = fork_state(parent, job.at_seq, variables=job.variables, patches=job.patches)
+            state = fork_state(
+                parent,
+                job.at_seq,
+                variables=job.variables,
+                patches=job.patches,
+                max_nodes=job.max_nodes,
+            )
         except WeboterError as exc:
             error = error_context(exc, None, [])
             self.send(
@@ -143,6 +153,7 @@ class Launcher(MessageActor):
                 parent_run=job.run_id,
                 parent_seq=job.at_seq,
                 initial_state=state,
+                max_nodes=state.max_nodes,
             ),
         )
 

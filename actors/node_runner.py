@@ -26,6 +26,7 @@ from weboter.runtime.browser.host import BrowserHost
 from weboter.runtime.browser.restore import BrowserRestore
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Catalog
 from weboter.runtime.core.failure import error_context
+from weboter.runtime.core.limits import check_value
 from weboter.runtime.core.node import Writes, map_outputs, resolve_inputs, route
 from weboter.runtime.core.references import EnvSource, Resolver
 from weboter.runtime.errors import ActionError, ActionTimeout, ReferenceError_, WorkflowError
@@ -34,11 +35,11 @@ from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import NODE_RUNNER, STATE_MANAGER
 from weboter.runtime.transport.bridge import encode
 from weboter.runtime.transport.seam import Transport
-from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import (
     CancelNode,
     ExecuteNode,
     Message,
+    RecordAttempt,
     RecordNodeResult,
     ReleaseRun,
 )
@@ -160,9 +161,9 @@ class NodeRunner(MessageActor):
             outputs = spec.fn(ctx, inputs)
             if inspect.isawaitable(outputs):
                 raise ActionError(f"{spec.name} is async but declared sync")
-            return self._complete(task, ctx, resolver, inputs, outputs, started, 1, [])
+            return self._complete(task, ctx, resolver, inputs, outputs, started, 1)
         except Exception as exc:
-            return self._failed(task, resolver, exc, started, 1, [])
+            return self._failed(task, resolver, exc, started, 1)
 
     async def _run_async(self, task: ExecuteNode, spec: ActionSpec | None) -> None:
         self._report(task, await self._attempts(task, spec))
@@ -173,10 +174,11 @@ class NodeRunner(MessageActor):
         self.run_secrets.setdefault(task.run_id, {}).update(result.secrets)
         try:
             payload = encode(result)
-        except (TypeError, msgspec.EncodeError) as exc:
+        except Exception as exc:  # never drop a node: a result that cannot be sent fails it
             error = ActionError(
-                f"node {task.node.id!r}: its outputs cannot be recorded ({exc})",
-                hint="actions must return plain data: text, numbers, lists, dicts",
+                f"node {task.node.id!r}: its outputs cannot be recorded ({_why(exc)})",
+                hint="actions must return plain data: text, numbers (whole numbers within "
+                "64 bits), lists, dicts",
             )
             failed = self._failed(
                 task,
@@ -184,7 +186,6 @@ class NodeRunner(MessageActor):
                 error,
                 time.perf_counter(),
                 result.attempts,
-                list(result.failed_attempts),
             )
             payload = encode(failed)
         self.bridge.outbox().send_raw(STATE_MANAGER, payload)
@@ -194,7 +195,6 @@ class NodeRunner(MessageActor):
         policy = task.node.retry
         attempts = max(policy.attempts if policy else 1, 1)
         delay = policy.backoff if policy else 0.0
-        failed: list[ErrorContext] = []
         for attempt in range(1, attempts + 1):
             ctx, resolver = self._context(task)
             try:
@@ -208,7 +208,7 @@ class NodeRunner(MessageActor):
                 outputs = await self._call(spec, ctx, inputs, task=task)
                 evidence = await self._evidence(ctx, spec, task, resolver, failed=False)
                 result = self._complete(
-                    task, ctx, resolver, inputs, outputs, started, attempt, failed, evidence
+                    task, ctx, resolver, inputs, outputs, started, attempt, evidence
                 )
                 if spec.browser:
                     secrets = {**self.run_secrets.get(task.run_id, {}), **resolver.secrets}
@@ -221,11 +221,25 @@ class NodeRunner(MessageActor):
                 last = attempt == attempts or isinstance(exc, NOT_RETRIED)
                 evidence = await self._evidence(ctx, spec, task, resolver, failed=last)
                 if last:
-                    return self._failed(task, resolver, exc, started, attempt, failed, evidence)
-                failed.append(error_context(exc, task.node.id, task.flow_path, attempt))
+                    return self._failed(task, resolver, exc, started, attempt, evidence)
+                self._attempt_failed(task, resolver, exc, attempt)
                 await asyncio.sleep(delay)
                 delay *= policy.factor if policy else 1.0
         raise AssertionError("unreachable")
+
+    def _attempt_failed(
+        self, task: ExecuteNode, resolver: Resolver, exc: BaseException, attempt: int
+    ) -> None:
+        """Record a failed attempt now (it will be tried again): the log shows a long retry."""
+        report = RecordAttempt(
+            command_id=f"{task.command_id}-{attempt}",
+            run_id=task.run_id,
+            version=task.version,
+            node_id=task.node.id,
+            error=error_context(exc, task.node.id, task.flow_path, attempt),
+            secrets=dict(resolver.secrets),
+        )
+        self.bridge.outbox().send_raw(STATE_MANAGER, encode(report))
 
     async def _evidence(
         self,
@@ -281,11 +295,11 @@ class NodeRunner(MessageActor):
         outputs: Any,
         started: float,
         attempt: int,
-        failed: list[ErrorContext],
         evidence: dict[str, str] | None = None,
     ) -> RecordNodeResult:
         if not isinstance(outputs, dict):
             raise ActionError(f"{task.node.action} returned {type(outputs).__name__}, not a dict")
+        check_value(outputs, f"node {task.node.id!r} outputs")
         writes = map_outputs(
             task.node, outputs, Writes(dict(ctx.flow_writes), dict(ctx.global_writes))
         )
@@ -315,7 +329,6 @@ class NodeRunner(MessageActor):
             loop_count=decision.loop_count,
             inputs=inputs,
             attempts=attempt,
-            failed_attempts=failed,
             duration_ms=(time.perf_counter() - started) * 1000,
             secrets=secrets,
             evidence=evidence or {},
@@ -329,7 +342,6 @@ class NodeRunner(MessageActor):
         exc: BaseException,
         started: float,
         attempt: int,
-        failed: list[ErrorContext],
         evidence: dict[str, str] | None = None,
     ) -> RecordNodeResult:
         error = error_context(exc, task.node.id, task.flow_path, attempt)
@@ -348,8 +360,13 @@ class NodeRunner(MessageActor):
             flow_path=task.flow_path,
             reply_to=task.reply_to,
             attempts=attempt,
-            failed_attempts=failed,
             error=error,
             duration_ms=(time.perf_counter() - started) * 1000,
             secrets=dict(resolver.secrets),
         )
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, OverflowError):
+        return "a whole number does not fit in 64 bits; make it text, or a float"
+    return f"{type(exc).__name__}: {exc}"

@@ -94,7 +94,8 @@ class StateManager(MessageActor):
             )
             self._reject(command, exc)
             return
-        self.send(command.reply_to, _committed(command, outcome))
+        if command.reply_to:  # a runner's attempt report wants no answer
+            self.send(command.reply_to, _committed(command, outcome))
         if not outcome.duplicate:
             prev = before.seq if before is not None else 0
             self._publish(outcome.events, prev)
@@ -125,6 +126,9 @@ class StateManager(MessageActor):
         return wait
 
     def _reject(self, command: Command, exc: BaseException) -> None:
+        if not command.reply_to:
+            log.info("state manager: %s refused: %s", type(command).__name__, exc)
+            return
         hint = exc.hint if isinstance(exc, WeboterError) else ""
         message = exc.message if isinstance(exc, WeboterError) else f"{type(exc).__name__}: {exc}"
         error = ErrorContext(kind=type(exc).__name__, message=message, hint=hint)

@@ -14,6 +14,8 @@ WeboterError
 │   ├── LogCorrupt             not an SQLite database / not Weboter's / an event that
 │   │                          does not decode (its seq is named)
 │   └── LogTooNew              written by a newer Weboter
+├── UsageError               the command line is wrong (exit code 2)
+├── ValueRefused             a value beyond a limit: 64-bit numbers, depth, size (exit 2)
 ├── IllegalTransition        a command that is not allowed in the run's current state
 ├── RunNotFound              no run with that id (or the prefix is ambiguous)
 └── TransportError           a message could not be sent/decoded
@@ -108,6 +110,14 @@ class LogCorrupt(LogError):
 
 class LogTooNew(LogError):
     pass
+
+
+class UsageError(WeboterError):
+    exit_code = 2
+
+
+class ValueRefused(WeboterError):
+    exit_code = 2
 
 
 class IllegalTransition(WeboterError):

@@ -31,6 +31,7 @@ class RunCreated(_Event, frozen=True):
     parent_seq: int | None = None
     source: str = ""  # where the workflow came from (a path), for people
     initial_state: RunState | None = None  # a fork: the parent's state at parent_seq, changed
+    max_nodes: int = 0  # the node budget: the run fails once it completed this many (0: none)
 
 
 class RunStarted(_Event, frozen=True):

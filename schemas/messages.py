@@ -52,6 +52,7 @@ class SubmitJob(_Msg, frozen=True):
     variables: dict[str, Any] = {}
     source: str = ""
     start: Mode | None = "continuous"  # None: create the run (LOADED) and wait
+    max_nodes: int | None = None  # the run's node budget; None: the engine's setting
 
 
 class ForkJob(_Msg, frozen=True):
@@ -64,6 +65,7 @@ class ForkJob(_Msg, frozen=True):
     variables: dict[str, Any] = {}  # set into the global scope
     patches: dict[str, NodeModifications] = {}  # node id -> changes (current flow)
     start: Mode | None = "continuous"
+    max_nodes: int | None = None  # a new node budget; None: the parent's
 
 
 class Stop(_Command, frozen=True):
@@ -109,6 +111,7 @@ class CreateRun(_Msg, frozen=True):
     parent_run: str | None = None
     parent_seq: int | None = None
     initial_state: RunState | None = None  # a fork
+    max_nodes: int = 0  # the run's node budget (0: none)
 
 
 class StartRun(_Command, frozen=True):
@@ -142,6 +145,19 @@ class RecordNodeResult(_Msg, frozen=True):
     evidence: dict[str, str] = {}  # screenshot/dom/storage artifact hashes, url, title
     elements: list[dict[str, Any]] = []  # fingerprints of the elements the action acted on
     browser: BrowserState | None = None  # a browser node: the page and storage after it
+
+
+class RecordAttempt(_Msg, frozen=True):
+    """Node Runner -> State Manager: one attempt of a node failed and it will be tried again
+    (recorded at once, so a long retry shows in the log while it goes on). No reply."""
+
+    command_id: str
+    run_id: str
+    version: int
+    node_id: str
+    error: ErrorContext
+    secrets: dict[str, str] = {}  # for redaction only; never logged
+    reply_to: str = ""
 
 
 class FailRun(_Command, frozen=True):
@@ -339,6 +355,7 @@ Message = (
     | CreateRun
     | StartRun
     | RecordNodeResult
+    | RecordAttempt
     | FailRun
     | StopRun
     | Committed

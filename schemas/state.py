@@ -77,6 +77,7 @@ class RunState(msgspec.Struct, omit_defaults=True):
     step_depth: int | None = None  # stepping over: pause only back at this many frames
     node_version: int = 0  # the version at which the run arrived at its current node
     pause_requested: bool = False  # pause at the next node boundary (PauseRequested)
+    max_nodes: int = 0  # the node budget (RunCreated); 0: none
 
     @property
     def frame(self) -> Frame:

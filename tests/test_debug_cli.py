@@ -92,7 +92,7 @@ def test_rewind_jump_patch_on_a_paused_run(tmp_path: Path) -> None:
 def test_break_needs_a_place(tmp_path: Path) -> None:
     run_id = run_example(tmp_path, "--break", "inc")
     result = weboter("break", run_id, home=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2  # a usage error
     assert "say where to break" in result.stderr
     ok = weboter("break", run_id, "--if", "count >= 2", "--json", home=tmp_path)
     assert ok.returncode == 0

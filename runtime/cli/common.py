@@ -11,11 +11,18 @@ from typing import Any
 
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.limits import check_value
 from weboter.runtime.core.loader import load_workflow, parse_text
 from weboter.runtime.core.references import MISSING, EnvSource, references_in
 from weboter.runtime.core.validate import validate
-from weboter.runtime.engine.settings import default_db
-from weboter.runtime.errors import Finding, WeboterError, WorkflowInvalid
+from weboter.runtime.engine.settings import DEFAULT_MAX_NODES, default_db
+from weboter.runtime.errors import (
+    Finding,
+    UsageError,
+    ValueRefused,
+    WeboterError,
+    WorkflowInvalid,
+)
 from weboter.runtime.store.eventlog import EventLog
 from weboter.schemas.workflow import Workflow
 
@@ -66,12 +73,24 @@ def parse_vars(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise WeboterError(f"--var {pair!r} is not K=V", hint="e.g. --var user=ann --var n=3")
-        try:
-            variables[key] = json.loads(value)
-        except json.JSONDecodeError:
-            variables[key] = value
+            raise UsageError(f"--var {pair!r} is not K=V", hint="e.g. --var user=ann --var n=3")
+        variables[key] = parse_value(value, f"--var {key}")
     return variables
+
+
+def parse_value(text: str, where: str) -> Any:
+    """V of K=V: JSON when it parses (numbers, true, lists...), else the text itself; within
+    the limits every value of a run keeps (64-bit whole numbers, depth, size)."""
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        value = text
+    except ValueError as exc:  # a number too long for Python to read
+        raise ValueRefused(
+            f"{where}: {exc}", hint="write it as text: wrap it in quotes inside the value"
+        ) from exc
+    check_value(value, where)
+    return value
 
 
 def env_source(path: Path | None) -> EnvSource:
@@ -97,3 +116,38 @@ def check_env_references(workflow: Workflow, env: EnvSource, source: str) -> Non
                     findings.append(Finding("error", where, f"$env{{{ref}}} is not set"))
     if findings:
         raise WorkflowInvalid(source, findings)
+
+
+def add_max_nodes(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--max-nodes N`: the run's node budget (a loop that never ends fails there)."""
+    parser.add_argument(
+        "--max-nodes",
+        type=_budget,
+        default=None,
+        metavar="N",
+        help=f"{what} fails after N nodes (default {DEFAULT_MAX_NODES:,}; 0: no limit)",
+    )
+
+
+def _budget(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("the budget cannot be negative")
+    return value
+
+
+def seq_number(text: str) -> int:
+    """An event's seq on the command line: a positive whole number the log can hold."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a seq (a whole number)") from None
+    if not 0 < value < 2**63:
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a seq of any log (seqs are 1 .. 2**63-1; `weboter history RUN` "
+            "lists them)"
+        )
+    return value

@@ -17,13 +17,14 @@ import msgspec
 
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli import compare
+from weboter.runtime.cli.common import add_max_nodes, parse_value, seq_number
 from weboter.runtime.core.decide import COMMANDS
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.loader import parse_text
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
-from weboter.runtime.errors import WeboterError
+from weboter.runtime.errors import UsageError
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.store.runstore import RunStore
@@ -139,7 +140,7 @@ def add_commands(  # table: the parser
     p.add_argument("file", type=Path)
     p.set_defaults(handler=cmd_patch)
     p = command("rewind", "take a paused run back to right after event SEQ")
-    p.add_argument("--to", type=int, required=True, metavar="SEQ")
+    p.add_argument("--to", type=seq_number, required=True, metavar="SEQ")
     p.set_defaults(
         handler=lambda a: _send(
             a,
@@ -150,7 +151,7 @@ def add_commands(  # table: the parser
     p = command(
         "fork", "start a new run from any event of any run, with changes", [common, browser]
     )
-    p.add_argument("--at", type=int, required=True, metavar="SEQ")
+    p.add_argument("--at", type=seq_number, required=True, metavar="SEQ")
     p.add_argument(
         "--set",
         action="append",
@@ -159,6 +160,7 @@ def add_commands(  # table: the parser
         help="set $global{K} in the fork; repeatable",
     )
     p.add_argument("--patch", type=Path, help="node changes, as for `weboter patch`")
+    add_max_nodes(p, "the fork (counting from the fork point)")
     p.add_argument("--env-file", type=Path)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(handler=lambda a: a.drive_run(a, mode="fork"))
@@ -222,7 +224,7 @@ def cmd_break(args: argparse.Namespace) -> int:
     elif args.node:
         when = "after" if args.after else "before"
     else:
-        raise WeboterError(
+        raise UsageError(
             "say where to break: a NODE, --if EXPR, or --on-error",
             hint="e.g. weboter break RUN read_price --after",
         )
@@ -243,11 +245,8 @@ def cmd_break(args: argparse.Namespace) -> int:
 def parse_assignment(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key:
-        raise WeboterError(f"{text!r} is not K=V", hint="e.g. weboter set RUN page=2")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+        raise UsageError(f"{text!r} is not K=V", hint="e.g. weboter set RUN page=2")
+    return key, parse_value(value, key)
 
 
 def cmd_set(args: argparse.Namespace) -> int:
@@ -265,16 +264,16 @@ def read_patches(path: Path) -> dict[str, NodeModifications]:
     try:
         data = parse_text(path.read_text(encoding="utf-8"), str(path))
     except OSError as exc:
-        raise WeboterError(f"{path}: {exc.strerror}") from exc
+        raise UsageError(f"{path}: {exc.strerror}") from exc
     if not isinstance(data, dict):
-        raise WeboterError(
+        raise UsageError(
             f"{path}: expected a mapping of node ids to changes",
             hint='e.g. {"read": {"inputs": {"locator": "#price"}}}',
         )
     try:
         return {str(k): msgspec.convert(v, NodeModifications) for k, v in data.items()}
     except msgspec.ValidationError as exc:
-        raise WeboterError(
+        raise UsageError(
             f"{path}: {exc}", hint="changes are inputs, params, control, action"
         ) from exc
 
@@ -347,7 +346,13 @@ def cmd_debug(args: argparse.Namespace) -> int:
 def fork_request(args: argparse.Namespace, run_id: str) -> dict[str, Any]:
     variables = dict(parse_assignment(pair) for pair in args.set)
     patches = read_patches(args.patch) if args.patch else {}
-    return {"run_id": run_id, "at_seq": args.at, "variables": variables, "patches": patches}
+    return {
+        "run_id": run_id,
+        "at_seq": args.at,
+        "variables": variables,
+        "patches": patches,
+        "max_nodes": args.max_nodes,
+    }
 
 
 def show(line: str) -> None:

@@ -206,7 +206,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         jobs.append(
             (
                 workflow,
-                {"variables": variables, "source": str(file), "breakpoints": list(breakpoints)},
+                {
+                    "variables": variables,
+                    "source": str(file),
+                    "breakpoints": list(breakpoints),
+                    "max_nodes": args.max_nodes,
+                },
             )
         )
     settings = Settings(

@@ -20,7 +20,15 @@ from typing import Any
 import msgspec
 
 from weboter.runtime.actions import default_catalog
-from weboter.runtime.cli.common import db_path, emit_error, load_checked, open_log, out
+from weboter.runtime.cli.common import (
+    add_max_nodes,
+    db_path,
+    emit_error,
+    load_checked,
+    open_log,
+    out,
+    seq_number,
+)
 from weboter.runtime.cli.debug_commands import add_commands
 from weboter.runtime.cli.drive import (
     cmd_browser,
@@ -160,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
             help="sync: committed before the next node (default); full: also fsync",
         )
         p.add_argument("--quiet", action="store_true", help="no progress lines")
+        add_max_nodes(p, "each run")
         p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("runs", parents=[common], help="list runs, newest first")
@@ -172,7 +181,9 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
 
     p = sub.add_parser("state", parents=[common], help="a run's state (at an event: --at SEQ)")
     p.add_argument("run")
-    p.add_argument("--at", type=int, default=None, metavar="SEQ", help="right after event SEQ")
+    p.add_argument(
+        "--at", type=seq_number, default=None, metavar="SEQ", help="right after event SEQ"
+    )
     p.set_defaults(handler=cmd_state)
 
     p = sub.add_parser("resume", parents=[common, browser], help="finish a run whose process died")

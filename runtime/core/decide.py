@@ -12,7 +12,8 @@ Which command is allowed when (the statuses are those of `RunStatus`):
 | CreateRun                            | no run yet                                     |
 | StartRun (start / continue / step)   | LOADED, PAUSED, ERROR (the failed node again)  |
 | StartRun resume=True                 | LOADED, RUNNING, STEPPING, PAUSED              |
-| RecordNodeResult, VetoNode, Override | RUNNING, STEPPING (for the current node)       |
+| RecordNodeResult, RecordAttempt,     | RUNNING, STEPPING (for the current node)       |
+|   VetoNode, OverrideInputs           |                                                |
 | PauseRun                             | RUNNING (pauses at the next node boundary)     |
 | SetBreakpoint, ClearBreakpoint       | any but COMPLETED, FAILED, STOPPED             |
 | SetVariable                          | LOADED, PAUSED, ERROR, RUNNING, STEPPING       |
@@ -55,6 +56,7 @@ from weboter.schemas.messages import (
     OverrideInputs,
     PatchNode,
     PauseRun,
+    RecordAttempt,
     RecordNodeResult,
     Rewind,
     SetBreakpoint,
@@ -69,6 +71,7 @@ Command = (
     CreateRun
     | StartRun
     | RecordNodeResult
+    | RecordAttempt
     | FailRun
     | StopRun
     | PauseRun
@@ -113,6 +116,10 @@ class Decider:
             self._start(state, command, decision)
         elif isinstance(command, RecordNodeResult):
             self._record(state, command, decision)
+        elif isinstance(command, RecordAttempt):
+            _current(state, command, command.node_id, command.version)
+            decision.secrets.update(command.secrets)
+            decision.add(NodeAttemptFailed(node_id=command.node_id, error=command.error))
         elif isinstance(command, FailRun):
             require(state, command, (S.ERROR, S.RUNNING, S.STEPPING, S.PAUSED, S.LOADED))
             decision.add(RunFailed(error=command.error))
@@ -152,13 +159,7 @@ class Decider:
         self._settler.settle(decision)
 
     def _record(self, state: RunState, command: RecordNodeResult, decision: Decision) -> None:
-        require(state, command, (S.RUNNING, S.STEPPING))
-        if command.node_id != state.current_node or command.version < state.node_version:
-            raise IllegalTransition(
-                f"stale result for node {command.node_id!r} of run {state.run_id} (planned at "
-                f"version {command.version}; the run is on {state.current_node!r} since "
-                f"version {state.node_version})"
-            )
+        _current(state, command, command.node_id, command.version)
         for error in command.failed_attempts:
             decision.add(NodeAttemptFailed(node_id=command.node_id, error=error))
         decision.secrets.update(command.secrets)
@@ -185,6 +186,18 @@ class Decider:
         self._settler.settle(decision)
 
 
+def _current(state: RunState, command: object, node_id: str, version: int) -> None:
+    """IllegalTransition unless a runner's report is about the node the run is on now: the
+    run is driven, on that node, and has not left it since the node was planned."""
+    require(state, command, (S.RUNNING, S.STEPPING))
+    if node_id != state.current_node or version < state.node_version:
+        raise IllegalTransition(
+            f"stale result for node {node_id!r} of run {state.run_id} (planned at "
+            f"version {version}; the run is on {state.current_node!r} since "
+            f"version {state.node_version})"
+        )
+
+
 def _created(command: CreateRun) -> RunCreated:
     return RunCreated(
         run_id=command.run_id,
@@ -194,6 +207,7 @@ def _created(command: CreateRun) -> RunCreated:
         parent_run=command.parent_run,
         parent_seq=command.parent_seq,
         initial_state=command.initial_state,
+        max_nodes=command.max_nodes,
     )
 
 

@@ -88,6 +88,7 @@ def apply(  # table: one rule per event type
                 pause_reason="",
                 node_version=version,
                 pause_requested=False,
+                max_nodes=event.max_nodes,
             )
         workflow = event.workflow
         return RunState(
@@ -102,6 +103,7 @@ def apply(  # table: one rule per event type
             parent_seq=event.parent_seq,
             updated_at=at,
             node_version=version,
+            max_nodes=event.max_nodes,
         )
     if state is None:
         raise FoldError(f"{type(event).__name__} at version {version} comes before RunCreated")

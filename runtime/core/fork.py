@@ -18,9 +18,11 @@ def fork_state(
     *,
     variables: dict[str, Any] | None = None,
     patches: dict[str, NodeModifications] | None = None,
+    max_nodes: int | None = None,
 ) -> RunState:
-    """`parent` (its state right after `at_seq`) with global `variables` set and nodes of its
-    current flow patched; LOADED, without breakpoints. IllegalTransition if it cannot be."""
+    """`parent` (its state right after `at_seq`) with global `variables` set, nodes of its
+    current flow patched and, if given, a new node budget (counted from the fork point); LOADED,
+    without breakpoints. IllegalTransition if it cannot be."""
     if parent.status.terminal:
         raise IllegalTransition(
             f"run {parent.run_id} had already ended at seq {at_seq}; fork at an earlier event",
@@ -41,4 +43,7 @@ def fork_state(
         breakpoints=[],
         status=RunStatus.LOADED,
         pause_requested=False,
+        max_nodes=parent.max_nodes
+        if max_nodes is None
+        else (parent.nodes_completed + max_nodes if max_nodes else 0),
     )

@@ -10,12 +10,33 @@ from typing import Any
 import msgspec
 import yaml
 
-from weboter.runtime.errors import Finding, WorkflowInvalid, WorkflowSyntaxError
+from weboter.runtime.core.limits import check_value
+from weboter.runtime.errors import Finding, ValueRefused, WorkflowInvalid, WorkflowSyntaxError
 from weboter.schemas.workflow import Workflow
 
 
 def parse_text(text: str, source: str) -> Any:
-    """JSON for `.json`, YAML for `.yaml`/`.yml`; otherwise whichever parses."""
+    """JSON for `.json`, YAML for `.yaml`/`.yml`; otherwise whichever parses. The result is
+    within the limits of runtime/core/limits.py (depth, size, 64-bit whole numbers)."""
+    try:
+        data = _parse(text, source)
+    except (RecursionError, ValueError) as exc:  # too deep, or a number of 4,300+ digits
+        if isinstance(exc, WorkflowSyntaxError):
+            raise
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise WorkflowSyntaxError(
+            f"{source}: cannot be read: {why}",
+            hint="nothing a workflow needs is nested this deep or this long; write such data "
+            "as text",
+        ) from exc
+    try:
+        check_value(data, source)
+    except ValueRefused as exc:
+        raise WorkflowSyntaxError(exc.message, hint=exc.hint) from exc
+    return data
+
+
+def _parse(text: str, source: str) -> Any:
     suffix = Path(source).suffix.lower()
     if suffix == ".json" or (suffix not in (".yaml", ".yml") and text.lstrip().startswith("{")):
         try:

@@ -114,6 +114,8 @@ class Settler:
                     hint="fix the control's params that name it",
                 ),
             )
+        if state.max_nodes and state.nodes_completed >= state.max_nodes:
+            return _over_budget(state, node.id)
         spec = self.catalog.find_action(node.action)
         if spec is None or not spec.engine:
             return None
@@ -191,6 +193,22 @@ class Settler:
             global_vars=writes.globals,
             loop_count=decision.loop_count,
         )
+
+
+def _over_budget(state: RunState, node_id: str) -> NodeFailed:
+    """The run has done as many nodes as its budget allows: it stops before the next one."""
+    return NodeFailed(
+        node_id=node_id,
+        error=ErrorContext(
+            kind="NodeBudgetExceeded",
+            message=f"run {state.run_id} has run {state.nodes_completed} nodes, its budget; "
+            f"{node_id!r} would be the next (a loop that never ends?)",
+            node_id=node_id,
+            flow_path=state.frame.flow_path,
+            hint="check the loop's exit condition; to allow more, fork with a bigger budget: "
+            "weboter fork RUN --at SEQ --max-nodes N (or run with --max-nodes N)",
+        ),
+    )
 
 
 def breakpoint_hit(state: RunState, completed: str | None, arrived: bool) -> str | None:

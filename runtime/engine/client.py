@@ -103,8 +103,10 @@ class EngineClient:
         start: Mode | None = "continuous",
         command_id: str | None = None,
         timeout: float = 30.0,
+        max_nodes: int | None = None,
     ) -> str:
-        """Create a run (and start it); returns its id once the log has it."""
+        """Create a run (and start it); returns its id once the log has it. `max_nodes`: its
+        node budget (None: the engine's setting; 0: none)."""
         command_id = command_id or uuid.uuid4().hex
         self.outbox.send(
             LAUNCHER,
@@ -115,6 +117,7 @@ class EngineClient:
                 variables=variables or {},
                 source=source,
                 start=start,
+                max_nodes=max_nodes,
             ),
         )
         return self._reply(command_id, timeout).run_id
@@ -137,8 +140,10 @@ class EngineClient:
         patches: dict[str, NodeModifications] | None = None,
         start: Mode | None = "continuous",
         timeout: float = 30.0,
+        max_nodes: int | None = None,
     ) -> str:
-        """A new run from `run_id` right after event `at_seq`; returns its id."""
+        """A new run from `run_id` right after event `at_seq`; returns its id. `max_nodes`: a
+        new node budget counted from the fork point (None: the parent's)."""
         command_id = uuid.uuid4().hex
         self.outbox.send(
             LAUNCHER,
@@ -150,6 +155,7 @@ class EngineClient:
                 variables=variables or {},
                 patches=patches or {},
                 start=start,
+                max_nodes=max_nodes,
             ),
         )
         return self._reply(command_id, timeout).run_id

@@ -128,7 +128,10 @@ class Engine:
             ),
             ("continuous_executor", ContinuousExecutor.start(self.bridge, hooks=self.hooks)),
             ("step_executor", StepExecutor.start(self.bridge, hooks=self.hooks)),
-            ("launcher", Launcher.start(self.bridge, self.catalog, s.db_path)),
+            (
+                "launcher",
+                Launcher.start(self.bridge, self.catalog, s.db_path, max_nodes=s.max_nodes),
+            ),
         ]
         for _address, ref in actors:
             self._refs.append(ref)

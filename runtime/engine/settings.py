@@ -11,6 +11,8 @@ from weboter.runtime.browser.evidence import EvidencePolicy
 from weboter.runtime.store.eventlog import Durability
 from weboter.runtime.transport.security import CurveConfig
 
+DEFAULT_MAX_NODES = 100_000
+
 
 def home() -> Path:
     """`$WEBOTER_HOME`, else `./.weboter/`."""
@@ -39,3 +41,5 @@ class Settings:
     # how actors of this process talk: "zmq" (the default; needed to listen for other
     # processes) or "memory" (one process, no sockets: tests of actors)
     transport: Literal["zmq", "memory"] = "zmq"
+    # a run's node budget when its job names none: a loop that never ends fails there
+    max_nodes: int = DEFAULT_MAX_NODES

@@ -37,6 +37,7 @@ from weboter.schemas.messages import (
     OverrideInputs,
     PatchNode,
     PauseRun,
+    RecordAttempt,
     RecordNodeResult,
     Rewind,
     SetBreakpoint,
@@ -119,6 +120,13 @@ TABLE: list[tuple[str, Make, set[str]]] = [
         ),
         DRIVEN,
     ),
+    (
+        "attempt",
+        lambda s: RecordAttempt(
+            command_id="c", run_id=s.run_id, version=s.version, node_id="a", error=ERR
+        ),
+        DRIVEN,
+    ),
     ("veto", lambda s: VetoNode(**common(s), node_id="a", reason="no"), DRIVEN),
     ("override", lambda s: OverrideInputs(**common(s), node_id="a", inputs={}), DRIVEN),
     ("pause", lambda s: PauseRun(**common(s)), {"RUNNING"}),
@@ -163,7 +171,7 @@ def test_command_in_status(
         with pytest.raises(IllegalTransition) as refused:
             decider.decide(state, command)
         assert refused.value.message  # one clear sentence, never an empty refusal
-        assert state.run_id in refused.value.message or name in ("veto", "override")
+        assert state.run_id in refused.value.message or name in ("veto", "override", "attempt")
 
 
 def test_create_only_once(decider: Decider) -> None:

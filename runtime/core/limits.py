@@ -1,0 +1,64 @@
+"""Limits on the values a run carries: what msgpack and the log can hold, and what keeps a
+hostile or careless input from exhausting the engine. Every breach is a clear `ValueRefused`
+that names where the value is.
+
+- whole numbers fit in 64 bits (msgpack's range: -2**63 .. 2**64-1). Beyond that a value must
+  be text (or a float): Weboter refuses it rather than guess;
+- nesting (lists in maps in lists ...) at most MAX_DEPTH deep;
+- at most MAX_ITEMS values in one value, counting shared parts each time they occur (a YAML
+  alias bomb of 400 bytes expands to billions of items: refused here, quickly);
+- text at most MAX_TEXT characters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from weboter.runtime.errors import ValueRefused
+
+INT_MIN, INT_MAX = -(2**63), 2**64 - 1
+MAX_DEPTH = 64
+MAX_ITEMS = 1_000_000
+MAX_TEXT = 50_000_000
+
+
+def check_value(value: Any, where: str) -> None:
+    """ValueRefused if `value` breaks a limit; `where` names it in the message."""
+    todo: list[tuple[Any, str, int]] = [(value, where, 0)]
+    seen = 0
+    while todo:
+        item, path, depth = todo.pop()
+        seen += 1
+        if seen > MAX_ITEMS:
+            raise ValueRefused(
+                f"{where} holds more than {MAX_ITEMS:,} values (YAML aliases that repeat "
+                "a part count each time)",
+                hint="split the data, or keep it in a file and read it with an action",
+            )
+        if isinstance(item, bool) or item is None or isinstance(item, float):
+            continue
+        if isinstance(item, int):
+            if not INT_MIN <= item <= INT_MAX:
+                raise ValueRefused(
+                    f"{path}: the whole number {_short(item)} does not fit in 64 bits",
+                    hint="write it as text (in quotes), or as a float if precision may go",
+                )
+        elif isinstance(item, str):
+            if len(item) > MAX_TEXT:
+                raise ValueRefused(f"{path}: text of {len(item):,} characters is too long")
+        elif isinstance(item, dict | list | tuple):
+            if depth >= MAX_DEPTH:
+                raise ValueRefused(
+                    f"{path}: nested more than {MAX_DEPTH} levels deep",
+                    hint="flatten the data; nothing a workflow needs is nested this deep",
+                )
+            if isinstance(item, dict):
+                todo.extend((v, f"{path}.{k}", depth + 1) for k, v in item.items())
+            else:
+                todo.extend((v, f"{path}[{i}]", depth + 1) for i, v in enumerate(item))
+
+
+def _short(number: int) -> str:
+    """The number, or how many bits it has when it is long (printing it could be slow)."""
+    bits = number.bit_length()
+    return str(number) if bits <= 128 else f"of {bits} bits"

@@ -1,0 +1,86 @@
+"""Hostile or careless input: every case one clear message and exit 2 (or a clear node
+error), never a traceback or a hang."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import flow, node, weboter
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def refused(result: object, *words: str) -> None:
+    code, err = result.returncode, result.stderr  # type: ignore[attr-defined]
+    assert code == 2, err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in err, err
+
+
+def test_a_yaml_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for i, name in enumerate("bcdefghij"):
+        prev = "abcdefghij"[i]
+        lines.append(f"{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]")
+    bomb = write(tmp_path, "bomb.yaml", "\n".join(lines) + "\n")
+    started = time.monotonic()
+    refused(weboter("validate", str(bomb), home=tmp_path), "more than")
+    assert time.monotonic() - started < 20
+
+
+def test_a_workflow_nested_a_thousand_deep_is_refused(tmp_path: Path) -> None:
+    deep = write(tmp_path, "deep.json", "[" * 1000 + "]" * 1000)
+    refused(weboter("validate", str(deep), home=tmp_path), "deep")
+    deep_yaml = write(tmp_path, "deep.yaml", "a: " + "[" * 1000 + "]" * 1000 + "\n")
+    refused(weboter("validate", str(deep_yaml), home=tmp_path))
+
+
+def test_numbers_beyond_64_bits_are_refused_where_they_come_in(tmp_path: Path) -> None:
+    big = "123456789012345678901234567890"
+    wf = flow(node("a", "SetData", "EndFlow", inputs={"key": "x", "value": 1}))
+    wf["nodes"][0]["inputs"]["value"] = "BIG"
+    path = write(tmp_path, "big.json", json.dumps(wf).replace('"BIG"', big))
+    refused(weboter("validate", str(path), home=tmp_path), "64 bits")
+    ok = write(tmp_path, "ok.json", json.dumps(flow(node("a", "EmptyAction", "EndFlow"))))
+    refused(weboter("run", str(ok), "--var", f"n={big}", home=tmp_path), "64 bits")
+    digits = write(tmp_path, "digits.json", json.dumps(wf).replace('"BIG"', "7" * 5000))
+    refused(weboter("validate", str(digits), home=tmp_path))
+
+
+def test_an_action_that_makes_a_huge_number_fails_its_node(tmp_path: Path) -> None:
+    wf = flow(
+        node(
+            "big",
+            "PyEvalAction",
+            "EndFlow",
+            inputs={"expr": "2 ** 70"},
+            outputs=[{"src": "result", "name": "n", "pos": "global"}],
+        )
+    )
+    path = write(tmp_path, "big.json", json.dumps(wf))
+    ran = weboter("run", str(path), "--json", home=tmp_path)
+    assert ran.returncode == 1, ran.stderr
+    summary = json.loads(ran.stdout)
+    assert summary["status"] == "FAILED"
+    assert "64 bits" in summary["error"]["message"]
+
+
+def test_malformed_assignments_and_seqs_exit_2(tmp_path: Path) -> None:
+    path = write(tmp_path, "ok.json", json.dumps(flow(node("a", "EmptyAction", "EndFlow"))))
+    refused(weboter("run", str(path), "--var", "foo", home=tmp_path), "not K=V")
+    ran = weboter("run", str(path), "--json", home=tmp_path)
+    run_id = json.loads(ran.stdout)["run_id"]
+    refused(weboter("set", run_id, "factor", home=tmp_path), "not K=V")
+    refused(weboter("fork", run_id, "--at", "1", "--set", "factor", home=tmp_path), "not K=V")
+    refused(weboter("state", run_id, "--at", "99999999999999999999", home=tmp_path), "seq")
