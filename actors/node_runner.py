@@ -29,6 +29,7 @@ from weboter.runtime.core.failure import error_context
 from weboter.runtime.core.limits import check_value
 from weboter.runtime.core.node import Writes, map_outputs, resolve_inputs, route
 from weboter.runtime.core.references import EnvSource, Resolver
+from weboter.runtime.core.validate import MAX_ATTEMPTS
 from weboter.runtime.errors import ActionError, ActionTimeout, ReferenceError_, WorkflowError
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.transport.actor import MessageActor
@@ -193,7 +194,7 @@ class NodeRunner(MessageActor):
     async def _attempts(self, task: ExecuteNode, spec: ActionSpec | None) -> RecordNodeResult:
         started = time.perf_counter()
         policy = task.node.retry
-        attempts = max(policy.attempts if policy else 1, 1)
+        attempts = min(max(policy.attempts if policy else 1, 1), MAX_ATTEMPTS)
         delay = policy.backoff if policy else 0.0
         for attempt in range(1, attempts + 1):
             ctx, resolver = self._context(task)

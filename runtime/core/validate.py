@@ -2,8 +2,10 @@
 
 Errors: unknown action or control, missing required input or param, a next node that does not
 exist, a start node that does not exist, duplicate node ids, a sub-flow that is not visible,
-an unknown reference scope. Warnings: nodes no control can reach (only when every next node
-is written literally; a next node given by a reference can go anywhere).
+an unknown reference scope, a next node that is not text, a timeout that is not positive,
+retries outside 1 .. MAX_ATTEMPTS or with a negative backoff. Warnings: nodes no control
+can reach (only when every next node is written literally; a next node given by a reference
+can go anywhere).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from weboter.runtime.core.flows import FlowIndex
 from weboter.runtime.core.references import REFERENCE, SCOPE_ALIASES, references_in
 from weboter.runtime.errors import Finding
 from weboter.schemas.workflow import TERMINALS, Flow, Node, Workflow
+
+MAX_ATTEMPTS = 100  # retries of one node (the Node Runner also never does more)
 
 
 def validate(workflow: Workflow, catalog: Catalog) -> list[Finding]:
@@ -73,6 +77,7 @@ def _node(
     """Check one node; (the next nodes it names, whether some are only known at run time)."""
     targets: set[str] = set()
     dynamic = False
+    _limits(node, at, error)
     for scope, _ in references_in([node.inputs, node.params]):
         if scope not in SCOPE_ALIASES:
             error(at, f"node {node.id!r} uses unknown reference scope ${scope}{{}}")
@@ -108,13 +113,29 @@ def _node(
     for where, target in named:
         if target is None:
             continue
-        if not isinstance(target, str) or REFERENCE.search(target):
+        if not isinstance(target, str):
+            error(where, f"a next node is a node id (text), not {type(target).__name__}")
+            continue
+        if REFERENCE.search(target):
             dynamic = True
             continue
         if target not in known and target not in TERMINALS:
             error(where, f"next node {target!r} does not exist in flow {flow.id!r}")
         targets.add(target)
     return targets, dynamic
+
+
+def _limits(node: Node, at: str, error: Callable[[str, str], None]) -> None:
+    """A node's time and retry limits: positive, and retries bounded."""
+    if node.timeout is not None and node.timeout <= 0:
+        error(f"{at}.timeout", f"timeout {node.timeout} is not a positive number of seconds")
+    retry = node.retry
+    if retry is None:
+        return
+    if not 1 <= retry.attempts <= MAX_ATTEMPTS:
+        error(f"{at}.retry.attempts", f"attempts must be 1 .. {MAX_ATTEMPTS}, not {retry.attempts}")
+    if retry.backoff < 0 or retry.factor < 0:
+        error(f"{at}.retry", "backoff and factor cannot be negative")
 
 
 def _reachable(

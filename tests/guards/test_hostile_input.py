@@ -84,3 +84,24 @@ def test_malformed_assignments_and_seqs_exit_2(tmp_path: Path) -> None:
     refused(weboter("set", run_id, "factor", home=tmp_path), "not K=V")
     refused(weboter("fork", run_id, "--at", "1", "--set", "factor", home=tmp_path), "not K=V")
     refused(weboter("state", run_id, "--at", "99999999999999999999", home=tmp_path), "seq")
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"params": {"next_node": {"a": 1}}}, "not dict"),
+        ({"params": {"next_node": 1.5}}, "not float"),
+        ({"timeout": -1}, "not a positive"),
+        ({"retry": {"attempts": 1000000000}}, "attempts must be"),
+        ({"retry": {"attempts": 2, "backoff": -1}}, "cannot be negative"),
+    ],
+)
+def test_validate_refuses_bad_controls_timeouts_and_retries(
+    tmp_path: Path, change: dict, words: str
+) -> None:
+    wf = flow(node("a", "EmptyAction", "NextNode", params={"next_node": "__end__"}))
+    wf["nodes"][0].update(change)
+    path = write(tmp_path, "wf.json", json.dumps(wf))
+    checked = weboter("validate", str(path), home=tmp_path)
+    assert checked.returncode == 2, checked.stdout + checked.stderr
+    assert words in checked.stdout + checked.stderr
