@@ -32,6 +32,7 @@ from weboter.runtime.core.references import EnvSource, Resolver
 from weboter.runtime.core.validate import MAX_ATTEMPTS
 from weboter.runtime.errors import ActionError, ActionTimeout, ReferenceError_, WorkflowError
 from weboter.runtime.store.artifacts import ArtifactStore
+from weboter.runtime.store.workspace import Workspace
 from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import NODE_RUNNER, STATE_MANAGER
 from weboter.runtime.transport.bridge import encode
@@ -64,6 +65,7 @@ class NodeRunner(MessageActor):
         browser: BrowserHost | None = None,
         restore: str = "captured",
         db_path: Path | None = None,
+        workspace: Workspace | None = None,
     ) -> None:
         super().__init__(bridge)
         self.catalog = catalog
@@ -74,6 +76,7 @@ class NodeRunner(MessageActor):
         self.restore = BrowserRestore(
             self.browser, artifacts, catalog, env, mode=restore, db_path=db_path
         )
+        self.workspace = workspace
         self.run_secrets: dict[str, dict[str, str]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
@@ -281,6 +284,7 @@ class NodeRunner(MessageActor):
             flow_vars=task.flow_vars,
             globals=task.globals,
             artifacts=self.artifacts,
+            workspace=self.workspace,
         )
         resolver = Resolver(
             self.env, globals_=task.globals, flow=task.flow_vars, prev=task.prev_outputs

@@ -87,9 +87,9 @@ def kill_after_progress(proc: subprocess.Popen[str], rng: random.Random) -> str:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_sigkill_then_resume_completes_without_repeating_nodes(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
-    out = tmp_path / "lines.txt"
+    out = tmp_path / "workspace" / "lines.txt"  # the workflow writes into its workspace
     wf = tmp_path / "wf.json"
-    wf.write_text(json.dumps(workflow(out)))
+    wf.write_text(json.dumps(workflow(Path("lines.txt"))))
     run_id = kill_after_progress(start(["run", str(wf), "--var", "count=0"], tmp_path), rng)
     kills = 1
     # kill the resumed process too, once, before letting it finish

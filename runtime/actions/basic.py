@@ -4,7 +4,6 @@ WriteTextFile, and SubFlow (declared here, carried out by the engine: runtime/co
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Plugin
@@ -53,13 +52,12 @@ def py_eval(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_text_file(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
-    path = Path(str(inputs["path"])).expanduser()
+    path = ctx.writable(str(inputs["path"]))
     content = inputs.get("content")
     text = content if isinstance(content, str) else "" if content is None else str(content)
     encoding = inputs.get("encoding") or "utf-8"
     data = text.encode(encoding)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("ab" if inputs.get("append") else "wb") as handle:
             handle.write(data)
     except OSError as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Plugin
@@ -23,7 +22,7 @@ def export_data(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
             "ExportData: `data` must be a list of records (dicts)",
             hint="ExtractList's `items`, or a list built with SetData",
         )
-    path = Path(str(inputs["path"])).expanduser()
+    path = ctx.writable(str(inputs["path"]))
     fmt = str(inputs.get("format") or path.suffix.lstrip(".") or "csv").lower()
     if fmt not in FORMATS:
         raise ActionError(f"ExportData: format {fmt!r} is not one of {', '.join(FORMATS)}")
@@ -42,7 +41,6 @@ def export_data(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
     else:
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ActionError(f"ExportData: cannot write {path}: {exc.strerror}") from exc

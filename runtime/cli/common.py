@@ -15,7 +15,7 @@ from weboter.runtime.core.limits import check_value
 from weboter.runtime.core.loader import load_workflow, parse_text
 from weboter.runtime.core.references import MISSING, EnvSource, references_in
 from weboter.runtime.core.validate import validate
-from weboter.runtime.engine.settings import DEFAULT_MAX_NODES, default_db
+from weboter.runtime.engine.settings import DEFAULT_MAX_NODES, Settings, default_db
 from weboter.runtime.errors import (
     Finding,
     UsageError,
@@ -151,3 +151,51 @@ def seq_number(text: str) -> int:
             "lists them)"
         )
     return value
+
+
+def engine_options() -> argparse.ArgumentParser:
+    """The options of every command that starts an engine (run, resume, step, continue, fork,
+    debug): evidence, the browser, and where workflows may write files."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--evidence",
+        choices=("none", "on_error", "every_node"),
+        default="on_error",
+        help="screenshot/DOM/storage of browser nodes (default: on_error)",
+    )
+    options.add_argument(
+        "--browser",
+        default=None,
+        metavar="PATH",
+        help="the Chromium to use (default: $WEBOTER_BROWSER, then searched)",
+    )
+    options.add_argument(
+        "--workspace",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where workflows write files; relative paths land here (default: `workspace` "
+        "beside the log)",
+    )
+    options.add_argument(
+        "--allow-path",
+        dest="allow_paths",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="let workflows write inside DIR too (repeatable); never the log itself",
+    )
+    return options
+
+
+def engine_settings(args: argparse.Namespace, **more: Any) -> Settings:
+    """Settings for an engine from the command line's engine options."""
+    return Settings(
+        db_path=db_path(args),
+        evidence=args.evidence,
+        browser=args.browser,
+        workspace=args.workspace,
+        allow_paths=list(args.allow_paths),
+        **more,
+    )

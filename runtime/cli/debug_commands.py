@@ -17,13 +17,12 @@ import msgspec
 
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli import compare
-from weboter.runtime.cli.common import add_max_nodes, parse_value, seq_number
+from weboter.runtime.cli.common import add_max_nodes, engine_settings, parse_value, seq_number
 from weboter.runtime.core.decide import COMMANDS
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.loader import parse_text
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.engine import Engine
-from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import UsageError
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
@@ -329,7 +328,7 @@ def cmd_debug(args: argparse.Namespace) -> int:
     from weboter.runtime.cli.debugger import Debugger, repl  # noqa: PLC0415
 
     target = Path(args.target)
-    settings = Settings(db_path=_db(args), evidence=args.evidence, browser=args.browser)
+    settings = engine_settings(args)
     with Engine(settings, env=env_source(args.env_file)) as engine, engine.client() as client:
         if target.suffix.lower() in (".json", ".yaml", ".yml") and target.exists():
             workflow, _ = load_checked(target)

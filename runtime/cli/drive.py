@@ -17,6 +17,7 @@ from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli.common import (
     check_env_references,
     db_path,
+    engine_settings,
     env_source,
     load_checked,
     open_log,
@@ -214,12 +215,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 },
             )
         )
-    settings = Settings(
-        db_path=db_path(args),
-        durability=args.durability,
-        evidence=args.evidence,
-        browser=args.browser,
-    )
+    settings = engine_settings(args, durability=args.durability)
     resting = ("COMPLETED", "PAUSED", "ERROR") if breakpoints else ("COMPLETED",)
     return drive(args, settings, env, jobs, parallel=args.parallel, resting=resting)
 
@@ -242,7 +238,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
             f"run {run_id} is {state.status}; there is nothing to resume",
             hint="only a run whose process died (or a paused one) can resume",
         )
-    settings = Settings(db_path=db_path(args), evidence=args.evidence, browser=args.browser)
+    settings = engine_settings(args)
     return drive(
         args,
         settings,
@@ -256,7 +252,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def drive_resting(args: argparse.Namespace, mode: str) -> int:
     """`step`, `continue` and `fork`: drive an existing run (or a fork of one) from here."""
     run_id, state = resolve(args, args.run)
-    settings = Settings(db_path=db_path(args), evidence=args.evidence, browser=args.browser)
+    settings = engine_settings(args)
     env = env_source(args.env_file)
     if mode == "fork":
         request = fork_request(args, run_id)

@@ -24,6 +24,7 @@ from weboter.runtime.cli.common import (
     add_max_nodes,
     db_path,
     emit_error,
+    engine_options,
     load_checked,
     open_log,
     out,
@@ -98,19 +99,7 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
     p.add_argument("file", type=Path)
     p.set_defaults(handler=cmd_validate)
 
-    browser = argparse.ArgumentParser(add_help=False)
-    browser.add_argument(
-        "--evidence",
-        choices=("none", "on_error", "every_node"),
-        default="on_error",
-        help="screenshot/DOM/storage of browser nodes (default: on_error)",
-    )
-    browser.add_argument(
-        "--browser",
-        default=None,
-        metavar="PATH",
-        help="the Chromium to use (default: $WEBOTER_BROWSER, then searched)",
-    )
+    browser = engine_options()
 
     for name, helptext in (("run", "run workflows to their end"),):
         p = sub.add_parser(name, parents=[common, browser], help=helptext)

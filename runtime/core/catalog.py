@@ -44,9 +44,17 @@ class ActionContext:
     session: Any = None
     artifacts: Any = None
     elements: list[dict[str, Any]] = field(default_factory=list)
+    workspace: Any = None  # where files may be written (runtime/store/workspace.py)
 
     def write(self, scope: str, name: str, value: Any) -> None:
         (self.global_writes if scope == "global" else self.flow_writes)[name] = value
+
+    def writable(self, path: str) -> Any:
+        """The real path this action may write `path` to (inside the workspace or an allowed
+        folder, never the log); an ActionError otherwise."""
+        if self.workspace is None:
+            raise CatalogError("this action writes files, and no workspace was given to it")
+        return self.workspace.writable(path)
 
 
 ActionFn = Callable[[ActionContext, dict[str, Any]], "dict[str, Any] | Awaitable[dict[str, Any]]"]

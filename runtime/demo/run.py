@@ -62,7 +62,9 @@ def run_demo(
                 file=sys.stderr,
                 flush=True,
             )
-        engine = Engine(Settings(db_path=db_path, **(settings or {})), env=env).start()
+        # the CSV goes where the person asked for it: that folder is allowed for this run
+        chosen = {"allow_paths": [out.resolve().parent], **(settings or {})}
+        engine = Engine(Settings(db_path=db_path, **chosen), env=env).start()
         try:
             with engine.client() as client:
                 run_id = client.submit(

@@ -34,6 +34,7 @@ from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.workspace import Workspace
 from weboter.runtime.transport.bridge import Bridge
 from weboter.runtime.transport.memory import MemoryBridge
 from weboter.runtime.transport.seam import Transport
@@ -124,6 +125,7 @@ class Engine:
                     browser=BrowserHost(executable=s.browser, headless=s.headless),
                     restore=s.browser_restore,
                     db_path=s.db_path,
+                    workspace=Workspace.beside(s.db_path, s.workspace, s.allow_paths),
                 ),
             ),
             ("continuous_executor", ContinuousExecutor.start(self.bridge, hooks=self.hooks)),

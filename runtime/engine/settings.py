@@ -43,3 +43,6 @@ class Settings:
     transport: Literal["zmq", "memory"] = "zmq"
     # a run's node budget when its job names none: a loop that never ends fails there
     max_nodes: int = DEFAULT_MAX_NODES
+    # where workflows write files (default: `workspace` beside the log), and folders allowed too
+    workspace: Path | None = None
+    allow_paths: list[Path] = field(default_factory=list)

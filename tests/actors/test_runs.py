@@ -276,12 +276,12 @@ def test_timeout_cancels_a_slow_action(runner: Runner) -> None:
 
 
 def test_write_text_file_and_sleep(runner: Runner, tmp_path: Path) -> None:
-    target = tmp_path / "out" / "a.txt"
+    target = runner.db_path.parent / "workspace" / "out" / "a.txt"  # relative: the workspace
     wf = flow(
         node(
             "w",
             "WriteTextFile",
-            inputs={"path": str(target), "content": "x=$global{x}"},
+            inputs={"path": "out/a.txt", "content": "x=$global{x}"},
             outputs=[{"src": "bytes_written", "pos": "global"}],
             params={"next_node": "s"},
         ),
