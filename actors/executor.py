@@ -15,6 +15,7 @@ import logging
 import uuid
 
 from weboter.runtime.core.hooks import HookRegistry, PreNode
+from weboter.runtime.core.plan import DRIVEN
 from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import (
     BUS,
@@ -26,6 +27,7 @@ from weboter.runtime.transport.addresses import (
 from weboter.runtime.transport.seam import Transport
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import (
+    REJECTED,
     CancelNode,
     CommandRejected,
     Committed,
@@ -48,10 +50,6 @@ from weboter.schemas.messages import (
 from weboter.schemas.state import RunStatus
 
 log = logging.getLogger(__name__)
-
-REJECTED = "REJECTED"  # RunEnded.status when the run could not be driven at all
-DRIVEN = (str(RunStatus.RUNNING), str(RunStatus.STEPPING))
-TERMINAL = (str(RunStatus.COMPLETED), str(RunStatus.FAILED), str(RunStatus.STOPPED))
 
 
 def new_command_id() -> str:
@@ -126,7 +124,7 @@ class Executor(MessageActor):
         if run_id not in self.watchers:
             return  # not a run this executor drives (any more)
         status = self.statuses[run_id] = message.status
-        if status in DRIVEN:
+        if status in DRIVEN:  # the statuses core.plan plans a node for
             if message.plan is None:  # decide turns unknown nodes into NodeFailed; defensive
                 self._fail(run_id, ErrorContext(kind="UnknownNode", message="no node to run"))
             elif not self._hooked(message.plan):
@@ -138,7 +136,7 @@ class Executor(MessageActor):
             else:
                 self._fail(run_id, message.error)
         else:
-            if status in TERMINAL:
+            if RunStatus(status).terminal:
                 self.send(self.runner, ReleaseRun(run_id=run_id))
             self._rest(run_id, status, message.error)
 
@@ -237,6 +235,12 @@ class StepExecutor(Executor):
 
     def on_request(self, message: Message) -> None:
         if isinstance(message, Step):
-            self.start_run(message.run_id, message.reply_to, resume=False, over=message.over)
+            self.start_run(
+                message.run_id,
+                message.reply_to,
+                resume=message.resume,
+                over=message.over,
+                expect_version=message.expect_version,
+            )
         else:
             super().on_request(message)

@@ -74,6 +74,8 @@ class Launcher(MessageActor):
                         command_id=message.command_id,
                         run_id=message.run_id,
                         reply_to=message.reply_to,
+                        resume=True,
+                        expect_version=message.expect_version,
                     ),
                 )
             else:

@@ -83,7 +83,6 @@ class StateManager(MessageActor):
     def execute(self, command: Command) -> None:
         assert self.store is not None
         try:
-            before = self.store.state(command.run_id) if command.run_id else None
             outcome = self.store.execute(command)
         except WeboterError as exc:
             self._reject(command, exc)
@@ -97,8 +96,7 @@ class StateManager(MessageActor):
         if command.reply_to:  # a runner's attempt report wants no answer
             self.send(command.reply_to, _committed(command, outcome))
         if not outcome.duplicate:
-            prev = before.seq if before is not None else 0
-            self._publish(outcome.events, prev)
+            self._publish(outcome.events, outcome.prev_seq)
 
     # --- publishing: committed events go to the bus in small batches ----------------------
 
@@ -148,5 +146,5 @@ def _committed(command: Command, outcome: Outcome) -> Committed:
         status=str(state.status),
         error=state.error if state.status in (RunStatus.ERROR, RunStatus.FAILED) else None,
         break_on_error=any(b.when == "error" for b in state.breakpoints),
-        plan=plan(state, command.reply_to),
+        plan=None if outcome.duplicate else plan(state, command.reply_to),  # never twice
     )

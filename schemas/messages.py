@@ -267,9 +267,12 @@ class Drive(_Msg, frozen=True):
 
 class Step(_Command, frozen=True):
     """Run exactly one node of a LOADED or PAUSED run, then pause. `over`: a SubFlow node
-    counts as one node (its whole sub-flow runs); otherwise a step goes into it."""
+    counts as one node (its whole sub-flow runs); otherwise a step goes into it. `resume`: a
+    run whose process died is taken up (only if still at `expect_version`, when given)."""
 
     over: bool = False
+    resume: bool = False
+    expect_version: int | None = None
 
 
 class ExecuteNode(_Msg, frozen=True):
@@ -291,6 +294,9 @@ class ReleaseRun(_Msg, frozen=True):
     """Executor -> Node Runner: the run ended; close its browser context."""
 
     run_id: str
+
+
+REJECTED = "REJECTED"  # RunEnded.status of a run that could not be driven at all
 
 
 class RunEnded(_Msg, frozen=True):

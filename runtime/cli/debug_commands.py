@@ -1,6 +1,8 @@
-"""The debugger's commands on the command line: work on runs at rest (LOADED, PAUSED, ERROR,
-or finished ones for fork/verify/diff) — a paused run outlives its process, so these can come
-from any other process, later. Each starts an engine on the log for as long as it needs.
+"""The debugger's commands on the command line. A paused run outlives its process, so these
+come from any process, at any time. break, unbreak, set, pause, patch, jump and rewind go
+through the write path (RunStore) directly, without an engine, and also work on a run that
+another process drives (where the run's state allows them); step, continue, fork and debug
+start an engine for as long as they need one.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from weboter.runtime.errors import IllegalTransition
 from weboter.runtime.store.eventlog import EventLog, decode_event
 from weboter.runtime.store.projection import context_snapshot, state_at
 from weboter.schemas.events import NodeCompleted, NodeFailed, SubFlowReturned
-from weboter.schemas.messages import Mode, RunEnded, SetBreakpoint, StartRun
+from weboter.schemas.messages import REJECTED, Mode, RunEnded, SetBreakpoint, StartRun
 from weboter.schemas.state import Breakpoint
 from weboter.schemas.workflow import Workflow
 
@@ -72,7 +72,6 @@ class Progress:
 
 
 _MODES: dict[str, Mode] = {"step": "step", "continue": "continuous"}
-REJECTED = "REJECTED"  # the status of a run the engine refused to drive (RunEnded)
 BAD_INPUT_KINDS = ("ReferenceError", "WorkflowInvalid", "CatalogError", "ExpressionError")
 
 

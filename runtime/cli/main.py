@@ -3,8 +3,8 @@
 
 Exit codes: 0 done (for `run`/`resume`/`continue`: the run COMPLETED, or PAUSED where that
 was asked for), 1 the run did not complete, 2 bad input (workflow, database, arguments,
-unknown run, a command the run's state refuses). The commands live in cli_common.py (shared),
-cli_drive.py (running things) and debug_cli.py (the debugger's).
+unknown run, a command the run's state refuses). The commands live in common.py (shared),
+drive.py (running things), debug_commands.py (the debugger's) and compare.py (verify, diff).
 """
 
 from __future__ import annotations

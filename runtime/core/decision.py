@@ -1,7 +1,7 @@
 """`Decision`: the events one command produces, folded as they are added.
 
-Each event is applied to the state once, when it is added; the State Manager stores the
-events and keeps `state` (stamping the real seq and time), so one node's events are folded once.
+Each event is applied to the state once, when it is added; RunStore appends the events and
+keeps `state` (stamping the real seq and time), so one node's events are folded once.
 """
 
 from __future__ import annotations

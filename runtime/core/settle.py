@@ -69,11 +69,11 @@ class Settler:
                 if hit is not None:
                     decision.add(RunPaused(reason="breakpoint", breakpoint=hit))
                     return
-                if current.pause_requested:
-                    decision.add(RunPaused(reason="requested"))
-                    return
                 completed = None  # an "after" breakpoint is checked once, right after its node
             step = self._engine_step(current, decision.secrets)
+            if step is None and current.status == RunStatus.RUNNING and current.pause_requested:
+                decision.add(RunPaused(reason="requested"))  # before the runner's next node
+                return
             if step is None or (stepping and stepped and isinstance(step, SubFlowEntered)):
                 break
             current = decision.add(step)

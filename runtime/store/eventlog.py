@@ -156,12 +156,15 @@ class EventLog(RunQueries):
         *,
         command_id: str,
         status: str | None = None,
+        driver: bool = False,
         snapshot: Callable[[list[StoredEvent]], tuple[int, int, bytes] | None] | None = None,
     ) -> list[StoredEvent]:
         """Append encoded events (type, payload) after `base_version` in one transaction.
 
         `status`: the run's status after them, as the fold says (None: unchanged); it is what
-        `runs` lists. `snapshot(stored)` may return (run_version, seq, state bytes) to store.
+        `runs` lists. `driver`: this process drives the run from now on (it started or
+        resumed it); a status that is not RUNNING/STEPPING clears the driver.
+        `snapshot(stored)` may return (run_version, seq, state bytes) to store.
         VersionConflict if another writer appended to the run since `base_version`;
         DuplicateCommand if `command_id` already produced events.
         """
@@ -179,7 +182,7 @@ class EventLog(RunQueries):
                 stored.append(self._insert(run_id, version, type_, payload, command_id, now))
             self._record_command(command_id, run_id, stored)
             if status is not None:
-                self._track_status(run_id, status, stored, now)
+                self._track_status(run_id, status, stored, now, driver=driver)
             taken = snapshot(stored) if snapshot is not None else None
             if taken is not None:
                 conn.execute(
@@ -227,7 +230,7 @@ class EventLog(RunQueries):
             raise DuplicateCommand(command_id) from exc
 
     def _track_status(
-        self, run_id: str, status: str, stored: list[StoredEvent], now: float
+        self, run_id: str, status: str, stored: list[StoredEvent], now: float, *, driver: bool
     ) -> None:
         if stored[0].type == "RunCreated":
             created: Any = _event_decoder.decode(stored[0].payload)
@@ -248,13 +251,18 @@ class EventLog(RunQueries):
             )
             return
         # who drives a running run: refuses a second driver on this host (`driver`)
-        driven = status in ("RUNNING", "STEPPING")
-        owner = (os.getpid(), socket.gethostname()) if driven else (None, None)
-        self._conn.execute(
-            "UPDATE runs SET status = ?, updated_at = ?, owner_pid = ?, owner_host = ? "
-            "WHERE run_id = ?",
-            (status, now, *owner, run_id),
-        )
+        if driver or status not in ("RUNNING", "STEPPING"):
+            owner = (os.getpid(), socket.gethostname()) if driver else (None, None)
+            self._conn.execute(
+                "UPDATE runs SET status = ?, updated_at = ?, owner_pid = ?, owner_host = ? "
+                "WHERE run_id = ?",
+                (status, now, *owner, run_id),
+            )
+        else:
+            self._conn.execute(
+                "UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?",
+                (status, now, run_id),
+            )
 
     # --- reading -----------------------------------------------------------------------------
 

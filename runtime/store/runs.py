@@ -83,10 +83,6 @@ class RunQueries:
             pass  # alive, someone else's
         return pid, str(row[1])
 
-    def run_status(self, run_id: str) -> str | None:
-        row = self._one("SELECT status FROM runs WHERE run_id = ?", (run_id,))
-        return row[0] if row else None
-
     def resolve_run_id(self, prefix: str) -> str:
         """The one run whose id starts with `prefix`."""
         rows = self._read(

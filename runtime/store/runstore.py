@@ -6,7 +6,8 @@ it — from the State Manager of an engine, or from a one-shot CLI command in an
     outcome.events, outcome.state
 
 One command: read the run's state at its current version (kept in memory after the first
-read), decide (core), redact secrets, append every event in one transaction, keep the folded
+read; a refusal based on the remembered state is checked against the log once more), decide
+(core), redact secrets, append every event in one transaction, keep the folded
 state (folded once, by the decision), return the stored events and the new state.
 
 Another process may append to the same run in between (a breakpoint set from a second shell
@@ -36,8 +37,8 @@ from weboter.runtime.store.eventlog import (
     encode_event,
 )
 from weboter.runtime.store.projection import state_at
-from weboter.schemas.events import SCHEMA_VERSIONS, Event, event_type
-from weboter.schemas.messages import CreateRun, StoredEvent
+from weboter.schemas.events import SCHEMA_VERSIONS, Event, RunResumed, RunStarted, event_type
+from weboter.schemas.messages import StoredEvent
 from weboter.schemas.state import RunState
 
 MAX_CONFLICTS = 50  # re-decisions of one command before giving up (another writer never rests)
@@ -50,6 +51,7 @@ class Outcome:
     events: list[StoredEvent]
     state: RunState
     duplicate: bool = False  # the command id had been executed before: its events, again
+    prev_seq: int = 0  # the run's last seq before these events (what they follow in the log)
 
 
 class RunStore:
@@ -85,13 +87,17 @@ class RunStore:
         refused: then nothing was appended."""
         run_id = command.run_id
         for _ in range(MAX_CONFLICTS):
-            state = None if isinstance(command, CreateRun) else self.state(run_id)
+            cached = run_id in self._states
+            state = self.state(run_id)
             try:
                 decision = self.decider.decide(state, command)
             except WeboterError:
                 earlier = self._earlier(command)  # a repeated command may be illegal by now
                 if earlier is not None:
                     return earlier
+                if cached:  # refused on what this store remembered: ask the log once more
+                    self._states.pop(run_id, None)
+                    continue
                 raise
             try:
                 stored, after = self._append(decision, run_id, command.command_id)
@@ -106,7 +112,7 @@ class RunStore:
                 self.forget(run_id)
             else:
                 self._states[run_id] = after
-            return Outcome(stored, after)
+            return Outcome(stored, after, prev_seq=state.seq if state is not None else 0)
         raise IllegalTransition(
             f"run {run_id} kept changing under {type(command).__name__} "
             f"({MAX_CONFLICTS} tries); nothing was recorded",
@@ -142,6 +148,7 @@ class RunStore:
         base = decision.base
         after = decision.after if not changed else _refold(base, logged)
         status = None if base is not None and base.status == after.status else str(after.status)
+        claims = any(isinstance(e, RunStarted | RunResumed) for e in logged)  # drives it now
         every = self.snapshot_every
         base_version = base.version if base is not None else 0
         stamped: list[RunState] = []
@@ -155,7 +162,13 @@ class RunStore:
             return None
 
         stored = self.log.append(
-            run_id, base_version, payloads, command_id=command_id, status=status, snapshot=stamp
+            run_id,
+            base_version,
+            payloads,
+            command_id=command_id,
+            status=str(after.status) if claims else status,
+            driver=claims,
+            snapshot=stamp,
         )
         return stored, stamped[-1]
 

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import os
 import queue
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +47,7 @@ class SocketInbox:
         self._socket: zmq.Socket[Any] | None = None
         self._poller: zmq.Poller | None = None
         self._closed = False
+        self._lock = threading.Lock()
         # The owner's hook, called when nothing is waiting: returns how long (seconds) to wait
         # before calling it again, or None to wait for the next message.
         self.idle: Callable[[], float | None] | None = None
@@ -62,8 +64,10 @@ class SocketInbox:
 
     def put(self, envelope: Any, block: bool = True, timeout: float | None = None) -> None:
         self._local.append(envelope)
-        with contextlib.suppress(OSError):
-            os.write(self._wake_w, b"\0")
+        with self._lock:  # never write to the pipe once `close` gave its descriptor back
+            if not self._closed:
+                with contextlib.suppress(OSError):
+                    os.write(self._wake_w, b"\0")
 
     def empty(self) -> bool:
         return not self._local
@@ -111,13 +115,14 @@ class SocketInbox:
 
     def close(self) -> None:
         """Close the socket (from the owning thread); pykka envelopes still drain."""
-        self._closed = True
         if self._socket is not None:
             self._socket.close(linger=0)
             self._socket = None
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        with self._lock:
+            self._closed = True
+            for fd in (self._wake_r, self._wake_w):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
 
 class MessageActor(pykka.ThreadingActor):

@@ -66,10 +66,6 @@ class MemoryOutbox:
 class MemoryBridge:
     """Local addresses and their inboxes, in memory."""
 
-    curve = None
-    command_endpoint = None
-    catchup_endpoint = None
-
     def __init__(self, context: zmq.Context[Any] | None = None) -> None:
         self.context = context or zmq.Context.instance()
         self.inboxes: dict[str, Any] = {}

@@ -5,7 +5,7 @@ nothing new is missed), then ask the catch-up endpoint for everything already co
 skip live events whose seq was already seen. A live event whose `prev_seq` is newer than the
 last one seen for its run means a gap (a slow subscriber dropped messages): catch up again.
 
-    stream = EventStream(pub="tcp://127.0.0.1:5601", catchup="tcp://127.0.0.1:5602")
+    stream = EventStream(pub="tcp://127.0.0.1:5602", catchup="tcp://127.0.0.1:5601")
     for event in stream.follow(timeout=5):
         print(event.seq, event.type)
 """

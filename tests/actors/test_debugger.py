@@ -176,7 +176,7 @@ def test_pause_at_the_next_node_boundary_and_stop_cancels_within_a_second(runner
     slow = client.submit(
         to_workflow(flow(node("zz", "SleepFor", "EndFlow", inputs={"duration": 30})), "t")
     )
-    logged(runner, slow, "RunStarted", 1)  # its one node is in flight
+    logged(runner, slow, "RunStarted", 1)  # started: its node is in flight or about to be
     started = time.monotonic()
     client.stop(slow)
     assert client.wait(slow, timeout=10).status == "STOPPED"

@@ -224,3 +224,29 @@ def test_resume_is_refused_when_another_process_resumed_first(decider: Decider) 
     first = decider.decide(running, StartRun(**common(running), resume=True, expect_version=seen))
     with pytest.raises(IllegalTransition, match="taken up by another process"):
         decider.decide(first.after, StartRun(**common(running), resume=True, expect_version=seen))
+
+
+def test_a_pause_request_on_the_last_node_lets_the_run_end(decider: Decider) -> None:
+    running = state_in("RUNNING")
+    unbroken = decider.decide(running, ClearBreakpoint(**common(running), id="bp")).after
+    on_b = decider.decide(
+        unbroken,
+        RecordNodeResult(
+            **common(unbroken),
+            version=unbroken.version,
+            node_id="a",
+            flow_path=["t"],
+            next_node="b",
+        ),
+    ).after
+    asked = decider.decide(on_b, PauseRun(**common(on_b))).after
+    done = RecordNodeResult(
+        **common(asked),
+        version=asked.version,
+        node_id="b",
+        flow_path=["t"],
+        next_node="__end__",
+    )
+    decision = decider.decide(asked, done)
+    # the engine's own steps come first: nothing is left to pause before
+    assert [type(e).__name__ for e in decision.events] == ["NodeCompleted", "RunCompleted"]
