@@ -82,7 +82,12 @@ class BrowserRunner:
         self.db_path = db_path
         env = EnvSource({"shop": {"user": "demo", "password": "demo-pass-123"}}, use_os=False)
         self.engine = Engine(
-            Settings(db_path=db_path, evidence=evidence, browser_restore=restore),  # type: ignore[arg-type]
+            Settings(  # the tests write their files beside the log: that folder is allowed
+                db_path=db_path,
+                evidence=evidence,  # type: ignore[arg-type]
+                browser_restore=restore,  # type: ignore[arg-type]
+                allow_paths=[db_path.parent],
+            ),
             env=env,
         ).start()
         self.client = self.engine.client()

@@ -475,33 +475,34 @@ def test_navigation_error_is_a_node_error_not_a_hang(browser: BrowserRunner) -> 
     assert "opening http://127.0.0.1:9/nothing failed" in outcome.state.error.message
 
 
-def test_export_data_formats(browser: BrowserRunner, tmp_path: Path) -> None:
+def test_export_data_formats(browser: BrowserRunner) -> None:
     rows = [{"a": 1, "b": "x"}, {"a": 2, "c": [1, 2]}]
+    out = browser.db_path.parent / "workspace" / "exports"  # relative paths: the workspace
     outcome = browser.run(
         chain(
             node(
                 "csv",
                 "ExportData",
-                inputs={"data": "$global{rows}", "path": str(tmp_path / "r.csv")},
+                inputs={"data": "$global{rows}", "path": "exports/r.csv"},
             ),
             node(
                 "json",
                 "ExportData",
-                inputs={"data": "$global{rows}", "path": str(tmp_path / "r.json")},
+                inputs={"data": "$global{rows}", "path": "exports/r.json"},
             ),
             node(
                 "jsonl",
                 "ExportData",
-                inputs={"data": "$global{rows}", "path": str(tmp_path / "r.jsonl")},
+                inputs={"data": "$global{rows}", "path": "exports/r.jsonl"},
             ),
         ),
         {"rows": rows},
     )
     assert outcome.ended.status == "COMPLETED", outcome.state.error
-    assert (tmp_path / "r.csv").read_text().splitlines() == ["a,b,c", "1,x,", '2,,"[1, 2]"']
-    assert (tmp_path / "r.jsonl").read_text().count("\n") == 2
+    assert (out / "r.csv").read_text().splitlines() == ["a,b,c", "1,x,", '2,,"[1, 2]"']
+    assert (out / "r.jsonl").read_text().count("\n") == 2
     bad = browser.run(
-        chain(node("x", "ExportData", inputs={"data": "not rows", "path": str(tmp_path / "x.csv")}))
+        chain(node("x", "ExportData", inputs={"data": "not rows", "path": "exports/x.csv"}))
     )
     assert bad.ended.status == "FAILED"
 

@@ -145,7 +145,7 @@ def test_examples_run(example: str, tmp_path: Path, shop: Any, pages_url: str) -
         "--var",
         f"pages_url={pages_url}",
         "--var",
-        f"out={tmp_path / 'out.csv'}",
+        "out=out.csv",  # relative: in the workspace beside the log
         "--var",
         "target=3",
         home=tmp_path,
