@@ -5,14 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from typing import Any
 
+import regex
+
+from weboter.runtime.core.bounded import REGEX_SECONDS
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Plugin
 from weboter.runtime.core.references import _MISSING, lookup
 from weboter.runtime.errors import ActionError
 
-_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+_FLAGS = {"i": regex.IGNORECASE, "m": regex.MULTILINE, "s": regex.DOTALL, "x": regex.VERBOSE}
 
 
 def json_parse(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -58,15 +60,20 @@ def regex_extract(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
             raise ActionError(f"unknown regex flag {letter!r}", hint="flags are i, m, s, x")
         flags |= _FLAGS[letter]
     try:
-        pattern = re.compile(str(inputs["pattern"]), flags)
-    except re.error as exc:
+        pattern = regex.compile(str(inputs["pattern"]), flags)
+    except regex.error as exc:
         raise ActionError(f"pattern {inputs['pattern']!r} is not a valid regex: {exc}") from exc
     group = inputs.get("group", 0)
     group = int(group) if isinstance(group, str) and group.isdigit() else group
-    try:
-        values = [m.group(group) for m in pattern.finditer(text)]
-    except (IndexError, re.error) as exc:
+    try:  # bounded in time: a pattern that backtracks without end is stopped
+        values = [m.group(group) for m in pattern.finditer(text, timeout=REGEX_SECONDS)]
+    except (IndexError, regex.error) as exc:
         raise ActionError(f"pattern has no group {group!r}") from exc
+    except TimeoutError as exc:
+        raise ActionError(
+            f"pattern {inputs['pattern']!r} searched for more than {REGEX_SECONDS} s",
+            hint="nested repeats like (a+)+ backtrack without end; make the pattern simpler",
+        ) from exc
     if not inputs.get("all"):
         values = values[:1]
     return {"value": values[0] if values else None, "values": values, "matched": bool(values)}
