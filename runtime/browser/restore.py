@@ -67,7 +67,9 @@ class BrowserRestore:
                     run_id,
                     recorded.storage,
                 )
-        return recorded.url, storage
+        # secrets were recorded as markers: put them back, encoded as they stood
+        resolver = Resolver(self.env)
+        return resolver.unmark(recorded.url), resolver.unmark(storage)
 
     async def _redrive(self, run_id: str, session: RunSession, call: Call) -> None:
         if self.db_path is None:

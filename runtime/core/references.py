@@ -12,10 +12,14 @@ secret back whenever it reads a marker, so a resumed or forked run gets fresh va
 
 from __future__ import annotations
 
+import base64
+import html
+import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from weboter.runtime.errors import ReferenceError_
 
@@ -31,12 +35,36 @@ SCOPE_ALIASES = {
 REFERENCE = re.compile(r"\$([A-Za-z_]+)\{([^{}]*)\}")
 # `$$` is a literal `$`: "$$flow{x}" stays "$flow{x}" (for page scripts that look like refs)
 _REFERENCE_OR_ESCAPE = re.compile(r"\$\$|\$([A-Za-z_]+)\{([^{}]*)\}")
-MARKER = re.compile(r"\x00\$env\{([^{}\x00]*)\}\x00")
+# a redacted secret: \0$env{path}\0, or \0$env{path}|enc\0 where it stood encoded (ENCODINGS)
+MARKER = re.compile(r"\x00\$env\{([^{}\x00]*)\}(?:\|(\w+))?\x00")
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(-?\d+)\]")
 
 
-def marker(path: str) -> str:
-    return f"\x00$env{{{path}}}\x00"
+def marker(path: str, encoding: str = "") -> str:
+    return f"\x00$env{{{path}}}|{encoding}\x00" if encoding else f"\x00$env{{{path}}}\x00"
+
+
+def _whatwg(encoded: str) -> Callable[[str], str]:
+    """Percent-encoding the way browsers do in one part of a URL (the WHATWG URL standard):
+    only the characters of `encoded`, controls and non-ASCII are encoded."""
+    safe = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in encoded)
+    return lambda s: quote(s, safe=safe)
+
+
+_QUERY = ' "#<>'
+# how a secret may stand encoded in what a run records (URLs, JSON, HTML, base64)
+ENCODINGS: dict[str, Callable[[str], str]] = {
+    "url": lambda s: quote(s, safe=""),
+    "urlpath": lambda s: quote(s, safe="/"),
+    "query": _whatwg(_QUERY + "'"),  # what a browser reports as page.url
+    "path": _whatwg(_QUERY + "?`{}"),
+    "fragment": _whatwg(' "<>`'),
+    "userinfo": _whatwg(_QUERY + "?`{}/:;=@[\\]^|"),
+    "form": quote_plus,
+    "json": lambda s: json.dumps(s)[1:-1],
+    "html": lambda s: html.escape(s, quote=True),
+    "base64": lambda s: base64.b64encode(s.encode()).decode("ascii"),
+}
 
 
 def split_path(path: str) -> list[str | int]:
@@ -172,6 +200,12 @@ class Resolver:
 
         return _REFERENCE_OR_ESCAPE.sub(interpolate, self._unmark(text))
 
+    def _secret_text(self, found: re.Match[str]) -> str:
+        """The secret behind one marker, encoded the way it stood where it was found."""
+        text = str(self.reference("env", found.group(1)))
+        encoding = found.group(2)
+        return ENCODINGS[encoding](text) if encoding in ENCODINGS else text
+
     def unmark(self, value: Any) -> Any:
         """`value` with the secrets behind its markers put back (values read from the log)."""
         return self._unmark(value)
@@ -182,9 +216,9 @@ class Resolver:
             if "\x00" not in value:
                 return value
             whole = MARKER.fullmatch(value)
-            if whole:
+            if whole and not whole.group(2):
                 return self.reference("env", whole.group(1))
-            return MARKER.sub(lambda m: str(self.reference("env", m.group(1))), value)
+            return MARKER.sub(self._secret_text, value)
         if isinstance(value, dict):
             return {k: self._unmark(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -223,9 +257,14 @@ def references_in(value: Any) -> list[tuple[str, str]]:
 def display(value: Any) -> Any:
     """A value for people: secret markers shown as their `$env{...}` reference."""
     if isinstance(value, str):
-        return value.replace("\x00", "") if "\x00" in value else value
+        return MARKER.sub(_shown, value) if "\x00" in value else value
     if isinstance(value, dict):
         return {k: display(v) for k, v in value.items()}
     if isinstance(value, list):
         return [display(v) for v in value]
     return value
+
+
+def _shown(found: re.Match[str]) -> str:
+    encoding = found.group(2)
+    return f"$env{{{found.group(1)}}}" + (f" ({encoding}-encoded)" if encoding else "")

@@ -7,6 +7,12 @@ redacted as whole values: replacing "1" inside every string would destroy data. 
 when the variable is used, also after a resume or fork. A string that already contains a
 marker-like sequence (it came from outside) is neutralised first, so data cannot smuggle a
 reference to an environment variable it was never given.
+
+Encoded forms are recognised too: percent-encoded (as in URLs, with or without `/` kept),
+form-encoded (`+` for spaces), JSON-escaped, HTML-escaped and base64 of the whole value. Their
+marker names the encoding (`\\x00$env{path}|url\\x00`), so the resolver puts the secret back
+encoded the same way. Not recognised: a secret split across values, hashed, encrypted,
+encoded twice, or transformed by an action (upper-cased, sliced ...).
 """
 
 from __future__ import annotations
@@ -14,27 +20,37 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from weboter.runtime.core.references import marker
+from weboter.runtime.core.references import ENCODINGS, marker
 
 MIN_SUBSTRING_SECRET = 6
 
 
 def redact(value: Any, secrets: Mapping[str, str]) -> Any:
-    """`value` with every secret (reference -> value) replaced by its marker."""
+    """`value` with every secret (reference -> value) replaced by its marker, also where it
+    stands encoded (percent, form, JSON, HTML, base64: the marker says which)."""
     if not secrets:
         return _neutralise(value)
-    ordered = sorted(((v, k) for k, v in secrets.items() if v), key=lambda p: -len(p[0]))
+    forms: dict[str, str] = {}
+    for path, secret in secrets.items():
+        if not secret:
+            continue
+        for name, encode in ENCODINGS.items():
+            encoded = encode(secret)
+            if encoded != secret and len(encoded) >= MIN_SUBSTRING_SECRET:
+                forms.setdefault(encoded, marker(path, name))
+        forms[secret] = marker(path)
+    ordered = sorted(forms.items(), key=lambda p: -len(p[0]))
     return _redact(value, ordered)
 
 
 def _redact(value: Any, ordered: list[tuple[str, str]]) -> Any:
     if isinstance(value, str):
         text = value.replace("\x00", "\ufffd") if "\x00" in value else value
-        for secret, path in ordered:
+        for secret, mark in ordered:
             if text == secret:
-                return marker(path)
+                return mark
             if len(secret) >= MIN_SUBSTRING_SECRET and secret in text:
-                text = text.replace(secret, marker(path))
+                text = text.replace(secret, mark)
         return text
     if isinstance(value, dict):
         return {k: _redact(v, ordered) for k, v in value.items()}
