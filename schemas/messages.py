@@ -231,9 +231,11 @@ class HookInterest(_Msg, frozen=True):
 
 class PauseRun(_Command, frozen=True):
     """Any client -> State Manager: pause a RUNNING run at its next node boundary (the node
-    in flight finishes first; recorded as PauseRequested, then RunPaused)."""
+    in flight finishes first; recorded as PauseRequested, then RunPaused). `now`: pause at
+    once (the process driving it is going away): the node in flight will run again."""
 
     reason: str = "requested"
+    now: bool = False
 
 
 class Committed(_Msg, frozen=True):

@@ -25,6 +25,7 @@ from weboter.runtime.cli.common import (
     parse_vars,
 )
 from weboter.runtime.cli.debug_commands import fork_request, resolve
+from weboter.runtime.cli.interrupt import pause_now, sigterm_interrupts
 from weboter.runtime.core.decide import Decider
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import EnvSource
@@ -113,13 +114,17 @@ def drive(
             def on_event(header: dict[str, Any], payload: bytes) -> None:
                 progress[header["run_id"]](header, payload)
 
-            while waiting or active:
-                while waiting and len(active) < max(parallel, 1):
-                    workflow, submit = waiting.pop(0)
-                    launch(workflow, submit)
-                done = client.wait_any(active, on_event=on_event)
-                active.discard(done.run_id)
-                ended[done.run_id] = done
+            try:
+                with sigterm_interrupts():
+                    while waiting or active:
+                        while waiting and len(active) < max(parallel, 1):
+                            workflow, submit = waiting.pop(0)
+                            launch(workflow, submit)
+                        done = client.wait_any(active, on_event=on_event)
+                        active.discard(done.run_id)
+                        ended[done.run_id] = done
+            except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: record, then go
+                return pause_now(client, active, stop)
     finally:
         engine.stop()
     refused = [e for e in ended.values() if e.status == REJECTED and e.error is not None]

@@ -3,7 +3,8 @@
 
 Exit codes: 0 done (for `run`/`resume`/`continue`: the run COMPLETED, or PAUSED where that
 was asked for), 1 the run did not complete, 2 bad input (workflow, database, arguments,
-unknown run, a command the run's state refuses). The commands live in common.py (shared),
+unknown run, a command the run's state refuses), 130/143 interrupted (Ctrl-C/SIGTERM: the runs
+are recorded PAUSED, `weboter continue RUN` goes on). The commands live in common.py (shared),
 drive.py (running things), debug_commands.py (the debugger's) and compare.py (verify, diff).
 """
 

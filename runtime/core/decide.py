@@ -15,6 +15,7 @@ Which command is allowed when (the statuses are those of `RunStatus`):
 | RecordNodeResult, RecordAttempt,     | RUNNING, STEPPING (for the current node)       |
 |   VetoNode, OverrideInputs           |                                                |
 | PauseRun                             | RUNNING (pauses at the next node boundary)     |
+| PauseRun now=True (interrupted)      | RUNNING, STEPPING (pauses at once)             |
 | SetBreakpoint, ClearBreakpoint       | any but COMPLETED, FAILED, STOPPED             |
 | SetVariable                          | LOADED, PAUSED, ERROR, RUNNING, STEPPING       |
 | PatchNode, AddNode, JumpTo, Rewind   | LOADED, PAUSED, ERROR                          |
@@ -43,6 +44,7 @@ from weboter.schemas.events import (
     PauseRequested,
     RunCreated,
     RunFailed,
+    RunPaused,
     RunResumed,
     RunStarted,
     RunStopped,
@@ -129,6 +131,9 @@ class Decider:
                     f"run {state.run_id} is already {state.status}; there is nothing to stop"
                 )
             decision.add(RunStopped(reason=command.reason))
+        elif isinstance(command, PauseRun) and command.now:
+            require(state, command, (S.RUNNING, S.STEPPING))
+            decision.add(RunPaused(reason=command.reason))  # a late result will be stale
         elif isinstance(command, PauseRun):
             require(state, command, (S.RUNNING,))
             decision.add(PauseRequested(reason=command.reason))
