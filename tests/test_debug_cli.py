@@ -59,6 +59,8 @@ def test_fork_then_diff(tmp_path: Path) -> None:
     # init and inc(1) are shared; the second inc leaves the loop in the fork
     assert compared["first_divergence"] == 2
     assert compared["steps"][0]["changes"]["next_node"] == {"a": "inc", "b": "greet"}
+    # the variable changed at the fork shows, as it stands after each step
+    assert compared["steps"][0]["changes"]["variables"]["global.target"] == {"a": 4, "b": 2}
     human = weboter("diff", parent, child["run_id"], home=tmp_path).stdout
     assert "first divergence at step 2" in human
 

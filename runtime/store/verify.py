@@ -5,7 +5,8 @@ recorded workflow, or another version of it) and report the first node whose con
 chooses differently — non-determinism, or a changed workflow.
 
 diff: two runs side by side — the first step where they part, then per step the outputs and
-variables that differ. A fork's history is its parent's up to the fork point, then its own.
+the variables (as they stand after the step, so a value changed at a fork shows) that differ.
+A fork's history is its parent's up to the fork point, then its own.
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ class Step:
     variables: dict[str, Any]  # flow and global variables written by this step
     flow_path: tuple[str, ...] = ()
     inputs: dict[str, Any] = field(default_factory=dict)  # as recorded (secrets as markers)
+    state: dict[str, Any] = field(default_factory=dict)  # every variable after this step
 
 
 def step_back(log: EventLog, run_id: str) -> tuple[int, str]:
@@ -126,8 +128,10 @@ def history(log: EventLog, run_id: str, until_seq: int | None = None) -> list[St
     """A run's executed steps as they stand: a fork's begin with its parent's up to the fork
     point; a rewind drops the steps after the point it went back to."""
     steps: list[Step] = []
+    state: RunState | None = None
     for record in log.read(run_id, until_seq=until_seq):
         event = record.event
+        state = apply(state, event, seq=record.seq, version=record.run_version, at=0.0)
         if isinstance(event, RunCreated) and event.parent_run and event.parent_seq:
             steps = history(log, event.parent_run, event.parent_seq)
         elif isinstance(event, RunRewound):
@@ -148,9 +152,20 @@ def history(log: EventLog, run_id: str, until_seq: int | None = None) -> list[St
                     display(written),
                     tuple(event.flow_path),
                     inputs,
+                    _variables(state),
                 )
             )
     return steps
+
+
+def _variables(state: RunState) -> dict[str, Any]:
+    """Every variable a step leaves: the globals and the current flow's, as people see them."""
+    return display(
+        {
+            **{f"global.{k}": v for k, v in state.globals.items()},
+            **{f"flow.{k}": v for k, v in (state.frame.vars if state.frames else {}).items()},
+        }
+    )
 
 
 @dataclass
@@ -194,7 +209,7 @@ def _changes(x: Step, y: Step) -> dict[str, Any]:
         found["next_node"] = {"a": x.next_node, "b": y.next_node}
     for kind, left, right in (
         ("outputs", x.outputs, y.outputs),
-        ("variables", x.variables, y.variables),
+        ("variables", x.state, y.state),  # as they stand after the step: a fork's changes too
     ):
         for key in sorted(set(left) | set(right)):
             if left.get(key) != right.get(key):
