@@ -42,7 +42,8 @@ from weboter.runtime.cli.drive import (
 )
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import display
-from weboter.runtime.errors import WeboterError
+from weboter.runtime.errors import LogCorrupt, WeboterError
+from weboter.runtime.store.eventlog import to_record
 from weboter.runtime.store.projection import context_snapshot, state_at
 from weboter.schemas.workflow import Workflow
 
@@ -288,12 +289,16 @@ def cmd_history(args: argparse.Namespace) -> int:
     log = open_log(args)
     try:
         run_id = log.resolve_run_id(args.run)
-        records = list(log.read(run_id))
+        rows = log.read_stored(run_id)
     finally:
         log.close()
     docs, lines = [], [f"{'SEQ':>6} {'VER':>5}  {'TYPE':<18}DETAIL"]
-    for r in records:
-        event = display(msgspec.to_builtins(r.event))
+    for r in rows:
+        try:
+            event = display(msgspec.to_builtins(to_record(r).event))
+        except LogCorrupt as exc:  # name it, and show the rest
+            print(f"error: {exc.message}", file=sys.stderr)
+            event = {"unreadable": exc.message}
         event.pop("workflow", None)
         docs.append(
             {

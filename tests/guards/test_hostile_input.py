@@ -105,3 +105,24 @@ def test_validate_refuses_bad_controls_timeouts_and_retries(
     checked = weboter("validate", str(path), home=tmp_path)
     assert checked.returncode == 2, checked.stdout + checked.stderr
     assert words in checked.stdout + checked.stderr
+
+
+def test_history_names_an_unreadable_event_and_shows_the_rest(tmp_path: Path) -> None:
+    import sqlite3  # noqa: PLC0415
+
+    path = write(tmp_path, "ok.json", json.dumps(flow(node("a", "EmptyAction", "EndFlow"))))
+    run_id = json.loads(weboter("run", str(path), "--json", home=tmp_path).stdout)["run_id"]
+    conn = sqlite3.connect(tmp_path / "weboter.db")
+    seq = conn.execute(
+        "SELECT seq FROM events WHERE type = 'NodeCompleted' AND run_id = ?", (run_id,)
+    ).fetchone()[0]
+    conn.execute("UPDATE events SET payload = ? WHERE seq = ?", (b"\xc1", seq))
+    conn.commit()
+    conn.close()
+    shown = weboter("history", run_id, "--json", home=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert f"event seq {seq} of run {run_id}" in shown.stderr
+    events = json.loads(shown.stdout)["events"]
+    assert [e["type"] for e in events][-1] == "RunCompleted"  # the rest is there
+    assert "unreadable" in next(e for e in events if e["seq"] == seq)["event"]
+    refused(weboter("state", run_id, home=tmp_path), f"event seq {seq}")
