@@ -42,6 +42,10 @@ bench:
     {{bin}}/python bench/browser_overhead.py
     {{bin}}/python bench/time_travel.py
 
+# mutants of the examples through validate and run: counts of exit codes, no crash, no hang
+fuzz count="600":
+    {{bin}}/python bench/fuzz.py --count {{count}}
+
 # scrape the demo shop (served on loopback) in headless Chromium and write a CSV
 demo:
     {{bin}}/weboter demo

@@ -66,6 +66,7 @@ class NodeRunner(MessageActor):
         restore: str = "captured",
         db_path: Path | None = None,
         workspace: Workspace | None = None,
+        node_timeout: float | None = None,
     ) -> None:
         super().__init__(bridge)
         self.catalog = catalog
@@ -77,6 +78,7 @@ class NodeRunner(MessageActor):
             self.browser, artifacts, catalog, env, mode=restore, db_path=db_path
         )
         self.workspace = workspace
+        self.node_timeout = node_timeout  # for an asynchronous action without a timeout of its own
         self.run_secrets: dict[str, dict[str, str]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
@@ -267,14 +269,15 @@ class NodeRunner(MessageActor):
         produced = spec.fn(ctx, inputs)
         if not inspect.isawaitable(produced):
             return produced
-        timeout = task.node.timeout
+        timeout = task.node.timeout or self.node_timeout
         try:
             awaited: Awaitable[dict[str, Any]] = produced
             return await asyncio.wait_for(awaited, timeout) if timeout else await awaited
         except TimeoutError as exc:
             raise ActionTimeout(
                 f"node {task.node.id!r}: {spec.name} did not finish within {timeout} s",
-                hint="raise the node's `timeout`, or check what it waits for",
+                hint="raise the node's `timeout` (or the engine's --node-timeout), or check "
+                "what it waits for",
             ) from exc
 
     def _context(self, task: ExecuteNode) -> tuple[ActionContext, Resolver]:

@@ -186,6 +186,14 @@ def engine_options() -> argparse.ArgumentParser:
         metavar="DIR",
         help="let workflows write inside DIR too (repeatable); never the log itself",
     )
+    options.add_argument(
+        "--node-timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="the longest a browser, HTTP or sleeping node may take when it sets no `timeout` "
+        "(default 600; 0: no limit)",
+    )
     return options
 
 
@@ -197,5 +205,6 @@ def engine_settings(args: argparse.Namespace, **more: Any) -> Settings:
         browser=args.browser,
         workspace=args.workspace,
         allow_paths=list(args.allow_paths),
+        node_timeout=max(args.node_timeout, 0.0),
         **more,
     )

@@ -39,6 +39,11 @@ def _number(value: Any, side: str) -> float:
 
 
 def compare(left: Any, operator: str, right: Any) -> bool:
+    if operator is not None and not isinstance(operator, str):
+        raise ActionError(
+            f"IfElse: operator must be text, not {type(operator).__name__}",
+            hint=f"use one of {', '.join(OPERATORS)}",
+        )
     op = (operator or "eq").lower()
     if op == "eq":
         return bool(normalise(left) == normalise(right))

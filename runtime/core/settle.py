@@ -17,7 +17,7 @@ from weboter.runtime.core.failure import error_context
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.node import Writes, map_outputs, pick, picker_target, route
 from weboter.runtime.core.references import EnvSource, Resolver
-from weboter.runtime.errors import ExpressionError, IllegalTransition, WeboterError
+from weboter.runtime.errors import ExpressionError, IllegalTransition
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.events import (
     Event,
@@ -121,7 +121,7 @@ class Settler:
             return None
         try:
             return self._enter(state, node.id, node.inputs, secrets)
-        except WeboterError as exc:
+        except Exception as exc:  # a control's fault fails its node, never the command
             return NodeFailed(node_id=node.id, error=error_context(exc, node.id, frame.flow_path))
 
     def _enter(self, state: RunState, node_id: str, inputs: dict, secrets: dict[str, str]) -> Event:
@@ -180,7 +180,7 @@ class Settler:
                 loop_count=caller_frame.loops.get(node_id, 0),
                 secrets=secrets,
             )
-        except WeboterError as exc:
+        except Exception as exc:  # a control's fault fails its node, never the command
             return NodeFailed(
                 node_id=node_id, error=error_context(exc, node_id, caller_frame.flow_path)
             )

@@ -126,6 +126,7 @@ class Engine:
                     restore=s.browser_restore,
                     db_path=s.db_path,
                     workspace=Workspace.beside(s.db_path, s.workspace, s.allow_paths),
+                    node_timeout=s.node_timeout or None,
                 ),
             ),
             ("continuous_executor", ContinuousExecutor.start(self.bridge, hooks=self.hooks)),

@@ -46,3 +46,6 @@ class Settings:
     # where workflows write files (default: `workspace` beside the log), and folders allowed too
     workspace: Path | None = None
     allow_paths: list[Path] = field(default_factory=list)
+    # seconds an asynchronous action (browser, HTTP, sleeping) may take when its node sets no
+    # `timeout` (0: no limit)
+    node_timeout: float = 600.0

@@ -1,0 +1,42 @@
+"""Mutants of the examples through `validate` and `run`: every one ends with exit 0, 1 or 2
+and a message, never a traceback or a hang (bounded to about a minute; bench/fuzz.py runs
+more and prints the counts)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.guards.mutants import NO_BROWSER, VARS, mutant
+from weboter.runtime.cli.main import main
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def test_mutated_examples_exit_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = random.Random(20261126)
+    outcomes: Counter[str] = Counter()
+    db = tmp_path / "fuzz.db"
+    for i in range(60):
+        name, text = mutant(rng)
+        path = tmp_path / f"m{i}.json"
+        path.write_text(text, encoding="utf-8")
+        code = main(["validate", str(path), "--db", str(db)])
+        err = capsys.readouterr().err
+        assert code in (0, 1, 2), (name, text[:300])
+        assert "Traceback" not in err, err
+        outcomes[f"validate {code}"] += 1
+        if code != 0 or name not in NO_BROWSER:
+            continue
+        args = ["run", str(path), "--db", str(db), "--quiet", "--max-nodes", "300"]
+        args += ["--node-timeout", "3"] + [a for v in VARS[name] for a in ("--var", v)]
+        code = main(args)
+        err = capsys.readouterr().err
+        assert code in (0, 1, 2), (name, text[:300], err)
+        assert "Traceback" not in err, err
+        outcomes[f"run {code}"] += 1
+    print(dict(outcomes))
+    assert outcomes["validate 2"] > 0  # the mutants do hit the checks
