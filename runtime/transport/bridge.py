@@ -47,6 +47,7 @@ import zmq
 
 from weboter.runtime.errors import TransportError
 from weboter.runtime.transport.addresses import BUS
+from weboter.runtime.transport.gate import refusal
 from weboter.runtime.transport.security import CurveConfig
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import CommandRejected, Message
@@ -317,6 +318,11 @@ class Bridge:
             return
         if dest not in self.local:
             self._reject(router, identity, f"no actor {dest!r} here")
+            return
+        why = refusal(dest, payload, identity.decode(errors="replace"))
+        if why is not None:
+            log.warning("bridge: refused a message from client %r: %s", identity, why)
+            self._reject(router, identity, why)
             return
         self.outbox().send_raw(dest, payload)
 

@@ -19,7 +19,7 @@ from weboter.runtime.errors import TransportError
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.transport.bridge import check_bindable, encode, message_decoder
 from weboter.runtime.transport.subscriber import EventStream, subscribe
-from weboter.schemas.messages import CommandRejected, SubmitJob
+from weboter.schemas.messages import CancelNode, CommandRejected, RecordNodeResult, SubmitJob
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -121,7 +121,38 @@ def test_remote_client_submits_over_router_and_bad_frames_are_rejected(
         dealer.send_multipart([b"nobody", b"x"])
         assert dealer.poll(5000)
         assert "no actor 'nobody'" in message_decoder.decode(dealer.recv()).error.message
-        dealer.send_multipart([b"launcher", b"\xc1garbage"])  # undecodable: dropped, logged
+        refused = [
+            ([b"launcher", b"\xc1garbage"], "not a message"),
+            # internal messages: a client cannot complete or drive a run itself
+            (
+                [
+                    b"state_manager",
+                    encode(
+                        RecordNodeResult(
+                            command_id="x",
+                            run_id="r",
+                            version=1,
+                            node_id="n",
+                            flow_path=["f"],
+                            reply_to="remote-1",
+                        )
+                    ),
+                ],
+                "RecordNodeResult is internal",
+            ),
+            ([b"node_runner", encode(CancelNode(run_id="r"))], "cannot send to 'node_runner'"),
+            # nor speak for another client
+            (
+                [b"launcher", encode(SubmitJob(command_id="c", workflow=WF, reply_to="other"))],
+                "reply_to must be your own",
+            ),
+        ]
+        for frames, why in refused:
+            dealer.send_multipart(frames)
+            assert dealer.poll(5000)
+            answer = message_decoder.decode(dealer.recv())
+            assert isinstance(answer, CommandRejected)
+            assert why in answer.error.message
         # ... and the engine still serves a proper job from the same client
         job = SubmitJob(command_id="remote-job", workflow=WF, reply_to="remote-1")
         dealer.send_multipart([b"launcher", encode(job)])

@@ -1,0 +1,78 @@
+"""What a client in another process may send, and to whom. Everything else is internal to
+the engine (node results, executor traffic, publishing) and is refused with the reason: a
+client cannot complete a run with forged outputs or speak for another client.
+
+Every message from a client must also name the client itself in `reply_to` (its socket
+identity), so answers go to the one who asked.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from weboter.runtime.transport.addresses import (
+    BUS,
+    CONTINUOUS_EXECUTOR,
+    LAUNCHER,
+    STATE_MANAGER,
+    STEP_EXECUTOR,
+)
+from weboter.schemas.messages import (
+    AddNode,
+    CatchUp,
+    ClearBreakpoint,
+    Drive,
+    ForkJob,
+    JumpTo,
+    Message,
+    PatchNode,
+    PauseRun,
+    ResumeJob,
+    Rewind,
+    SetBreakpoint,
+    SetVariable,
+    Step,
+    Stop,
+    SubmitJob,
+)
+
+# destination -> the message types a client may send there
+CLIENT_MESSAGES: dict[str, tuple[type, ...]] = {
+    LAUNCHER: (SubmitJob, ForkJob, ResumeJob),
+    STATE_MANAGER: (
+        SetBreakpoint,
+        ClearBreakpoint,
+        SetVariable,
+        PatchNode,
+        AddNode,
+        JumpTo,
+        Rewind,
+        PauseRun,
+    ),
+    CONTINUOUS_EXECUTOR: (Drive, Stop),
+    STEP_EXECUTOR: (Step, Stop),
+    BUS: (CatchUp,),
+}
+
+_decoder = msgspec.msgpack.Decoder(Message)
+
+
+def refusal(dest: str, payload: bytes, identity: str) -> str | None:
+    """Why a client's message to `dest` is refused, or None when it may go through."""
+    allowed = CLIENT_MESSAGES.get(dest)
+    if allowed is None:
+        return f"clients cannot send to {dest!r} (they may send to {', '.join(CLIENT_MESSAGES)})"
+    try:
+        message = _decoder.decode(payload)
+    except msgspec.DecodeError as exc:
+        return f"the payload is not a message: {exc}"
+    if not isinstance(message, allowed):
+        names = ", ".join(t.__name__ for t in allowed)
+        return (
+            f"{type(message).__name__} is internal to the engine; a client may send "
+            f"{names} to {dest}"
+        )
+    reply_to = getattr(message, "reply_to", None)
+    if reply_to != identity:
+        return f"reply_to must be your own socket identity ({identity!r}), not {reply_to!r}"
+    return None
