@@ -18,7 +18,7 @@ import zmq
 from tests.conftest import flow, node, weboter
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.transport.bridge import encode, message_decoder
-from weboter.runtime.transport.security import CurveConfig, connect_client
+from weboter.runtime.transport.security import CurveConfig, client_keys, connect_client
 from weboter.runtime.transport.subscriber import EventStream
 from weboter.schemas.messages import SubmitJob
 
@@ -99,9 +99,13 @@ def test_serve_takes_jobs_and_streams_events(tmp_path: Path) -> None:
     proc, info = start_server(tmp_path, "--bind", f"tcp://127.0.0.1:{port}")
     try:
         assert info["commands"] == f"tcp://127.0.0.1:{port}"
-        stream = EventStream(info["events"], info["catchup"])
+        keys = client_keys(tmp_path)  # made by the server in its home, mode 0600
+        assert (tmp_path / "keys" / "client.json").stat().st_mode & 0o777 == 0o600
+        assert info["server_public_key"] == keys[0].decode()
+        assert submit(info["commands"], "no-key") == []  # loopback too: no key, no answer
+        stream = EventStream(info["events"], info["catchup"], curve=keys)
         try:
-            assert submit(info["commands"], "client-1") == ["JobAccepted", "RunEnded"]
+            assert submit(info["commands"], "client-1", keys) == ["JobAccepted", "RunEnded"]
             types = [e.type for e in stream.follow(timeout=10, idle=1.0)]
         finally:
             stream.close()
@@ -143,5 +147,6 @@ def test_serve_with_curve_lets_in_only_allowed_keys(tmp_path: Path) -> None:
 
 def test_serve_refuses_other_hosts_without_keys(tmp_path: Path) -> None:
     result = weboter("serve", "--bind", f"tcp://0.0.0.0:{free_ports()}", home=tmp_path)
-    assert result.returncode != 0
-    assert "without authentication" in result.stderr
+    assert result.returncode == 2
+    assert "refusing to listen on" in result.stderr
+    assert "--curve-key" in result.stderr

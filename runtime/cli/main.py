@@ -224,14 +224,15 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
         "--curve-key",
         type=Path,
         metavar="FILE",
-        help="the server's key pair (weboter keys --json > FILE); required beyond loopback",
+        help="the server's key pair (weboter keys --json > FILE); default: one kept in "
+        "keys/ beside the log, with a local client's (every client authenticates)",
     )
     p.add_argument(
         "--allow",
         action="append",
         default=[],
         metavar="PUBLIC_KEY",
-        help="a client public key let in with CURVE; repeatable",
+        help="a client public key let in (besides keys/client.json's); repeatable",
     )
     p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
     p.set_defaults(handler=cmd_serve)
@@ -368,9 +369,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from weboter.runtime.cli.common import env_source  # noqa: PLC0415
-    from weboter.runtime.engine.serve import read_curve, serve  # noqa: PLC0415
+    from weboter.runtime.engine.serve import check_binding, read_curve, serve  # noqa: PLC0415
 
-    curve = read_curve(args.curve_key, args.allow)
+    check_binding(args.bind, args.curve_key)
+    curve = read_curve(args.curve_key, args.allow, db_path(args).parent)
 
     def ready(info: dict[str, Any]) -> None:
         text = "\n".join(f"{k:<18} {v}" for k, v in info.items())

@@ -19,8 +19,9 @@ from urllib.parse import urlparse
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
-from weboter.runtime.errors import WeboterError
-from weboter.runtime.transport.security import CurveConfig
+from weboter.runtime.errors import UsageError, WeboterError
+from weboter.runtime.transport.bridge import is_loopback
+from weboter.runtime.transport.security import CurveConfig, local_keys
 
 
 def endpoints(base: str) -> dict[str, str]:
@@ -43,20 +44,35 @@ def endpoints(base: str) -> dict[str, str]:
     )
 
 
-def read_curve(key_file: Path | None, allowed: list[str]) -> CurveConfig | None:
+def read_curve(key_file: Path | None, allowed: list[str], home: Path) -> CurveConfig:
+    """The engine's CURVE keys: from `key_file`, else the ones kept in `home/keys/` (made on
+    first use), allowing the local client's key and `allowed`."""
     if key_file is None:
-        if allowed:
-            raise WeboterError("--allow needs --curve-key", hint="weboter keys --json > key.json")
-        return None
+        server, _client = local_keys(home)
+        return server.allowing(*allowed)
+    return _key_pair(key_file).allowing(*allowed)
+
+
+def check_binding(base: str, key_file: Path | None) -> None:
+    """Beyond loopback, the engine's keys must be chosen on purpose (`--curve-key`)."""
+    if key_file is None and not is_loopback(base):
+        raise UsageError(
+            f"refusing to listen on {base} with keys made for this host's own clients",
+            hint="pass --curve-key FILE and --allow CLIENT_PUBLIC_KEY for each remote client "
+            "(weboter keys --json makes key pairs)",
+        )
+
+
+def _key_pair(key_file: Path) -> CurveConfig:
     try:
         keys = json.loads(key_file.read_text())
         config = CurveConfig(public_key=keys["public"].encode(), secret_key=keys["secret"].encode())
     except (OSError, ValueError, KeyError) as exc:
-        raise WeboterError(
+        raise UsageError(
             f"--curve-key {key_file}: not a key file ({exc})",
             hint="make one with: weboter keys --json > key.json",
         ) from exc
-    return config.allowing(*allowed)
+    return config
 
 
 def serve(
@@ -64,7 +80,7 @@ def serve(
     base: str,
     *,
     env: EnvSource,
-    curve: CurveConfig | None,
+    curve: CurveConfig,
     ready: Any,
     stop: threading.Event | None = None,
 ) -> None:
@@ -84,8 +100,7 @@ def serve(
     try:
         with Engine(settings, env=env):
             info: dict[str, Any] = dict(where)
-            if curve is not None:
-                info["server_public_key"] = curve.public_key.decode()
+            info["server_public_key"] = curve.public_key.decode()
             ready(info)
             while not stop.wait(0.5):
                 pass

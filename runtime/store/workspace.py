@@ -4,8 +4,9 @@ A path from a workflow is resolved the way the operating system will use it — 
 workspace, `~` expanded, `..` and symbolic links followed — and refused unless it ends up
 inside the workspace or an allowed folder. The event log (with its -wal/-shm files) and the
 artifacts folder are never writable by a workflow, even when they lie inside an allowed
-folder. The workspace defaults to the folder `workspace` beside the log; `--workspace DIR`
-moves it and `--allow-path DIR` (repeatable) widens it.
+folder, and neither are the engine's keys (`keys/`). The workspace defaults to the folder
+`workspace` beside the log; `--workspace DIR` moves it and `--allow-path DIR` (repeatable)
+widens it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Workspace:
             log.with_name(log.name + "-shm"),
             log.with_name(log.name + "-journal"),
             _real(db_path.parent / "artifacts"),
+            _real(db_path.parent / "keys"),  # the engine's and the local client's CURVE keys
         )
         home = _real(root) if root is not None else _real(db_path.parent / "workspace")
         return cls(home, tuple(_real(p) for p in allow or ()), protected)

@@ -1,4 +1,6 @@
-"""CURVE authentication for sockets that listen beyond loopback (docs/protocol.md).
+"""CURVE authentication for the sockets an engine listens on (docs/protocol.md). `weboter
+serve` always uses it, on loopback too: without `--curve-key` it keeps its key pair and a
+local client's in WEBOTER_HOME/keys/ (mode 0600), and local programs connect with those.
 
 The engine's server key pair encrypts its ROUTER and PUB sockets; a ZAP handler (pyzmq's
 ThreadAuthenticator) lets in only clients whose public key is on the allow-list. Keys are Z85
@@ -12,7 +14,10 @@ text, as `weboter keys` prints them.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import zmq
@@ -65,3 +70,33 @@ def connect_client(
     socket.curve_serverkey = server_public
     socket.curve_publickey = public
     socket.curve_secretkey = secret
+
+
+# --- keys kept in WEBOTER_HOME: every client of `weboter serve` authenticates, loopback too --
+
+
+def _key_file(path: Path) -> tuple[bytes, bytes]:
+    """The key pair in `path` (JSON {public, secret}, Z85), made (mode 0600) if missing."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        public, secret = zmq.curve_keypair()
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump({"public": public.decode(), "secret": secret.decode()}, handle)
+    keys = json.loads(path.read_text(encoding="utf-8"))
+    return keys["public"].encode(), keys["secret"].encode()
+
+
+def local_keys(home: Path) -> tuple[CurveConfig, tuple[bytes, bytes]]:
+    """The engine's key pair and the local client's, kept in `home/keys/` (0600): `serve`
+    allows the local client's key, and local programs connect with it (`client_keys`)."""
+    server = _key_file(home / "keys" / "engine.json")
+    client = _key_file(home / "keys" / "client.json")
+    return CurveConfig(public_key=server[0], secret_key=server[1]).allowing(client[0]), client
+
+
+def client_keys(home: Path) -> tuple[bytes, bytes, bytes]:
+    """(engine public key, client public key, client secret key) for a program on this host
+    that talks to the `weboter serve` whose home is `home` (pass them to `connect_client`)."""
+    server, (public, secret) = local_keys(home)
+    return server.public_key, public, secret

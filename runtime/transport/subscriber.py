@@ -22,6 +22,7 @@ import zmq
 
 from weboter.runtime.errors import TransportError
 from weboter.runtime.transport.bridge import encode, message_decoder
+from weboter.runtime.transport.security import connect_client
 from weboter.schemas.messages import CatchUp, CommandRejected, EventBatch, StoredEvent
 
 _header_decoder = msgspec.msgpack.Decoder(dict[str, Any])
@@ -35,7 +36,10 @@ class EventStream:
         *,
         run_id: str | None = None,
         context: zmq.Context[Any] | None = None,
+        curve: tuple[bytes, bytes, bytes] | None = None,
     ) -> None:
+        """`curve`: (engine public key, client public, client secret), e.g. `client_keys(home)`
+        for a `weboter serve` on this host."""
         self.context = context or zmq.Context.instance()
         self.run_id = run_id
         self.identity = f"sub-{uuid.uuid4().hex[:12]}"
@@ -43,9 +47,12 @@ class EventStream:
         self.catchups = 0
         self._sub = self.context.socket(zmq.SUB)
         self._sub.setsockopt(zmq.LINGER, 0)
+        self._dealer = self.context.socket(zmq.DEALER)
+        if curve is not None:
+            for sock in (self._sub, self._dealer):
+                connect_client(sock, *curve)
         self._sub.connect(pub)
         self._sub.setsockopt(zmq.SUBSCRIBE, f"run.{run_id}.".encode() if run_id else b"run.")
-        self._dealer = self.context.socket(zmq.DEALER)
         self._dealer.setsockopt(zmq.LINGER, 0)
         self._dealer.setsockopt_string(zmq.IDENTITY, self.identity)
         self._dealer.connect(catchup)
