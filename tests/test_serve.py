@@ -20,7 +20,8 @@ from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.transport.bridge import encode, message_decoder
 from weboter.runtime.transport.security import CurveConfig, client_keys, connect_client
 from weboter.runtime.transport.subscriber import EventStream
-from weboter.schemas.messages import SubmitJob
+from weboter.schemas.messages import RunEnded, SubmitJob
+from weboter.schemas.workflow import Workflow
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -72,7 +73,11 @@ def stop_server(proc: subprocess.Popen[str]) -> None:
 
 
 def submit(
-    endpoint: str, identity: str, curve: tuple[bytes, bytes, bytes] | None = None
+    endpoint: str,
+    identity: str,
+    curve: tuple[bytes, bytes, bytes] | None = None,
+    workflow: Workflow = WF,
+    ended: list[RunEnded] | None = None,
 ) -> list[str]:
     ctx = zmq.Context.instance()
     sock = ctx.socket(zmq.DEALER)
@@ -82,13 +87,18 @@ def submit(
         connect_client(sock, *curve)
     sock.connect(endpoint)
     sock.send_multipart(
-        [b"launcher", encode(SubmitJob(command_id=identity, workflow=WF, reply_to=identity))]
+        [
+            b"launcher",
+            encode(SubmitJob(command_id=identity, workflow=workflow, reply_to=identity)),
+        ]
     )
     kinds = []
     while sock.poll(3000):
         message = message_decoder.decode(sock.recv())
         kinds.append(type(message).__name__)
-        if kinds[-1] == "RunEnded":
+        if isinstance(message, RunEnded):
+            if ended is not None:
+                ended.append(message)
             break
     sock.close(linger=0)
     return kinds
@@ -150,3 +160,45 @@ def test_serve_refuses_other_hosts_without_keys(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "refusing to listen on" in result.stderr
     assert "--curve-key" in result.stderr
+
+
+def test_served_workflows_see_only_the_environment_the_engine_allows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENGINE_SECRET", "do-not-leak-this")
+    monkeypatch.setenv("SHOP_TOKEN", "shop-token-123")
+    reader = to_workflow(
+        flow(
+            node(
+                "read",
+                "SetData",
+                "EndFlow",
+                inputs={"key": "$global{got}", "value": "$env{ENGINE_SECRET}"},
+            )
+        ),
+        "t",
+    )
+    allowed = to_workflow(
+        flow(
+            node(
+                "read",
+                "SetData",
+                "EndFlow",
+                inputs={"key": "$global{got}", "value": "$env{SHOP_TOKEN}"},
+            )
+        ),
+        "t",
+    )
+    port = free_ports()
+    proc, info = start_server(tmp_path, "--bind", f"tcp://127.0.0.1:{port}", "--env-allow", "SHOP_")
+    try:
+        keys = client_keys(tmp_path)
+        ended: list[RunEnded] = []
+        submit(info["commands"], "c1", keys, reader, ended)
+        submit(info["commands"], "c2", keys, allowed, ended)
+    finally:
+        stop_server(proc)
+    assert ended[0].status == "FAILED"
+    assert ended[0].error is not None
+    assert "ENGINE_SECRET" in ended[0].error.message
+    assert ended[1].status == "COMPLETED"

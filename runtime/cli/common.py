@@ -93,16 +93,18 @@ def parse_value(text: str, where: str) -> Any:
     return value
 
 
-def env_source(path: Path | None) -> EnvSource:
+def env_source(path: Path | None, os_allow: tuple[str, ...] | None = None) -> EnvSource:
+    """`$env` from `--env-file` (if given), then the environment (`os_allow`: only variables
+    whose names start with one of these prefixes)."""
     if path is None:
-        return EnvSource()
+        return EnvSource(os_allow=os_allow)
     try:
         data = parse_text(path.read_text(encoding="utf-8"), str(path))
     except OSError as exc:
         raise WeboterError(f"--env-file {path}: {exc.strerror}") from exc
     if not isinstance(data, dict):
         raise WeboterError(f"--env-file {path}: expected a mapping of names to values")
-    return EnvSource(data)
+    return EnvSource(data, os_allow=os_allow)
 
 
 def check_env_references(workflow: Workflow, env: EnvSource, source: str) -> None:

@@ -21,9 +21,9 @@ from typing import Any
 import msgspec
 
 from weboter.runtime.actions import default_catalog
+from weboter.runtime.cli import serving
 from weboter.runtime.cli.common import (
     add_max_nodes,
-    db_path,
     emit_error,
     engine_options,
     load_checked,
@@ -235,12 +235,20 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
         help="a client public key let in (besides keys/client.json's); repeatable",
     )
     p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
-    p.set_defaults(handler=cmd_serve)
+    p.add_argument(
+        "--env-allow",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="let workflows read environment variables whose names start with PREFIX "
+        "(repeatable; default: none of this process's environment)",
+    )
+    p.set_defaults(handler=serving.cmd_serve)
 
     p = sub.add_parser(
         "keys", parents=[common], help="make a CURVE key pair (for an engine or a remote client)"
     )
-    p.set_defaults(handler=cmd_keys)
+    p.set_defaults(handler=serving.cmd_keys)
 
     p = sub.add_parser("catalog", parents=[common], help="list actions and controls")
     p.set_defaults(handler=cmd_catalog)
@@ -364,36 +372,6 @@ def cmd_state(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     schema = msgspec.json.schema(Workflow)
     sys.stdout.write(json.dumps(schema, indent=2) + "\n")
-    return 0
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from weboter.runtime.cli.common import env_source  # noqa: PLC0415
-    from weboter.runtime.engine.serve import check_binding, read_curve, serve  # noqa: PLC0415
-
-    check_binding(args.bind, args.curve_key)
-    curve = read_curve(args.curve_key, args.allow, db_path(args).parent)
-
-    def ready(info: dict[str, Any]) -> None:
-        text = "\n".join(f"{k:<18} {v}" for k, v in info.items())
-        out(args, info, f"serving (log {db_path(args)}); stop with Ctrl-C\n{text}")
-        sys.stdout.flush()
-
-    serve(db_path(args), args.bind, env=env_source(args.env_file), curve=curve, ready=ready)
-    return 0
-
-
-def cmd_keys(args: argparse.Namespace) -> int:
-    import zmq  # noqa: PLC0415
-
-    public, secret = zmq.curve_keypair()
-    doc = {"public": public.decode(), "secret": secret.decode()}
-    out(
-        args,
-        doc,
-        f"public: {doc['public']}\nsecret: {doc['secret']}\n"
-        "give the public key to the other side; keep the secret one to yourself",
-    )
     return 0
 
 

@@ -104,12 +104,21 @@ class EnvSource:
     """The `$env` scope: an env file's nested values, then the process environment.
 
     `$env{shop.url}` is looked up as `shop: {url: ...}` in the env file, then as the
-    environment variable `shop.url`, then as `SHOP_URL`.
+    environment variable `shop.url`, then as `SHOP_URL`. `os_allow`: only environment variables
+    whose name starts with one of these prefixes are visible (an engine serving other
+    processes exposes none of its environment unless told to: `serve --env-allow PREFIX`).
     """
 
-    def __init__(self, values: Mapping[str, Any] | None = None, *, use_os: bool = True) -> None:
+    def __init__(
+        self,
+        values: Mapping[str, Any] | None = None,
+        *,
+        use_os: bool = True,
+        os_allow: tuple[str, ...] | None = None,
+    ) -> None:
         self._values = dict(values or {})
         self._use_os = use_os
+        self._os_allow = os_allow
 
     def get(self, path: str) -> Any:
         found = lookup(self._values, path) if path else _MISSING
@@ -117,7 +126,8 @@ class EnvSource:
             return found
         if self._use_os:
             for name in (path, re.sub(r"[^A-Za-z0-9]", "_", path).upper()):
-                if name in os.environ:
+                allowed = self._os_allow is None or name.startswith(self._os_allow)
+                if allowed and name in os.environ:
                     return os.environ[name]
         return _MISSING
 
