@@ -134,7 +134,10 @@ class NodeRunner(MessageActor):
             return
         spec = self.catalog.find_action(message.node.action)
         retry = message.node.retry
-        if spec is not None and not spec.is_async and (retry is None or retry.attempts <= 1):
+        quick = retry is None or retry.attempts <= 1
+        if spec is not None and not spec.is_async and quick and message.node.timeout is None:
+            # inline, in this thread: the common case and the fast one (bounded by the
+            # limits on values and expressions); a node with a `timeout` goes to the loop
             self._report(message, self._run_sync(message, spec))
             return
         asyncio.run_coroutine_threadsafe(
@@ -266,10 +269,13 @@ class NodeRunner(MessageActor):
     async def _call(
         self, spec: ActionSpec, ctx: ActionContext, inputs: dict[str, Any], *, task: ExecuteNode
     ) -> dict[str, Any]:
-        produced = spec.fn(ctx, inputs)
-        if not inspect.isawaitable(produced):
-            return produced
         timeout = task.node.timeout or self.node_timeout
+        if not spec.is_async:  # in a thread, so the node's timeout holds however it is written
+            produced: Any = asyncio.to_thread(spec.fn, ctx, inputs)
+        else:
+            produced = spec.fn(ctx, inputs)
+            if not inspect.isawaitable(produced):
+                return produced
         try:
             awaited: Awaitable[dict[str, Any]] = produced
             return await asyncio.wait_for(awaited, timeout) if timeout else await awaited

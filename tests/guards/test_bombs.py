@@ -4,11 +4,19 @@ node error at once (or within the regex time limit), memory stays bounded, the e
 from __future__ import annotations
 
 import resource
+import threading
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import Runner, flow, node
+from weboter.runtime.actions import builtin_plugins
+from weboter.runtime.core.catalog import ActionContext, ActionSpec, Catalog, Plugin
+from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -62,3 +70,32 @@ def test_a_catastrophic_pattern_is_stopped(runner: Runner) -> None:
     assert outcome.state.error is not None
     assert "searched for more than" in outcome.state.error.message
     assert time.monotonic() - started < 10
+
+
+def test_a_synchronous_action_that_never_ends_fails_at_its_timeout(db_path: Path) -> None:
+    """A plugin's synchronous action, however it is written, ends its node at the timeout;
+    the engine goes on serving."""
+    release = threading.Event()
+
+    def spin(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
+        release.wait(60)  # stands for a loop that never returns (released after the test)
+        return {}
+
+    plugin = Plugin("t", actions=[ActionSpec("t.Spin", spin)])
+    engine = Engine(Settings(db_path=db_path), catalog=Catalog([*builtin_plugins(), plugin]))
+    engine.start()
+    try:
+        with engine.client() as client:
+            stuck = flow(node("spin", "t.Spin", "EndFlow", timeout=1))
+            started = time.monotonic()
+            run_id = client.submit(to_workflow(stuck, "t"))
+            ended = client.wait(run_id, timeout=30)
+            assert ended.status == "FAILED"
+            assert ended.error is not None
+            assert ended.error.kind == "ActionTimeout"
+            assert time.monotonic() - started < 10
+            ok = client.submit(to_workflow(flow(node("e", "EmptyAction", "EndFlow")), "t"))
+            assert client.wait(ok, timeout=30).status == "COMPLETED"
+    finally:
+        release.set()
+        engine.stop()
