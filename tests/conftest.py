@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -128,3 +129,51 @@ def weboter(
         timeout=60,
         check=False,
     )
+
+
+def counter(limit: int | str = 5, nap: float = 0.0, *, done: bool = True) -> dict:
+    """init -> inc (loops until count reaches `limit`, napping `nap` s each time) -> done
+    (a node setting $global{done}), or straight to `__end__` when `done` is False."""
+    last = [node("done", "SetData", "EndFlow", inputs={"key": "$global{done}", "value": True})]
+    return flow(
+        node(
+            "init",
+            "SetData",
+            inputs={"key": "$global{count}", "value": 0},
+            params={"next_node": "inc"},
+        ),
+        node(
+            "inc",
+            "PyEvalAction",
+            "NextNode",
+            inputs={"expr": "param1 + 1", "param1": "$global{count}"},
+            outputs=[{"src": "result", "name": "count", "pos": "global"}],
+            params={"next_node": "nap"},
+        ),
+        node(
+            "nap",
+            "SleepFor",
+            "IfElse",
+            inputs={"duration": nap},
+            params={
+                "var": "$global{count}",
+                "operator": "lt",
+                "value": limit,
+                "then_node": "inc",
+                "else_node": "done" if done else "__end__",
+            },
+        ),
+        *(last if done else []),
+    )
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    """Poll until `check()` (a read of the log) is truthy and return it; fail after `timeout`.
+    For what leaves no acknowledgement to wait on: a row another process writes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.02)  # not a sync: the pause between two reads of the log, under a deadline
+    raise AssertionError(f"timed out waiting for {what}")

@@ -9,14 +9,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import flow, node, weboter
+from tests.conftest import counter, flow, node, wait_for, weboter
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 
@@ -24,35 +22,8 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def looping(limit: str = "$global{limit}", nap: float = 0.05) -> dict[str, Any]:
-    """count += 1 until count reaches `limit`, napping between."""
-    return flow(
-        node(
-            "init",
-            "SetData",
-            inputs={"key": "$global{count}", "value": 0},
-            params={"next_node": "inc"},
-        ),
-        node(
-            "inc",
-            "PyEvalAction",
-            inputs={"expr": "param1 + 1", "param1": "$global{count}"},
-            outputs=[{"src": "result", "name": "count", "pos": "global"}],
-            params={"next_node": "nap"},
-        ),
-        node(
-            "nap",
-            "SleepFor",
-            "IfElse",
-            inputs={"duration": nap},
-            params={
-                "var": "$global{count}",
-                "operator": "lt",
-                "value": limit,
-                "then_node": "inc",
-                "else_node": "__end__",
-            },
-        ),
-    )
+    """count += 1 until count reaches `limit`, napping between, then the end."""
+    return counter(limit, nap, done=False)
 
 
 def start(home: Path, *args: str) -> subprocess.Popen[str]:
@@ -63,17 +34,6 @@ def start(home: Path, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    """Poll the log until `check()` is truthy (returns it); fail after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.02)  # polling the log for a row, not waiting for it to be there
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def events(home: Path, run_id: str | None = None) -> list[str]:

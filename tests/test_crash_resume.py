@@ -76,7 +76,7 @@ def kill_after_progress(proc: subprocess.Popen[str], rng: random.Random) -> str:
     assert proc.stderr is not None
     header = proc.stderr.readline()
     assert header.startswith("run "), header
-    time.sleep(rng.uniform(0.05, 0.5))
+    time.sleep(rng.uniform(0.05, 0.5))  # not a sync: a random point to kill it at
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     proc.stdout.close()  # type: ignore[union-attr]

@@ -6,9 +6,12 @@ pykka's public API delivers messages through `ActorRef.tell` into a queue. A mes
 another actor would then cross two threads — a receiving thread that owns the socket, then the
 actor's own — which costs a thread wake-up per message on the hot path (a node takes three
 hops). With the socket as the inbox, the actor's thread blocks on the socket itself, and
-pykka's own envelopes (stop, ask) arrive through `put` and a wake-up pipe. This needs two of
-pykka's non-public names — the `_create_actor_inbox` hook and its `Envelope` type — and they
-are used in this module only, so a pykka upgrade that moves them breaks here and nowhere else.
+pykka's own envelopes (stop, ask) arrive through `put` and a wake-up pipe. This needs one of
+pykka's non-public names, the `_create_actor_inbox` hook (pykka has no public way to give an
+actor its inbox). A message from the socket is handed to pykka as a `_Delivered`, which has the
+two attributes pykka's receive loop reads from an envelope (`message`, `reply_to`), so pykka's
+own Envelope type is not imported. Both stay in this module: a pykka upgrade that changes them
+breaks here and nowhere else (tests/actors cover it).
 """
 
 from __future__ import annotations
@@ -25,13 +28,23 @@ from typing import Any
 import msgspec
 import pykka
 import zmq
-from pykka._envelope import Envelope  # non-public: see the module's docstring
 
 from weboter.runtime.transport.bridge import message_decoder
 from weboter.runtime.transport.seam import Sender, Transport
 from weboter.schemas.messages import Message
 
 log = logging.getLogger(__name__)
+
+
+class _Delivered:
+    """A message from the socket, as pykka's receive loop reads an envelope: its `message`,
+    and `reply_to` (None: nobody waits for an answer; actors answer by message)."""
+
+    __slots__ = ("message", "reply_to")
+
+    def __init__(self, message: bytes) -> None:
+        self.message = message
+        self.reply_to = None
 
 
 class SocketInbox:
@@ -60,7 +73,7 @@ class SocketInbox:
 
     def deliver(self, payload: bytes) -> None:
         """A message from the in-memory transport (any thread)."""
-        self.put(Envelope(payload))
+        self.put(_Delivered(payload))
 
     def put(self, envelope: Any, block: bool = True, timeout: float | None = None) -> None:
         self._local.append(envelope)
@@ -84,7 +97,7 @@ class SocketInbox:
             if self._socket is not None:
                 ready = self._socket.getsockopt(zmq.EVENTS)  # raises nothing when empty
                 if isinstance(ready, int) and ready & zmq.POLLIN:
-                    return Envelope(self._socket.recv())
+                    return _Delivered(self._socket.recv())
             wait = self.idle() if self.idle is not None else None
             events = dict(self._poller.poll(None if wait is None else max(int(wait * 1000), 1)))
             for sock, on_ready in self._watched.items():

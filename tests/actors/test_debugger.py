@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Runner, flow, node
+from tests.conftest import Runner, counter, flow, node, wait_for
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.engine.client import JobRejected
 from weboter.runtime.store.eventlog import EventLog
@@ -29,40 +29,6 @@ from weboter.schemas.workflow import Node
 pytestmark = pytest.mark.timeout(60)
 
 
-def counter(limit: int = 5, nap: float = 0.0) -> dict[str, Any]:
-    """init -> inc (loops until count == limit, napping `nap` s each time) -> done."""
-    return flow(
-        node(
-            "init",
-            "SetData",
-            inputs={"key": "$global{count}", "value": 0},
-            params={"next_node": "inc"},
-        ),
-        node(
-            "inc",
-            "PyEvalAction",
-            "NextNode",
-            inputs={"expr": "param1 + 1", "param1": "$global{count}"},
-            outputs=[{"src": "result", "name": "count", "pos": "global"}],
-            params={"next_node": "nap"},
-        ),
-        node(
-            "nap",
-            "SleepFor",
-            "IfElse",
-            inputs={"duration": nap},
-            params={
-                "var": "$global{count}",
-                "operator": "lt",
-                "value": limit,
-                "then_node": "inc",
-                "else_node": "done",
-            },
-        ),
-        node("done", "SetData", "EndFlow", inputs={"key": "$global{done}", "value": True}),
-    )
-
-
 def state(runner: Runner, run_id: str) -> RunState:
     log = EventLog(runner.db_path)
     try:
@@ -73,16 +39,15 @@ def state(runner: Runner, run_id: str) -> RunState:
 
 def logged(runner: Runner, run_id: str, type_: str, count: int, timeout: float = 10) -> None:
     """Wait until the log holds `count` events of `type_` for the run (polls the log)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def enough() -> bool:
         log = EventLog(runner.db_path)
         try:
-            if sum(e.type == type_ for e in log.read_stored(run_id)) >= count:
-                return
+            return sum(e.type == type_ for e in log.read_stored(run_id)) >= count
         finally:
             log.close()
-        time.sleep(0.01)  # between two reads of the log
-    raise AssertionError(f"run {run_id}: fewer than {count} {type_} within {timeout} s")
+
+    wait_for(enough, f"{count} {type_} of run {run_id}", timeout)
 
 
 def load(runner: Runner, wf: dict[str, Any]) -> str:
