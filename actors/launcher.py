@@ -10,6 +10,7 @@ from pathlib import Path
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.failure import error_context
 from weboter.runtime.core.fork import fork_state
+from weboter.runtime.core.references import EnvSource
 from weboter.runtime.core.validate import validate
 from weboter.runtime.errors import WeboterError, WorkflowInvalid
 from weboter.runtime.store.eventlog import EventLog
@@ -47,9 +48,16 @@ class Launcher(MessageActor):
     address = LAUNCHER
 
     def __init__(
-        self, bridge: Transport, catalog: Catalog, db_path: Path, *, max_nodes: int = 0
+        self,
+        bridge: Transport,
+        catalog: Catalog,
+        db_path: Path,
+        *,
+        max_nodes: int = 0,
+        env: EnvSource | None = None,
     ) -> None:
         super().__init__(bridge)
+        self.env = env or EnvSource()  # where a job's own `$env` values are kept (in memory)
         self.max_nodes = max_nodes  # the node budget of a job that names none
         self.catalog = catalog
         self.db_path = db_path
@@ -66,6 +74,7 @@ class Launcher(MessageActor):
         elif isinstance(message, ForkJob):
             self._fork(message)
         elif isinstance(message, ResumeJob):
+            self.env.give(message.run_id, message.env)
             target = STEP_EXECUTOR if message.mode == "step" else CONTINUOUS_EXECUTOR
             if message.mode == "step":
                 self.send(
@@ -109,16 +118,19 @@ class Launcher(MessageActor):
             self.send(job.reply_to, CommandRejected(command_id=job.command_id, error=error))
             return
         self.pending[job.command_id] = job
+        run_id = new_run_id()
+        self.env.give(run_id, job.env)
         self.send(
             STATE_MANAGER,
             CreateRun(
                 command_id=job.command_id,
-                run_id=new_run_id(),
+                run_id=run_id,
                 workflow=job.workflow,
                 reply_to=self.address,
                 variables=job.variables,
                 source=job.source,
                 max_nodes=self.max_nodes if job.max_nodes is None else job.max_nodes,
+                client=job.client,
             ),
         )
 
@@ -144,11 +156,13 @@ class Launcher(MessageActor):
             )
             return
         self.pending[job.command_id] = job
+        run_id = new_run_id()
+        self.env.give(run_id, job.env, parent=job.run_id)
         self.send(
             STATE_MANAGER,
             CreateRun(
                 command_id=job.command_id,
-                run_id=new_run_id(),
+                run_id=run_id,
                 workflow=state.workflow,
                 reply_to=self.address,
                 source=f"fork of {job.run_id} at seq {job.at_seq}",
@@ -156,6 +170,7 @@ class Launcher(MessageActor):
                 parent_seq=job.at_seq,
                 initial_state=state,
                 max_nodes=state.max_nodes,
+                client=job.client,
             ),
         )
 

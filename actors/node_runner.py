@@ -191,7 +191,7 @@ class NodeRunner(MessageActor):
             )
             failed = self._failed(
                 task,
-                Resolver(self.env),
+                Resolver(self.env.for_run(task.run_id)),
                 error,
                 time.perf_counter(),
                 result.attempts,
@@ -296,7 +296,10 @@ class NodeRunner(MessageActor):
             workspace=self.workspace,
         )
         resolver = Resolver(
-            self.env, globals_=task.globals, flow=task.flow_vars, prev=task.prev_outputs
+            self.env.for_run(task.run_id),
+            globals_=task.globals,
+            flow=task.flow_vars,
+            prev=task.prev_outputs,
         )
         return ctx, resolver
 
@@ -321,7 +324,7 @@ class NodeRunner(MessageActor):
         decision = route(
             task.node,
             self.catalog,
-            self.env,
+            self.env.for_run(task.run_id),
             globals_={**task.globals, **writes.globals} if writes.globals else task.globals,
             flow={**task.flow_vars, **writes.flow} if writes.flow else task.flow_vars,
             prev=task.prev_outputs,

@@ -32,6 +32,7 @@ class RunCreated(_Event, frozen=True):
     source: str = ""  # where the workflow came from (a path), for people
     initial_state: RunState | None = None  # a fork: the parent's state at parent_seq, changed
     max_nodes: int = 0  # the node budget: the run fails once it completed this many (0: none)
+    client: str = ""  # CURVE public key of the client that asked for it ("": the engine's host)
 
 
 class RunStarted(_Event, frozen=True):

@@ -53,6 +53,8 @@ class SubmitJob(_Msg, frozen=True):
     source: str = ""
     start: Mode | None = "continuous"  # None: create the run (LOADED) and wait
     max_nodes: int | None = None  # the run's node budget; None: the engine's setting
+    env: dict[str, Any] = {}  # the run's `$env` values: kept in memory only, never logged
+    client: str = ""  # set by the engine from the sender's CURVE key (a client's value is replaced)
 
 
 class ForkJob(_Msg, frozen=True):
@@ -66,6 +68,8 @@ class ForkJob(_Msg, frozen=True):
     patches: dict[str, NodeModifications] = {}  # node id -> changes (current flow)
     start: Mode | None = "continuous"
     max_nodes: int | None = None  # a new node budget; None: the parent's
+    env: dict[str, Any] = {}  # the fork's `$env` values (as SubmitJob.env)
+    client: str = ""  # set by the engine (as SubmitJob.client)
 
 
 class Stop(_Command, frozen=True):
@@ -85,6 +89,7 @@ class ResumeJob(_Command, frozen=True):
 
     mode: Mode = "continuous"
     expect_version: int | None = None  # the version the resumer saw; another resume wins
+    env: dict[str, Any] = {}  # `$env` values for the run from now on (as SubmitJob.env)
 
 
 class JobAccepted(_Msg, frozen=True):
@@ -112,6 +117,7 @@ class CreateRun(_Msg, frozen=True):
     parent_seq: int | None = None
     initial_state: RunState | None = None  # a fork
     max_nodes: int = 0  # the run's node budget (0: none)
+    client: str = ""  # who asked for the run (RunCreated.client)
 
 
 class StartRun(_Command, frozen=True):

@@ -68,7 +68,7 @@ class BrowserRestore:
                     recorded.storage,
                 )
         # secrets were recorded as markers: put them back, encoded as they stood
-        resolver = Resolver(self.env)
+        resolver = Resolver(self.env.for_run(run_id))
         return resolver.unmark(recorded.url), resolver.unmark(storage)
 
     async def _redrive(self, run_id: str, session: RunSession, call: Call) -> None:
@@ -94,7 +94,7 @@ class BrowserRestore:
                 artifacts=self.artifacts,
             )
             try:
-                await call(spec, ctx, Resolver(self.env).unmark(step.inputs))
+                await call(spec, ctx, Resolver(self.env.for_run(run_id)).unmark(step.inputs))
             except Exception as exc:  # a step that does not replay is reported, not fatal
                 log.warning("run %s: re-driving %s failed: %s", run_id, step.node_id, exc)
 

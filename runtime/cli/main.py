@@ -232,7 +232,16 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
         action="append",
         default=[],
         metavar="PUBLIC_KEY",
-        help="a client public key let in (besides keys/client.json's); repeatable",
+        help="a client public key let in (besides keys/client.json's); it acts only on the "
+        "runs it started; repeatable",
+    )
+    p.add_argument(
+        "--operator",
+        action="append",
+        default=[],
+        metavar="PUBLIC_KEY",
+        help="a client public key let in that may act on every run (keys/client.json's "
+        "always may); repeatable",
     )
     p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
     p.add_argument(

@@ -14,7 +14,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from weboter.runtime.engine.serve import check_binding, read_curve, serve  # noqa: PLC0415
 
     check_binding(args.bind, args.curve_key)
-    curve = read_curve(args.curve_key, args.allow, db_path(args).parent)
+    curve = read_curve(args.curve_key, args.allow, db_path(args).parent, args.operator)
 
     def ready(info: dict[str, Any]) -> None:
         text = "\n".join(f"{k:<18} {v}" for k, v in info.items())

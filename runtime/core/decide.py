@@ -213,6 +213,7 @@ def _created(command: CreateRun) -> RunCreated:
         parent_seq=command.parent_seq,
         initial_state=command.initial_state,
         max_nodes=command.max_nodes,
+        client=command.client,
     )
 
 

@@ -119,6 +119,20 @@ class EnvSource:
         self._values = dict(values or {})
         self._use_os = use_os
         self._os_allow = os_allow
+        self._runs: dict[str, dict[str, Any]] = {}  # run id -> values a client sent
+
+    def give(self, run_id: str, values: Mapping[str, Any], *, parent: str | None = None) -> None:
+        """`$env` values a client sent with a run (and, for a fork, its parent's): looked up
+        first, for that run only. Held in this process's memory, never written anywhere; an
+        engine that restarts has forgotten them, and a resume sends them again."""
+        merged = {**self._runs.get(parent or "", {}), **self._runs.get(run_id, {}), **values}
+        if merged:
+            self._runs[run_id] = merged
+
+    def for_run(self, run_id: str) -> EnvSource:
+        """The `$env` scope one run sees: its client's values, then this source."""
+        values = self._runs.get(run_id)
+        return self if not values else _RunEnv(values, self)
 
     def get(self, path: str) -> Any:
         found = lookup(self._values, path) if path else _MISSING
@@ -130,6 +144,16 @@ class EnvSource:
                 if allowed and name in os.environ:
                     return os.environ[name]
         return _MISSING
+
+
+class _RunEnv(EnvSource):
+    def __init__(self, values: Mapping[str, Any], base: EnvSource) -> None:
+        super().__init__(values, use_os=False)
+        self._base = base
+
+    def get(self, path: str) -> Any:
+        found = super().get(path)
+        return self._base.get(path) if found is _MISSING else found
 
 
 class Resolver:

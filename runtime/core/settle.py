@@ -136,7 +136,10 @@ class Settler:
                 hint="a flow can call its own sub_flows and its ancestors' sub_flows",
             )
         resolver = Resolver(
-            self.env, globals_=state.globals, flow=frame.vars, prev=state.prev_outputs
+            self.env.for_run(state.run_id),
+            globals_=state.globals,
+            flow=frame.vars,
+            prev=state.prev_outputs,
         )
         variables: dict = {}
         global_vars: dict = {}
@@ -162,7 +165,10 @@ class Settler:
                     f"the caller {node_id!r} of sub-flow {sub.flow_path[-1]} is gone"
                 )
             inner = Resolver(
-                self.env, globals_=state.globals, flow=sub.vars, prev=state.prev_outputs
+                self.env.for_run(state.run_id),
+                globals_=state.globals,
+                flow=sub.vars,
+                prev=state.prev_outputs,
             )
             outputs = dict(
                 pick(node.inputs.get("data_out") or [], inner, f"node {node_id!r} data_out")
@@ -172,7 +178,7 @@ class Settler:
             decision = route(
                 node,
                 self.catalog,
-                self.env,
+                self.env.for_run(state.run_id),
                 globals_={**state.globals, **writes.globals},
                 flow={**caller_frame.vars, **writes.flow},
                 prev=state.prev_outputs,

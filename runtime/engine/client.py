@@ -104,9 +104,11 @@ class EngineClient:
         command_id: str | None = None,
         timeout: float = 30.0,
         max_nodes: int | None = None,
+        env: dict[str, Any] | None = None,
     ) -> str:
         """Create a run (and start it); returns its id once the log has it. `max_nodes`: its
-        node budget (None: the engine's setting; 0: none)."""
+        node budget (None: the engine's setting; 0: none). `env`: `$env` values for this run
+        only, looked up before the engine's own (kept in memory, never logged)."""
         command_id = command_id or uuid.uuid4().hex
         self.outbox.send(
             LAUNCHER,
@@ -118,6 +120,7 @@ class EngineClient:
                 source=source,
                 start=start,
                 max_nodes=max_nodes,
+                env=env or {},
             ),
         )
         return self._reply(command_id, timeout).run_id
@@ -141,9 +144,11 @@ class EngineClient:
         start: Mode | None = "continuous",
         timeout: float = 30.0,
         max_nodes: int | None = None,
+        env: dict[str, Any] | None = None,
     ) -> str:
         """A new run from `run_id` right after event `at_seq`; returns its id. `max_nodes`: a
-        new node budget counted from the fork point (None: the parent's)."""
+        new node budget counted from the fork point (None: the parent's). `env`: as `submit`'s,
+        over the parent's."""
         command_id = uuid.uuid4().hex
         self.outbox.send(
             LAUNCHER,
@@ -156,6 +161,7 @@ class EngineClient:
                 patches=patches or {},
                 start=start,
                 max_nodes=max_nodes,
+                env=env or {},
             ),
         )
         return self._reply(command_id, timeout).run_id
@@ -196,7 +202,12 @@ class EngineClient:
         return run_id
 
     def resume(
-        self, run_id: str, *, expect_version: int | None = None, timeout: float = 30.0
+        self,
+        run_id: str,
+        *,
+        expect_version: int | None = None,
+        timeout: float = 30.0,
+        env: dict[str, Any] | None = None,
     ) -> str:
         """Take up a run whose process died; `expect_version`: only if it is still there (a
         second process resuming it at the same time is refused)."""
@@ -208,6 +219,7 @@ class EngineClient:
                 run_id=run_id,
                 reply_to=self.address,
                 expect_version=expect_version,
+                env=env or {},
             ),
         )
         return self._reply(command_id, timeout).run_id

@@ -37,6 +37,7 @@ from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.workspace import Workspace
 from weboter.runtime.transport.bridge import Bridge
 from weboter.runtime.transport.memory import MemoryBridge
+from weboter.runtime.transport.owners import RunOwners
 from weboter.runtime.transport.seam import Transport
 from weboter.runtime.transport.security import start_authenticator
 
@@ -76,6 +77,9 @@ class Engine:
             command_endpoint=s.command_endpoint,
             catchup_endpoint=s.catchup_endpoint,
             curve=s.curve,
+            owners=None
+            if s.curve is None
+            else RunOwners(s.db_path, frozenset(k.decode() for k in s.curve.operators)),
         )
 
     @property
@@ -133,7 +137,9 @@ class Engine:
             ("step_executor", StepExecutor.start(self.bridge, hooks=self.hooks)),
             (
                 "launcher",
-                Launcher.start(self.bridge, self.catalog, s.db_path, max_nodes=s.max_nodes),
+                Launcher.start(
+                    self.bridge, self.catalog, s.db_path, max_nodes=s.max_nodes, env=self.env
+                ),
             ),
         ]
         for _address, ref in actors:

@@ -44,13 +44,17 @@ def endpoints(base: str) -> dict[str, str]:
     )
 
 
-def read_curve(key_file: Path | None, allowed: list[str], home: Path) -> CurveConfig:
+def read_curve(
+    key_file: Path | None,
+    allowed: list[str],
+    home: Path,
+    operators: tuple[str, ...] | list[str] = (),
+) -> CurveConfig:
     """The engine's CURVE keys: from `key_file`, else the ones kept in `home/keys/` (made on
-    first use), allowing the local client's key and `allowed`."""
-    if key_file is None:
-        server, _client = local_keys(home)
-        return server.allowing(*allowed)
-    return _key_pair(key_file).allowing(*allowed)
+    first use), allowing the local client's key (an operator), `allowed` (each acts on its own
+    runs) and `operators` (act on every run)."""
+    server = local_keys(home)[0] if key_file is None else _key_pair(key_file)
+    return server.allowing(*allowed).allowing(*operators, operator=True)
 
 
 def check_binding(base: str, key_file: Path | None) -> None:

@@ -47,7 +47,8 @@ import zmq
 
 from weboter.runtime.errors import TransportError
 from weboter.runtime.transport.addresses import BUS
-from weboter.runtime.transport.gate import refusal
+from weboter.runtime.transport.gate import admit
+from weboter.runtime.transport.owners import RunOwners
 from weboter.runtime.transport.security import CurveConfig
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import CommandRejected, Message
@@ -166,9 +167,11 @@ class Bridge:
         command_endpoint: str | None = None,
         catchup_endpoint: str | None = None,
         curve: CurveConfig | None = None,
+        owners: RunOwners | None = None,
     ) -> None:
         self.context = context or zmq.Context.instance()
         self.curve = curve
+        self.owners = owners  # which client may act on which run (CURVE keys)
         self.name = uuid.uuid4().hex[:12]
         self.inbox_endpoint = f"inproc://weboter-{self.name}/.bridge"
         self._control_endpoint = f"inproc://weboter-{self.name}/.control"
@@ -283,6 +286,8 @@ class Bridge:
                         self._from_router(sock, routers[sock])
         finally:
             self.close_outbox()
+            if self.owners is not None:
+                self.owners.close()
             for s in sockets:
                 s.close(linger=0)
 
@@ -303,7 +308,9 @@ class Bridge:
             self._peers.pop(dest, None)
 
     def _from_router(self, router: zmq.Socket[Any], default_dest: str | None) -> None:
-        frames = router.recv_multipart()
+        parts = router.recv_multipart(copy=False)
+        client = _client_key(parts[0])
+        frames = [part.bytes for part in parts]
         identity, rest = frames[0], frames[1:]
         self._peers[identity] = router
         if default_dest is not None and len(rest) == 1:
@@ -319,12 +326,12 @@ class Bridge:
         if dest not in self.local:
             self._reject(router, identity, f"no actor {dest!r} here")
             return
-        why = refusal(dest, payload, identity.decode(errors="replace"))
-        if why is not None:
+        admitted, why = admit(dest, payload, identity.decode(errors="replace"), client, self.owners)
+        if admitted is None:
             log.warning("bridge: refused a message from client %r: %s", identity, why)
-            self._reject(router, identity, why)
+            self._reject(router, identity, why or "refused")
             return
-        self.outbox().send_raw(dest, payload)
+        self.outbox().send_raw(dest, admitted)
 
     def _reject(self, router: zmq.Socket[Any], identity: bytes, why: str) -> None:
         error = ErrorContext(
@@ -334,3 +341,11 @@ class Bridge:
         )
         with contextlib.suppress(zmq.ZMQError):
             router.send_multipart([identity, encode(CommandRejected(command_id="", error=error))])
+
+
+def _client_key(frame: zmq.Frame) -> str:
+    """The CURVE key (Z85) the sender authenticated with, as ZAP reported it; "" without."""
+    try:
+        return str(frame.get("User-Id") or "")
+    except zmq.ZMQError:
+        return ""

@@ -3,7 +3,8 @@ the engine (node results, executor traffic, publishing) and is refused with the 
 client cannot complete a run with forged outputs or speak for another client.
 
 Every message from a client must also name the client itself in `reply_to` (its socket
-identity), so answers go to the one who asked.
+identity), so answers go to the one who asked; and a client acts only on its own runs
+(runtime/transport/owners.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from weboter.runtime.transport.addresses import (
     STATE_MANAGER,
     STEP_EXECUTOR,
 )
+from weboter.runtime.transport.owners import RunOwners
 from weboter.schemas.messages import (
     AddNode,
     CatchUp,
@@ -55,24 +57,38 @@ CLIENT_MESSAGES: dict[str, tuple[type, ...]] = {
 }
 
 _decoder = msgspec.msgpack.Decoder(Message)
+_encoder = msgspec.msgpack.Encoder()
 
 
-def refusal(dest: str, payload: bytes, identity: str) -> str | None:
-    """Why a client's message to `dest` is refused, or None when it may go through."""
+def admit(
+    dest: str, payload: bytes, identity: str, client: str = "", owners: RunOwners | None = None
+) -> tuple[bytes | None, str | None]:
+    """(the payload to deliver, None) when a client's message to `dest` may go through, else
+    (None, why). `client`: the CURVE key the connection authenticated with ("" without CURVE);
+    a job is stamped with it (`client`), whatever the client wrote there, and `owners` says
+    whether the client may act on the run a message names."""
     allowed = CLIENT_MESSAGES.get(dest)
     if allowed is None:
-        return f"clients cannot send to {dest!r} (they may send to {', '.join(CLIENT_MESSAGES)})"
+        return (
+            None,
+            f"clients cannot send to {dest!r} (they may send to {', '.join(CLIENT_MESSAGES)})",
+        )
     try:
         message = _decoder.decode(payload)
     except msgspec.DecodeError as exc:
-        return f"the payload is not a message: {exc}"
+        return None, f"the payload is not a message: {exc}"
     if not isinstance(message, allowed):
         names = ", ".join(t.__name__ for t in allowed)
-        return (
+        return None, (
             f"{type(message).__name__} is internal to the engine; a client may send "
             f"{names} to {dest}"
         )
     reply_to = getattr(message, "reply_to", None)
     if reply_to != identity:
-        return f"reply_to must be your own socket identity ({identity!r}), not {reply_to!r}"
-    return None
+        return None, f"reply_to must be your own socket identity ({identity!r}), not {reply_to!r}"
+    why = owners.refusal(client, message) if owners is not None else None
+    if why is not None:
+        return None, why
+    if isinstance(message, (SubmitJob, ForkJob)) and message.client != client:
+        return _encoder.encode(msgspec.structs.replace(message, client=client)), None
+    return payload, None

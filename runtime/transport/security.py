@@ -29,15 +29,19 @@ class CurveConfig:
     public_key: bytes
     secret_key: bytes
     clients: frozenset[bytes] = field(default_factory=frozenset)  # allowed public keys
+    operators: frozenset[bytes] = field(default_factory=frozenset)  # may act on every run
 
     @classmethod
     def generate(cls) -> CurveConfig:
         public, secret = zmq.curve_keypair()
         return cls(public_key=public, secret_key=secret)
 
-    def allowing(self, *client_keys: bytes | str) -> CurveConfig:
+    def allowing(self, *client_keys: bytes | str, operator: bool = False) -> CurveConfig:
+        """Let these clients in; an `operator` may act on every run, any other client only on
+        the runs it started (runtime/transport/owners.py)."""
         keys = {k.encode() if isinstance(k, str) else k for k in client_keys}
-        return replace(self, clients=self.clients | keys)
+        operators = self.operators | keys if operator else self.operators
+        return replace(self, clients=self.clients | keys, operators=operators)
 
     def serve(self, socket: zmq.Socket[Any]) -> None:
         """Make `socket` (before bind) a CURVE server with this key pair."""
@@ -89,10 +93,12 @@ def _key_file(path: Path) -> tuple[bytes, bytes]:
 
 def local_keys(home: Path) -> tuple[CurveConfig, tuple[bytes, bytes]]:
     """The engine's key pair and the local client's, kept in `home/keys/` (0600): `serve`
-    allows the local client's key, and local programs connect with it (`client_keys`)."""
+    allows the local client's key as an operator (it may act on every run), and local programs
+    connect with it (`client_keys`)."""
     server = _key_file(home / "keys" / "engine.json")
     client = _key_file(home / "keys" / "client.json")
-    return CurveConfig(public_key=server[0], secret_key=server[1]).allowing(client[0]), client
+    engine = CurveConfig(public_key=server[0], secret_key=server[1])
+    return engine.allowing(client[0], operator=True), client
 
 
 def client_keys(home: Path) -> tuple[bytes, bytes, bytes]:

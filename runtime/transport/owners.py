@@ -1,0 +1,68 @@
+"""Which client may act on which run, when clients authenticate with CURVE keys.
+
+A run belongs to the client whose key asked for it (`RunCreated.client`, stamped by the bridge
+from the key that authenticated the connection, never taken from the client's message). A
+client may stop, step, change, fork, resume and catch up only its own runs; the engine's
+*operators* (the key `weboter serve` keeps for programs on its own host) may act on every run.
+An engine without CURVE has no clients to tell apart: it only listens on loopback, and every
+sender is an operator.
+
+    owners = RunOwners(db_path, operators=frozenset({local_client_key}))
+    owners.refusal(client_key, message)   # None, or why it is refused
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from weboter.runtime.errors import WeboterError
+from weboter.runtime.store.eventlog import EventLog
+from weboter.schemas.events import RunCreated
+from weboter.schemas.messages import SubmitJob
+
+
+class RunOwners:
+    """Looks owners up in the log (once per run: they never change). Used by one thread."""
+
+    def __init__(self, db_path: Path | None, operators: frozenset[str]) -> None:
+        self.db_path = db_path
+        self.operators = operators
+        self._owners: dict[str, str] = {}
+        self._log: EventLog | None = None
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def owner(self, run_id: str) -> str | None:
+        """The key of the client that asked for `run_id` ("" : the engine's host), or None
+        when the log has no such run."""
+        if run_id in self._owners:
+            return self._owners[run_id]
+        if self.db_path is None:
+            return None
+        try:
+            if self._log is None:
+                self._log = EventLog(self.db_path, create=False)
+            first = next(iter(self._log.read(run_id, batch=1)), None)
+        except WeboterError:
+            return None
+        if first is None or not isinstance(first.event, RunCreated):
+            return None
+        self._owners[run_id] = first.event.client
+        return first.event.client
+
+    def refusal(self, client: str, message: object) -> str | None:
+        """Why `client` may not send `message`, or None when it may."""
+        if not client or client in self.operators or isinstance(message, SubmitJob):
+            return None
+        run_id = getattr(message, "run_id", None)
+        if run_id is None:
+            return "only the engine's operator may read every run: name a run_id you started"
+        if self.owner(run_id) != client:
+            return (
+                f"run {run_id} is not yours: a client may act only on the runs it started "
+                "(the engine's operator may act on all)"
+            )
+        return None

@@ -1,0 +1,167 @@
+"""Clients of one engine: each run's `$env` comes from what its client sent (never logged), and
+an authenticated client acts only on its own runs; the operator's key acts on all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zmq
+
+from tests.actors.test_security import dealer, free_port
+from tests.conftest import flow, node, wait_for
+from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.core.references import EnvSource
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.transport.bridge import encode, message_decoder
+from weboter.runtime.transport.security import CurveConfig
+from weboter.schemas.events import RunCreated
+from weboter.schemas.messages import (
+    CatchUp,
+    CommandRejected,
+    EventBatch,
+    ForkJob,
+    JobAccepted,
+    Message,
+    SetVariable,
+    Stop,
+    SubmitJob,
+)
+
+pytestmark = pytest.mark.timeout(90)
+
+SECRET = "client-only-s3cret"
+USES_ENV = to_workflow(
+    flow(
+        node(
+            "a",
+            "SetData",
+            inputs={"key": "$global{auth}", "value": "Bearer $env{api.token}"},
+            params={"next_node": "b"},
+        ),
+        node("b", "EmptyAction", "EndFlow"),
+    ),
+    "uses-env",
+)
+
+
+def test_a_runs_env_is_what_its_client_sent_and_is_never_logged(db_path: Path) -> None:
+    engine = Engine(Settings(db_path=db_path), env=EnvSource({}, use_os=False)).start()
+    try:
+        client = engine.client()
+        with_env = client.submit(USES_ENV, env={"api": {"token": SECRET}})
+        assert client.wait(with_env, timeout=20).status == "COMPLETED"
+        # another run of the same engine does not see that client's values
+        without = client.submit(USES_ENV)
+        ended = client.wait(without, timeout=20)
+        assert ended.status == "FAILED"
+        assert "api.token" in (ended.error.message if ended.error else "")
+        # a fork (here from before node `a`) keeps its parent's values
+        log = EventLog(db_path)
+        created = next(iter(log.read(with_env))).seq
+        log.close()
+        fork = client.fork(with_env, created)
+        assert client.wait(fork, timeout=20).status == "COMPLETED"
+        # a resume may send values for a run that had none
+        waiting = client.submit(USES_ENV, start=None)
+        client.resume(waiting, env={"api": {"token": SECRET}})
+        assert client.wait(waiting, timeout=20).status == "COMPLETED"
+    finally:
+        engine.stop()
+    raw = b"".join(p.read_bytes() for p in db_path.parent.rglob("*") if p.is_file())
+    assert SECRET.encode() not in raw
+
+
+class _Remote:
+    """A client in its own key pair, talking to the engine over CURVE."""
+
+    def __init__(self, ctx: zmq.Context[Any], name: str, server: CurveConfig, where: dict) -> None:
+        self.name = name
+        self.keys = zmq.curve_keypair()
+        self.key = self.keys[0].decode()
+        self._args = (ctx, name, server)
+        self.where = where
+
+    def ask(self, socket: str, frames: list[bytes]) -> Message:
+        ctx, name, server = self._args
+        sock = dealer(ctx, self.where[socket], name, server, self.keys)
+        try:
+            sock.send_multipart(frames)
+            assert sock.poll(10_000), f"{self.name}: no answer"
+            return message_decoder.decode(sock.recv_multipart()[-1])
+        finally:
+            sock.close(linger=0)
+
+
+@pytest.fixture
+def two_clients(db_path: Path) -> Iterator[tuple[Engine, _Remote, _Remote, _Remote]]:
+    where = {"commands": f"tcp://127.0.0.1:{free_port()}"}
+    where["catchup"] = f"tcp://127.0.0.1:{free_port()}"
+    server = CurveConfig.generate()
+    ctx = zmq.Context()
+    alice, bob, operator = (_Remote(ctx, n, server, where) for n in ("alice", "bob", "op"))
+    curve = server.allowing(alice.key, bob.key).allowing(operator.key, operator=True)
+    for who in (alice, bob, operator):
+        who._args = (ctx, who.name, curve)
+    settings = Settings(
+        db_path=db_path,
+        command_endpoint=where["commands"],
+        catchup_endpoint=where["catchup"],
+        curve=curve,
+    )
+    engine = Engine(settings).start()
+    try:
+        yield engine, alice, bob, operator
+    finally:
+        engine.stop()
+        ctx.term()
+
+
+def _submit(who: _Remote, **fields: Any) -> str:
+    job = SubmitJob(command_id=f"job-{who.name}", workflow=USES_ENV, reply_to=who.name, **fields)
+    reply = who.ask("commands", [b"launcher", encode(job)])
+    assert isinstance(reply, JobAccepted), reply
+    return reply.run_id
+
+
+def test_a_client_acts_only_on_its_own_runs(
+    db_path: Path, two_clients: tuple[Engine, _Remote, _Remote, _Remote]
+) -> None:
+    _engine, alice, bob, operator = two_clients
+    # alice names bob as the client: the engine stamps the key she authenticated with
+    run_id = _submit(alice, start=None, client=bob.key)
+    log = EventLog(db_path)
+    first = wait_for(lambda: next(iter(log.read(run_id)), None), "alice's run in the log")
+    log.close()
+    assert isinstance(first.event, RunCreated) and first.event.client == alice.key
+
+    for message, socket, dest in (
+        (Stop(command_id="s", run_id=run_id, reply_to="bob"), "commands", b"continuous_executor"),
+        (
+            SetVariable(command_id="v", run_id=run_id, reply_to="bob", name="x", value=1),
+            "commands",
+            b"state_manager",
+        ),
+        (ForkJob(command_id="f", run_id=run_id, at_seq=1, reply_to="bob"), "commands", b"launcher"),
+        (CatchUp(reply_to="bob", run_id=run_id), "catchup", None),
+        (CatchUp(reply_to="bob"), "catchup", None),
+    ):
+        frames = [encode(message)] if dest is None else [dest, encode(message)]
+        reply = bob.ask(socket, frames)
+        assert isinstance(reply, CommandRejected), (type(message).__name__, reply)
+        assert "not yours" in reply.error.message or "operator" in reply.error.message
+
+    own = alice.ask("catchup", [encode(CatchUp(reply_to="alice", run_id=run_id))])
+    assert isinstance(own, EventBatch) and own.events and own.events[0].run_id == run_id
+    every = operator.ask("catchup", [encode(CatchUp(reply_to="op"))])
+    assert isinstance(every, EventBatch) and every.events
+    # the operator may act on alice's run too (a fork of it is the operator's run)
+    fork = operator.ask(
+        "commands",
+        [b"launcher", encode(ForkJob(command_id="f2", run_id=run_id, at_seq=1, reply_to="op"))],
+    )
+    assert isinstance(fork, JobAccepted)
