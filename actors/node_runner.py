@@ -78,7 +78,7 @@ class NodeRunner(MessageActor):
             self.browser, artifacts, catalog, env, mode=restore, db_path=db_path
         )
         self.workspace = workspace
-        self.node_timeout = node_timeout  # for an asynchronous action without a timeout of its own
+        self.node_timeout = node_timeout  # for a node without a timeout that does not run inline
         self.run_secrets: dict[str, dict[str, str]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
@@ -135,9 +135,11 @@ class NodeRunner(MessageActor):
         spec = self.catalog.find_action(message.node.action)
         retry = message.node.retry
         quick = retry is None or retry.attempts <= 1
-        if spec is not None and not spec.is_async and quick and message.node.timeout is None:
-            # inline, in this thread: the common case and the fast one (bounded by the
-            # limits on values and expressions); a node with a `timeout` goes to the loop
+        inline = quick and message.node.timeout is None
+        if spec is not None and spec.bounded and not spec.is_async and inline:
+            # inline, in this thread: the common case and the fast one (a builtin, bounded by
+            # the limits on values and expressions); a node with a `timeout`, or an action that
+            # may not end on its own (a plugin's), goes to the loop and its timeout
             self._report(message, self._run_sync(message, spec))
             return
         asyncio.run_coroutine_threadsafe(

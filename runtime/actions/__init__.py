@@ -4,16 +4,19 @@ catalog every engine uses — builtins, the browser actions and installed plugin
 Stands on `core` (catalog types, references) and `browser` (the browser actions' plugins).
 """
 
+from dataclasses import replace
+
 from weboter.runtime.core.catalog import Catalog, Plugin, load_plugins
 
 
 def builtin_plugins() -> list[Plugin]:
-    """Every builtin plugin: actions of this layer and the browser layer, and the controls."""
+    """Every builtin plugin: actions of this layer and the browser layer, and the controls.
+    Their actions are `bounded` (they end on their own, soon: see docs/security.md)."""
     from weboter.runtime.actions import basic, data, export, http  # noqa: PLC0415 - import cost
     from weboter.runtime.browser import elements, pages  # noqa: PLC0415
     from weboter.runtime.core import controls  # noqa: PLC0415
 
-    return [
+    plugins = [
         basic.PLUGIN,
         data.PLUGIN,
         http.PLUGIN,
@@ -22,6 +25,7 @@ def builtin_plugins() -> list[Plugin]:
         export.PLUGIN,
         controls.PLUGIN,
     ]
+    return [replace(p, actions=[replace(a, bounded=True) for a in p.actions]) for p in plugins]
 
 
 _default: Catalog | None = None

@@ -81,6 +81,10 @@ class ActionSpec:
     keeps_storage: bool = False  # changes the page, but not cookies or storage (typing)
     doc: str = ""
     optional: tuple[str, ...] = ()  # optional inputs without an entry in `defaults`
+    # ends on its own, soon (the builtins: bounded values, expressions and regexes). A
+    # synchronous action that is not (a plugin's) runs on a worker thread under its node's
+    # timeout, or the engine's node timeout; a bounded one runs inline, the fast way
+    bounded: bool = False
 
 
 @dataclass(frozen=True)

@@ -72,9 +72,12 @@ def test_a_catastrophic_pattern_is_stopped(runner: Runner) -> None:
     assert time.monotonic() - started < 10
 
 
-def test_a_synchronous_action_that_never_ends_fails_at_its_timeout(db_path: Path) -> None:
-    """A plugin's synchronous action, however it is written, ends its node at the timeout;
-    the engine goes on serving."""
+@pytest.mark.parametrize("where", ["node", "engine"])
+def test_a_synchronous_action_that_never_ends_fails_at_its_timeout(
+    db_path: Path, where: str
+) -> None:
+    """A plugin's synchronous action, however it is written, ends its node at the timeout:
+    the node's own, or (without one) the engine's node timeout. The engine goes on serving."""
     release = threading.Event()
 
     def spin(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -82,11 +85,13 @@ def test_a_synchronous_action_that_never_ends_fails_at_its_timeout(db_path: Path
         return {}
 
     plugin = Plugin("t", actions=[ActionSpec("t.Spin", spin)])
-    engine = Engine(Settings(db_path=db_path), catalog=Catalog([*builtin_plugins(), plugin]))
+    settings = Settings(db_path=db_path, node_timeout=1 if where == "engine" else 600)
+    engine = Engine(settings, catalog=Catalog([*builtin_plugins(), plugin]))
     engine.start()
     try:
         with engine.client() as client:
-            stuck = flow(node("spin", "t.Spin", "EndFlow", timeout=1))
+            own = {"timeout": 1} if where == "node" else {}
+            stuck = flow(node("spin", "t.Spin", "EndFlow", **own))
             started = time.monotonic()
             run_id = client.submit(to_workflow(stuck, "t"))
             ended = client.wait(run_id, timeout=30)
