@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +30,10 @@ _CHROMIUM_AT_START: list[int] = []
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    from tests.browser.conftest import chromium_processes  # noqa: PLC0415
+    from tests.browser.conftest import SESSION_MARK, chromium_processes  # noqa: PLC0415
 
+    # marks every process this session starts (Chromium included) through the environment
+    os.environ.setdefault(SESSION_MARK, uuid.uuid4().hex)
     _CHROMIUM_AT_START.append(chromium_processes())
 
 

@@ -6,7 +6,7 @@ served by real HTTP servers on 127.0.0.1.
 
 from __future__ import annotations
 
-import subprocess
+import os
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -28,14 +28,25 @@ from weboter.runtime.store.projection import state_at
 PAGES = Path(__file__).parent / "pages"
 
 
+SESSION_MARK = "WEBOTER_TEST_SESSION"  # set by tests/conftest.py; every child inherits it
+
+
 def chromium_processes() -> int:
-    """Living Chromium processes (zombies left for a non-reaping init do not count)."""
-    found = subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True, check=True)
-    return sum(
-        1
-        for line in found.stdout.splitlines()
-        if "chrom" in line and not line.lstrip().startswith("Z")
-    )
+    """Living Chromium processes started by this test session: they carry its mark in their
+    environment (another program's Chromium does not count)."""
+    mark = f"{SESSION_MARK}={os.environ.get(SESSION_MARK, '')}".encode()
+    found = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            name = (proc / "comm").read_text()
+            environ = (proc / "environ").read_bytes()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if "chrom" in name and mark in environ.split(b"\0"):
+            found += 1
+    return found
 
 
 class PagesHandler(SimpleHTTPRequestHandler):
