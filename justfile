@@ -46,6 +46,10 @@ bench:
 fuzz count="600":
     {{bin}}/python bench/fuzz.py --count {{count}}
 
+# fork the demo at every one of its browser steps in every restore mode (about 4 minutes)
+fidelity:
+    WEBOTER_FIDELITY=all {{bin}}/pytest -q tests/browser/test_fork_fidelity.py
+
 # scrape the demo shop (served on loopback) in headless Chromium and write a CSV
 demo:
     {{bin}}/weboter demo

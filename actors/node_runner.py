@@ -30,7 +30,13 @@ from weboter.runtime.core.limits import check_value
 from weboter.runtime.core.node import Writes, map_outputs, resolve_inputs, route
 from weboter.runtime.core.references import EnvSource, Resolver
 from weboter.runtime.core.validate import MAX_ATTEMPTS
-from weboter.runtime.errors import ActionError, ActionTimeout, ReferenceError_, WorkflowError
+from weboter.runtime.errors import (
+    ActionError,
+    ActionTimeout,
+    ReferenceError_,
+    RestoreMismatch,
+    WorkflowError,
+)
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.workspace import Workspace
 from weboter.runtime.transport.actor import MessageActor
@@ -45,10 +51,15 @@ from weboter.schemas.messages import (
     RecordNodeResult,
     ReleaseRun,
 )
+from weboter.schemas.state import RestoreReport
 
 log = logging.getLogger(__name__)
 
-NOT_RETRIED = (ReferenceError_, WorkflowError)  # the same input fails the same way again
+NOT_RETRIED = (
+    ReferenceError_,
+    WorkflowError,
+    RestoreMismatch,
+)  # the same input fails the same way again
 
 
 class NodeRunner(MessageActor):
@@ -63,7 +74,7 @@ class NodeRunner(MessageActor):
         artifacts: ArtifactStore,
         evidence: EvidencePolicy = "on_error",
         browser: BrowserHost | None = None,
-        restore: str = "captured",
+        restore: str = "auto",
         db_path: Path | None = None,
         workspace: Workspace | None = None,
         node_timeout: float | None = None,
@@ -206,15 +217,25 @@ class NodeRunner(MessageActor):
         policy = task.node.retry
         attempts = min(max(policy.attempts if policy else 1, 1), MAX_ATTEMPTS)
         delay = policy.backoff if policy else 0.0
+        restored: RestoreReport | None = None
         for attempt in range(1, attempts + 1):
             ctx, resolver = self._context(task)
             try:
                 if spec is None:
                     spec = self.catalog.action(task.node.action)
                 if spec.browser:
-                    ctx.session = await self.restore.session(
+                    ctx.session, report = await self.restore.session(
                         task.run_id, task.browser, partial(self._call, task=task)
                     )
+                    restored = report or restored
+                    if report is not None and report.differences:
+                        raise RestoreMismatch(
+                            f"node {task.node.id!r}: the run's browser came back "
+                            f"({report.mode}) on a page unlike the recorded one: "
+                            + "; ".join(report.differences),
+                            hint="look at the page (evidence), then `weboter continue` to go "
+                            "on with it as it is, or fork again with --restore redrive",
+                        )
                 inputs = resolve_inputs(task.node, spec, resolver)
                 outputs = await self._call(spec, ctx, inputs, task=task)
                 evidence = await self._evidence(ctx, spec, task, resolver, failed=False)
@@ -227,12 +248,13 @@ class NodeRunner(MessageActor):
                         ctx.session, spec, task.browser, secrets, task.run_id
                     )
                     result = msgspec.structs.replace(result, browser=browser)
-                return result
+                return msgspec.structs.replace(result, restored=restored)
             except Exception as exc:
                 last = attempt == attempts or isinstance(exc, NOT_RETRIED)
                 evidence = await self._evidence(ctx, spec, task, resolver, failed=last)
                 if last:
-                    return self._failed(task, resolver, exc, started, attempt, evidence)
+                    failed = self._failed(task, resolver, exc, started, attempt, evidence)
+                    return msgspec.structs.replace(failed, restored=restored)
                 self._attempt_failed(task, resolver, exc, attempt)
                 await asyncio.sleep(delay)
                 delay *= policy.factor if policy else 1.0

@@ -145,6 +145,8 @@ def _committed(command: Command, outcome: Outcome) -> Committed:
         duplicate=outcome.duplicate,
         status=str(state.status),
         error=state.error if state.status in (RunStatus.ERROR, RunStatus.FAILED) else None,
-        break_on_error=any(b.when == "error" for b in state.breakpoints),
+        # a browser that came back on a page unlike the recorded one always pauses the run
+        break_on_error=any(b.when == "error" for b in state.breakpoints)
+        or (state.error is not None and state.error.kind == "RestoreMismatch"),
         plan=None if outcome.duplicate else plan(state, command.reply_to),  # never twice
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import random
 import sys
 import tempfile
@@ -18,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.guards.mutants import NO_BROWSER, VARS, mutant
+from tests.guards.mutants import SHOP_ENV, mutant, sites
 from weboter.runtime.cli.main import main
 
 
@@ -37,7 +38,8 @@ def run(count: int, seed: int) -> int:
     codes: Counter[str] = Counter()
     crashes: list[str] = []
     started = time.monotonic()
-    with tempfile.TemporaryDirectory() as tmp:
+    os.environ.update(SHOP_ENV)
+    with tempfile.TemporaryDirectory() as tmp, sites() as variables:
         db = Path(tmp) / "fuzz.db"
         for i in range(count):
             name, text = mutant(rng)
@@ -47,8 +49,8 @@ def run(count: int, seed: int) -> int:
             codes[f"validate exit {code}"] += 1
             if code not in (0, 1, 2) or "Traceback" in err:
                 crashes.append(f"validate {name}: {err[-300:]}")
-            if code == 0 and name in NO_BROWSER:
-                extra = [a for v in VARS[name] for a in ("--var", v)]
+            if code == 0:
+                extra = [a for v in variables[name] for a in ("--var", v)]
                 code, err = quietly(
                     [
                         "run",

@@ -7,7 +7,8 @@ WeboterError
 ├── ReferenceError_          a `$scope{path}` reference cannot be resolved
 ├── ExpressionError          a safe expression was refused or failed
 ├── ActionError              an action failed at run time
-│   └── ActionTimeout          ... or ran out of time
+│   ├── ActionTimeout          ... or ran out of time
+│   └── RestoreMismatch        ... or its browser came back on a page unlike the recorded one
 ├── CatalogError             unknown action/control, broken plugin
 ├── LogError                 the event log cannot be used (exit code 2)
 │   ├── LogUnavailable         the path is not writable / not a directory / busy too long
@@ -90,6 +91,11 @@ class ActionError(WeboterError):
 
 class ActionTimeout(ActionError):
     pass
+
+
+class RestoreMismatch(ActionError):
+    """The run's browser came back (fork, rewind, resume) on a page that differs from the
+    one recorded: the run pauses in ERROR instead of going on with a wrong page."""
 
 
 class CatalogError(WeboterError):

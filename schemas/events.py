@@ -75,6 +75,18 @@ class NodeAttemptFailed(_Event, frozen=True):
     error: ErrorContext
 
 
+class BrowserRestored(_Event, frozen=True):
+    """The run's browser came back (fork, rewind, resume, another process) before `node_id`:
+    how (`captured` state or `redrive`), how long it took, and how the page differs from the
+    recorded one (none: it matched; else a NodeFailed RestoreMismatch follows)."""
+
+    node_id: str
+    mode: str
+    differences: list[str] = []
+    fallback: list[str] = []  # why captured state was not used (auto mode)
+    duration_ms: float = 0.0
+
+
 class SubFlowEntered(_Event, frozen=True):
     """A SubFlow node called `flow_path[-1]` with `variables` as its `$flow` scope."""
 
@@ -192,6 +204,7 @@ Event = (
     | RunResumed
     | NodeCompleted
     | NodeAttemptFailed
+    | BrowserRestored
     | SubFlowEntered
     | SubFlowReturned
     | NodeFailed
@@ -218,6 +231,7 @@ EVENT_TYPES: dict[str, type[_Event]] = {
         RunResumed,
         NodeCompleted,
         NodeAttemptFailed,
+        BrowserRestored,
         SubFlowEntered,
         SubFlowReturned,
         NodeFailed,

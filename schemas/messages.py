@@ -11,7 +11,7 @@ from typing import Any, Literal
 import msgspec
 
 from weboter.schemas.context import ErrorContext, NodeModifications
-from weboter.schemas.state import Breakpoint, BrowserState, RunState
+from weboter.schemas.state import Breakpoint, BrowserState, RestoreReport, RunState
 from weboter.schemas.workflow import Node, Workflow
 
 Mode = Literal["continuous", "step"]
@@ -151,6 +151,7 @@ class RecordNodeResult(_Msg, frozen=True):
     evidence: dict[str, str] = {}  # screenshot/dom/storage artifact hashes, url, title
     elements: list[dict[str, Any]] = []  # fingerprints of the elements the action acted on
     browser: BrowserState | None = None  # a browser node: the page and storage after it
+    restored: RestoreReport | None = None  # the run's browser came back before this node
 
 
 class RecordAttempt(_Msg, frozen=True):

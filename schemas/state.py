@@ -39,11 +39,22 @@ class Breakpoint(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class BrowserState(msgspec.Struct, frozen=True, omit_defaults=True):
-    """Enough to put a run's browser back: the current page's URL and the storage state
-    (cookies, localStorage) as an artifact hash."""
+    """Enough to put a run's browser back: the current page's URL and, as an artifact hash,
+    its snapshot: cookies, local storage, every tab's URL, changed form fields, scroll and text
+    fingerprint, the active tab, and what could not be captured (runtime/browser/snapshot.py)."""
 
     url: str = ""
     storage: str = ""
+
+
+class RestoreReport(msgspec.Struct, frozen=True, omit_defaults=True):
+    """How a run's browser came back in a runner that had none for it, and whether the page
+    matched the recorded one (`differences` empty)."""
+
+    mode: str  # captured | redrive: what was finally used
+    differences: list[str] = []  # how the page differs from the recorded one
+    fallback: list[str] = []  # why captured state was not used (auto mode fell back to redrive)
+    duration_ms: float = 0.0
 
 
 class Frame(msgspec.Struct, omit_defaults=True):

@@ -253,15 +253,15 @@ PLUGIN = Plugin(
             "SwitchPage",
             switch_page,
             outputs=("page",),
-            reads_only=True,
+            keeps_storage=True,
             optional=("index", "url"),
         ),
-        _spec("ClosePage", close_page, outputs=("pages_left",), reads_only=True),
+        _spec("ClosePage", close_page, outputs=("pages_left",), keeps_storage=True),
         _spec(
             "SwitchFrame",
             switch_frame,
             outputs=("frame",),
-            reads_only=True,
+            keeps_storage=True,
             optional=("locator",),
         ),
         _spec(

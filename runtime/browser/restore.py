@@ -1,33 +1,44 @@
 """Putting a run's browser back in a Node Runner that has no context for it (the run was
 resumed, rewound, forked, or goes on in another process), and capturing what to put back.
 
-Two ways (setting `browser_restore`, docs/debugging.md):
-- captured: open the URL recorded after the last browser node, with its cookies and storage;
+Three modes (setting `browser_restore`, `--restore`; docs/debugging.md):
+- captured: a new context with the recorded cookies and storage, the recorded tabs opened,
+  their form fields filled and scrolled as they were (runtime/browser/snapshot.py);
 - redrive: do the run's recorded browser actions again, in order (those that may change the
-  session; secrets resolved again from `$env`).
+  session; secrets resolved again from `$env`);
+- auto (the default): captured, unless the snapshot says the page held something it could not
+  capture or the restored page differs from the recorded one; then redrive.
+
+Either way the page is then checked against the snapshot (URL, fields, text). The outcome is a
+`RestoreReport` (recorded as a BrowserRestored event); with differences left, the node fails
+with RestoreMismatch and the run pauses in ERROR — it never goes on with a page that differs.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from weboter.runtime.browser.host import BrowserHost, RunSession
+from weboter.runtime.browser.snapshot import differences, put_back, take
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Catalog
 from weboter.runtime.core.flows import index_for
-from weboter.runtime.core.references import EnvSource, Resolver
+from weboter.runtime.core.references import MISSING, EnvSource, Resolver
 from weboter.runtime.core.secrets import redact
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.store.verify import history
-from weboter.schemas.state import BrowserState
+from weboter.schemas.state import BrowserState, RestoreReport
 
 log = logging.getLogger(__name__)
+
+MODES = ("auto", "captured", "redrive")
 
 # calls one action with the node's timeout: (spec, ctx, inputs) -> outputs
 Call = Callable[[ActionSpec, ActionContext, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -39,37 +50,56 @@ class BrowserRestore:
     artifacts: ArtifactStore
     catalog: Catalog
     env: EnvSource
-    mode: str = "captured"  # or "redrive"
+    mode: str = "auto"  # or "captured", "redrive"
     db_path: Path | None = None
 
-    async def session(self, run_id: str, recorded: BrowserState | None, call: Call) -> RunSession:
-        """The run's browser session: the live one, or one put back from what was recorded."""
-        fresh = not self.host.has_session(run_id)
-        redrive = fresh and self.mode == "redrive" and recorded is not None
-        restore = None if redrive or not fresh else self._captured(run_id, recorded)
-        session = await self.host.session(run_id, restore)
-        if redrive:
-            await self._redrive(run_id, session, call)
-        return session
+    async def session(
+        self, run_id: str, recorded: BrowserState | None, call: Call
+    ) -> tuple[RunSession, RestoreReport | None]:
+        """The run's browser session: the live one, or one put back from what was recorded
+        (with the report of how, and how the page differs from the recorded one)."""
+        if self.host.has_session(run_id) or recorded is None:
+            return await self.host.session(run_id), None
+        started = time.perf_counter()
+        snapshot = self._snapshot(run_id, recorded)
+        resolver = Resolver(self.env.for_run(run_id))
+        secrets = self._secrets(run_id, snapshot)
+        fallback: list[str] = []
+        if self.mode in ("captured", "auto"):
+            storage = {k: snapshot.get(k) or [] for k in ("cookies", "origins")}
+            session = await self.host.session(run_id, ("", resolver.unmark(storage)))
+            found = list(snapshot.get("uncaptured") or [])
+            found += await put_back(session, snapshot, resolver)
+            found += await differences(session, snapshot, resolver, secrets)
+            if not found or self.mode == "captured":
+                return session, _report("captured", found, [], started)
+            fallback = found
+            await self.host.close_run(run_id)
+        session = await self.host.session(run_id)
+        await self._redrive(run_id, session, call)
+        found = await differences(session, snapshot, resolver, secrets)
+        return session, _report("redrive", found, fallback, started)
 
-    def _captured(
-        self, run_id: str, recorded: BrowserState | None
-    ) -> tuple[str, dict[str, Any] | None] | None:
-        if recorded is None:
-            return None
-        storage = None
+    def _snapshot(self, run_id: str, recorded: BrowserState) -> dict[str, Any]:
+        """The recorded snapshot (markers left in); an older log's has only the active tab."""
+        snapshot: dict[str, Any] = {}
         if recorded.storage:
             try:
-                storage = json.loads(self.artifacts.get(recorded.storage))
+                snapshot = json.loads(self.artifacts.get(recorded.storage))
             except (OSError, ValueError):
                 log.warning(
-                    "run %s: stored browser state %s is unreadable; starting clean",
-                    run_id,
-                    recorded.storage,
+                    "run %s: stored browser state %s is unreadable", run_id, recorded.storage
                 )
-        # secrets were recorded as markers: put them back, encoded as they stood
-        resolver = Resolver(self.env.for_run(run_id))
-        return resolver.unmark(recorded.url), resolver.unmark(storage)
+                snapshot = {"uncaptured": ["the stored browser state is unreadable"]}
+        if "tabs" not in snapshot and recorded.url:
+            snapshot["tabs"] = [{"url": recorded.url}]
+        return snapshot
+
+    def _secrets(self, run_id: str, snapshot: dict[str, Any]) -> dict[str, str]:
+        """The secrets the snapshot's text fingerprint was taken without, read again."""
+        env = self.env.for_run(run_id)
+        found = {ref: env.get(ref) for ref in snapshot.get("secrets") or []}
+        return {ref: str(value) for ref, value in found.items() if value is not MISSING}
 
     async def _redrive(self, run_id: str, session: RunSession, call: Call) -> None:
         if self.db_path is None:
@@ -95,7 +125,7 @@ class BrowserRestore:
             )
             try:
                 await call(spec, ctx, Resolver(self.env.for_run(run_id)).unmark(step.inputs))
-            except Exception as exc:  # a step that does not replay is reported, not fatal
+            except Exception as exc:  # a step that does not replay shows in the check after
                 log.warning("run %s: re-driving %s failed: %s", run_id, step.node_id, exc)
 
     async def capture(
@@ -106,16 +136,28 @@ class BrowserRestore:
         secrets: dict[str, str],
         run_id: str,
     ) -> BrowserState | None:
-        """The page and storage after a browser node (redacted), to restore the run later.
-        After an action that only reads, the storage captured before is carried over."""
-        if (spec.reads_only or spec.keeps_storage) and before is not None:
+        """The page after a browser node (redacted), to restore the run later. After an
+        action that only reads the page, the snapshot taken before is carried over."""
+        if spec.reads_only and before is not None:
             page = session.current
             url = page.url if page is not None and not page.is_closed() else before.url
             return BrowserState(url=url, storage=before.storage)
         try:
-            url, storage = await self.host.state_of(session)
+            snapshot = await take(session, secrets)
+            snapshot["cookies"] = await session.context.cookies()
         except Exception as exc:
             log.info("run %s: browser state not captured: %s", run_id, exc)
             return None
-        text = redact(json.dumps(storage, sort_keys=True), secrets)
+        page = session.current
+        url = page.url if page is not None and not page.is_closed() else ""
+        text = json.dumps(redact(snapshot, secrets), sort_keys=True)
         return BrowserState(url=url, storage=self.artifacts.put(text.encode(), ".json"))
+
+
+def _report(mode: str, found: list[str], fallback: list[str], started: float) -> RestoreReport:
+    return RestoreReport(
+        mode=mode,
+        differences=found,
+        fallback=fallback,
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+    )

@@ -15,7 +15,12 @@ from weboter.runtime.core.limits import check_value
 from weboter.runtime.core.loader import load_workflow, parse_text
 from weboter.runtime.core.references import MISSING, EnvSource, references_in
 from weboter.runtime.core.validate import validate
-from weboter.runtime.engine.settings import DEFAULT_MAX_NODES, Settings, default_db
+from weboter.runtime.engine.settings import (
+    DEFAULT_MAX_NODES,
+    RESTORE_MODES,
+    Settings,
+    default_db,
+)
 from weboter.runtime.errors import (
     Finding,
     UsageError,
@@ -189,6 +194,17 @@ def engine_options() -> argparse.ArgumentParser:
         help="let workflows write inside DIR too (repeatable); never the log itself",
     )
     options.add_argument(
+        "--restore",
+        choices=RESTORE_MODES,
+        default=None,
+        help="how a run's browser comes back when this process has none for it (fork, "
+        "rewind, resume, step or continue from another shell): captured = the recorded tabs, "
+        "cookies, storage, form fields and scroll; redrive = do the run's browser steps "
+        "again; auto = captured unless the page held more than it can restore, then redrive "
+        "(default: $WEBOTER_RESTORE, else auto). The page is then checked against the "
+        "recorded one; a difference pauses the run in ERROR",
+    )
+    options.add_argument(
         "--node-timeout",
         type=float,
         default=600.0,
@@ -208,5 +224,6 @@ def engine_settings(args: argparse.Namespace, **more: Any) -> Settings:
         workspace=args.workspace,
         allow_paths=list(args.allow_paths),
         node_timeout=max(args.node_timeout, 0.0),
+        **({"browser_restore": args.restore} if args.restore else {}),
         **more,
     )

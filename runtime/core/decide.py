@@ -37,6 +37,7 @@ from weboter.runtime.core.settle import Settler
 from weboter.runtime.errors import IllegalTransition
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.events import (
+    BrowserRestored,
     NodeAttemptFailed,
     NodeCompleted,
     NodeFailed,
@@ -167,6 +168,17 @@ class Decider:
         _current(state, command, command.node_id, command.version)
         for error in command.failed_attempts:
             decision.add(NodeAttemptFailed(node_id=command.node_id, error=error))
+        if command.restored is not None:
+            report = command.restored
+            decision.add(
+                BrowserRestored(
+                    node_id=command.node_id,
+                    mode=report.mode,
+                    differences=report.differences,
+                    fallback=report.fallback,
+                    duration_ms=report.duration_ms,
+                )
+            )
         decision.secrets.update(command.secrets)
         if command.error is not None:
             decision.add(NodeFailed(node_id=command.node_id, error=command.error))

@@ -15,6 +15,7 @@ from weboter.runtime.core.flows import add_node, patch_node
 from weboter.schemas.events import (
     BreakpointCleared,
     BreakpointSet,
+    BrowserRestored,
     Event,
     EventRecord,
     JumpedTo,
@@ -158,7 +159,7 @@ def apply(  # table: one rule per event type
             node_version=version,
             **common,
         )
-    if isinstance(event, NodeAttemptFailed):
+    if isinstance(event, NodeAttemptFailed | BrowserRestored):
         return replace(state, **common)
     if isinstance(event, RunStarted | RunResumed):
         status = RunStatus.STEPPING if event.mode == "step" else RunStatus.RUNNING

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from weboter.runtime.browser.evidence import EvidencePolicy
+from weboter.runtime.errors import UsageError
 from weboter.runtime.store.eventlog import Durability
 from weboter.runtime.transport.security import CurveConfig
 
@@ -23,6 +24,22 @@ def default_db() -> Path:
     return home() / "weboter.db"
 
 
+RestoreMode = Literal["auto", "captured", "redrive"]
+RESTORE_MODES: tuple[RestoreMode, ...] = ("auto", "captured", "redrive")
+
+
+def default_restore() -> RestoreMode:
+    """`$WEBOTER_RESTORE` (auto, captured or redrive), else auto."""
+    chosen = os.environ.get("WEBOTER_RESTORE") or "auto"
+    for mode in RESTORE_MODES:
+        if chosen == mode:
+            return mode
+    raise UsageError(
+        f"WEBOTER_RESTORE={chosen!r} is not a restore mode",
+        hint="use auto, captured or redrive (docs/debugging.md says what each costs)",
+    )
+
+
 @dataclass
 class Settings:
     db_path: Path = field(default_factory=default_db)
@@ -33,8 +50,9 @@ class Settings:
     catchup_endpoint: str | None = None  # ROUTER for catch-up requests
     evidence: EvidencePolicy = "on_error"  # browser evidence: none | on_error | every_node
     browser: str | None = None  # a Chromium executable (else WEBOTER_BROWSER, then searched)
-    # how a run's browser comes back in a runner that has none for it (docs/debugging.md)
-    browser_restore: Literal["captured", "redrive"] = "captured"
+    # how a run's browser comes back in a runner that has none for it: auto | captured |
+    # redrive (docs/debugging.md); default $WEBOTER_RESTORE, else auto
+    browser_restore: RestoreMode = field(default_factory=default_restore)
     # CURVE for the listening sockets; required for anything bound beyond loopback
     curve: CurveConfig | None = None
     headless: bool = True

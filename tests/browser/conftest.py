@@ -87,9 +87,7 @@ def shop() -> Iterator[ShopServer]:
 class BrowserRunner:
     """Runs workflow dicts on one engine with a browser, reading outcomes from the log."""
 
-    def __init__(
-        self, db_path: Path, evidence: str = "on_error", restore: str = "captured"
-    ) -> None:
+    def __init__(self, db_path: Path, evidence: str = "on_error", restore: str = "auto") -> None:
         self.db_path = db_path
         env = EnvSource({"shop": {"user": "demo", "password": "demo-pass-123"}}, use_os=False)
         self.engine = Engine(

@@ -3,16 +3,55 @@ changed to a hostile or careless value, deleted, or duplicated."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import random
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from weboter.runtime.core.loader import parse_text
+from weboter.runtime.demo.shop import PASSWORD, USER, ShopServer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+PAGES = Path(__file__).resolve().parents[1] / "browser" / "pages"
 NO_BROWSER = ("counter.json", "data_pipeline.yaml")  # examples a mutant may run without a site
 VARS = {"counter.json": ["target=3"], "data_pipeline.yaml": ["out=summary.json"]}
+SHOP_ENV = {"SHOP_USER": USER, "SHOP_PASSWORD": PASSWORD}  # the login example's `$env`
+
+
+@contextlib.contextmanager
+def sites() -> Iterator[dict[str, list[str]]]:
+    """The demo shop and the test pages on loopback, while inside; yields every example's
+    `--var`s (the browser examples' site URLs included)."""
+    handler = functools.partial(_Quiet, directory=str(PAGES))
+    pages = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=pages.serve_forever, daemon=True).start()
+    pages_url = f"http://127.0.0.1:{pages.server_address[1]}/pages"
+    try:
+        with ShopServer() as shop:
+            yield {
+                **VARS,
+                "login_and_paginate.yaml": [f"shop_url={shop.url}", "out=products.json"],
+                "tabs_frames_js.yaml": [f"pages_url={pages_url}"],
+                "forms_and_elements.yaml": [f"pages_url={pages_url}"],
+            }
+    finally:
+        pages.shutdown()
+        pages.server_close()
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.path = self.path.removeprefix("/pages")
+        super().do_GET()
+
 
 HOSTILE: list[Any] = [
     None,
