@@ -89,7 +89,7 @@ def engine_runs(base_url: str, rounds: int, evidence: str) -> list[float]:
             started = time.perf_counter()
             run_id = client.submit(
                 workflow,
-                variables={"base_url": base_url, "out": str(tmp / f"e{round_}.csv"), "rows": []},
+                variables={"base_url": base_url, "out": f"e{round_}.csv", "rows": []},  # workspace
             )
             ended = client.wait(run_id, timeout=300)
             assert ended.status == "COMPLETED", ended

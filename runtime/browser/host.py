@@ -102,6 +102,9 @@ class RunSession:
     current: Any = None
     frame: Any = None  # when set, element actions look inside this frame
     elements: dict[str, Any] = field(default_factory=dict)
+    # page -> its last snapshot (runtime/browser/snapshot.py): a tab the run is not on is
+    # taken again only when its URL changed
+    snapshots: dict[Any, dict[str, Any]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     async def page(self) -> Any:

@@ -16,6 +16,7 @@ with RestoreMismatch and the run pauses in ERROR — it never goes on with a pag
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -143,8 +144,10 @@ class BrowserRestore:
             url = page.url if page is not None and not page.is_closed() else before.url
             return BrowserState(url=url, storage=before.storage)
         try:
-            snapshot = await take(session, secrets)
-            snapshot["cookies"] = await session.context.cookies()
+            snapshot, cookies = await asyncio.gather(
+                take(session, secrets), session.context.cookies()
+            )
+            snapshot["cookies"] = cookies
         except Exception as exc:
             log.info("run %s: browser state not captured: %s", run_id, exc)
             return None

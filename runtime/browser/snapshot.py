@@ -129,18 +129,23 @@ async def take(session: Any, secrets: dict[str, str]) -> dict[str, Any]:
     """The run's tabs as a snapshot (not yet redacted: the caller redacts the whole)."""
     tabs: list[dict[str, Any]] = []
     active = 0
-    for page in [p for p in session.pages if not p.is_closed()]:
+    live = [p for p in session.pages if not p.is_closed()]
+    for page in live:
         if page is session.current:
             active = len(tabs)
         if not page.url.startswith("http"):
             tabs.append({"url": page.url, "fields": [], "scroll": [0, 0], "lines": []})
             continue
-        tab, _text = await _tab(page, secrets)
+        tab = session.snapshots.get(page)
+        if tab is None or page is session.current or tab["url"] != page.url:
+            tab = session.snapshots[page] = (await _tab(page, secrets))[0]
         tabs.append(tab)
-    uncaptured = [u for t in tabs for u in t.pop("uncaptured", [])]
+    session.snapshots = {p: t for p, t in session.snapshots.items() if p in live}
+    uncaptured = [u for t in tabs for u in t.get("uncaptured", [])]
     if session.frame is not None:
         uncaptured.append("the run had switched into a frame (SwitchFrame)")
-    origins = {t["local"]["origin"]: t["local"] for t in tabs if t.pop("local", None)}
+    origins = {t["local"]["origin"]: t["local"] for t in tabs if t.get("local")}
+    tabs = [{k: v for k, v in t.items() if k not in ("uncaptured", "local")} for t in tabs]
     return {
         "tabs": tabs,
         "active": active,

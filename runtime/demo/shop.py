@@ -82,6 +82,7 @@ class ShopHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         url = urlparse(self.path)
+        self.server.requests.append(f"GET {url.path}")
         if url.path in ("/", "/login"):
             self._send(200, _page("Log in", LOGIN_FORM))
             return
@@ -101,6 +102,7 @@ class ShopHandler(BaseHTTPRequestHandler):
             self._send(404, _page("Not found", "<h1>Not found</h1>"))
 
     def do_POST(self) -> None:
+        self.server.requests.append(f"POST {urlparse(self.path).path}")
         length = int(self.headers.get("Content-Length", 0))
         form = parse_qs(self.rfile.read(length).decode())
         user = form.get("username", [""])[0]
@@ -156,6 +158,7 @@ class ShopServer(ThreadingHTTPServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__((host, port), ShopHandler)
         self.sessions: dict[str, str] = {}
+        self.requests: list[str] = []  # "GET /login", "POST /login", ... in the order served
         self._thread: threading.Thread | None = None
 
     @property

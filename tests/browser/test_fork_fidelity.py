@@ -10,15 +10,17 @@ is where a wrong restore shows), and in auto mode run to its end from its start,
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.browser.conftest import BrowserRunner, on_playground
 from tests.browser.test_time_travel import login_flow
-from tests.conftest import node
+from tests.conftest import node, weboter
 from weboter.runtime.core.loader import load_workflow
 from weboter.runtime.demo.run import WORKFLOW
 from weboter.runtime.store.eventlog import EventLog
@@ -107,11 +109,18 @@ def test_login_flow_forks_at_every_browser_step(
     events = read_events(runner, parent)
     outcomes = []
     for step in browser_steps(events)[:-1]:
+        served = len(shop.requests)
         child = runner.client.fork(parent, step.seq)
         ended = runner.client.wait(child, timeout=60)
         outcomes.append(check(runner, events, step.seq, child, whole=True))
         if outcomes[-1] != "mismatch":
             assert ended.status == "COMPLETED", ended.error
+        # the login page is loaded once per fork that needs it, the form posted at most once
+        requests = shop.requests[served:]
+        assert requests.count("GET /login") <= 1, requests
+        assert requests.count("POST /login") <= 1, requests
+        if mode != "redrive" and step.event.node_id in ("submit", "visit"):  # type: ignore[union-attr]
+            assert "POST /login" not in requests  # the recorded cookie signs the fork in
     # the fields a person typed come back: forking between filling and submitting works
     assert "mismatch" not in outcomes, outcomes
     assert set(outcomes) == {"redrive" if mode == "redrive" else "captured"}
@@ -181,3 +190,35 @@ def test_a_page_that_held_more_than_a_snapshot_is_never_taken_for_the_recorded_o
             r.event for r in read_events(runner, child) if isinstance(r.event, BrowserRestored)
         )
         assert (mode == "auto") == bool(restored.fallback), restored
+
+
+def test_the_restore_mode_is_chosen_on_the_command_line_or_in_the_environment(
+    tmp_path: Path, shop: Any
+) -> None:
+    """A run paused between filling the form and submitting it goes on in another process:
+    with `--restore captured` the typed fields come back (no second login needed), with
+    WEBOTER_RESTORE=redrive the steps are done again; both are recorded. A bad mode is a
+    usage error."""
+    wf = tmp_path / "login.json"
+    wf.write_text(json.dumps(login_flow(shop.url)))
+    env = {"SHOP_USER": "demo", "SHOP_PASSWORD": "demo-pass-123"}
+    for how, extra, more_env in (
+        ("captured", ["--restore", "captured"], {}),
+        ("redrive", [], {"WEBOTER_RESTORE": "redrive"}),
+    ):
+        first = weboter("run", str(wf), "--break", "submit", "--json", home=tmp_path, env=env)
+        assert first.returncode == 0, first.stdout + first.stderr
+        run_id = json.loads(first.stdout)["run_id"]
+        go_on = weboter("continue", run_id, "--json", *extra, home=tmp_path, env=env | more_env)
+        assert go_on.returncode == 0, go_on.stdout + go_on.stderr
+        done = json.loads(go_on.stdout)
+        assert done["status"] == "COMPLETED"
+        assert done["variables"]["page"] == "Page 2 of 3"
+        log = EventLog(tmp_path / "weboter.db")
+        modes = [r.event.mode for r in log.read(run_id) if isinstance(r.event, BrowserRestored)]
+        log.close()
+        assert modes == [how]
+    bad = weboter("continue", run_id, home=tmp_path, env={"WEBOTER_RESTORE": "fast"})
+    assert bad.returncode == 2
+    assert "WEBOTER_RESTORE='fast' is not a restore mode" in bad.stderr
+    assert "Traceback" not in bad.stderr
