@@ -117,9 +117,9 @@ class Launcher(MessageActor):
             error = ErrorContext(kind="WorkflowInvalid", message=exc.message, hint=exc.hint)
             self.send(job.reply_to, CommandRejected(command_id=job.command_id, error=error))
             return
-        self.pending[job.command_id] = job
+        if not self._track(job):
+            return
         run_id = new_run_id()
-        self.env.give(run_id, job.env)
         self.send(
             STATE_MANAGER,
             CreateRun(
@@ -155,9 +155,9 @@ class Launcher(MessageActor):
                 CommandRejected(command_id=job.command_id, error=error, run_id=job.run_id),
             )
             return
-        self.pending[job.command_id] = job
+        if not self._track(job):
+            return
         run_id = new_run_id()
-        self.env.give(run_id, job.env, parent=job.run_id)
         self.send(
             STATE_MANAGER,
             CreateRun(
@@ -174,11 +174,27 @@ class Launcher(MessageActor):
             ),
         )
 
+    def _track(self, job: SubmitJob | ForkJob) -> bool:
+        """Remember a job until its run is created; a second job with the same command id
+        while the first is in flight is refused (its answer would go astray)."""
+        if job.command_id in self.pending:
+            error = ErrorContext(
+                kind="IllegalTransition",
+                message=f"a job with command id {job.command_id!r} is already in flight",
+                hint="give every job a new id (a UUID); repeat one only after its answer",
+            )
+            self.send(job.reply_to, CommandRejected(command_id=job.command_id, error=error))
+            return False
+        self.pending[job.command_id] = job
+        return True
+
     def _created(self, message: Committed) -> None:
         job = self.pending.pop(message.command_id, None)
         if job is None:
             return
         run_id = message.run_id
+        # the run exists now (and is the job's): its client's `$env` values, kept in memory
+        self.env.give(run_id, job.env, parent=job.run_id if isinstance(job, ForkJob) else None)
         self.send(job.reply_to, JobAccepted(command_id=job.command_id, run_id=run_id))
         if message.duplicate or job.start is None:
             return

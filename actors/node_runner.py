@@ -135,6 +135,7 @@ class NodeRunner(MessageActor):
         assert self.loop is not None
         if isinstance(message, ReleaseRun):
             self.run_secrets.pop(message.run_id, None)
+            self.env.forget(message.run_id)  # the values its client sent: gone with the run
             asyncio.run_coroutine_threadsafe(self.browser.close_run(message.run_id), self.loop)
             return
         if isinstance(message, CancelNode):
@@ -224,17 +225,20 @@ class NodeRunner(MessageActor):
                 if spec is None:
                     spec = self.catalog.action(task.node.action)
                 if spec.browser:
-                    ctx.session, report = await self.restore.session(
+                    ctx.session, report, put_back = await self.restore.session(
                         task.run_id, task.browser, partial(self._call, task=task)
                     )
                     restored = report or restored
+                    self.run_secrets.setdefault(task.run_id, {}).update(put_back)
+                    resolver.secrets.update(self.run_secrets[task.run_id])  # redact them
                     if report is not None and report.differences:
                         raise RestoreMismatch(
                             f"node {task.node.id!r}: the run's browser came back "
                             f"({report.mode}) on a page unlike the recorded one: "
                             + "; ".join(report.differences),
-                            hint="look at the page (evidence), then `weboter continue` to go "
-                            "on with it as it is, or fork again with --restore redrive",
+                            hint="look at the page (evidence); to re-drive the run's browser "
+                            "steps: `weboter continue RUN --restore redrive`; to go on with the "
+                            "page as it is: `continue` in the same `weboter debug` session",
                         )
                 inputs = resolve_inputs(task.node, spec, resolver)
                 outputs = await self._call(spec, ctx, inputs, task=task)

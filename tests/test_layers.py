@@ -19,6 +19,7 @@ LAYERS = [
     "weboter.runtime.actions",
     "weboter.actors",
     "weboter.runtime.engine",
+    "weboter.runtime.mcp",
     "weboter.runtime.demo",
     "weboter.runtime.cli",
 ]

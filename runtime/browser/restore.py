@@ -56,11 +56,13 @@ class BrowserRestore:
 
     async def session(
         self, run_id: str, recorded: BrowserState | None, call: Call
-    ) -> tuple[RunSession, RestoreReport | None]:
+    ) -> tuple[RunSession, RestoreReport | None, dict[str, str]]:
         """The run's browser session: the live one, or one put back from what was recorded
-        (with the report of how, and how the page differs from the recorded one)."""
+        (with the report of how, and how the page differs from the recorded one), and the
+        secrets the restore put into the page (the run's nodes must redact them from now on:
+        this process may never have seen them)."""
         if self.host.has_session(run_id) or recorded is None:
-            return await self.host.session(run_id), None
+            return await self.host.session(run_id), None, {}
         started = time.perf_counter()
         snapshot = self._snapshot(run_id, recorded)
         resolver = Resolver(self.env.for_run(run_id))
@@ -73,13 +75,18 @@ class BrowserRestore:
             found += await put_back(session, snapshot, resolver)
             found += await differences(session, snapshot, resolver, secrets)
             if not found or self.mode == "captured":
-                return session, _report("captured", found, [], started)
+                report = _report("captured", found, [], started)
+                return session, report, {**secrets, **resolver.secrets}
             fallback = found
             await self.host.close_run(run_id)
         session = await self.host.session(run_id)
-        await self._redrive(run_id, session, call)
+        await self._redrive(run_id, session, call, resolver)
         found = await differences(session, snapshot, resolver, secrets)
-        return session, _report("redrive", found, fallback, started)
+        return (
+            session,
+            _report("redrive", found, fallback, started),
+            {**secrets, **resolver.secrets},
+        )
 
     def _snapshot(self, run_id: str, recorded: BrowserState) -> dict[str, Any]:
         """The recorded snapshot (markers left in); an older log's has only the active tab."""
@@ -102,7 +109,9 @@ class BrowserRestore:
         found = {ref: env.get(ref) for ref in snapshot.get("secrets") or []}
         return {ref: str(value) for ref, value in found.items() if value is not MISSING}
 
-    async def _redrive(self, run_id: str, session: RunSession, call: Call) -> None:
+    async def _redrive(
+        self, run_id: str, session: RunSession, call: Call, resolver: Resolver
+    ) -> None:
         if self.db_path is None:
             return
         events = EventLog(self.db_path, create=False)
@@ -125,7 +134,7 @@ class BrowserRestore:
                 artifacts=self.artifacts,
             )
             try:
-                await call(spec, ctx, Resolver(self.env.for_run(run_id)).unmark(step.inputs))
+                await call(spec, ctx, resolver.unmark(step.inputs))
             except Exception as exc:  # a step that does not replay shows in the check after
                 log.warning("run %s: re-driving %s failed: %s", run_id, step.node_id, exc)
 

@@ -20,10 +20,11 @@ import msgspec
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli import compare
 from weboter.runtime.cli.common import add_max_nodes, engine_settings, parse_value, seq_number
-from weboter.runtime.core.decide import COMMANDS
+from weboter.runtime.core.decide import Command
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.loader import parse_text
 from weboter.runtime.core.references import EnvSource
+from weboter.runtime.engine.commands import commit
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.errors import UsageError
 from weboter.runtime.store.eventlog import EventLog
@@ -34,7 +35,6 @@ from weboter.schemas.messages import (
     AddNode,
     ClearBreakpoint,
     JumpTo,
-    Message,
     PatchNode,
     PauseRun,
     Rewind,
@@ -195,18 +195,11 @@ def _db(args: argparse.Namespace) -> Path:
     return Path(args.db) if args.db else default_db()
 
 
-def _send(args: argparse.Namespace, make: Callable[[str, str, str], Message], done: str) -> int:
+def _send(args: argparse.Namespace, make: Callable[[str, str, str], Command], done: str) -> int:
     """Commit one command through the write path, here: no engine is started. On a run that
     another process drives, that process sees it at its next node (it re-reads the run)."""
     run_id, _ = resolve(args, args.run)
-    log = EventLog(_db(args), create=False)
-    try:
-        store = RunStore(log, default_catalog(), EnvSource())
-        command = make(uuid.uuid4().hex, "", run_id)
-        assert isinstance(command, COMMANDS)
-        outcome = store.execute(command)
-    finally:
-        log.close()
+    outcome = commit(_db(args), run_id, make)
     seqs = [e.seq for e in outcome.events]
     args.out(
         args,

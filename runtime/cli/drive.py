@@ -35,23 +35,30 @@ from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import IllegalTransition
 from weboter.runtime.store.eventlog import EventLog, decode_event
 from weboter.runtime.store.projection import context_snapshot, state_at
-from weboter.schemas.events import NodeCompleted, NodeFailed, SubFlowReturned
+from weboter.schemas.events import BrowserRestored, NodeCompleted, NodeFailed, SubFlowReturned
 from weboter.schemas.messages import REJECTED, Mode, RunEnded, SetBreakpoint, StartRun
 from weboter.schemas.state import Breakpoint
 from weboter.schemas.workflow import Workflow
 
 
 class Progress:
-    """Prints one line per executed node on stderr (prefixed with `tag`)."""
+    """Prints one line per executed node on stderr (prefixed with `tag`); and, unless
+    `quiet`, how the run's browser came back (a re-drive repeats what the steps did)."""
 
-    def __init__(self, workflow: Workflow, enabled: bool, tag: str = "") -> None:
+    def __init__(
+        self, workflow: Workflow, enabled: bool, tag: str = "", *, quiet: bool = False
+    ) -> None:
         self.index = index_for(workflow)
         self.enabled = enabled
+        self.quiet = quiet
         self.tag = tag
         self.nodes = 0
 
     def __call__(self, header: dict[str, Any], payload: bytes) -> None:
         type_ = header["type"]
+        if type_ == "BrowserRestored" and not self.quiet:
+            print(self.tag + restored_line(payload, header), file=sys.stderr, flush=True)
+            return
         if type_ not in ("NodeCompleted", "SubFlowReturned", "NodeFailed", "SubFlowEntered"):
             return
         event = decode_event(type_, header["schema_version"], payload)
@@ -70,6 +77,18 @@ class Progress:
             line = f"  [ -> ] entering sub-flow {'/'.join(getattr(event, 'flow_path', []))}"
         if self.enabled:
             print(self.tag + line, file=sys.stderr, flush=True)
+
+
+def restored_line(payload: bytes, header: dict[str, Any]) -> str:
+    event = decode_event("BrowserRestored", header["schema_version"], payload)
+    assert isinstance(event, BrowserRestored)
+    how = "re-driving its browser steps" if event.mode == "redrive" else "from captured state"
+    line = f"  browser restored {how} before {event.node_id} ({event.duration_ms:.0f} ms)"
+    if event.fallback:
+        line += f"; captured state was not enough: {'; '.join(event.fallback)}"
+    if event.differences:
+        line += f"; the page differs: {'; '.join(event.differences)}"
+    return line
 
 
 _MODES: dict[str, Mode] = {"step": "step", "continue": "continuous"}
@@ -102,7 +121,8 @@ def drive(
             def launch(workflow: Workflow, submit: dict[str, Any]) -> None:
                 run_id = (start or submit_job)(client, workflow, submit)
                 tag = f"{run_id[:8]} " if len(jobs) > 1 else ""
-                progress[run_id] = Progress(workflow, enabled=show, tag=tag)
+                quiet = getattr(args, "quiet", False)
+                progress[run_id] = Progress(workflow, enabled=show, tag=tag, quiet=quiet)
                 active.add(run_id)
                 if show:
                     print(
@@ -290,7 +310,8 @@ def drive_resting(args: argparse.Namespace, mode: str) -> int:
         env,
         [(state.workflow, {})],
         start=go_on,
-        resting=("COMPLETED", "PAUSED", "ERROR") if state.breakpoints else ("COMPLETED",),
+        # a breakpoint may pause it (exit 0); an error is a failure (exit 1) even then
+        resting=("COMPLETED", "PAUSED") if state.breakpoints else ("COMPLETED",),
     )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 
 from weboter.runtime.actions import default_catalog
-from weboter.runtime.cli import serving
+from weboter.runtime.cli import mcp_command, serving
 from weboter.runtime.cli.common import (
     add_max_nodes,
     emit_error,
@@ -62,6 +62,7 @@ examples:
   weboter fork 3f2a --at 41 --set page=3  a new run from event 41, with a change
   weboter debug flow.yaml                 break, step, look, change, rewind: interactively
   weboter schema workflow > wf.schema.json   JSON Schema for editors and AI clients
+  weboter mcp                             serve runs to AI clients over MCP (docs/mcp.md)
   weboter doctor                          what is installed; weboter browser install gets Chromium
 """
 
@@ -184,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
     p.set_defaults(handler=cmd_resume)
 
     add_commands(sub, common, browser, out, drive_resting)
+    mcp_command.add_command(sub, common, browser)
 
     p = sub.add_parser("schema", parents=[common], help="print a JSON Schema")
     p.add_argument("what", choices=("workflow",))

@@ -116,7 +116,7 @@ class EnvSource:
         use_os: bool = True,
         os_allow: tuple[str, ...] | None = None,
     ) -> None:
-        self._values = dict(values or {})
+        self._values = as_text(dict(values or {}))
         self._use_os = use_os
         self._os_allow = os_allow
         self._runs: dict[str, dict[str, Any]] = {}  # run id -> values a client sent
@@ -127,7 +127,11 @@ class EnvSource:
         engine that restarts has forgotten them, and a resume sends them again."""
         merged = {**self._runs.get(parent or "", {}), **self._runs.get(run_id, {}), **values}
         if merged:
-            self._runs[run_id] = merged
+            self._runs[run_id] = as_text(merged)
+
+    def forget(self, run_id: str) -> None:
+        """Drop a run's values (it ended; a fork of it is given values of its own)."""
+        self._runs.pop(run_id, None)
 
     def for_run(self, run_id: str) -> EnvSource:
         """The `$env` scope one run sees: its client's values, then this source."""
@@ -144,6 +148,16 @@ class EnvSource:
                 if allowed and name in os.environ:
                     return os.environ[name]
         return _MISSING
+
+
+def as_text(values: Any) -> Any:
+    """`$env` values are text (so they can be redacted wherever they land): numbers and
+    booleans become their text, groups (dicts, lists) keep their shape."""
+    if isinstance(values, dict):
+        return {str(k): as_text(v) for k, v in values.items()}
+    if isinstance(values, list):
+        return [as_text(v) for v in values]
+    return values if isinstance(values, str) else _to_text(values)
 
 
 class _RunEnv(EnvSource):
@@ -207,8 +221,7 @@ class Resolver:
                     hint=f"set it in the env file (--env-file) or export "
                     f"{re.sub(r'[^A-Za-z0-9]', '_', path).upper()}=...",
                 )
-            if isinstance(found, str):
-                self.secrets[path] = found
+            self._remember(path, found)
             return found
         found = lookup(self.scopes[canonical], path) if path else dict(self.scopes[canonical])
         if found is _MISSING:
@@ -218,6 +231,18 @@ class Resolver:
                 hint="check the spelling, or set the variable in an earlier node's outputs",
             )
         return self._unmark(found)
+
+    def _remember(self, path: str, found: Any) -> None:
+        """Record a value read from `$env` as a secret; of a group of values (`$env{shop}`),
+        every one, by its own path."""
+        if isinstance(found, str):
+            self.secrets[path] = found
+        elif isinstance(found, dict):
+            for key, value in found.items():
+                self._remember(f"{path}.{key}", value)
+        elif isinstance(found, list):
+            for index, value in enumerate(found):
+                self._remember(f"{path}[{index}]", value)
 
     def _resolve_str(self, text: str, where: str) -> Any:
         if "$" not in text:

@@ -37,8 +37,15 @@ from weboter.runtime.store.eventlog import (
     encode_event,
 )
 from weboter.runtime.store.projection import state_at
-from weboter.schemas.events import SCHEMA_VERSIONS, Event, RunResumed, RunStarted, event_type
-from weboter.schemas.messages import StoredEvent
+from weboter.schemas.events import (
+    SCHEMA_VERSIONS,
+    Event,
+    RunCreated,
+    RunResumed,
+    RunStarted,
+    event_type,
+)
+from weboter.schemas.messages import CreateRun, StoredEvent
 from weboter.schemas.state import RunState
 
 MAX_CONFLICTS = 50  # re-decisions of one command before giving up (another writer never rests)
@@ -120,9 +127,22 @@ class RunStore:
         )
 
     def _earlier(self, command: Command) -> Outcome | None:
+        """The outcome of this command id when it was executed before. A command id names one
+        command about one run, of one client: the same id about another run (or a job of
+        another client) is refused, so nobody learns or touches another's run through it."""
         earlier = self.log.events_of_command(command.command_id)
         if not earlier:
             return None
+        if isinstance(command, CreateRun):
+            first = decode_event(earlier[0].type, earlier[0].schema_version, earlier[0].payload)
+            same = isinstance(first, RunCreated) and first.client == command.client
+        else:
+            same = earlier[0].run_id == command.run_id
+        if not same:
+            raise IllegalTransition(
+                f"command id {command.command_id!r} was used before for another command",
+                hint="give every command a new id (a UUID); repeat one only to retry it",
+            )
         return Outcome(earlier, state_at(self.log, earlier[0].run_id), duplicate=True)
 
     def _append(

@@ -179,6 +179,7 @@ class Bridge:
         self.catchup_endpoint = catchup_endpoint
         self.local: set[str] = set()
         self._peers: dict[bytes, zmq.Socket[Any]] = {}
+        self._identities: dict[bytes, str] = {}  # socket identity -> the client key that used it
         self._outboxes = threading.local()
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -280,10 +281,13 @@ class Bridge:
                 for sock, _ in poller.poll():
                     if sock is control:
                         return
-                    if sock is inbox:
-                        self._to_remote(inbox)
-                    else:
-                        self._from_router(sock, routers[sock])
+                    try:
+                        if sock is inbox:
+                            self._to_remote(inbox)
+                        else:
+                            self._from_router(sock, routers[sock])
+                    except Exception:  # one bad message never stops the bridge
+                        log.exception("bridge: a message could not be handled; dropped")
         finally:
             self.close_outbox()
             if self.owners is not None:
@@ -326,7 +330,16 @@ class Bridge:
         if dest not in self.local:
             self._reject(router, identity, f"no actor {dest!r} here")
             return
-        admitted, why = admit(dest, payload, identity.decode(errors="replace"), client, self.owners)
+        if self._identities.setdefault(identity, client) != client:  # replies go by identity
+            self._reject(
+                router, identity, "this socket identity belongs to another client: use your own"
+            )
+            return
+        try:
+            who = identity.decode(errors="replace")
+            admitted, why = admit(dest, payload, who, client, self.owners)
+        except Exception as exc:  # e.g. nested too deep to decode: refused, not fatal
+            admitted, why = None, f"the message cannot be read ({type(exc).__name__})"
         if admitted is None:
             log.warning("bridge: refused a message from client %r: %s", identity, why)
             self._reject(router, identity, why or "refused")

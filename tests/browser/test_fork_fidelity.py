@@ -222,3 +222,34 @@ def test_the_restore_mode_is_chosen_on_the_command_line_or_in_the_environment(
     assert bad.returncode == 2
     assert "WEBOTER_RESTORE='fast' is not a restore mode" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("mode", ["captured", "redrive"])
+def test_a_secret_the_restore_puts_back_into_the_page_stays_redacted(
+    tmp_path: Path, pages_url: str, mode: str
+) -> None:
+    """A password typed from `$env`, read back from the page by a node that runs after the
+    browser came back in another process: the log and the files beside it keep the marker."""
+    secret = "pw-" + os.urandom(6).hex()
+    flow = on_playground(
+        pages_url,
+        node("type", "FillInput", inputs={"locator": "#email", "text": "$env{shop.password}"}),
+        node(
+            "read",
+            "ExtractData",
+            inputs={"locator": "#email", "data_source": "value", "timeout": 2000},
+            outputs=[{"src": "data", "name": "typed", "pos": "global"}],
+        ),
+    )
+    wf = tmp_path / "secret.json"
+    wf.write_text(json.dumps(flow))
+    env = {"SHOP_PASSWORD": secret}
+    first = weboter("run", str(wf), "--break", "read", "--json", home=tmp_path, env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    run_id = json.loads(first.stdout)["run_id"]
+    go_on = weboter("continue", run_id, "--json", "--restore", mode, home=tmp_path, env=env)
+    assert go_on.returncode == 0, go_on.stdout + go_on.stderr
+    assert json.loads(go_on.stdout)["variables"]["typed"] == "$env{shop.password}"
+    assert secret not in go_on.stdout + go_on.stderr
+    raw = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert secret.encode() not in raw

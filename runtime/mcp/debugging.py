@@ -1,0 +1,156 @@
+"""The MCP tools that change a run without driving it: breakpoints, variables, node patches,
+jumps, rewinds and pause requests. Each is one command through the write path (an event in
+the log), from any server process; a process driving the run sees it before its next node.
+Only the `operator` profile has them."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+from mcp.server.mcpserver import MCPServer
+from typing_extensions import TypedDict
+
+from weboter.runtime.core.limits import check_value
+from weboter.runtime.engine.commands import commit
+from weboter.runtime.errors import UsageError
+from weboter.runtime.mcp.common import Log, clear_errors
+from weboter.schemas.context import NodeModifications
+from weboter.schemas.messages import (
+    ClearBreakpoint,
+    JumpTo,
+    PatchNode,
+    PauseRun,
+    Rewind,
+    SetBreakpoint,
+    SetVariable,
+)
+from weboter.schemas.state import Breakpoint
+
+
+class Committed(TypedDict):
+    run_id: str
+    done: str
+    seqs: list[int]  # the events the command appended
+    status: str  # the run's status after it
+
+
+def register_debugging(server: MCPServer, log: Log) -> None:  # table: one tool per entry
+    def run_of(run_id: str) -> str:
+        with log() as events:
+            return events.resolve_run_id(run_id)
+
+    def done(run_id: str, make: Any, what: str) -> Committed:
+        outcome = commit(log.path, run_id, make)
+        return {
+            "run_id": run_id,
+            "done": what,
+            "seqs": [e.seq for e in outcome.events],
+            "status": str(outcome.state.status),
+        }
+
+    @server.tool()
+    @clear_errors
+    def set_breakpoint(
+        run_id: str,
+        node_id: str | None = None,
+        when: Literal["before", "after", "condition", "error"] = "before",
+        condition: str | None = None,
+        once: bool = False,
+        breakpoint_id: str | None = None,
+    ) -> Committed:
+        """Pause the run before or after `node_id`, when `condition` (a safe expression over
+        its variables) holds, or on any error (`when`="error"). Works on a running run too."""
+        if when in ("before", "after") and not node_id:
+            raise UsageError("a before/after breakpoint needs node_id")
+        if when == "condition" and not condition:
+            raise UsageError('a condition breakpoint needs condition, e.g. "page > 2"')
+        bp = Breakpoint(
+            id=breakpoint_id or f"{when}:{node_id or condition or ''}",
+            when=when,
+            node_id=node_id,
+            condition=condition,
+            once=once,
+        )
+        run = run_of(run_id)
+        return done(
+            run,
+            lambda c, r, x: SetBreakpoint(command_id=c, run_id=x, reply_to=r, breakpoint=bp),
+            f"breakpoint {bp.id} set",
+        )
+
+    @server.tool()
+    @clear_errors
+    def clear_breakpoint(run_id: str, breakpoint_id: str) -> Committed:
+        """Remove a breakpoint by its id (get_snapshot lists them)."""
+        return done(
+            run_of(run_id),
+            lambda c, r, x: ClearBreakpoint(command_id=c, run_id=x, reply_to=r, id=breakpoint_id),
+            f"breakpoint {breakpoint_id} cleared",
+        )
+
+    @server.tool()
+    @clear_errors
+    def set_variable(
+        run_id: str, name: str, value: Any, scope: Literal["flow", "global"] = "flow"
+    ) -> Committed:
+        """Set a variable of a paused (or running) run; it counts from the next node on."""
+        check_value(value, f"variable {name!r}")
+        return done(
+            run_of(run_id),
+            lambda c, r, x: SetVariable(
+                command_id=c, run_id=x, reply_to=r, name=name, value=value, scope=scope
+            ),
+            f"{scope} variable {name} set",
+        )
+
+    @server.tool()
+    @clear_errors
+    def patch_node(run_id: str, node_id: str, changes: dict[str, Any]) -> Committed:
+        """Change one node of a paused run's workflow: any of `inputs`, `params`, `control`,
+        `action` (only those given change)."""
+        try:
+            patch = msgspec.convert(changes, NodeModifications)
+        except msgspec.ValidationError as exc:
+            raise UsageError(
+                f"changes: {exc}", hint="give any of inputs, params, control, action"
+            ) from exc
+        return done(
+            run_of(run_id),
+            lambda c, r, x: PatchNode(
+                command_id=c, run_id=x, reply_to=r, node_id=node_id, changes=patch
+            ),
+            f"node {node_id} patched",
+        )
+
+    @server.tool()
+    @clear_errors
+    def jump_to(run_id: str, node_id: str) -> Committed:
+        """Make `node_id` the next node of a paused run."""
+        return done(
+            run_of(run_id),
+            lambda c, r, x: JumpTo(command_id=c, run_id=x, reply_to=r, node_id=node_id),
+            f"next node is {node_id}",
+        )
+
+    @server.tool()
+    @clear_errors
+    def rewind(run_id: str, to_seq: int) -> Committed:
+        """Take a paused run back to its state right after event `to_seq` (nothing is
+        deleted: the rewind is an event). Its browser comes back at the next step."""
+        return done(
+            run_of(run_id),
+            lambda c, r, x: Rewind(command_id=c, run_id=x, reply_to=r, to_seq=to_seq),
+            f"rewound to seq {to_seq}",
+        )
+
+    @server.tool()
+    @clear_errors
+    def pause_run(run_id: str) -> Committed:
+        """Ask a running run to pause at its next node boundary (whichever process drives
+        it); get_snapshot shows it PAUSED once it has."""
+        return done(
+            run_of(run_id),
+            lambda c, r, x: PauseRun(command_id=c, run_id=x, reply_to=r),
+            "pause requested",
+        )

@@ -1,0 +1,223 @@
+"""The MCP tools that drive runs: run a workflow, step, continue, fork, stop. They share one
+engine in the server process, started on first use; each call waits until the run rests
+(paused at a breakpoint or after a step, completed, failed, in ERROR) or `wait_seconds` pass,
+and answers with where the run is. A run still going when the call returns goes on in this
+server process; any server process can pause it (`pause_run`) or read it.
+
+Progress: one notification per node run while the call waits, when the client asked for
+progress. Only the `operator` profile has these tools.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Literal
+
+import anyio.from_thread
+import anyio.to_thread
+from mcp.server.mcpserver import Context, MCPServer
+from typing_extensions import TypedDict
+
+from weboter.runtime.actions import default_catalog
+from weboter.runtime.core.references import EnvSource, display
+from weboter.runtime.core.validate import validate
+from weboter.runtime.engine.client import EngineClient
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
+from weboter.runtime.errors import IllegalTransition, WeboterError, WorkflowInvalid
+from weboter.runtime.mcp.common import Log, clear_errors, workflow_from
+from weboter.runtime.store.projection import state_at
+from weboter.schemas.messages import REJECTED, RunEnded, SetBreakpoint
+from weboter.schemas.state import Breakpoint
+
+
+class Rested(TypedDict):
+    run_id: str
+    status: str  # where the run is now (RUNNING when it did not rest within wait_seconds)
+    current_node: str | None
+    error: dict[str, Any] | None
+    nodes_run: int  # nodes completed during this call
+
+
+class Engines:
+    """The server's one engine, started on first use, stopped with the server."""
+
+    def __init__(self, settings: Settings, env: EnvSource) -> None:
+        self.settings = settings
+        self.env = env
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = Engine(self.settings, env=self.env).start()
+            return self._engine
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.stop()
+                self._engine = None
+
+
+def register_driving(server: MCPServer, log: Log, engines: Engines) -> None:  # table
+    async def drive(
+        ctx: Context | None, start: Callable[[EngineClient], str], wait_seconds: float
+    ) -> Rested:
+        """`start(client)` in a worker thread, then wait there for the run to rest."""
+        counted = [0]
+
+        def on_event(header: dict[str, Any], payload: bytes) -> None:
+            if header.get("type") == "NodeCompleted":
+                counted[0] += 1
+                if ctx is not None:  # a notification only when the client asked for progress
+                    anyio.from_thread.run(ctx.report_progress, counted[0], None)
+
+        def work() -> tuple[str, RunEnded | None]:
+            with engines.get().client() as client:
+                run_id = start(client)
+                try:
+                    ended = client.wait(run_id, timeout=max(wait_seconds, 0.1), on_event=on_event)
+                except WeboterError:  # still going: say where it is
+                    return run_id, None
+                return run_id, ended
+
+        run_id, ended = await anyio.to_thread.run_sync(work)
+        if ended is not None and ended.status == REJECTED:  # it could not be driven at all
+            error = ended.error
+            raise IllegalTransition(
+                error.message if error else f"run {run_id} cannot be driven now",
+                hint=(error.hint if error else "") or "get_snapshot shows where it is",
+            )
+        return _where(log, run_id, counted[0])
+
+    @server.tool()
+    @clear_errors
+    async def run_workflow(
+        workflow: dict[str, Any] | str,
+        variables: dict[str, Any] | None = None,
+        breakpoints: list[str] | None = None,
+        paused: bool = False,
+        wait_seconds: float = 60.0,
+        ctx: Context | None = None,
+    ) -> Rested:
+        """Run a workflow (an object, or YAML/JSON text). `breakpoints`: node ids to pause
+        before; `paused`: create the run and pause before its first node (then use step or
+        continue_run). Waits until the run rests or `wait_seconds` pass."""
+        parsed = workflow_from(workflow)
+        findings = validate(parsed, default_catalog())
+        if any(f.severity == "error" for f in findings):
+            raise WorkflowInvalid("workflow", findings)
+        points = [Breakpoint(id=f"before:{n}", node_id=n) for n in breakpoints or []]
+
+        def start(client: EngineClient) -> str:
+            run_id = client.submit(parsed, variables=variables or {}, start=None)
+            for bp in points:
+                client.command(_setting(run_id, bp))
+            if not paused:
+                client.cont(run_id)
+            return run_id
+
+        if paused:
+            return _where(log, await _once(engines, start), 0)
+        return await drive(ctx, start, wait_seconds)
+
+    @server.tool()
+    @clear_errors
+    async def step(
+        run_id: str, over: bool = False, wait_seconds: float = 60.0, ctx: Context | None = None
+    ) -> Rested:
+        """Run exactly one node of a paused run (`over`: a SubFlow node runs whole), then
+        pause again."""
+        run = _resolve(log, run_id)
+
+        def start(client: EngineClient) -> str:
+            return client.start_step(run, over=over)
+
+        return await drive(ctx, start, wait_seconds)
+
+    @server.tool()
+    @clear_errors
+    async def continue_run(
+        run_id: str, wait_seconds: float = 60.0, ctx: Context | None = None
+    ) -> Rested:
+        """Go on with a paused run (or retry the failed node of a run in ERROR) until it
+        ends or meets a breakpoint."""
+        run = _resolve(log, run_id)
+
+        def start(client: EngineClient) -> str:
+            client.cont(run)
+            return run
+
+        return await drive(ctx, start, wait_seconds)
+
+    @server.tool()
+    @clear_errors
+    async def fork_run(
+        run_id: str,
+        at_seq: int,
+        variables: dict[str, Any] | None = None,
+        start: Literal["continuous", "step", "paused"] = "continuous",
+        wait_seconds: float = 60.0,
+        ctx: Context | None = None,
+    ) -> Rested:
+        """A new run from the state of `run_id` right after event `at_seq`, with `variables`
+        set; it runs on (`continuous`), runs one node (`step`), or waits (`paused`). Its
+        browser, if it had one, comes back as it was and is checked."""
+        run = _resolve(log, run_id)
+        mode: Any = None if start == "paused" else start
+
+        def begin(client: EngineClient) -> str:
+            return client.fork(run, at_seq, variables=variables or {}, start=mode)
+
+        if mode is None:
+            return _where(log, await _once(engines, begin), 0)
+        return await drive(ctx, begin, wait_seconds)
+
+    @server.tool()
+    @clear_errors
+    async def stop_run(run_id: str, wait_seconds: float = 10.0) -> Rested:
+        """Stop a run this server drives, now (an action in flight is cancelled)."""
+        run = _resolve(log, run_id)
+
+        def start(client: EngineClient) -> str:
+            client.stop(run)
+            return run
+
+        return await drive(None, start, wait_seconds)
+
+
+async def _once(engines: Engines, start: Callable[[EngineClient], str]) -> str:
+    """`start(client)` in a worker thread with a client of its own (clients are per thread)."""
+
+    def work() -> str:
+        with engines.get().client(follow=False) as client:
+            return start(client)
+
+    return await anyio.to_thread.run_sync(work)
+
+
+def _setting(run_id: str, bp: Breakpoint) -> Callable[[str, str], SetBreakpoint]:
+    return lambda c, r: SetBreakpoint(command_id=c, run_id=run_id, reply_to=r, breakpoint=bp)
+
+
+def _resolve(log: Log, run_id: str) -> str:
+    with log() as events:
+        return events.resolve_run_id(run_id)
+
+
+def _where(log: Log, run_id: str, nodes: int) -> Rested:
+    with log() as events:
+        state = state_at(events, run_id)
+    error = None
+    if state.error is not None:
+        error = display({"kind": state.error.kind, "message": state.error.message})
+    return {
+        "run_id": run_id,
+        "status": str(state.status),
+        "current_node": state.current_node,
+        "error": error,
+        "nodes_run": nodes,
+    }

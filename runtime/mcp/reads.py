@@ -1,0 +1,211 @@
+"""The MCP tools that only read: the catalog and the workflow format, validating a workflow,
+and everything the log knows about runs (snapshots at any seq, events, diff, verify).
+
+Every answer is read from the log at the time of the call (the server keeps no state between
+calls), with secrets shown as their `$env{...}` reference, never their value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from mcp.server.mcpserver import MCPServer
+from typing_extensions import TypedDict
+
+from weboter.runtime.actions import default_catalog
+from weboter.runtime.core.catalog import describe
+from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.references import EnvSource, display
+from weboter.runtime.core.validate import validate
+from weboter.runtime.errors import WorkflowInvalid
+from weboter.runtime.mcp.common import Log, clear_errors, workflow_from
+from weboter.runtime.store.eventlog import to_record
+from weboter.runtime.store.projection import context_snapshot, state_at
+from weboter.runtime.store.verify import diff, verify
+from weboter.schemas.workflow import Workflow
+
+MAX_EVENTS = 200  # per get_events call: a big run never floods the context window
+MAX_HISTORY = 100  # history entries per get_snapshot call
+
+
+class Catalog(TypedDict):
+    actions: list[dict[str, Any]]
+    controls: list[dict[str, Any]]
+
+
+class Validation(TypedDict):
+    valid: bool
+    nodes: int
+    findings: list[dict[str, Any]]  # severity, message, path (where in the workflow)
+
+
+class RunRow(TypedDict):
+    run_id: str
+    status: str
+    workflow: str
+    events: int
+    created_at: float
+    parent_run: str | None
+
+
+class Snapshot(TypedDict):
+    run_id: str
+    status: str
+    seq: int
+    timestamp: float
+    current_node: str | None
+    pause_reason: str | None
+    error: dict[str, Any] | None
+    breakpoints: list[dict[str, Any]]
+    variables: dict[str, Any]
+    history: list[dict[str, Any]]  # one entry per node run: seq, node_id, next_node, outputs
+    history_total: int
+
+
+class Events(TypedDict):
+    run_id: str
+    events: list[dict[str, Any]]
+    next_after: int  # pass as `after` for the next page; equal to `after` when none came
+
+
+def register_reads(server: MCPServer, log: Log) -> None:  # table: one tool per entry
+    @server.tool()
+    @clear_errors
+    def catalog() -> Catalog:
+        """Every action and control a workflow can use, with the inputs/params each reads
+        (required and optional) and what it outputs."""
+        found = default_catalog()
+        return {
+            "actions": [describe(a) for a in found.actions.values()],
+            "controls": [describe(c) for c in found.controls.values()],
+        }
+
+    @server.tool()
+    @clear_errors
+    def workflow_schema() -> dict[str, Any]:
+        """The JSON schema of a workflow (flows of nodes: action, inputs, control, params)."""
+        schema: dict[str, Any] = msgspec.json.schema(Workflow)
+        return schema
+
+    @server.tool()
+    @clear_errors
+    def validate_workflow(workflow: dict[str, Any] | str) -> Validation:
+        """Check a workflow (an object, or YAML/JSON text) without running it: every finding
+        with its severity and where in the workflow it is."""
+        try:
+            parsed = workflow_from(workflow)
+        except WorkflowInvalid as exc:
+            return {"valid": False, "nodes": 0, "findings": [_finding(f) for f in exc.findings]}
+        findings = validate(parsed, default_catalog())
+        nodes = sum(len(f.nodes) for f in index_for(parsed).flows.values())
+        valid = not any(f.severity == "error" for f in findings)
+        return {"valid": valid, "nodes": nodes, "findings": [_finding(f) for f in findings]}
+
+    @server.tool()
+    @clear_errors
+    def list_runs(limit: int = 50) -> list[RunRow]:
+        """The most recent runs in the log (newest first), with their status."""
+        with log() as events:
+            rows = events.runs(max(1, min(limit, 500)))
+        return [
+            {
+                "run_id": r.run_id,
+                "status": r.status,
+                "workflow": r.name or r.workflow_id,
+                "events": r.events,
+                "created_at": r.created_at,
+                "parent_run": r.parent_run,
+            }
+            for r in rows
+        ]
+
+    @server.tool()
+    @clear_errors
+    def get_snapshot(
+        run_id: str,
+        at_seq: int | None = None,
+        variables: list[str] | None = None,
+        history_offset: int = 0,
+        history_limit: int = 20,
+    ) -> Snapshot:
+        """A run at one point of its log (its latest state, or right after event `at_seq`):
+        status, current node, variables (only those named in `variables`, if given),
+        breakpoints, error, and a page of its node history (`history_offset`,
+        `history_limit` <= 100; `history_total` says how many there are)."""
+        with log() as events:
+            run = events.resolve_run_id(run_id)
+            snap = context_snapshot(events, run, at_seq)
+            state = state_at(events, run, at_seq)
+        values = display(snap.variables)
+        if variables:
+            values = {k: v for k, v in values.items() if k in set(variables)}
+        limit = max(0, min(history_limit, MAX_HISTORY))
+        page = snap.history[max(history_offset, 0) : max(history_offset, 0) + limit]
+        return {
+            "run_id": run,
+            "status": snap.status,
+            "seq": snap.seq,
+            "timestamp": snap.timestamp,
+            "current_node": snap.current_node,
+            "pause_reason": state.pause_reason if state.status == "PAUSED" else None,
+            "error": display(msgspec.to_builtins(state.error)) if state.error else None,
+            "breakpoints": msgspec.to_builtins(state.breakpoints),
+            "variables": values,
+            "history": display(msgspec.to_builtins(page)),
+            "history_total": len(snap.history),
+        }
+
+    @server.tool()
+    @clear_errors
+    def get_events(run_id: str, after: int = 0, limit: int = 50) -> Events:
+        """A run's committed events with seq > `after`, oldest first, at most `limit` (<= 200);
+        page on with `next_after`. Workflows in RunCreated are left out (get the workflow
+        from get_snapshot's run, or the file)."""
+        with log() as events:
+            run = events.resolve_run_id(run_id)
+            rows = events.read_stored(run, after_seq=after, limit=max(1, min(limit, MAX_EVENTS)))
+        docs = []
+        for row in rows:
+            event = display(msgspec.to_builtins(to_record(row).event))
+            event.pop("workflow", None)
+            event.pop("initial_state", None)
+            docs.append({"seq": row.seq, "type": row.type, "event": event})
+        return {"run_id": run, "events": docs, "next_after": rows[-1].seq if rows else after}
+
+    @server.tool()
+    @clear_errors
+    def diff_runs(run_a: str, run_b: str) -> dict[str, Any]:
+        """Two runs side by side, step by step (a fork's steps begin with its parent's): the
+        first step where they part, and per step the outputs and variables that differ."""
+        with log() as events:
+            a, b = events.resolve_run_id(run_a), events.resolve_run_id(run_b)
+            compared = diff(events, a, b)
+        return {
+            "run_a": a,
+            "run_b": b,
+            "first_divergence": compared.first_divergence,
+            "steps": display(compared.steps),
+            "only_a": compared.only_a,
+            "only_b": compared.only_b,
+        }
+
+    @server.tool()
+    @clear_errors
+    def verify_run(run_id: str, workflow: dict[str, Any] | str | None = None) -> dict[str, Any]:
+        """Replay every control decision of a run against its recorded outputs, with the
+        workflow it ran or `workflow` (another version): the first node that would now go
+        elsewhere, or none."""
+        other = workflow_from(workflow) if workflow is not None else None
+        with log() as events:
+            run = events.resolve_run_id(run_id)
+            checked, found = verify(events, run, default_catalog(), EnvSource(), other)
+        return {
+            "run_id": run,
+            "decisions_checked": checked,
+            "divergence": None if found is None else display(found.__dict__),
+        }
+
+
+def _finding(finding: Any) -> dict[str, Any]:
+    return {"severity": finding.severity, "path": finding.path, "message": finding.message}

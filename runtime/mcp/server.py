@@ -1,0 +1,55 @@
+"""`weboter mcp`: the MCP server over stdio or Streamable HTTP (docs/mcp.md).
+
+Stateless between calls: every tool reads the log when called and takes run ids explicitly,
+so a fresh server process per call works. Profiles: `read-only` lists only the tools that
+read; `operator` (the default) adds those that change and drive runs.
+
+    server, engines = build_server(db_path, profile="operator")
+    server.run("stdio")        # or: server.run("streamable-http", host=..., port=...)
+    engines.stop()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mcp.server.mcpserver import MCPServer
+
+from weboter.runtime.core.references import EnvSource
+from weboter.runtime.engine.settings import Settings
+from weboter.runtime.mcp.common import Log
+from weboter.runtime.mcp.debugging import register_debugging
+from weboter.runtime.mcp.driving import Engines, register_driving
+from weboter.runtime.mcp.reads import register_reads
+from weboter.runtime.store.eventlog import EventLog
+
+PROFILES = ("operator", "read-only")
+
+INSTRUCTIONS = """Weboter runs web-automation workflows (flows of nodes: action, inputs, control)
+in a real browser and records every step in an event log, so any run can be inspected at any
+point, changed, stepped, rewound and forked. Start with `catalog` and `workflow_schema` to write
+a workflow, `validate_workflow` to check it, `run_workflow` (with `breakpoints` or `paused`) to
+run it, `get_snapshot` to see where a run is (variables, history; at any seq), `step` /
+`continue_run` to go on, `set_variable` / `patch_node` / `jump_to` / `rewind` to change it,
+`fork_run` to try a change from any event, `diff_runs` to compare. Run ids may be given by a
+unique prefix. Secrets read from $env are shown as `$env{name}`, never their value."""
+
+
+def build_server(
+    db_path: Path,
+    *,
+    profile: str = "operator",
+    settings: Settings | None = None,
+    env: EnvSource | None = None,
+) -> tuple[MCPServer, Engines]:
+    """The server for the log at `db_path`, and the engine holder its driving tools use
+    (stop it when the server is done)."""
+    EventLog(db_path).close()  # made now if need be: the reading tools work from the start
+    server = MCPServer("weboter", instructions=INSTRUCTIONS)
+    log = Log(db_path)
+    engines = Engines(settings or Settings(db_path=db_path), env or EnvSource())
+    register_reads(server, log)
+    if profile == "operator":
+        register_debugging(server, log)
+        register_driving(server, log, engines)
+    return server, engines

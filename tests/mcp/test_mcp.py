@@ -1,0 +1,179 @@
+"""The MCP server through the SDK's own client: in process, over stdio (a real `weboter mcp`
+subprocess) and over Streamable HTTP (a real server on loopback)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from tests.conftest import flow, node, wait_for
+from weboter.runtime.mcp import build_server
+
+pytestmark = pytest.mark.timeout(120)
+
+WORKFLOW = flow(
+    node(
+        "a",
+        "SetData",
+        inputs={"key": "$global{n}", "value": 1},
+        params={"next_node": "b"},
+    ),
+    node(
+        "b",
+        "PyEvalAction",
+        inputs={"expr": "param1 * 10", "param1": "$global{n}"},
+        outputs=[{"src": "result", "name": "tenfold", "pos": "global"}],
+        params={"next_node": "__end__"},
+    ),
+)
+READING = {
+    "catalog",
+    "workflow_schema",
+    "validate_workflow",
+    "list_runs",
+    "get_snapshot",
+    "get_events",
+    "diff_runs",
+    "verify_run",
+}
+
+
+def in_process(db: Path, use: Callable[[Client], Awaitable[Any]], profile: str = "operator") -> Any:
+    server, engines = build_server(db, profile=profile)
+
+    async def main() -> Any:
+        async with Client(server) as client:
+            return await use(client)
+
+    try:
+        return asyncio.run(main())
+    finally:
+        engines.stop()
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, (tool, result.content)
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+def test_write_validate_run_break_look_change_step_fork_diff(db_path: Path) -> None:
+    async def session(client: Client) -> None:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert names >= READING and {"run_workflow", "set_variable", "fork_run"} <= names
+        assert all(t.output_schema for t in (await client.list_tools()).tools)
+        checked = await call(client, "validate_workflow", workflow=WORKFLOW)
+        assert checked["valid"] is True and checked["nodes"] == 2
+        run = await call(client, "run_workflow", workflow=WORKFLOW, breakpoints=["b"])
+        assert run["status"] == "PAUSED" and run["current_node"] == "b"
+        run_id = run["run_id"]
+        snap = await call(client, "get_snapshot", run_id=run_id[:8], variables=["n"])
+        assert snap["variables"] == {} or snap["variables"].get("global", {}) == {"n": 1}
+        assert snap["pause_reason"] == "breakpoint" and snap["history_total"] == 1
+        await call(client, "set_variable", run_id=run_id, name="n", value=7, scope="global")
+        stepped = await call(client, "step", run_id=run_id)
+        assert stepped["status"] == "COMPLETED"
+        done = await call(client, "get_snapshot", run_id=run_id)
+        assert done["variables"]["global"]["tenfold"] == 70
+        events = await call(client, "get_events", run_id=run_id, after=0, limit=3)
+        assert len(events["events"]) == 3 and events["next_after"] == events["events"][-1]["seq"]
+        created = events["events"][0]["seq"]
+        fork = await call(client, "fork_run", run_id=run_id, at_seq=created, variables={"x": 1})
+        assert fork["status"] == "COMPLETED" and fork["run_id"] != run_id
+        forked = await call(client, "get_snapshot", run_id=fork["run_id"])
+        assert forked["variables"]["global"]["tenfold"] == 10  # n was 1 at the fork point
+        compared = await call(client, "diff_runs", run_a=run_id, run_b=fork["run_id"])
+        assert compared["first_divergence"] is not None
+        runs = (await client.call_tool("list_runs", {})).structured_content
+        assert runs is not None
+
+    in_process(db_path, session)
+
+
+def test_bad_calls_are_clear_errors_and_the_server_goes_on(db_path: Path) -> None:
+    async def session(client: Client) -> None:
+        for tool, arguments, said in (
+            ("get_snapshot", {"run_id": "nope"}, "no run"),
+            ("run_workflow", {"workflow": {"id": "x", "nodes": [{"id": 1}]}}, "workflow"),
+            ("get_snapshot", {"run_id": "x", "at_seq": "soon"}, "at_seq"),
+        ):
+            result = await client.call_tool(tool, arguments)
+            assert result.is_error, (tool, result)
+            text = result.content[0].text  # type: ignore[union-attr]
+            assert said in text and "Traceback" not in text
+        run = await call(client, "run_workflow", workflow=WORKFLOW)
+        assert run["status"] == "COMPLETED"
+        again = await client.call_tool("continue_run", {"run_id": run["run_id"]})
+        assert again.is_error and "COMPLETED" in again.content[0].text  # type: ignore[union-attr]
+
+    in_process(db_path, session)
+
+
+def test_read_only_lists_and_accepts_no_tool_that_changes_runs(db_path: Path) -> None:
+    async def session(client: Client) -> None:
+        assert {t.name for t in (await client.list_tools()).tools} == READING
+        result = await client.call_tool("set_variable", {"run_id": "x", "name": "n", "value": 1})
+        assert result.is_error
+
+    in_process(db_path, session, profile="read-only")
+
+
+def command(db: Path, *more: str) -> list[str]:
+    return [sys.executable, "-m", "weboter.runtime.cli.main", "mcp", "--db", str(db), *more]
+
+
+def test_stdio_transport(db_path: Path) -> None:
+    cmd = command(db_path)
+    params = StdioServerParameters(command=cmd[0], args=cmd[1:], env=dict(os.environ))
+
+    async def main() -> None:
+        async with Client(params) as client:
+            run = await call(client, "run_workflow", workflow=WORKFLOW)
+            assert run["status"] == "COMPLETED"
+            snap = await call(client, "get_snapshot", run_id=run["run_id"])
+            assert snap["variables"]["global"]["tenfold"] == 10
+
+    asyncio.run(main())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_streamable_http_transport(db_path: Path) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        command(db_path, "--http", f"127.0.0.1:{port}", "--profile", "read-only"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+
+        def listening() -> bool:
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", port)) == 0
+
+        wait_for(listening, "the MCP server listening", timeout=60)
+
+        async def main() -> None:
+            async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+                assert {t.name for t in (await client.list_tools()).tools} == READING
+                runs = await client.call_tool("list_runs", {})
+                assert not runs.is_error
+
+        asyncio.run(main())
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
