@@ -53,8 +53,11 @@ def read_curve(
     """The engine's CURVE keys: from `key_file`, else the ones kept in `home/keys/` (made on
     first use), allowing the local client's key (an operator), `allowed` (each acts on its own
     runs) and `operators` (act on every run)."""
-    server = local_keys(home)[0] if key_file is None else _key_pair(key_file)
-    return server.allowing(*allowed).allowing(*operators, operator=True)
+    local, (local_client, _secret) = local_keys(home)
+    server = local if key_file is None else _key_pair(key_file)
+    # programs on this host (keys/client.json) are operators whichever server key is used
+    everyone = server.allowing(*allowed).allowing(*operators, operator=True)
+    return everyone.allowing(local_client, operator=True)
 
 
 def check_binding(base: str, key_file: Path | None) -> None:
