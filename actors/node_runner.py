@@ -23,12 +23,13 @@ import msgspec
 
 from weboter.runtime.browser.evidence import EvidencePolicy, capture, describe
 from weboter.runtime.browser.host import BrowserHost
+from weboter.runtime.browser.look import look
 from weboter.runtime.browser.restore import BrowserRestore
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Catalog
 from weboter.runtime.core.failure import error_context
-from weboter.runtime.core.limits import check_value
-from weboter.runtime.core.node import Writes, map_outputs, resolve_inputs, route
+from weboter.runtime.core.node import resolve_inputs
 from weboter.runtime.core.references import EnvSource, Resolver
+from weboter.runtime.core.results import completed, result_of
 from weboter.runtime.core.validate import MAX_ATTEMPTS
 from weboter.runtime.errors import (
     ActionError,
@@ -46,7 +47,9 @@ from weboter.runtime.transport.seam import Transport
 from weboter.schemas.messages import (
     CancelNode,
     ExecuteNode,
+    LookAtPage,
     Message,
+    PageLooked,
     RecordAttempt,
     RecordNodeResult,
     ReleaseRun,
@@ -138,6 +141,9 @@ class NodeRunner(MessageActor):
             self.env.forget(message.run_id)  # the values its client sent: gone with the run
             asyncio.run_coroutine_threadsafe(self.browser.close_run(message.run_id), self.loop)
             return
+        if isinstance(message, LookAtPage):
+            asyncio.run_coroutine_threadsafe(self._look(message), self.loop)
+            return
         if isinstance(message, CancelNode):
             self.loop.call_soon_threadsafe(self._cancel, message.run_id)
             return
@@ -157,6 +163,34 @@ class NodeRunner(MessageActor):
         asyncio.run_coroutine_threadsafe(
             self._tracked(message.run_id, self._run_async(message, spec)), self.loop
         )
+
+    async def _look(self, message: LookAtPage) -> None:
+        """What the run's page shows (its browser put back first if this runner has none)."""
+        found: dict[str, Any] = {}
+        error = None
+        try:
+            session, report, put_back = await self.restore.session(
+                message.run_id, message.browser, self._replay
+            )
+            secrets = self.run_secrets.setdefault(message.run_id, {})
+            secrets.update(put_back)
+            found = await look(session, self.artifacts, secrets)
+            found["differences"] = report.differences if report else []
+        except Exception as exc:  # said to the one who asked; the runner goes on
+            error = error_context(exc, None, [])
+        reply = PageLooked(
+            command_id=message.command_id, run_id=message.run_id, error=error, **found
+        )
+        self.bridge.outbox().send(message.reply_to, reply)
+
+    async def _replay(
+        self, spec: ActionSpec, ctx: ActionContext, inputs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """One recorded browser action again, within the engine's node timeout."""
+        produced = spec.fn(ctx, inputs)
+        if not inspect.isawaitable(produced):
+            return produced
+        return await asyncio.wait_for(produced, self.node_timeout)
 
     async def _tracked(self, run_id: str, coro: Awaitable[None]) -> None:
         task = asyncio.current_task()
@@ -184,7 +218,7 @@ class NodeRunner(MessageActor):
             outputs = spec.fn(ctx, inputs)
             if inspect.isawaitable(outputs):
                 raise ActionError(f"{spec.name} is async but declared sync")
-            return self._complete(task, ctx, resolver, inputs, outputs, started, 1)
+            return self._complete(task, ctx, resolver, (inputs, outputs), started, 1)
         except Exception as exc:
             return self._failed(task, resolver, exc, started, 1)
 
@@ -244,7 +278,7 @@ class NodeRunner(MessageActor):
                 outputs = await self._call(spec, ctx, inputs, task=task)
                 evidence = await self._evidence(ctx, spec, task, resolver, failed=False)
                 result = self._complete(
-                    task, ctx, resolver, inputs, outputs, started, attempt, evidence
+                    task, ctx, resolver, (inputs, outputs), started, attempt, evidence
                 )
                 if spec.browser:
                     secrets = {**self.run_secrets.get(task.run_id, {}), **resolver.secrets}
@@ -336,49 +370,14 @@ class NodeRunner(MessageActor):
         task: ExecuteNode,
         ctx: ActionContext,
         resolver: Resolver,
-        inputs: dict[str, Any],
-        outputs: Any,
+        done: tuple[dict[str, Any], Any],
         started: float,
         attempt: int,
         evidence: dict[str, str] | None = None,
     ) -> RecordNodeResult:
-        if not isinstance(outputs, dict):
-            raise ActionError(f"{task.node.action} returned {type(outputs).__name__}, not a dict")
-        check_value(outputs, f"node {task.node.id!r} outputs")
-        writes = map_outputs(
-            task.node, outputs, Writes(dict(ctx.flow_writes), dict(ctx.global_writes))
-        )
-        secrets = dict(resolver.secrets)
-        decision = route(
-            task.node,
-            self.catalog,
-            self.env.for_run(task.run_id),
-            globals_={**task.globals, **writes.globals} if writes.globals else task.globals,
-            flow={**task.flow_vars, **writes.flow} if writes.flow else task.flow_vars,
-            prev=task.prev_outputs,
-            outputs=outputs,
-            loop_count=task.loop_count,
-            secrets=secrets,
-        )
-        return RecordNodeResult(
-            command_id=task.command_id,
-            run_id=task.run_id,
-            version=task.version,
-            node_id=task.node.id,
-            flow_path=task.flow_path,
-            reply_to=task.reply_to,
-            next_node=decision.next_node,
-            outputs=outputs,
-            flow_vars={**writes.flow, **decision.flow_writes},
-            global_vars=writes.globals,
-            loop_count=decision.loop_count,
-            inputs=inputs,
-            attempts=attempt,
-            duration_ms=(time.perf_counter() - started) * 1000,
-            secrets=secrets,
-            evidence=evidence or {},
-            elements=ctx.elements,
-        )
+        env = self.env.for_run(task.run_id)
+        result = completed(task, self.catalog, env, ctx, resolver, done, started, attempt)
+        return msgspec.structs.replace(result, evidence=evidence or {}) if evidence else result
 
     def _failed(
         self,
@@ -397,13 +396,8 @@ class NodeRunner(MessageActor):
                 evidence=evidence,
                 message=f"{error.message}\n  evidence: {where}" if where else error.message,
             )
-        return RecordNodeResult(
-            command_id=task.command_id,
-            run_id=task.run_id,
-            version=task.version,
-            node_id=task.node.id,
-            flow_path=task.flow_path,
-            reply_to=task.reply_to,
+        return result_of(
+            task,
             attempts=attempt,
             error=error,
             duration_ms=(time.perf_counter() - started) * 1000,

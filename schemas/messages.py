@@ -347,6 +347,27 @@ class Shutdown(_Msg, frozen=True):
     reason: str = ""
 
 
+class LookAtPage(_Msg, frozen=True):
+    """Client -> Node Runner: what the run's browser shows now (put back as recorded when
+    this runner has no page for it)."""
+
+    command_id: str
+    run_id: str
+    reply_to: str
+    browser: BrowserState | None = None  # the run's recorded browser state
+
+
+class PageLooked(_Msg, frozen=True):
+    command_id: str
+    run_id: str
+    url: str = ""
+    title: str = ""
+    aria: str = ""  # the page's accessibility tree as text (secrets redacted)
+    screenshot: str = ""  # artifact name of a PNG beside the log
+    differences: list[str] = []  # how the page differs from the recorded one, if restored
+    error: ErrorContext | None = None
+
+
 Message = (
     SubmitJob
     | ForkJob
@@ -382,5 +403,7 @@ Message = (
     | Publish
     | CatchUp
     | EventBatch
+    | LookAtPage
+    | PageLooked
     | Shutdown
 )

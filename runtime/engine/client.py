@@ -15,9 +15,11 @@ from weboter.runtime.errors import WeboterError
 from weboter.runtime.transport.addresses import (
     CONTINUOUS_EXECUTOR,
     LAUNCHER,
+    NODE_RUNNER,
     STATE_MANAGER,
     STEP_EXECUTOR,
 )
+from weboter.runtime.transport.subscriber import subscribe
 from weboter.schemas.context import NodeModifications
 from weboter.schemas.messages import (
     CommandRejected,
@@ -25,8 +27,10 @@ from weboter.schemas.messages import (
     Drive,
     ForkJob,
     JobAccepted,
+    LookAtPage,
     Message,
     Mode,
+    PageLooked,
     PauseRun,
     ResumeJob,
     RunEnded,
@@ -34,6 +38,7 @@ from weboter.schemas.messages import (
     Stop,
     SubmitJob,
 )
+from weboter.schemas.state import BrowserState
 from weboter.schemas.workflow import Workflow
 
 if TYPE_CHECKING:
@@ -59,7 +64,7 @@ class EngineClient:
         self.sub.connect(engine.bus_endpoint)
         self.follow = follow
         if follow:  # every event crosses into this thread: only when someone looks at them
-            self.sub.setsockopt(zmq.SUBSCRIBE, b"run.")
+            subscribe(self.sub, b"run.")  # acknowledged: no event of a run started later is lost
         self._early: list[Message] = []
 
     def close(self) -> None:
@@ -165,6 +170,20 @@ class EngineClient:
             ),
         )
         return self._reply(command_id, timeout).run_id
+
+    def look(
+        self, run_id: str, browser: BrowserState | None, *, timeout: float = 60.0
+    ) -> PageLooked:
+        """What the run's page shows (its browser put back as recorded in `browser` when the
+        engine has none for it): URL, title, ARIA text, a screenshot artifact."""
+        command_id = uuid.uuid4().hex
+        ask = LookAtPage(
+            command_id=command_id, run_id=run_id, reply_to=self.address, browser=browser
+        )
+        self.outbox.send(NODE_RUNNER, ask)
+        found = self._answer(command_id, timeout, PageLooked)
+        assert isinstance(found, PageLooked)
+        return found
 
     def cont(self, run_id: str) -> None:
         """Continue a LOADED, PAUSED (or ERROR: retry) run; `wait` for it to rest."""

@@ -106,19 +106,7 @@ def register_reads(server: MCPServer, log: Log) -> None:  # table: one tool per 
     @clear_errors
     def list_runs(limit: int = 50) -> list[RunRow]:
         """The most recent runs in the log (newest first), with their status."""
-        with log() as events:
-            rows = events.runs(max(1, min(limit, 500)))
-        return [
-            {
-                "run_id": r.run_id,
-                "status": r.status,
-                "workflow": r.name or r.workflow_id,
-                "events": r.events,
-                "created_at": r.created_at,
-                "parent_run": r.parent_run,
-            }
-            for r in rows
-        ]
+        return runs_of(log, limit)
 
     @server.tool()
     @clear_errors
@@ -130,31 +118,11 @@ def register_reads(server: MCPServer, log: Log) -> None:  # table: one tool per 
         history_limit: int = 20,
     ) -> Snapshot:
         """A run at one point of its log (its latest state, or right after event `at_seq`):
-        status, current node, variables (only those named in `variables`, if given),
+        status, current node, variables (global, flow, the flow stack, the last outputs; with
+        `variables`, only the global and flow variables of those names),
         breakpoints, error, and a page of its node history (`history_offset`,
         `history_limit` <= 100; `history_total` says how many there are)."""
-        with log() as events:
-            run = events.resolve_run_id(run_id)
-            snap = context_snapshot(events, run, at_seq)
-            state = state_at(events, run, at_seq)
-        values = display(snap.variables)
-        if variables:
-            values = {k: v for k, v in values.items() if k in set(variables)}
-        limit = max(0, min(history_limit, MAX_HISTORY))
-        page = snap.history[max(history_offset, 0) : max(history_offset, 0) + limit]
-        return {
-            "run_id": run,
-            "status": snap.status,
-            "seq": snap.seq,
-            "timestamp": snap.timestamp,
-            "current_node": snap.current_node,
-            "pause_reason": state.pause_reason if state.status == "PAUSED" else None,
-            "error": display(msgspec.to_builtins(state.error)) if state.error else None,
-            "breakpoints": msgspec.to_builtins(state.breakpoints),
-            "variables": values,
-            "history": display(msgspec.to_builtins(page)),
-            "history_total": len(snap.history),
-        }
+        return snapshot_of(log, run_id, at_seq, variables, history_offset, history_limit)
 
     @server.tool()
     @clear_errors
@@ -162,16 +130,7 @@ def register_reads(server: MCPServer, log: Log) -> None:  # table: one tool per 
         """A run's committed events with seq > `after`, oldest first, at most `limit` (<= 200);
         page on with `next_after`. Workflows in RunCreated are left out (get the workflow
         from get_snapshot's run, or the file)."""
-        with log() as events:
-            run = events.resolve_run_id(run_id)
-            rows = events.read_stored(run, after_seq=after, limit=max(1, min(limit, MAX_EVENTS)))
-        docs = []
-        for row in rows:
-            event = display(msgspec.to_builtins(to_record(row).event))
-            event.pop("workflow", None)
-            event.pop("initial_state", None)
-            docs.append({"seq": row.seq, "type": row.type, "event": event})
-        return {"run_id": run, "events": docs, "next_after": rows[-1].seq if rows else after}
+        return events_of(log, run_id, after, limit)
 
     @server.tool()
     @clear_errors
@@ -205,6 +164,74 @@ def register_reads(server: MCPServer, log: Log) -> None:  # table: one tool per 
             "decisions_checked": checked,
             "divergence": None if found is None else display(found.__dict__),
         }
+
+
+def runs_of(log: Log, limit: int) -> list[RunRow]:
+    """The most recent runs (newest first)."""
+    with log() as events:
+        rows = events.runs(max(1, min(limit, 500)))
+    return [
+        {
+            "run_id": r.run_id,
+            "status": r.status,
+            "workflow": r.name or r.workflow_id,
+            "events": r.events,
+            "created_at": r.created_at,
+            "parent_run": r.parent_run,
+        }
+        for r in rows
+    ]
+
+
+def events_of(log: Log, run_id: str, after: int = 0, limit: int = MAX_EVENTS) -> Events:
+    """A page of a run's events (secrets as references; no workflows: they are long)."""
+    with log() as events:
+        run = events.resolve_run_id(run_id)
+        rows = events.read_stored(run, after_seq=after, limit=max(1, min(limit, MAX_EVENTS)))
+    docs = []
+    for row in rows:
+        event = display(msgspec.to_builtins(to_record(row).event))
+        event.pop("workflow", None)
+        event.pop("initial_state", None)
+        docs.append({"seq": row.seq, "type": row.type, "event": event})
+    return {"run_id": run, "events": docs, "next_after": rows[-1].seq if rows else after}
+
+
+def snapshot_of(
+    log: Log,
+    run_id: str,
+    at_seq: int | None = None,
+    variables: list[str] | None = None,
+    history_offset: int = 0,
+    history_limit: int = 20,
+) -> Snapshot:
+    """A run at one point of its log, for people and models (secrets as references)."""
+    with log() as events:
+        run = events.resolve_run_id(run_id)
+        snap = context_snapshot(events, run, at_seq)
+        state = state_at(events, run, at_seq)
+    values = display(snap.variables)
+    if variables:  # only the named ones, in the scopes that hold them
+        wanted = set(variables)
+        values = {
+            scope: {k: v for k, v in (values.get(scope) or {}).items() if k in wanted}
+            for scope in ("global", "flow")
+        }
+    limit = max(0, min(history_limit, MAX_HISTORY))
+    page = snap.history[max(history_offset, 0) : max(history_offset, 0) + limit]
+    return {
+        "run_id": run,
+        "status": snap.status,
+        "seq": snap.seq,
+        "timestamp": snap.timestamp,
+        "current_node": snap.current_node,
+        "pause_reason": state.pause_reason if state.status == "PAUSED" else None,
+        "error": display(msgspec.to_builtins(state.error)) if state.error else None,
+        "breakpoints": msgspec.to_builtins(state.breakpoints),
+        "variables": values,
+        "history": display(msgspec.to_builtins(page)),
+        "history_total": len(snap.history),
+    }
 
 
 def _finding(finding: Any) -> dict[str, Any]:

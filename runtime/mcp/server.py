@@ -14,13 +14,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.mcp.common import Log
 from weboter.runtime.mcp.debugging import register_debugging
-from weboter.runtime.mcp.driving import Engines, register_driving
+from weboter.runtime.mcp.driving import Engines, register_driving, register_looking
 from weboter.runtime.mcp.reads import register_reads
+from weboter.runtime.mcp.resources import register_resources
+from weboter.runtime.mcp.updates import following
 from weboter.runtime.store.eventlog import EventLog
 
 PROFILES = ("operator", "read-only")
@@ -45,11 +48,16 @@ def build_server(
     """The server for the log at `db_path`, and the engine holder its driving tools use
     (stop it when the server is done)."""
     EventLog(db_path).close()  # made now if need be: the reading tools work from the start
-    server = MCPServer("weboter", instructions=INSTRUCTIONS)
     log = Log(db_path)
+    bus = InMemorySubscriptionBus()  # resource updates, fed from the log's tail
+    server = MCPServer(
+        "weboter", instructions=INSTRUCTIONS, subscriptions=bus, lifespan=following(log, bus)
+    )
     engines = Engines(settings or Settings(db_path=db_path), env or EnvSource())
     register_reads(server, log)
+    register_resources(server, log)
     if profile == "operator":
         register_debugging(server, log)
         register_driving(server, log, engines)
+    register_looking(server, log, engines)  # reads only, but may start a browser
     return server, engines

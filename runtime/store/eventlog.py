@@ -112,9 +112,17 @@ class EventLog(RunQueries):
 
     def _prepare(self, durability: Durability) -> None:
         conn = self._conn
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        conn.execute("PRAGMA busy_timeout=5000")  # another process may be creating it now
+        # one read transaction: what another process creates is seen whole or not at all
+        conn.execute("BEGIN")
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+        finally:
+            conn.execute("COMMIT")
         if app_id != APPLICATION_ID and tables:
             raise LogCorrupt(
                 f"{self.path} is an SQLite database, but not a Weboter log "

@@ -4,6 +4,7 @@ subprocess) and over Streamable HTTP (a real server on loopback)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -32,8 +33,9 @@ WORKFLOW = flow(
         "PyEvalAction",
         inputs={"expr": "param1 * 10", "param1": "$global{n}"},
         outputs=[{"src": "result", "name": "tenfold", "pos": "global"}],
-        params={"next_node": "__end__"},
+        params={"next_node": "c"},
     ),
+    node("c", "EmptyAction", params={"next_node": "__end__"}),
 )
 READING = {
     "catalog",
@@ -44,6 +46,7 @@ READING = {
     "get_events",
     "diff_runs",
     "verify_run",
+    "page_snapshot",
 }
 
 
@@ -73,16 +76,32 @@ def test_write_validate_run_break_look_change_step_fork_diff(db_path: Path) -> N
         assert names >= READING and {"run_workflow", "set_variable", "fork_run"} <= names
         assert all(t.output_schema for t in (await client.list_tools()).tools)
         checked = await call(client, "validate_workflow", workflow=WORKFLOW)
-        assert checked["valid"] is True and checked["nodes"] == 2
+        assert checked["valid"] is True and checked["nodes"] == 3
         run = await call(client, "run_workflow", workflow=WORKFLOW, breakpoints=["b"])
         assert run["status"] == "PAUSED" and run["current_node"] == "b"
         run_id = run["run_id"]
         snap = await call(client, "get_snapshot", run_id=run_id[:8], variables=["n"])
-        assert snap["variables"] == {} or snap["variables"].get("global", {}) == {"n": 1}
+        assert snap["variables"] == {"global": {"n": 1}, "flow": {}}
         assert snap["pause_reason"] == "breakpoint" and snap["history_total"] == 1
         await call(client, "set_variable", run_id=run_id, name="n", value=7, scope="global")
-        stepped = await call(client, "step", run_id=run_id)
-        assert stepped["status"] == "COMPLETED"
+        heard: list[float] = []
+
+        async def progress(done: float, total: float | None, message: str | None) -> None:
+            heard.append(done)
+
+        stepped_result = await client.call_tool(
+            "step", {"run_id": run_id}, progress_callback=progress
+        )
+        stepped = stepped_result.structured_content or {}
+        # one notification per node run while the call waited (it may be handled just after
+        # the call's answer: the client reads notifications in a task of their own)
+        async with asyncio.timeout(10):
+            while not heard:
+                await asyncio.sleep(0.01)  # not a sync: waiting for the notification, bounded
+        assert heard == [1.0]
+        assert stepped["status"] == "PAUSED" and stepped["current_node"] == "c"
+        went_on = await call(client, "continue_run", run_id=run_id)
+        assert went_on["status"] == "COMPLETED" and went_on["nodes_run"] == 1
         done = await call(client, "get_snapshot", run_id=run_id)
         assert done["variables"]["global"]["tenfold"] == 70
         events = await call(client, "get_events", run_id=run_id, after=0, limit=3)
@@ -106,6 +125,7 @@ def test_bad_calls_are_clear_errors_and_the_server_goes_on(db_path: Path) -> Non
             ("get_snapshot", {"run_id": "nope"}, "no run"),
             ("run_workflow", {"workflow": {"id": "x", "nodes": [{"id": 1}]}}, "workflow"),
             ("get_snapshot", {"run_id": "x", "at_seq": "soon"}, "at_seq"),
+            ("set_variable", {"run_id": "nope", "name": "n", "value": 1}, "no run"),
         ):
             result = await client.call_tool(tool, arguments)
             assert result.is_error, (tool, result)
@@ -115,6 +135,8 @@ def test_bad_calls_are_clear_errors_and_the_server_goes_on(db_path: Path) -> Non
         assert run["status"] == "COMPLETED"
         again = await client.call_tool("continue_run", {"run_id": run["run_id"]})
         assert again.is_error and "COMPLETED" in again.content[0].text  # type: ignore[union-attr]
+        early = await client.call_tool("rewind", {"run_id": run["run_id"], "to_seq": 10**6})
+        assert early.is_error and "Traceback" not in early.content[0].text  # type: ignore[union-attr]
 
     in_process(db_path, session)
 
@@ -138,8 +160,13 @@ def test_stdio_transport(db_path: Path) -> None:
 
     async def main() -> None:
         async with Client(params) as client:
-            run = await call(client, "run_workflow", workflow=WORKFLOW)
-            assert run["status"] == "COMPLETED"
+            run = await call(client, "run_workflow", workflow=WORKFLOW, breakpoints=["c"])
+            assert run["status"] == "PAUSED"
+        # each call may come to a fresh server process: everything is in the log
+        async with Client(params) as client:
+            done = await call(client, "continue_run", run_id=run["run_id"])
+            assert done["status"] == "COMPLETED"
+        async with Client(params) as client:
             snap = await call(client, "get_snapshot", run_id=run["run_id"])
             assert snap["variables"]["global"]["tenfold"] == 10
 
@@ -177,3 +204,63 @@ def test_streamable_http_transport(db_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_resources_and_prompts(db_path: Path) -> None:
+    async def session(client: Client) -> None:
+        run = await call(client, "run_workflow", workflow=WORKFLOW)
+        listed = {str(r.uri) for r in (await client.list_resources()).resources}
+        assert "weboter://runs" in listed
+        templates = {
+            t.uri_template for t in (await client.list_resource_templates()).resource_templates
+        }
+        assert {
+            "weboter://runs/{run_id}/snapshot",
+            "weboter://runs/{run_id}/events",
+            "weboter://artifacts/{name}",
+        } <= templates
+        runs = await client.read_resource("weboter://runs")
+        assert run["run_id"] in runs.contents[0].text  # type: ignore[union-attr]
+        snap = await client.read_resource(f"weboter://runs/{run['run_id']}/snapshot")
+        doc = json.loads(snap.contents[0].text)  # type: ignore[union-attr]
+        assert doc["status"] == "COMPLETED" and doc["variables"]["global"]["tenfold"] == 10
+        events = await client.read_resource(f"weboter://runs/{run['run_id']}/events")
+        assert json.loads(events.contents[0].text)[0]["type"] == "RunCreated"  # type: ignore[union-attr]
+        for name, said in (
+            ("..%2F..%2Fetc%2Fpasswd", "Unknown resource|not an artifact name"),
+            ("weboter.db", "not an artifact name"),
+            ("0" * 64 + ".png", "no artifact"),
+        ):
+            with pytest.raises(Exception, match=said):
+                await client.read_resource(f"weboter://artifacts/{name}")
+        prompts = {p.name for p in (await client.list_prompts()).prompts}
+        assert {"debug_run", "write_workflow"} <= prompts
+        written = await client.get_prompt("write_workflow", {"task": "read a price"})
+        text = written.messages[0].content.text  # type: ignore[union-attr]
+        assert "read a price" in text and "SetData" in text and "JSON schema" in text
+
+    in_process(db_path, session)
+
+
+def test_a_subscriber_hears_of_every_node_of_a_running_run(db_path: Path) -> None:
+    async def session(client: Client) -> None:
+        run = await call(client, "run_workflow", workflow=WORKFLOW, paused=True)
+        uri = f"weboter://runs/{run['run_id']}/snapshot"
+        heard: list[str] = []
+        async with client.listen(resource_subscriptions=[uri]) as updates:
+
+            async def hear() -> None:
+                async for event in updates:
+                    heard.append(str(getattr(event, "uri", "")))
+                    if heard.count(uri) >= 4:  # started, node a, node b, completed
+                        return
+
+            async with asyncio.timeout(30):
+                listening = asyncio.ensure_future(hear())
+                done = await call(client, "continue_run", run_id=run["run_id"])
+                assert done["status"] == "COMPLETED"
+                await listening
+        # the run's start, each of its two nodes and its end were each a separate update
+        assert heard.count(uri) == 4
+
+    in_process(db_path, session)

@@ -1,0 +1,83 @@
+"""MCP resources and prompts: the runs, a run's snapshot and events, artifacts (evidence:
+screenshots, DOM, storage) by hash; a debugging playbook and a "write a workflow" prompt that
+carries the workflow schema and the catalog."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import msgspec
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
+
+from weboter.runtime.actions import default_catalog
+from weboter.runtime.core.catalog import describe
+from weboter.runtime.mcp.common import Log
+from weboter.runtime.mcp.reads import events_of, runs_of, snapshot_of
+from weboter.runtime.store.artifacts import ArtifactStore
+from weboter.schemas.workflow import Workflow
+
+ARTIFACT = re.compile(r"[0-9a-f]{64}(\.[a-z0-9]{1,8})?")  # content hash + extension, nothing else
+
+
+def register_resources(server: MCPServer, log: Log) -> None:  # table: one entry each
+    @server.resource("weboter://runs", mime_type="application/json")
+    def runs() -> str:
+        """The 100 most recent runs, newest first."""
+        return json.dumps(runs_of(log, 100))
+
+    @server.resource("weboter://runs/{run_id}/snapshot", mime_type="application/json")
+    def snapshot(run_id: str) -> str:
+        """A run's latest state: status, current node, variables, the last 20 nodes."""
+        return json.dumps(snapshot_of(log, run_id), default=str)
+
+    @server.resource("weboter://runs/{run_id}/events", mime_type="application/json")
+    def events(run_id: str) -> str:
+        """A run's first 200 events (the get_events tool pages through all of them)."""
+        return json.dumps(events_of(log, run_id)["events"], default=str)
+
+    @server.resource("weboter://artifacts/{name}")
+    def artifact(name: str) -> bytes:
+        """An artifact beside the log by its name (hash.ext): a screenshot, a DOM, storage."""
+        if not ARTIFACT.fullmatch(name):
+            raise ResourceError(f"{name!r} is not an artifact name (a 64-hex hash and extension)")
+        try:
+            return ArtifactStore.beside(log.path).get(name)
+        except OSError as exc:
+            raise ResourceError(f"no artifact {name} beside the log") from exc
+
+    @server.prompt()
+    def debug_run(run_id: str) -> str:
+        """A playbook for finding out why a run failed or went somewhere unexpected."""
+        return (
+            f"Debug the Weboter run {run_id}.\n"
+            "1. get_snapshot: its status, error (kind, message, hint, node), current node.\n"
+            "2. get_events from 0, paging with next_after: what each node did, its outputs.\n"
+            "3. For a browser node, the error's evidence names artifacts (screenshot, DOM):\n"
+            "   read weboter://artifacts/{name}.\n"
+            "4. Form a hypothesis, then test it without touching the original: fork_run at the\n"
+            "   seq before the failing node with changed variables (or patch_node on the fork\n"
+            "   while it is paused: fork_run start='paused'), and step it.\n"
+            "5. diff_runs original fork shows where they part; verify_run checks a fixed\n"
+            "   workflow against the original's recorded outputs.\n"
+            "Say what failed, why, and the smallest change that fixes it."
+        )
+
+    @server.prompt()
+    def write_workflow(task: str) -> str:
+        """Write a Weboter workflow for a task, with the format and every action at hand."""
+        catalog = default_catalog()
+        actions = [describe(a) for a in catalog.actions.values()]
+        controls = [describe(c) for c in catalog.controls.values()]
+        schema: Any = msgspec.json.schema(Workflow)
+        return (
+            f"Write a Weboter workflow (JSON) that does this: {task}\n\n"
+            "A workflow is {id, name, start_node_id, nodes: [...], sub_flows: [...]}; a node is\n"
+            "{id, action, inputs, outputs: [{src, name, pos}], control, params}. References:\n"
+            "$global{x}, $flow{x}, $prev{x}, $env{name} (secrets: never write them literally).\n"
+            "Check it with validate_workflow, then run_workflow with breakpoints to try it.\n\n"
+            f"JSON schema:\n{json.dumps(schema)}\n\n"
+            f"Actions:\n{json.dumps(actions)}\n\nControls:\n{json.dumps(controls)}"
+        )

@@ -1,0 +1,83 @@
+"""Resource updates for MCP subscribers, fed from the log: whoever drives a run (this server,
+`weboter run` in a shell, `serve`), each node it completes, fails or pauses at, and each start
+and end, tell a client listening to `weboter://runs/{run_id}/snapshot` to read it again (and
+listeners to `weboter://runs` that the list changed).
+
+The log is the one place every process writes to, so the server follows its tail: it reads
+the events after the last one it saw, every `POLL_SECONDS`, in a worker thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from mcp.server.mcpserver import MCPServer
+from mcp.server.subscriptions import SubscriptionBus
+from mcp.shared.subscriptions import ResourceUpdated
+
+from weboter.runtime.errors import WeboterError
+from weboter.runtime.mcp.common import Log
+
+POLL_SECONDS = 0.2
+NOTIFIED = {  # the events that change what a snapshot shows
+    "RunCreated",
+    "RunStarted",
+    "RunResumed",
+    "NodeCompleted",
+    "NodeFailed",
+    "SubFlowEntered",
+    "SubFlowReturned",
+    "RunPaused",
+    "RunCompleted",
+    "RunFailed",
+    "RunStopped",
+    "VariableSet",
+    "RunRewound",
+    "JumpedTo",
+}
+
+
+def following(log: Log, bus: SubscriptionBus) -> Any:
+    """The server's lifespan: follow the log's tail while the server runs, publishing on
+    `bus` (the server's subscription bus)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(server: MCPServer) -> AsyncIterator[dict[str, Any]]:
+        async with anyio.create_task_group() as group:
+            group.start_soon(_follow, bus, log)
+            try:
+                yield {}
+            finally:
+                group.cancel_scope.cancel()
+
+    return lifespan
+
+
+async def _follow(bus: SubscriptionBus, log: Log) -> None:
+    last = await anyio.to_thread.run_sync(_last_seq, log)
+    while True:
+        await anyio.sleep(POLL_SECONDS)  # not a sync: the pace of following the log's tail
+        try:
+            rows = await anyio.to_thread.run_sync(_after, log, last)
+        except WeboterError:  # the log is busy or gone for a moment: try again later
+            continue
+        for seq, run_id, type_ in rows:
+            last = seq
+            if type_ in NOTIFIED:
+                await bus.publish(ResourceUpdated(uri=f"weboter://runs/{run_id}/snapshot"))
+            if type_ in ("RunCreated", "RunCompleted", "RunFailed", "RunStopped"):
+                await bus.publish(ResourceUpdated(uri="weboter://runs"))
+
+
+def _last_seq(log: Log) -> int:
+    with log() as events:
+        return events.last_seq()
+
+
+def _after(log: Log, seq: int) -> list[tuple[int, str, str]]:
+    with log() as events:
+        return [(r.seq, r.run_id, r.type) for r in events.read_stored(after_seq=seq, limit=1000)]
