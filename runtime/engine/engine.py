@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from weboter.runtime.transport.memory import MemoryBridge
 from weboter.runtime.transport.owners import RunOwners
 from weboter.runtime.transport.seam import Transport
 from weboter.runtime.transport.security import start_authenticator
+from weboter.schemas.messages import PauseRun
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +165,24 @@ class Engine:
         if not self.context.closed:
             self.context.term()
 
+    def pause_driven(self, reason: str) -> list[str]:
+        """Record every run this process drives as PAUSED now (`reason`), so any process can
+        go on with it later (`continue`) without a resume: before stopping for good."""
+        log = EventLog(self.db_path, create=False)
+        try:
+            runs = log.driven_here()
+        finally:
+            log.close()
+        paused = []
+        with self.client(follow=False) as client:
+            for run_id in runs:
+                try:
+                    client.command(partial(_pausing, run_id, reason), timeout=10)
+                    paused.append(run_id)
+                except WeboterError:  # it came to rest meanwhile
+                    continue
+        return paused
+
     def client(self, *, follow: bool = True) -> EngineClient:
         """A client in the calling thread; `follow`: receive the event stream (progress)."""
         client = EngineClient(self, follow=follow)
@@ -174,3 +194,9 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _pausing(run_id: str, reason: str, command_id: str, reply_to: str) -> PauseRun:
+    return PauseRun(
+        command_id=command_id, run_id=run_id, reply_to=reply_to, reason=reason, now=True
+    )

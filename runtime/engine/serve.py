@@ -3,8 +3,9 @@
 Binds the command ROUTER at the given endpoint and, for tcp, the catch-up ROUTER and the event
 PUB on the next two ports (`tcp://127.0.0.1:5600` -> 5600, 5601, 5602); for ipc, `.cmd`,
 `.catchup` and `.events` beside the given path. Prints the endpoints (and the server's CURVE
-public key), then serves until SIGINT or SIGTERM; every run and the browser are closed on the
-way out.
+public key), then serves until SIGINT or SIGTERM; the runs it still drives are recorded as
+PAUSED (reason "the engine stopped"; `weboter continue RUN` goes on), and every run's browser is
+closed on the way out.
 """
 
 from __future__ import annotations
@@ -105,12 +106,14 @@ def serve(
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
     try:
-        with Engine(settings, env=env):
+        with Engine(settings, env=env) as engine:
             info: dict[str, Any] = dict(where)
             info["server_public_key"] = curve.public_key.decode()
             ready(info)
             while not stop.wait(0.5):
                 pass
+            # what it still drives is left PAUSED: any process can continue it
+            engine.pause_driven("the engine stopped")
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

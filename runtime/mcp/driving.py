@@ -60,8 +60,11 @@ class Engines:
             return self._engine
 
     def stop(self) -> None:
+        """Pause the runs this server still drives (any process can continue them), then
+        stop the engine."""
         with self._lock:
             if self._engine is not None:
+                self._engine.pause_driven("the MCP server stopped")
                 self._engine.stop()
                 self._engine = None
 

@@ -33,10 +33,10 @@ def register_resources(server: MCPServer, log: Log) -> None:  # table: one entry
         """A run's latest state: status, current node, variables, the last 20 nodes."""
         return json.dumps(snapshot_of(log, run_id), default=str)
 
-    @server.resource("weboter://runs/{run_id}/events", mime_type="application/json")
-    def events(run_id: str) -> str:
-        """A run's first 200 events (the get_events tool pages through all of them)."""
-        return json.dumps(events_of(log, run_id)["events"], default=str)
+    @server.resource("weboter://runs/{run_id}/events{?after,limit}", mime_type="application/json")
+    def events(run_id: str, after: int = 0, limit: int = 200) -> str:
+        """A run's events with seq > `after`, at most `limit` (<= 200), oldest first."""
+        return json.dumps(events_of(log, run_id, after, limit), default=str)
 
     @server.resource("weboter://artifacts/{name}")
     def artifact(name: str) -> bytes:

@@ -83,6 +83,15 @@ class RunQueries:
             pass  # alive, someone else's
         return pid, str(row[1])
 
+    def driven_here(self) -> list[str]:
+        """The runs this process drives now (RUNNING or STEPPING, owned by its pid here)."""
+        rows = self._read(
+            "SELECT run_id FROM runs WHERE status IN ('RUNNING', 'STEPPING') "
+            "AND owner_pid = ? AND owner_host = ?",
+            (os.getpid(), socket.gethostname()),
+        )
+        return [str(r[0]) for r in rows]
+
     def resolve_run_id(self, prefix: str) -> str:
         """The one run whose id starts with `prefix`."""
         rows = self._read(

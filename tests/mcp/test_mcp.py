@@ -18,6 +18,8 @@ from mcp import Client, StdioServerParameters
 
 from tests.conftest import flow, node, wait_for
 from weboter.runtime.mcp import build_server
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -216,7 +218,7 @@ def test_resources_and_prompts(db_path: Path) -> None:
         }
         assert {
             "weboter://runs/{run_id}/snapshot",
-            "weboter://runs/{run_id}/events",
+            "weboter://runs/{run_id}/events{?after,limit}",
             "weboter://artifacts/{name}",
         } <= templates
         runs = await client.read_resource("weboter://runs")
@@ -225,7 +227,14 @@ def test_resources_and_prompts(db_path: Path) -> None:
         doc = json.loads(snap.contents[0].text)  # type: ignore[union-attr]
         assert doc["status"] == "COMPLETED" and doc["variables"]["global"]["tenfold"] == 10
         events = await client.read_resource(f"weboter://runs/{run['run_id']}/events")
-        assert json.loads(events.contents[0].text)[0]["type"] == "RunCreated"  # type: ignore[union-attr]
+        page = json.loads(events.contents[0].text)  # type: ignore[union-attr]
+        assert page["events"][0]["type"] == "RunCreated"
+        after = page["events"][1]["seq"]
+        later = await client.read_resource(
+            f"weboter://runs/{run['run_id']}/events?after={after}&limit=2"
+        )
+        rest = json.loads(later.contents[0].text)  # type: ignore[union-attr]
+        assert [e["seq"] for e in rest["events"]] == [e["seq"] for e in page["events"][2:4]]
         for name, said in (
             ("..%2F..%2Fetc%2Fpasswd", "Unknown resource|not an artifact name"),
             ("weboter.db", "not an artifact name"),
@@ -264,3 +273,20 @@ def test_a_subscriber_hears_of_every_node_of_a_running_run(db_path: Path) -> Non
         assert heard.count(uri) == 4
 
     in_process(db_path, session)
+
+
+def test_runs_still_going_when_the_server_stops_are_left_paused(db_path: Path) -> None:
+    slow = flow(node("nap", "SleepFor", inputs={"duration": 60}, params={"next_node": "__end__"}))
+
+    async def session(client: Client) -> str:
+        run = await call(client, "run_workflow", workflow=slow, wait_seconds=0.5)
+        assert run["status"] == "RUNNING"
+        return str(run["run_id"])
+
+    run_id = in_process(db_path, session)  # the server (and its engine) stop here
+    log = EventLog(db_path)
+    try:
+        state = state_at(log, run_id)
+    finally:
+        log.close()
+    assert state.status == "PAUSED" and state.pause_reason == "the MCP server stopped"
