@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import weboter
+from tests.conftest import counter, weboter
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -176,3 +178,25 @@ def test_help_teaches(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "examples:" in result.stdout
     assert "weboter state 3f2a --at 17" in result.stdout
+
+
+def test_a_reader_that_goes_away_early_gets_no_traceback(tmp_path: Path) -> None:
+    """`weboter history RUN --json | true`: the output has nowhere to go; the command ends
+    quietly (141, as after SIGPIPE)."""
+    wf = tmp_path / "count.json"
+    wf.write_text(json.dumps(counter(3)))
+    ran = weboter("run", str(wf), "--json", home=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    run_id = json.loads(ran.stdout)["run_id"]
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "weboter.runtime.cli.main", "history", run_id, "--json"],
+        env={**os.environ, "WEBOTER_HOME": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.close()  # gone before the command writes a byte
+    err = reader.stderr.read().decode()
+    reader.stderr.close()
+    assert reader.wait(timeout=60) == 141, err
+    assert "Traceback" not in err

@@ -141,7 +141,14 @@ def add_commands(  # table: the parser
     p.add_argument("file", type=Path)
     p.set_defaults(handler=cmd_patch)
     p = command("rewind", "take a paused run back to right after event SEQ")
-    p.add_argument("--to", type=seq_number, required=True, metavar="SEQ")
+    p.add_argument(
+        "--to",
+        type=seq_number,
+        required=True,
+        metavar="SEQ",
+        help="the event to go back to (the SEQ column of `weboter history RUN`: seqs count "
+        "across the whole log)",
+    )
     p.set_defaults(
         handler=lambda a: _send(
             a,
@@ -152,7 +159,14 @@ def add_commands(  # table: the parser
     p = command(
         "fork", "start a new run from any event of any run, with changes", [common, browser]
     )
-    p.add_argument("--at", type=seq_number, required=True, metavar="SEQ")
+    p.add_argument(
+        "--at",
+        type=seq_number,
+        required=True,
+        metavar="SEQ",
+        help="fork from the state right after this event (the SEQ column of `weboter history "
+        "RUN`: seqs count across the whole log)",
+    )
     p.add_argument(
         "--set",
         action="append",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -71,13 +72,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        sys.stdout.flush()  # here, so a reader that went away is seen below, not at exit
+        return code
     except WeboterError as exc:
         emit_error(args, exc)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted; `weboter resume RUN` finishes the run later", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`weboter ... | head`): nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a shell reports a process ended by SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:  # table: the parser
