@@ -7,10 +7,13 @@ import logging
 import uuid
 from pathlib import Path
 
+import msgspec
+
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.failure import error_context
 from weboter.runtime.core.fork import fork_state
 from weboter.runtime.core.references import EnvSource
+from weboter.runtime.core.secrets import neutralise
 from weboter.runtime.core.validate import validate
 from weboter.runtime.errors import WeboterError, WorkflowInvalid
 from weboter.runtime.store.eventlog import EventLog
@@ -23,7 +26,7 @@ from weboter.runtime.transport.addresses import (
     STEP_EXECUTOR,
 )
 from weboter.runtime.transport.seam import Transport
-from weboter.schemas.context import ErrorContext
+from weboter.schemas.context import ErrorContext, NodeModifications
 from weboter.schemas.messages import (
     CommandRejected,
     Committed,
@@ -141,11 +144,13 @@ class Launcher(MessageActor):
             if self._log is None:
                 self._log = EventLog(self.db_path, create=False)
             parent = state_at(self._log, job.run_id, job.at_seq)
-            state = fork_state(
+            state = fork_state(  # the changes come from outside: no NUL may pass for a marker
                 parent,
                 job.at_seq,
-                variables=job.variables,
-                patches=job.patches,
+                variables=neutralise(job.variables),
+                patches=msgspec.convert(
+                    neutralise(msgspec.to_builtins(job.patches)), dict[str, NodeModifications]
+                ),
                 max_nodes=job.max_nodes,
             )
         except WeboterError as exc:

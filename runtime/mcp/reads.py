@@ -2,7 +2,7 @@
 and everything the log knows about runs (snapshots at any seq, events, diff, verify).
 
 Every answer is read from the log at the time of the call (the server keeps no state between
-calls), with secrets shown as their `$env{...}` reference, never their value.
+calls), with secrets shown as their `$env{...}` reference.
 """
 
 from __future__ import annotations

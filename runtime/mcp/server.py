@@ -35,7 +35,7 @@ a workflow, `validate_workflow` to check it, `run_workflow` (with `breakpoints` 
 run it, `get_snapshot` to see where a run is (variables, history; at any seq), `step` /
 `continue_run` to go on, `set_variable` / `patch_node` / `jump_to` / `rewind` to change it,
 `fork_run` to try a change from any event, `diff_runs` to compare. Run ids may be given by a
-unique prefix. Secrets read from $env are shown as `$env{name}`, never their value."""
+unique prefix. Secrets read from $env are shown as `$env{name}`."""
 
 
 def build_server(

@@ -19,6 +19,7 @@ IntegrityError. A command id seen before produces no new events: its earlier one
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 from msgspec.structs import replace
@@ -42,6 +43,7 @@ from weboter.schemas.events import (
     Event,
     RunCreated,
     RunResumed,
+    RunRewound,
     RunStarted,
     event_type,
 )
@@ -159,7 +161,7 @@ class RunStore:
             type_ = event_type(event)
             payload = encode_event(event)
             if secrets or _MARKER_BYTES in payload:
-                cleaned = _encoder.encode(redact(msgspec.to_builtins(event), secrets))
+                cleaned = _encoder.encode(_redacted(event, secrets))
                 if cleaned != payload:
                     changed, payload = True, cleaned
                     event = decode_event(type_, SCHEMA_VERSIONS[type_], payload)  # noqa: PLW2901
@@ -199,3 +201,20 @@ def _refold(base: RunState | None, events: list[Event]) -> RunState:
     for event in events:
         decision.add(event)
     return decision.after
+
+
+def _redacted(event: Event, secrets: dict[str, str]) -> Any:
+    """`event` as plain data with secrets redacted. A run state it carries (a fork's
+    initial state, a rewind's state) was read from the log, markers and all: it is kept as
+    it is (the markers are the log's own; a fork's changes were neutralised when made)."""
+    trusted = None
+    if isinstance(event, RunCreated) and event.initial_state is not None:
+        trusted = ("initial_state", event.initial_state)
+    elif isinstance(event, RunRewound):
+        trusted = ("state", event.state)
+    if trusted is None:
+        return redact(msgspec.to_builtins(event), secrets)
+    field, state = trusted
+    data = redact(msgspec.to_builtins(msgspec.structs.replace(event, **{field: None})), secrets)
+    data[field] = msgspec.to_builtins(state)
+    return data
