@@ -24,7 +24,7 @@ from weboter.runtime.core.decide import Command
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.loader import parse_text
 from weboter.runtime.core.references import EnvSource
-from weboter.runtime.engine.commands import commit
+from weboter.runtime.engine.commands import breakpoint_at, commit
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.errors import UsageError
 from weboter.runtime.store.eventlog import EventLog
@@ -41,7 +41,7 @@ from weboter.schemas.messages import (
     SetBreakpoint,
     SetVariable,
 )
-from weboter.schemas.state import Breakpoint, RunState
+from weboter.schemas.state import RunState
 from weboter.schemas.workflow import Node
 
 Out = Callable[[argparse.Namespace, Any, str], None]
@@ -236,13 +236,7 @@ def cmd_break(args: argparse.Namespace) -> int:
             "say where to break: a NODE, --if EXPR, or --on-error",
             hint="e.g. weboter break RUN read_price --after",
         )
-    bp = Breakpoint(
-        id=args.id or f"{when}:{args.node or args.condition or ''}",
-        when=when,
-        node_id=args.node,
-        condition=args.condition,
-        once=args.once,
-    )
+    bp = breakpoint_at(when, args.node, args.condition, once=args.once, id_=args.id)
     return _send(
         args,
         lambda c, r, run: SetBreakpoint(command_id=c, run_id=run, reply_to=r, breakpoint=bp),

@@ -12,7 +12,7 @@ from mcp.server.mcpserver import MCPServer
 from typing_extensions import TypedDict
 
 from weboter.runtime.core.limits import check_value
-from weboter.runtime.engine.commands import commit
+from weboter.runtime.engine.commands import breakpoint_at, commit
 from weboter.runtime.errors import UsageError
 from weboter.runtime.mcp.common import Log, clear_errors
 from weboter.schemas.context import NodeModifications
@@ -25,7 +25,6 @@ from weboter.schemas.messages import (
     SetBreakpoint,
     SetVariable,
 )
-from weboter.schemas.state import Breakpoint
 
 
 class Committed(TypedDict):
@@ -65,13 +64,7 @@ def register_debugging(server: MCPServer, log: Log) -> None:  # table: one tool 
             raise UsageError("a before/after breakpoint needs node_id")
         if when == "condition" and not condition:
             raise UsageError('a condition breakpoint needs condition, e.g. "page > 2"')
-        bp = Breakpoint(
-            id=breakpoint_id or f"{when}:{node_id or condition or ''}",
-            when=when,
-            node_id=node_id,
-            condition=condition,
-            once=once,
-        )
+        bp = breakpoint_at(when, node_id, condition, once=once, id_=breakpoint_id)
         run = run_of(run_id)
         return done(
             run,

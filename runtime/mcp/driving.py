@@ -22,13 +22,12 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ImageContent, TextContent
 from typing_extensions import TypedDict
 
-from weboter.runtime.actions import default_catalog
 from weboter.runtime.core.references import EnvSource, display
-from weboter.runtime.core.validate import validate
 from weboter.runtime.engine.client import EngineClient
+from weboter.runtime.engine.commands import breakpoint_at
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
-from weboter.runtime.errors import ActionError, IllegalTransition, WeboterError, WorkflowInvalid
+from weboter.runtime.errors import ActionError, IllegalTransition, WeboterError
 from weboter.runtime.mcp.common import Log, clear_errors, workflow_from
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.projection import state_at
@@ -114,10 +113,7 @@ def register_driving(server: MCPServer, log: Log, engines: Engines) -> None:  # 
         before; `paused`: create the run and pause before its first node (then use step or
         continue_run). Waits until the run rests or `wait_seconds` pass."""
         parsed = workflow_from(workflow)
-        findings = validate(parsed, default_catalog())
-        if any(f.severity == "error" for f in findings):
-            raise WorkflowInvalid("workflow", findings)
-        points = [Breakpoint(id=f"before:{n}", node_id=n) for n in breakpoints or []]
+        points = [breakpoint_at("before", n) for n in breakpoints or []]
 
         def start(client: EngineClient) -> str:
             run_id = client.submit(parsed, variables=variables or {}, start=None)
