@@ -66,6 +66,7 @@ class Executor(MessageActor):
         self.runner = runner
         self.hooks = hooks or HookRegistry()
         self.watchers: dict[str, str] = {}  # run -> who hears when it rests
+        self.stoppers: dict[str, str] = {}  # run -> who asked to stop it (hears it too)
         self.statuses: dict[str, str] = {}  # run -> its status as last committed
         self._asked: dict[str, tuple[int, str]] = {}  # run -> (arrival, node) hooks saw
         self.publish_hooks = False  # the bus says when anybody subscribes to hooks
@@ -82,7 +83,8 @@ class Executor(MessageActor):
         if isinstance(message, HookInterest):
             self.publish_hooks = message.active
         elif isinstance(message, Stop):
-            self.watchers.setdefault(message.run_id, message.reply_to)
+            if self.watchers.setdefault(message.run_id, message.reply_to) != message.reply_to:
+                self.stoppers[message.run_id] = message.reply_to
             self.send(self.runner, CancelNode(run_id=message.run_id))
             self.send(
                 STATE_MANAGER,
@@ -199,10 +201,14 @@ class Executor(MessageActor):
         self.statuses.pop(run_id, None)
         self._asked.pop(run_id, None)
         watcher = self.watchers.pop(run_id, None)
-        if watcher:
-            self.send(watcher, RunEnded(run_id=run_id, status=status, error=error))
+        for to in (watcher, self.stoppers.pop(run_id, None)):
+            if to:
+                self.send(to, RunEnded(run_id=run_id, status=status, error=error))
 
     def _on_rejected(self, message: CommandRejected) -> None:
+        if message.run_id not in self.watchers:  # e.g. a node's late result after a stop
+            log.debug("%s: %s (run no longer driven)", self.address, message.error.message)
+            return
         log.warning(
             "%s: command for run %s rejected: %s",
             self.address,

@@ -80,6 +80,14 @@ def test_rewind_jump_patch_on_a_paused_run(tmp_path: Path) -> None:
         "  control: EndFlow\n"
     )
     assert weboter("jump", run_id, "big", home=tmp_path).returncode == 0
+    half_bad = tmp_path / "half-bad.yaml"
+    half_bad.write_text(
+        'big:\n  inputs: {key: "$global{size}", value: fine}\ninc:\n  control: NoSuchControl\n'
+    )
+    before = len(events(tmp_path, run_id))
+    refused = weboter("patch", run_id, str(half_bad), home=tmp_path)
+    assert refused.returncode == 2 and "NoSuchControl" in refused.stderr
+    assert len(events(tmp_path, run_id)) == before  # all or nothing: the good half was not kept
     assert weboter("patch", run_id, str(patch), home=tmp_path).returncode == 0
     assert weboter("unbreak", run_id, "before:big", home=tmp_path).returncode == 0
     done = weboter("continue", run_id, "--json", home=tmp_path)

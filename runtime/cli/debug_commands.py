@@ -8,6 +8,7 @@ start an engine for as long as they need one.
 from __future__ import annotations
 
 import argparse
+import graphlib
 import json
 import sys
 import uuid
@@ -20,7 +21,7 @@ import msgspec
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli import compare
 from weboter.runtime.cli.common import add_max_nodes, engine_settings, parse_value, seq_number
-from weboter.runtime.core.decide import Command
+from weboter.runtime.core.decide import Command, Decider
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.loader import parse_text
 from weboter.runtime.core.references import EnvSource
@@ -287,23 +288,22 @@ def cmd_patch(args: argparse.Namespace) -> int:
     run_id, state = resolve(args, args.run)
     known = index_for(state.workflow).nodes.get(tuple(state.frame.flow_path), {})
     seqs: list[int] = []
-    added = [n for n in patches if n not in known and patches[n].action]
+    added = _in_order({n: c for n, c in patches.items() if n not in known and c.action})
+    commands: list[Command] = [
+        _add(run_id, _new_node(n, patches[n]), uuid.uuid4().hex, "") for n in added
+    ]
+    commands += [  # after the new nodes, so that patched edges can lead to them
+        _patch(run_id, n, c, uuid.uuid4().hex, "") for n, c in patches.items() if n not in added
+    ]
+    dry = state  # all or nothing: every change is decided (and validated) before one is kept
+    decider = Decider(default_catalog(), EnvSource())
+    for command in commands:
+        dry = decider.decide(dry, command).after
     log = EventLog(_db(args), create=False)
     try:
         store = RunStore(log, default_catalog(), EnvSource())
-        for node_id, changes in patches.items():
-            if node_id in added:
-                new = Node(
-                    id=node_id,
-                    action=changes.action or "",
-                    inputs=changes.inputs or {},
-                    control=changes.control or "builtin.NextNode",
-                    params=changes.params or {},
-                )
-                outcome = store.execute(_add(run_id, new, uuid.uuid4().hex, ""))
-            else:
-                outcome = store.execute(_patch(run_id, node_id, changes, uuid.uuid4().hex, ""))
-            seqs += [e.seq for e in outcome.events]
+        for command in commands:
+            seqs += [e.seq for e in store.execute(command).events]
     finally:
         log.close()
     patched = [n for n in patches if n not in added]
@@ -312,6 +312,33 @@ def cmd_patch(args: argparse.Namespace) -> int:
         text += f"; added {', '.join(added)}"
     args.out(args, {"run_id": run_id, "seqs": seqs, "patched": patched, "added": added}, text)
     return 0
+
+
+def _new_node(node_id: str, changes: NodeModifications) -> Node:
+    return Node(
+        id=node_id,
+        action=changes.action or "",
+        inputs=changes.inputs or {},
+        control=changes.control or "builtin.NextNode",
+        params=changes.params or {},
+    )
+
+
+def _in_order(new: dict[str, NodeModifications]) -> list[str]:
+    """The nodes to add, each after the new nodes its params lead to (each addition is
+    validated: a next node must exist)."""
+    after = {
+        node_id: {v for v in (c.params or {}).values() if isinstance(v, str) and v in new}
+        - {node_id}
+        for node_id, c in new.items()
+    }
+    try:
+        return list(graphlib.TopologicalSorter(after).static_order())
+    except graphlib.CycleError as exc:
+        raise UsageError(
+            f"the new nodes {', '.join(exc.args[1])} lead to each other in a circle",
+            hint="add them in two patches: first with a next node that exists, then the edge",
+        ) from exc
 
 
 def _add(run_id: str, node: Node, command_id: str, reply_to: str) -> AddNode:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from weboter.runtime.cli.common import db_path, engine_settings
+from weboter.runtime.cli.common import add_max_nodes, db_path, engine_settings
 from weboter.runtime.errors import UsageError
 
 
@@ -34,14 +34,16 @@ def add_command(
         help="read-only: only the tools that read (no run is changed or driven); "
         "operator (default): all tools",
     )
+    add_max_nodes(p, "a run the server starts (unless the call gives max_nodes)")
     p.set_defaults(handler=cmd_mcp)
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
     from weboter.runtime.mcp import build_server  # noqa: PLC0415 - the SDK is a heavy import
 
+    budget = {} if args.max_nodes is None else {"max_nodes": args.max_nodes}
     server, engines = build_server(
-        db_path(args), profile=args.profile, settings=engine_settings(args)
+        db_path(args), profile=args.profile, settings=engine_settings(args, **budget)
     )
     try:
         if args.http:

@@ -34,6 +34,7 @@ from weboter.runtime.core.decision import Decision
 from weboter.runtime.core.live import LIVE_COMMANDS, live_events, require
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.core.settle import Settler
+from weboter.runtime.core.validate import validate
 from weboter.runtime.errors import IllegalTransition
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.events import (
@@ -143,6 +144,8 @@ class Decider:
         elif isinstance(command, LIVE_COMMANDS):
             for event in live_events(state, command, self.history):
                 decision.add(event)
+            if isinstance(command, PatchNode | AddNode):
+                _still_valid(state, decision.after, self.catalog)
         else:
             raise IllegalTransition(f"no handler for {type(command).__name__}")
         return decision
@@ -201,6 +204,22 @@ class Decider:
             )
         )
         self._settler.settle(decision)
+
+
+def _still_valid(before: RunState, after: RunState, catalog: Catalog) -> None:
+    """IllegalTransition naming each new validation error a node change would bring in
+    (a patched control that does not exist, a next node nowhere): refused before it runs."""
+    known = {(f.path, f.message) for f in validate(before.workflow, catalog)}
+    new = [
+        f
+        for f in validate(after.workflow, catalog)
+        if f.severity == "error" and (f.path, f.message) not in known
+    ]
+    if new:
+        raise IllegalTransition(
+            "the change would make the workflow invalid: " + "; ".join(str(f) for f in new),
+            hint="correct the change (the catalog lists every action and control)",
+        )
 
 
 def _current(state: RunState, command: object, node_id: str, version: int) -> None:

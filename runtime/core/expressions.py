@@ -103,6 +103,22 @@ class _Bounded(EvalWithCompoundTypes):
         return super()._eval_call(node)
 
 
+def check_syntax(expr: str) -> None:
+    """ExpressionError unless `expr` is text of a valid length that parses as an expression
+    (names and functions are checked only when it is evaluated)."""
+    if not isinstance(expr, str):
+        raise ExpressionError(f"expression must be text, got {type(expr).__name__}")
+    if len(expr) > MAX_EXPRESSION:
+        raise ExpressionError(f"expression is longer than {MAX_EXPRESSION} characters")
+    try:
+        ast.parse(expr.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(
+            f"expression {expr!r} is not valid: {exc.msg}",
+            hint='write a comparison over the run\'s variables, e.g. "page > 2"',
+        ) from exc
+
+
 def evaluate(expr: str, names: Mapping[str, Any]) -> Any:
     """The value of `expr` with `names` bound; ExpressionError says why it was refused."""
     if not isinstance(expr, str):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from weboter.runtime.core.expressions import check_syntax
 from weboter.runtime.core.flows import index_for
-from weboter.runtime.errors import IllegalTransition, RunNotFound
+from weboter.runtime.errors import ExpressionError, IllegalTransition, RunNotFound
 from weboter.schemas.events import (
     BreakpointCleared,
     BreakpointSet,
@@ -114,6 +115,11 @@ def _breakpoint(state: RunState, command: SetBreakpoint | ClearBreakpoint) -> li
             raise IllegalTransition(f"run {state.run_id} has no breakpoint {command.id!r}")
         return [BreakpointCleared(id=command.id)]
     node_id = command.breakpoint.node_id
+    if command.breakpoint.condition is not None:
+        try:
+            check_syntax(command.breakpoint.condition)
+        except ExpressionError as exc:
+            raise IllegalTransition(exc.message, hint=exc.hint) from exc
     nodes = index_for(state.workflow).nodes.values()
     if node_id is not None and not any(node_id in flow for flow in nodes):
         raise IllegalTransition(f"the workflow has no node {node_id!r} to break at")

@@ -27,7 +27,7 @@ from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.commands import breakpoint_at
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
-from weboter.runtime.errors import ActionError, IllegalTransition, WeboterError
+from weboter.runtime.errors import ActionError, IllegalTransition, UsageError, WeboterError
 from weboter.runtime.mcp.common import Log, clear_errors, workflow_from
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.projection import state_at
@@ -106,17 +106,20 @@ def register_driving(server: MCPServer, log: Log, engines: Engines) -> None:  # 
         variables: dict[str, Any] | None = None,
         breakpoints: list[str] | None = None,
         paused: bool = False,
+        max_nodes: int | None = None,
         wait_seconds: float = 60.0,
         ctx: Context | None = None,
     ) -> Rested:
         """Run a workflow (an object, or YAML/JSON text). `breakpoints`: node ids to pause
         before; `paused`: create the run and pause before its first node (then use step or
-        continue_run). Waits until the run rests or `wait_seconds` pass."""
+        continue_run); `max_nodes`: the run fails after that many nodes (default: the
+        server's budget). Waits until the run rests or `wait_seconds` pass."""
         parsed = workflow_from(workflow)
         points = [breakpoint_at("before", n) for n in breakpoints or []]
+        budget = _budget(max_nodes)
 
         def start(client: EngineClient) -> str:
-            run_id = client.submit(parsed, variables=variables or {}, start=None)
+            run_id = client.submit(parsed, variables=variables or {}, start=None, max_nodes=budget)
             for bp in points:
                 client.command(_setting(run_id, bp))
             if not paused:
@@ -163,17 +166,20 @@ def register_driving(server: MCPServer, log: Log, engines: Engines) -> None:  # 
         at_seq: int,
         variables: dict[str, Any] | None = None,
         start: Literal["continuous", "step", "paused"] = "continuous",
+        max_nodes: int | None = None,
         wait_seconds: float = 60.0,
         ctx: Context | None = None,
     ) -> Rested:
         """A new run from the state of `run_id` right after event `at_seq`, with `variables`
-        set; it runs on (`continuous`), runs one node (`step`), or waits (`paused`). Its
+        set; it runs on (`continuous`), runs one node (`step`), or waits (`paused`);
+        `max_nodes`: its node budget from the fork point (default: the parent's). Its
         browser, if it had one, comes back as it was and is checked."""
         run = _resolve(log, run_id)
         mode: Any = None if start == "paused" else start
+        budget = _budget(max_nodes)
 
         def begin(client: EngineClient) -> str:
-            return client.fork(run, at_seq, variables=variables or {}, start=mode)
+            return client.fork(run, at_seq, variables=variables or {}, start=mode, max_nodes=budget)
 
         if mode is None:
             return _where(log, await _once(engines, begin), 0)
@@ -202,6 +208,12 @@ async def _once(engines: Engines, start: Callable[[EngineClient], str]) -> str:
     return await anyio.to_thread.run_sync(work)
 
 
+def _budget(max_nodes: int | None) -> int | None:
+    if max_nodes is not None and max_nodes < 0:
+        raise UsageError(f"max_nodes cannot be negative (got {max_nodes}); 0 means no limit")
+    return max_nodes
+
+
 def _setting(run_id: str, bp: Breakpoint) -> Callable[[str, str], SetBreakpoint]:
     return lambda c, r: SetBreakpoint(command_id=c, run_id=run_id, reply_to=r, breakpoint=bp)
 
@@ -228,6 +240,11 @@ def register_looking(server: MCPServer, log: Log, engines: Engines) -> None:
         run = _resolve(log, run_id)
         with log() as events:
             browser = state_at(events, run).browser
+        if browser is None:
+            raise UsageError(
+                f"run {run} has no page yet: none of its nodes has opened a browser",
+                hint="step it past an OpenPage node, or pick a run that uses the browser",
+            )
 
         def work() -> PageLooked:
             with engines.get().client(follow=False) as client:

@@ -18,8 +18,8 @@ from weboter.runtime.core.catalog import describe
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import EnvSource, display
 from weboter.runtime.core.validate import validate
-from weboter.runtime.errors import WorkflowInvalid
-from weboter.runtime.mcp.common import Log, clear_errors, workflow_from
+from weboter.runtime.errors import UsageError, WorkflowInvalid
+from weboter.runtime.mcp.common import Log, clear_errors, shortened, workflow_from
 from weboter.runtime.store.eventlog import to_record
 from weboter.runtime.store.projection import context_snapshot, state_at
 from weboter.runtime.store.verify import diff, verify
@@ -59,7 +59,7 @@ class Snapshot(TypedDict):
     error: dict[str, Any] | None
     breakpoints: list[dict[str, Any]]
     variables: dict[str, Any]
-    history: list[dict[str, Any]]  # one entry per node run: seq, node_id, next_node, outputs
+    history: list[dict[str, Any]]  # newest first, one per node run: seq, node_id, outputs, ...
     history_total: int
 
 
@@ -120,8 +120,9 @@ def register_reads(server: MCPServer, log: Log) -> None:  # table: one tool per 
         """A run at one point of its log (its latest state, or right after event `at_seq`):
         status, current node, variables (global, flow, the flow stack, the last outputs; with
         `variables`, only the global and flow variables of those names),
-        breakpoints, error, and a page of its node history (`history_offset`,
-        `history_limit` <= 100; `history_total` says how many there are)."""
+        breakpoints, error, and a page of its node history, newest first (`history_offset`
+        counts back from the newest, `history_limit` <= 100; `history_total` says how many
+        there are). Long texts and lists are cut, each cut said in place."""
         return snapshot_of(log, run_id, at_seq, variables, history_offset, history_limit)
 
     @server.tool()
@@ -185,6 +186,11 @@ def runs_of(log: Log, limit: int) -> list[RunRow]:
 
 def events_of(log: Log, run_id: str, after: int = 0, limit: int = MAX_EVENTS) -> Events:
     """A page of a run's events (secrets as references; no workflows: they are long)."""
+    if limit < 1 or after < 0:
+        raise UsageError(
+            f"after must be >= 0 and limit >= 1 (got after={after}, limit={limit})",
+            hint=f"page with after=next_after and a limit up to {MAX_EVENTS}",
+        )
     with log() as events:
         run = events.resolve_run_id(run_id)
         rows = events.read_stored(run, after_seq=after, limit=max(1, min(limit, MAX_EVENTS)))
@@ -193,7 +199,7 @@ def events_of(log: Log, run_id: str, after: int = 0, limit: int = MAX_EVENTS) ->
         event = display(msgspec.to_builtins(to_record(row).event))
         event.pop("workflow", None)
         event.pop("initial_state", None)
-        docs.append({"seq": row.seq, "type": row.type, "event": event})
+        docs.append({"seq": row.seq, "type": row.type, "event": shortened(event)})
     return {"run_id": run, "events": docs, "next_after": rows[-1].seq if rows else after}
 
 
@@ -217,8 +223,11 @@ def snapshot_of(
             scope: {k: v for k, v in (values.get(scope) or {}).items() if k in wanted}
             for scope in ("global", "flow")
         }
-    limit = max(0, min(history_limit, MAX_HISTORY))
-    page = snap.history[max(history_offset, 0) : max(history_offset, 0) + limit]
+    if history_offset < 0 or history_limit < 0:
+        raise UsageError("history_offset and history_limit cannot be negative")
+    limit = min(history_limit, MAX_HISTORY)
+    newest_first = snap.history[::-1]
+    page = newest_first[history_offset : history_offset + limit]
     return {
         "run_id": run,
         "status": snap.status,
@@ -228,8 +237,8 @@ def snapshot_of(
         "pause_reason": state.pause_reason if state.status == "PAUSED" else None,
         "error": display(msgspec.to_builtins(state.error)) if state.error else None,
         "breakpoints": msgspec.to_builtins(state.breakpoints),
-        "variables": values,
-        "history": display(msgspec.to_builtins(page)),
+        "variables": shortened(values),
+        "history": shortened(display(msgspec.to_builtins(page))),
         "history_total": len(snap.history),
     }
 

@@ -14,7 +14,7 @@ from mcp.server.mcpserver.exceptions import ResourceError
 
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.core.catalog import describe
-from weboter.runtime.mcp.common import Log
+from weboter.runtime.mcp.common import Log, clear_resource_errors
 from weboter.runtime.mcp.reads import events_of, runs_of, snapshot_of
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.schemas.workflow import Workflow
@@ -24,16 +24,19 @@ ARTIFACT = re.compile(r"[0-9a-f]{64}(\.[a-z0-9]{1,8})?")  # content hash + exten
 
 def register_resources(server: MCPServer, log: Log) -> None:  # table: one entry each
     @server.resource("weboter://runs", mime_type="application/json")
+    @clear_resource_errors
     def runs() -> str:
         """The 100 most recent runs, newest first."""
         return json.dumps(runs_of(log, 100))
 
     @server.resource("weboter://runs/{run_id}/snapshot", mime_type="application/json")
+    @clear_resource_errors
     def snapshot(run_id: str) -> str:
         """A run's latest state: status, current node, variables, the last 20 nodes."""
         return json.dumps(snapshot_of(log, run_id), default=str)
 
     @server.resource("weboter://runs/{run_id}/events{?after,limit}", mime_type="application/json")
+    @clear_resource_errors
     def events(run_id: str, after: int = 0, limit: int = 200) -> str:
         """A run's events with seq > `after`, at most `limit` (<= 200), oldest first."""
         return json.dumps(events_of(log, run_id, after, limit), default=str)

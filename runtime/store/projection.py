@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.fold import fold
 from weboter.runtime.core.references import display
 from weboter.runtime.errors import RunNotFound
@@ -9,10 +10,16 @@ from weboter.runtime.store.eventlog import EventLog
 from weboter.schemas.context import ContextSnapshot, NodeHistory
 from weboter.schemas.events import EventRecord, NodeCompleted, NodeFailed, SubFlowReturned
 from weboter.schemas.state import RunState
+from weboter.schemas.workflow import Workflow
 
 
 def state_at(log: EventLog, run_id: str, seq: int | None = None) -> RunState:
     """The state of `run_id` right after the event at global `seq` (default: the latest)."""
+    if seq is not None and seq > (last := log.last_seq()):
+        raise RunNotFound(
+            f"seq {seq} is beyond the log (its last event is seq {last})",
+            hint="give a seq the run's history lists, or none for its latest state",
+        )
     base = log.snapshot_before(run_id, seq)
     after = base.seq if base is not None else 0
     state = fold(log.read(run_id, after_seq=after, until_seq=seq), base)
@@ -25,8 +32,14 @@ def state_at(log: EventLog, run_id: str, seq: int | None = None) -> RunState:
     return state
 
 
-def node_history(records: list[EventRecord]) -> list[NodeHistory]:
-    """The executed nodes among `records`."""
+def node_history(records: list[EventRecord], workflow: Workflow | None = None) -> list[NodeHistory]:
+    """The executed nodes among `records` (with their action, when `workflow` is given)."""
+    index = index_for(workflow) if workflow is not None else None
+
+    def action(path: list[str], node_id: str) -> str:
+        node = index.node(tuple(path), node_id) if index is not None else None
+        return node.action if node is not None else ""
+
     found: list[NodeHistory] = []
     for record in records:
         event = record.event
@@ -35,7 +48,7 @@ def node_history(records: list[EventRecord]) -> list[NodeHistory]:
                 NodeHistory(
                     seq=record.seq,
                     node_id=event.node_id,
-                    action="",
+                    action=action(event.flow_path, event.node_id),
                     flow_path=event.flow_path,
                     outputs=display(event.outputs),
                     next_node=event.next_node,
@@ -59,7 +72,7 @@ def node_history(records: list[EventRecord]) -> list[NodeHistory]:
                 NodeHistory(
                     seq=record.seq,
                     node_id=event.node_id,
-                    action="",
+                    action=action(event.error.flow_path, event.node_id),
                     flow_path=event.error.flow_path,
                     outputs={},
                     next_node="",
@@ -92,7 +105,7 @@ def context_snapshot(
         timestamp=state.updated_at,
         current_node=state.current_node,
         variables=variables_of(state),
-        history=node_history(records),
+        history=node_history(records, state.workflow),
         status=str(state.status),
         seq=state.seq,
     )

@@ -161,19 +161,7 @@ def test_live_changes_are_events(runner: Runner) -> None:
             command_id=c, run_id=run_id, reply_to=r, name="note", value="hi", scope="global"
         )
     )
-    client.command(
-        lambda c, r: PatchNode(
-            command_id=c,
-            run_id=run_id,
-            reply_to=r,
-            node_id="done",
-            changes=NodeModifications(
-                inputs={"key": "$global{done}", "value": "patched"},
-                params={"next_node": "extra"},
-                control="NextNode",
-            ),
-        )
-    )
+    # the node first, then the edge to it (a patch that names no node is refused)
     client.command(
         lambda c, r: AddNode(
             command_id=c,
@@ -184,6 +172,19 @@ def test_live_changes_are_events(runner: Runner) -> None:
                 action="builtin.SetData",
                 control="builtin.EndFlow",
                 inputs={"key": "$global{extra}", "value": "$global{note}"},
+            ),
+        )
+    )
+    client.command(
+        lambda c, r: PatchNode(
+            command_id=c,
+            run_id=run_id,
+            reply_to=r,
+            node_id="done",
+            changes=NodeModifications(
+                inputs={"key": "$global{done}", "value": "patched"},
+                params={"next_node": "extra"},
+                control="NextNode",
             ),
         )
     )
@@ -303,8 +304,11 @@ def test_illegal_commands_change_nothing(runner: Runner) -> None:
         with pytest.raises(JobRejected):
             client.command(make)
         assert log.last_seq() == before, why
+    end = log.last_seq(done)
     log.close()
     with pytest.raises(JobRejected, match="already ended"):
+        client.fork(done, end)
+    with pytest.raises(JobRejected, match="beyond the log"):
         client.fork(done, 10**9)
 
 

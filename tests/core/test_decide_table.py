@@ -135,10 +135,21 @@ TABLE: list[tuple[str, Make, set[str]]] = [
     ("set", lambda s: SetVariable(**common(s), name="n", value=3, scope="global"), LIVE),
     (
         "patch",
-        lambda s: PatchNode(**common(s), node_id="b", changes=NodeModifications(inputs={})),
+        lambda s: PatchNode(
+            **common(s), node_id="b", changes=NodeModifications(inputs={"key": "z"})
+        ),
         RESTING,
     ),
-    ("add", lambda s: AddNode(**common(s), node=Node(id="c", name="c", action="SetData")), RESTING),
+    (
+        "add",
+        lambda s: AddNode(
+            **common(s),
+            node=Node(
+                id="c", name="c", action="SetData", inputs={"key": "c"}, params={"next_node": "b"}
+            ),
+        ),
+        RESTING,
+    ),
     ("jump", lambda s: JumpTo(**common(s), node_id="b"), RESTING),
     ("rewind", lambda s: Rewind(**common(s), to_seq=10), RESTING),
     ("fail", lambda s: FailRun(**common(s), error=ERR), NOT_ENDED),
