@@ -169,8 +169,13 @@ class NodeRunner(MessageActor):
         found: dict[str, Any] = {}
         error = None
         try:
+            recorded = message.browser or self.restore.recorded(message.run_id)
+            if recorded is None and not self.restore.host.has_session(message.run_id):
+                raise ActionError(
+                    f"run {message.run_id} has no page: none of its nodes has opened one"
+                )
             session, report, put_back = await self.restore.session(
-                message.run_id, message.browser, self._replay
+                message.run_id, recorded, self._replay
             )
             secrets = self.run_secrets.setdefault(message.run_id, {})
             secrets.update(put_back)

@@ -6,6 +6,7 @@ Stands on `core` (catalog types, references) and `browser` (the browser actions'
 
 from dataclasses import replace
 
+from weboter.runtime.actions.meanings import DOCS
 from weboter.runtime.core.catalog import Catalog, Plugin, load_plugins
 
 
@@ -25,7 +26,16 @@ def builtin_plugins() -> list[Plugin]:
         export.PLUGIN,
         controls.PLUGIN,
     ]
-    return [replace(p, actions=[replace(a, bounded=True) for a in p.actions]) for p in plugins]
+    return [
+        replace(
+            p,
+            actions=[
+                replace(a, bounded=True, doc=a.doc or DOCS.get(a.name, "")) for a in p.actions
+            ],
+            controls=[replace(c, doc=c.doc or DOCS.get(c.name, "")) for c in p.controls],
+        )
+        for p in plugins
+    ]
 
 
 _default: Catalog | None = None

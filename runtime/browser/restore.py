@@ -88,6 +88,16 @@ class BrowserRestore:
             {**secrets, **resolver.secrets},
         )
 
+    def recorded(self, run_id: str) -> BrowserState | None:
+        """The run's browser as its log last recorded it (None: no log, or no page yet)."""
+        if self.db_path is None:
+            return None
+        events = EventLog(self.db_path, create=False)
+        try:
+            return state_at(events, run_id).browser
+        finally:
+            events.close()
+
     def _snapshot(self, run_id: str, recorded: BrowserState) -> dict[str, Any]:
         """The recorded snapshot (markers left in); an older log's has only the active tab."""
         snapshot: dict[str, Any] = {}

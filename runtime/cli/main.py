@@ -399,11 +399,16 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     catalog = default_catalog()
     actions = [describe(a) for a in catalog.actions.values()]
     controls = [describe(c) for c in catalog.controls.values()]
-    lines = ["actions:"] + [
-        f"  {a['name']:<24} {describe_inputs(a)}  out: {', '.join(a['outputs']) or '-'}"
-        for a in actions
-    ]
-    lines += ["controls:"] + [f"  {c['name']:<24} {describe_inputs(c)}" for c in controls]
+    lines = ["actions:"]
+    for a in actions:
+        lines.append(
+            f"  {a['name']:<24} {describe_inputs(a)}  out: {', '.join(a['outputs']) or '-'}"
+        )
+        lines += [f"      {a['doc']}"] if a["doc"] else []
+    lines.append("controls:")
+    for c in controls:
+        lines.append(f"  {c['name']:<24} {describe_inputs(c)}")
+        lines += [f"      {c['doc']}"] if c["doc"] else []
     out(args, {"actions": actions, "controls": controls}, "\n".join(lines))
     return 0
 

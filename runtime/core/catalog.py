@@ -173,12 +173,14 @@ def describe(spec: ActionSpec | ControlSpec) -> dict[str, Any]:
     if isinstance(spec, ControlSpec):
         return {
             "name": spec.name,
+            "doc": spec.doc,
             "required": list(spec.required),
             "optional": list(spec.optional),
             "next_nodes": list(spec.node_params),
         }
     return {
         "name": spec.name,
+        "doc": spec.doc,
         "required": list(spec.required),
         "optional": list(dict.fromkeys([*spec.optional, *spec.defaults])),
         "defaults": dict(spec.defaults),

@@ -15,6 +15,7 @@ from weboter.runtime.transport.addresses import (
     BUS,
     CONTINUOUS_EXECUTOR,
     LAUNCHER,
+    NODE_RUNNER,
     STATE_MANAGER,
     STEP_EXECUTOR,
 )
@@ -26,6 +27,7 @@ from weboter.schemas.messages import (
     Drive,
     ForkJob,
     JumpTo,
+    LookAtPage,
     Message,
     PatchNode,
     PauseRun,
@@ -54,6 +56,7 @@ CLIENT_MESSAGES: dict[str, tuple[type, ...]] = {
     CONTINUOUS_EXECUTOR: (Drive, Stop),
     STEP_EXECUTOR: (Step, Stop),
     BUS: (CatchUp,),
+    NODE_RUNNER: (LookAtPage,),
 }
 
 _decoder = msgspec.msgpack.Decoder(Message)
@@ -91,4 +94,8 @@ def admit(
         return None, why
     if isinstance(message, (SubmitJob, ForkJob)) and message.client != client:
         return _encoder.encode(msgspec.structs.replace(message, client=client)), None
+    if isinstance(message, LookAtPage) and message.browser is not None:
+        # the page to put back comes from the log, never from a client (whose state could
+        # name another run's stored cookies)
+        return _encoder.encode(msgspec.structs.replace(message, browser=None)), None
     return payload, None

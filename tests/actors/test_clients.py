@@ -27,7 +27,9 @@ from weboter.schemas.messages import (
     EventBatch,
     ForkJob,
     JobAccepted,
+    LookAtPage,
     Message,
+    PageLooked,
     SetVariable,
     Stop,
     SubmitJob,
@@ -177,12 +179,20 @@ def test_a_client_acts_only_on_its_own_runs(
         (ForkJob(command_id="f", run_id=run_id, at_seq=1, reply_to="bob"), "commands", b"launcher"),
         (CatchUp(reply_to="bob", run_id=run_id), "catchup", None),
         (CatchUp(reply_to="bob"), "catchup", None),
+        (LookAtPage(command_id="l", run_id=run_id, reply_to="bob"), "commands", b"node_runner"),
     ):
         frames = [encode(message)] if dest is None else [dest, encode(message)]
         reply = bob.ask(socket, frames)
         assert isinstance(reply, CommandRejected), (type(message).__name__, reply)
         assert "not yours" in reply.error.message or "operator" in reply.error.message
 
+    # alice may look at her run's page (it has none yet: said so, no browser started for it)
+    looked = alice.ask(
+        "commands",
+        [b"node_runner", encode(LookAtPage(command_id="l", run_id=run_id, reply_to="alice"))],
+    )
+    assert isinstance(looked, PageLooked) and looked.error is not None
+    assert "no page" in looked.error.message
     own = alice.ask("catchup", [encode(CatchUp(reply_to="alice", run_id=run_id))])
     assert isinstance(own, EventBatch) and own.events and own.events[0].run_id == run_id
     every = operator.ask("catchup", [encode(CatchUp(reply_to="op"))])

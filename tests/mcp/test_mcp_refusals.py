@@ -96,3 +96,14 @@ def test_a_node_budget_per_run_and_a_stop_that_answers_at_once(db_path: Path) ->
         assert time.monotonic() - began < 30
 
     in_process(db_path, session)
+
+
+def test_the_catalog_says_what_each_action_and_control_does(db_path: Path) -> None:
+    async def session(client: Client) -> None:
+        found = await call(client, "catalog")
+        entries = found["actions"] + found["controls"]
+        assert entries and all(e["doc"] for e in entries), [e["name"] for e in entries]
+        click = next(e for e in found["actions"] if e["name"] == "builtin.ClickItem")
+        assert "locator" in click["doc"] and "no_error" in click["doc"]
+
+    in_process(db_path, session)
