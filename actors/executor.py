@@ -25,9 +25,10 @@ from weboter.runtime.transport.addresses import (
     STEP_EXECUTOR,
 )
 from weboter.runtime.transport.seam import Transport
-from weboter.schemas.context import ErrorContext
+from weboter.schemas.context import ErrorContext, RepairAction
 from weboter.schemas.messages import (
     REJECTED,
+    ApplyRepair,
     CancelNode,
     CommandRejected,
     Committed,
@@ -48,6 +49,7 @@ from weboter.schemas.messages import (
     VetoNode,
 )
 from weboter.schemas.state import RunStatus
+from weboter.schemas.workflow import OnError
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,7 @@ class Executor(MessageActor):
         self.stoppers: dict[str, str] = {}  # run -> who asked to stop it (hears it too)
         self.statuses: dict[str, str] = {}  # run -> its status as last committed
         self._asked: dict[str, tuple[int, str]] = {}  # run -> (arrival, node) hooks saw
+        self._retries: dict[str, tuple[str, int]] = {}  # run -> (node, on_error retries so far)
         self.publish_hooks = False  # the bus says when anybody subscribes to hooks
 
     def handle(self, message: Message) -> None:
@@ -133,10 +136,7 @@ class Executor(MessageActor):
                 self.send(self.runner, message.plan)
         elif status == RunStatus.ERROR:
             assert message.error is not None
-            if message.break_on_error:
-                self._rest(run_id, status, message.error)  # wait for a decision
-            else:
-                self._fail(run_id, message.error)
+            self._on_error(run_id, message)
         else:
             if RunStatus(status).terminal:
                 self.send(self.runner, ReleaseRun(run_id=run_id))
@@ -189,6 +189,41 @@ class Executor(MessageActor):
         self.send(STATE_MANAGER, command)
         return True
 
+    # --- a node failed: its on_error policy decides ---------------------------------------
+
+    def _on_error(self, run_id: str, message: Committed) -> None:
+        assert message.error is not None
+        policy = message.on_error or OnError()
+        node = message.error.node_id or ""
+        if message.break_on_error or policy.do in ("pause", "heal", "ai"):
+            self._rest(run_id, RunStatus.ERROR, message.error)  # wait for a decision
+        elif policy.do == "retry" and self._retry(run_id, node) <= policy.attempts:
+            self._repair(run_id, RepairAction(kind="retry", node_id=node, reason="on_error"))
+        elif policy.do == "skip":
+            self._repair(run_id, RepairAction(kind="skip", node_id=node, reason="on_error"))
+        else:
+            self._fail(run_id, message.error)
+
+    def _retry(self, run_id: str, node_id: str) -> int:
+        """How many times the failed node is now being retried in a row (by on_error)."""
+        last, count = self._retries.get(run_id, ("", 0))
+        count = count + 1 if last == node_id else 1
+        self._retries[run_id] = (node_id, count)
+        return count
+
+    def _repair(self, run_id: str, action: RepairAction) -> None:
+        self.send(
+            STATE_MANAGER,
+            ApplyRepair(
+                command_id=new_command_id(),
+                run_id=run_id,
+                reply_to=self.address,
+                action=action,
+                source="policy",
+                mode=self.mode,
+            ),
+        )
+
     # --- coming to rest --------------------------------------------------------------------
 
     def _fail(self, run_id: str, error: ErrorContext) -> None:
@@ -200,6 +235,7 @@ class Executor(MessageActor):
     def _rest(self, run_id: str, status: str, error: ErrorContext | None) -> None:
         self.statuses.pop(run_id, None)
         self._asked.pop(run_id, None)
+        self._retries.pop(run_id, None)
         watcher = self.watchers.pop(run_id, None)
         for to in (watcher, self.stoppers.pop(run_id, None)):
             if to:

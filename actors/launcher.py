@@ -58,8 +58,10 @@ class Launcher(MessageActor):
         *,
         max_nodes: int = 0,
         env: EnvSource | None = None,
+        on_error: str = "",
     ) -> None:
         super().__init__(bridge)
+        self.on_error = on_error  # a failing node's policy in a job that names none
         self.env = env or EnvSource()  # where a job's own `$env` values are kept (in memory)
         self.max_nodes = max_nodes  # the node budget of a job that names none
         self.catalog = catalog
@@ -134,6 +136,7 @@ class Launcher(MessageActor):
                 source=job.source,
                 max_nodes=self.max_nodes if job.max_nodes is None else job.max_nodes,
                 client=job.client,
+                on_error=self.on_error if job.on_error is None else job.on_error,
             ),
         )
 
@@ -176,6 +179,7 @@ class Launcher(MessageActor):
                 initial_state=state,
                 max_nodes=state.max_nodes,
                 client=job.client,
+                on_error=state.on_error if job.on_error is None else job.on_error,
             ),
         )
 

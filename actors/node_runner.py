@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from weboter.runtime.browser.evidence import EvidencePolicy, capture, describe
+from weboter.runtime.browser.heal import acting
 from weboter.runtime.browser.host import BrowserHost
 from weboter.runtime.browser.look import look
 from weboter.runtime.browser.restore import BrowserRestore
@@ -280,7 +281,9 @@ class NodeRunner(MessageActor):
                             "page as it is: `continue` in the same `weboter debug` session",
                         )
                 inputs = resolve_inputs(task.node, spec, resolver)
-                outputs = await self._call(spec, ctx, inputs, task=task)
+                inputs, outputs, healed = await acting(
+                    partial(self._call, task=task), spec, ctx, inputs, task, self.restore.db_path
+                )
                 evidence = await self._evidence(ctx, spec, task, resolver, failed=False)
                 result = self._complete(
                     task, ctx, resolver, (inputs, outputs), started, attempt, evidence
@@ -291,7 +294,7 @@ class NodeRunner(MessageActor):
                         ctx.session, spec, task.browser, secrets, task.run_id
                     )
                     result = msgspec.structs.replace(result, browser=browser)
-                return msgspec.structs.replace(result, restored=restored)
+                return msgspec.structs.replace(result, restored=restored, healed=healed)
             except Exception as exc:
                 last = attempt == attempts or isinstance(exc, NOT_RETRIED)
                 evidence = await self._evidence(ctx, spec, task, resolver, failed=last)

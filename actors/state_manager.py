@@ -17,6 +17,7 @@ from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.decide import COMMANDS, Command
 from weboter.runtime.core.plan import plan
 from weboter.runtime.core.references import EnvSource
+from weboter.runtime.core.repair import policy_at
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.eventlog import Durability, EventLog
 from weboter.runtime.store.runstore import Outcome, RunStore
@@ -148,5 +149,6 @@ def _committed(command: Command, outcome: Outcome) -> Committed:
         # a browser that came back on a page unlike the recorded one always pauses the run
         break_on_error=any(b.when == "error" for b in state.breakpoints)
         or (state.error is not None and state.error.kind == "RestoreMismatch"),
+        on_error=policy_at(state) if state.status == RunStatus.ERROR else None,
         plan=None if outcome.duplicate else plan(state, command.reply_to),  # never twice
     )

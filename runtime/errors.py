@@ -8,6 +8,7 @@ WeboterError
 ├── ExpressionError          a safe expression was refused or failed
 ├── ActionError              an action failed at run time
 │   ├── ActionTimeout          ... or ran out of time
+│   ├── ElementNotFound        ... or its locator found no element (a healer may step in)
 │   └── RestoreMismatch        ... or its browser came back on a page unlike the recorded one
 ├── CatalogError             unknown action/control, broken plugin
 ├── LogError                 the event log cannot be used (exit code 2)
@@ -90,6 +91,10 @@ class ActionError(WeboterError):
 
 
 class ActionTimeout(ActionError):
+    pass
+
+
+class ElementNotFound(ActionError):
     pass
 
 

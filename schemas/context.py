@@ -63,3 +63,14 @@ class RepairAction(msgspec.Struct, frozen=True, omit_defaults=True):
     variables: dict[str, Any] = {}
     target_node: str | None = None
     reason: str = ""
+
+
+class Healed(msgspec.Struct, frozen=True, omit_defaults=True):
+    """The healer's find: the node's `inputs` with a locator that finds its element again
+    (raw, references kept), chosen by `score` (0..1) against the fingerprints of the node's
+    earlier successful runs, and confirmed by the action succeeding with it."""
+
+    inputs: dict[str, Any]
+    locator: dict[str, Any]
+    score: float
+    reason: str

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from weboter.schemas.context import ErrorContext, NodeModifications
+from weboter.schemas.context import ErrorContext, NodeModifications, RepairAction
 from weboter.schemas.state import Breakpoint, BrowserState, RunState
 from weboter.schemas.workflow import Node, Workflow
 
@@ -33,6 +33,7 @@ class RunCreated(_Event, frozen=True):
     initial_state: RunState | None = None  # a fork: the parent's state at parent_seq, changed
     max_nodes: int = 0  # the node budget: the run fails once it completed this many (0: none)
     client: str = ""  # CURVE public key of the client that asked for it ("": the engine's host)
+    on_error: str = ""  # what a failing node does unless it says: fail ("") | pause | ...
 
 
 class RunStarted(_Event, frozen=True):
@@ -198,6 +199,34 @@ class RunStopped(_Event, frozen=True):
     reason: str = ""
 
 
+class RepairSuggested(_Event, frozen=True):
+    """A repair proposed for the run (not applied): by the `healer`, a `model` or a
+    `person`, with its reason and how sure the source is (0..1)."""
+
+    node_id: str
+    source: str
+    action: RepairAction
+    confidence: float = 0.0
+
+
+class RepairApplied(_Event, frozen=True):
+    """A repair carried out (the events it made follow it): by the `healer`, a `model`, a
+    `person` or the node's `policy` (on_error)."""
+
+    node_id: str
+    source: str
+    action: RepairAction
+
+
+class RepairRejected(_Event, frozen=True):
+    """A suggested repair turned down, and why."""
+
+    node_id: str
+    source: str
+    action: RepairAction
+    reason: str = ""
+
+
 Event = (
     RunCreated
     | RunStarted
@@ -221,6 +250,9 @@ Event = (
     | RunRewound
     | NodeInputsOverridden
     | PauseRequested
+    | RepairSuggested
+    | RepairApplied
+    | RepairRejected
 )
 
 EVENT_TYPES: dict[str, type[_Event]] = {
@@ -248,6 +280,9 @@ EVENT_TYPES: dict[str, type[_Event]] = {
         RunRewound,
         NodeInputsOverridden,
         PauseRequested,
+        RepairSuggested,
+        RepairApplied,
+        RepairRejected,
     )
 }
 

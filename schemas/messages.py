@@ -6,27 +6,26 @@ Commands carry a `command_id` (idempotence: a duplicate produces no new events) 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
-from weboter.schemas.context import ErrorContext, NodeModifications
-from weboter.schemas.state import Breakpoint, BrowserState, RestoreReport, RunState
-from weboter.schemas.workflow import Node, Workflow
-
-Mode = Literal["continuous", "step"]
-
-
-class _Msg(msgspec.Struct, frozen=True, tag=True, omit_defaults=True):
-    pass
-
-
-class _Command(_Msg, frozen=True):
-    """A command about one run: who asks (`reply_to`) and its id (`command_id`, idempotence)."""
-
-    command_id: str
-    run_id: str
-    reply_to: str
+from weboter.schemas.base import Mode, _Command, _Msg
+from weboter.schemas.context import ErrorContext, Healed, NodeModifications
+from weboter.schemas.live import (
+    AddNode,
+    ApplyRepair,
+    ClearBreakpoint,
+    JumpTo,
+    PatchNode,
+    RejectRepair,
+    Rewind,
+    SetBreakpoint,
+    SetVariable,
+    SuggestRepair,
+)
+from weboter.schemas.state import BrowserState, RestoreReport, RunState
+from weboter.schemas.workflow import Node, OnError, Workflow
 
 
 class StoredEvent(msgspec.Struct, frozen=True, array_like=True):
@@ -53,6 +52,7 @@ class SubmitJob(_Msg, frozen=True):
     source: str = ""
     start: Mode | None = "continuous"  # None: create the run (LOADED) and wait
     max_nodes: int | None = None  # the run's node budget; None: the engine's setting
+    on_error: str | None = None  # a failing node's default (OnError.do); None: the engine's
     env: dict[str, Any] = {}  # the run's `$env` values: kept in memory only, never logged
     client: str = ""  # set by the engine from the sender's CURVE key (a client's value is replaced)
 
@@ -68,6 +68,7 @@ class ForkJob(_Msg, frozen=True):
     patches: dict[str, NodeModifications] = {}  # node id -> changes (current flow)
     start: Mode | None = "continuous"
     max_nodes: int | None = None  # a new node budget; None: the parent's
+    on_error: str | None = None  # None: the parent's
     env: dict[str, Any] = {}  # the fork's `$env` values (as SubmitJob.env)
     client: str = ""  # set by the engine (as SubmitJob.client)
 
@@ -118,6 +119,7 @@ class CreateRun(_Msg, frozen=True):
     initial_state: RunState | None = None  # a fork
     max_nodes: int = 0  # the run's node budget (0: none)
     client: str = ""  # who asked for the run (RunCreated.client)
+    on_error: str = ""  # RunCreated.on_error
 
 
 class StartRun(_Command, frozen=True):
@@ -152,6 +154,7 @@ class RecordNodeResult(_Msg, frozen=True):
     elements: list[dict[str, Any]] = []  # fingerprints of the elements the action acted on
     browser: BrowserState | None = None  # a browser node: the page and storage after it
     restored: RestoreReport | None = None  # the run's browser came back before this node
+    healed: Healed | None = None  # the healer found the node's element again (on_error heal)
 
 
 class RecordAttempt(_Msg, frozen=True):
@@ -173,41 +176,6 @@ class FailRun(_Command, frozen=True):
 
 class StopRun(_Command, frozen=True):
     reason: str = ""
-
-
-class SetBreakpoint(_Command, frozen=True):
-    breakpoint: Breakpoint
-
-
-class ClearBreakpoint(_Command, frozen=True):
-    id: str
-
-
-class SetVariable(_Command, frozen=True):
-    name: str
-    value: Any = None
-    scope: Literal["flow", "global"] = "flow"
-
-
-class PatchNode(_Command, frozen=True):
-    node_id: str
-    changes: NodeModifications
-    flow_path: list[str] = []  # default: the current flow
-
-
-class AddNode(_Command, frozen=True):
-    node: Node
-    flow_path: list[str] = []
-
-
-class JumpTo(_Command, frozen=True):
-    node_id: str
-
-
-class Rewind(_Command, frozen=True):
-    """Take a paused run back to the state right after event `to_seq` (global seq)."""
-
-    to_seq: int
 
 
 class VetoNode(_Command, frozen=True):
@@ -259,6 +227,7 @@ class Committed(_Msg, frozen=True):
     error: ErrorContext | None = None
     break_on_error: bool = False
     plan: ExecuteNode | None = None
+    on_error: OnError | None = None  # ERROR: what the failed node's policy says to do
 
 
 # --- driving (Launcher -> executors -> Node Runner) -----------------------------------------
@@ -297,6 +266,7 @@ class ExecuteNode(_Msg, frozen=True):
     loop_count: int = 0
     browser: BrowserState | None = None  # where to put the browser back if this runner has none
     arrived: int = 0  # the version at which the run arrived at this node (hooks ask once)
+    heal: bool = False  # on_error heal: a locator that finds nothing is healed from history
 
 
 class ReleaseRun(_Msg, frozen=True):
@@ -393,6 +363,9 @@ Message = (
     | RecordNodeResult
     | RecordAttempt
     | FailRun
+    | ApplyRepair
+    | SuggestRepair
+    | RejectRepair
     | StopRun
     | Committed
     | Drive

@@ -89,6 +89,7 @@ class RunState(msgspec.Struct, omit_defaults=True):
     node_version: int = 0  # the version at which the run arrived at its current node
     pause_requested: bool = False  # pause at the next node boundary (PauseRequested)
     max_nodes: int = 0  # the node budget (RunCreated); 0: none
+    on_error: str = ""  # a failing node's default policy (RunCreated.on_error; "": fail)
 
     @property
     def frame(self) -> Frame:

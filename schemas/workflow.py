@@ -40,6 +40,20 @@ class RetryPolicy(msgspec.Struct, frozen=True, omit_defaults=True):
     factor: float = 2.0
 
 
+ON_ERROR = ("fail", "pause", "retry", "skip", "heal", "ai")
+
+
+class OnError(msgspec.Struct, frozen=True, omit_defaults=True):
+    """*new*: what happens when the node fails (after its `retry` attempts): `fail` the run,
+    `pause` it in ERROR (set/patch, then retry or skip), `retry` it up to `attempts` more
+    times, `skip` it (its control decides with no outputs), `heal` a locator that finds
+    nothing from the node's earlier runs (else pause), `ai`: ask the model for a repair (else
+    pause). Written as a word (`on_error: skip`) or `{do: retry, attempts: 3}`."""
+
+    do: str = "fail"
+    attempts: int = 1
+
+
 class Node(msgspec.Struct, frozen=True, omit_defaults=True):
     id: str
     action: str = "builtin.EmptyAction"
@@ -52,6 +66,7 @@ class Node(msgspec.Struct, frozen=True, omit_defaults=True):
     log: str | None = None
     timeout: float | None = None  # *new*: seconds for the action, None = the action's own
     retry: RetryPolicy | None = None  # *new*
+    on_error: OnError | str | None = None  # *new*: None = the run's policy (--on-error)
 
 
 class Flow(msgspec.Struct, frozen=True, omit_defaults=True):

@@ -174,6 +174,7 @@ async def extract_list(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
         if inputs.get("allow_empty", True):
             return {"items": [], "count": 0}
         raise
+    await fingerprint(ctx, items)  # the first item: what the healer looks for again
     plain = _plain_fields(fields)
     if plain is not None:  # every field a simple css/xpath: the whole list in one round trip
         rows = await items.evaluate_all(LIST_JS, plain)

@@ -8,9 +8,10 @@ from typing import Any
 
 from weboter.runtime.browser.locators import build, describe
 from weboter.runtime.core.catalog import ActionContext, ActionSpec
-from weboter.runtime.errors import ActionError
+from weboter.runtime.errors import ActionError, ElementNotFound
 
-# Runs in the page: what a person (or a selector-repair AI) needs to find the element again.
+# Runs in the page: what a person, the healer (runtime/browser/heal.py) or a model needs to
+# find the element again: who it is, what it says, where it sits.
 FINGERPRINT_JS = """(el) => {
   const r = el.getBoundingClientRect();
   const attrs = {};
@@ -19,11 +20,18 @@ FINGERPRINT_JS = """(el) => {
     const v = el.getAttribute(name); if (v !== null) attrs[name] = v.slice(0, 200);
   }
   const text = (el.innerText || el.textContent || "").trim().replace(/\\s+/g, " ");
+  const ancestors = [];
+  for (let p = el.parentElement; p && ancestors.length < 4; p = p.parentElement) {
+    ancestors.push(p.tagName.toLowerCase() + (p.id ? "#" + p.id : "")
+      + Array.from(p.classList).map(c => "." + c).join(""));
+  }
+  const kin = el.parentElement
+    ? Array.from(el.parentElement.children).filter(s => s.tagName === el.tagName) : [el];
   return {tag: el.tagName.toLowerCase(), role: el.getAttribute("role") || "",
           name: (el.getAttribute("aria-label") || el.getAttribute("title") || el.getAttribute("alt")
                  || text).slice(0, 120),
           id: el.id || "", classes: Array.from(el.classList), text: text.slice(0, 200),
-          attributes: attrs,
+          attributes: attrs, ancestors, index: kin.indexOf(el),
           box: {x: Math.round(r.x), y: Math.round(r.y), width: Math.round(r.width),
                 height: Math.round(r.height)}};
 }"""
@@ -87,7 +95,7 @@ async def locate(
             if "Timeout" not in type(exc).__name__:  # a malformed selector, a closed page
                 raise browser_error(ctx, exc, alternatives[0], await page_url(ctx)) from exc
             tried = "; ".join(describe(spec) for _, spec in built)
-            raise ActionError(
+            raise ElementNotFound(
                 f"node {ctx.node_id!r}: no element matched {tried} within "
                 f"{timeout_ms(inputs):.0f} ms on {await page_url(ctx)}",
                 hint="check the locator against the saved DOM, or raise `timeout`",
@@ -101,7 +109,9 @@ async def locate(
         except Exception as exc:
             raise browser_error(ctx, exc, spec, await page_url(ctx)) from exc
     tried = "; ".join(describe(spec) for _, spec in built)
-    raise ActionError(f"node {ctx.node_id!r}: no element matches {tried} on {await page_url(ctx)}")
+    raise ElementNotFound(
+        f"node {ctx.node_id!r}: no element matches {tried} on {await page_url(ctx)}"
+    )
 
 
 def browser_error(ctx: ActionContext, exc: BaseException, spec: Any, url: str) -> ActionError:

@@ -29,7 +29,7 @@ from weboter.runtime.errors import (
     WorkflowInvalid,
 )
 from weboter.runtime.store.eventlog import EventLog
-from weboter.schemas.workflow import Workflow
+from weboter.schemas.workflow import ON_ERROR, Workflow
 
 
 def out(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -205,6 +205,15 @@ def engine_options() -> argparse.ArgumentParser:
         "recorded one; a difference pauses the run in ERROR",
     )
     options.add_argument(
+        "--on-error",
+        choices=ON_ERROR,
+        default=None,
+        help="what a failing node does when it has no `on_error` of its own: fail the run "
+        "(default; `weboter debug` and MCP: pause), pause in ERROR (set/patch, then "
+        "`weboter retry|skip RUN`), retry once, skip it, heal a locator that finds nothing "
+        "from the node's earlier runs (else pause), ai: ask the model (else pause)",
+    )
+    options.add_argument(
         "--node-timeout",
         type=float,
         default=600.0,
@@ -216,8 +225,11 @@ def engine_options() -> argparse.ArgumentParser:
 
 
 def engine_settings(args: argparse.Namespace, **more: Any) -> Settings:
-    """Settings for an engine from the command line's engine options."""
+    """Settings for an engine from the command line's engine options (`more` are the
+    command's own; an `on_error` there is the command's default, --on-error wins)."""
+    on_error = getattr(args, "on_error", None) or more.pop("on_error", "")
     return Settings(
+        on_error=on_error,
         db_path=db_path(args),
         evidence=args.evidence,
         browser=args.browser,

@@ -358,7 +358,7 @@ def cmd_debug(args: argparse.Namespace) -> int:
     from weboter.runtime.cli.debugger import Debugger, repl  # noqa: PLC0415
 
     target = Path(args.target)
-    settings = engine_settings(args)
+    settings = engine_settings(args, on_error="pause")  # a failing node waits to be fixed
     with Engine(settings, env=env_source(args.env_file)) as engine, engine.client() as client:
         if target.suffix.lower() in (".json", ".yaml", ".yml") and target.exists():
             workflow, _ = load_checked(target)

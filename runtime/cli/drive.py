@@ -175,6 +175,12 @@ def report(
             text += f"\n  error at node {error.node_id}: {error.message}"
             if error.hint:
                 text += f"\n  hint: {error.hint}"
+        if summary["status"] == "ERROR":
+            short_id = summary["run_id"][:8]
+            text += (
+                f"\n  it waits in ERROR: fix it (weboter set|patch {short_id} ...), then "
+                f"weboter retry {short_id} or weboter skip {short_id}"
+            )
         texts.append(text)
     short = summaries[0]["run_id"][:8] if len(summaries) == 1 else "RUN"
     texts.append(f"in {seconds:.2f} s; look at it: weboter history {short}   weboter state {short}")

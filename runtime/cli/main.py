@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 
 from weboter.runtime.actions import default_catalog
-from weboter.runtime.cli import mcp_command, serving
+from weboter.runtime.cli import mcp_command, repair_commands, serving
 from weboter.runtime.cli.common import (
     add_max_nodes,
     emit_error,
@@ -61,6 +61,7 @@ examples:
   weboter run flow.yaml --break n5        stop before node n5; the run stays PAUSED
   weboter step 3f2a / continue 3f2a       go on later, from any process
   weboter fork 3f2a --at 41 --set page=3  a new run from event 41, with a change
+  weboter retry 3f2a / skip 3f2a          take a run waiting in ERROR (--on-error pause) on
   weboter debug flow.yaml                 break, step, look, change, rewind: interactively
   weboter schema workflow > wf.schema.json   JSON Schema for editors and AI clients
   weboter mcp                             serve runs to AI clients over MCP (docs/mcp.md)
@@ -191,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
     p.set_defaults(handler=cmd_resume)
 
     add_commands(sub, common, browser, out, drive_resting)
+    repair_commands.add_commands(sub, common, browser, out, drive_resting)
+    repair_commands.add_heal(sub, common, out)
     mcp_command.add_command(sub, common, browser)
 
     p = sub.add_parser("schema", parents=[common], help="print a JSON Schema")

@@ -43,7 +43,9 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
     budget = {} if args.max_nodes is None else {"max_nodes": args.max_nodes}
     server, engines = build_server(
-        db_path(args), profile=args.profile, settings=engine_settings(args, **budget)
+        db_path(args),
+        profile=args.profile,
+        settings=engine_settings(args, on_error="pause", **budget),
     )
     try:
         if args.http:

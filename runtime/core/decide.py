@@ -21,6 +21,8 @@ Which command is allowed when (the statuses are those of `RunStatus`):
 | PatchNode, AddNode, JumpTo, Rewind   | LOADED, PAUSED, ERROR                          |
 | FailRun                              | LOADED, RUNNING, STEPPING, PAUSED, ERROR       |
 | StopRun                              | any but COMPLETED, FAILED, STOPPED             |
+| ApplyRepair (runtime/core/repair.py) | ERROR, PAUSED                                  |
+| SuggestRepair, RejectRepair          | any (a record only)                            |
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.decision import Decision
 from weboter.runtime.core.live import LIVE_COMMANDS, live_events, require
 from weboter.runtime.core.references import EnvSource
+from weboter.runtime.core.repair import healed_events, repair
 from weboter.runtime.core.settle import Settler
 from weboter.runtime.core.validate import validate
 from weboter.runtime.errors import IllegalTransition
@@ -44,6 +47,8 @@ from weboter.schemas.events import (
     NodeFailed,
     NodeInputsOverridden,
     PauseRequested,
+    RepairRejected,
+    RepairSuggested,
     RunCreated,
     RunFailed,
     RunPaused,
@@ -53,6 +58,7 @@ from weboter.schemas.events import (
 )
 from weboter.schemas.messages import (
     AddNode,
+    ApplyRepair,
     ClearBreakpoint,
     CreateRun,
     FailRun,
@@ -62,11 +68,13 @@ from weboter.schemas.messages import (
     PauseRun,
     RecordAttempt,
     RecordNodeResult,
+    RejectRepair,
     Rewind,
     SetBreakpoint,
     SetVariable,
     StartRun,
     StopRun,
+    SuggestRepair,
     VetoNode,
 )
 from weboter.schemas.state import RunState, RunStatus
@@ -88,6 +96,9 @@ Command = (
     | Rewind
     | VetoNode
     | OverrideInputs
+    | ApplyRepair
+    | SuggestRepair
+    | RejectRepair
 )
 COMMANDS = typing.get_args(Command)
 S = RunStatus
@@ -141,6 +152,12 @@ class Decider:
             decision.add(PauseRequested(reason=command.reason))
         elif isinstance(command, VetoNode | OverrideInputs):
             decision.add(_hooked(state, command))
+        elif isinstance(command, ApplyRepair):
+            repair(decision, state, command, self.catalog, self.env, self._settler.settle)
+            if command.action.kind == "patch":
+                _still_valid(state, decision.after, self.catalog)
+        elif isinstance(command, SuggestRepair | RejectRepair):
+            decision.add(_recorded_repair(state, command))
         elif isinstance(command, LIVE_COMMANDS):
             for event in live_events(state, command, self.history):
                 decision.add(event)
@@ -186,6 +203,8 @@ class Decider:
         if command.error is not None:
             decision.add(NodeFailed(node_id=command.node_id, error=command.error))
             return
+        for event in healed_events(command):
+            decision.add(event)
         decision.add(
             NodeCompleted(
                 node_id=command.node_id,
@@ -204,6 +223,22 @@ class Decider:
             )
         )
         self._settler.settle(decision)
+
+
+def _recorded_repair(
+    state: RunState, command: SuggestRepair | RejectRepair
+) -> RepairSuggested | RepairRejected:
+    node_id = command.action.node_id or state.current_node or ""
+    if isinstance(command, SuggestRepair):
+        return RepairSuggested(
+            node_id=node_id,
+            source=command.source,
+            action=command.action,
+            confidence=min(max(command.confidence, 0.0), 1.0),
+        )
+    return RepairRejected(
+        node_id=node_id, source=command.source, action=command.action, reason=command.reason
+    )
 
 
 def _still_valid(before: RunState, after: RunState, catalog: Catalog) -> None:
@@ -245,6 +280,7 @@ def _created(command: CreateRun) -> RunCreated:
         initial_state=command.initial_state,
         max_nodes=command.max_nodes,
         client=command.client,
+        on_error=command.on_error,
     )
 
 

@@ -26,6 +26,9 @@ from weboter.schemas.events import (
     NodeInputsOverridden,
     NodePatched,
     PauseRequested,
+    RepairApplied,
+    RepairRejected,
+    RepairSuggested,
     RunCompleted,
     RunCreated,
     RunFailed,
@@ -90,6 +93,7 @@ def apply(  # table: one rule per event type
                 node_version=version,
                 pause_requested=False,
                 max_nodes=event.max_nodes,
+                on_error=event.on_error,
             )
         workflow = event.workflow
         return RunState(
@@ -105,6 +109,7 @@ def apply(  # table: one rule per event type
             updated_at=at,
             node_version=version,
             max_nodes=event.max_nodes,
+            on_error=event.on_error,
         )
     if state is None:
         raise FoldError(f"{type(event).__name__} at version {version} comes before RunCreated")
@@ -188,8 +193,11 @@ def apply(  # table: one rule per event type
             breakpoints=breakpoints,
             step_depth=None,
             pause_requested=False,
+            error=None,  # a repaired run leaves ERROR this way
             **common,
         )
+    if isinstance(event, RepairSuggested | RepairApplied | RepairRejected):
+        return replace(state, **common)  # records: the events after an applied one change it
     if isinstance(event, BreakpointSet):
         kept = [b for b in state.breakpoints if b.id != event.breakpoint.id]
         return replace(state, breakpoints=[*kept, event.breakpoint], **common)

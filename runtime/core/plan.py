@@ -13,6 +13,7 @@ from msgspec.structs import replace
 from weboter.runtime.core.flows import index_for
 from weboter.schemas.messages import ExecuteNode
 from weboter.schemas.state import RunState, RunStatus
+from weboter.schemas.workflow import Node
 
 DRIVEN = (RunStatus.RUNNING, RunStatus.STEPPING)
 
@@ -40,4 +41,11 @@ def plan(state: RunState, reply_to: str) -> ExecuteNode | None:
         loop_count=frame.loops.get(node.id, 0),
         browser=state.browser,
         arrived=state.node_version,
+        heal=policy_for(node, state) == "heal",
     )
+
+
+def policy_for(node: Node, state: RunState) -> str:
+    """The `do` of the node's on_error policy, else the run's ("" when neither says)."""
+    policy = node.on_error or state.on_error
+    return policy if isinstance(policy, str) else policy.do

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.flows import FlowIndex
 from weboter.runtime.core.references import REFERENCE, SCOPE_ALIASES, references_in
+from weboter.runtime.core.repair import check_policy
 from weboter.runtime.errors import Finding
 from weboter.schemas.workflow import TERMINALS, Flow, Node, Workflow
 
@@ -126,9 +127,12 @@ def _node(
 
 
 def _limits(node: Node, at: str, error: Callable[[str, str], None]) -> None:
-    """A node's time and retry limits: positive, and retries bounded."""
+    """A node's time, retry and on_error limits: positive, bounded, known policies."""
     if node.timeout is not None and node.timeout <= 0:
         error(f"{at}.timeout", f"timeout {node.timeout} is not a positive number of seconds")
+    wrong = check_policy(node.on_error, f"node {node.id!r}")
+    if wrong is not None:
+        error(f"{at}.on_error", wrong)
     retry = node.retry
     if retry is None:
         return

@@ -64,6 +64,8 @@ class ShopHandler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        for old, new in VARIANTS[self.server.variant]:
+            body = body.replace(old.encode(), new.encode())
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -126,6 +128,36 @@ LOGIN_FORM = """<h1>Log in</h1>
 </form>"""
 
 
+# The shop redesigned, for the self-healing tests: what a site's next release does to a
+# recorded workflow. "renamed": ids and classes renamed, the log-in button moved; "twins": a
+# second form with a password field just like the first (no healer can tell which is meant).
+VARIANTS: dict[str, list[tuple[str, str]]] = {
+    "": [],
+    "renamed": [
+        ('<label for="password">', '<label for="pw">'),
+        ('<input id="password"', '<input id="pw"'),
+        (
+            '<form method="post" action="/login">',
+            '<form method="post" action="/login"><button id="go" type="submit">Log in</button>',
+        ),
+        ('<button id="submit" type="submit">Log in</button>', ""),
+        ('<li class="product">', '<li class="item">'),
+        ('<ul class="products">', '<ul class="catalogue">'),
+        ('<article class="product-detail">', '<article class="card">'),
+    ],
+    "twins": [
+        ('<label for="password">', '<label for="pw-a">'),
+        ('<input id="password"', '<input id="pw-a"'),
+        (
+            "</form>",
+            '</form><form method="post" action="/login"><label for="login">Login</label> '
+            '<input id="login" name="login"><label for="pw-b">Secret</label> '
+            '<input id="pw-b" name="password" type="password"></form>',
+        ),
+    ],
+}
+
+
 def _product_list(number: int) -> str:
     start = (number - 1) * PER_PAGE
     items = "".join(
@@ -155,8 +187,9 @@ class ShopServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, variant: str = "") -> None:
         super().__init__((host, port), ShopHandler)
+        self.variant = variant  # "" (as recorded), "renamed" or "twins": see VARIANTS
         self.sessions: dict[str, str] = {}
         self.requests: list[str] = []  # "GET /login", "POST /login", ... in the order served
         self._thread: threading.Thread | None = None

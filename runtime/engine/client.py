@@ -110,10 +110,12 @@ class EngineClient:
         timeout: float = 30.0,
         max_nodes: int | None = None,
         env: dict[str, Any] | None = None,
+        on_error: str | None = None,
     ) -> str:
         """Create a run (and start it); returns its id once the log has it. `max_nodes`: its
         node budget (None: the engine's setting; 0: none). `env`: `$env` values for this run
-        only, looked up before the engine's own (kept in memory, never logged)."""
+        only, looked up before the engine's own (kept in memory, never logged). `on_error`:
+        what a failing node does unless it says (None: the engine's setting)."""
         command_id = command_id or uuid.uuid4().hex
         self.outbox.send(
             LAUNCHER,
@@ -126,6 +128,7 @@ class EngineClient:
                 start=start,
                 max_nodes=max_nodes,
                 env=env or {},
+                on_error=on_error,
             ),
         )
         return self._reply(command_id, timeout).run_id
@@ -150,10 +153,11 @@ class EngineClient:
         timeout: float = 30.0,
         max_nodes: int | None = None,
         env: dict[str, Any] | None = None,
+        on_error: str | None = None,
     ) -> str:
         """A new run from `run_id` right after event `at_seq`; returns its id. `max_nodes`: a
         new node budget counted from the fork point (None: the parent's). `env`: as `submit`'s,
-        over the parent's."""
+        over the parent's. `on_error`: None keeps the parent's."""
         command_id = uuid.uuid4().hex
         self.outbox.send(
             LAUNCHER,
@@ -167,6 +171,7 @@ class EngineClient:
                 start=start,
                 max_nodes=max_nodes,
                 env=env or {},
+                on_error=on_error,
             ),
         )
         return self._reply(command_id, timeout).run_id

@@ -140,7 +140,12 @@ class Engine:
             (
                 "launcher",
                 Launcher.start(
-                    self.bridge, self.catalog, s.db_path, max_nodes=s.max_nodes, env=self.env
+                    self.bridge,
+                    self.catalog,
+                    s.db_path,
+                    max_nodes=s.max_nodes,
+                    env=self.env,
+                    on_error=s.on_error,
                 ),
             ),
         ]

@@ -61,6 +61,7 @@ class Settings:
     transport: Literal["zmq", "memory"] = "zmq"
     # a run's node budget when its job names none: a loop that never ends fails there
     max_nodes: int = DEFAULT_MAX_NODES
+    on_error: str = ""  # a failing node's policy when neither job nor node says ("": fail)
     # where workflows write files (default: `workspace` beside the log), and folders allowed too
     workspace: Path | None = None
     allow_paths: list[Path] = field(default_factory=list)

@@ -15,8 +15,9 @@ from weboter.runtime.core.limits import check_value
 from weboter.runtime.engine.commands import breakpoint_at, commit
 from weboter.runtime.errors import UsageError
 from weboter.runtime.mcp.common import Log, clear_errors
-from weboter.schemas.context import NodeModifications
+from weboter.schemas.context import NodeModifications, RepairAction
 from weboter.schemas.messages import (
+    ApplyRepair,
     ClearBreakpoint,
     JumpTo,
     PatchNode,
@@ -102,12 +103,7 @@ def register_debugging(server: MCPServer, log: Log) -> None:  # table: one tool 
     def patch_node(run_id: str, node_id: str, changes: dict[str, Any]) -> Committed:
         """Change one node of a paused run's workflow: any of `inputs`, `params`, `control`,
         `action` (only those given change)."""
-        try:
-            patch = msgspec.convert(changes, NodeModifications)
-        except msgspec.ValidationError as exc:
-            raise UsageError(
-                f"changes: {exc}", hint="give any of inputs, params, control, action"
-            ) from exc
+        patch = _modifications(changes)
         return done(
             run_of(run_id),
             lambda c, r, x: PatchNode(
@@ -139,6 +135,39 @@ def register_debugging(server: MCPServer, log: Log) -> None:  # table: one tool 
 
     @server.tool()
     @clear_errors
+    def repair_run(
+        run_id: str,
+        kind: Literal["retry", "skip", "patch", "set_variables", "jump", "abort"],
+        reason: str = "",
+        node_id: str | None = None,
+        changes: dict[str, Any] | None = None,
+        variables: dict[str, Any] | None = None,
+        target_node: str | None = None,
+        expect_version: int | None = None,
+    ) -> Committed:
+        """Take a run out of ERROR (or change it at a pause), recorded as RepairApplied:
+        `retry` the failed node, `skip` it (its control decides with no outputs), `patch` a
+        node (`node_id`, `changes` as patch_node's), `set_variables`, `jump` to
+        `target_node`, or `abort` (the run fails). The run then rests PAUSED: continue_run
+        drives it on. `expect_version`: only if the run is still at that version."""
+        action = RepairAction(
+            kind=kind,
+            node_id=node_id,
+            modifications=_modifications(changes) if changes is not None else None,
+            variables=variables or {},
+            target_node=target_node,
+            reason=reason,
+        )
+        return done(
+            run_of(run_id),
+            lambda c, r, x: ApplyRepair(
+                command_id=c, run_id=x, reply_to=r, action=action, expect_version=expect_version
+            ),
+            f"{kind} applied",
+        )
+
+    @server.tool()
+    @clear_errors
     def pause_run(run_id: str) -> Committed:
         """Ask a running run to pause at its next node boundary (whichever process drives
         it); get_snapshot shows it PAUSED once it has."""
@@ -147,3 +176,12 @@ def register_debugging(server: MCPServer, log: Log) -> None:  # table: one tool 
             lambda c, r, x: PauseRun(command_id=c, run_id=x, reply_to=r),
             "pause requested",
         )
+
+
+def _modifications(changes: dict[str, Any]) -> NodeModifications:
+    try:
+        return msgspec.convert(changes, NodeModifications)
+    except msgspec.ValidationError as exc:
+        raise UsageError(
+            f"changes: {exc}", hint="give any of inputs, params, control, action"
+        ) from exc

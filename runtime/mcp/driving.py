@@ -34,6 +34,8 @@ from weboter.runtime.store.projection import state_at
 from weboter.schemas.messages import REJECTED, PageLooked, RunEnded, SetBreakpoint
 from weboter.schemas.state import Breakpoint
 
+OnErrorName = Literal["fail", "pause", "retry", "skip", "heal", "ai"]
+
 
 class Rested(TypedDict):
     run_id: str
@@ -107,19 +109,27 @@ def register_driving(server: MCPServer, log: Log, engines: Engines) -> None:  # 
         breakpoints: list[str] | None = None,
         paused: bool = False,
         max_nodes: int | None = None,
+        on_error: OnErrorName | None = None,
         wait_seconds: float = 60.0,
         ctx: Context | None = None,
     ) -> Rested:
         """Run a workflow (an object, or YAML/JSON text). `breakpoints`: node ids to pause
         before; `paused`: create the run and pause before its first node (then use step or
         continue_run); `max_nodes`: the run fails after that many nodes (default: the
-        server's budget). Waits until the run rests or `wait_seconds` pass."""
+        server's budget); `on_error`: what a failing node does unless it says (default:
+        pause in ERROR, then repair_run). Waits until the run rests or `wait_seconds` pass."""
         parsed = workflow_from(workflow)
         points = [breakpoint_at("before", n) for n in breakpoints or []]
         budget = _budget(max_nodes)
 
         def start(client: EngineClient) -> str:
-            run_id = client.submit(parsed, variables=variables or {}, start=None, max_nodes=budget)
+            run_id = client.submit(
+                parsed,
+                variables=variables or {},
+                start=None,
+                max_nodes=budget,
+                on_error=on_error,
+            )
             for bp in points:
                 client.command(_setting(run_id, bp))
             if not paused:

@@ -53,7 +53,8 @@ def build_server(
     server = MCPServer(
         "weboter", instructions=INSTRUCTIONS, subscriptions=bus, lifespan=following(log, bus)
     )
-    engines = Engines(settings or Settings(db_path=db_path), env or EnvSource())
+    # a failing node waits in ERROR for the client to fix it (unless the workflow says else)
+    engines = Engines(settings or Settings(db_path=db_path, on_error="pause"), env or EnvSource())
     register_reads(server, log)
     register_resources(server, log)
     if profile == "operator":

@@ -16,7 +16,7 @@ from weboter.runtime.core.fold import apply
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.errors import IllegalTransition
-from weboter.schemas.context import ErrorContext, NodeModifications
+from weboter.schemas.context import ErrorContext, NodeModifications, RepairAction
 from weboter.schemas.events import (
     BreakpointSet,
     Event,
@@ -30,6 +30,7 @@ from weboter.schemas.events import (
 )
 from weboter.schemas.messages import (
     AddNode,
+    ApplyRepair,
     ClearBreakpoint,
     CreateRun,
     FailRun,
@@ -39,11 +40,13 @@ from weboter.schemas.messages import (
     PauseRun,
     RecordAttempt,
     RecordNodeResult,
+    RejectRepair,
     Rewind,
     SetBreakpoint,
     SetVariable,
     StartRun,
     StopRun,
+    SuggestRepair,
     VetoNode,
 )
 from weboter.schemas.state import Breakpoint, RunState
@@ -92,6 +95,7 @@ DRIVEN = {"RUNNING", "STEPPING"}
 LIVE = RESTING | DRIVEN
 ALL = set(PATHS)
 NOT_ENDED = ALL - {"COMPLETED", "FAILED", "STOPPED"}
+REPAIRABLE = {"PAUSED", "ERROR"}
 
 
 def state_in(status: str) -> RunState:
@@ -154,6 +158,9 @@ TABLE: list[tuple[str, Make, set[str]]] = [
     ("rewind", lambda s: Rewind(**common(s), to_seq=10), RESTING),
     ("fail", lambda s: FailRun(**common(s), error=ERR), NOT_ENDED),
     ("stop", lambda s: StopRun(**common(s)), NOT_ENDED),
+    ("repair", lambda s: ApplyRepair(**common(s), action=RepairAction(kind="retry")), REPAIRABLE),
+    ("suggest", lambda s: SuggestRepair(**common(s), action=RepairAction(kind="skip")), ALL),
+    ("reject", lambda s: RejectRepair(**common(s), action=RepairAction(kind="skip")), ALL),
 ]
 
 

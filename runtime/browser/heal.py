@@ -1,0 +1,165 @@
+"""Self-healing locators (`on_error: heal`): when a node's locator finds nothing, the page's
+candidates are scored against the fingerprints of the elements this node acted on in its
+earlier successful runs (runtime/browser/likeness.py); a unique match above the threshold
+gets a selector, and the action runs again with it. Only its success counts: the node's result
+then carries what was healed (`Healed`), which the State Manager records as RepairSuggested,
+RepairApplied (source `healer`) and NodePatched — so later runs of the node, and
+`weboter heal RUN --write`, use the new locator. No model and no network are involved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from weboter.runtime.browser.likeness import NotHealed, choose
+from weboter.runtime.core.catalog import ActionContext, ActionSpec
+from weboter.runtime.errors import ElementNotFound
+from weboter.runtime.store.eventlog import EventLog
+from weboter.schemas.context import Healed
+from weboter.schemas.events import NodeCompleted
+from weboter.schemas.messages import ExecuteNode
+
+MANY = ("builtin.ExtractList", "builtin.GetElements")  # a locator that finds a family
+RUNS_LOOKED_AT = 20  # the most recent runs of the workflow whose fingerprints count
+FINGERPRINTS = 50  # at most this many per node
+CANDIDATES = 3000  # elements of the page scored at most
+
+Call = Callable[[ActionSpec, ActionContext, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+# Runs in the page: every element of the recorded tag (and those showing the recorded text),
+# each with its fingerprint and the selectors that would find it (and how many they find).
+CANDIDATES_JS = """([tag, text, limit]) => {
+  const q = (s) => { try { return document.querySelectorAll(s).length; } catch (e) { return 0; } };
+  const label = (el) => (el.tagName || "").toLowerCase() + (el.id ? "#" + el.id : "")
+    + Array.from(el.classList || []).map(c => "." + c).join("");
+  const finger = (el) => {
+    const attrs = {};
+    for (const n of ["name", "type", "href", "src", "placeholder", "value", "data-testid",
+                     "aria-label", "title", "alt", "for"]) {
+      const v = el.getAttribute(n); if (v !== null) attrs[n] = v.slice(0, 200);
+    }
+    const t = (el.innerText || el.textContent || "").trim().replace(/\\s+/g, " ");
+    const ancestors = [];
+    for (let p = el.parentElement; p && ancestors.length < 4; p = p.parentElement) {
+      ancestors.push(label(p));
+    }
+    const same = el.parentElement
+      ? Array.from(el.parentElement.children).filter(s => s.tagName === el.tagName) : [el];
+    return {tag: el.tagName.toLowerCase(), role: el.getAttribute("role") || "",
+            name: (el.getAttribute("aria-label") || el.getAttribute("title")
+                   || el.getAttribute("alt") || t).slice(0, 120),
+            id: el.id || "", classes: Array.from(el.classList), text: t.slice(0, 200),
+            attributes: attrs, ancestors, index: same.indexOf(el)};
+  };
+  const selectors = (el) => {
+    const tagName = el.tagName.toLowerCase(), out = [];
+    const add = (s) => out.push([s, q(s)]);
+    if (el.id) add("#" + CSS.escape(el.id));
+    const tid = el.getAttribute("data-testid");
+    if (tid) add('[data-testid="' + CSS.escape(tid) + '"]');
+    const nm = el.getAttribute("name");
+    if (nm) add(tagName + '[name="' + CSS.escape(nm) + '"]');
+    if (el.classList.length) {
+      add(tagName + Array.from(el.classList).map(c => "." + CSS.escape(c)).join(""));
+    }
+    const path = [];
+    for (let e = el; e && e.tagName && e.tagName.toLowerCase() !== "html"; e = e.parentElement) {
+      const kin = e.parentElement
+        ? Array.from(e.parentElement.children).filter(s => s.tagName === e.tagName) : [e];
+      path.unshift(e.tagName.toLowerCase() + ":nth-of-type(" + (kin.indexOf(e) + 1) + ")");
+    }
+    add(path.join(" > "));
+    return out;
+  };
+  const seen = new Set(), found = [];
+  const take = (el) => {
+    if (!seen.has(el) && found.length < limit) { seen.add(el); found.push(el); }
+  };
+  document.querySelectorAll(tag || "*").forEach(take);
+  if (text) {
+    for (const el of document.querySelectorAll("body *")) {
+      if (found.length >= limit) break;
+      const t = (el.innerText || "").trim().replace(/\\s+/g, " ");
+      if (t === text) take(el);
+    }
+  }
+  return found.map(el => ({...finger(el), selectors: selectors(el)}));
+}"""
+
+
+async def acting(
+    call: Call,
+    spec: ActionSpec,
+    ctx: ActionContext,
+    inputs: dict[str, Any],
+    task: ExecuteNode,
+    db_path: Path | None,
+) -> tuple[dict[str, Any], dict[str, Any], Healed | None]:
+    """(inputs, outputs, what was healed): the action; when its locator finds nothing and
+    the node heals, healed and run again. ElementNotFound says why it was not healed."""
+    try:
+        return inputs, await call(spec, ctx, inputs), None
+    except ElementNotFound as exc:
+        if not task.heal or not spec.browser or db_path is None:
+            raise
+        try:
+            return await _healed(call, spec, ctx, inputs, task, db_path)
+        except NotHealed as refused:
+            raise ElementNotFound(
+                f"{exc.message}; not healed: {refused.message}",
+                hint="the run waits in ERROR: patch the node's locator, then weboter retry RUN",
+            ) from exc
+
+
+async def _healed(
+    call: Call,
+    spec: ActionSpec,
+    ctx: ActionContext,
+    inputs: dict[str, Any],
+    task: ExecuteNode,
+    db_path: Path,
+) -> tuple[dict[str, Any], dict[str, Any], Healed]:
+    if inputs.get("scope") not in (None, "", "page"):
+        raise NotHealed("the node looks inside a `scope` element; healing looks at the page")
+    recorded = fingerprints(db_path, task)
+    tag = str(recorded[0].get("tag") or "") if recorded else ""
+    text = str(recorded[0].get("text") or "") if recorded else ""
+    scope = await ctx.session.scope()
+    candidates = await scope.evaluate(CANDIDATES_JS, [tag, text, CANDIDATES])
+    chosen = choose(recorded, candidates, many=spec.name in MANY)
+    locator = {"element": chosen.selector, "type": "css"}
+    tried = {k: v for k, v in inputs.items() if k != "locators"} | {"locator": locator}
+    ctx.elements.clear()
+    outputs = await call(spec, ctx, tried)  # the heal counts only if the action succeeds
+    raw = {k: v for k, v in task.node.inputs.items() if k != "locators"} | {"locator": locator}
+    reason = (
+        f"the locator found nothing; {chosen.selector} scored {chosen.score:.2f} against "
+        f"{len(recorded)} fingerprint(s) of earlier runs (next best {chosen.runner_up:.2f})"
+    )
+    return tried, outputs, Healed(inputs=raw, locator=locator, score=chosen.score, reason=reason)
+
+
+def fingerprints(db_path: Path, task: ExecuteNode) -> list[dict[str, Any]]:
+    """The elements this node (same workflow, same flow, same id) acted on when it succeeded
+    in the workflow's most recent runs, newest first."""
+    found: list[dict[str, Any]] = []
+    log = EventLog(db_path, create=False)
+    try:
+        workflow_id = task.flow_path[0] if task.flow_path else ""  # the run's top flow
+        runs = [r.run_id for r in log.runs(500) if r.workflow_id == workflow_id]
+        for run_id in runs[:RUNS_LOOKED_AT]:
+            for record in reversed(list(log.read(run_id))):
+                event = record.event
+                if (
+                    isinstance(event, NodeCompleted)
+                    and event.node_id == task.node.id
+                    and event.flow_path == task.flow_path
+                ):
+                    found += [e for e in event.elements if e]
+                if len(found) >= FINGERPRINTS:
+                    return found
+    finally:
+        log.close()
+    return found

@@ -1,0 +1,169 @@
+"""`weboter retry|skip RUN`: take a run out of ERROR (each repair an event, RepairApplied by a
+person), then drive it on from here like `weboter continue`. `weboter heal RUN [--write FILE]`:
+the locators a run healed, as a patch or written back into the workflow file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from weboter.runtime.cli.debug_commands import resolve
+from weboter.runtime.core.loader import parse_text
+from weboter.runtime.engine.commands import commit
+from weboter.runtime.engine.settings import default_db
+from weboter.runtime.errors import UsageError
+from weboter.runtime.store.eventlog import EventLog
+from weboter.schemas.context import RepairAction
+from weboter.schemas.events import NodePatched, RepairApplied
+from weboter.schemas.messages import ApplyRepair
+
+Out = Callable[[argparse.Namespace, Any, str], None]
+
+EPILOG = """A run waits in ERROR when a node fails under `--on-error pause` (the default of
+`weboter debug` and the MCP server) or a node's own `on_error: pause`. Change what made it
+fail first (`weboter set RUN K=V`, `weboter patch RUN FILE`), then:
+
+  weboter retry 3f2a        the failed node runs again
+  weboter skip 3f2a         the failed node counts as done with no outputs; its control decides
+  weboter skip 3f2a --no-continue   record the repair, leave the run PAUSED
+
+Every repair is an event (`weboter history RUN` shows RepairApplied); fork from before it to
+compare."""
+
+
+def add_commands(
+    sub: Any,
+    common: argparse.ArgumentParser,
+    browser: argparse.ArgumentParser,
+    out: Out,
+    drive_run: Callable[..., int],
+) -> None:
+    for kind, helptext in (
+        ("retry", "run the failed node of a run in ERROR again, and go on"),
+        ("skip", "skip the failed node of a run in ERROR (its control decides), and go on"),
+    ):
+        p = sub.add_parser(
+            kind,
+            parents=[common, browser],
+            help=helptext,
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.add_argument("run", help="a run id (or a unique prefix)")
+        p.add_argument("--reason", default="", help="why (kept in the RepairApplied event)")
+        p.add_argument(
+            "--no-continue",
+            dest="go_on",
+            action="store_false",
+            help="only record the repair: the run rests PAUSED (continue it later)",
+        )
+        p.add_argument("--env-file", type=Path)
+        p.add_argument("--quiet", action="store_true")
+        p.set_defaults(handler=_repairing(kind), out=out, drive_run=drive_run)
+
+
+def _repairing(kind: str) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        db = Path(args.db) if args.db else default_db()
+        run_id, state = resolve(args, args.run)
+        action = RepairAction(kind=kind, node_id=state.current_node, reason=args.reason)  # type: ignore[arg-type]
+        outcome = commit(
+            db,
+            run_id,
+            lambda c, r, x: ApplyRepair(command_id=c, run_id=x, reply_to=r, action=action),
+        )
+        seqs = [e.seq for e in outcome.events]
+        if args.go_on:
+            return int(args.drive_run(args, mode="continue"))
+        args.out(
+            args,
+            {"run_id": run_id, "seqs": seqs, "status": str(outcome.state.status)},
+            f"run {run_id}: {kind} of node {state.current_node} recorded; it is "
+            f"{outcome.state.status} (go on: weboter continue {run_id[:8]})",
+        )
+        return 0
+
+    return handler
+
+
+def add_heal(sub: Any, common: argparse.ArgumentParser, out: Out) -> None:
+    p = sub.add_parser(
+        "heal",
+        parents=[common],
+        help="the locators a run healed (on_error: heal), as a patch or written into FILE",
+        description="Every locator the healer found again in RUN (RepairApplied by `healer`), "
+        "as a `weboter patch` file on stdout, or written into the workflow FILE with --write "
+        "(YAML comments are not kept).",
+    )
+    p.add_argument("run", help="a run id (or a unique prefix)")
+    p.add_argument("--write", type=Path, metavar="FILE", help="the workflow file to update")
+    p.set_defaults(handler=cmd_heal, out=out)
+
+
+def cmd_heal(args: argparse.Namespace) -> int:
+    db = Path(args.db) if args.db else default_db()
+    log = EventLog(db, create=False)
+    try:
+        run_id = log.resolve_run_id(args.run)
+        found = healed_nodes(log, run_id)
+    finally:
+        log.close()
+    if not found:
+        raise UsageError(
+            f"run {run_id} healed no locator",
+            hint="run the workflow with --on-error heal (or a node's on_error: heal)",
+        )
+    patch = {node_id: {"inputs": inputs} for (_, node_id), inputs in found.items()}
+    if args.write is None:
+        text = yaml.safe_dump(patch, sort_keys=False, allow_unicode=True)
+        args.out(args, {"run_id": run_id, "patch": patch}, text.rstrip())
+        return 0
+    data = parse_text(args.write.read_text(encoding="utf-8"), str(args.write))
+    for (flow_path, node_id), inputs in found.items():
+        _node_in(data, flow_path, node_id, str(args.write))["inputs"] = inputs
+    if args.write.suffix.lower() == ".json":
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    args.write.write_text(text, encoding="utf-8")
+    names = [node_id for _, node_id in found]
+    args.out(
+        args,
+        {"run_id": run_id, "file": str(args.write), "healed": names},
+        f"wrote {args.write}: healed {', '.join(names)}",
+    )
+    return 0
+
+
+def healed_nodes(log: EventLog, run_id: str) -> dict[tuple[tuple[str, ...], str], dict[str, Any]]:
+    """(flow path, node id) -> the node's healed inputs, the last heal of each node."""
+    found: dict[tuple[tuple[str, ...], str], dict[str, Any]] = {}
+    healer = False
+    for record in log.read(run_id):
+        event = record.event
+        if isinstance(event, RepairApplied):
+            healer = event.source == "healer"
+        elif isinstance(event, NodePatched) and healer and event.changes.inputs is not None:
+            found[(tuple(event.flow_path), event.node_id)] = event.changes.inputs
+            healer = False
+    return found
+
+
+def _node_in(data: Any, flow_path: tuple[str, ...], node_id: str, source: str) -> dict[str, Any]:
+    flow = data
+    for flow_id in flow_path[1:]:
+        flow = next((f for f in flow.get("sub_flows") or [] if f.get("id") == flow_id), None)
+        if flow is None:
+            break
+    node = next((n for n in (flow or {}).get("nodes") or [] if n.get("id") == node_id), None)
+    if node is None:
+        raise UsageError(
+            f"{source} has no node {node_id!r} in flow {'/'.join(flow_path)}",
+            hint="give the workflow file the run was made from",
+        )
+    return node

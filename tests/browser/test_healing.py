@@ -1,0 +1,119 @@
+"""Self-healing locators from the run's own history, in real Chromium: the demo workflow,
+recorded against the shop, breaks on the shop's redesign; `weboter run --on-error heal`
+completes it with the same CSV, every healed node named by a RepairApplied event, and the
+healed run verifies; `weboter heal RUN --write` turns the heals into the workflow file. A page
+where two elements are as alike is not healed: the run waits in ERROR and says why."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import weboter
+from weboter.runtime.demo.run import WORKFLOW, run_demo
+from weboter.runtime.demo.shop import PASSWORD, USER, ShopServer
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return sorted(csv.DictReader(handle), key=lambda r: r["name"])
+
+
+def run_on(home: Path, shop: ShopServer, out: Path, *more: str) -> dict:
+    """The demo workflow as a user runs it: `weboter run`, against `shop`."""
+    env_file = home / "env.json"
+    env_file.write_text(json.dumps({"shop": {"user": USER, "password": PASSWORD}}))
+    result = weboter(
+        "run",
+        str(WORKFLOW),
+        "--json",
+        "--var",
+        f"base_url={shop.url}",
+        "--var",
+        f"out={out}",
+        "--var",
+        "rows=[]",
+        "--env-file",
+        str(env_file),
+        "--allow-path",
+        str(out.parent),
+        *more,
+        home=home,
+    )
+    summary: dict = json.loads(result.stdout)
+    summary["exit"] = result.returncode
+    summary["stderr"] = result.stderr
+    return summary
+
+
+def history(home: Path, run_id: str) -> list[dict]:
+    return json.loads(weboter("history", run_id, "--json", home=home).stdout)["events"]
+
+
+def test_a_redesigned_shop_is_healed_from_the_runs_own_history(tmp_path: Path) -> None:
+    recorded = run_demo(tmp_path / "weboter.db", tmp_path / "before.csv", quiet=True)
+    assert recorded["status"] == "COMPLETED"
+    with ShopServer(variant="renamed") as shop:
+        broken = run_on(tmp_path, shop, tmp_path / "broken.csv")
+        assert broken["status"] == "FAILED" and broken["error"]["node_id"] == "password"
+        healed = run_on(tmp_path, shop, tmp_path / "after.csv", "--on-error", "heal")
+    assert healed["exit"] == 0, healed
+    assert healed["status"] == "COMPLETED"
+    assert rows(tmp_path / "after.csv") == rows(tmp_path / "before.csv")
+    events = history(tmp_path, healed["run_id"])
+    applied = [e["event"] for e in events if e["type"] == "RepairApplied"]
+    assert {a["node_id"] for a in applied} == {"password", "links", "read"}
+    assert all(a["source"] == "healer" for a in applied)
+    patched = {
+        e["event"]["node_id"]: e["event"]["changes"] for e in events if e["type"] == "NodePatched"
+    }
+    assert patched["password"]["inputs"]["locator"] == {"element": "#pw", "type": "css"}
+    assert patched["links"]["inputs"]["locator"]["element"] == "li.item"
+    # each node healed once: after the patch, later pages use the new locator
+    assert len(applied) == 3
+    verified = weboter("verify", healed["run_id"], "--json", home=tmp_path)
+    assert verified.returncode == 0 and json.loads(verified.stdout)["divergence"] is None
+    # the heals, written back into a copy of the workflow, run without healing
+    copy = tmp_path / "flow.yaml"
+    copy.write_text(WORKFLOW.read_text())
+    wrote = weboter("heal", healed["run_id"], "--write", str(copy), "--json", home=tmp_path)
+    assert wrote.returncode == 0, wrote.stderr
+    assert set(json.loads(wrote.stdout)["healed"]) == {"password", "links", "read"}
+    assert "li.item" in copy.read_text() and "#pw" in copy.read_text()
+    with ShopServer(variant="renamed") as shop:
+        again = weboter(
+            "run",
+            str(copy),
+            "--json",
+            "--var",
+            f"base_url={shop.url}",
+            "--var",
+            f"out={tmp_path / 'again.csv'}",
+            "--var",
+            "rows=[]",
+            "--env-file",
+            str(tmp_path / "env.json"),
+            "--allow-path",
+            str(tmp_path),
+            home=tmp_path,
+        )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert rows(tmp_path / "again.csv") == rows(tmp_path / "before.csv")
+
+
+def test_two_elements_as_alike_are_not_healed(tmp_path: Path) -> None:
+    recorded = run_demo(tmp_path / "weboter.db", tmp_path / "before.csv", quiet=True)
+    assert recorded["status"] == "COMPLETED"
+    with ShopServer(variant="twins") as shop:
+        waiting = run_on(tmp_path, shop, tmp_path / "twins.csv", "--on-error", "heal")
+    assert waiting["status"] == "ERROR", waiting
+    assert waiting["error"]["node_id"] == "password"
+    said = waiting["error"]["message"]
+    assert "not healed" in said and "about as alike" in said and "#pw-a" in said
+    events = history(tmp_path, waiting["run_id"])
+    assert not any(e["type"] == "RepairApplied" for e in events)

@@ -1,0 +1,60 @@
+"""The healer's judgement, without a browser: how alike two fingerprints are, and when a page's
+candidate is (for sure) the element a node acted on before."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from weboter.runtime.browser.likeness import THRESHOLD, NotHealed, choose, score, selector_for
+
+PASSWORD: dict[str, Any] = {
+    "tag": "input",
+    "id": "password",
+    "name": "",
+    "text": "",
+    "classes": [],
+    "attributes": {"name": "password", "type": "password"},
+    "ancestors": ["form", "main", "body", "html"],
+    "index": 1,
+}
+
+
+def candidate(**changes: Any) -> dict[str, Any]:
+    found = {**PASSWORD, "selectors": [["#" + str(changes.get("id", "password")), 1]]}
+    found.update(changes)
+    return found
+
+
+def test_the_same_element_scores_one_and_a_stranger_low() -> None:
+    assert score(PASSWORD, candidate()) == 1.0
+    stranger = candidate(tag="a", id="home", attributes={"href": "/"}, index=0)
+    assert score(PASSWORD, stranger) < 0.3
+
+
+def test_a_renamed_id_is_found_by_what_else_it_is() -> None:
+    user = candidate(id="username", attributes={"name": "username"}, index=0)
+    chosen = choose([PASSWORD], [user, candidate(id="pw")], many=False)
+    assert chosen.selector == "#pw" and chosen.score >= THRESHOLD > chosen.runner_up
+
+
+def test_nothing_alike_enough_or_two_as_alike_is_not_healed() -> None:
+    with pytest.raises(NotHealed, match="alike enough"):
+        choose([PASSWORD], [candidate(tag="select", attributes={}, id="x")], many=False)
+    with pytest.raises(NotHealed, match="about as alike"):
+        choose([PASSWORD], [candidate(id="pw-a"), candidate(id="pw-b")], many=False)
+    with pytest.raises(NotHealed, match="no earlier successful run"):
+        choose([], [candidate()], many=False)
+
+
+def test_a_list_is_found_by_its_family_one_element_by_a_unique_selector() -> None:
+    item = {
+        "tag": "li",
+        "classes": ["item"],
+        "selectors": [["li.item", 4], ["main > ul > li:nth-of-type(1)", 1]],
+    }
+    assert selector_for(item, many=True) == "li.item"
+    assert selector_for(item, many=False) == "main > ul > li:nth-of-type(1)"
+    with pytest.raises(NotHealed, match="alone"):
+        selector_for({"tag": "li", "selectors": [["li", 4]]}, many=False)
