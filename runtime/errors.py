@@ -20,6 +20,7 @@ WeboterError
 ├── ValueRefused             a value beyond a limit: 64-bit numbers, depth, size (exit 2)
 ├── IllegalTransition        a command that is not allowed in the run's current state
 ├── RunNotFound              no run with that id (or the prefix is ambiguous)
+├── ModelError               no AI model configured, or it failed / gave no usable reply
 └── TransportError           a message could not be sent/decoded
 
 Library errors are mapped where they arise: sqlite3's and msgspec's in runtime/store (the
@@ -137,6 +138,10 @@ class IllegalTransition(WeboterError):
 
 class RunNotFound(WeboterError):
     exit_code = 2
+
+
+class ModelError(WeboterError):
+    pass
 
 
 class TransportError(WeboterError):

@@ -17,6 +17,7 @@ LAYERS = [
     "weboter.runtime.transport",
     "weboter.runtime.browser",
     "weboter.runtime.actions",
+    "weboter.runtime.ai",
     "weboter.actors",
     "weboter.runtime.engine",
     "weboter.runtime.mcp",

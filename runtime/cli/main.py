@@ -192,8 +192,7 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
     p.set_defaults(handler=cmd_resume)
 
     add_commands(sub, common, browser, out, drive_resting)
-    repair_commands.add_commands(sub, common, browser, out, drive_resting)
-    repair_commands.add_heal(sub, common, out)
+    repair_commands.add_commands(sub, common, browser, out, drive_resting)  # + heal, AI
     mcp_command.add_command(sub, common, browser)
 
     p = sub.add_parser("schema", parents=[common], help="print a JSON Schema")

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from weboter.runtime.cli import ai_commands
 from weboter.runtime.cli.debug_commands import resolve
 from weboter.runtime.core.loader import parse_text
 from weboter.runtime.engine.commands import commit
@@ -65,6 +66,8 @@ def add_commands(
         p.add_argument("--env-file", type=Path)
         p.add_argument("--quiet", action="store_true")
         p.set_defaults(handler=_repairing(kind), out=out, drive_run=drive_run)
+    add_heal(sub, common, out)
+    ai_commands.add_commands(sub, common, out)
 
 
 def _repairing(kind: str) -> Callable[[argparse.Namespace], int]:

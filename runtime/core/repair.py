@@ -7,7 +7,8 @@ makes.
 | retry         | the failed node runs again                                            |
 | skip          | the failed node counts as done with no outputs; its control decides   |
 | patch         | a node's inputs/params/control/action change (validated first)        |
-| set_variables | variables change (global if the run has one of that name, else flow)  |
+| set_variables | variables change: `$global{x}`, `$flow{x}`, or a plain name (the flow's |
+|               | if the current flow has it, else global)                              |
 | jump          | the run goes on at another node of the current flow                   |
 | abort         | the run fails with its error                                          |
 
@@ -17,7 +18,9 @@ process may continue it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from typing import Literal
 
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.decision import Decision
@@ -43,6 +46,7 @@ from weboter.schemas.state import RunState, RunStatus
 from weboter.schemas.workflow import END, EXIT, ON_ERROR, OnError
 
 REPAIRABLE = (RunStatus.ERROR, RunStatus.PAUSED)
+SCOPED = re.compile(r"\$(global|flow)\{([^}]+)\}|(global|flow)\.(.+)")
 ALWAYS_FAIL = ("NodeBudgetExceeded",)  # a runaway guard: no policy keeps such a run going
 
 
@@ -182,13 +186,23 @@ def _changes(
             )
         )
     elif action.kind == "set_variables":
-        for name, value in action.variables.items():
-            if name in state.globals:
-                decision.add(VariableSet(name=name, value=value, scope="global"))
-            else:
-                decision.add(VariableSet(name=name, value=value, scope="flow"))
+        for key, value in action.variables.items():
+            scope, name = _scoped(key, state)
+            decision.add(VariableSet(name=name, value=value, scope=scope))
     elif action.kind == "jump":
         target = action.target_node or ""
         if index.node(here.flow_path, target) is None and target not in (END, EXIT):
             raise IllegalTransition(f"flow {'/'.join(here.flow_path)} has no node {target!r}")
         decision.add(JumpedTo(node_id=target))
+
+
+def _scoped(key: str, state: RunState) -> tuple[Literal["flow", "global"], str]:
+    """`$global{x}` / `global.x`, `$flow{x}` / `flow.x`; a plain name is the flow's when the
+    current flow has it, else global."""
+    match = SCOPED.fullmatch(key)
+    if match:
+        name = str(match.group(2) or match.group(4))
+        if (match.group(1) or match.group(3)) == "global":
+            return "global", name
+        return "flow", name
+    return ("flow" if key in state.frame.vars else "global"), key

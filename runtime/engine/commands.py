@@ -1,19 +1,27 @@
 """One state-changing command committed through the write path from this process, without
-starting an engine: what `weboter break|set|patch|jump|rewind|pause` and the MCP server's
-debugger tools do. A process that drives the run sees the change before its next node."""
+starting an engine: what `weboter break|set|patch|jump|rewind|pause|repair` and the MCP
+server's debugger tools do. A process that drives the run sees the change before its next
+node. Also the AI gateway's recorded operations: `suggest_repair`, `modify_runtime`."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from weboter.runtime.actions import default_catalog
+from weboter.runtime.ai.gateway import failure_of, propose_repair
+from weboter.runtime.ai.models import Model
 from weboter.runtime.core.decide import COMMANDS, Command
 from weboter.runtime.core.references import EnvSource
+from weboter.runtime.errors import IllegalTransition
 from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
 from weboter.runtime.store.runstore import Outcome, RunStore
+from weboter.schemas.context import RepairAction
+from weboter.schemas.messages import ApplyRepair, SuggestRepair
 from weboter.schemas.state import Breakpoint
 
 
@@ -45,3 +53,54 @@ def breakpoint_at(
         condition=condition,
         once=once,
     )
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    run_id: str
+    action: RepairAction
+    confidence: float
+    seq: int  # the run's last seq when suggested: `modify_runtime` applies it there only
+
+
+def suggest_repair(model: Model, db_path: Path, run_id: str, *, aria: str = "") -> Suggestion:
+    """The model's repair for a run in ERROR (or PAUSED), recorded as RepairSuggested."""
+    run_id, state, steps = failure_of(db_path, run_id)
+    action, confidence = propose_repair(model, state, steps, aria=aria)
+    outcome = commit(
+        db_path,
+        run_id,
+        lambda c, r, x: SuggestRepair(
+            command_id=c, run_id=x, reply_to=r, action=action, confidence=confidence
+        ),
+    )
+    return Suggestion(run_id, action, confidence, outcome.events[-1].seq)
+
+
+def modify_runtime(
+    db_path: Path, run_id: str, at_seq: int, action: RepairAction, *, source: str = "model"
+) -> tuple[bool, str]:
+    """Apply `action` only if the run is still where it was right after `at_seq` (the seed's
+    `modify_runtime(snapshot, modifications)`): (True, "") once applied, else (False, why)."""
+    log = EventLog(db_path, create=False)
+    try:
+        run_id = log.resolve_run_id(run_id)
+        seen = state_at(log, run_id, at_seq)
+    finally:
+        log.close()
+    try:
+        commit(
+            db_path,
+            run_id,
+            lambda c, r, x: ApplyRepair(
+                command_id=c,
+                run_id=x,
+                reply_to=r,
+                action=action,
+                source=source,
+                expect_version=seen.version,
+            ),
+        )
+    except IllegalTransition as exc:
+        return False, exc.message
+    return True, ""

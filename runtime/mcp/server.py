@@ -18,6 +18,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.settings import Settings
+from weboter.runtime.mcp.assisting import register_assisting
 from weboter.runtime.mcp.common import Log
 from weboter.runtime.mcp.debugging import register_debugging
 from weboter.runtime.mcp.driving import Engines, register_driving, register_looking
@@ -61,4 +62,5 @@ def build_server(
         register_debugging(server, log)
         register_driving(server, log, engines)
     register_looking(server, log, engines)  # reads only, but may start a browser
+    register_assisting(server, log, operator=profile == "operator")
     return server, engines

@@ -49,6 +49,7 @@ READING = {
     "diff_runs",
     "verify_run",
     "page_snapshot",
+    "generate_workflow",
 }
 
 

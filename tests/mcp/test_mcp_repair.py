@@ -3,11 +3,13 @@ client fixes it, repairs it and goes on; the repair is an event it reads back.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from mcp import Client
 
+from tests.ai.model_server import ModelServer, Reply
 from tests.conftest import flow, node
 from tests.mcp.test_mcp import call, in_process
 
@@ -44,3 +46,34 @@ def test_error_is_a_state_the_client_recovers_from(db_path: Path) -> None:
         assert failed["status"] == "FAILED"
 
     in_process(db_path, session)
+
+
+def test_the_model_suggests_the_repair_and_the_client_applies_it(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fix = json.dumps(
+        {"kind": "set_variables", "variables": {"$global{n}": 5}, "reason": "n is unset"}
+    )
+
+    async def without_a_model(client: Client) -> None:
+        result = await client.call_tool("generate_workflow", {"prompt": "anything"})
+        assert result.is_error and "no AI model is configured" in result.content[0].text  # type: ignore[union-attr]
+
+    monkeypatch.delenv("WEBOTER_AI_MODEL", raising=False)
+    in_process(db_path, without_a_model)
+
+    with ModelServer([Reply(fix)]) as model:
+        for key, value in model.env().items():
+            monkeypatch.setenv(key, value)
+
+        async def session(client: Client) -> None:
+            run = await call(client, "run_workflow", workflow=NEEDS_N)
+            assert run["status"] == "ERROR"
+            found = await call(client, "suggest_repair", run_id=run["run_id"], apply=True)
+            assert found["applied"] is True and found["action"]["kind"] == "set_variables"
+            done = await call(client, "continue_run", run_id=run["run_id"])
+            assert done["status"] == "COMPLETED"
+            snap = await call(client, "get_snapshot", run_id=run["run_id"])
+            assert snap["variables"]["global"]["twice"] == 10
+
+        in_process(db_path, session)

@@ -1,0 +1,121 @@
+"""`weboter generate PROMPT -o FILE` and `weboter repair RUN`: the AI gateway from the
+command line (a model configured by WEBOTER_AI_*; runtime/ai/models.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+
+from weboter.runtime.ai.gateway import generate_workflow
+from weboter.runtime.ai.models import configured
+from weboter.runtime.core.flows import index_for
+from weboter.runtime.engine.commands import commit, modify_runtime, suggest_repair
+from weboter.runtime.engine.settings import default_db
+from weboter.schemas.messages import RejectRepair
+
+Out = Callable[[argparse.Namespace, Any, str], None]
+
+MODEL_EPILOG = """The model: any OpenAI-compatible server (OpenAI, Ollama, llama.cpp, vLLM, LM
+Studio) named by WEBOTER_AI_BASE_URL and WEBOTER_AI_MODEL (WEBOTER_AI_API_KEY if it needs a
+key; WEBOTER_AI_PROVIDER=anthropic with the anthropic extra). What it is told never holds a
+secret's value: runs are read from the log, where secrets are $env{name}."""
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser, out: Out) -> None:
+    p = sub.add_parser(
+        "generate",
+        parents=[common],
+        help="write a workflow for a task with the AI model (validated before it is written)",
+        epilog='example:\n  weboter generate "log in and export the order list" -o flow.yaml\n\n'
+        + MODEL_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("prompt", help="what the workflow should do")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the file (.yaml or .json)")
+    p.add_argument("--tries", type=int, default=3, help="replies asked for at most (default 3)")
+    p.set_defaults(handler=cmd_generate, out=out)
+    p = sub.add_parser(
+        "repair",
+        parents=[common],
+        help="ask the AI model how to repair a run in ERROR; apply it on confirmation",
+        epilog="example:\n  weboter repair 3f2a          show the suggestion, ask before applying"
+        "\n  weboter repair 3f2a --yes    apply it (then: weboter continue 3f2a)\n\n"
+        + MODEL_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("run", help="a run id (or a unique prefix), in ERROR or PAUSED")
+    p.add_argument("--yes", action="store_true", help="apply the suggestion without asking")
+    p.set_defaults(handler=cmd_repair, out=out)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    model = configured()
+    if not args.json:
+        print(f"asking {model.config.model} ...", file=sys.stderr, flush=True)
+    workflow = generate_workflow(model, args.prompt, tries=max(args.tries, 1))
+    data = msgspec.to_builtins(workflow)
+    if args.output.suffix.lower() == ".json":
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    args.output.write_text(text, encoding="utf-8")
+    nodes = sum(len(flow) for flow in index_for(workflow).nodes.values())
+    args.out(
+        args,
+        {"file": str(args.output), "workflow": workflow.id, "nodes": nodes},
+        f"wrote {args.output}: workflow {workflow.id!r}, {nodes} node(s), valid\n"
+        f"try it: weboter debug {args.output}",
+    )
+    return 0
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    db = Path(args.db) if args.db else default_db()
+    model = configured()
+    found = suggest_repair(model, db, args.run)
+    action = found.action
+    shown = {k: v for k, v in msgspec.to_builtins(action).items() if k != "reason"}
+    text = (
+        f"run {found.run_id}: the model suggests {action.kind} (confidence "
+        f"{found.confidence:.2f})\n  why: {action.reason}\n  {json.dumps(shown)}"
+    )
+    apply = args.yes or (not args.json and sys.stdin.isatty() and _confirmed(text))
+    applied, why = False, "not applied: pass --yes to apply it"
+    if apply:
+        applied, why = modify_runtime(db, found.run_id, found.seq, action)
+    else:
+        commit(
+            db,
+            found.run_id,
+            lambda c, r, x: RejectRepair(
+                command_id=c, run_id=x, reply_to=r, action=action, reason="not confirmed"
+            ),
+        )
+    said = f"applied; go on: weboter continue {found.run_id[:8]}" if applied else why
+    args.out(
+        args,
+        {
+            "run_id": found.run_id,
+            "suggestion": msgspec.to_builtins(action),
+            "confidence": found.confidence,
+            "applied": applied,
+            "why": "" if applied else why,
+        },
+        f"{text}\n{said}",
+    )
+    return 0 if applied or not args.yes else 1
+
+
+def _confirmed(text: str) -> bool:
+    print(text, file=sys.stderr)
+    try:
+        return input("apply it? [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False

@@ -1,0 +1,68 @@
+"""The MCP tools of the AI gateway: `generate_workflow` (a workflow for a task, validated by
+the engine) and `suggest_repair` (a repair for a run in ERROR, recorded as RepairSuggested;
+applied with `apply` only if the run has not moved on). Both need a model configured by the
+server's environment (WEBOTER_AI_BASE_URL, WEBOTER_AI_MODEL); without one they say so."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+import msgspec
+from mcp.server.mcpserver import MCPServer
+from typing_extensions import TypedDict
+
+from weboter.runtime.ai.gateway import generate_workflow as generate
+from weboter.runtime.ai.models import configured
+from weboter.runtime.engine.commands import modify_runtime
+from weboter.runtime.engine.commands import suggest_repair as suggest
+from weboter.runtime.mcp.common import Log, clear_errors
+
+
+class Generated(TypedDict):
+    workflow: dict[str, Any]
+    nodes: int
+
+
+class Suggested(TypedDict):
+    run_id: str
+    action: dict[str, Any]  # kind, reason, and what it changes
+    confidence: float
+    applied: bool
+    why_not: str  # when `apply` was asked and the run had moved on
+
+
+def register_assisting(server: MCPServer, log: Log, *, operator: bool) -> None:
+    @server.tool()
+    @clear_errors
+    async def generate_workflow(prompt: str, tries: int = 3) -> Generated:
+        """Write a workflow for `prompt` with the server's AI model; the engine validates it
+        and tells the model its faults until it passes (at most `tries` replies)."""
+        model = configured()
+        workflow = await anyio.to_thread.run_sync(lambda: generate(model, prompt, max(tries, 1)))
+        data = msgspec.to_builtins(workflow)
+        nodes = len(workflow.nodes) + sum(len(f.nodes) for f in workflow.sub_flows)
+        return {"workflow": data, "nodes": nodes}
+
+    if not operator:
+        return
+
+    @server.tool()
+    @clear_errors
+    async def suggest_repair(run_id: str, apply: bool = False) -> Suggested:
+        """Ask the server's AI model how to repair a run in ERROR (or PAUSED): retry, skip,
+        patch, set_variables, jump or abort, with a reason and a confidence; checked against
+        the run, recorded as RepairSuggested. `apply`: apply it at once (only if the run is
+        still where it was when suggested), then continue_run."""
+        model = configured()
+        found = await anyio.to_thread.run_sync(lambda: suggest(model, log.path, run_id))
+        applied, why = False, ""
+        if apply:
+            applied, why = modify_runtime(log.path, found.run_id, found.seq, found.action)
+        return {
+            "run_id": found.run_id,
+            "action": msgspec.to_builtins(found.action),
+            "confidence": found.confidence,
+            "applied": applied,
+            "why_not": why,
+        }
