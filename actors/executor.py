@@ -14,10 +14,13 @@ from __future__ import annotations
 import logging
 import uuid
 
+import msgspec
+
 from weboter.runtime.core.hooks import HookRegistry, PreNode
 from weboter.runtime.core.plan import DRIVEN
 from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import (
+    AI_GATEWAY,
     BUS,
     CONTINUOUS_EXECUTOR,
     NODE_RUNNER,
@@ -29,6 +32,7 @@ from weboter.schemas.context import ErrorContext, RepairAction
 from weboter.schemas.messages import (
     REJECTED,
     ApplyRepair,
+    AskRepair,
     CancelNode,
     CommandRejected,
     Committed,
@@ -41,6 +45,7 @@ from weboter.schemas.messages import (
     Mode,
     OverrideInputs,
     ReleaseRun,
+    RepairDeclined,
     RunEnded,
     StartRun,
     Step,
@@ -72,6 +77,7 @@ class Executor(MessageActor):
         self.statuses: dict[str, str] = {}  # run -> its status as last committed
         self._asked: dict[str, tuple[int, str]] = {}  # run -> (arrival, node) hooks saw
         self._retries: dict[str, tuple[str, int]] = {}  # run -> (node, on_error retries so far)
+        self.errors: dict[str, ErrorContext] = {}  # run -> its error, while the model is asked
         self.publish_hooks = False  # the bus says when anybody subscribes to hooks
 
     def handle(self, message: Message) -> None:
@@ -79,6 +85,8 @@ class Executor(MessageActor):
             self._on_committed(message)
         elif isinstance(message, CommandRejected):
             self._on_rejected(message)
+        elif isinstance(message, RepairDeclined):
+            self._declined(message)
         else:
             self.on_request(message)
 
@@ -195,7 +203,15 @@ class Executor(MessageActor):
         assert message.error is not None
         policy = message.on_error or OnError()
         node = message.error.node_id or ""
-        if message.break_on_error or policy.do in ("pause", "heal", "ai"):
+        if policy.do == "ai" and not message.break_on_error:
+            if self._retry(run_id, node) <= policy.attempts:  # the model may repair it
+                self.errors[run_id] = message.error
+                self.send(
+                    AI_GATEWAY, AskRepair(run_id=run_id, reply_to=self.address, mode=self.mode)
+                )
+            else:
+                self._rest(run_id, RunStatus.ERROR, message.error)
+        elif message.break_on_error or policy.do in ("pause", "heal", "ai"):
             self._rest(run_id, RunStatus.ERROR, message.error)  # wait for a decision
         elif policy.do == "retry" and self._retry(run_id, node) <= policy.attempts:
             self._repair(run_id, RepairAction(kind="retry", node_id=node, reason="on_error"))
@@ -203,6 +219,15 @@ class Executor(MessageActor):
             self._repair(run_id, RepairAction(kind="skip", node_id=node, reason="on_error"))
         else:
             self._fail(run_id, message.error)
+
+    def _declined(self, message: RepairDeclined) -> None:
+        """The model did not repair the run: it waits in ERROR, its error saying why."""
+        error = self.errors.pop(message.run_id, None)
+        if error is not None:
+            error = msgspec.structs.replace(
+                error, hint=f"{message.reason}; {error.hint}" if error.hint else message.reason
+            )
+        self._rest(message.run_id, RunStatus.ERROR, error)
 
     def _retry(self, run_id: str, node_id: str) -> int:
         """How many times the failed node is now being retried in a row (by on_error)."""
@@ -236,6 +261,7 @@ class Executor(MessageActor):
         self.statuses.pop(run_id, None)
         self._asked.pop(run_id, None)
         self._retries.pop(run_id, None)
+        self.errors.pop(run_id, None)
         watcher = self.watchers.pop(run_id, None)
         for to in (watcher, self.stoppers.pop(run_id, None)):
             if to:

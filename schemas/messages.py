@@ -317,6 +317,22 @@ class Shutdown(_Msg, frozen=True):
     reason: str = ""
 
 
+class AskRepair(_Msg, frozen=True):
+    """Executor -> AI Gateway: a node under `on_error: ai` failed; ask the model for a repair
+    and apply it (ApplyRepair, answered to `reply_to`), or say why not (RepairDeclined)."""
+
+    run_id: str
+    reply_to: str
+    mode: Mode = "continuous"
+
+
+class RepairDeclined(_Msg, frozen=True):
+    """AI Gateway -> executor: no repair was applied; the run waits in ERROR (`reason`)."""
+
+    run_id: str
+    reason: str
+
+
 class LookAtPage(_Msg, frozen=True):
     """Client -> Node Runner: what the run's browser shows now (put back as recorded when
     this runner has no page for it)."""
@@ -376,6 +392,8 @@ Message = (
     | Publish
     | CatchUp
     | EventBatch
+    | AskRepair
+    | RepairDeclined
     | LookAtPage
     | PageLooked
     | Shutdown

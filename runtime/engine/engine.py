@@ -20,12 +20,14 @@ from typing import Any
 import pykka
 import zmq
 
+from weboter.actors.ai_gateway import AIGateway
 from weboter.actors.context_bus import ContextBus
 from weboter.actors.executor import ContinuousExecutor, StepExecutor
 from weboter.actors.launcher import Launcher
 from weboter.actors.node_runner import NodeRunner
 from weboter.actors.state_manager import StateManager
 from weboter.runtime.actions import default_catalog
+from weboter.runtime.ai.models import ModelConfig
 from weboter.runtime.browser.host import BrowserHost
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.hooks import HookRegistry
@@ -134,6 +136,10 @@ class Engine:
                     workspace=Workspace.beside(s.db_path, s.workspace, s.allow_paths),
                     node_timeout=s.node_timeout or None,
                 ),
+            ),
+            (
+                "ai_gateway",
+                AIGateway.start(self.bridge, s.db_path, s.model or ModelConfig.from_env()),
             ),
             ("continuous_executor", ContinuousExecutor.start(self.bridge, hooks=self.hooks)),
             ("step_executor", StepExecutor.start(self.bridge, hooks=self.hooks)),

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from weboter.runtime.ai.models import ModelConfig
 from weboter.runtime.browser.evidence import EvidencePolicy
 from weboter.runtime.errors import UsageError
 from weboter.runtime.store.eventlog import Durability
@@ -62,6 +63,7 @@ class Settings:
     # a run's node budget when its job names none: a loop that never ends fails there
     max_nodes: int = DEFAULT_MAX_NODES
     on_error: str = ""  # a failing node's policy when neither job nor node says ("": fail)
+    model: ModelConfig | None = None  # the AI gateway's model (None: from WEBOTER_AI_*)
     # where workflows write files (default: `workspace` beside the log), and folders allowed too
     workspace: Path | None = None
     allow_paths: list[Path] = field(default_factory=list)

@@ -8,5 +8,6 @@ STEP_EXECUTOR = "step_executor"
 EXECUTORS = (CONTINUOUS_EXECUTOR, STEP_EXECUTOR)
 NODE_RUNNER = "node_runner"
 BUS = "bus"  # the Context Bus: the event stream's publisher and the catch-up service
+AI_GATEWAY = "ai_gateway"  # asks the model for repairs (on_error: ai)
 
-ACTORS = (LAUNCHER, STATE_MANAGER, CONTINUOUS_EXECUTOR, STEP_EXECUTOR, NODE_RUNNER, BUS)
+ACTORS = (LAUNCHER, STATE_MANAGER, CONTINUOUS_EXECUTOR, STEP_EXECUTOR, NODE_RUNNER, BUS, AI_GATEWAY)

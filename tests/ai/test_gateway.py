@@ -17,7 +17,10 @@ from tests.conftest import Runner, flow, node, weboter
 from weboter.runtime.ai.gateway import generate_workflow
 from weboter.runtime.ai.models import Model, ModelConfig, configured
 from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.commands import modify_runtime, suggest_repair
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import ModelError
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
@@ -142,3 +145,39 @@ def test_suggest_repair_is_checked_recorded_applied_and_never_sees_a_secret(
 def test_a_real_model_writes_a_workflow_that_validates() -> None:
     workflow = generate_workflow(configured(), "Set the global variable n to 1, then end.")
     assert workflow.nodes
+
+
+def test_on_error_ai_the_model_repairs_the_run_or_it_waits_for_a_person(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WEBOTER_AI_MODEL", raising=False)
+    workflow = to_workflow(failing_with_a_secret(), "t")
+    sure = {"kind": "set_variables", "variables": {"$global{n}": 1}, "reason": "n unset"}
+    unsure = {**sure, "confidence": 0.2}
+    with ModelServer(
+        [Reply(json.dumps({**sure, "confidence": 0.9})), Reply(json.dumps(unsure))]
+    ) as server:
+        config = ModelConfig(model="scripted", base_url=server.base_url)
+        settings = Settings(db_path=db_path, model=config)
+        engine = Engine(settings, env=EnvSource({"shop": {"password": SECRET}}, use_os=False))
+        with engine, engine.client() as client:
+            repaired = client.submit(workflow, on_error="ai")
+            assert client.wait(repaired, timeout=30).status == "COMPLETED"
+            waiting = client.submit(workflow, on_error="ai")
+            ended = client.wait(waiting, timeout=30)
+    assert ended.status == "ERROR" and ended.error is not None
+    assert "waiting for a person" in ended.error.hint
+    log = EventLog(db_path)
+    try:
+        events = [r.event for r in log.read(repaired)]
+    finally:
+        log.close()
+    assert [e.source for e in events if isinstance(e, RepairApplied)] == ["model"]
+    assert SECRET not in "\n".join(server.bodies)
+    # without a model the run waits in ERROR and says so
+    engine = Engine(Settings(db_path=db_path), env=EnvSource({}, use_os=False))
+    with engine, engine.client() as client:
+        alone = client.submit(workflow, on_error="ai")
+        ended = client.wait(alone, timeout=30)
+    assert ended.status == "ERROR" and ended.error is not None
+    assert "no AI model is configured" in ended.error.hint

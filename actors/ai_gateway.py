@@ -1,0 +1,94 @@
+"""The AI Gateway actor: the model's part in a run. When a node under `on_error: ai` fails, its
+executor asks here (AskRepair); the gateway reads the run from the log, has the model propose
+a repair (checked by a dry run: runtime/ai/gateway.py), records it (SuggestRepair) and, when
+the model is sure enough, applies it (ApplyRepair, source `model`) so the executor drives on.
+Otherwise — no model configured, the model failed, too little confidence — it says why
+(RepairDeclined) and the run waits in ERROR for a person. The model call blocks this actor's
+own thread only; every other run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+
+from weboter.runtime.ai.gateway import failure_of, propose_repair
+from weboter.runtime.ai.models import NOT_CONFIGURED, Model, ModelConfig
+from weboter.runtime.errors import WeboterError
+from weboter.runtime.transport.actor import MessageActor
+from weboter.runtime.transport.addresses import AI_GATEWAY, STATE_MANAGER
+from weboter.runtime.transport.seam import Transport
+from weboter.schemas.messages import (
+    ApplyRepair,
+    AskRepair,
+    CommandRejected,
+    Committed,
+    Message,
+    RepairDeclined,
+    SuggestRepair,
+)
+
+log = logging.getLogger(__name__)
+
+SURE_ENOUGH = 0.5  # a model repair below this confidence waits for a person
+
+
+class AIGateway(MessageActor):
+    address = AI_GATEWAY
+
+    def __init__(self, bridge: Transport, db_path: Path, model: ModelConfig | None) -> None:
+        super().__init__(bridge)
+        self.db_path = db_path
+        self.model = Model(model) if model is not None else None
+
+    def handle(self, message: Message) -> None:
+        if isinstance(message, AskRepair):
+            self._ask(message)
+        elif isinstance(message, CommandRejected):  # a suggestion the log refused: said there
+            log.warning("ai gateway: %s", message.error.message)
+        elif not isinstance(message, Committed):
+            log.warning("ai gateway: ignored %s", type(message).__name__)
+
+    def _ask(self, asked: AskRepair) -> None:
+        if self.model is None:
+            self._decline(asked, NOT_CONFIGURED)
+            return
+        try:
+            run_id, state, steps = failure_of(self.db_path, asked.run_id)
+            action, confidence = propose_repair(self.model, state, steps)
+        except WeboterError as exc:
+            self._decline(asked, f"the model gave no repair: {exc.message}")
+            return
+        self.send(
+            STATE_MANAGER,
+            SuggestRepair(
+                command_id=uuid.uuid4().hex,
+                run_id=run_id,
+                reply_to=self.address,
+                action=action,
+                confidence=confidence,
+            ),
+        )
+        if confidence < SURE_ENOUGH:
+            self._decline(
+                asked,
+                f"the model suggests {action.kind} ({action.reason}) with confidence "
+                f"{confidence:.2f}, below {SURE_ENOUGH}: waiting for a person",
+            )
+            return
+        self.send(
+            STATE_MANAGER,
+            ApplyRepair(
+                command_id=uuid.uuid4().hex,
+                run_id=run_id,
+                reply_to=asked.reply_to,  # the executor drives on from the commit
+                action=action,
+                source="model",
+                mode=asked.mode,
+                expect_version=state.version + 1,  # right after the suggestion, nothing else
+            ),
+        )
+
+    def _decline(self, asked: AskRepair, reason: str) -> None:
+        self.send(asked.reply_to, RepairDeclined(run_id=asked.run_id, reason=reason))
