@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from weboter.runtime.actions import default_catalog
+from weboter.runtime.core.analysis import analyse
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.limits import check_value
 from weboter.runtime.core.loader import load_workflow, parse_text
@@ -65,12 +66,14 @@ def open_log(args: argparse.Namespace) -> EventLog:
 # --- commands ----------------------------------------------------------------------------
 
 
-def load_checked(path: Path) -> tuple[Workflow, list[Any]]:
+def load_checked(path: Path, given: set[str] | None = None) -> tuple[Workflow, list[Any]]:
+    """The workflow at `path`, validated (WorkflowInvalid on an error), with its warnings and
+    the pre-execution analysis's (`given`: the global variables the run is given)."""
     workflow = load_workflow(path)
     findings = validate(workflow, default_catalog())
     if any(f.severity == "error" for f in findings):
         raise WorkflowInvalid(str(path), findings)
-    return workflow, findings
+    return workflow, findings + analyse(workflow, given)
 
 
 def parse_vars(pairs: list[str]) -> dict[str, Any]:

@@ -232,7 +232,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         breakpoints.append(Breakpoint(id="error", when="error"))
     jobs = []
     for file in args.files:
-        workflow, _ = load_checked(file)
+        workflow, findings = load_checked(file, given=set(variables))
+        if not args.quiet and not args.json:  # what may go wrong, before it runs
+            for finding in findings:
+                print(f"{file}: {finding}", file=sys.stderr)
         check_env_references(workflow, env, str(file))
         jobs.append(
             (

@@ -14,7 +14,9 @@ from mcp.server.mcpserver import MCPServer
 from typing_extensions import TypedDict
 
 from weboter.runtime.actions import default_catalog
+from weboter.runtime.core.analysis import analyse
 from weboter.runtime.core.catalog import describe
+from weboter.runtime.core.explain import next_step
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import EnvSource, display
 from weboter.runtime.core.validate import validate
@@ -61,6 +63,7 @@ class Snapshot(TypedDict):
     variables: dict[str, Any]
     history: list[dict[str, Any]]  # newest first, one per node run: seq, node_id, outputs, ...
     history_total: int
+    next_step: dict[str, Any] | None  # the next node, its action and its inputs resolved now
 
 
 class Events(TypedDict):
@@ -92,12 +95,13 @@ def register_reads(server: MCPServer, log: Log) -> None:  # table: one tool per 
     @clear_errors
     def validate_workflow(workflow: dict[str, Any] | str) -> Validation:
         """Check a workflow (an object, or YAML/JSON text) without running it: every finding
-        with its severity and where in the workflow it is."""
+        with its severity and where in the workflow it is — errors, and warnings of what is
+        likely to go wrong (globals nobody writes, loops without a bound, brittle locators)."""
         try:
             parsed = workflow_from(workflow)
         except WorkflowInvalid as exc:
             return {"valid": False, "nodes": 0, "findings": [_finding(f) for f in exc.findings]}
-        findings = validate(parsed, default_catalog())
+        findings = validate(parsed, default_catalog()) + analyse(parsed)
         nodes = sum(len(f.nodes) for f in index_for(parsed).flows.values())
         valid = not any(f.severity == "error" for f in findings)
         return {"valid": valid, "nodes": nodes, "findings": [_finding(f) for f in findings]}
@@ -120,7 +124,8 @@ def register_reads(server: MCPServer, log: Log) -> None:  # table: one tool per 
         """A run at one point of its log (its latest state, or right after event `at_seq`):
         status, current node, variables (global, flow, the flow stack, the last outputs; with
         `variables`, only the global and flow variables of those names),
-        breakpoints, error, and a page of its node history, newest first (`history_offset`
+        breakpoints, error, the next node with its inputs resolved as they are now
+        (`next_step`), and a page of its node history, newest first (`history_offset`
         counts back from the newest, `history_limit` <= 100; `history_total` says how many
         there are). Long texts and lists are cut, each cut said in place."""
         return snapshot_of(log, run_id, at_seq, variables, history_offset, history_limit)
@@ -240,6 +245,7 @@ def snapshot_of(
         "variables": shortened(values),
         "history": shortened(display(msgspec.to_builtins(page))),
         "history_total": len(snap.history),
+        "next_step": shortened(next_step(state, default_catalog())),
     }
 
 

@@ -86,6 +86,9 @@ def test_write_validate_run_break_look_change_step_fork_diff(db_path: Path) -> N
         snap = await call(client, "get_snapshot", run_id=run_id[:8], variables=["n"])
         assert snap["variables"] == {"global": {"n": 1}, "flow": {}}
         assert snap["pause_reason"] == "breakpoint" and snap["history_total"] == 1
+        # what the next node will do, its inputs resolved against the variables as they are
+        assert snap["next_step"]["node_id"] == "b"
+        assert snap["next_step"]["inputs"] == {"expr": "param1 * 10", "param1": 1}
         await call(client, "set_variable", run_id=run_id, name="n", value=7, scope="global")
         heard: list[float] = []
 
