@@ -201,7 +201,7 @@ class Executor(MessageActor):
 
     def _on_error(self, run_id: str, message: Committed) -> None:
         assert message.error is not None
-        policy = message.on_error or OnError()
+        policy = message.on_error or OnError(do="fail")
         node = message.error.node_id or ""
         if policy.do == "ai" and not message.break_on_error:
             if self._retry(run_id, node) <= policy.attempts:  # the model may repair it
@@ -210,7 +210,10 @@ class Executor(MessageActor):
                     AI_GATEWAY, AskRepair(run_id=run_id, reply_to=self.address, mode=self.mode)
                 )
             else:
-                self._rest(run_id, RunStatus.ERROR, message.error)
+                used = f"the model's {policy.attempts} attempt(s) at this node are used up"
+                hint = f"{used}; {message.error.hint}" if message.error.hint else used
+                error = msgspec.structs.replace(message.error, hint=hint)
+                self._rest(run_id, RunStatus.ERROR, error)
         elif message.break_on_error or policy.do in ("pause", "heal", "ai"):
             self._rest(run_id, RunStatus.ERROR, message.error)  # wait for a decision
         elif policy.do == "retry" and self._retry(run_id, node) <= policy.attempts:

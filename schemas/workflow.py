@@ -43,14 +43,14 @@ class RetryPolicy(msgspec.Struct, frozen=True, omit_defaults=True):
 ON_ERROR = ("fail", "pause", "retry", "skip", "heal", "ai")
 
 
-class OnError(msgspec.Struct, frozen=True, omit_defaults=True):
+class OnError(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True):
     """*new*: what happens when the node fails (after its `retry` attempts): `fail` the run,
     `pause` it in ERROR (set/patch, then retry or skip), `retry` it up to `attempts` more
     times, `skip` it (its control decides with no outputs), `heal` a locator that finds
     nothing from the node's earlier runs (else pause), `ai`: ask the model for a repair (else
     pause). Written as a word (`on_error: skip`) or `{do: retry, attempts: 3}`."""
 
-    do: str = "fail"
+    do: str
     attempts: int = 1
 
 

@@ -32,14 +32,13 @@ long CSS paths. Give every loop a bound (LoopUntil loop_tries, Paginate max_page
 Reply with the workflow as one JSON object and nothing else."""
 
 REPAIRING = """You repair a failed step of a Weboter run (a browser automation workflow).
-You get the error, the node that failed, the run's variables and last steps, and what the
-page shows. Choose one repair: "retry" (the failure was passing), "skip" (the step is not
-needed), "patch" (change the node: give "changes" with any of inputs, params, control,
-action — inputs replace the node's inputs whole), "set_variables" (give "variables", e.g.
-{"$global{n}": 3} or {"$flow{x}": "a"}),
-"jump" (give "target_node"), or "abort". Say why in "reason", and how sure you are in
-"confidence" (0 to 1). Secrets appear as $env{name}: keep them as references.
-Reply with one JSON object and nothing else."""
+You get the error, the node that failed, the run's variables and last steps (and, when
+given, what the page shows). Choose one repair: "retry" (the failure was passing), "skip"
+(the step is not needed), "patch" (change the node: give "changes" with any of inputs,
+params, control, action; inputs replace the node's inputs whole), "set_variables" (give
+"variables", e.g. {"$global{n}": 3} or {"$flow{x}": "a"}), "jump" (give "target_node"),
+or "abort". Say why in "reason", and how sure you are in "confidence" (0 to 1). Secrets
+appear as $env{name}: keep them as references. Reply with one JSON object and nothing else."""
 
 
 def catalog_text(catalog: Catalog) -> str:

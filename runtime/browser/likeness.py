@@ -109,8 +109,9 @@ def choose(
     if runner_up > best - MARGIN:
         other = candidates[ranked[1][1]]
         raise NotHealed(
-            f"two elements are about as alike: {describe(found)} ({best:.2f}) and "
-            f"{describe(other)} ({runner_up:.2f}); not healed, to be sure of the element"
+            f"two elements are about as alike: {describe(found)} at {_path(found)} "
+            f"({best:.2f}) and {describe(other)} at {_path(other)} ({runner_up:.2f}); not "
+            "healed, to be sure of the element"
         )
     return Choice(found, best, selector_for(found, many=many), runner_up)
 
@@ -127,6 +128,12 @@ def selector_for(candidate: Fingerprint, *, many: bool) -> str:
     if not unique:
         raise NotHealed(f"no selector finds {describe(candidate)} alone")
     return unique[0]
+
+
+def _path(candidate: Fingerprint) -> str:
+    """The candidate's position path (the last selector the page gave for it)."""
+    options = candidate.get("selectors") or []
+    return str(options[-1][0]) if options else "?"
 
 
 def describe(candidate: Fingerprint) -> str:

@@ -13,11 +13,13 @@ from typing import Any
 import msgspec
 import yaml
 
-from weboter.runtime.ai.gateway import generate_workflow
+from weboter.runtime.ai.gateway import failure_of, generate_workflow
 from weboter.runtime.ai.models import configured
+from weboter.runtime.core.analysis import analyse
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.engine.commands import commit, modify_runtime, suggest_repair
 from weboter.runtime.engine.settings import default_db
+from weboter.runtime.errors import UsageError
 from weboter.schemas.messages import RejectRepair
 
 Out = Callable[[argparse.Namespace, Any, str], None]
@@ -39,7 +41,15 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, out: Out) -> None:
     )
     p.add_argument("prompt", help="what the workflow should do")
     p.add_argument("-o", "--output", type=Path, required=True, help="the file (.yaml or .json)")
-    p.add_argument("--tries", type=int, default=3, help="replies asked for at most (default 3)")
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
+    p.add_argument(
+        "--tries",
+        type=int,
+        choices=range(1, 11),
+        default=3,
+        metavar="N",
+        help="replies asked for at most, 1..10 (default 3)",
+    )
     p.set_defaults(handler=cmd_generate, out=out)
     p = sub.add_parser(
         "repair",
@@ -56,6 +66,10 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, out: Out) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    if not args.prompt.strip():
+        raise UsageError("say what the workflow should do", hint='e.g. "log in and export orders"')
+    if args.output.exists() and not args.force:
+        raise UsageError(f"{args.output} exists", hint="pass --force to replace it, or another -o")
     model = configured()
     if not args.json:
         print(f"asking {model.config.model} ...", file=sys.stderr, flush=True)
@@ -67,17 +81,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
         text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     args.output.write_text(text, encoding="utf-8")
     nodes = sum(len(flow) for flow in index_for(workflow).nodes.values())
+    warnings = [str(f) for f in analyse(workflow)]  # valid, but look before running it
     args.out(
         args,
-        {"file": str(args.output), "workflow": workflow.id, "nodes": nodes},
-        f"wrote {args.output}: workflow {workflow.id!r}, {nodes} node(s), valid\n"
-        f"try it: weboter debug {args.output}",
+        {"file": str(args.output), "workflow": workflow.id, "nodes": nodes, "warnings": warnings},
+        "\n".join(
+            [f"wrote {args.output}: workflow {workflow.id!r}, {nodes} node(s), valid", *warnings]
+        )
+        + f"\ntry it: weboter debug {args.output}",
     )
     return 0
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
     db = Path(args.db) if args.db else default_db()
+    failure_of(db, args.run)  # a run that cannot be repaired says so before any model is asked
     model = configured()
     found = suggest_repair(model, db, args.run)
     action = found.action
@@ -86,11 +104,13 @@ def cmd_repair(args: argparse.Namespace) -> int:
         f"run {found.run_id}: the model suggests {action.kind} (confidence "
         f"{found.confidence:.2f})\n  why: {action.reason}\n  {json.dumps(shown)}"
     )
-    apply = args.yes or (not args.json and sys.stdin.isatty() and _confirmed(text))
+    asked = not args.yes and not args.json and sys.stdin.isatty()
+    apply = args.yes or (asked and _confirmed(text))
     applied, why = False, "not applied: pass --yes to apply it"
     if apply:
         applied, why = modify_runtime(db, found.run_id, found.seq, action)
-    else:
+    elif asked:  # a person said no: that is recorded (without a terminal, nobody was asked)
+        why = "not applied: declined"
         commit(
             db,
             found.run_id,
@@ -99,6 +119,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
             ),
         )
     said = f"applied; go on: weboter continue {found.run_id[:8]}" if applied else why
+    if asked:
+        text = ""  # it was shown when asking
     args.out(
         args,
         {
@@ -108,7 +130,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
             "applied": applied,
             "why": "" if applied else why,
         },
-        f"{text}\n{said}",
+        f"{text}\n{said}".strip(),
     )
     return 0 if applied or not args.yes else 1
 

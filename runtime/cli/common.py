@@ -208,15 +208,6 @@ def engine_options() -> argparse.ArgumentParser:
         "recorded one; a difference pauses the run in ERROR",
     )
     options.add_argument(
-        "--on-error",
-        choices=ON_ERROR,
-        default=None,
-        help="what a failing node does when it has no `on_error` of its own: fail the run "
-        "(default; `weboter debug` and MCP: pause), pause in ERROR (set/patch, then "
-        "`weboter retry|skip RUN`), retry once, skip it, heal a locator that finds nothing "
-        "from the node's earlier runs (else pause), ai: ask the model (else pause)",
-    )
-    options.add_argument(
         "--node-timeout",
         type=float,
         default=600.0,
@@ -227,10 +218,25 @@ def engine_options() -> argparse.ArgumentParser:
     return options
 
 
+def add_on_error(parser: argparse.ArgumentParser, default: str = "fail") -> None:
+    """`--on-error POLICY`: what a failing node of a new run does when it says nothing."""
+    parser.add_argument(
+        "--on-error",
+        choices=ON_ERROR,
+        default=None,
+        help=f"what a failing node of the new run does when it has no `on_error` of its own "
+        f"(default here: {default}): fail the run; pause in ERROR (then `weboter set|patch`, "
+        "`weboter retry|skip RUN`); retry once; skip it; heal a locator that finds nothing "
+        "from the node's earlier runs (else pause); ai: ask the model (else pause). A run "
+        "keeps the policy it was created with",
+    )
+
+
 def engine_settings(args: argparse.Namespace, **more: Any) -> Settings:
     """Settings for an engine from the command line's engine options (`more` are the
     command's own; an `on_error` there is the command's default, --on-error wins)."""
-    on_error = getattr(args, "on_error", None) or more.pop("on_error", "")
+    default = more.pop("on_error", "")
+    on_error = getattr(args, "on_error", None) or default
     return Settings(
         on_error=on_error,
         db_path=db_path(args),

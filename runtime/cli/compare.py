@@ -75,7 +75,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             f"{step['node_b']} (seq {step['seq_b']})"
         )
         for kind, changes in step["changes"].items():
-            if kind in ("node", "next_node"):
+            if kind in ("node", "next_node", "repairs"):
                 lines.append(f"    {kind}: {changes['a']} -> {changes['b']}")
                 continue
             for key, pair in changes.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import graphlib
 import json
+import re
 import sys
 import uuid
 from collections.abc import Callable
@@ -20,7 +21,13 @@ import msgspec
 
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli import compare
-from weboter.runtime.cli.common import add_max_nodes, engine_settings, parse_value, seq_number
+from weboter.runtime.cli.common import (
+    add_max_nodes,
+    add_on_error,
+    engine_settings,
+    parse_value,
+    seq_number,
+)
 from weboter.runtime.core.decide import Command, Decider
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.loader import parse_text
@@ -177,6 +184,7 @@ def add_commands(  # table: the parser
     )
     p.add_argument("--patch", type=Path, help="node changes, as for `weboter patch`")
     add_max_nodes(p, "the fork (counting from the fork point)")
+    add_on_error(p, "the parent's")
     p.add_argument("--env-file", type=Path)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(handler=lambda a: a.drive_run(a, mode="fork"))
@@ -184,8 +192,11 @@ def add_commands(  # table: the parser
         "debug", parents=[common, browser], help="debug a workflow FILE or a RUN interactively"
     )
     p.add_argument("target", help="a workflow file, or a run id (prefix)")
-    p.add_argument("--var", action="append", default=[], metavar="K=V")
-    p.add_argument("--env-file", type=Path)
+    p.add_argument(
+        "--var", action="append", default=[], metavar="K=V", help="set $global{K} (as run's)"
+    )
+    p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
+    add_on_error(p, "pause")
     p.set_defaults(handler=cmd_debug, out=out)
     p = command("verify", "re-run a run's decisions against its recorded outputs")
     p.add_argument("--workflow", type=Path, help="check against this version of the workflow")
@@ -254,12 +265,16 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 
 def cmd_set(args: argparse.Namespace) -> int:
     key, value = parse_assignment(args.assignment)
+    scope = args.scope
+    named = re.fullmatch(r"\$(global|flow)\{([^{}]+)\}", key)  # `$global{x}=V` says its scope
+    if named:
+        scope, key = named.group(1), named.group(2)
     return _send(
         args,
         lambda c, r, run: SetVariable(
-            command_id=c, run_id=run, reply_to=r, name=key, value=value, scope=args.scope
+            command_id=c, run_id=run, reply_to=r, name=key, value=value, scope=scope
         ),
-        f"{args.scope} variable {key} = {json.dumps(value)}",
+        f"{scope} variable {key} = {json.dumps(value)}",
     )
 
 
@@ -381,6 +396,7 @@ def fork_request(args: argparse.Namespace, run_id: str) -> dict[str, Any]:
         "variables": variables,
         "patches": patches,
         "max_nodes": args.max_nodes,
+        "on_error": args.on_error,
     }
 
 

@@ -4,6 +4,7 @@ browser install and doctor."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -33,9 +34,15 @@ from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import IllegalTransition
-from weboter.runtime.store.eventlog import EventLog, decode_event
-from weboter.runtime.store.projection import context_snapshot, state_at
-from weboter.schemas.events import BrowserRestored, NodeCompleted, NodeFailed, SubFlowReturned
+from weboter.runtime.store.eventlog import EventLog, decode_event, to_record
+from weboter.runtime.store.projection import state_at, variables_of
+from weboter.schemas.events import (
+    BrowserRestored,
+    NodeCompleted,
+    NodeFailed,
+    RepairApplied,
+    SubFlowReturned,
+)
 from weboter.schemas.messages import REJECTED, Mode, RunEnded, SetBreakpoint, StartRun
 from weboter.schemas.state import Breakpoint
 from weboter.schemas.workflow import Workflow
@@ -59,6 +66,12 @@ class Progress:
         if type_ == "BrowserRestored" and not self.quiet:
             print(self.tag + restored_line(payload, header), file=sys.stderr, flush=True)
             return
+        if type_ == "RepairApplied" and not self.quiet:  # a run repaired on its way: said
+            repair = decode_event(type_, header["schema_version"], payload)
+            assert isinstance(repair, RepairApplied)
+            said = f"  [fix ] {repair.node_id}: {repair.action.kind} by the {repair.source}"
+            print(f"{self.tag}{said}: {repair.action.reason}", file=sys.stderr, flush=True)
+            return
         if type_ not in ("NodeCompleted", "SubFlowReturned", "NodeFailed", "SubFlowEntered"):
             return
         event = decode_event(type_, header["schema_version"], payload)
@@ -77,6 +90,19 @@ class Progress:
             line = f"  [ -> ] entering sub-flow {'/'.join(getattr(event, 'flow_path', []))}"
         if self.enabled:
             print(self.tag + line, file=sys.stderr, flush=True)
+
+
+def waiting_hint(short: str, message: str) -> str:
+    """What to do about a run waiting in ERROR, naming the variable when one is missing."""
+    missing = re.search(r"\$(global|flow)\{([\w.-]+)\}", message)
+    fix = f"weboter set {short} NAME=VALUE [--global] or weboter patch {short} FILE"
+    if missing:
+        scoped = " --global" if missing.group(1) == "global" else ""
+        fix = f"weboter set {short} {missing.group(2).split('.')[0]}=VALUE{scoped}"
+    return (
+        f"\n  it waits in ERROR: fix it ({fix}), then weboter retry {short} "
+        f"(or weboter skip {short})"
+    )
 
 
 def restored_line(payload: bytes, header: dict[str, Any]) -> str:
@@ -152,10 +178,7 @@ def drive(
         error = refused[0].error
         assert error is not None
         raise IllegalTransition(error.message, hint=error.hint)
-    summaries = [
-        summarise(settings.db_path, run_id, end, progress[run_id].nodes)
-        for run_id, end in ended.items()
-    ]
+    summaries = [summarise(settings.db_path, run_id, end) for run_id, end in ended.items()]
     return report(args, summaries, ended, time.monotonic() - started, resting)
 
 
@@ -175,12 +198,14 @@ def report(
             text += f"\n  error at node {error.node_id}: {error.message}"
             if error.hint:
                 text += f"\n  hint: {error.hint}"
-        if summary["status"] == "ERROR":
-            short_id = summary["run_id"][:8]
+        healed = sorted({r["node_id"] for r in summary["repairs"] if r["source"] == "healer"})
+        if healed:
             text += (
-                f"\n  it waits in ERROR: fix it (weboter set|patch {short_id} ...), then "
-                f"weboter retry {short_id} or weboter skip {short_id}"
+                f"\n  healed {', '.join(healed)}: keep the new locators with "
+                f"weboter heal {summary['run_id'][:8]} --write FILE"
             )
+        if summary["status"] == "ERROR":
+            text += waiting_hint(summary["run_id"][:8], error.message if error else "")
         texts.append(text)
     short = summaries[0]["run_id"][:8] if len(summaries) == 1 else "RUN"
     texts.append(f"in {seconds:.2f} s; look at it: weboter history {short}   weboter state {short}")
@@ -207,17 +232,24 @@ def submit_job(client: EngineClient, workflow: Workflow, job: dict[str, Any]) ->
     return run_id
 
 
-def summarise(db: Path, run_id: str, ended: RunEnded, nodes: int) -> dict[str, Any]:
+def summarise(db: Path, run_id: str, ended: RunEnded) -> dict[str, Any]:
+    """What a run came to, from the log (the live stream is for progress only)."""
     log = EventLog(db, create=False)
     try:
-        snapshot = context_snapshot(log, run_id, history=False)
+        state = state_at(log, run_id)
+        repairs = [
+            msgspec.to_builtins(to_record(row).event)
+            for row in log.read_stored(run_id)
+            if row.type == "RepairApplied"
+        ]
     finally:
         log.close()
     return {
         "run_id": run_id,
         "status": ended.status,
-        "nodes": nodes,
-        "variables": snapshot.variables["global"],
+        "nodes": state.nodes_completed,
+        "repairs": repairs,
+        "variables": variables_of(state)["global"],
         "error": msgspec.to_builtins(ended.error) if ended.error else None,
     }
 

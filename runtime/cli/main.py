@@ -17,7 +17,6 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
@@ -25,6 +24,7 @@ from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli import mcp_command, repair_commands, serving
 from weboter.runtime.cli.common import (
     add_max_nodes,
+    add_on_error,
     emit_error,
     engine_options,
     load_checked,
@@ -33,6 +33,7 @@ from weboter.runtime.cli.common import (
     seq_number,
 )
 from weboter.runtime.cli.debug_commands import add_commands
+from weboter.runtime.cli.detail import detail
 from weboter.runtime.cli.drive import (
     cmd_browser,
     cmd_demo,
@@ -168,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
         )
         p.add_argument("--quiet", action="store_true", help="no progress lines")
         add_max_nodes(p, "each run")
+        add_on_error(p)
         p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("runs", parents=[common], help="list runs, newest first")
@@ -339,22 +341,9 @@ def cmd_history(args: argparse.Namespace) -> int:
                 "event": event,
             }
         )
-        lines.append(f"{r.seq:>6} {r.run_version:>5}  {r.type:<18}{_detail(event)}")
+        lines.append(f"{r.seq:>6} {r.run_version:>5}  {r.type:<18}{detail(event)}")
     out(args, {"run_id": run_id, "events": docs}, "\n".join(lines))
     return 0
-
-
-def _detail(event: dict[str, Any]) -> str:
-    keys = ("node_id", "next_node", "outputs", "flow_vars", "global_vars", "mode", "end", "error")
-    parts = []
-    for key in keys:
-        if key in event and event[key] not in ({}, None, ""):
-            value = event[key]
-            if key == "error":
-                value = value.get("message")
-            parts.append(f"{key}={json.dumps(value, ensure_ascii=False, default=str)}")
-    text = " ".join(parts)
-    return text if len(text) <= 140 else text[:137] + "..."
 
 
 def cmd_state(args: argparse.Namespace) -> int:
@@ -401,16 +390,12 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     catalog = default_catalog()
     actions = [describe(a) for a in catalog.actions.values()]
     controls = [describe(c) for c in catalog.controls.values()]
-    lines = ["actions:"]
-    for a in actions:
-        lines.append(
-            f"  {a['name']:<24} {describe_inputs(a)}  out: {', '.join(a['outputs']) or '-'}"
-        )
-        lines += [f"      {a['doc']}"] if a["doc"] else []
-    lines.append("controls:")
-    for c in controls:
-        lines.append(f"  {c['name']:<24} {describe_inputs(c)}")
-        lines += [f"      {c['doc']}"] if c["doc"] else []
+    lines: list[str] = []
+    for title, entries in (("actions", actions), ("controls", controls)):
+        lines.append(f"{title}:")
+        for e in entries:
+            outs = f"  out: {', '.join(e['outputs']) or '-'}" if "outputs" in e else ""
+            lines += [f"  {e['name']:<24} {describe_inputs(e)}{outs}", f"      {e['doc']}"]
     out(args, {"actions": actions, "controls": controls}, "\n".join(lines))
     return 0
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from weboter.runtime.cli.common import add_max_nodes, db_path, engine_settings
+from weboter.runtime.cli.common import add_max_nodes, add_on_error, db_path, engine_settings
 from weboter.runtime.errors import UsageError
 
 
@@ -35,6 +35,7 @@ def add_command(
         "operator (default): all tools",
     )
     add_max_nodes(p, "a run the server starts (unless the call gives max_nodes)")
+    add_on_error(p, "pause")
     p.set_defaults(handler=cmd_mcp)
 
 

@@ -63,8 +63,8 @@ def add_commands(
             action="store_false",
             help="only record the repair: the run rests PAUSED (continue it later)",
         )
-        p.add_argument("--env-file", type=Path)
-        p.add_argument("--quiet", action="store_true")
+        p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
+        p.add_argument("--quiet", action="store_true", help="no progress lines")
         p.set_defaults(handler=_repairing(kind), out=out, drive_run=drive_run)
     add_heal(sub, common, out)
     ai_commands.add_commands(sub, common, out)
@@ -74,6 +74,13 @@ def _repairing(kind: str) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
         db = Path(args.db) if args.db else default_db()
         run_id, state = resolve(args, args.run)
+        if state.status != "ERROR":
+            raise UsageError(
+                f"run {run_id} is {state.status}, not waiting in ERROR: there is no failed "
+                f"node to {kind}",
+                hint="a paused run goes on with `weboter continue RUN`; `weboter jump RUN "
+                "NODE` moves it",
+            )
         action = RepairAction(kind=kind, node_id=state.current_node, reason=args.reason)  # type: ignore[arg-type]
         outcome = commit(
             db,
@@ -126,7 +133,13 @@ def cmd_heal(args: argparse.Namespace) -> int:
         text = yaml.safe_dump(patch, sort_keys=False, allow_unicode=True)
         args.out(args, {"run_id": run_id, "patch": patch}, text.rstrip())
         return 0
-    data = parse_text(args.write.read_text(encoding="utf-8"), str(args.write))
+    try:
+        data = parse_text(args.write.read_text(encoding="utf-8"), str(args.write))
+    except OSError as exc:
+        raise UsageError(
+            f"--write {args.write}: {exc.strerror}",
+            hint="give the workflow file the run was made from",
+        ) from exc
     for (flow_path, node_id), inputs in found.items():
         _node_in(data, flow_path, node_id, str(args.write))["inputs"] = inputs
     if args.write.suffix.lower() == ".json":

@@ -19,8 +19,9 @@ from weboter.runtime.errors import Finding
 from weboter.schemas.workflow import TERMINALS, Flow, Node, Workflow
 
 POSITIONAL = re.compile(r":nth-(child|of-type)\(|:(first|last)-child")
+LOCATOR_KEYS = ("locator", "locators", "scope")
 GENERATED = re.compile(
-    r"\.(css|sc|jsx|emotion|chakra)-[a-z0-9]{4,}|\.[a-zA-Z]+__[a-zA-Z0-9]+___?[a-zA-Z0-9]{5}"
+    r"\.(css|sc|jsx|emotion|chakra)-[a-zA-Z0-9]{4,}|\.[a-zA-Z]+__[a-zA-Z0-9]+___?[a-zA-Z0-9]{5}"
 )
 LONG_CHAIN = 4  # CSS steps (descendant or child) after which a locator is brittle
 
@@ -77,8 +78,10 @@ def _locators(node: Node, at: str) -> list[Finding]:
         element = str(spec.get("element", ""))
         kind = spec.get("type") or "css"
         why = ""
-        if kind == "css" and POSITIONAL.search(element):
+        if isinstance(spec.get("pos"), int) or (kind == "css" and POSITIONAL.search(element)):
             why = "it names a position on the page"
+        elif kind == "xpath" and re.search(r"\[\d+\]", element):
+            why = "it names positions on the page"
         elif kind == "css" and len(re.split(r"\s*>\s*|\s+", element.strip())) > LONG_CHAIN:
             why = "it is a long chain of steps"
         elif kind == "xpath" and element.startswith("/html"):
@@ -98,7 +101,11 @@ def _locators(node: Node, at: str) -> list[Finding]:
 
 
 def _specs(value: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    if isinstance(value, dict):
+    """Every locator in a node's inputs (a bare string where a locator goes is CSS)."""
+    key = where.rsplit(".", 1)[-1].split("[", maxsplit=1)[0]
+    if isinstance(value, str) and key in LOCATOR_KEYS:
+        yield where, {"element": value, "type": "css"}
+    elif isinstance(value, dict):
         if "element" in value and isinstance(value.get("element"), str):
             yield where, value
             return

@@ -21,7 +21,13 @@ from weboter.runtime.core.node import route
 from weboter.runtime.core.references import EnvSource, display
 from weboter.runtime.errors import IllegalTransition, WeboterError
 from weboter.runtime.store.eventlog import EventLog
-from weboter.schemas.events import NodeCompleted, RunCreated, RunRewound, SubFlowReturned
+from weboter.schemas.events import (
+    NodeCompleted,
+    RepairApplied,
+    RunCreated,
+    RunRewound,
+    SubFlowReturned,
+)
 from weboter.schemas.state import RunState
 from weboter.schemas.workflow import Workflow
 
@@ -109,6 +115,7 @@ class Step:
     flow_path: tuple[str, ...] = ()
     inputs: dict[str, Any] = field(default_factory=dict)  # as recorded (secrets as markers)
     state: dict[str, Any] = field(default_factory=dict)  # every variable after this step
+    repairs: tuple[str, ...] = ()  # repairs applied to reach it: "healer: patch (why)"
 
 
 def step_back(log: EventLog, run_id: str) -> tuple[int, str]:
@@ -129,10 +136,13 @@ def history(log: EventLog, run_id: str, until_seq: int | None = None) -> list[St
     point; a rewind drops the steps after the point it went back to."""
     steps: list[Step] = []
     state: RunState | None = None
+    repairs: list[str] = []  # applied since the last step
     for record in log.read(run_id, until_seq=until_seq):
         event = record.event
         state = apply(state, event, seq=record.seq, version=record.run_version, at=0.0)
-        if isinstance(event, RunCreated) and event.parent_run and event.parent_seq:
+        if isinstance(event, RepairApplied):
+            repairs.append(f"{event.source}: {event.action.kind} ({event.action.reason})")
+        elif isinstance(event, RunCreated) and event.parent_run and event.parent_seq:
             steps = history(log, event.parent_run, event.parent_seq)
         elif isinstance(event, RunRewound):
             steps = [s for s in steps if s.run_id != run_id or s.seq <= event.to_seq]
@@ -153,8 +163,10 @@ def history(log: EventLog, run_id: str, until_seq: int | None = None) -> list[St
                     tuple(event.flow_path),
                     inputs,
                     _variables(state),
+                    tuple(repairs),
                 )
             )
+            repairs = []
     return steps
 
 
@@ -207,6 +219,8 @@ def _changes(x: Step, y: Step) -> dict[str, Any]:
         found["node"] = {"a": x.node_id, "b": y.node_id}
     if x.next_node != y.next_node:
         found["next_node"] = {"a": x.next_node, "b": y.next_node}
+    if x.repairs != y.repairs:  # one run was repaired here (RepairApplied), the other not
+        found["repairs"] = {"a": list(x.repairs), "b": list(y.repairs)}
     for kind, left, right in (
         ("outputs", x.outputs, y.outputs),
         ("variables", x.state, y.state),  # as they stand after the step: a fork's changes too

@@ -13,6 +13,7 @@ from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.engine.client import JobRejected
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
+from weboter.runtime.store.verify import diff
 from weboter.schemas.context import NodeModifications, RepairAction
 from weboter.schemas.events import NodeFailed, RepairApplied, RepairRejected, RepairSuggested
 from weboter.schemas.messages import ApplyRepair, RejectRepair, SetVariable, SuggestRepair
@@ -148,3 +149,17 @@ def test_set_variables_then_jump(runner: Runner) -> None:
     assert repair(runner, run_id, "jump", target_node="b").status == "PAUSED"
     runner.client.cont(run_id)
     assert runner.client.wait(run_id, timeout=20).status == "COMPLETED"
+
+
+def test_diff_shows_where_one_run_was_repaired_and_the_other_not(runner: Runner) -> None:
+    skipped = runner.run(needs_n(on_error="skip"))
+    given = runner.run(needs_n(on_error="skip"), variables={"n": 1})
+    log = EventLog(runner.db_path)
+    try:
+        compared = diff(log, skipped.run_id, given.run_id)
+    finally:
+        log.close()
+    first = compared.steps[0]
+    assert first["node_a"] == "a" and "repairs" in first["changes"]
+    assert first["changes"]["repairs"]["a"][0].startswith("policy: skip")
+    assert first["changes"]["repairs"]["b"] == []

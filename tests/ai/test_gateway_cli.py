@@ -58,7 +58,7 @@ def test_a_generated_workflow_validates_and_runs_against_the_demo_shop(tmp_path:
         assert len(list(csv.DictReader(handle))) == len(PRODUCTS)
 
 
-def test_repair_applies_on_yes_and_records_a_refusal_otherwise(tmp_path: Path) -> None:
+def test_repair_applies_on_yes_and_only_suggests_otherwise(tmp_path: Path) -> None:
     wf = tmp_path / "needs_n.json"
     wf.write_text(
         json.dumps(
@@ -92,5 +92,6 @@ def test_repair_applies_on_yes_and_records_a_refusal_otherwise(tmp_path: Path) -
     assert json.loads(asked.stdout)["applied"] is False  # no terminal to confirm on, no --yes
     history = json.loads(weboter("history", runs[1], "--json", home=tmp_path).stdout)["events"]
     types = [e["type"] for e in history]
-    assert "RepairSuggested" in types and "RepairRejected" in types
-    assert "RepairApplied" not in types
+    # nobody was asked (no terminal, no --yes): suggested, neither applied nor rejected
+    assert "RepairSuggested" in types
+    assert "RepairApplied" not in types and "RepairRejected" not in types

@@ -76,3 +76,20 @@ def test_the_next_node_with_its_inputs_resolved_now() -> None:
     assert step is not None and step["node_id"] == "login" and "Types" in step["does"]
     assert step["inputs"]["text"] == "$env{shop.password}"  # never a secret's value
     assert step["inputs"]["note"].startswith("(does not resolve yet")
+
+
+def test_bare_strings_positions_and_generated_classes_are_brittle_too() -> None:
+    workflow = to_workflow(
+        flow(
+            node("a", "ClickItem", inputs={"locator": "body > div > div > div > main > p"}),
+            node("b", "ClickItem", inputs={"locator": {"element": "li", "pos": 4}}),
+            node(
+                "c", "ClickItem", inputs={"locator": {"element": "//div[3]/span", "type": "xpath"}}
+            ),
+            node("d", "ClickItem", inputs={"locators": [".sc-bdVaJa", "#buy"]}),
+        ),
+        "t",
+    )
+    text = said(analyse(workflow, given=set()))
+    for where in ("nodes[0]", "nodes[1]", "nodes[2]", "nodes[3]"):
+        assert f"{where}.inputs.locator" in text, where
