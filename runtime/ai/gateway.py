@@ -125,7 +125,7 @@ def propose_repair(
     def applicable(reply: RepairReply) -> None:
         decider.decide(state, repairing(state.run_id, _action(reply), None))
 
-    context = repair_context(state, steps, aria)
+    context = repair_context(state, steps, aria, default_catalog())
     reply = converse(model, REPAIRING, context, RepairReply, applicable, "repair", tries)
     return _action(reply), min(max(reply.confidence, 0.0), 1.0)
 

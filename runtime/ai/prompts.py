@@ -52,7 +52,9 @@ def writing(catalog: Catalog) -> str:
     return f"{WRITING}\n\nActions and controls:\n{catalog_text(catalog)}"
 
 
-def repair_context(state: RunState, steps: list[Any], aria: str = "") -> str:
+def repair_context(
+    state: RunState, steps: list[Any], aria: str = "", catalog: Catalog | None = None
+) -> str:
     """The run where it failed, for a model: its error, the failed node, variables, the last
     steps, and the page (secrets as references; long values cut)."""
     node = index_for(state.workflow).node(state.frame.flow_path, state.current_node or "")
@@ -63,6 +65,7 @@ def repair_context(state: RunState, steps: list[Any], aria: str = "") -> str:
         if error is None
         else {"kind": error.kind, "message": error.message, "hint": error.hint},
         "failed_node": msgspec.to_builtins(node) if node is not None else None,
+        "its_action": _entry(catalog, node.action) if catalog and node else None,
         "nodes_of_its_flow": list(
             index_for(state.workflow).nodes.get(tuple(state.frame.flow_path), {})
         ),
@@ -74,6 +77,11 @@ def repair_context(state: RunState, steps: list[Any], aria: str = "") -> str:
     if aria:
         text += f"\n\nThe page (accessibility tree):\n{aria[:MAX_ARIA]}"
     return text
+
+
+def _entry(catalog: Catalog, action: str) -> dict[str, Any] | None:
+    spec = catalog.find_action(action)
+    return describe(spec) if spec is not None else None
 
 
 def _cut(value: Any) -> Any:

@@ -17,6 +17,8 @@ from weboter.runtime.ai.models import configured
 from weboter.runtime.engine.commands import modify_runtime
 from weboter.runtime.engine.commands import suggest_repair as suggest
 from weboter.runtime.mcp.common import Log, clear_errors
+from weboter.runtime.mcp.driving import Engines
+from weboter.runtime.store.projection import state_at
 
 
 class Generated(TypedDict):
@@ -32,7 +34,23 @@ class Suggested(TypedDict):
     why_not: str  # when `apply` was asked and the run had moved on
 
 
-def register_assisting(server: MCPServer, log: Log, *, operator: bool) -> None:
+async def _page_text(log: Log, engines: Engines, run_id: str) -> str:
+    """The run's page as accessibility text ("" when it has no page, or it cannot be seen)."""
+    with log() as events:
+        run = events.resolve_run_id(run_id)
+        browser = state_at(events, run).browser
+    if browser is None:
+        return ""
+
+    def work() -> str:
+        with engines.get().client(follow=False) as client:
+            found = client.look(run, browser)
+        return "" if found.error is not None else found.aria
+
+    return await anyio.to_thread.run_sync(work)
+
+
+def register_assisting(server: MCPServer, log: Log, engines: Engines, *, operator: bool) -> None:
     @server.tool()
     @clear_errors
     async def generate_workflow(prompt: str, tries: int = 3) -> Generated:
@@ -49,13 +67,18 @@ def register_assisting(server: MCPServer, log: Log, *, operator: bool) -> None:
 
     @server.tool()
     @clear_errors
-    async def suggest_repair(run_id: str, apply: bool = False) -> Suggested:
+    async def suggest_repair(
+        run_id: str, apply: bool = False, look_at_page: bool = True
+    ) -> Suggested:
         """Ask the server's AI model how to repair a run in ERROR (or PAUSED): retry, skip,
         patch, set_variables, jump or abort, with a reason and a confidence; checked against
-        the run, recorded as RepairSuggested. `apply`: apply it at once (only if the run is
-        still where it was when suggested), then continue_run."""
+        the run, recorded as RepairSuggested. The model sees the error, the node, the
+        variables, the last steps and (`look_at_page`, for a run with a browser) the page's
+        accessibility tree — secrets as references. `apply`: apply it at once (only if the
+        run is still where it was when suggested), then continue_run."""
         model = configured()
-        found = await anyio.to_thread.run_sync(lambda: suggest(model, log.path, run_id))
+        aria = await _page_text(log, engines, run_id) if look_at_page else ""
+        found = await anyio.to_thread.run_sync(lambda: suggest(model, log.path, run_id, aria=aria))
         applied, why = False, ""
         if apply:
             applied, why = modify_runtime(log.path, found.run_id, found.seq, found.action)

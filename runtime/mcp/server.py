@@ -62,5 +62,5 @@ def build_server(
         register_debugging(server, log)
         register_driving(server, log, engines)
     register_looking(server, log, engines)  # reads only, but may start a browser
-    register_assisting(server, log, operator=profile == "operator")
+    register_assisting(server, log, engines, operator=profile == "operator")
     return server, engines

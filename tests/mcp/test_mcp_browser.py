@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 
+from tests.ai.model_server import ModelServer, Reply
 from tests.mcp.test_mcp import call
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.demo.run import WORKFLOW
@@ -57,3 +59,38 @@ def test_a_paused_runs_page_as_text_and_image(db_path: Path) -> None:
             asyncio.run(main())
     finally:
         engines.stop()
+
+
+def test_the_model_sees_the_page_of_a_run_in_error_never_a_secret(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = EnvSource({"shop": {"user": USER, "password": PASSWORD}}, use_os=False)
+    fix = json.dumps({"kind": "skip", "reason": "the list is optional", "confidence": 0.3})
+    with ModelServer([Reply(fix)]) as model:
+        for key, value in model.env().items():
+            monkeypatch.setenv(key, value)
+        server, engines = build_server(db_path, settings=Settings(db_path=db_path), env=env)
+
+        async def session(client: Client, shop_url: str) -> None:
+            broken = WORKFLOW.read_text(encoding="utf-8").replace("li.product", "li.gone")
+            variables: dict[str, Any] = {"base_url": shop_url, "out": "out.csv", "rows": []}
+            run = await call(
+                client, "run_workflow", workflow=broken, variables=variables, on_error="pause"
+            )
+            assert run["status"] == "ERROR" and run["current_node"] == "links"
+            found = await call(client, "suggest_repair", run_id=run["run_id"])
+            assert found["action"]["kind"] == "skip" and found["applied"] is False
+
+        try:
+            with ShopServer() as shop:
+
+                async def main() -> None:
+                    async with Client(server) as client:
+                        await session(client, shop.url)
+
+                asyncio.run(main())
+        finally:
+            engines.stop()
+    told = model.bodies[0]
+    assert PRODUCTS[0].name in told  # the page's text went with the question
+    assert PASSWORD not in told
