@@ -10,6 +10,10 @@ Anthropic (the optional `anthropic` extra). Configured by the environment:
 | WEBOTER_AI_PROVIDER | openai (default) or anthropic                                     |
 | WEBOTER_AI_TIMEOUT  | seconds per request (default 60); 429s and time-outs retried twice |
 
+The same keys without the prefix, lower-case (`base_url`, `model`, `api_key`, `provider`,
+`timeout`), may be kept in a YAML file: `WEBOTER_AI_CONFIG`, else `ai.yaml` in `WEBOTER_HOME`;
+the environment wins over the file.
+
 `Model.chat` sends one conversation and returns the reply's text; the gateway
 (runtime/ai/gateway.py) asks for JSON against a schema generated from msgspec types and
 validates every reply before using it.
@@ -20,7 +24,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from weboter.runtime.errors import ModelError
 
@@ -45,8 +52,10 @@ class ModelConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ModelConfig | None:
-        """The configured model, or None when there is none."""
-        env = os.environ if environ is None else environ
+        """The configured model, or None when there is none: the environment, over the
+        config file (WEBOTER_AI_CONFIG, else ai.yaml in WEBOTER_HOME)."""
+        env = {**_from_file(os.environ if environ is None else environ)}
+        env.update(os.environ if environ is None else environ)
         model = env.get("WEBOTER_AI_MODEL", "")
         base_url = env.get("WEBOTER_AI_BASE_URL") or None
         if not model:
@@ -66,6 +75,38 @@ class ModelConfig:
             provider=provider,
             timeout=timeout,
         )
+
+
+FILE_KEYS = {  # a key of the config file -> the variable it stands for
+    "base_url": "WEBOTER_AI_BASE_URL",
+    "model": "WEBOTER_AI_MODEL",
+    "api_key": "WEBOTER_AI_API_KEY",
+    "provider": "WEBOTER_AI_PROVIDER",
+    "timeout": "WEBOTER_AI_TIMEOUT",
+}
+
+
+def _from_file(environ: Mapping[str, str]) -> dict[str, str]:
+    """The config file's settings as the variables they stand for ({} when there is none)."""
+    named = environ.get("WEBOTER_AI_CONFIG")
+    home = environ.get("WEBOTER_HOME")
+    path = Path(named) if named else Path(home) / "ai.yaml" if home else None
+    if path is None or (not named and not path.is_file()):
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ModelError(
+            f"the AI config file {path} cannot be read: {exc}",
+            hint=f"keys: {', '.join(FILE_KEYS)} (YAML)",
+        ) from None
+    unknown = sorted(set(data) - set(FILE_KEYS)) if isinstance(data, dict) else ["(not a map)"]
+    if unknown:
+        raise ModelError(
+            f"the AI config file {path} has unknown keys: {', '.join(unknown)}",
+            hint=f"keys: {', '.join(FILE_KEYS)}",
+        )
+    return {FILE_KEYS[k]: str(v) for k, v in data.items() if v is not None}
 
 
 def configured(environ: Mapping[str, str] | None = None) -> Model:

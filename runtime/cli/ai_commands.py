@@ -18,9 +18,11 @@ from weboter.runtime.ai.models import configured
 from weboter.runtime.core.analysis import analyse
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.engine.commands import commit, modify_runtime, suggest_repair
-from weboter.runtime.engine.settings import default_db
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings, default_db
 from weboter.runtime.errors import UsageError
 from weboter.schemas.messages import RejectRepair
+from weboter.schemas.state import BrowserState
 
 Out = Callable[[argparse.Namespace, Any, str], None]
 
@@ -62,6 +64,13 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, out: Out) -> None:
     )
     p.add_argument("run", help="a run id (or a unique prefix), in ERROR or PAUSED")
     p.add_argument("--yes", action="store_true", help="apply the suggestion without asking")
+    p.add_argument(
+        "--no-page",
+        dest="page",
+        action="store_false",
+        help="do not show the model the run's page (by default its accessibility text goes "
+        "with the question, secrets redacted; the browser comes back as recorded)",
+    )
     p.set_defaults(handler=cmd_repair, out=out)
 
 
@@ -95,9 +104,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_repair(args: argparse.Namespace) -> int:
     db = Path(args.db) if args.db else default_db()
-    failure_of(db, args.run)  # a run that cannot be repaired says so before any model is asked
+    run_id, state, _ = failure_of(db, args.run)  # a run that cannot be repaired says so first
     model = configured()
-    found = suggest_repair(model, db, args.run)
+    aria = page_text(db, run_id, state.browser) if args.page and state.browser else ""
+    found = suggest_repair(model, db, run_id, aria=aria)
     action = found.action
     shown = {k: v for k, v in msgspec.to_builtins(action).items() if k != "reason"}
     text = (
@@ -133,6 +143,17 @@ def cmd_repair(args: argparse.Namespace) -> int:
         f"{text}\n{said}".strip(),
     )
     return 0 if applied or not args.yes else 1
+
+
+def page_text(db: Path, run_id: str, browser: BrowserState) -> str:
+    """The run's page as accessibility text, its browser put back as recorded ("" when it
+    cannot be seen: the model is asked without it)."""
+    with Engine(Settings(db_path=db)) as engine, engine.client(follow=False) as client:
+        found = client.look(run_id, browser)
+    if found.error is not None:
+        print(f"(the page could not be shown: {found.error.message})", file=sys.stderr)
+        return ""
+    return found.aria
 
 
 def _confirmed(text: str) -> bool:

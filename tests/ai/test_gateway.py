@@ -181,3 +181,15 @@ def test_on_error_ai_the_model_repairs_the_run_or_it_waits_for_a_person(
         ended = client.wait(alone, timeout=30)
     assert ended.status == "ERROR" and ended.error is not None
     assert "no AI model is configured" in ended.error.hint
+
+
+def test_a_config_file_under_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "ai.yaml").write_text("base_url: http://127.0.0.1:9/v1\nmodel: from-file\n")
+    found = ModelConfig.from_env({"WEBOTER_HOME": str(tmp_path)})
+    assert found is not None and found.model == "from-file"
+    assert found.base_url == "http://127.0.0.1:9/v1"
+    over = ModelConfig.from_env({"WEBOTER_HOME": str(tmp_path), "WEBOTER_AI_MODEL": "env"})
+    assert over is not None and over.model == "env"
+    (tmp_path / "bad.yaml").write_text("modle: x\n")
+    with pytest.raises(ModelError, match="unknown keys: modle"):
+        ModelConfig.from_env({"WEBOTER_AI_CONFIG": str(tmp_path / "bad.yaml")})
