@@ -89,3 +89,12 @@ def test_a_finished_run_is_read_only_but_can_be_forked(tmp_path: Path) -> None:
     assert "forked run" in out
     assert '"message": "counted to 5"' in out
     assert "unknown command 'nonsense'" in out
+
+
+def test_a_failed_node_waits_in_error_fixed_then_retried(tmp_path: Path) -> None:
+    # counter.json without --var target=…: `inc` fails; the debugger waits in ERROR (pause)
+    out = debug(tmp_path, str(COUNTER), "continue\nset target=2 global\nretry\nskip\nquit\n")
+    assert "ERROR" in out and "target" in out
+    assert "retry of inc recorded; going on" in out
+    assert "COMPLETED at counter:__end__" in out
+    assert "COMPLETED: read-only" in out  # a skip once it completed: said, nothing done

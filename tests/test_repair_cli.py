@@ -76,6 +76,8 @@ def test_what_a_new_user_ran_into(tmp_path: Path) -> None:
     )
     assert debug.returncode == 0 and "Traceback" not in debug.stderr, debug.stderr
     run_id = waiting_in_error(tmp_path)
+    # where it waits: the next node, its inputs resolved as they are now
+    assert "next: inc (builtin.PyEvalAction)" in weboter("state", run_id, home=tmp_path).stdout
     said = weboter("run", str(COUNTER), "--on-error", "pause", home=tmp_path).stdout
     assert "target=VALUE --global" in said  # the hint names the variable and its scope
     # `$global{x}=V` says its scope

@@ -21,8 +21,9 @@ from weboter.runtime.errors import IllegalTransition
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at, variables_of
 from weboter.runtime.store.verify import history, step_back
-from weboter.schemas.context import NodeModifications
+from weboter.schemas.context import NodeModifications, RepairAction
 from weboter.schemas.messages import (
+    ApplyRepair,
     ClearBreakpoint,
     JumpTo,
     PatchNode,
@@ -41,10 +42,14 @@ HELP = """commands:
   set NAME=VALUE [global]       change a variable (VALUE is JSON when it parses)
   patch NODE FIELD=VALUE        change a node: inputs.X, params.X, control, action
   jump NODE                     go on at another node of the current flow
+  retry | skip                  in ERROR: the failed node again | counted done; then go on
   fork [SEQ] [NAME=VALUE ...]   a new run from here (or from SEQ), with globals changed
   where | history [N] | help | quit"""
 
-LIVE_ONLY = {"break", "clear", "step", "next", "continue", "back", "set", "patch", "jump"}
+LIVE_ONLY = {
+    *("break", "clear", "step", "next", "continue", "back", "set", "patch", "jump"),
+    *("retry", "skip"),
+}
 
 
 class Debugger:
@@ -70,6 +75,8 @@ class Debugger:
             "step",
             "next",
             "continue",
+            "retry",
+            "skip",
             "back",
             "vars",
             "set",
@@ -197,6 +204,24 @@ class Debugger:
         self.client.cont(self.run_id)
         self.client.wait(self.run_id, timeout=3600)
         self.do_where([])
+
+    def do_retry(self, args: list[str]) -> None:
+        self._repair("retry")
+
+    def do_skip(self, args: list[str]) -> None:
+        self._repair("skip")
+
+    def _repair(self, kind: Literal["retry", "skip"]) -> None:
+        """The failed node of a run waiting in ERROR: again, or counted done; then go on."""
+        state = self.state()
+        if state.status != "ERROR":
+            raise ValueError(f"the run is {state.status}; {kind} is for a run waiting in ERROR")
+        action = RepairAction(kind=kind, node_id=state.current_node, reason="weboter debug")
+        self.client.command(
+            lambda c, r: ApplyRepair(command_id=c, run_id=self.run_id, reply_to=r, action=action)
+        )
+        self.say(f"{kind} of {state.current_node} recorded; going on")
+        self.do_continue([])
 
     def do_back(self, args: list[str]) -> None:
         log = EventLog(self.db_path, create=False)

@@ -42,6 +42,7 @@ from weboter.runtime.cli.drive import (
     cmd_run,
     drive_resting,
 )
+from weboter.runtime.core.explain import next_step
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import display
 from weboter.runtime.errors import LogCorrupt, WeboterError
@@ -373,6 +374,10 @@ def cmd_state(args: argparse.Namespace) -> int:
         f"history: {len(snapshot.history)} node(s)",
     ]
     lines += [f"  {h.seq:>6} {h.node_id} -> {h.next_node or '(failed)'}" for h in snapshot.history]
+    doc["next_step"] = step = next_step(state, default_catalog())
+    if step is not None:  # what the next node will do, its inputs resolved now
+        inputs = json.dumps(step["inputs"], ensure_ascii=False, default=str)
+        lines.append(f"next: {step['node_id']} ({step['action']}) inputs {inputs}")
     out(args, doc, "\n".join(lines))
     return 0
 
