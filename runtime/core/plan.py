@@ -11,6 +11,7 @@ import uuid
 from msgspec.structs import replace
 
 from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.repair import policy_of
 from weboter.schemas.messages import ExecuteNode
 from weboter.schemas.state import RunState, RunStatus
 from weboter.schemas.workflow import Node
@@ -47,5 +48,5 @@ def plan(state: RunState, reply_to: str) -> ExecuteNode | None:
 
 def policy_for(node: Node, state: RunState) -> str:
     """The `do` of the node's on_error policy, else the run's ("" when neither says)."""
-    policy = node.on_error or state.on_error
-    return policy if isinstance(policy, str) else policy.do
+    found = policy_of(node.on_error) or policy_of(state.on_error)
+    return found.do if found is not None else ""
