@@ -25,7 +25,7 @@ import zmq
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import BUS, EXECUTORS
-from weboter.runtime.transport.bridge import check_bindable
+from weboter.runtime.transport.bridge import bind, check_bindable
 from weboter.runtime.transport.seam import Transport
 from weboter.runtime.transport.security import CurveConfig
 from weboter.schemas.messages import (
@@ -85,10 +85,13 @@ class ContextBus(MessageActor):
         self._pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # every subscription, to acknowledge each
         if self.curve is not None:
             self.curve.serve(self._pub)  # inproc is not encrypted by ZeroMQ: no cost there
-        for endpoint in self.endpoints:
-            check_bindable(endpoint, curve=self.curve is not None)
-            self._pub.bind(endpoint)
-            self.bound.append(str(self._pub.getsockopt_string(zmq.LAST_ENDPOINT)))
+        try:
+            for endpoint in self.endpoints:
+                check_bindable(endpoint, curve=self.curve is not None)
+                self.bound.append(bind(self._pub, endpoint))
+        except BaseException:
+            self.stopping()  # pykka does not call on_stop when on_start fails
+            raise
         self.watch(self._pub, self._subscriptions)
 
     def _subscriptions(self) -> None:

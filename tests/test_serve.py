@@ -62,6 +62,10 @@ def start_server(home: Path, *args: str) -> tuple[subprocess.Popen[str], dict[st
         text += line
         if line.rstrip() == "}":
             break
+    if not text.rstrip().endswith("}"):  # it exited: say why rather than fail on the JSON
+        proc.kill()
+        _, err = proc.communicate(timeout=20)
+        pytest.fail(f"weboter serve exited {proc.returncode}: {err[-2000:]}")
     return proc, json.loads(text)
 
 
@@ -153,6 +157,21 @@ def test_serve_with_curve_lets_in_only_allowed_keys(tmp_path: Path) -> None:
         ]
     finally:
         stop_server(proc)
+
+
+def test_serve_on_a_taken_port_says_so_and_exits(tmp_path: Path) -> None:
+    ctx = zmq.Context.instance()
+    taken = ctx.socket(zmq.PUB)
+    taken.setsockopt(zmq.LINGER, 0)
+    port = free_ports()
+    taken.bind(f"tcp://127.0.0.1:{port + 2}")  # the events port: bound last, by the bus
+    try:
+        result = weboter("serve", "--bind", f"tcp://127.0.0.1:{port}", home=tmp_path)
+    finally:
+        taken.close()
+    assert result.returncode == 1
+    assert f"tcp://127.0.0.1:{port + 2} is already in use" in result.stderr
+    assert "choose other ports" in result.stderr
 
 
 def test_serve_refuses_other_hosts_without_keys(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.workspace import Workspace
+from weboter.runtime.transport.actor import started_ok
 from weboter.runtime.transport.bridge import Bridge
 from weboter.runtime.transport.memory import MemoryBridge
 from weboter.runtime.transport.owners import RunOwners
@@ -157,6 +158,8 @@ class Engine:
         ]
         for _address, ref in actors:
             self._refs.append(ref)
+        for _address, ref in actors:
+            started_ok(ref)  # a socket that cannot bind stops the start, with its reason
         return self
 
     def stop(self) -> None:

@@ -142,6 +142,8 @@ class MessageActor(pykka.ThreadingActor):
     """A pykka actor that talks only in msgspec messages over the bridge."""
 
     address = "actor"
+    # why an actor could not start, by its pykka urn: read by whoever started it (`started_ok`)
+    start_failures: dict[str, BaseException] = {}  # noqa: RUF012
 
     def __init__(self, bridge: Transport) -> None:
         super().__init__()
@@ -155,8 +157,12 @@ class MessageActor(pykka.ThreadingActor):
         return SocketInbox()
 
     def on_start(self) -> None:
-        self._outbox = self.bridge.outbox()  # created here: this socket lives in this thread
-        self.started()
+        try:
+            self._outbox = self.bridge.outbox()  # created here: this socket lives in this thread
+            self.started()
+        except BaseException as exc:
+            MessageActor.start_failures[self.actor_urn] = exc
+            raise
 
     def started(self) -> None:
         """Hook: set-up that must run in the actor's own thread."""
@@ -213,3 +219,14 @@ class MessageActor(pykka.ThreadingActor):
 
     def handle(self, message: Message) -> None:
         raise NotImplementedError
+
+
+def started_ok(ref: pykka.ActorRef[Any], timeout: float = 30) -> None:
+    """Wait until the actor behind `ref` has run its `started`; raise what stopped it."""
+    try:
+        ref.ask(None, timeout=timeout)
+    except pykka.ActorDeadError:
+        failure = MessageActor.start_failures.pop(ref.actor_urn, None)
+        if failure is None:
+            raise
+        raise failure from None

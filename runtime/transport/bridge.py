@@ -34,6 +34,7 @@ ZeroMQ sockets are not thread-safe: every socket here is used by the thread that
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import logging
 import queue
@@ -84,6 +85,21 @@ def check_bindable(endpoint: str, *, curve: bool) -> None:
             f"refusing to listen on {endpoint} without authentication",
             hint="bind to 127.0.0.1, or configure CURVE keys (server key + allowed client keys)",
         )
+
+
+def bind(sock: zmq.Socket[Any], endpoint: str) -> str:
+    """Bind `sock` to `endpoint` and return the address it got; a taken port says so."""
+    try:
+        sock.bind(endpoint)
+    except zmq.ZMQError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise TransportError(
+            f"{endpoint} is already in use by another program",
+            hint="stop that program, or choose other ports (`weboter serve --bind` takes the "
+            "given port and the next two)",
+        ) from exc
+    return str(sock.getsockopt_string(zmq.LAST_ENDPOINT))
 
 
 class Mailbox:
@@ -230,16 +246,20 @@ class Bridge:
         self._thread.start()
         self._ready.wait(10)
         if self._error is not None:
+            if isinstance(self._error, TransportError):
+                raise self._error
             raise TransportError(f"the bridge could not start: {self._error}") from self._error
 
     def stop(self) -> None:
         if self._thread is None:
             return
-        control = self.context.socket(zmq.PAIR)
-        control.connect(self._control_endpoint)
-        control.send(b"stop")
-        control.close()
-        self._thread.join(10)
+        if self._thread.is_alive():  # one that failed to start has nothing bound to tell
+            control = self.context.socket(zmq.PAIR)
+            control.setsockopt(zmq.LINGER, 0)
+            control.connect(self._control_endpoint)
+            control.send(b"stop")
+            self._thread.join(10)
+            control.close()
         self._thread = None
 
     def _run(self) -> None:
@@ -258,14 +278,13 @@ class Bridge:
                 if endpoint:
                     check_bindable(endpoint, curve=self.curve is not None)
                     router = self.context.socket(zmq.ROUTER)
+                    sockets.append(router)  # closed below if it cannot bind
                     if self.curve is not None:
                         self.curve.serve(router)
                     router.setsockopt(zmq.LINGER, 0)
                     router.setsockopt(zmq.ROUTER_MANDATORY, 1)
-                    router.bind(endpoint)
-                    self.bound[endpoint] = str(router.getsockopt_string(zmq.LAST_ENDPOINT))
+                    self.bound[endpoint] = bind(router, endpoint)
                     routers[router] = default_dest
-                    sockets.append(router)
         except BaseException as exc:  # reported to start()
             self._error = exc
             self._ready.set()
