@@ -21,6 +21,7 @@ LAYERS = [
     "weboter.actors",
     "weboter.runtime.engine",
     "weboter.runtime.mcp",
+    "weboter.runtime.ui",
     "weboter.runtime.demo",
     "weboter.runtime.cli",
 ]

@@ -21,7 +21,7 @@ from pathlib import Path
 import msgspec
 
 from weboter.runtime.actions import default_catalog
-from weboter.runtime.cli import mcp_command, repair_commands, serving
+from weboter.runtime.cli import mcp_command, repair_commands, serving, ui_command
 from weboter.runtime.cli.common import (
     add_max_nodes,
     add_on_error,
@@ -65,6 +65,7 @@ examples:
   weboter fork 3f2a --at 41 --set page=3  a new run from event 41, with a change
   weboter retry 3f2a / skip 3f2a          take a run waiting in ERROR (--on-error pause) on
   weboter debug flow.yaml                 break, step, look, change, rewind: interactively
+  weboter ui                              the same in your browser: graph, timeline, forks
   weboter schema workflow > wf.schema.json   JSON Schema for editors and AI clients
   weboter mcp                             serve runs to AI clients over MCP (docs/mcp.md)
   weboter doctor                          what is installed; weboter browser install gets Chromium
@@ -197,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
     add_commands(sub, common, browser, out, drive_resting)
     repair_commands.add_commands(sub, common, browser, out, drive_resting)  # + heal, AI
     mcp_command.add_command(sub, common, browser)
+    ui_command.add_command(sub, common, browser)
 
     p = sub.add_parser("schema", parents=[common], help="print a JSON Schema")
     p.add_argument("what", choices=("workflow",))

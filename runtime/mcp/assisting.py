@@ -16,8 +16,8 @@ from weboter.runtime.ai.gateway import generate_workflow as generate
 from weboter.runtime.ai.models import configured
 from weboter.runtime.engine.commands import modify_runtime
 from weboter.runtime.engine.commands import suggest_repair as suggest
+from weboter.runtime.engine.shared import Engines
 from weboter.runtime.mcp.common import Log, clear_errors
-from weboter.runtime.mcp.driving import Engines
 from weboter.runtime.store.projection import state_at
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -22,11 +21,10 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ImageContent, TextContent
 from typing_extensions import TypedDict
 
-from weboter.runtime.core.references import EnvSource, display
+from weboter.runtime.core.references import display
 from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.commands import breakpoint_at
-from weboter.runtime.engine.engine import Engine
-from weboter.runtime.engine.settings import Settings
+from weboter.runtime.engine.shared import Engines
 from weboter.runtime.errors import ActionError, IllegalTransition, UsageError, WeboterError
 from weboter.runtime.mcp.common import Log, clear_errors, workflow_from
 from weboter.runtime.store.artifacts import ArtifactStore
@@ -43,31 +41,6 @@ class Rested(TypedDict):
     current_node: str | None
     error: dict[str, Any] | None
     nodes_run: int  # nodes completed during this call
-
-
-class Engines:
-    """The server's one engine, started on first use, stopped with the server."""
-
-    def __init__(self, settings: Settings, env: EnvSource) -> None:
-        self.settings = settings
-        self.env = env
-        self._engine: Engine | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> Engine:
-        with self._lock:
-            if self._engine is None:
-                self._engine = Engine(self.settings, env=self.env).start()
-            return self._engine
-
-    def stop(self) -> None:
-        """Pause the runs this server still drives (any process can continue them), then
-        stop the engine."""
-        with self._lock:
-            if self._engine is not None:
-                self._engine.pause_driven("the MCP server stopped")
-                self._engine.stop()
-                self._engine = None
 
 
 def register_driving(server: MCPServer, log: Log, engines: Engines) -> None:  # table

@@ -18,10 +18,11 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.settings import Settings
+from weboter.runtime.engine.shared import Engines
 from weboter.runtime.mcp.assisting import register_assisting
 from weboter.runtime.mcp.common import Log
 from weboter.runtime.mcp.debugging import register_debugging
-from weboter.runtime.mcp.driving import Engines, register_driving, register_looking
+from weboter.runtime.mcp.driving import register_driving, register_looking
 from weboter.runtime.mcp.reads import register_reads
 from weboter.runtime.mcp.resources import register_resources
 from weboter.runtime.mcp.updates import following
@@ -55,7 +56,11 @@ def build_server(
         "weboter", instructions=INSTRUCTIONS, subscriptions=bus, lifespan=following(log, bus)
     )
     # a failing node waits in ERROR for the client to fix it (unless the workflow says else)
-    engines = Engines(settings or Settings(db_path=db_path, on_error="pause"), env or EnvSource())
+    engines = Engines(
+        settings or Settings(db_path=db_path, on_error="pause"),
+        env or EnvSource(),
+        name="the MCP server",
+    )
     register_reads(server, log)
     register_resources(server, log)
     if profile == "operator":

@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from weboter.runtime.errors import LogCorrupt, LogUnavailable, RunNotFound
+from weboter.schemas.messages import StoredEvent
+
+_COLUMNS = "seq, run_id, run_version, type, schema_version, command_id, recorded_at, payload"
 
 
 @dataclass(frozen=True)
@@ -109,3 +112,57 @@ class RunQueries:
                 f"run id {prefix!r} is ambiguous: {shown}", hint="give more characters of the id"
             )
         return str(rows[0][0])
+
+    # --- a run's events by their number (run version 1 … N): the UI's timeline ---------------
+
+    def last_version(self, run_id: str) -> int:
+        row = self._one("SELECT MAX(run_version) FROM events WHERE run_id = ?", (run_id,))
+        return int(row[0] or 0)
+
+    def stored_at_version(self, run_id: str, version: int) -> StoredEvent:
+        row = self._one(
+            f"SELECT {_COLUMNS} FROM events WHERE run_id = ? AND run_version = ?",
+            (run_id, version),
+        )
+        if row is None:
+            raise RunNotFound(
+                f"run {run_id} has no event number {version}",
+                hint=f"its events are numbered 1 to {self.last_version(run_id)}",
+            )
+        return StoredEvent(*row)
+
+    def stored_after_version(self, run_id: str, version: int, limit: int) -> list[StoredEvent]:
+        rows = self._read(
+            f"SELECT {_COLUMNS} FROM events WHERE run_id = ? AND run_version > ? "
+            "ORDER BY run_version LIMIT ?",
+            (run_id, version, limit),
+        )
+        return [StoredEvent(*r) for r in rows]
+
+    def stored_of_types(
+        self,
+        run_id: str,
+        types: tuple[str, ...],
+        *,
+        after_seq: int = 0,
+        until_seq: int | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        """A run's events of these types (oldest first, unless `newest_first`)."""
+        marks = ", ".join("?" for _ in types)
+        sql = (
+            f"SELECT {_COLUMNS} FROM events WHERE run_id = ? AND seq > ? AND seq <= ? "
+            f"AND type IN ({marks}) ORDER BY seq {'DESC' if newest_first else 'ASC'}"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        params = [run_id, after_seq, until_seq if until_seq is not None else 2**63 - 1, *types]
+        return [StoredEvent(*r) for r in self._read(sql, params)]
+
+    def children_of(self, run_id: str) -> list[str]:
+        """The runs forked from `run_id`, oldest first."""
+        rows = self._read(
+            "SELECT run_id FROM runs WHERE parent_run = ? ORDER BY created_at", (run_id,)
+        )
+        return [str(r[0]) for r in rows]

@@ -1,0 +1,242 @@
+"""What the dev UI's buttons do: each is one command through the write path (`commit`, an
+event in the log) or one request to the UI process's engine (start, continue, step, stop,
+fork). None waits for a run to rest: the page follows the run through the live stream.
+
+Every function takes the request's JSON body (a dict) and returns a small JSON answer;
+WeboterError (a bad value, a run in the wrong state) becomes a 4xx with its message and hint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from weboter.runtime.actions import default_catalog
+from weboter.runtime.core.loader import load_workflow, parse_text, to_workflow
+from weboter.runtime.core.validate import validate
+from weboter.runtime.engine.client import EngineClient
+from weboter.runtime.engine.commands import breakpoint_at, commit
+from weboter.runtime.engine.shared import Engines
+from weboter.runtime.errors import UsageError, WorkflowInvalid
+from weboter.runtime.store.eventlog import EventLog
+from weboter.schemas.context import NodeModifications, RepairAction
+from weboter.schemas.messages import (
+    ApplyRepair,
+    ClearBreakpoint,
+    PatchNode,
+    RejectRepair,
+    Rewind,
+    SetBreakpoint,
+    SetVariable,
+)
+from weboter.schemas.workflow import Workflow
+
+Body = dict[str, Any]
+
+
+class Commands:
+    """The UI's commands on the log at `db_path`, driving runs with `engines`."""
+
+    def __init__(self, db_path: Path, engines: Engines) -> None:
+        self.db_path = db_path
+        self.engines = engines
+
+    # --- starting and driving (the engine in this process) ----------------------------------
+
+    def start(self, body: Body) -> Body:
+        """A new run of the workflow in `path` (a file on this machine) or `text`; it waits
+        before its first node when `paused` (set breakpoints, then continue)."""
+        workflow = _workflow(body)
+        paused = bool(body.get("paused", True))
+        variables = _mapping(body.get("variables"), "variables")
+        source = str(body.get("path") or "the UI")
+
+        def go(client: EngineClient) -> str:
+            return client.submit(
+                workflow,
+                variables=variables,
+                source=source,
+                start=None if paused else "continuous",
+            )
+
+        return {"run_id": self._with_client(go)}
+
+    def drive(self, run_id: str, verb: str) -> Body:
+        """continue | step | over | stop | pause a run."""
+        run = self._resolve(run_id)
+
+        def go(client: EngineClient) -> str:
+            if verb == "continue":
+                client.cont(run)
+            elif verb in ("step", "over"):
+                client.start_step(run, over=verb == "over")
+            elif verb == "stop":
+                client.stop(run)
+            elif verb == "pause":
+                client.pause(run)
+            else:
+                raise UsageError(f"unknown command {verb!r}")
+            return run
+
+        self._with_client(go)
+        return {"run_id": run, "done": verb}
+
+    def fork(self, run_id: str, body: Body) -> Body:
+        """A new run from the state right after event `version` of `run_id`, with `variables`
+        changed ({"name": value} or {"global": {...}, "flow": {...}}); it runs on."""
+        run = self._resolve(run_id)
+        seq = self._seq(run, body.get("version"))
+        variables = _mapping(body.get("variables"), "variables")
+        start: Any = None if body.get("paused") else "continuous"
+
+        def go(client: EngineClient) -> str:
+            return client.fork(run, seq, variables=variables, start=start)
+
+        return {"run_id": self._with_client(go), "parent_run": run, "at_seq": seq}
+
+    # --- changes through the write path (no engine needed) -----------------------------------
+
+    def breakpoint(self, run_id: str, body: Body) -> Body:
+        """Set (`on`: true) or clear the breakpoint before node `node_id`."""
+        node_id = _text(body, "node_id")
+        point = breakpoint_at("before", node_id)
+        if body.get("on", True):
+            return self._commit(
+                run_id,
+                lambda c, r, x: SetBreakpoint(command_id=c, run_id=x, reply_to=r, breakpoint=point),
+            )
+        return self._commit(
+            run_id,
+            lambda c, r, x: ClearBreakpoint(command_id=c, run_id=x, reply_to=r, id=point.id),
+        )
+
+    def set_variable(self, run_id: str, body: Body) -> Body:
+        name, given = _text(body, "name"), str(body.get("scope") or "global")
+        if given not in ("global", "flow"):
+            raise UsageError(f"scope must be global or flow (got {given!r})")
+        scope: Literal["global", "flow"] = "flow" if given == "flow" else "global"
+        value = body.get("value")
+        return self._commit(
+            run_id,
+            lambda c, r, x: SetVariable(
+                command_id=c, run_id=x, reply_to=r, scope=scope, name=name, value=value
+            ),
+        )
+
+    def rewind(self, run_id: str, body: Body) -> Body:
+        run = self._resolve(run_id)
+        seq = self._seq(run, body.get("version"))
+        return self._commit(
+            run, lambda c, r, x: Rewind(command_id=c, run_id=x, reply_to=r, to_seq=seq)
+        )
+
+    def patch(self, run_id: str, body: Body) -> Body:
+        """Give node `node_id` (of the flow at `path`; default: the current flow) these
+        `inputs` for the rest of the run (the form sends all of them)."""
+        node_id = _text(body, "node_id")
+        changes = NodeModifications(inputs=_mapping(body.get("inputs"), "inputs"))
+        path = [str(p) for p in body.get("path") or []]
+        return self._commit(
+            run_id,
+            lambda c, r, x: PatchNode(
+                command_id=c, run_id=x, reply_to=r, node_id=node_id, changes=changes, flow_path=path
+            ),
+        )
+
+    def repair(self, run_id: str, body: Body) -> Body:
+        """retry | skip the failed node, or approve a suggestion (`action` as suggested)."""
+        action = _action(body)
+        return self._commit(
+            run_id,
+            lambda c, r, x: ApplyRepair(command_id=c, run_id=x, reply_to=r, action=action),
+        )
+
+    def reject(self, run_id: str, body: Body) -> Body:
+        action = _action(body)
+        reason = str(body.get("reason") or "rejected in the UI")
+        return self._commit(
+            run_id,
+            lambda c, r, x: RejectRepair(
+                command_id=c, run_id=x, reply_to=r, action=action, reason=reason
+            ),
+        )
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _commit(self, run_id: str, make: Callable[[str, str, str], Any]) -> Body:
+        run = self._resolve(run_id)
+        outcome = commit(self.db_path, run, make)
+        return {
+            "run_id": run,
+            "seqs": [e.seq for e in outcome.events],
+            "status": str(outcome.state.status),
+        }
+
+    def _with_client(self, go: Callable[[EngineClient], str]) -> str:
+        with self.engines.get().client(follow=False) as client:
+            return go(client)
+
+    def _resolve(self, run_id: str) -> str:
+        log = EventLog(self.db_path, create=False)
+        try:
+            return log.resolve_run_id(run_id)
+        finally:
+            log.close()
+
+    def _seq(self, run: str, version: Any) -> int:
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise UsageError("give `version`: the number of an event on the run's timeline")
+        log = EventLog(self.db_path, create=False)
+        try:
+            last = log.last_version(run)
+            if not 1 <= version <= last:
+                raise UsageError(f"run {run} has events 1 to {last}; there is no event {version}")
+            return log.stored_at_version(run, version).seq
+        finally:
+            log.close()
+
+
+def _workflow(body: Body) -> Workflow:
+    if body.get("path"):
+        path = Path(str(body["path"])).expanduser()
+        workflow = load_workflow(path)
+        where = str(path)
+    elif isinstance(body.get("text"), str):
+        where = "the workflow"
+        workflow = to_workflow(parse_text(body["text"], where), where)
+    else:
+        raise UsageError("give `path` (a workflow file) or `text` (YAML or JSON)")
+    findings = validate(workflow, default_catalog())
+    if any(f.severity == "error" for f in findings):
+        raise WorkflowInvalid(where, findings)
+    return workflow
+
+
+def _text(body: Body, key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise UsageError(f"give `{key}` (text)")
+    return value
+
+
+def _mapping(value: Any, what: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise UsageError(f"`{what}` must be an object of names and values")
+    return value
+
+
+def _action(body: Body) -> RepairAction:
+    raw = body.get("action")
+    if isinstance(raw, str):
+        raw = {"kind": raw, "reason": "from the UI"}
+    try:
+        return msgspec.convert(raw, RepairAction)
+    except msgspec.ValidationError as exc:
+        raise UsageError(
+            f"action: {exc}", hint="give retry, skip, or a suggested action as it was shown"
+        ) from exc

@@ -1,0 +1,102 @@
+"""Who may use the dev UI (docs/ui.md, "Security").
+
+- **Host**: only requests addressed to the UI's own host name pass (a web page elsewhere
+  cannot reach it by pointing its own domain at 127.0.0.1: DNS rebinding).
+- **Token**: the UI has a token (random per start, or `--token`). Beyond loopback every
+  request needs it: `?token=` once (the page then keeps it in a SameSite=Strict, HttpOnly
+  cookie), the cookie, or the `X-Weboter-Token` header. On loopback, reading needs none.
+- **Changes** (every POST) need the token in the `X-Weboter-Token` header — which another
+  site's page can neither read nor send without a CORS preflight the UI never grants — and,
+  when the browser sends an `Origin`, that it is the UI's own.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+COOKIE = "weboter_ui"
+HEADER = "x-weboter-token"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
+
+
+class Guard:
+    """ASGI middleware that refuses what the rules above do not allow, with the reason."""
+
+    def __init__(self, app: ASGIApp, *, token: str, hosts: set[str], loopback: bool) -> None:
+        self.app = app
+        self.token = token
+        self.hosts = hosts  # "host:port" values the UI answers to
+        self.loopback = loopback
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        refusal = self.refusal(scope, headers)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def refusal(self, scope: Scope, headers: dict[str, str]) -> Response | None:
+        if headers.get("host", "") not in self.hosts:
+            return _refused(
+                421, "this UI answers only to its own address", "open the URL it printed"
+            )
+        method = scope["method"]
+        header_token = headers.get(HEADER, "")
+        if method not in ("GET", "HEAD"):
+            origin = headers.get("origin")
+            if origin is not None and origin.split("://", 1)[-1] not in self.hosts:
+                return _refused(403, f"requests from {origin} are not allowed", "")
+            if not self._matches(header_token):
+                return _refused(
+                    403,
+                    "a change needs the UI's token in the X-Weboter-Token header",
+                    "use the page the UI serves; scripts read the token from `weboter ui --json`",
+                )
+            return None
+        if self.loopback:
+            return None
+        given = header_token or _query(scope, "token") or _cookie(headers, COOKIE)
+        if not self._matches(given):
+            return _refused(401, "this UI needs its token", "open the URL `weboter ui` printed")
+        return None
+
+    def _matches(self, given: str) -> bool:
+        return bool(given) and hmac.compare_digest(given.encode(), self.token.encode())
+
+
+def _refused(status: int, message: str, hint: str) -> Response:
+    return JSONResponse({"error": {"message": message, "hint": hint}}, status_code=status)
+
+
+def _query(scope: Scope, name: str) -> str:
+    from urllib.parse import parse_qs  # noqa: PLC0415
+
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name)
+    return values[0] if values else ""
+
+
+def _cookie(headers: dict[str, str], name: str) -> str:
+    for part in headers.get("cookie", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return ""
+
+
+def allowed_hosts(host: str, port: int) -> set[str]:
+    """The Host header values that name this UI: the bound host, and for loopback its names."""
+    names: set[str] = {host if ":" not in host else f"[{host}]"}
+    if host in LOOPBACK_NAMES or host.startswith("127."):
+        names |= {"127.0.0.1", "localhost", "[::1]"}
+    return {f"{n}:{port}" for n in names}
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK_NAMES or host.startswith("127.")

@@ -1,0 +1,82 @@
+"""The UI's live stream: the log's new events as server-sent events whose `id` is the event's
+seq. Every process writes to the log (this UI's engine, `weboter run` in a shell, `serve`), so
+the stream follows the log's tail; a page that reconnects sends `Last-Event-ID` (browsers do
+this themselves) and gets every event after it first — a catch-up from the log, no gap.
+
+Each event is small ({seq, run_id, version, type, node_id}): the page asks for what it shows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import msgspec
+from sse_starlette.sse import EventSourceResponse, ServerSentEvent
+from starlette.requests import Request
+
+from weboter.runtime.errors import WeboterError
+from weboter.runtime.mcp.common import Log
+
+POLL_SECONDS = 0.2  # how often the tail is read when nothing new came
+BATCH = 1000  # events read per query (a long catch-up comes in several)
+
+
+class _Node(msgspec.Struct):
+    node_id: str = ""
+
+
+_node = msgspec.msgpack.Decoder(_Node)
+
+
+def stream(request: Request, log: Log) -> EventSourceResponse:
+    """`GET /api/stream[?run=ID]`: events after `Last-Event-ID` (or `?after=SEQ`; default:
+    from now), then live."""
+    run = request.query_params.get("run") or None
+    after = request.headers.get("last-event-id") or request.query_params.get("after")
+    start = int(after) if after and after.isdigit() else None
+    return EventSourceResponse(_events(log, run, start), ping=15)
+
+
+async def _events(log: Log, run: str | None, after: int | None) -> AsyncIterator[Any]:
+    last = after if after is not None else await anyio.to_thread.run_sync(_last_seq, log)
+    yield ServerSentEvent(json.dumps({"type": "hello", "seq": last}), event="hello", id=str(last))
+    while True:
+        try:
+            rows = await anyio.to_thread.run_sync(_after, log, last, run)
+        except WeboterError:  # the log is busy for a moment: read again
+            rows = []
+        for row in rows:
+            last = max(last, row["seq"])
+            yield ServerSentEvent(json.dumps(row), event="log", id=str(row["seq"]))
+        if not rows:
+            await anyio.sleep(POLL_SECONDS)  # not a sync: the pace of reading the log's tail
+
+
+def _last_seq(log: Log) -> int:
+    with log() as events:
+        return events.last_seq()
+
+
+def _after(log: Log, seq: int, run: str | None) -> list[dict[str, Any]]:
+    with log() as events:
+        rows = events.read_stored(run, after_seq=seq, limit=BATCH)
+    found = []
+    for row in rows:
+        try:
+            node = _node.decode(row.payload).node_id
+        except msgspec.DecodeError:
+            node = ""
+        found.append(
+            {
+                "seq": row.seq,
+                "run_id": row.run_id,
+                "version": row.run_version,
+                "type": row.type,
+                "node_id": node or None,
+            }
+        )
+    return found

@@ -1,0 +1,66 @@
+// Talking to the UI server: JSON requests (changes carry the token), one alert for errors,
+// and the live stream of the log's new events.
+import { el, clear } from "./dom.js";
+
+const TOKEN = document.querySelector('meta[name="weboter-token"]').content;
+const alertBox = document.getElementById("alert");
+const liveText = document.getElementById("live");
+
+// --- talking to the server -------------------------------------------------------------------
+
+export class ApiError extends Error {
+  constructor(error) {
+    super(error.message);
+    this.hint = error.hint || "";
+    this.findings = error.findings || [];
+  }
+}
+
+export async function api(path, body) {
+  const options = body === undefined ? {} : {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-Weboter-Token": TOKEN },
+    body: JSON.stringify(body),
+  };
+  const response = await fetch(path, options);
+  const data = await response.json().catch(() => ({ error: { message: response.statusText } }));
+  if (!response.ok) throw new ApiError(data.error || { message: response.statusText });
+  return data;
+}
+
+// One message at a time, with what to do about it; cleared by the next success.
+export function report(error) {
+  if (!error) { alertBox.hidden = true; clear(alertBox); return; }
+  clear(alertBox);
+  alertBox.append(el("strong", {}, error.message));
+  if (error.hint) alertBox.append(el("p", {}, `To fix: ${error.hint}`));
+  for (const f of error.findings || []) alertBox.append(el("p", {}, `${f.path}: ${f.message}`));
+  alertBox.hidden = false;
+}
+
+// Run `work`, showing its error (if any) in the alert; returns its result or undefined.
+export async function attempt(work) {
+  try {
+    const result = await work();
+    report(null);
+    return result;
+  } catch (error) {
+    report(error);
+    return undefined;
+  }
+}
+
+// --- the live stream: every new event of the log, resumed by the browser on reconnect -----
+
+const listeners = new Set();
+export function onLog(fn) { listeners.add(fn); return () => listeners.delete(fn); }
+
+export function follow() {
+  const source = new EventSource("/api/stream");
+  source.addEventListener("hello", () => { liveText.textContent = "live"; });
+  source.addEventListener("log", (message) => {
+    const event = JSON.parse(message.data);
+    for (const fn of listeners) fn(event);
+  });
+  source.onerror = () => { liveText.textContent = "reconnecting…"; };
+}

@@ -1,0 +1,105 @@
+// Weboter's dev UI: the router and the runs page (a run: run.js; two runs: diff.js).
+// No build step: plain ES modules, served as they are.
+import { showRun } from "./run.js";
+import { showDiff } from "./diff.js";
+import { el, clear, shortId, typed, when } from "./dom.js";
+import { api, attempt, follow, onLog, report } from "./api.js";
+
+const view = document.getElementById("view");
+
+// --- routing ---------------------------------------------------------------------------------
+
+let leave = () => {};
+async function route() {
+  leave();
+  leave = () => {};
+  report(null);
+  const [, page, a, b] = location.hash.split("/");
+  clear(view);
+  if (page === "run" && a) leave = await showRun(view, decodeURIComponent(a));
+  else if (page === "diff" && a && b) leave = await showDiff(view, a, b);
+  else leave = await showRuns(view);
+}
+
+// --- the runs page ---------------------------------------------------------------------------
+
+const STATUSES = ["", "LOADED", "RUNNING", "STEPPING", "PAUSED", "ERROR", "COMPLETED", "FAILED", "STOPPED"];
+
+async function showRuns(root) {
+  const path = el("input", { id: "wf-path", name: "path", required: true, size: 50,
+    placeholder: "examples/counter.json" });
+  const variables = el("input", { id: "wf-vars", size: 30, placeholder: "target=5, name=text" });
+  const paused = el("input", { id: "wf-paused", type: "checkbox", checked: true });
+  const form = el("form", { class: "start", "aria-label": "Start a workflow" },
+    el("h2", {}, "Start a workflow"),
+    el("label", { for: "wf-path" }, "Workflow file"), path,
+    el("label", { for: "wf-vars" }, "Variables"), variables,
+    el("label", { class: "inline" }, paused, " Pause before the first node"),
+    el("button", { type: "submit" }, "Start"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = { path: path.value, paused: paused.checked, variables: pairs(variables.value) };
+    const started = await attempt(() => api("/api/runs", body));
+    if (started) location.hash = `#/run/${started.run_id}`;
+  });
+
+  const status = el("select", { id: "runs-status" },
+    ...STATUSES.map((s) => el("option", { value: s }, s || "any")));
+  const text = el("input", { id: "runs-filter", type: "search", placeholder: "workflow or run id" });
+  const body = el("tbody");
+  const table = el("table", { class: "runs" },
+    el("caption", {}, "Runs, newest first"),
+    el("thead", {}, el("tr", {}, ...["Run", "Workflow", "Status", "Events", "Started", "Forked from"]
+      .map((h) => el("th", { scope: "col" }, h)))),
+    body);
+  root.append(form,
+    el("section", { "aria-label": "Runs" },
+      el("h2", {}, "Runs"),
+      el("div", { class: "filters" },
+        el("label", { for: "runs-status" }, "Status"), status,
+        el("label", { for: "runs-filter" }, "Filter"), text),
+      table));
+
+  let rows = [];
+  const draw = () => {
+    clear(body);
+    const wanted = text.value.trim().toLowerCase();
+    for (const r of rows) {
+      if (status.value && r.status !== status.value) continue;
+      if (wanted && !`${r.run_id} ${r.workflow}`.toLowerCase().includes(wanted)) continue;
+      body.append(el("tr", {},
+        el("td", {}, el("a", { href: `#/run/${r.run_id}` }, shortId(r.run_id))),
+        el("td", {}, r.workflow),
+        el("td", {}, el("span", { class: `status ${r.status}` }, r.status)),
+        el("td", { class: "num" }, String(r.events)),
+        el("td", {}, when(r.created_at)),
+        el("td", {}, r.parent_run ? el("a", { href: `#/run/${r.parent_run}` }, shortId(r.parent_run)) : "")));
+    }
+    if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: 6 }, "No runs yet: start one above.")));
+  };
+  const load = async () => { rows = await attempt(() => api("/api/runs?limit=200")) || rows; draw(); };
+  status.addEventListener("change", draw);
+  text.addEventListener("input", draw);
+  await load();
+  let pending = null;
+  return onLog((event) => {
+    if (!["RunCreated", "RunCompleted", "RunFailed", "RunStopped", "RunPaused", "NodeFailed",
+      "RunStarted", "RunResumed"].includes(event.type) || pending) return;
+    pending = setTimeout(() => { pending = null; load(); }, 200);
+  });
+}
+
+// "a=1, b=text" (or a JSON object) as {a: 1, b: "text"}
+function pairs(text) {
+  if (text.trim().startsWith("{")) return typed(text);
+  const found = {};
+  for (const part of text.split(/[,\n]/)) {
+    const [name, ...rest] = part.split("=");
+    if (name.trim()) found[name.trim()] = typed(rest.join("=").trim());
+  }
+  return found;
+}
+
+window.addEventListener("hashchange", route);
+follow();
+route();

@@ -1,0 +1,145 @@
+// A run's page: its controls, its workflow as graphs, the timeline with the state at any
+// event, the page of that step, and what can be done from there (fork, rewind, set, patch,
+// repairs). It follows the run live: a new event of this run redraws what changed.
+import { api, attempt, onLog } from "./api.js";
+import { clear, el, shortId, show, typed } from "./dom.js";
+import { drawFlow } from "./graph.js";
+import { drawTimeline } from "./timeline.js";
+import { drawChanges } from "./changes.js";
+
+const CONTROLS = [
+  // label, verb, statuses it is for
+  ["Continue", "continue", ["LOADED", "PAUSED"]],
+  ["Pause", "pause", ["RUNNING"]],
+  ["Step", "step", ["LOADED", "PAUSED"]],
+  ["Step over", "over", ["LOADED", "PAUSED"]],
+  ["Stop", "stop", ["RUNNING", "STEPPING", "PAUSED", "ERROR", "LOADED"]],
+  ["Retry", "retry", ["ERROR"]],
+  ["Skip", "skip", ["ERROR"]],
+];
+
+export async function showRun(root, runId) {
+  const state = { run: null, catalog: null, timeline: null };
+  const title = el("h2");
+  const status = el("p", { class: "run-status", role: "status", "aria-live": "polite" });
+  const links = el("p", { class: "links" });
+  const toolbar = el("div", { role: "toolbar", "aria-label": "Run controls", class: "toolbar" });
+  const graphs = el("section", { class: "graphs", "aria-label": "Workflow graph" });
+  const errors = el("section", { class: "errors", "aria-label": "Error and repairs" });
+  const timelineBox = el("section", { class: "timeline", "aria-label": "Timeline" });
+  const changesBox = el("section", { class: "changes", "aria-label": "Change the run" });
+  root.append(title, status, links, toolbar,
+    el("div", { class: "columns" }, el("div", {}, errors, graphs, changesBox), timelineBox));
+
+  const buttons = CONTROLS.map(([label, verb]) => {
+    const button = el("button", { type: "button", "data-verb": verb }, label);
+    button.addEventListener("click", () => act(verb));
+    toolbar.append(button);
+    return button;
+  });
+
+  async function act(verb) {
+    const id = state.run.run_id;
+    if (verb === "retry" || verb === "skip") {
+      await attempt(() => api(`/api/runs/${id}/repair`, { action: verb }));
+      await attempt(() => api(`/api/runs/${id}/continue`, {}));
+    } else {
+      await attempt(() => api(`/api/runs/${id}/${verb}`, {}));
+    }
+    await refresh();
+  }
+
+  async function toggle(node, on) {
+    const done = await attempt(() => api(`/api/runs/${state.run.run_id}/breakpoint`,
+      { node_id: node.id, on }));
+    if (done) await refresh();
+  }
+
+  function drawHeader(run) {
+    title.textContent = `Run ${shortId(run.run_id)} · ${run.workflow.name || run.workflow.id}`;
+    const at = run.current && !run.current.node.startsWith("__") ? run.current.node : ""; // __end__
+    const where = at ? ` at ${at}` : "";
+    const why = run.pause_reason ? ` (${run.pause_reason})` : "";
+    status.textContent = `Status: ${run.status}${where}${why} · ${run.version} events`;
+    status.className = `run-status status ${run.status}`;
+    for (const [i, [, , allowed]] of CONTROLS.entries()) buttons[i].disabled = !allowed.includes(run.status);
+    clear(links);
+    if (run.parent_run) {
+      links.append("Forked from ", el("a", { href: `#/run/${run.parent_run}` }, shortId(run.parent_run)),
+        ` at seq ${run.parent_seq} · `,
+        el("a", { href: `#/diff/${run.parent_run}/${run.run_id}` }, "Compare with parent"), " ");
+    }
+    for (const child of run.children) {
+      links.append(" Fork ", el("a", { href: `#/run/${child}` }, shortId(child)), " (",
+        el("a", { href: `#/diff/${run.run_id}/${child}` }, `Compare with fork ${shortId(child)}`), ")");
+    }
+  }
+
+  function drawGraphs(run) {
+    clear(graphs);
+    graphs.append(el("h3", {}, "Workflow"), el("p", { class: "legend" },
+      el("span", { class: "key current" }, "current"), el("span", { class: "key done" }, "ran"),
+      el("span", { class: "key failed" }, "failed"), el("span", { class: "key breakpoint" }, "breakpoint"),
+      " Click a node to toggle a breakpoint before it."));
+    const breakpoints = new Set(run.breakpoints.filter((b) => (b.when || "before") === "before").map((b) => b.node_id));
+    run.flows.forEach((flow, i) => {
+      const drawn = drawFlow(flow, { marks: run.marks, current: run.current, breakpoints, onToggle: toggle });
+      if (i === 0) { graphs.append(drawn); return; }
+      const inside = run.current && run.current.path.join("/") === flow.path.join("/");
+      graphs.append(el("details", { open: inside || null },
+        el("summary", {}, `Sub-flow ${flow.name}`), drawn));
+    });
+  }
+
+  function drawErrors(run) {
+    clear(errors);
+    if (!run.error && !run.suggestions.length) return;
+    errors.append(el("h3", {}, "Error and repairs"));
+    if (run.error) {
+      const e = run.error;
+      errors.append(el("p", { class: "error-text" }, `${e.kind} at ${e.node_id || "?"}: ${e.message}`));
+      if (e.hint) errors.append(el("p", {}, `Hint: ${e.hint}`));
+      if (e.evidence && e.evidence.screenshot) {
+        errors.append(el("img", { class: "shot", src: `/api/artifacts/${e.evidence.screenshot}`,
+          alt: `Screenshot when ${e.node_id} failed` }));
+      }
+    }
+    for (const s of run.suggestions) {
+      const approve = el("button", { type: "button" }, "Approve");
+      const reject = el("button", { type: "button" }, "Reject");
+      approve.addEventListener("click", async () => {
+        if (await attempt(() => api(`/api/runs/${run.run_id}/repair`, { action: s.action }))) await refresh();
+      });
+      reject.addEventListener("click", async () => {
+        if (await attempt(() => api(`/api/runs/${run.run_id}/reject`, { action: s.action }))) await refresh();
+      });
+      errors.append(el("article", { class: "suggestion", "aria-label": `Suggestion from ${s.source}` },
+        el("p", {}, `${s.source} suggests ${s.action.kind}` +
+          (s.action.node_id ? ` on ${s.action.node_id}` : "") + ` (confidence ${s.confidence.toFixed(2)})`),
+        el("p", {}, `Reason: ${s.action.reason || "none given"}`),
+        el("pre", {}, show(s.action)), approve, reject));
+    }
+  }
+
+  async function refresh() {
+    const run = await attempt(() => api(`/api/runs/${encodeURIComponent(runId)}`));
+    if (!run) return;
+    state.run = run;
+    drawHeader(run);
+    drawGraphs(run);
+    drawErrors(run);
+    drawChanges(changesBox, run, state.catalog, refresh);
+    if (!state.timeline) state.timeline = drawTimeline(timelineBox, run, refresh);
+    else state.timeline.grow(run);
+  }
+
+  state.catalog = await attempt(() => api("/api/catalog"));
+  await refresh();
+  let pending = null;
+  return onLog((event) => {
+    if (!state.run || event.run_id !== state.run.run_id || pending) return;
+    pending = setTimeout(() => { pending = null; refresh(); }, 150);
+  });
+}
+
+export { typed };

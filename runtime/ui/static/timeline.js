@@ -1,0 +1,132 @@
+// The timeline: a scrubber over a run's events (1 … N, its run versions). At any position it
+// shows the state right after that event (variables, what the event changed marked), the page
+// of the step it belongs to, the events around it, and what can be done from there: fork with
+// edited variables, or rewind a paused run to it. At the newest event it follows the run.
+import { api, attempt } from "./api.js";
+import { clear, el, show, typed } from "./dom.js";
+
+const AROUND = 12; // events listed on each side of the position
+
+export function drawTimeline(root, run, refresh) {
+  let total = run.version;
+  let position = total;
+  let following = true;
+  let asked = 0;
+  const scrubber = el("input", { type: "range", min: 1, max: Math.max(total, 1), value: position,
+    id: "scrubber", "aria-label": "Timeline position" });
+  const earlier = el("button", { type: "button" }, "Earlier event");
+  const later = el("button", { type: "button" }, "Later event");
+  const latest = el("button", { type: "button" }, "Latest event");
+  const where = el("p", { class: "where", role: "status", "aria-live": "polite" });
+  const stateBox = el("section", { "aria-label": "State at this point" });
+  const pageBox = el("section", { "aria-label": "Page at this step" });
+  const eventsBox = el("section", { "aria-label": "Events around this point" });
+  const forkBox = el("section", { "aria-label": "From this point" });
+  root.append(el("h3", {}, "Timeline"), el("div", { class: "scrub" }, scrubber, earlier, later, latest),
+    where, stateBox, pageBox, forkBox, eventsBox);
+
+  const go = (to) => {
+    position = Math.min(Math.max(to, 1), total);
+    following = position === total;
+    scrubber.value = position;
+    load();
+  };
+  scrubber.addEventListener("input", () => go(Number(scrubber.value)));
+  earlier.addEventListener("click", () => go(position - 1));
+  later.addEventListener("click", () => go(position + 1));
+  latest.addEventListener("click", () => go(total));
+
+  async function load() {
+    const ticket = ++asked; // answers to older positions are dropped
+    const id = run.run_id;
+    const [at, page] = await Promise.all([
+      attempt(() => api(`/api/runs/${id}/at/${position}`)),
+      attempt(() => api(`/api/runs/${id}/events?after=${Math.max(position - AROUND - 1, 0)}&limit=${2 * AROUND + 1}`)),
+    ]);
+    if (ticket !== asked || !at) return;
+    const event = at.event;
+    where.textContent = `Event ${at.version} of ${at.versions}: ${event.type}` +
+      (event.node_id ? ` (${event.node_id})` : "") + ` · seq ${at.seq} · ${at.status}`;
+    drawState(at);
+    drawPage(at.evidence);
+    drawEvents(page ? page.events : []);
+    drawFork(at);
+  }
+
+  function drawState(at) {
+    clear(stateBox);
+    const body = el("tbody");
+    const changed = new Set(at.changed);
+    for (const scope of ["global", "flow"]) {
+      for (const [name, value] of Object.entries(at.variables[scope] || {})) {
+        const isChanged = changed.has(`${scope}.${name}`);
+        body.append(el("tr", { class: isChanged ? "changed" : "" },
+          el("td", {}, scope), el("th", { scope: "row" }, name),
+          el("td", { class: "value" }, show(value)),
+          el("td", {}, isChanged ? el("mark", {}, "changed") : "")));
+      }
+    }
+    if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: 4 }, "No variables yet.")));
+    stateBox.append(el("h4", {}, `State after event ${at.version}` + (at.current_node ? ` · next: ${at.current_node}` : "")),
+      el("table", { class: "vars", "aria-label": "Variables" },
+        el("thead", {}, el("tr", {}, ...["Scope", "Name", "Value", ""].map((h) => el("th", { scope: "col" }, h)))),
+        body));
+  }
+
+  function drawPage(evidence) {
+    clear(pageBox);
+    if (!evidence || !evidence.screenshot) return;
+    pageBox.append(el("h4", {}, `Page after ${evidence.node_id}`),
+      el("p", {}, evidence.url || ""),
+      el("img", { class: "shot", src: `/api/artifacts/${evidence.screenshot}`,
+        alt: `Screenshot after node ${evidence.node_id}` }),
+      evidence.dom ? el("p", {}, el("a", { href: `/api/artifacts/${evidence.dom}`, target: "_blank",
+        rel: "noopener" }, "DOM of this page (text)")) : null);
+  }
+
+  function drawEvents(events) {
+    clear(eventsBox);
+    const list = el("ol", { class: "events" });
+    for (const e of events) {
+      const button = el("button", { type: "button", class: "link" },
+        `${e.version}. ${e.type}${e.node_id ? ` ${e.node_id}` : ""}`);
+      button.addEventListener("click", () => go(e.version));
+      list.append(el("li", { class: e.version === position ? "here" : "",
+        "aria-current": e.version === position ? "true" : null }, button));
+    }
+    eventsBox.append(el("h4", {}, "Events"), list);
+  }
+
+  function drawFork(at) {
+    clear(forkBox);
+    const name = el("input", { id: "fork-name", placeholder: "e.g. target" });
+    const value = el("input", { id: "fork-value", placeholder: "JSON or text, e.g. 5" });
+    const fork = el("button", { type: "submit" }, "Fork from here");
+    const rewind = el("button", { type: "button", disabled: !["PAUSED", "ERROR"].includes(run.status) },
+      "Rewind to here");
+    const form = el("form", { class: "fork", "aria-label": "Fork from this point" },
+      el("label", { for: "fork-name" }, "Variable to change"), name,
+      el("label", { for: "fork-value" }, "New value"), value, fork, rewind);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const variables = name.value ? { [name.value]: typed(value.value) } : {};
+      const made = await attempt(() => api(`/api/runs/${run.run_id}/fork`, { version: at.version, variables }));
+      if (made) location.hash = `#/run/${made.run_id}`;
+    });
+    rewind.addEventListener("click", async () => {
+      if (await attempt(() => api(`/api/runs/${run.run_id}/rewind`, { version: at.version }))) await refresh();
+    });
+    forkBox.append(el("h4", {}, `From event ${at.version}`), form);
+  }
+
+  load();
+  return {
+    grow(next) {
+      run = next;
+      total = next.version;
+      scrubber.max = Math.max(total, 1);
+      if (following) go(total);
+      else scrubber.value = position;
+    },
+  };
+}
