@@ -41,6 +41,7 @@ bench:
     {{bin}}/python bench/node_overhead.py --durability full --no-memory
     {{bin}}/python bench/browser_overhead.py
     {{bin}}/python bench/time_travel.py
+    {{bin}}/python bench/ui_open.py
     {{bin}}/python bench/restore.py
 
 # mutants of the examples through validate and run: counts of exit codes, no crash, no hang

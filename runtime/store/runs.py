@@ -57,9 +57,11 @@ class RunQueries:
         return rows[0] if rows else None
 
     def runs(self, limit: int = 100) -> list[RunSummary]:
+        """The newest runs; `events` is a run's last version (its events are numbered 1 … N,
+        so this is their count, read from the unique index instead of counted)."""
         rows = self._read(
             "SELECT r.run_id, r.workflow_id, r.name, r.source, r.status, r.created_at, "
-            "r.updated_at, (SELECT COUNT(*) FROM events e WHERE e.run_id = r.run_id), "
+            "r.updated_at, (SELECT MAX(run_version) FROM events e WHERE e.run_id = r.run_id), "
             "(SELECT MAX(seq) FROM events e WHERE e.run_id = r.run_id), r.parent_run "
             "FROM runs r ORDER BY r.created_at DESC LIMIT ?",
             (limit,),

@@ -20,8 +20,9 @@ from weboter.runtime.core.validate import validate
 from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.commands import breakpoint_at, commit
 from weboter.runtime.engine.shared import Engines
-from weboter.runtime.errors import UsageError, WorkflowInvalid
+from weboter.runtime.errors import IllegalTransition, UsageError, WorkflowInvalid
 from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
 from weboter.schemas.context import NodeModifications, RepairAction
 from weboter.schemas.messages import (
     ApplyRepair,
@@ -35,6 +36,15 @@ from weboter.schemas.messages import (
 from weboter.schemas.workflow import Workflow
 
 Body = dict[str, Any]
+# what each button may do to a run in each status (the engine decides the same)
+DRIVABLE = {
+    "continue": ("LOADED", "PAUSED", "ERROR"),
+    "step": ("LOADED", "PAUSED"),
+    "over": ("LOADED", "PAUSED"),
+    "pause": ("RUNNING",),
+    "stop": ("LOADED", "RUNNING", "STEPPING", "PAUSED", "ERROR"),
+}
+VERB_SAID = {"over": "step over", "continue": "go on"}
 
 
 class Commands:
@@ -65,8 +75,17 @@ class Commands:
         return {"run_id": self._with_client(go)}
 
     def drive(self, run_id: str, verb: str) -> Body:
-        """continue | step | over | stop | pause a run."""
+        """continue | step | over | stop | pause a run. Refused at once (IllegalTransition)
+        when its status does not allow it: the engine would refuse it too, later."""
         run = self._resolve(run_id)
+        status = self._status(run)
+        if status not in DRIVABLE.get(verb, ()):
+            raise IllegalTransition(
+                f"run {run} is {status}: it cannot {VERB_SAID.get(verb, verb)} now",
+                hint="fork it from any point of its timeline to go on from there"
+                if status in ("COMPLETED", "FAILED", "STOPPED")
+                else "wait until it rests (PAUSED or ERROR), or pause it",
+            )
 
         def go(client: EngineClient) -> str:
             if verb == "continue":
@@ -183,6 +202,13 @@ class Commands:
         log = EventLog(self.db_path, create=False)
         try:
             return log.resolve_run_id(run_id)
+        finally:
+            log.close()
+
+    def _status(self, run: str) -> str:
+        log = EventLog(self.db_path, create=False)
+        try:
+            return str(state_at(log, run).status)
         finally:
             log.close()
 

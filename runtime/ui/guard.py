@@ -1,7 +1,8 @@
 """Who may use the dev UI (docs/ui.md, "Security").
 
-- **Host**: only requests addressed to the UI's own host name pass (a web page elsewhere
-  cannot reach it by pointing its own domain at 127.0.0.1: DNS rebinding).
+- **Host**: on loopback, only requests addressed to the UI's own name pass (a web page
+  elsewhere cannot reach it by pointing its own domain at 127.0.0.1: DNS rebinding). Beyond
+  loopback every request needs the token, whatever name it uses.
 - **Token**: the UI has a token (random per start, or `--token`). Beyond loopback every
   request needs it: `?token=` once (the page then keeps it in a SameSite=Strict, HttpOnly
   cookie), the cookie, or the `X-Weboter-Token` header. On loopback, reading needs none.
@@ -43,7 +44,7 @@ class Guard:
         await self.app(scope, receive, send)
 
     def refusal(self, scope: Scope, headers: dict[str, str]) -> Response | None:
-        if headers.get("host", "") not in self.hosts:
+        if self.loopback and headers.get("host", "") not in self.hosts:
             return _refused(
                 421, "this UI answers only to its own address", "open the URL it printed"
             )
@@ -51,7 +52,7 @@ class Guard:
         header_token = headers.get(HEADER, "")
         if method not in ("GET", "HEAD"):
             origin = headers.get("origin")
-            if origin is not None and origin.split("://", 1)[-1] not in self.hosts:
+            if origin is not None and origin.split("://", 1)[-1] != headers.get("host"):
                 return _refused(403, f"requests from {origin} are not allowed", "")
             if not self._matches(header_token):
                 return _refused(

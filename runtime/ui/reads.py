@@ -20,6 +20,7 @@ from weboter.runtime.errors import UsageError
 from weboter.runtime.mcp.common import shortened
 from weboter.runtime.store.eventlog import EventLog, to_record
 from weboter.runtime.store.projection import state_at, variables_of
+from weboter.runtime.ui.commands import DRIVABLE
 from weboter.runtime.ui.graph import graph_of
 from weboter.runtime.ui.marks import MARKED, NodeMarks
 
@@ -36,6 +37,8 @@ def run_view(log: EventLog, catalog: Catalog, marks: NodeMarks, run_id: str) -> 
         "run_id": run,
         "workflow": {"id": state.workflow.id, "name": state.workflow.name},
         "status": str(state.status),
+        "can": [verb for verb, allowed in DRIVABLE.items() if str(state.status) in allowed]
+        + (["retry", "skip"] if str(state.status) == "ERROR" else []),
         "version": state.version,
         "seq": state.seq,
         "current": None

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
@@ -36,17 +38,16 @@ class UI:
         return self.home / "weboter.db"
 
 
-@pytest.fixture
-def ui(tmp_path: Path) -> Iterator[UI]:
-    """`weboter ui` with its log in tmp_path, the demo shop's login in its env file."""
-    env_file = tmp_path / "env.yaml"
+def launch(home: Path, *extra: str) -> UI:
+    """`weboter ui` with its log in `home`, the demo shop's login in its env file."""
+    env_file = home / "env.yaml"
     env_file.write_text(json.dumps({"shop": {"user": USER, "password": PASSWORD}}))
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "weboter.runtime.cli.main", "ui", "--json", "--no-open"),
-            *("--env-file", str(env_file)),
+            *("--env-file", str(env_file), *extra),
         ],
-        env={**os.environ, "WEBOTER_HOME": str(tmp_path)},
+        env={**os.environ, "WEBOTER_HOME": str(home)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -62,17 +63,27 @@ def ui(tmp_path: Path) -> Iterator[UI]:
         _, err = proc.communicate(timeout=20)
         pytest.fail(f"weboter ui exited {proc.returncode}: {err[-2000:]}")
     info = json.loads(text)
-    started = UI(url=info["url"], token=info["token"], home=tmp_path, proc=proc)
+    return UI(url=info["url"], token=info["token"], home=home, proc=proc)
+
+
+def shutdown(ui: UI) -> None:
+    """SIGTERM, as Ctrl-C: it pauses what it drives, closes its Chromium and exits 0."""
+    ui.proc.send_signal(signal.SIGTERM)
+    try:
+        code = ui.proc.wait(30)
+    finally:
+        ui.proc.kill()
+        _, err = ui.proc.communicate(timeout=10)
+    assert code == 0, err[-2000:]
+
+
+@pytest.fixture
+def ui(tmp_path: Path) -> Iterator[UI]:
+    started = launch(tmp_path)
     try:
         yield started
     finally:
-        proc.send_signal(signal.SIGTERM)  # it pauses what it drives and closes its Chromium
-        try:
-            code = proc.wait(30)
-        finally:
-            proc.kill()
-            _, err = proc.communicate(timeout=10)
-        assert code == 0, err[-2000:]
+        shutdown(started)
 
 
 @pytest.fixture
@@ -93,25 +104,36 @@ def keep(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def post(
-    ui: UI, path: str, body: dict[str, Any], *, token: str | None = None, **headers: str
-) -> Any:
-    """A POST as a script would send it (urllib, no browser)."""
-    import urllib.error  # noqa: PLC0415
-    import urllib.request  # noqa: PLC0415
-
-    request = urllib.request.Request(
-        ui.url.rstrip("/") + path,
-        data=json.dumps(body).encode(),
-        headers={
-            "Content-Type": "application/json",
-            "X-Weboter-Token": token or ui.token,
-            **headers,
-        },
-        method="POST",
-    )
+def request(
+    url: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request as a script sends it (no browser): status, headers, body."""
+    where = urlsplit(url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
     try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+        data = (
+            None
+            if body is None
+            else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        )
+        conn.request(method, path, body=data, headers=headers or {})
+        answer = conn.getresponse()
+        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+    finally:
+        conn.close()
+
+
+def post(ui: UI, path: str, body: Any, **headers: str) -> tuple[int, Any]:
+    """A POST with the UI's token (unless the headers give another), as JSON both ways."""
+    sent = {"Content-Type": "application/json", "X-Weboter-Token": ui.token, **headers}
+    status, _, data = request(ui.url, "POST", path, body, sent)
+    return status, json.loads(data)
+
+
+def get(ui: UI, path: str, **headers: str) -> tuple[int, Any]:
+    status, _, data = request(ui.url, "GET", path, None, headers)
+    return status, json.loads(data)

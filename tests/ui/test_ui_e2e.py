@@ -10,8 +10,11 @@ from playwright.sync_api import Page, expect
 
 from tests.ui.conftest import ROOT, UI, keep
 from weboter.runtime.demo.shop import ShopServer
+from weboter.runtime.engine.commands import commit
 from weboter.runtime.store.eventlog import EventLog, to_record
 from weboter.runtime.store.projection import state_at, variables_of
+from weboter.schemas.context import RepairAction
+from weboter.schemas.messages import SuggestRepair
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -88,6 +91,15 @@ def test_break_step_scrub_fork_and_diff_the_counter(ui: UI, page: Page) -> None:
     expect(differing.get_by_role("row").nth(1)).to_contain_text("first divergence")
     keep(page, "diff-parent-and-fork")
 
+    # back on the parent, still paused in the sub-flow: rewind it to right after `init`
+    page.get_by_role("link", name=f"Run A {run[:12]}").click()
+    expect(status(page)).to_contain_text("PAUSED at say")
+    page.get_by_role("slider", name="Timeline position").fill("4")
+    expect(page.get_by_text(re.compile(r"Event 4 of \d+: NodeCompleted \(init\)"))).to_be_visible()
+    page.get_by_role("button", name="Rewind to here").click()
+    expect(status(page)).to_contain_text("PAUSED at inc")
+    assert types_of(ui, run)[-1] == "RunRewound"
+
 
 def test_the_screenshot_of_a_past_step_on_the_demo_shop(ui: UI, page: Page) -> None:
     with ShopServer() as shop:
@@ -110,3 +122,61 @@ def test_the_screenshot_of_a_past_step_on_the_demo_shop(ui: UI, page: Page) -> N
     assert shot.evaluate("img => img.complete && img.naturalWidth > 0")
     expect(page.get_by_text(f"{shop.url}/login")).to_be_visible()
     keep(page, "demo-shop-past-step")
+
+
+def suggest(ui: UI, run: str, action: RepairAction) -> None:
+    """A repair suggested as the AI gateway records one (the UI shows it live)."""
+    commit(
+        ui.db_path,
+        run,
+        lambda c, r, x: SuggestRepair(
+            command_id=c, run_id=x, reply_to=r, action=action, confidence=0.8
+        ),
+    )
+
+
+def types_of(ui: UI, run: str) -> list[str]:
+    log = EventLog(ui.db_path, create=False)
+    try:
+        return [r.type for r in log.read_stored(run)]
+    finally:
+        log.close()
+
+
+def test_an_error_its_suggestions_rejected_and_approved_then_a_patch(ui: UI, page: Page) -> None:
+    run = start(page, ui, str(ROOT / "examples" / "counter.json"), "", paused=False)
+    expect(status(page)).to_contain_text("ERROR at inc")  # $global{target} was never set
+    errors = page.get_by_role("region", name="Error and repairs")
+    expect(errors).to_contain_text("target")
+    expect(page.get_by_role("button", name="Retry")).to_be_enabled()
+    expect(page.get_by_role("button", name="Skip")).to_be_enabled()
+
+    wrong = RepairAction(kind="set_variables", variables={"target": -1}, reason="any number")
+    suggest(ui, run, wrong)
+    offered = errors.get_by_role("article", name="Suggestion from model")
+    expect(offered).to_contain_text("Reason: any number")
+    offered.get_by_role("button", name="Reject").click()
+    expect(offered).to_have_count(0)
+    assert types_of(ui, run)[-1] == "RepairRejected"
+
+    right = RepairAction(kind="set_variables", variables={"target": 3}, reason="count to 3")
+    suggest(ui, run, right)
+    expect(offered).to_contain_text("confidence 0.80")
+    keep(page, "error-with-a-suggestion")
+    offered.get_by_role("button", name="Approve").click()
+    expect(status(page)).to_contain_text("PAUSED at inc")
+    assert "RepairApplied" in types_of(ui, run)
+
+    # patch a node's inputs with the form the catalog builds: `big` writes another word
+    page.get_by_label("Node to patch").select_option(label="big")
+    page.get_by_label("value", exact=True).fill("huge")
+    page.get_by_role("button", name="Patch node").click()
+    where = page.get_by_role("status").filter(has_text=re.compile(r"^Event \d+ of"))
+    expect(where).to_contain_text("NodePatched")  # the timeline follows the run's newest event
+    page.get_by_role("button", name="Continue").click()
+    expect(status(page)).to_contain_text("COMPLETED")
+    log = EventLog(ui.db_path, create=False)
+    try:
+        assert state_at(log, run).globals["size"] == "huge"
+    finally:
+        log.close()

@@ -7,15 +7,9 @@ import { drawFlow } from "./graph.js";
 import { drawTimeline } from "./timeline.js";
 import { drawChanges } from "./changes.js";
 
-const CONTROLS = [
-  // label, verb, statuses it is for
-  ["Continue", "continue", ["LOADED", "PAUSED"]],
-  ["Pause", "pause", ["RUNNING"]],
-  ["Step", "step", ["LOADED", "PAUSED"]],
-  ["Step over", "over", ["LOADED", "PAUSED"]],
-  ["Stop", "stop", ["RUNNING", "STEPPING", "PAUSED", "ERROR", "LOADED"]],
-  ["Retry", "retry", ["ERROR"]],
-  ["Skip", "skip", ["ERROR"]],
+const CONTROLS = [ // label, verb (the server says which the run allows now: run.can)
+  ["Continue", "continue"], ["Pause", "pause"], ["Step", "step"], ["Step over", "over"],
+  ["Stop", "stop"], ["Retry", "retry"], ["Skip", "skip"],
 ];
 
 export async function showRun(root, runId) {
@@ -62,7 +56,7 @@ export async function showRun(root, runId) {
     const why = run.pause_reason ? ` (${run.pause_reason})` : "";
     status.textContent = `Status: ${run.status}${where}${why} · ${run.version} events`;
     status.className = `run-status status ${run.status}`;
-    for (const [i, [, , allowed]] of CONTROLS.entries()) buttons[i].disabled = !allowed.includes(run.status);
+    for (const [i, [, verb]] of CONTROLS.entries()) buttons[i].disabled = !run.can.includes(verb);
     clear(links);
     if (run.parent_run) {
       links.append("Forked from ", el("a", { href: `#/run/${run.parent_run}` }, shortId(run.parent_run)),

@@ -1,0 +1,98 @@
+"""How fast the dev UI opens a run as runs grow: a run of 1k events vs one of 100k events
+(no-op loops through the real engine and log), each request answered by the UI's real app.
+
+Prints, per size, the median time of: opening the run's page (`GET /api/runs/ID`: its state,
+graph, node marks, repairs — the first open reads the node marks of the whole run, later ones
+only what is new), the state at a point of its timeline (`/at/V`, random V), a page of events
+around it, and the runs list; then each 100k/1k ratio. Targets: the first open of the 100k run
+under 1 s; the others flat (ratio under 2).
+
+    python bench/ui_open.py [--sizes 1000,100000] [--samples 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from node_overhead import engine_run
+
+from weboter.runtime.engine.settings import Settings
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.ui.app import build_app
+
+
+def timed(client: TestClient, path: str) -> float:
+    started = time.perf_counter()
+    answer = client.get(path)
+    elapsed = time.perf_counter() - started
+    assert answer.status_code == 200, answer.text
+    return elapsed
+
+
+def measure(size: int, samples: int, folder: Path) -> dict[str, float]:
+    db = folder / f"ui-{size}.db"
+    print(f"  making a run of {size} events ...", flush=True)
+    _, run_id = engine_run(db, size, "sync")
+    log = EventLog(db)
+    events = log.last_version(run_id)
+    log.close()
+    app, engines = build_app(
+        db,
+        Settings(db_path=db),
+        token="bench-token-0123456789",
+        hosts={"testserver"},
+        loopback=True,
+    )
+    found: dict[str, float] = {}
+    with TestClient(app) as client:
+        found["first open"] = timed(client, f"/api/runs/{run_id}")
+        found["open again"] = statistics.median(
+            timed(client, f"/api/runs/{run_id}") for _ in range(samples)
+        )
+        points = [random.randint(1, events) for _ in range(samples)]
+        found["state at a point"] = statistics.median(
+            timed(client, f"/api/runs/{run_id}/at/{v}") for v in points
+        )
+        found["events around it"] = statistics.median(
+            timed(client, f"/api/runs/{run_id}/events?after={max(v - 13, 0)}&limit=25")
+            for v in points
+        )
+        found["runs list"] = statistics.median(timed(client, "/api/runs") for _ in range(samples))
+    engines.stop()
+    print(f"  {events} events:", flush=True)
+    for name, seconds in found.items():
+        print(f"    {name:<18} {seconds * 1000:8.1f} ms", flush=True)
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,100000")
+    parser.add_argument("--samples", type=int, default=30)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print("ui_open: the dev UI's requests on runs of", ", ".join(map(str, sizes)), "events")
+    with tempfile.TemporaryDirectory() as tmp:
+        results = {size: measure(size, args.samples, Path(tmp)) for size in sizes}
+    small, big = results[sizes[0]], results[sizes[-1]]
+    print(f"  ratios {sizes[-1]} / {sizes[0]} events (target: under 2, but the first open)")
+    for name in small:
+        print(f"    {name:<18} {big[name] / small[name]:6.2f}x")
+    verdict = "meets" if big["first open"] < 1.0 else "MISSES"
+    print(
+        f"  first open of {sizes[-1]} events: {big['first open']:.3f} s ({verdict} the 1 s target)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""The dev UI's HTTP side, as a script or another site would meet it: who may read and change
+(token, Host, Origin), the live stream (ids are the log's seqs; a reconnect resumes without a
+gap), secrets shown as references, artifacts that never run, and errors that say how to fix."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import weboter
+from tests.ui.conftest import ROOT, UI, get, launch, post, request, shutdown
+from weboter.runtime.demo.run import PASSWORD
+from weboter.runtime.store.artifacts import ArtifactStore
+from weboter.runtime.store.eventlog import EventLog
+
+pytestmark = pytest.mark.timeout(120)
+COUNTER = str(ROOT / "examples" / "counter.json")
+
+
+def run_to_the_end(ui: UI, path: str = COUNTER, **variables: object) -> tuple[str, list[dict]]:
+    """Start a run through the API and follow the stream until it completes."""
+    status, started = post(ui, "/api/runs", {"path": path, "variables": variables, "paused": False})
+    assert status == 200, started
+    seen = list(stream(ui, f"/api/stream?run={started['run_id']}&after=0", until="RunCompleted"))
+    return started["run_id"], seen
+
+
+def stream(ui: UI, path: str, *, until: str, last_id: str | None = None) -> list[dict]:
+    """Server-sent events of `path` until one of type `until` (each read bounded: 30 s)."""
+    where = urlsplit(ui.url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    conn.request("GET", path, headers={"Last-Event-ID": last_id} if last_id else {})
+    answer = conn.getresponse()
+    assert answer.status == 200
+    found, fields = [], {}
+    try:
+        while True:
+            line = answer.fp.readline().decode().rstrip("\r\n")
+            if line:
+                name, _, value = line.partition(":")
+                fields[name] = value.strip()
+                continue
+            if fields.get("event") == "log":
+                event = json.loads(fields["data"])
+                assert fields["id"] == str(event["seq"])  # the id is the log's seq
+                found.append(event)
+                if event["type"] == until:
+                    return found
+            fields = {}
+    finally:
+        conn.close()
+
+
+def test_changes_need_the_token_and_the_same_origin(ui: UI) -> None:
+    body = {"path": COUNTER, "variables": {"target": 2}}
+    assert post(ui, "/api/runs", body, **{"X-Weboter-Token": ""})[0] == 403
+    assert post(ui, "/api/runs", body, **{"X-Weboter-Token": "not-the-token"})[0] == 403
+    status, said = post(ui, "/api/runs", body, Origin="http://evil.example")
+    assert status == 403
+    assert "evil.example" in said["error"]["message"]
+    host = urlsplit(ui.url).netloc
+    status, started = post(ui, "/api/runs", body, Origin=f"http://{host}")
+    assert status == 200
+    assert get(ui, "/api/runs")[1][0]["run_id"] == started["run_id"]
+
+
+def test_only_its_own_name_reaches_it_on_loopback(ui: UI) -> None:
+    port = urlsplit(ui.url).port
+    status, said = get(ui, "/api/runs", Host=f"rebound.example:{port}")
+    assert status == 421  # a page that points its domain at 127.0.0.1 gets nothing
+    assert "own address" in said["error"]["message"]
+    assert get(ui, "/api/runs", Host=f"localhost:{port}")[0] == 200
+
+
+def test_beyond_loopback_only_with_a_token(tmp_path: Path) -> None:
+    refused = weboter("ui", "--host", "0.0.0.0", "--no-open", home=tmp_path)
+    assert refused.returncode == 2
+    assert "without a token" in refused.stderr
+    assert "--token" in refused.stderr
+    token = "a-long-enough-token-1234"
+    ui = launch(tmp_path, "--host", "0.0.0.0", "--token", token)
+    try:
+        port = urlsplit(ui.url).port
+        assert ui.url == f"http://0.0.0.0:{port}/?token={token}"
+        local = f"http://127.0.0.1:{port}/"
+        assert request(local, "GET", "/api/runs")[0] == 401
+        assert request(local, "GET", "/")[0] == 401
+        status, headers, _ = request(local, "GET", f"/?token={token}")
+        assert status == 200
+        assert "HttpOnly" in headers["set-cookie"]
+        assert "SameSite=strict" in headers["set-cookie"]
+        cookie = headers["set-cookie"].split(";")[0]
+        assert request(local, "GET", "/api/runs", headers={"Cookie": cookie})[0] == 200
+    finally:
+        shutdown(ui)
+
+
+def test_the_stream_resumes_after_the_last_id_without_a_gap(ui: UI) -> None:
+    run, seen = run_to_the_end(ui, target=3)
+    log = EventLog(ui.db_path, create=False)
+    try:
+        seqs = [r.seq for r in log.read_stored(run)]
+    finally:
+        log.close()
+    assert [e["seq"] for e in seen] == seqs  # every event, in order, none twice
+    assert [e["version"] for e in seen] == list(range(1, len(seqs) + 1))
+    middle = seqs[len(seqs) // 2]
+    again = stream(ui, f"/api/stream?run={run}", until="RunCompleted", last_id=str(middle))
+    assert [e["seq"] for e in again] == [s for s in seqs if s > middle]
+
+
+def test_secrets_are_shown_as_their_references(ui: UI, tmp_path: Path) -> None:
+    flow = {
+        "id": "secret",
+        "name": "keeps a secret",
+        "nodes": [
+            {
+                "id": "keep",
+                "action": "SetData",
+                "inputs": {"key": "$global{pw}", "value": "$env{shop.password}"},
+                "control": "EndFlow",
+            }
+        ],
+    }
+    path = tmp_path / "secret.json"
+    path.write_text(json.dumps(flow))
+    run, _ = run_to_the_end(ui, str(path))
+    _, shown = get(ui, f"/api/runs/{run}/at/{get(ui, f'/api/runs/{run}')[1]['version']}")
+    assert shown["variables"]["global"]["pw"] == "$env{shop.password}"
+    for page in (f"/api/runs/{run}", f"/api/runs/{run}/events?after=0", "/api/runs"):
+        assert PASSWORD not in request(ui.url, "GET", page)[2].decode()
+
+
+def test_artifacts_are_shown_never_run(ui: UI) -> None:
+    store = ArtifactStore.beside(ui.db_path)
+    name = store.put(b"<script>fetch('/api/runs', {method: 'POST'})</script>", ".html")
+    status, headers, body = request(ui.url, "GET", f"/api/artifacts/{name}")
+    assert status == 200
+    assert headers["content-type"].startswith("text/plain")
+    assert headers["content-security-policy"] == "sandbox"
+    assert body.startswith(b"<script>")
+    for bad in ("..%2F..%2Fweboter.db", "0" * 64 + ".exe", "nothing.png"):
+        assert request(ui.url, "GET", f"/api/artifacts/{bad}")[0] == 404
+    page = request(ui.url, "GET", "/")[1]
+    assert "script-src 'self'" in page["content-security-policy"]
+
+
+def test_bad_requests_say_what_and_how(ui: UI, tmp_path: Path) -> None:
+    status, said = post(ui, "/api/runs", {"path": str(tmp_path / "none.yaml")})
+    assert status == 400
+    assert "no such file" in said["error"]["message"]
+    broken = tmp_path / "broken.json"
+    broken.write_text(
+        json.dumps({"id": "b", "name": "b", "nodes": [{"id": "a", "action": "Nope"}]})
+    )
+    status, said = post(ui, "/api/runs", {"path": str(broken)})
+    assert status == 400
+    assert any("Nope" in f["message"] for f in said["error"]["findings"])
+    assert get(ui, "/api/runs/ffffffffffff")[0] == 404
+    run, _ = run_to_the_end(ui, target=2)
+    status, said = get(ui, f"/api/runs/{run}/at/0")
+    assert status == 400
+    assert "pick a point" in said["error"]["hint"]
+    status, said = post(ui, f"/api/runs/{run}/continue", {})
+    assert status == 409  # a completed run cannot go on: why, and nothing changed
+    assert said["error"]["message"]
+    assert (
+        request(ui.url, "POST", "/api/runs", b"{not json", {"X-Weboter-Token": ui.token})[0] == 400
+    )
+
+
+def test_weboter_ui_help_teaches(tmp_path: Path) -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "weboter.runtime.cli.main", "ui", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    for words in ("--token", "--port", "breakpoint", "timeline", "fork"):
+        assert words in shown
