@@ -43,8 +43,8 @@ appear as $env{name}: keep them as references. Reply with one JSON object and no
 
 def catalog_text(catalog: Catalog) -> str:
     """Every action and control, one JSON line each (name, inputs, outputs, what it does)."""
-    entries = [describe(a) for a in catalog.actions.values()]
-    entries += [describe(c) for c in catalog.controls.values()]
+    described = catalog.described()
+    entries = described["actions"] + described["controls"]
     return "\n".join(json.dumps(e, default=str) for e in entries)
 
 

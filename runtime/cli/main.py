@@ -392,11 +392,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_catalog(args: argparse.Namespace) -> int:
     """Every action and control with every input or param it reads: required and optional."""
-    from weboter.runtime.core.catalog import describe, describe_inputs  # noqa: PLC0415
+    from weboter.runtime.core.catalog import describe_inputs  # noqa: PLC0415
 
-    catalog = default_catalog()
-    actions = [describe(a) for a in catalog.actions.values()]
-    controls = [describe(c) for c in catalog.controls.values()]
+    described = default_catalog().described()
+    actions, controls = described["actions"], described["controls"]
     lines: list[str] = []
     for title, entries in (("actions", actions), ("controls", controls)):
         lines.append(f"{title}:")

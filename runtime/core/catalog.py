@@ -159,6 +159,13 @@ class Catalog:
             raise CatalogError(f"unknown action {name!r}", hint=_suggest(name, self.actions))
         return found
 
+    def described(self) -> dict[str, list[dict[str, Any]]]:
+        """Every action and control as `describe` gives them: `weboter catalog`, MCP, the UI."""
+        return {
+            "actions": [describe(a) for a in self.actions.values()],
+            "controls": [describe(c) for c in self.controls.values()],
+        }
+
     def control(self, name: str) -> ControlSpec:
         found = self.find_control(name)
         if found is None:

@@ -15,7 +15,6 @@ from typing_extensions import TypedDict
 
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.core.analysis import analyse
-from weboter.runtime.core.catalog import describe
 from weboter.runtime.core.explain import next_step
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import EnvSource, display
@@ -78,11 +77,8 @@ def register_reads(server: MCPServer, log: Log) -> None:  # table: one tool per 
     def catalog() -> Catalog:
         """Every action and control a workflow can use, with the inputs/params each reads
         (required and optional) and what it outputs."""
-        found = default_catalog()
-        return {
-            "actions": [describe(a) for a in found.actions.values()],
-            "controls": [describe(c) for c in found.controls.values()],
-        }
+        described = default_catalog().described()
+        return {"actions": described["actions"], "controls": described["controls"]}
 
     @server.tool()
     @clear_errors

@@ -13,7 +13,6 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 
 from weboter.runtime.actions import default_catalog
-from weboter.runtime.core.catalog import describe
 from weboter.runtime.mcp.common import Log, clear_resource_errors
 from weboter.runtime.mcp.reads import events_of, runs_of, snapshot_of
 from weboter.runtime.store.artifacts import ArtifactStore
@@ -71,9 +70,8 @@ def register_resources(server: MCPServer, log: Log) -> None:  # table: one entry
     @server.prompt()
     def write_workflow(task: str) -> str:
         """Write a Weboter workflow for a task, with the format and every action at hand."""
-        catalog = default_catalog()
-        actions = [describe(a) for a in catalog.actions.values()]
-        controls = [describe(c) for c in catalog.controls.values()]
+        described = default_catalog().described()
+        actions, controls = described["actions"], described["controls"]
         schema: Any = msgspec.json.schema(Workflow)
         return (
             f"Write a Weboter workflow (JSON) that does this: {task}\n\n"

@@ -22,8 +22,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from weboter.runtime.actions import default_catalog
-from weboter.runtime.core.catalog import describe as describe_spec
-from weboter.runtime.core.references import EnvSource
+from weboter.runtime.core.references import EnvSource, display
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.engine.shared import Engines
 from weboter.runtime.errors import UsageError, WeboterError
@@ -62,25 +61,39 @@ def build_app(
 ) -> tuple[Starlette, Engines]:
     """The app for the log at `db_path`, and the engine holder that drives its runs."""
     EventLog(db_path).close()  # made now if need be: the page works from the start
-    log, marks = Log(db_path), NodeMarks()
-    engines = Engines(settings, env or EnvSource())
-    commands = Commands(db_path, engines)
-    artifacts = ArtifactStore.beside(db_path)
-    catalog = default_catalog()
+    engines = Engines(settings, env or EnvSource(), name="the UI")
+    handlers = _Handlers(db_path, Commands(db_path, engines), token)
+    app = Starlette(
+        routes=_routes(handlers),
+        middleware=[
+            Middleware(Guard, token=token, hosts=hosts, loopback=loopback),
+            Middleware(_Policy),
+        ],
+    )
+    return app, engines
 
-    def reading(fn: Callable[..., Any]) -> Handler:
+
+class _Handlers:
+    """What answers a request: reads in a worker thread, changes from a JSON body."""
+
+    def __init__(self, db_path: Path, commands: Commands, token: str) -> None:
+        self.log, self.marks, self.commands, self.token = Log(db_path), NodeMarks(), commands, token
+        self.artifacts = ArtifactStore.beside(db_path)
+        self.catalog = default_catalog()
+
+    def reading(self, fn: Callable[[EventLog, Request], Any]) -> Handler:
         """A GET answered from the log in a worker thread; WeboterError → 4xx said clearly."""
 
         async def handler(request: Request) -> Response:
             def work() -> Any:
-                with log() as events:
+                with self.log() as events:
                     return fn(events, request)
 
             return await _answered(work)
 
         return handler
 
-    def changing(fn: Callable[[Request, dict[str, Any]], Any]) -> Handler:
+    def changing(self, fn: Callable[[Request, dict[str, Any]], Any]) -> Handler:
         async def handler(request: Request) -> Response:
             try:
                 body = await request.json() if await request.body() else {}
@@ -92,88 +105,77 @@ def build_app(
 
         return handler
 
-    async def page(request: Request) -> Response:
+    def on_run(self, fn: Callable[[str, dict[str, Any]], Any]) -> Handler:
+        return self.changing(lambda request, body: fn(request.path_params["run"], body))
+
+    def verb(self, name: str) -> Handler:
+        return self.changing(lambda r, _b: self.commands.drive(r.path_params["run"], name))
+
+    async def page(self, request: Request) -> Response:
         html = (STATIC / "index.html").read_text(encoding="utf-8")
-        response = HTMLResponse(html.replace("{{TOKEN}}", token))
-        if request.query_params.get("token") == token:  # the printed URL: remember it
-            response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+        response = HTMLResponse(html.replace("{{TOKEN}}", self.token))
+        if request.query_params.get("token") == self.token:  # the printed URL: remember it
+            response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
         return response
 
-    async def artifact(request: Request) -> Response:
+    async def artifact(self, request: Request) -> Response:
         name = request.path_params["name"]
         if not ARTIFACT.match(name):
             return _error(404, f"no artifact {name!r}", "artifact names come from the run's events")
-        path = artifacts.path(name)
+        path = self.artifacts.path(name)
         if not path.is_file():
-            return _error(404, f"artifact {name} is not in {artifacts.root}", "")
+            return _error(404, f"artifact {name} is not in {self.artifacts.root}", "")
         # a page's DOM is shown as text, in a sandbox: it never runs in the UI's origin
         headers = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
         return FileResponse(path, media_type=TYPES[name.rsplit(".", 1)[1]], headers=headers)
 
-    def verb(name: str) -> Handler:
-        return changing(lambda r, _b: commands.drive(r.path_params["run"], name))
 
-    routes = [
-        Route("/", page),
+def _routes(h: _Handlers) -> list[Any]:  # table: every route of docs/ui.md
+    c, run = h.commands, "/api/runs/{run}"
+    return [
+        Route("/", h.page),
         Route("/favicon.ico", lambda _r: Response(status_code=204)),
-        Route("/api/runs", reading(lambda _e, r: runs_of(log, _limit(r, 200, 500)))),
-        Route("/api/runs", changing(lambda _r, b: commands.start(b)), methods=["POST"]),
-        Route("/api/catalog", reading(lambda _e, _r: _catalog(catalog))),
+        Route("/api/runs", h.reading(lambda _e, r: runs_of(h.log, _limit(r, 200, 500)))),
+        Route("/api/runs", h.changing(lambda _r, b: c.start(b)), methods=["POST"]),
+        Route("/api/catalog", h.reading(lambda _e, _r: h.catalog.described())),
+        Route(run, h.reading(lambda e, r: reads.run_view(e, h.catalog, h.marks, _run(r)))),
         Route(
-            "/api/runs/{run}",
-            reading(lambda e, r: reads.run_view(e, catalog, marks, r.path_params["run"])),
+            f"{run}/at/{{version:int}}",
+            h.reading(lambda e, r: reads.at_version(e, _run(r), r.path_params["version"])),
         ),
         Route(
-            "/api/runs/{run}/at/{version:int}",
-            reading(
-                lambda e, r: reads.at_version(e, r.path_params["run"], r.path_params["version"])
-            ),
-        ),
-        Route(
-            "/api/runs/{run}/events",
-            reading(
+            f"{run}/events",
+            h.reading(
                 lambda e, r: reads.events_page(
-                    e, r.path_params["run"], _int(r, "after", 0), _limit(r, 100, reads.MAX_EVENTS)
+                    e, _run(r), _int(r, "after", 0), _limit(r, 100, reads.MAX_EVENTS)
                 )
             ),
         ),
-        Route("/api/diff", reading(_diff)),
-        Route("/api/artifacts/{name}", artifact),
-        Route("/api/stream", lambda r: stream(r, log)),
-        *[Route(f"/api/runs/{{run}}/{v}", verb(v), methods=["POST"]) for v in VERBS],
-        *[
-            Route(f"/api/runs/{{run}}/{name}", changing(_on_run(fn)), methods=["POST"])
-            for name, fn in (
-                ("breakpoint", commands.breakpoint),
-                ("variable", commands.set_variable),
-                ("rewind", commands.rewind),
-                ("patch", commands.patch),
-                ("repair", commands.repair),
-                ("reject", commands.reject),
-                ("fork", commands.fork),
-            )
-        ],
+        Route("/api/diff", h.reading(_diff)),
+        Route("/api/artifacts/{name}", h.artifact),
+        Route("/api/stream", lambda r: stream(r, h.log)),
+        *[Route(f"{run}/{v}", h.verb(v), methods=["POST"]) for v in VERBS],
+        Route(f"{run}/breakpoint", h.on_run(c.breakpoint), methods=["POST"]),
+        Route(f"{run}/variable", h.on_run(c.set_variable), methods=["POST"]),
+        Route(f"{run}/rewind", h.on_run(c.rewind), methods=["POST"]),
+        Route(f"{run}/patch", h.on_run(c.patch), methods=["POST"]),
+        Route(f"{run}/repair", h.on_run(c.repair), methods=["POST"]),
+        Route(f"{run}/reject", h.on_run(c.reject), methods=["POST"]),
+        Route(f"{run}/fork", h.on_run(c.fork), methods=["POST"]),
+        Route(f"{run}/suggest", h.on_run(c.suggest), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(
-        routes=routes,
-        middleware=[
-            Middleware(Guard, token=token, hosts=hosts, loopback=loopback),
-            Middleware(_Policy),
-        ],
-    )
-    return app, engines
 
 
-def _on_run(fn: Callable[[str, dict[str, Any]], Any]) -> Callable[[Request, dict[str, Any]], Any]:
-    return lambda request, body: fn(request.path_params["run"], body)
+def _run(request: Request) -> str:
+    return str(request.path_params["run"])
 
 
 async def _answered(work: Callable[[], Any]) -> Response:
     try:
         return JSONResponse(await anyio.to_thread.run_sync(work))
     except WeboterError as exc:
-        status = 404 if type(exc).__name__ == "RunNotFound" else 409
+        status = {"RunNotFound": 404, "ModelError": 503}.get(type(exc).__name__, 409)
         if isinstance(exc, UsageError) or type(exc).__name__.startswith("Workflow"):
             status = 400
         return _error(status, exc.message, exc.hint, kind=type(exc).__name__, exc=exc)
@@ -190,21 +192,12 @@ def _error(
     return JSONResponse(body, status_code=status)
 
 
-def _catalog(catalog: Any) -> dict[str, Any]:
-    return {
-        "actions": [describe_spec(s) for s in catalog.actions.values()],
-        "controls": [describe_spec(s) for s in catalog.controls.values()],
-    }
-
-
 def _diff(events: EventLog, request: Request) -> dict[str, Any]:
     a, b = request.query_params.get("a"), request.query_params.get("b")
     if not a or not b:
         raise UsageError("give two runs: /api/diff?a=RUN&b=RUN")
     run_a, run_b = events.resolve_run_id(a), events.resolve_run_id(b)
     found = diff(events, run_a, run_b)
-    from weboter.runtime.core.references import display  # noqa: PLC0415
-
     return {
         "a": run_a,
         "b": run_b,

@@ -15,10 +15,12 @@ from typing import Any, Literal
 import msgspec
 
 from weboter.runtime.actions import default_catalog
+from weboter.runtime.ai.gateway import failure_of
+from weboter.runtime.ai.models import configured
 from weboter.runtime.core.loader import load_workflow, parse_text, to_workflow
 from weboter.runtime.core.validate import validate
 from weboter.runtime.engine.client import EngineClient
-from weboter.runtime.engine.commands import breakpoint_at, commit
+from weboter.runtime.engine.commands import breakpoint_at, commit, suggest_repair
 from weboter.runtime.engine.shared import Engines
 from weboter.runtime.errors import IllegalTransition, UsageError, WorkflowInvalid
 from weboter.runtime.store.eventlog import EventLog
@@ -182,6 +184,27 @@ class Commands:
                 command_id=c, run_id=x, reply_to=r, action=action, reason=reason
             ),
         )
+
+    def suggest(self, run_id: str, _body: Body) -> Body:
+        """Ask the configured model for a repair of a run in ERROR (or PAUSED), showing it the
+        run's page when it has one; recorded as RepairSuggested (approve or reject it next)."""
+        model = configured()
+        run, state, _ = failure_of(self.db_path, run_id)
+        aria = ""
+        if state.browser is not None:
+            browser = state.browser
+
+            def look(client: EngineClient) -> str:
+                found = client.look(run, browser)
+                return found.aria if found.error is None else ""
+
+            aria = self._with_client(look)
+        found = suggest_repair(model, self.db_path, run, aria=aria)
+        return {
+            "run_id": run,
+            "action": msgspec.to_builtins(found.action),
+            "confidence": found.confidence,
+        }
 
     # --- helpers ----------------------------------------------------------------------------
 

@@ -38,8 +38,9 @@ class UI:
         return self.home / "weboter.db"
 
 
-def launch(home: Path, *extra: str) -> UI:
+def launch(home: Path, *extra: str, env: dict[str, str] | None = None) -> UI:
     """`weboter ui` with its log in `home`, the demo shop's login in its env file."""
+    mine = {k: v for k, v in os.environ.items() if not k.startswith("WEBOTER_AI_")}  # no model
     env_file = home / "env.yaml"
     env_file.write_text(json.dumps({"shop": {"user": USER, "password": PASSWORD}}))
     proc = subprocess.Popen(
@@ -47,7 +48,7 @@ def launch(home: Path, *extra: str) -> UI:
             *(sys.executable, "-m", "weboter.runtime.cli.main", "ui", "--json", "--no-open"),
             *("--env-file", str(env_file), *extra),
         ],
-        env={**os.environ, "WEBOTER_HOME": str(home)},
+        env={**mine, "WEBOTER_HOME": str(home), **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.ai.model_server import ModelServer, Reply
 from tests.conftest import weboter
 from tests.ui.conftest import ROOT, UI, get, launch, post, request, shutdown
 from weboter.runtime.demo.run import PASSWORD
@@ -185,3 +186,28 @@ def test_weboter_ui_help_teaches(tmp_path: Path) -> None:
     ).stdout
     for words in ("--token", "--port", "breakpoint", "timeline", "fork"):
         assert words in shown
+
+
+def test_the_model_suggests_a_repair_when_asked(tmp_path: Path) -> None:
+    fix = json.dumps({"kind": "set_variables", "variables": {"target": 2}, "reason": "unset"})
+    with ModelServer([Reply(fix)]) as model:
+        ui = launch(tmp_path, env=model.env())
+        try:
+            status, started = post(ui, "/api/runs", {"path": COUNTER, "paused": False})
+            run = started["run_id"]
+            stream(ui, f"/api/stream?run={run}&after=0", until="NodeFailed")
+            status, found = post(ui, f"/api/runs/{run}/suggest", {})
+            assert status == 200, found
+            assert found["action"]["variables"] == {"target": 2}
+            offered = get(ui, f"/api/runs/{run}")[1]["suggestions"]
+            assert [(s["source"], s["action"]["reason"]) for s in offered] == [("model", "unset")]
+        finally:
+            shutdown(ui)
+
+
+def test_asking_without_a_model_says_how_to_configure_one(ui: UI) -> None:
+    _, started = post(ui, "/api/runs", {"path": COUNTER, "paused": False})
+    stream(ui, f"/api/stream?run={started['run_id']}&after=0", until="NodeFailed")
+    status, said = post(ui, f"/api/runs/{started['run_id']}/suggest", {})
+    assert status == 503
+    assert "WEBOTER_AI_" in said["error"]["hint"]

@@ -98,6 +98,19 @@ export async function showRun(root, runId) {
           alt: `Screenshot when ${e.node_id} failed` }));
       }
     }
+    if (run.status === "ERROR") {
+      const ask = el("button", { type: "button" }, "Ask the AI for a repair");
+      const asking = el("span", { role: "status", "aria-live": "polite" });
+      ask.addEventListener("click", async () => {
+        ask.disabled = true;
+        asking.textContent = " asking the model…";
+        const found = await attempt(() => api(`/api/runs/${run.run_id}/suggest`, {}));
+        asking.textContent = found ? "" : " (no suggestion)";
+        ask.disabled = false;
+        if (found) await refresh();
+      });
+      errors.append(el("p", {}, ask, asking));
+    }
     for (const s of run.suggestions) {
       const approve = el("button", { type: "button" }, "Approve");
       const reject = el("button", { type: "button" }, "Reject");
