@@ -221,3 +221,14 @@ def test_served_workflows_see_only_the_environment_the_engine_allows(
     assert ended[0].error is not None
     assert "ENGINE_SECRET" in ended[0].error.message
     assert ended[1].status == "COMPLETED"
+
+
+def test_a_key_that_starts_with_a_dash_is_a_key() -> None:
+    from weboter.runtime.cli.serving import keys_attached  # noqa: PLC0415
+
+    assert keys_attached(["serve", "--allow", "-abc", "--operator", "--x", "--json"]) == [
+        "serve",
+        "--allow=-abc",
+        "--operator=--x",
+        "--json",
+    ]

@@ -74,7 +74,7 @@ examples:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(serving.keys_attached(list(sys.argv[1:] if argv is None else argv)))
     try:
         code = int(args.handler(args))
         sys.stdout.flush()  # here, so a reader that went away is seen below, not at exit

@@ -40,3 +40,17 @@ def cmd_keys(args: argparse.Namespace) -> int:
         "give the public key to the other side; keep the secret one to yourself",
     )
     return 0
+
+
+KEY_OPTIONS = ("--allow", "--operator")  # their values are Z85 keys, which may start with "-"
+
+
+def keys_attached(argv: list[str]) -> list[str]:
+    """`--allow KEY` as `--allow=KEY`: argparse would read a key starting with "-" as an option."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in KEY_OPTIONS:
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out

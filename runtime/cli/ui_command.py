@@ -47,6 +47,9 @@ def add_command(
     add_on_error(p, "pause")
     # a screenshot of every browser step for the timeline, unless --evidence says otherwise
     p.set_defaults(handler=cmd_ui, evidence="every_node")
+    for action in p._actions:  # the shared option's help names the other commands' default
+        if action.dest == "evidence":
+            action.help = "screenshot/DOM/storage of browser nodes (default here: every_node)"
 
 
 def cmd_ui(args: argparse.Namespace) -> int:

@@ -322,7 +322,9 @@ class Bridge:
         dest, payload = frames
         peer = self._peers.get(dest)
         if peer is None:
-            log.warning("bridge: no destination %r; message dropped", dest)
+            # a client that went away (one that sent a command and closed, as the UI's and
+            # the MCP server's fire-and-forget drives do) is normal, not a fault
+            log.info("bridge: no destination %r; message dropped", dest)
             return
         try:
             peer.send_multipart([dest, payload], zmq.NOBLOCK)

@@ -251,6 +251,13 @@ class Commands:
 def _workflow(body: Body) -> Workflow:
     if body.get("path"):
         path = Path(str(body["path"])).expanduser()
+        if not path.is_absolute():  # a page has no directory of its own: the server's
+            path = Path.cwd() / path
+        if not path.is_file():
+            raise UsageError(
+                f"{path}: no such file on the machine running `weboter ui`",
+                hint=f"give a full path, or one relative to {Path.cwd()} (where it was started)",
+            )
         workflow = load_workflow(path)
         where = str(path)
     elif isinstance(body.get("text"), str):

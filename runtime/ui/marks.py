@@ -11,7 +11,8 @@ import msgspec
 
 from weboter.runtime.store.eventlog import EventLog
 
-MARKED = ("NodeCompleted", "NodeFailed")
+# a node ran: NodeCompleted, or for a SubFlow node SubFlowReturned (its flow is the caller's)
+MARKED = ("NodeCompleted", "SubFlowReturned", "NodeFailed")
 
 
 class _Where(msgspec.Struct):
@@ -19,8 +20,8 @@ class _Where(msgspec.Struct):
 
 
 class _Mark(msgspec.Struct):
-    """What the graph needs of NodeCompleted/NodeFailed (the rest is skipped): the node and
-    its flow (a failure names its flow in its error)."""
+    """What the graph needs of those events (the rest is skipped): the node and its flow (a
+    failure names its flow in its error)."""
 
     node_id: str = ""
     flow_path: list[str] = []
@@ -52,7 +53,7 @@ class NodeMarks:
                 mark = _decoder.decode(row.payload)
                 path = mark.error.flow_path if mark.error is not None else mark.flow_path
                 key = "/".join([*path, mark.node_id])
-                table = counts.done if row.type == "NodeCompleted" else counts.failed
+                table = counts.failed if row.type == "NodeFailed" else counts.done
                 table[key] = table.get(key, 0) + 1
             keys = set(counts.done) | set(counts.failed)
             return {

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from weboter.runtime.ai.models import ModelConfig
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.references import display
 from weboter.runtime.errors import UsageError
@@ -22,7 +23,7 @@ from weboter.runtime.store.eventlog import EventLog, to_record
 from weboter.runtime.store.projection import state_at, variables_of
 from weboter.runtime.ui.commands import DRIVABLE
 from weboter.runtime.ui.graph import graph_of
-from weboter.runtime.ui.marks import MARKED, NodeMarks
+from weboter.runtime.ui.marks import NodeMarks
 
 MAX_EVENTS = 500  # events per page of the timeline's list
 REPAIRS = ("NodeFailed", "RepairSuggested", "RepairApplied", "RepairRejected")
@@ -53,6 +54,7 @@ def run_view(log: EventLog, catalog: Catalog, marks: NodeMarks, run_id: str) -> 
         "flows": graph_of(state.workflow, catalog),
         "marks": marks.of(log, run),
         "suggestions": suggestions(log, run) if str(state.status) in ("ERROR", "PAUSED") else [],
+        "model": ModelConfig.from_env() is not None,  # "Ask the AI" can be offered
     }
 
 
@@ -122,7 +124,8 @@ def describe(row: Any) -> dict[str, Any]:
 
 def evidence_at(log: EventLog, run_id: str, seq: int) -> dict[str, Any] | None:
     """The screenshot, URL and DOM of the last node step at or before `seq`, if it has any."""
-    for row in log.stored_of_types(run_id, MARKED, until_seq=seq, newest_first=True, limit=1):
+    steps = ("NodeCompleted", "NodeFailed")
+    for row in log.stored_of_types(run_id, steps, until_seq=seq, newest_first=True, limit=1):
         event = to_record(row).event
         found = getattr(event, "evidence", None) or getattr(
             getattr(event, "error", None), "evidence", None

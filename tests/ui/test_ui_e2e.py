@@ -40,6 +40,10 @@ def test_break_step_scrub_fork_and_diff_the_counter(ui: UI, page: Page) -> None:
     greet = page.get_by_role("button", name="Node greet", exact=True)
     greet.click()  # a breakpoint before greet
     expect(greet).to_have_attribute("aria-pressed", "true")
+    greet.press("Enter")  # the keyboard toggles it too, and keeps its place on the node
+    expect(greet).to_have_attribute("aria-pressed", "false")
+    page.keyboard.press("Enter")
+    expect(greet).to_have_attribute("aria-pressed", "true")
     page.get_by_role("button", name="Continue").click()
     expect(status(page)).to_contain_text("PAUSED at greet")
     expect(greet).to_have_attribute("aria-current", "step")
@@ -94,8 +98,19 @@ def test_break_step_scrub_fork_and_diff_the_counter(ui: UI, page: Page) -> None:
     # back on the parent, still paused in the sub-flow: rewind it to right after `init`
     page.get_by_role("link", name=f"Run A {run[:12]}").click()
     expect(status(page)).to_contain_text("PAUSED at say")
-    page.get_by_role("slider", name="Timeline position").fill("4")
-    expect(page.get_by_text(re.compile(r"Event 4 of \d+: NodeCompleted \(init\)"))).to_be_visible()
+    log = EventLog(ui.db_path, create=False)
+    try:
+        init = next(
+            r.run_version
+            for r in log.stored_of_types(run, ("NodeCompleted",))
+            if to_record(r).event.node_id == "init"  # type: ignore[union-attr]
+        )
+    finally:
+        log.close()
+    page.get_by_role("slider", name="Timeline position").fill(str(init))
+    expect(
+        page.get_by_text(re.compile(rf"Event {init} of \d+: NodeCompleted \(init\)"))
+    ).to_be_visible()
     page.get_by_role("button", name="Rewind to here").click()
     expect(status(page)).to_contain_text("PAUSED at inc")
     assert types_of(ui, run)[-1] == "RunRewound"
@@ -119,7 +134,9 @@ def test_the_screenshot_of_a_past_step_on_the_demo_shop(ui: UI, page: Page) -> N
     page.get_by_role("slider", name="Timeline position").fill(str(opened.run_version))
     shot = page.get_by_role("img", name="Screenshot after node open")
     expect(shot).to_be_visible()
-    assert shot.evaluate("img => img.complete && img.naturalWidth > 0")
+    page.wait_for_function(  # the picture itself arrived, not only its element
+        "() => [...document.querySelectorAll('img.shot')].some(i => i.complete && i.naturalWidth)"
+    )
     expect(page.get_by_text(f"{shop.url}/login")).to_be_visible()
     keep(page, "demo-shop-past-step")
 
@@ -150,6 +167,10 @@ def test_an_error_its_suggestions_rejected_and_approved_then_a_patch(ui: UI, pag
     expect(errors).to_contain_text("target")
     expect(page.get_by_role("button", name="Retry")).to_be_enabled()
     expect(page.get_by_role("button", name="Skip")).to_be_enabled()
+    before = types_of(ui, run)
+    page.get_by_role("button", name="Skip").click()  # a loop's control needs inc's output
+    expect(page.get_by_role("alert")).to_contain_text("cannot be skipped")
+    assert types_of(ui, run) == before  # refused: nothing recorded, the run not driven
 
     wrong = RepairAction(kind="set_variables", variables={"target": -1}, reason="any number")
     suggest(ui, run, wrong)

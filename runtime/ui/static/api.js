@@ -34,7 +34,9 @@ export function report(error) {
   clear(alertBox);
   alertBox.append(el("strong", {}, error.message));
   if (error.hint) alertBox.append(el("p", {}, `To fix: ${error.hint}`));
-  for (const f of error.findings || []) alertBox.append(el("p", {}, `${f.path}: ${f.message}`));
+  for (const f of error.findings || []) { // the errors are in the message; warnings are not
+    if (f.severity !== "error") alertBox.append(el("p", {}, `${f.severity}: ${f.path}: ${f.message}`));
+  }
   alertBox.hidden = false;
 }
 

@@ -3,7 +3,7 @@
 import { showRun } from "./run.js";
 import { showDiff } from "./diff.js";
 import { el, clear, shortId, typed, when } from "./dom.js";
-import { api, attempt, follow, onLog, report } from "./api.js";
+import { ApiError, api, attempt, follow, onLog, report } from "./api.js";
 
 const view = document.getElementById("view");
 
@@ -38,8 +38,8 @@ async function showRuns(root) {
     el("button", { type: "submit" }, "Start"));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const body = { path: path.value, paused: paused.checked, variables: pairs(variables.value) };
-    const started = await attempt(() => api("/api/runs", body));
+    const started = await attempt(() => api("/api/runs",
+      { path: path.value, paused: paused.checked, variables: pairs(variables.value) }));
     if (started) location.hash = `#/run/${started.run_id}`;
   });
 
@@ -89,13 +89,22 @@ async function showRuns(root) {
   });
 }
 
-// "a=1, b=text" (or a JSON object) as {a: 1, b: "text"}
+// "a=1, b=text" (or a JSON object) as {a: 1, b: "text"}; a part without "=" is a mistake
 function pairs(text) {
-  if (text.trim().startsWith("{")) return typed(text);
+  const hint = "write name=value pairs separated by commas (target=5, name=text) or a JSON object";
+  if (text.trim().startsWith("{")) {
+    const found = typed(text);
+    if (typeof found !== "object") throw new ApiError({ message: "Variables: that is not a JSON object.", hint });
+    return found;
+  }
   const found = {};
   for (const part of text.split(/[,\n]/)) {
+    if (!part.trim()) continue;
     const [name, ...rest] = part.split("=");
-    if (name.trim()) found[name.trim()] = typed(rest.join("=").trim());
+    if (!rest.length || !name.trim() || /\s/.test(name.trim())) {
+      throw new ApiError({ message: `Variables: "${part.trim()}" is not name=value.`, hint });
+    }
+    found[name.trim()] = typed(rest.join("=").trim());
   }
   return found;
 }

@@ -33,19 +33,24 @@ function variableForm(run, refresh) {
   return form;
 }
 
+let chosen = ""; // the node last chosen to patch ("path/id"): kept when the form is drawn again
+
 function patchForm(run, catalog, refresh) {
   const nodes = run.flows.flatMap((flow) => flow.nodes.map((node) => ({ flow, node })));
+  const keyOf = ({ flow, node }) => `${flow.path.join("/")}/${node.id}`;
   const choice = el("select", { id: "patch-node" },
-    ...nodes.map(({ flow, node }, i) => el("option", { value: i },
-      flow.path.length > 1 ? `${flow.name} / ${node.id}` : node.id)));
+    ...nodes.map((entry, i) => el("option", { value: i, selected: keyOf(entry) === chosen || null },
+      entry.flow.path.length > 1 ? `${entry.flow.name} / ${entry.node.id}` : entry.node.id)));
   const fields = el("div", { class: "fields" });
   const form = el("form", { class: "patch", "aria-label": "Patch a node" },
     el("label", { for: "patch-node" }, "Node to patch"), choice, fields,
     el("button", { type: "submit" }, "Patch node"));
   const inputsFor = () => {
     clear(fields);
-    const { node } = nodes[Number(choice.value)] || {};
-    if (!node) return;
+    const entry = nodes[Number(choice.value)];
+    if (!entry) return;
+    chosen = keyOf(entry);
+    const { node } = entry;
     const spec = find(catalog, node.action);
     const names = spec ? [...spec.required, ...spec.optional] : Object.keys(node.inputs);
     for (const key of Object.keys(node.inputs)) if (!names.includes(key)) names.push(key);
@@ -55,7 +60,8 @@ function patchForm(run, catalog, refresh) {
       const required = spec && spec.required.includes(key);
       const value = key in node.inputs ? show(node.inputs[key]) : "";
       fields.append(el("label", { for: id }, required ? `${key} (required)` : key),
-        el("input", { id, name: key, value, "data-given": key in node.inputs ? "1" : null }));
+        el("input", { id, name: key, value, required: required || null,
+          "data-given": key in node.inputs ? "1" : null }));
     }
   };
   choice.addEventListener("change", inputsFor);

@@ -6,7 +6,7 @@ import { svg } from "./dom.js";
 const WIDTH = 150;
 const HEIGHT = 46;
 
-export function drawFlow(flow, { marks, current, breakpoints, onToggle }) {
+export function drawFlow(flow, { marks, current, erred, breakpoints, onToggle }) {
   const layout = new window.dagre.graphlib.Graph({ multigraph: true });
   layout.setGraph({ rankdir: "TB", nodesep: 30, ranksep: 40, marginx: 12, marginy: 12 });
   layout.setDefaultEdgeLabel(() => ({}));
@@ -36,8 +36,8 @@ export function drawFlow(flow, { marks, current, breakpoints, onToggle }) {
     const isCurrent = current && current.node === node.id && current.path.join("/") === prefix;
     const hasBreak = breakpoints.has(node.id);
     const classes = ["node",
-      mark.done ? "done" : "", mark.failed ? "failed" : "",
-      isCurrent ? "current" : "", hasBreak ? "breakpoint" : "",
+      mark.done ? "done" : "", mark.failed && !mark.done ? "failed" : "",
+      isCurrent ? "current" : "", isCurrent && erred ? "failed" : "", hasBreak ? "breakpoint" : "",
       node.id === flow.start ? "start" : ""].filter(Boolean).join(" ");
     const action = node.action.replace(/^builtin\./, "");
     const group = svg("g", {

@@ -1,7 +1,7 @@
 // A run's page: its controls, its workflow as graphs, the timeline with the state at any
 // event, the page of that step, and what can be done from there (fork, rewind, set, patch,
 // repairs). It follows the run live: a new event of this run redraws what changed.
-import { api, attempt, onLog } from "./api.js";
+import { api, attempt, onLog, report } from "./api.js";
 import { clear, el, shortId, show, typed } from "./dom.js";
 import { drawFlow } from "./graph.js";
 import { drawTimeline } from "./timeline.js";
@@ -35,18 +35,19 @@ export async function showRun(root, runId) {
   async function act(verb) {
     const id = state.run.run_id;
     if (verb === "retry" || verb === "skip") {
-      await attempt(() => api(`/api/runs/${id}/repair`, { action: verb }));
-      await attempt(() => api(`/api/runs/${id}/continue`, {}));
+      // the repair is recorded first; the run goes on only if it was accepted
+      const repaired = await attempt(() => api(`/api/runs/${id}/repair`, { action: verb }));
+      if (repaired) await attempt(() => api(`/api/runs/${id}/continue`, {}));
     } else {
       await attempt(() => api(`/api/runs/${id}/${verb}`, {}));
     }
-    await refresh();
+    await refresh(true);
   }
 
   async function toggle(node, on) {
     const done = await attempt(() => api(`/api/runs/${state.run.run_id}/breakpoint`,
       { node_id: node.id, on }));
-    if (done) await refresh();
+    if (done) await refresh(true);
   }
 
   function drawHeader(run) {
@@ -70,6 +71,8 @@ export async function showRun(root, runId) {
   }
 
   function drawGraphs(run) {
+    const focused = document.activeElement && document.activeElement.dataset
+      ? document.activeElement.dataset.node : undefined;
     clear(graphs);
     graphs.append(el("h3", {}, "Workflow"), el("p", { class: "legend" },
       el("span", { class: "key current" }, "current"), el("span", { class: "key done" }, "ran"),
@@ -77,12 +80,17 @@ export async function showRun(root, runId) {
       " Click a node to toggle a breakpoint before it."));
     const breakpoints = new Set(run.breakpoints.filter((b) => (b.when || "before") === "before").map((b) => b.node_id));
     run.flows.forEach((flow, i) => {
-      const drawn = drawFlow(flow, { marks: run.marks, current: run.current, breakpoints, onToggle: toggle });
+      const drawn = drawFlow(flow, { marks: run.marks, current: run.current, erred: run.status === "ERROR",
+        breakpoints, onToggle: toggle });
       if (i === 0) { graphs.append(drawn); return; }
       const inside = run.current && run.current.path.join("/") === flow.path.join("/");
       graphs.append(el("details", { open: inside || null },
         el("summary", {}, `Sub-flow ${flow.name}`), drawn));
     });
+    if (focused) { // the node a keyboard user was on keeps the focus
+      const again = graphs.querySelector(`[data-node="${CSS.escape(focused)}"]`);
+      if (again) again.focus();
+    }
   }
 
   function drawErrors(run) {
@@ -99,7 +107,9 @@ export async function showRun(root, runId) {
       }
     }
     if (run.status === "ERROR") {
-      const ask = el("button", { type: "button" }, "Ask the AI for a repair");
+      const ask = el("button", { type: "button", disabled: !run.model,
+        title: run.model ? "" : "no model is configured: docs/ai.md says how (WEBOTER_AI_BASE_URL, WEBOTER_AI_MODEL)" },
+      "Ask the AI for a repair");
       const asking = el("span", { role: "status", "aria-live": "polite" });
       ask.addEventListener("click", async () => {
         ask.disabled = true;
@@ -107,7 +117,7 @@ export async function showRun(root, runId) {
         const found = await attempt(() => api(`/api/runs/${run.run_id}/suggest`, {}));
         asking.textContent = found ? "" : " (no suggestion)";
         ask.disabled = false;
-        if (found) await refresh();
+        if (found) await refresh(true);
       });
       errors.append(el("p", {}, ask, asking));
     }
@@ -115,10 +125,10 @@ export async function showRun(root, runId) {
       const approve = el("button", { type: "button" }, "Approve");
       const reject = el("button", { type: "button" }, "Reject");
       approve.addEventListener("click", async () => {
-        if (await attempt(() => api(`/api/runs/${run.run_id}/repair`, { action: s.action }))) await refresh();
+        if (await attempt(() => api(`/api/runs/${run.run_id}/repair`, { action: s.action }))) await refresh(true);
       });
       reject.addEventListener("click", async () => {
-        if (await attempt(() => api(`/api/runs/${run.run_id}/reject`, { action: s.action }))) await refresh();
+        if (await attempt(() => api(`/api/runs/${run.run_id}/reject`, { action: s.action }))) await refresh(true);
       });
       errors.append(el("article", { class: "suggestion", "aria-label": `Suggestion from ${s.source}` },
         el("p", {}, `${s.source} suggests ${s.action.kind}` +
@@ -128,16 +138,18 @@ export async function showRun(root, runId) {
     }
   }
 
-  async function refresh() {
-    const run = await attempt(() => api(`/api/runs/${encodeURIComponent(runId)}`));
-    if (!run) return;
+  // `acted`: a person changed the run just now: the timeline goes to its newest event
+  async function refresh(acted = false) {
+    const found = await api(`/api/runs/${encodeURIComponent(runId)}`).catch(report);
+    if (!found) return;
+    const run = found;
     state.run = run;
     drawHeader(run);
     drawGraphs(run);
     drawErrors(run);
-    drawChanges(changesBox, run, state.catalog, refresh);
-    if (!state.timeline) state.timeline = drawTimeline(timelineBox, run, refresh);
-    else state.timeline.grow(run);
+    drawChanges(changesBox, run, state.catalog, () => refresh(true));
+    if (!state.timeline) state.timeline = drawTimeline(timelineBox, run, () => refresh(true));
+    else state.timeline.grow(run, acted);
   }
 
   state.catalog = await attempt(() => api("/api/catalog"));

@@ -2,7 +2,7 @@
 // shows the state right after that event (variables, what the event changed marked), the page
 // of the step it belongs to, the events around it, and what can be done from there: fork with
 // edited variables, or rewind a paused run to it. At the newest event it follows the run.
-import { api, attempt } from "./api.js";
+import { api, attempt, report } from "./api.js";
 import { clear, el, show, typed } from "./dom.js";
 
 const AROUND = 12; // events listed on each side of the position
@@ -25,10 +25,16 @@ export function drawTimeline(root, run, refresh) {
   root.append(el("h3", {}, "Timeline"), el("div", { class: "scrub" }, scrubber, earlier, later, latest),
     where, stateBox, pageBox, forkBox, eventsBox);
 
+  const ends = () => { // no step beyond either end; the slider says where it is in words
+    earlier.disabled = position <= 1;
+    later.disabled = latest.disabled = position >= total;
+    scrubber.setAttribute("aria-valuetext", `Event ${position} of ${total}`);
+  };
   const go = (to) => {
     position = Math.min(Math.max(to, 1), total);
     following = position === total;
     scrubber.value = position;
+    ends();
     load();
   };
   scrubber.addEventListener("input", () => go(Number(scrubber.value)));
@@ -101,16 +107,23 @@ export function drawTimeline(root, run, refresh) {
     clear(forkBox);
     const name = el("input", { id: "fork-name", placeholder: "e.g. target" });
     const value = el("input", { id: "fork-value", placeholder: "JSON or text, e.g. 5" });
+    const paused = el("input", { id: "fork-paused", type: "checkbox" });
     const fork = el("button", { type: "submit" }, "Fork from here");
-    const rewind = el("button", { type: "button", disabled: !["PAUSED", "ERROR"].includes(run.status) },
+    const rewind = el("button", { type: "button", disabled: !["LOADED", "PAUSED", "ERROR"].includes(run.status) },
       "Rewind to here");
     const form = el("form", { class: "fork", "aria-label": "Fork from this point" },
       el("label", { for: "fork-name" }, "Variable to change"), name,
-      el("label", { for: "fork-value" }, "New value"), value, fork, rewind);
+      el("label", { for: "fork-value" }, "New value"), value,
+      el("label", { class: "inline" }, paused, " Pause the fork before it goes on"), fork, rewind);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
-      const variables = name.value ? { [name.value]: typed(value.value) } : {};
-      const made = await attempt(() => api(`/api/runs/${run.run_id}/fork`, { version: at.version, variables }));
+      if (value.value && !name.value.trim()) {
+        report({ message: "Give the name of the variable to change.", hint: "e.g. target" });
+        return;
+      }
+      const variables = name.value.trim() ? { [name.value.trim()]: typed(value.value) } : {};
+      const body = { version: at.version, variables, paused: paused.checked };
+      const made = await attempt(() => api(`/api/runs/${run.run_id}/fork`, body));
       if (made) location.hash = `#/run/${made.run_id}`;
     });
     rewind.addEventListener("click", async () => {
@@ -119,14 +132,14 @@ export function drawTimeline(root, run, refresh) {
     forkBox.append(el("h4", {}, `From event ${at.version}`), form);
   }
 
-  load();
+  go(position);
   return {
-    grow(next) {
+    grow(next, acted = false) {
       run = next;
       total = next.version;
       scrubber.max = Math.max(total, 1);
-      if (following) go(total);
-      else scrubber.value = position;
+      if (following || acted) go(total);
+      else { scrubber.value = position; ends(); }
     },
   };
 }
