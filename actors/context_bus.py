@@ -15,7 +15,9 @@ frames whose header has `subscribed`; other subscribers of the same prefix see i
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,22 +37,17 @@ from weboter.schemas.messages import (
     HookInterest,
     Message,
     Publish,
+    StoredEvent,
 )
+from weboter.schemas.stream import CaughtUp, EventHeader, Heartbeat
 
 log = logging.getLogger(__name__)
 
 _encoder = msgspec.msgpack.Encoder()
 
 
-class EventHeader(msgspec.Struct, frozen=True):
-    seq: int
-    prev_seq: int
-    run_id: str
-    run_version: int
-    type: str
-    schema_version: int
-    command_id: str
-    recorded_at: float
+HEARTBEAT_SECONDS = 1.0  # how often the stream says its last seq (docs/protocol.md)
+HEARTBEAT_TOPIC = b"heartbeat"
 
 
 def topic(run_id: str, type_: str) -> bytes:
@@ -75,6 +72,8 @@ class ContextBus(MessageActor):
         self._hook_topics: set[bytes] = set()
         self._pub: zmq.Socket[Any] | None = None
         self._log: EventLog | None = None
+        self._last_seq = 0  # the newest seq published
+        self._next_beat = 0.0
 
     def started(self) -> None:
         # XPUB: subscriptions reach us, so executors publish pre_node_execute only while
@@ -93,6 +92,8 @@ class ContextBus(MessageActor):
             self.stopping()  # pykka does not call on_stop when on_start fails
             raise
         self.watch(self._pub, self._subscriptions)
+        self._last_seq = self._opened().last_seq()  # a heartbeat before any publish says it
+        self.on_idle(self._beat)
 
     def _subscriptions(self) -> None:
         """Track subscriptions that include hooks (telling the executors when that changes),
@@ -129,7 +130,18 @@ class ContextBus(MessageActor):
         if self._log is not None:
             self._log.close()
 
+    def _beat(self) -> float | None:
+        """Publish a heartbeat when one is due; how long until the next (the idle hook)."""
+        now = time.monotonic()
+        if now >= self._next_beat and self._pub is not None:
+            beat = Heartbeat(heartbeat=True, last_seq=self._last_seq, at=time.time())
+            with contextlib.suppress(zmq.ZMQError):
+                self._pub.send_multipart([HEARTBEAT_TOPIC, _encoder.encode(beat), b""])
+            self._next_beat = now + HEARTBEAT_SECONDS
+        return max(self._next_beat - now, 0.001)
+
     def handle(self, message: Message) -> None:
+        self._beat()  # also while busy: the inbox may never be empty
         if isinstance(message, Publish):
             self._publish(message)
         elif isinstance(message, Hook):
@@ -154,6 +166,7 @@ class ContextBus(MessageActor):
                 recorded_at=event.recorded_at,
             )
             prevs[event.run_id] = event.seq
+            self._last_seq = max(self._last_seq, event.seq)
             frames = [topic(event.run_id, event.type), _encoder.encode(header), event.payload]
             self._pub.send_multipart(frames)
             # post_node_execute and on_node_error are the committed events themselves
@@ -169,15 +182,44 @@ class ContextBus(MessageActor):
         self._pub.send_multipart([f"hook.{run_id}.{name}".encode(), header, body])
 
     def _catch_up(self, request: CatchUp) -> None:
-        if self._log is None:
-            self._log = EventLog(self.db_path, create=False)
+        log = self._opened()
         after = request.after_seq
         size = max(1, min(request.batch, 5000))
+        prevs: dict[str, int] = {}  # each run's previous seq, across batches
         while True:
-            events = self._log.read_stored(request.run_id, after_seq=after, limit=size)
-            if events:
-                after = events[-1].seq
-            done = len(events) < size
-            self.send(request.reply_to, EventBatch(events=events, done=done, last_seq=after))
+            rows = log.read_stored(request.run_id, after_seq=after, limit=size)
+            items = [self._caught_up(log, row, prevs) for row in rows]
+            if rows:
+                after = rows[-1].seq
+            done = len(rows) < size
+            self.send(request.reply_to, EventBatch(events=items, done=done, last_seq=after))
             if done:
                 return
+
+    @staticmethod
+    def _caught_up(log: EventLog, row: StoredEvent, prevs: dict[str, int]) -> CaughtUp:
+        """`row` as a catch-up item: its header with prev_seq, the stored event inlined."""
+        prev = prevs.get(row.run_id)
+        if prev is None:  # the first of this run in this catch-up: its predecessor's seq
+            prev = (
+                log.stored_at_version(row.run_id, row.run_version - 1).seq
+                if (row.run_version > 1)
+                else 0
+            )
+        prevs[row.run_id] = row.seq
+        return CaughtUp(
+            seq=row.seq,
+            prev_seq=prev,
+            run_id=row.run_id,
+            run_version=row.run_version,
+            type=row.type,
+            schema_version=row.schema_version,
+            command_id=row.command_id,
+            recorded_at=row.recorded_at,
+            event=msgspec.Raw(row.payload),
+        )
+
+    def _opened(self) -> EventLog:
+        if self._log is None:
+            self._log = EventLog(self.db_path, create=False)
+        return self._log

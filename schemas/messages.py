@@ -25,6 +25,7 @@ from weboter.schemas.live import (
     SuggestRepair,
 )
 from weboter.schemas.state import BrowserState, RestoreReport, RunState
+from weboter.schemas.stream import CaughtUp
 from weboter.schemas.workflow import Node, OnError, Workflow
 
 
@@ -308,7 +309,9 @@ class CatchUp(_Msg, frozen=True):
 
 
 class EventBatch(_Msg, frozen=True):
-    events: list[StoredEvent]
+    """A catch-up answer: committed events in seq order (`done`: the last batch)."""
+
+    events: list[CaughtUp]
     done: bool = False
     last_seq: int = 0
 

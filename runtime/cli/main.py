@@ -21,7 +21,13 @@ from pathlib import Path
 import msgspec
 
 from weboter.runtime.actions import default_catalog
-from weboter.runtime.cli import mcp_command, repair_commands, serving, ui_command
+from weboter.runtime.cli import (
+    mcp_command,
+    repair_commands,
+    schema_command,
+    serving,
+    ui_command,
+)
 from weboter.runtime.cli.common import (
     add_max_nodes,
     add_on_error,
@@ -48,7 +54,6 @@ from weboter.runtime.core.references import display
 from weboter.runtime.errors import LogCorrupt, WeboterError
 from weboter.runtime.store.eventlog import to_record
 from weboter.runtime.store.projection import context_snapshot, state_at
-from weboter.schemas.workflow import Workflow
 
 EPILOG = """\
 examples:
@@ -67,6 +72,7 @@ examples:
   weboter debug flow.yaml                 break, step, look, change, rewind: interactively
   weboter ui                              the same in your browser: graph, timeline, forks
   weboter schema workflow > wf.schema.json   JSON Schema for editors and AI clients
+  weboter schema protocol                    every message and event, for other languages
   weboter mcp                             serve runs to AI clients over MCP (docs/mcp.md)
   weboter doctor                          what is installed; weboter browser install gets Chromium
 """
@@ -200,9 +206,7 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
     mcp_command.add_command(sub, common, browser)
     ui_command.add_command(sub, common, browser)
 
-    p = sub.add_parser("schema", parents=[common], help="print a JSON Schema")
-    p.add_argument("what", choices=("workflow",))
-    p.set_defaults(handler=cmd_schema)
+    schema_command.add_command(sub, common)
 
     p = sub.add_parser(
         "demo",
@@ -257,6 +261,13 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
         metavar="PUBLIC_KEY",
         help="a client public key let in that may act on every run (keys/client.json's "
         "always may); repeatable",
+    )
+    p.add_argument(
+        "--reader",
+        action="append",
+        default=[],
+        metavar="PUBLIC_KEY",
+        help="a client public key that may only follow the stream and catch up (every run)",
     )
     p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
     p.add_argument(
@@ -381,12 +392,6 @@ def cmd_state(args: argparse.Namespace) -> int:
         inputs = json.dumps(step["inputs"], ensure_ascii=False, default=str)
         lines.append(f"next: {step['node_id']} ({step['action']}) inputs {inputs}")
     out(args, doc, "\n".join(lines))
-    return 0
-
-
-def cmd_schema(args: argparse.Namespace) -> int:
-    schema = msgspec.json.schema(Workflow)
-    sys.stdout.write(json.dumps(schema, indent=2) + "\n")
     return 0
 
 

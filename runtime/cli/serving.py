@@ -14,7 +14,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from weboter.runtime.engine.serve import check_binding, read_curve, serve  # noqa: PLC0415
 
     check_binding(args.bind, args.curve_key)
-    curve = read_curve(args.curve_key, args.allow, db_path(args).parent, args.operator)
+    curve = read_curve(args.curve_key, args.allow, db_path(args).parent, args.operator, args.reader)
 
     def ready(info: dict[str, Any]) -> None:
         text = "\n".join(f"{k:<18} {v}" for k, v in info.items())
@@ -42,7 +42,11 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
-KEY_OPTIONS = ("--allow", "--operator")  # their values are Z85 keys, which may start with "-"
+KEY_OPTIONS = (
+    "--allow",
+    "--operator",
+    "--reader",
+)  # their values are Z85 keys, which may start with "-"
 
 
 def keys_attached(argv: list[str]) -> list[str]:

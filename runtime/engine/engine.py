@@ -84,7 +84,11 @@ class Engine:
             curve=s.curve,
             owners=None
             if s.curve is None
-            else RunOwners(s.db_path, frozenset(k.decode() for k in s.curve.operators)),
+            else RunOwners(
+                s.db_path,
+                frozenset(k.decode() for k in s.curve.operators),
+                frozenset(k.decode() for k in s.curve.readers),
+            ),
         )
 
     @property

@@ -50,14 +50,16 @@ def read_curve(
     allowed: list[str],
     home: Path,
     operators: tuple[str, ...] | list[str] = (),
+    readers: tuple[str, ...] | list[str] = (),
 ) -> CurveConfig:
     """The engine's CURVE keys: from `key_file`, else the ones kept in `home/keys/` (made on
     first use), allowing the local client's key (an operator), `allowed` (each acts on its own
-    runs) and `operators` (act on every run)."""
+    runs), `operators` (act on every run) and `readers` (follow and catch up only)."""
     local, (local_client, _secret) = local_keys(home)
     server = local if key_file is None else _key_pair(key_file)
     # programs on this host (keys/client.json) are operators whichever server key is used
     everyone = server.allowing(*allowed).allowing(*operators, operator=True)
+    everyone = everyone.allowing(*readers, reader=True)
     return everyone.allowing(local_client, operator=True)
 
 

@@ -50,6 +50,7 @@ from weboter.runtime.errors import TransportError
 from weboter.runtime.transport.addresses import BUS
 from weboter.runtime.transport.gate import admit
 from weboter.runtime.transport.owners import RunOwners
+from weboter.runtime.transport.peers import PEERS_KEPT, Bounded, named
 from weboter.runtime.transport.security import CurveConfig
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import CommandRejected, Message
@@ -194,8 +195,10 @@ class Bridge:
         self.command_endpoint = command_endpoint
         self.catchup_endpoint = catchup_endpoint
         self.local: set[str] = set()
-        self._peers: dict[bytes, zmq.Socket[Any]] = {}
-        self._identities: dict[bytes, str] = {}  # socket identity -> the client key that used it
+        # socket identity -> its ROUTER, and -> the client key that used it: bounded, the
+        # oldest forgotten first, so a stream of new identities (a fuzzer) cannot grow them
+        self._peers: Bounded[zmq.Socket[Any]] = Bounded(PEERS_KEPT)
+        self._identities: Bounded[str] = Bounded(PEERS_KEPT)
         self._outboxes = threading.local()
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -349,11 +352,14 @@ class Bridge:
             )
             return
         if dest not in self.local:
-            self._reject(router, identity, f"no actor {dest!r} here")
+            self._reject(router, identity, f"no actor {dest!r} here", payload)
             return
         if self._identities.setdefault(identity, client) != client:  # replies go by identity
             self._reject(
-                router, identity, "this socket identity belongs to another client: use your own"
+                router,
+                identity,
+                "this socket identity belongs to another client: use your own",
+                payload,
             )
             return
         try:
@@ -362,19 +368,24 @@ class Bridge:
         except Exception as exc:  # e.g. nested too deep to decode: refused, not fatal
             admitted, why = None, f"the message cannot be read ({type(exc).__name__})"
         if admitted is None:
-            log.warning("bridge: refused a message from client %r: %s", identity, why)
-            self._reject(router, identity, why or "refused")
+            log.info("bridge: refused a message from client %r: %s", identity, why)
+            self._reject(router, identity, why or "refused", payload)
             return
         self.outbox().send_raw(dest, admitted)
 
-    def _reject(self, router: zmq.Socket[Any], identity: bytes, why: str) -> None:
+    def _reject(
+        self, router: zmq.Socket[Any], identity: bytes, why: str, payload: bytes = b""
+    ) -> None:
+        """Answer a refused message with why, and the command id and run it named (if any)."""
         error = ErrorContext(
             kind="TransportError",
             message=f"bad message: {why}",
-            hint="see docs/protocol.md for the frame layout",
+            hint="see docs/protocol.md for the frame layout and what a client may send",
         )
+        command_id, run_id = named(payload)
+        refusal = CommandRejected(command_id=command_id, run_id=run_id, error=error)
         with contextlib.suppress(zmq.ZMQError):
-            router.send_multipart([identity, encode(CommandRejected(command_id="", error=error))])
+            router.send_multipart([identity, encode(refusal)])
 
 
 def _client_key(frame: zmq.Frame) -> str:

@@ -3,7 +3,8 @@
 A run belongs to the client whose key asked for it (`RunCreated.client`, stamped by the bridge
 from the key that authenticated the connection, never taken from the client's message). A
 client may stop, step, change, fork, resume and catch up only its own runs; the engine's
-*operators* (the key `weboter serve` keeps for programs on its own host) may act on every run.
+*operators* (the key `weboter serve` keeps for programs on its own host) may act on every run;
+*readers* may only follow the stream and catch up on every run.
 An engine without CURVE has no clients to tell apart: it only listens on loopback, and every
 sender is an operator.
 
@@ -18,15 +19,21 @@ from pathlib import Path
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.eventlog import EventLog
 from weboter.schemas.events import RunCreated
-from weboter.schemas.messages import SubmitJob
+from weboter.schemas.messages import CatchUp, SubmitJob
 
 
 class RunOwners:
     """Looks owners up in the log (once per run: they never change). Used by one thread."""
 
-    def __init__(self, db_path: Path | None, operators: frozenset[str]) -> None:
+    def __init__(
+        self,
+        db_path: Path | None,
+        operators: frozenset[str],
+        readers: frozenset[str] = frozenset(),
+    ) -> None:
         self.db_path = db_path
         self.operators = operators
+        self.readers = readers
         self._owners: dict[str, str] = {}
         self._log: EventLog | None = None
 
@@ -55,6 +62,14 @@ class RunOwners:
 
     def refusal(self, client: str, message: object) -> str | None:
         """Why `client` may not send `message`, or None when it may."""
+        if client and client in self.readers:
+            if isinstance(message, CatchUp):
+                return None  # a reader reads every run
+            return (
+                f"a reader may only follow the stream and catch up, not send "
+                f"{type(message).__name__} (the engine's operator gives roles: serve --allow "
+                "for clients, --operator for all runs)"
+            )
         if not client or client in self.operators or isinstance(message, SubmitJob):
             return None
         run_id = getattr(message, "run_id", None)

@@ -30,18 +30,26 @@ class CurveConfig:
     secret_key: bytes
     clients: frozenset[bytes] = field(default_factory=frozenset)  # allowed public keys
     operators: frozenset[bytes] = field(default_factory=frozenset)  # may act on every run
+    readers: frozenset[bytes] = field(default_factory=frozenset)  # may only follow and catch up
 
     @classmethod
     def generate(cls) -> CurveConfig:
         public, secret = zmq.curve_keypair()
         return cls(public_key=public, secret_key=secret)
 
-    def allowing(self, *client_keys: bytes | str, operator: bool = False) -> CurveConfig:
-        """Let these clients in; an `operator` may act on every run, any other client only on
-        the runs it started (runtime/transport/owners.py)."""
+    def allowing(
+        self, *client_keys: bytes | str, operator: bool = False, reader: bool = False
+    ) -> CurveConfig:
+        """Let these clients in; an `operator` may act on every run, a `reader` may only
+        follow the stream and catch up (every run), any other client act only on the runs it
+        started (runtime/transport/owners.py)."""
         keys = {k.encode() if isinstance(k, str) else k for k in client_keys}
-        operators = self.operators | keys if operator else self.operators
-        return replace(self, clients=self.clients | keys, operators=operators)
+        return replace(
+            self,
+            clients=self.clients | keys,
+            operators=self.operators | keys if operator else self.operators,
+            readers=self.readers | keys if reader else self.readers,
+        )
 
     def serve(self, socket: zmq.Socket[Any]) -> None:
         """Make `socket` (before bind) a CURVE server with this key pair."""

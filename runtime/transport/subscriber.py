@@ -80,7 +80,19 @@ class EventStream:
                 raise TransportError(reply.error.message, hint=reply.error.hint)
             if not isinstance(reply, EventBatch):
                 continue
-            found.extend(reply.events)
+            found.extend(
+                StoredEvent(
+                    e.seq,
+                    e.run_id,
+                    e.run_version,
+                    e.type,
+                    e.schema_version,
+                    e.command_id,
+                    e.recorded_at,
+                    bytes(e.event),
+                )
+                for e in reply.events
+            )
             if reply.done:
                 return found
 

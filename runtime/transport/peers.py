@@ -1,0 +1,52 @@
+"""What the bridge remembers of the clients it has seen, and what it can read of a message it
+refuses. Both hold against hostile input: memory stays bounded however many identities a
+client invents, and a refusal names the command it refuses when the message says one."""
+
+from __future__ import annotations
+
+import collections
+from typing import TypeVar
+
+import msgspec
+
+PEERS_KEPT = 50_000  # socket identities remembered (of clients seen most recently)
+
+V = TypeVar("V")
+
+
+class Bounded(collections.OrderedDict[bytes, V]):
+    """A dict that forgets its oldest entries beyond `size` (one thread uses it)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __setitem__(self, key: bytes, value: V) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+    def setdefault(self, key: bytes, default: V) -> V:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+
+class _Named(msgspec.Struct):
+    """What a refused message named, read leniently: anything else is ignored."""
+
+    command_id: str | None = None
+    run_id: str | None = None
+
+
+_named_decoder = msgspec.msgpack.Decoder(_Named)
+
+
+def named(payload: bytes) -> tuple[str, str]:
+    """(command_id, run_id) of a payload that is a msgpack map with them, else ("", "")."""
+    try:
+        found = _named_decoder.decode(payload)
+    except Exception:  # not a map, too deep, wrong types: it named nothing readable
+        return "", ""
+    return found.command_id or "", found.run_id or ""
