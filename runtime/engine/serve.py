@@ -5,12 +5,14 @@ PUB on the next two ports (`tcp://127.0.0.1:5600` -> 5600, 5601, 5602); for ipc,
 `.catchup` and `.events` beside the given path. Prints the endpoints (and the server's CURVE
 public key), then serves until SIGINT or SIGTERM; the runs it still drives are recorded as
 PAUSED (reason "the engine stopped"; `weboter continue RUN` goes on), and every run's browser is
-closed on the way out.
+closed on the way out. A serve that was killed instead takes up, when it starts again, the
+runs it was driving (`take_up`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import threading
 from pathlib import Path
@@ -21,8 +23,13 @@ from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import UsageError, WeboterError
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
 from weboter.runtime.transport.bridge import is_loopback
 from weboter.runtime.transport.security import CurveConfig, local_keys
+from weboter.schemas.events import RunCreated
+
+_log = logging.getLogger(__name__)
 
 
 def endpoints(base: str) -> dict[str, str]:
@@ -111,6 +118,7 @@ def serve(
         with Engine(settings, env=env) as engine:
             info: dict[str, Any] = dict(where)
             info["server_public_key"] = curve.public_key.decode()
+            info["resumed"] = take_up(engine)
             ready(info)
             while not stop.wait(0.5):
                 pass
@@ -119,3 +127,34 @@ def serve(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def take_up(engine: Engine) -> list[str]:
+    """Resume the runs a served engine was driving on this host when its process died
+    (RUNNING or STEPPING, started by a client of an engine: `RunCreated.client` is set), so
+    they go on after a restart. Their in-flight node runs again (at-least-once, as
+    `weboter resume`); `$env` values their clients sent are not kept across a restart, so a
+    run that needs them fails at its first such reference (its client resumes it instead)."""
+    log = EventLog(engine.db_path, create=False)
+    try:
+        found = [
+            (run_id, state_at(log, run_id).version)
+            for run_id in log.orphaned()
+            if _served(log, run_id)
+        ]
+    finally:
+        log.close()
+    resumed = []
+    with engine.client(follow=False) as client:
+        for run_id, version in found:
+            try:  # another process taking it up at the same time wins: expect_version
+                client.resume(run_id, expect_version=version)
+                resumed.append(run_id)
+            except WeboterError as exc:
+                _log.warning("serve: run %s not resumed: %s", run_id, exc)
+    return resumed
+
+
+def _served(log: EventLog, run_id: str) -> bool:
+    first = next(iter(log.read(run_id, batch=1)), None)
+    return first is not None and isinstance(first.event, RunCreated) and bool(first.event.client)

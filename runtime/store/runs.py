@@ -97,6 +97,16 @@ class RunQueries:
         )
         return [str(r[0]) for r in rows]
 
+    def orphaned(self) -> list[str]:
+        """Runs left RUNNING or STEPPING by a process of this host that has died (oldest
+        first): what `weboter resume` takes up, and what `serve` takes up when it starts."""
+        rows = self._read(
+            "SELECT run_id FROM runs WHERE status IN ('RUNNING', 'STEPPING') "
+            "AND owner_host = ? ORDER BY created_at",
+            (socket.gethostname(),),
+        )
+        return [str(r[0]) for r in rows if self.driver(str(r[0])) is None]
+
     def resolve_run_id(self, prefix: str) -> str:
         """The one run whose id starts with `prefix`."""
         rows = self._read(

@@ -3,7 +3,9 @@
 This is the zguide "Clone" pattern for late joiners: subscribe to the PUB stream first (so
 nothing new is missed), then ask the catch-up endpoint for everything already committed, and
 skip live events whose seq was already seen. A live event whose `prev_seq` is newer than the
-last one seen for its run means a gap (a slow subscriber dropped messages): catch up again.
+last one seen for its run means a gap (a slow subscriber dropped messages): catch up again;
+so does a heartbeat whose seq is newer than any seen (a lost tail, or an engine restarted).
+ZeroMQ reconnects both sockets by itself when the engine comes back.
 
     stream = EventStream(pub="tcp://127.0.0.1:5602", catchup="tcp://127.0.0.1:5601")
     for event in stream.follow(timeout=5):
@@ -53,6 +55,7 @@ class EventStream:
                 connect_client(sock, *curve)
         self._sub.connect(pub)
         self._sub.setsockopt(zmq.SUBSCRIBE, f"run.{run_id}.".encode() if run_id else b"run.")
+        self._sub.setsockopt(zmq.SUBSCRIBE, b"heartbeat")  # to find a lost tail
         self._dealer.setsockopt(zmq.LINGER, 0)
         self._dealer.setsockopt_string(zmq.IDENTITY, self.identity)
         self._dealer.connect(catchup)
@@ -96,6 +99,12 @@ class EventStream:
             if reply.done:
                 return found
 
+    def _since(self, run_id: str | None) -> list[StoredEvent]:
+        """What was committed after what this stream has (of `run_id`, or of every run)."""
+        if run_id is not None:
+            return self.catch_up(run_id, after_seq=self.last_seq.get(run_id, 0))
+        return self.catch_up(None, after_seq=max(self.last_seq.values(), default=0))
+
     def follow(self, timeout: float = 10.0, idle: float | None = None) -> Iterator[StoredEvent]:
         """Committed events, each once and in order per run: history first, then live.
 
@@ -113,6 +122,13 @@ class EventStream:
             header = _header_decoder.decode(header_bytes)
             if "subscribed" in header:
                 continue  # the publisher's acknowledgement of a subscription
+            if header.get("heartbeat"):  # the engine's newest seq: a lost tail shows here
+                if header["last_seq"] > max(self.last_seq.values(), default=0):
+                    caught = list(self._fresh(self._since(self.run_id)))
+                    if caught:
+                        last_event = time.monotonic()
+                    yield from caught
+                continue
             run = header["run_id"]
             seen = self.last_seq.get(run, 0)
             if header["seq"] <= seen:
