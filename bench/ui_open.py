@@ -30,6 +30,8 @@ from weboter.runtime.engine.settings import Settings
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.ui.app import build_app
 
+TOKEN = "bench-token-0123456789"
+
 
 def timed(client: TestClient, path: str) -> float:
     started = time.perf_counter()
@@ -54,7 +56,7 @@ def measure(size: int, samples: int, folder: Path) -> dict[str, float]:
         loopback=True,
     )
     found: dict[str, float] = {}
-    with TestClient(app) as client:
+    with TestClient(app, headers={"X-Weboter-Token": TOKEN}) as client:
         found["first open"] = timed(client, f"/api/runs/{run_id}")
         found["open again"] = statistics.median(
             timed(client, f"/api/runs/{run_id}") for _ in range(samples)

@@ -26,18 +26,10 @@ class EventHeader(msgspec.Struct, frozen=True):
     recorded_at: float
 
 
-class CaughtUp(msgspec.Struct, frozen=True):
+class CaughtUp(EventHeader, frozen=True):
     """One committed event in a catch-up batch: the header's fields, and `event`, the
     stored event (a map with its `type`), inlined as it is in the log."""
 
-    seq: int
-    prev_seq: int
-    run_id: str
-    run_version: int
-    type: str
-    schema_version: int
-    command_id: str
-    recorded_at: float
     event: msgspec.Raw
 
 

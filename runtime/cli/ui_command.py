@@ -78,9 +78,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
         token=token,
         hosts=allowed_hosts(args.host, port),
         loopback=loopback,
+        port=port,
         env=env_source(args.env_file),
     )
-    url = f"{base}/" if loopback else f"{base}/?token={token}"
+    url = f"{base}/?token={token}"  # once: the page keeps it in a cookie
     info = {"url": url, "token": token, "log": str(db_path(args))}
     out(args, info, f"weboter ui: {url}\n(log {db_path(args)}; stop with Ctrl-C)")
     sys.stdout.flush()

@@ -102,6 +102,10 @@ Command = (
 )
 COMMANDS = typing.get_args(Command)
 S = RunStatus
+# where a person can drive a run from (the table above; the dev UI's buttons read these)
+STARTABLE = (S.LOADED, S.PAUSED, S.ERROR)  # start, continue, step (ERROR: the node again)
+PAUSABLE = (S.RUNNING,)
+STOPPABLE = tuple(s for s in S if not s.terminal)
 
 
 @dataclass
@@ -148,7 +152,7 @@ class Decider:
             require(state, command, (S.RUNNING, S.STEPPING))
             decision.add(RunPaused(reason=command.reason))  # a late result will be stale
         elif isinstance(command, PauseRun):
-            require(state, command, (S.RUNNING,))
+            require(state, command, PAUSABLE)
             decision.add(PauseRequested(reason=command.reason))
         elif isinstance(command, VetoNode | OverrideInputs):
             decision.add(_hooked(state, command))
@@ -179,7 +183,7 @@ class Decider:
             decision.add(RunResumed(mode=command.mode))
         else:
             # from ERROR: the failed node runs again (after any live changes)
-            require(state, command, (S.LOADED, S.PAUSED, S.ERROR))
+            require(state, command, STARTABLE)
             depth = len(state.frames) if command.over and command.mode == "step" else None
             decision.add(RunStarted(mode=command.mode, over_depth=depth))
         self._settler.settle(decision)

@@ -74,6 +74,7 @@ class EngineClient:
         self.mailbox.close()
         self.engine.bridge.unregister(self.address)
         self.engine.bridge.close_outbox()
+        self.engine.forget_client(self)
 
     def __enter__(self) -> EngineClient:
         return self

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import uuid
 from functools import partial
 from pathlib import Path
@@ -65,7 +66,8 @@ class Engine:
         self.bus_endpoint = f"inproc://weboter-bus-{uuid.uuid4().hex}"
         self.hooks = HookRegistry()  # register pre_node_execute handlers before start()
         self._refs: list[pykka.ActorRef[Any]] = []
-        self._clients: list[EngineClient] = []
+        self._clients: list[EngineClient] = []  # open ones; each removes itself on close
+        self._clients_lock = threading.Lock()
         self._auth: Any = None
 
     def _transport(self) -> Transport:
@@ -98,12 +100,15 @@ class Engine:
     def start(self) -> Engine:
         """Start the bridge and every actor; on failure, undo what started and re-raise."""
         try:
-            return self._start()
+            self._start()
+            for ref in self._refs:
+                started_ok(ref)  # a socket that cannot bind stops the start, with its reason
+            return self
         except BaseException:
             self.stop()
             raise
 
-    def _start(self) -> Engine:
+    def _start(self) -> None:
         # Open (and if need be create) the log here first, so a bad --db fails before any
         # actor starts, with the log's own error.
         EventLog(self.db_path, durability=self.settings.durability).close()
@@ -162,16 +167,14 @@ class Engine:
         ]
         for _address, ref in actors:
             self._refs.append(ref)
-        for _address, ref in actors:
-            started_ok(ref)  # a socket that cannot bind stops the start, with its reason
-        return self
 
     def stop(self) -> None:
         """Stop every actor and the bridge. Clients still open are closed (call this from the
         thread that used them: ZeroMQ sockets belong to one thread)."""
-        for client in self._clients:
+        with self._clients_lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
             client.close()
-        self._clients.clear()
         for ref in reversed(self._refs):
             with contextlib.suppress(pykka.ActorDeadError):
                 ref.stop(timeout=10)
@@ -201,10 +204,17 @@ class Engine:
                     continue
         return paused
 
+    def forget_client(self, client: EngineClient) -> None:
+        """A client closed: the engine need not close it at stop (servers make many)."""
+        with self._clients_lock:
+            if client in self._clients:
+                self._clients.remove(client)
+
     def client(self, *, follow: bool = True) -> EngineClient:
         """A client in the calling thread; `follow`: receive the event stream (progress)."""
         client = EngineClient(self, follow=follow)
-        self._clients.append(client)
+        with self._clients_lock:
+            self._clients.append(client)
         return client
 
     def __enter__(self) -> Engine:

@@ -31,6 +31,8 @@ class Engines:
         """Pause the runs this server still drives, then stop the engine."""
         with self._lock:
             if self._engine is not None:
-                self._engine.pause_driven(f"{self.name} stopped")
-                self._engine.stop()
-                self._engine = None
+                try:
+                    self._engine.pause_driven(f"{self.name} stopped")
+                finally:  # whatever happened, no actor and no Chromium outlives the server
+                    self._engine.stop()
+                    self._engine = None

@@ -30,6 +30,8 @@ class Bounded(collections.OrderedDict[bytes, V]):
     def setdefault(self, key: bytes, default: V) -> V:
         if key not in self:
             self[key] = default
+        else:
+            self.move_to_end(key)  # in use: among the last to be forgotten
         return self[key]
 
 

@@ -46,6 +46,7 @@ class EventStream:
         self.run_id = run_id
         self.identity = f"sub-{uuid.uuid4().hex[:12]}"
         self.last_seq: dict[str, int] = {}
+        self._covered = 0  # the newest heartbeat seq caught up to
         self.catchups = 0
         self._sub = self.context.socket(zmq.SUB)
         self._sub.setsockopt(zmq.LINGER, 0)
@@ -100,17 +101,21 @@ class EventStream:
                 return found
 
     def _since(self, run_id: str | None) -> list[StoredEvent]:
-        """What was committed after what this stream has (of `run_id`, or of every run)."""
+        """What was committed after the last heartbeat already covered (of `run_id`: after
+        what this stream has of it). Duplicates are dropped by `_fresh`. Every run: a run's
+        lost tail can lie below a newer event of another run, so not after the newest seen."""
         if run_id is not None:
             return self.catch_up(run_id, after_seq=self.last_seq.get(run_id, 0))
-        return self.catch_up(None, after_seq=max(self.last_seq.values(), default=0))
+        return self.catch_up(None, after_seq=self._covered)
 
     def follow(self, timeout: float = 10.0, idle: float | None = None) -> Iterator[StoredEvent]:
         """Committed events, each once and in order per run: history first, then live.
 
         Stops after `timeout` seconds in all, or after `idle` seconds without an event.
         """
-        yield from self._fresh(self.catch_up(self.run_id))
+        history = self.catch_up(self.run_id, after_seq=self._covered if self.run_id is None else 0)
+        self._covered = max([self._covered, *(e.seq for e in history)])
+        yield from self._fresh(history)
         deadline = time.monotonic() + timeout
         last_event = time.monotonic()
         while time.monotonic() < deadline:
@@ -123,8 +128,9 @@ class EventStream:
             if "subscribed" in header:
                 continue  # the publisher's acknowledgement of a subscription
             if header.get("heartbeat"):  # the engine's newest seq: a lost tail shows here
-                if header["last_seq"] > max(self.last_seq.values(), default=0):
+                if header["last_seq"] > self._covered:
                     caught = list(self._fresh(self._since(self.run_id)))
+                    self._covered = header["last_seq"]
                     if caught:
                         last_event = time.monotonic()
                     yield from caught

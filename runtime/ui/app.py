@@ -17,7 +17,13 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -33,18 +39,18 @@ from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.verify import diff
 from weboter.runtime.ui import reads
 from weboter.runtime.ui.commands import Commands
-from weboter.runtime.ui.guard import COOKIE, Guard
+from weboter.runtime.ui.guard import Guard, cookie_name, matches
 from weboter.runtime.ui.live import stream
 from weboter.runtime.ui.marks import NodeMarks
 
 STATIC = Path(__file__).parent / "static"
-ARTIFACT = re.compile(r"^[0-9a-f]{64}\.(png|html|json)$")
+ARTIFACT = re.compile(r"[0-9a-f]{64}\.(png|html)")  # screenshots and DOMs; never storage
 # the page runs only its own scripts and styles; artifacts never run anything
 POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
-TYPES = {"png": "image/png", "html": "text/plain; charset=utf-8", "json": "application/json"}
+TYPES = {"png": "image/png", "html": "text/plain; charset=utf-8"}
 VERBS = ("continue", "step", "over", "stop", "pause")
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -57,16 +63,18 @@ def build_app(
     token: str,
     hosts: set[str],
     loopback: bool,
+    port: int,
     env: EnvSource | None = None,
 ) -> tuple[Starlette, Engines]:
     """The app for the log at `db_path`, and the engine holder that drives its runs."""
     EventLog(db_path).close()  # made now if need be: the page works from the start
     engines = Engines(settings, env or EnvSource(), name="the UI")
-    handlers = _Handlers(db_path, Commands(db_path, engines), token)
+    cookie = cookie_name(port)
+    handlers = _Handlers(db_path, Commands(db_path, engines), token, cookie)
     app = Starlette(
         routes=_routes(handlers),
         middleware=[
-            Middleware(Guard, token=token, hosts=hosts, loopback=loopback),
+            Middleware(Guard, token=token, hosts=hosts, loopback=loopback, cookie=cookie),
             Middleware(_Policy),
         ],
     )
@@ -76,8 +84,9 @@ def build_app(
 class _Handlers:
     """What answers a request: reads in a worker thread, changes from a JSON body."""
 
-    def __init__(self, db_path: Path, commands: Commands, token: str) -> None:
+    def __init__(self, db_path: Path, commands: Commands, token: str, cookie: str) -> None:
         self.log, self.marks, self.commands, self.token = Log(db_path), NodeMarks(), commands, token
+        self.cookie = cookie
         self.artifacts = ArtifactStore.beside(db_path)
         self.catalog = default_catalog()
 
@@ -112,15 +121,18 @@ class _Handlers:
         return self.changing(lambda r, _b: self.commands.drive(r.path_params["run"], name))
 
     async def page(self, request: Request) -> Response:
+        """The page (the guard let only a request with the token in). Opened with the printed
+        URL, it keeps the token in a cookie and drops it from the address bar."""
+        if matches(request.query_params.get("token", ""), self.token):
+            response: Response = RedirectResponse("/", status_code=303)
+            response.set_cookie(self.cookie, self.token, httponly=True, samesite="strict")
+            return response
         html = (STATIC / "index.html").read_text(encoding="utf-8")
-        response = HTMLResponse(html.replace("{{TOKEN}}", self.token))
-        if request.query_params.get("token") == self.token:  # the printed URL: remember it
-            response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
-        return response
+        return HTMLResponse(html.replace("{{TOKEN}}", self.token))
 
     async def artifact(self, request: Request) -> Response:
         name = request.path_params["name"]
-        if not ARTIFACT.match(name):
+        if not ARTIFACT.fullmatch(name):
             return _error(404, f"no artifact {name!r}", "artifact names come from the run's events")
         path = self.artifacts.path(name)
         if not path.is_file():

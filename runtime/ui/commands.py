@@ -23,8 +23,9 @@ from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.commands import breakpoint_at, commit, suggest_repair
 from weboter.runtime.engine.shared import Engines
 from weboter.runtime.errors import IllegalTransition, UsageError, WorkflowInvalid
-from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.mcp.common import Log
 from weboter.runtime.store.projection import state_at
+from weboter.runtime.ui.reads import DRIVABLE, event_at
 from weboter.schemas.context import NodeModifications, RepairAction
 from weboter.schemas.messages import (
     ApplyRepair,
@@ -38,14 +39,6 @@ from weboter.schemas.messages import (
 from weboter.schemas.workflow import Workflow
 
 Body = dict[str, Any]
-# what each button may do to a run in each status (the engine decides the same)
-DRIVABLE = {
-    "continue": ("LOADED", "PAUSED", "ERROR"),
-    "step": ("LOADED", "PAUSED"),
-    "over": ("LOADED", "PAUSED"),
-    "pause": ("RUNNING",),
-    "stop": ("LOADED", "RUNNING", "STEPPING", "PAUSED", "ERROR"),
-}
 VERB_SAID = {"over": "step over", "continue": "go on"}
 
 
@@ -55,6 +48,7 @@ class Commands:
     def __init__(self, db_path: Path, engines: Engines) -> None:
         self.db_path = db_path
         self.engines = engines
+        self.log = Log(db_path)
 
     # --- starting and driving (the engine in this process) ----------------------------------
 
@@ -159,7 +153,10 @@ class Commands:
         `inputs` for the rest of the run (the form sends all of them)."""
         node_id = _text(body, "node_id")
         changes = NodeModifications(inputs=_mapping(body.get("inputs"), "inputs"))
-        path = [str(p) for p in body.get("path") or []]
+        given = body.get("path") or []
+        if not isinstance(given, list):
+            raise UsageError("`path` is the node's flow: a list of flow ids (as the graph has it)")
+        path = [str(p) for p in given]
         return self._commit(
             run_id,
             lambda c, r, x: PatchNode(
@@ -222,30 +219,16 @@ class Commands:
             return go(client)
 
     def _resolve(self, run_id: str) -> str:
-        log = EventLog(self.db_path, create=False)
-        try:
-            return log.resolve_run_id(run_id)
-        finally:
-            log.close()
+        with self.log() as events:
+            return events.resolve_run_id(run_id)
 
     def _status(self, run: str) -> str:
-        log = EventLog(self.db_path, create=False)
-        try:
-            return str(state_at(log, run).status)
-        finally:
-            log.close()
+        with self.log() as events:
+            return str(state_at(events, run).status)
 
     def _seq(self, run: str, version: Any) -> int:
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise UsageError("give `version`: the number of an event on the run's timeline")
-        log = EventLog(self.db_path, create=False)
-        try:
-            last = log.last_version(run)
-            if not 1 <= version <= last:
-                raise UsageError(f"run {run} has events 1 to {last}; there is no event {version}")
-            return log.stored_at_version(run, version).seq
-        finally:
-            log.close()
+        with self.log() as events:
+            return event_at(events, run, version).seq
 
 
 def _workflow(body: Body) -> Workflow:

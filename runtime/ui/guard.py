@@ -1,11 +1,12 @@
 """Who may use the dev UI (docs/ui.md, "Security").
 
+- **Token**: the UI has a token (random per start, or `--token`), and every request needs it,
+  on loopback too (another account or container on the same host must not drive your runs or
+  read what your browser held): `?token=` once (the printed URL; the page then keeps it in an
+  HttpOnly, SameSite=Strict cookie named for the UI's port), the cookie, or the
+  `X-Weboter-Token` header (scripts).
 - **Host**: on loopback, only requests addressed to the UI's own name pass (a web page
-  elsewhere cannot reach it by pointing its own domain at 127.0.0.1: DNS rebinding). Beyond
-  loopback every request needs the token, whatever name it uses.
-- **Token**: the UI has a token (random per start, or `--token`). Beyond loopback every
-  request needs it: `?token=` once (the page then keeps it in a SameSite=Strict, HttpOnly
-  cookie), the cookie, or the `X-Weboter-Token` header. On loopback, reading needs none.
+  elsewhere cannot reach it by pointing its own domain at 127.0.0.1: DNS rebinding).
 - **Changes** (every POST) need the token in the `X-Weboter-Token` header — which another
   site's page can neither read nor send without a CORS preflight the UI never grants — and,
   when the browser sends an `Origin`, that it is the UI's own.
@@ -18,7 +19,12 @@ import hmac
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-COOKIE = "weboter_ui"
+
+def cookie_name(port: int) -> str:
+    """One cookie per UI: browsers share cookies between the ports of a host."""
+    return f"weboter_ui_{port}"
+
+
 HEADER = "x-weboter-token"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
 
@@ -26,11 +32,14 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
 class Guard:
     """ASGI middleware that refuses what the rules above do not allow, with the reason."""
 
-    def __init__(self, app: ASGIApp, *, token: str, hosts: set[str], loopback: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, *, token: str, hosts: set[str], loopback: bool, cookie: str
+    ) -> None:
         self.app = app
         self.token = token
         self.hosts = hosts  # "host:port" values the UI answers to
         self.loopback = loopback
+        self.cookie = cookie
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,15 +70,23 @@ class Guard:
                     "use the page the UI serves; scripts read the token from `weboter ui --json`",
                 )
             return None
-        if self.loopback:
-            return None
-        given = header_token or _query(scope, "token") or _cookie(headers, COOKIE)
+        given = header_token or _query(scope, "token") or _cookie(headers, self.cookie)
         if not self._matches(given):
-            return _refused(401, "this UI needs its token", "open the URL `weboter ui` printed")
+            return _refused(
+                401,
+                "this UI needs its token",
+                "open the URL `weboter ui` printed (it carries the token once); scripts send "
+                "the X-Weboter-Token header (`weboter ui --json` prints the token)",
+            )
         return None
 
     def _matches(self, given: str) -> bool:
-        return bool(given) and hmac.compare_digest(given.encode(), self.token.encode())
+        return matches(given, self.token)
+
+
+def matches(given: str, token: str) -> bool:
+    """`given` is the token (compared in constant time)."""
+    return bool(given) and hmac.compare_digest(given.encode(), token.encode())
 
 
 def _refused(status: int, message: str, hint: str) -> Response:

@@ -37,7 +37,7 @@ def stream(request: Request, log: Log) -> EventSourceResponse:
     from now), then live."""
     run = request.query_params.get("run") or None
     after = request.headers.get("last-event-id") or request.query_params.get("after")
-    start = int(after) if after and after.isdigit() else None
+    start = int(after) if after and after.isascii() and after.isdigit() else None
     return EventSourceResponse(_events(log, run, start), ping=15)
 
 

@@ -1,6 +1,7 @@
 """How often each node of a run completed and failed, for the graph's colours: read from the
 log once, then only the events after the last seq read (a run of 100,000 events is scanned
-once per server, not once per page)."""
+once per server, not once per page). Counts are of everything the log holds: a node that ran
+before a rewind stays marked as having run."""
 
 from __future__ import annotations
 
@@ -59,8 +60,3 @@ class NodeMarks:
             return {
                 k: {"done": counts.done.get(k, 0), "failed": counts.failed.get(k, 0)} for k in keys
             }
-
-    def forget(self, run_id: str) -> None:
-        """A rewound run's marks are read again (what happened before stays counted)."""
-        with self._lock:
-            self._runs.pop(run_id, None)

@@ -16,17 +16,32 @@ import msgspec
 
 from weboter.runtime.ai.models import ModelConfig
 from weboter.runtime.core.catalog import Catalog
+from weboter.runtime.core.decide import PAUSABLE, STARTABLE, STOPPABLE
 from weboter.runtime.core.references import display
 from weboter.runtime.errors import UsageError
 from weboter.runtime.mcp.common import shortened
 from weboter.runtime.store.eventlog import EventLog, to_record
 from weboter.runtime.store.projection import state_at, variables_of
-from weboter.runtime.ui.commands import DRIVABLE
 from weboter.runtime.ui.graph import graph_of
 from weboter.runtime.ui.marks import NodeMarks
+from weboter.schemas.messages import StoredEvent
 
 MAX_EVENTS = 500  # events per page of the timeline's list
 REPAIRS = ("NodeFailed", "RepairSuggested", "RepairApplied", "RepairRejected")
+# what each button may do to a run in each status: the engine's own rules (core/decide.py)
+DRIVABLE = {
+    "continue": tuple(str(s) for s in STARTABLE),
+    "step": tuple(str(s) for s in STARTABLE),
+    "over": tuple(str(s) for s in STARTABLE),
+    "pause": tuple(str(s) for s in PAUSABLE),
+    "stop": tuple(str(s) for s in STOPPABLE),
+}
+
+
+def can(status: str) -> list[str]:
+    """The buttons a run in `status` allows (retry and skip: in ERROR)."""
+    verbs = [verb for verb, allowed in DRIVABLE.items() if status in allowed]
+    return verbs + (["retry", "skip"] if status == "ERROR" else [])
 
 
 def run_view(log: EventLog, catalog: Catalog, marks: NodeMarks, run_id: str) -> dict[str, Any]:
@@ -38,8 +53,7 @@ def run_view(log: EventLog, catalog: Catalog, marks: NodeMarks, run_id: str) -> 
         "run_id": run,
         "workflow": {"id": state.workflow.id, "name": state.workflow.name},
         "status": str(state.status),
-        "can": [verb for verb, allowed in DRIVABLE.items() if str(state.status) in allowed]
-        + (["retry", "skip"] if str(state.status) == "ERROR" else []),
+        "can": can(str(state.status)),
         "version": state.version,
         "seq": state.seq,
         "current": None
@@ -62,13 +76,8 @@ def at_version(log: EventLog, run_id: str, version: int) -> dict[str, Any]:
     """The run right after its event number `version`: the event, the state (variables with
     what that event changed), and the evidence of the step it belongs to."""
     run = log.resolve_run_id(run_id)
+    row = event_at(log, run, version)
     last = log.last_version(run)
-    if not 1 <= version <= last:
-        raise UsageError(
-            f"run {run} has events 1 to {last}; there is no event {version}",
-            hint="pick a point on the timeline",
-        )
-    row = log.stored_at_version(run, version)
     state = state_at(log, run, row.seq)
     now = variables_of(state)
     before = (
@@ -94,6 +103,17 @@ def at_version(log: EventLog, run_id: str, version: int) -> dict[str, Any]:
         "changed": changed,
         "evidence": evidence_at(log, run, row.seq),
     }
+
+
+def event_at(log: EventLog, run: str, version: Any) -> StoredEvent:
+    """The run's event number `version` (1 … N); UsageError saying the range otherwise."""
+    last = log.last_version(run)
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= last:
+        raise UsageError(
+            f"run {run} has events 1 to {last}; there is no event {version}",
+            hint="pick a point on the timeline",
+        )
+    return log.stored_at_version(run, version)
 
 
 def events_page(log: EventLog, run_id: str, after_version: int, limit: int) -> dict[str, Any]:
@@ -132,7 +152,8 @@ def evidence_at(log: EventLog, run_id: str, seq: int) -> dict[str, Any] | None:
         )
         if not found:
             return None
-        return {"node_id": getattr(event, "node_id", ""), "seq": row.seq, **display(found)}
+        shown = {k: v for k, v in found.items() if k != "storage"}  # cookies: never shown
+        return {"node_id": getattr(event, "node_id", ""), "seq": row.seq, **display(shown)}
     return None
 
 

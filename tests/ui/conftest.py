@@ -43,16 +43,17 @@ def launch(home: Path, *extra: str, env: dict[str, str] | None = None) -> UI:
     mine = {k: v for k, v in os.environ.items() if not k.startswith("WEBOTER_AI_")}  # no model
     env_file = home / "env.yaml"
     env_file.write_text(json.dumps({"shop": {"user": USER, "password": PASSWORD}}))
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "weboter.runtime.cli.main", "ui", "--json", "--no-open"),
-            *("--env-file", str(env_file), *extra),
-        ],
-        env={**mine, "WEBOTER_HOME": str(home), **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with (home / "ui.stderr").open("w") as stderr:  # a file: a chatty server never blocks
+        proc = subprocess.Popen(  # (the child keeps its own copy of the file)
+            [
+                *(sys.executable, "-m", "weboter.runtime.cli.main", "ui", "--json", "--no-open"),
+                *("--env-file", str(env_file), *extra),
+            ],
+            env={**mine, "WEBOTER_HOME": str(home), **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
     assert proc.stdout is not None
     text = ""
     for line in proc.stdout:  # the JSON document it prints once it listens
@@ -61,8 +62,8 @@ def launch(home: Path, *extra: str, env: dict[str, str] | None = None) -> UI:
             break
     if not text.rstrip().endswith("}"):
         proc.kill()
-        _, err = proc.communicate(timeout=20)
-        pytest.fail(f"weboter ui exited {proc.returncode}: {err[-2000:]}")
+        proc.wait(20)
+        pytest.fail(f"weboter ui exited {proc.returncode}: {errors_of(home)}")
     info = json.loads(text)
     return UI(url=info["url"], token=info["token"], home=home, proc=proc)
 
@@ -74,8 +75,12 @@ def shutdown(ui: UI) -> None:
         code = ui.proc.wait(30)
     finally:
         ui.proc.kill()
-        _, err = ui.proc.communicate(timeout=10)
-    assert code == 0, err[-2000:]
+        ui.proc.communicate(timeout=10)
+    assert code == 0, errors_of(ui.home)
+
+
+def errors_of(home: Path) -> str:
+    return (home / "ui.stderr").read_text(errors="replace")[-2000:]
 
 
 @pytest.fixture
@@ -136,5 +141,6 @@ def post(ui: UI, path: str, body: Any, **headers: str) -> tuple[int, Any]:
 
 
 def get(ui: UI, path: str, **headers: str) -> tuple[int, Any]:
-    status, _, data = request(ui.url, "GET", path, None, headers)
+    """A GET with the UI's token (unless the headers give another), answered as JSON."""
+    status, _, data = request(ui.url, "GET", path, None, {"X-Weboter-Token": ui.token, **headers})
     return status, json.loads(data)

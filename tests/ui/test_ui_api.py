@@ -36,7 +36,8 @@ def stream(ui: UI, path: str, *, until: str, last_id: str | None = None) -> list
     """Server-sent events of `path` until one of type `until` (each read bounded: 30 s)."""
     where = urlsplit(ui.url)
     conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
-    conn.request("GET", path, headers={"Last-Event-ID": last_id} if last_id else {})
+    headers = {"X-Weboter-Token": ui.token, **({"Last-Event-ID": last_id} if last_id else {})}
+    conn.request("GET", path, headers=headers)
     answer = conn.getresponse()
     assert answer.status == 200
     found, fields = [], {}
@@ -71,6 +72,21 @@ def test_changes_need_the_token_and_the_same_origin(ui: UI) -> None:
     assert get(ui, "/api/runs")[1][0]["run_id"] == started["run_id"]
 
 
+def test_reading_needs_the_token_too(ui: UI) -> None:
+    for path in ("/", "/api/runs", "/api/stream", "/static/app.js"):
+        status, _, body = request(ui.url, "GET", path)
+        assert status == 401, path  # another account of this host gets nothing
+        assert b"X-Weboter-Token" in body
+    status, headers, _ = request(ui.url, "GET", f"/?token={ui.token}")
+    assert status == 303  # the printed URL: the token goes into a cookie, out of the address
+    assert headers["location"] == "/"
+    port = urlsplit(ui.url).port
+    assert headers["set-cookie"].startswith(f"weboter_ui_{port}={ui.token};")
+    cookie = headers["set-cookie"].split(";")[0]
+    assert request(ui.url, "GET", "/", headers={"Cookie": cookie})[0] == 200
+    assert request(ui.url, "GET", "/?token=wrong-token")[0] == 401
+
+
 def test_only_its_own_name_reaches_it_on_loopback(ui: UI) -> None:
     port = urlsplit(ui.url).port
     status, said = get(ui, "/api/runs", Host=f"rebound.example:{port}")
@@ -93,7 +109,7 @@ def test_beyond_loopback_only_with_a_token(tmp_path: Path) -> None:
         assert request(local, "GET", "/api/runs")[0] == 401
         assert request(local, "GET", "/")[0] == 401
         status, headers, _ = request(local, "GET", f"/?token={token}")
-        assert status == 200
+        assert status == 303
         assert "HttpOnly" in headers["set-cookie"]
         assert "SameSite=strict" in headers["set-cookie"]
         cookie = headers["set-cookie"].split(";")[0]
@@ -135,20 +151,23 @@ def test_secrets_are_shown_as_their_references(ui: UI, tmp_path: Path) -> None:
     _, shown = get(ui, f"/api/runs/{run}/at/{get(ui, f'/api/runs/{run}')[1]['version']}")
     assert shown["variables"]["global"]["pw"] == "$env{shop.password}"
     for page in (f"/api/runs/{run}", f"/api/runs/{run}/events?after=0", "/api/runs"):
-        assert PASSWORD not in request(ui.url, "GET", page)[2].decode()
+        shown = request(ui.url, "GET", page, headers={"X-Weboter-Token": ui.token})[2]
+        assert PASSWORD not in shown.decode()
 
 
 def test_artifacts_are_shown_never_run(ui: UI) -> None:
     store = ArtifactStore.beside(ui.db_path)
     name = store.put(b"<script>fetch('/api/runs', {method: 'POST'})</script>", ".html")
-    status, headers, body = request(ui.url, "GET", f"/api/artifacts/{name}")
+    token = {"X-Weboter-Token": ui.token}
+    status, headers, body = request(ui.url, "GET", f"/api/artifacts/{name}", headers=token)
     assert status == 200
     assert headers["content-type"].startswith("text/plain")
     assert headers["content-security-policy"] == "sandbox"
     assert body.startswith(b"<script>")
-    for bad in ("..%2F..%2Fweboter.db", "0" * 64 + ".exe", "nothing.png"):
-        assert request(ui.url, "GET", f"/api/artifacts/{bad}")[0] == 404
-    page = request(ui.url, "GET", "/")[1]
+    storage = store.put(b'{"cookies": [{"name": "session"}]}', ".json")
+    for bad in (storage, "0" * 64 + ".exe", "nothing.png", f"{name}%0A", "..%2Fweboter.db"):
+        assert request(ui.url, "GET", f"/api/artifacts/{bad}", headers=token)[0] == 404, bad
+    page = request(ui.url, "GET", "/", headers=token)[1]
     assert "script-src 'self'" in page["content-security-policy"]
 
 

@@ -10,15 +10,20 @@ const view = document.getElementById("view");
 // --- routing ---------------------------------------------------------------------------------
 
 let leave = () => {};
+let shown = 0; // which route is on screen: a page still loading when another was asked for
 async function route() {
+  const mine = ++shown;
   leave();
   leave = () => {};
   report(null);
   const [, page, a, b] = location.hash.split("/");
   clear(view);
-  if (page === "run" && a) leave = await showRun(view, decodeURIComponent(a));
-  else if (page === "diff" && a && b) leave = await showDiff(view, a, b);
-  else leave = await showRuns(view);
+  let stop;
+  if (page === "run" && a) stop = await showRun(view, decodeURIComponent(a));
+  else if (page === "diff" && a && b) stop = await showDiff(view, a, b);
+  else stop = await showRuns(view);
+  if (mine === shown) leave = stop;
+  else stop(); // superseded while loading: stop following for it
 }
 
 // --- the runs page ---------------------------------------------------------------------------

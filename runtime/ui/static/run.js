@@ -2,7 +2,7 @@
 // event, the page of that step, and what can be done from there (fork, rewind, set, patch,
 // repairs). It follows the run live: a new event of this run redraws what changed.
 import { api, attempt, onLog, report } from "./api.js";
-import { clear, el, shortId, show, typed } from "./dom.js";
+import { clear, el, shortId, show } from "./dom.js";
 import { drawFlow } from "./graph.js";
 import { drawTimeline } from "./timeline.js";
 import { drawChanges } from "./changes.js";
@@ -50,26 +50,6 @@ export async function showRun(root, runId) {
     if (done) await refresh(true);
   }
 
-  function drawHeader(run) {
-    title.textContent = `Run ${shortId(run.run_id)} · ${run.workflow.name || run.workflow.id}`;
-    const at = run.current && !run.current.node.startsWith("__") ? run.current.node : ""; // __end__
-    const where = at ? ` at ${at}` : "";
-    const why = run.pause_reason ? ` (${run.pause_reason})` : "";
-    status.textContent = `Status: ${run.status}${where}${why} · ${run.version} events`;
-    status.className = `run-status status ${run.status}`;
-    for (const [i, [, verb]] of CONTROLS.entries()) buttons[i].disabled = !run.can.includes(verb);
-    clear(links);
-    if (run.parent_run) {
-      links.append("Forked from ", el("a", { href: `#/run/${run.parent_run}` }, shortId(run.parent_run)),
-        ` at seq ${run.parent_seq} · `,
-        el("a", { href: `#/diff/${run.parent_run}/${run.run_id}` }, "Compare with parent"), " ");
-    }
-    for (const child of run.children) {
-      links.append(" Fork ", el("a", { href: `#/run/${child}` }, shortId(child)), " (",
-        el("a", { href: `#/diff/${run.run_id}/${child}` }, `Compare with fork ${shortId(child)}`), ")");
-    }
-  }
-
   function drawGraphs(run) {
     const focused = document.activeElement && document.activeElement.dataset
       ? document.activeElement.dataset.node : undefined;
@@ -93,60 +73,16 @@ export async function showRun(root, runId) {
     }
   }
 
-  function drawErrors(run) {
-    clear(errors);
-    if (!run.error && !run.suggestions.length) return;
-    errors.append(el("h3", {}, "Error and repairs"));
-    if (run.error) {
-      const e = run.error;
-      errors.append(el("p", { class: "error-text" }, `${e.kind} at ${e.node_id || "?"}: ${e.message}`));
-      if (e.hint) errors.append(el("p", {}, `Hint: ${e.hint}`));
-      if (e.evidence && e.evidence.screenshot) {
-        errors.append(el("img", { class: "shot", src: `/api/artifacts/${e.evidence.screenshot}`,
-          alt: `Screenshot when ${e.node_id} failed` }));
-      }
-    }
-    if (run.status === "ERROR") {
-      const ask = el("button", { type: "button", disabled: !run.model,
-        title: run.model ? "" : "no model is configured: docs/ai.md says how (WEBOTER_AI_BASE_URL, WEBOTER_AI_MODEL)" },
-      "Ask the AI for a repair");
-      const asking = el("span", { role: "status", "aria-live": "polite" });
-      ask.addEventListener("click", async () => {
-        ask.disabled = true;
-        asking.textContent = " asking the model…";
-        const found = await attempt(() => api(`/api/runs/${run.run_id}/suggest`, {}));
-        asking.textContent = found ? "" : " (no suggestion)";
-        ask.disabled = false;
-        if (found) await refresh(true);
-      });
-      errors.append(el("p", {}, ask, asking));
-    }
-    for (const s of run.suggestions) {
-      const approve = el("button", { type: "button" }, "Approve");
-      const reject = el("button", { type: "button" }, "Reject");
-      approve.addEventListener("click", async () => {
-        if (await attempt(() => api(`/api/runs/${run.run_id}/repair`, { action: s.action }))) await refresh(true);
-      });
-      reject.addEventListener("click", async () => {
-        if (await attempt(() => api(`/api/runs/${run.run_id}/reject`, { action: s.action }))) await refresh(true);
-      });
-      errors.append(el("article", { class: "suggestion", "aria-label": `Suggestion from ${s.source}` },
-        el("p", {}, `${s.source} suggests ${s.action.kind}` +
-          (s.action.node_id ? ` on ${s.action.node_id}` : "") + ` (confidence ${s.confidence.toFixed(2)})`),
-        el("p", {}, `Reason: ${s.action.reason || "none given"}`),
-        el("pre", {}, show(s.action)), approve, reject));
-    }
-  }
-
-  // `acted`: a person changed the run just now: the timeline goes to its newest event
+  let asked = 0;
   async function refresh(acted = false) {
+    const ticket = ++asked; // an older answer never overwrites a newer one
     const found = await api(`/api/runs/${encodeURIComponent(runId)}`).catch(report);
-    if (!found) return;
+    if (!found || ticket !== asked) return;
     const run = found;
     state.run = run;
-    drawHeader(run);
+    drawHeader({ title, status, links, buttons }, run);
     drawGraphs(run);
-    drawErrors(run);
+    drawErrors(errors, run, refresh);
     drawChanges(changesBox, run, state.catalog, () => refresh(true));
     if (!state.timeline) state.timeline = drawTimeline(timelineBox, run, () => refresh(true));
     else state.timeline.grow(run, acted);
@@ -161,4 +97,72 @@ export async function showRun(root, runId) {
   });
 }
 
-export { typed };
+
+// The error, its screenshot, "Ask the AI", and each open suggestion to approve or reject.
+function drawErrors(errors, run, refresh) {
+  clear(errors);
+  if (!run.error && !run.suggestions.length) return;
+  errors.append(el("h3", {}, "Error and repairs"));
+  if (run.error) {
+    const e = run.error;
+    errors.append(el("p", { class: "error-text" }, `${e.kind} at ${e.node_id || "?"}: ${e.message}`));
+    if (e.hint) errors.append(el("p", {}, `Hint: ${e.hint}`));
+    if (e.evidence && e.evidence.screenshot) {
+      errors.append(el("img", { class: "shot", src: `/api/artifacts/${e.evidence.screenshot}`,
+        alt: `Screenshot when ${e.node_id} failed` }));
+    }
+  }
+  if (run.status === "ERROR") {
+    const ask = el("button", { type: "button", disabled: !run.model,
+      title: run.model ? "" : "no model is configured: docs/ai.md says how (WEBOTER_AI_BASE_URL, WEBOTER_AI_MODEL)" },
+    "Ask the AI for a repair");
+    const asking = el("span", { role: "status", "aria-live": "polite" });
+    ask.addEventListener("click", async () => {
+      ask.disabled = true;
+      asking.textContent = " asking the model…";
+      const found = await attempt(() => api(`/api/runs/${run.run_id}/suggest`, {}));
+      asking.textContent = found ? "" : " (no suggestion)";
+      ask.disabled = false;
+      if (found) await refresh(true);
+    });
+    errors.append(el("p", {}, ask, asking));
+  }
+  for (const s of run.suggestions) {
+    const approve = el("button", { type: "button" }, "Approve");
+    const reject = el("button", { type: "button" }, "Reject");
+    approve.addEventListener("click", async () => {
+      if (await attempt(() => api(`/api/runs/${run.run_id}/repair`, { action: s.action }))) await refresh(true);
+    });
+    reject.addEventListener("click", async () => {
+      if (await attempt(() => api(`/api/runs/${run.run_id}/reject`, { action: s.action }))) await refresh(true);
+    });
+    errors.append(el("article", { class: "suggestion", "aria-label": `Suggestion from ${s.source}` },
+      el("p", {}, `${s.source} suggests ${s.action.kind}` +
+        (s.action.node_id ? ` on ${s.action.node_id}` : "") + ` (confidence ${s.confidence.toFixed(2)})`),
+      el("p", {}, `Reason: ${s.action.reason || "none given"}`),
+      el("pre", {}, show(s.action)), approve, reject));
+  }
+}
+
+// `acted`: a person changed the run just now: the timeline goes to its newest event
+
+// The title, the status line, the controls enabled as the run allows, parent and forks.
+function drawHeader({ title, status, links, buttons }, run) {
+  title.textContent = `Run ${shortId(run.run_id)} · ${run.workflow.name || run.workflow.id}`;
+  const at = run.current && !run.current.node.startsWith("__") ? run.current.node : ""; // __end__
+  const where = at ? ` at ${at}` : "";
+  const why = run.pause_reason ? ` (${run.pause_reason})` : "";
+  status.textContent = `Status: ${run.status}${where}${why} · ${run.version} events`;
+  status.className = `run-status status ${run.status}`;
+  for (const [i, [, verb]] of CONTROLS.entries()) buttons[i].disabled = !run.can.includes(verb);
+  clear(links);
+  if (run.parent_run) {
+    links.append("Forked from ", el("a", { href: `#/run/${run.parent_run}` }, shortId(run.parent_run)),
+      ` at seq ${run.parent_seq} · `,
+      el("a", { href: `#/diff/${run.parent_run}/${run.run_id}` }, "Compare with parent"), " ");
+  }
+  for (const child of run.children) {
+    links.append(" Fork ", el("a", { href: `#/run/${child}` }, shortId(child)), " (",
+      el("a", { href: `#/diff/${run.run_id}/${child}` }, `Compare with fork ${shortId(child)}`), ")");
+  }
+}

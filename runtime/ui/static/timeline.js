@@ -53,54 +53,10 @@ export function drawTimeline(root, run, refresh) {
     const event = at.event;
     where.textContent = `Event ${at.version} of ${at.versions}: ${event.type}` +
       (event.node_id ? ` (${event.node_id})` : "") + ` · seq ${at.seq} · ${at.status}`;
-    drawState(at);
-    drawPage(at.evidence);
-    drawEvents(page ? page.events : []);
+    drawState(stateBox, at);
+    drawPage(pageBox, at.evidence);
+    drawEvents(eventsBox, page ? page.events : [], position, go);
     drawFork(at);
-  }
-
-  function drawState(at) {
-    clear(stateBox);
-    const body = el("tbody");
-    const changed = new Set(at.changed);
-    for (const scope of ["global", "flow"]) {
-      for (const [name, value] of Object.entries(at.variables[scope] || {})) {
-        const isChanged = changed.has(`${scope}.${name}`);
-        body.append(el("tr", { class: isChanged ? "changed" : "" },
-          el("td", {}, scope), el("th", { scope: "row" }, name),
-          el("td", { class: "value" }, show(value)),
-          el("td", {}, isChanged ? el("mark", {}, "changed") : "")));
-      }
-    }
-    if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: 4 }, "No variables yet.")));
-    stateBox.append(el("h4", {}, `State after event ${at.version}` + (at.current_node ? ` · next: ${at.current_node}` : "")),
-      el("table", { class: "vars", "aria-label": "Variables" },
-        el("thead", {}, el("tr", {}, ...["Scope", "Name", "Value", ""].map((h) => el("th", { scope: "col" }, h)))),
-        body));
-  }
-
-  function drawPage(evidence) {
-    clear(pageBox);
-    if (!evidence || !evidence.screenshot) return;
-    pageBox.append(el("h4", {}, `Page after ${evidence.node_id}`),
-      el("p", {}, evidence.url || ""),
-      el("img", { class: "shot", src: `/api/artifacts/${evidence.screenshot}`,
-        alt: `Screenshot after node ${evidence.node_id}` }),
-      evidence.dom ? el("p", {}, el("a", { href: `/api/artifacts/${evidence.dom}`, target: "_blank",
-        rel: "noopener" }, "DOM of this page (text)")) : null);
-  }
-
-  function drawEvents(events) {
-    clear(eventsBox);
-    const list = el("ol", { class: "events" });
-    for (const e of events) {
-      const button = el("button", { type: "button", class: "link" },
-        `${e.version}. ${e.type}${e.node_id ? ` ${e.node_id}` : ""}`);
-      button.addEventListener("click", () => go(e.version));
-      list.append(el("li", { class: e.version === position ? "here" : "",
-        "aria-current": e.version === position ? "true" : null }, button));
-    }
-    eventsBox.append(el("h4", {}, "Events"), list);
   }
 
   function drawFork(at) {
@@ -142,4 +98,51 @@ export function drawTimeline(root, run, refresh) {
       else { scrubber.value = position; ends(); }
     },
   };
+}
+
+// The variables right after the event; those it changed marked.
+function drawState(stateBox, at) {
+  clear(stateBox);
+  const body = el("tbody");
+  const changed = new Set(at.changed);
+  for (const scope of ["global", "flow"]) {
+    for (const [name, value] of Object.entries(at.variables[scope] || {})) {
+      const isChanged = changed.has(`${scope}.${name}`);
+      body.append(el("tr", { class: isChanged ? "changed" : "" },
+        el("td", {}, scope), el("th", { scope: "row" }, name),
+        el("td", { class: "value" }, show(value)),
+        el("td", {}, isChanged ? el("mark", {}, "changed") : "")));
+    }
+  }
+  if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: 4 }, "No variables yet.")));
+  stateBox.append(el("h4", {}, `State after event ${at.version}` + (at.current_node ? ` · next: ${at.current_node}` : "")),
+    el("table", { class: "vars", "aria-label": "Variables" },
+      el("thead", {}, el("tr", {}, ...["Scope", "Name", "Value", ""].map((h) => el("th", { scope: "col" }, h)))),
+      body));
+}
+
+// The page of the last browser step at or before the point, where evidence was kept.
+function drawPage(pageBox, evidence) {
+  clear(pageBox);
+  if (!evidence || !evidence.screenshot) return;
+  pageBox.append(el("h4", {}, `Page after ${evidence.node_id}`),
+    el("p", {}, evidence.url || ""),
+    el("img", { class: "shot", src: `/api/artifacts/${evidence.screenshot}`,
+      alt: `Screenshot after node ${evidence.node_id}` }),
+    evidence.dom ? el("p", {}, el("a", { href: `/api/artifacts/${evidence.dom}`, target: "_blank",
+      rel: "noopener" }, "DOM of this page (text)")) : null);
+}
+
+// The events around the point; a click goes there.
+function drawEvents(eventsBox, events, position, go) {
+  clear(eventsBox);
+  const list = el("ol", { class: "events" });
+  for (const e of events) {
+    const button = el("button", { type: "button", class: "link" },
+      `${e.version}. ${e.type}${e.node_id ? ` ${e.node_id}` : ""}`);
+    button.addEventListener("click", () => go(e.version));
+    list.append(el("li", { class: e.version === position ? "here" : "",
+      "aria-current": e.version === position ? "true" : null }, button));
+  }
+  eventsBox.append(el("h4", {}, "Events"), list);
 }
