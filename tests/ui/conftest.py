@@ -17,12 +17,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from weboter.runtime.browser.host import LAUNCH_ARGS, find_browser
 from weboter.runtime.demo.run import PASSWORD, USER
 
 ROOT = Path(__file__).resolve().parents[2]
+# what a page shows may take a while on a busy machine: wait for it (never sleep) up to 30 s
+expect.set_options(timeout=30_000)
 ARTIFACTS = Path(os.environ.get("WEBOTER_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "ui"
 
 

@@ -86,6 +86,12 @@ def test_break_step_scrub_fork_and_diff_the_counter(ui: UI, page: Page) -> None:
     expect(status(page)).to_contain_text("COMPLETED")
     fork = page.url.rsplit("/", 1)[1]
     keep(page, "fork-completed")
+    page.get_by_role("link", name="Runs", exact=True).click()  # the list: the fork under its parent
+    runs = page.get_by_role("table", name="Runs, newest first")
+    expect(runs.get_by_role("row").nth(1)).to_contain_text(fork[:12])
+    expect(runs.get_by_role("row").nth(1)).to_contain_text(run[:12])  # "forked from"
+    keep(page, "runs-list")
+    page.go_back()
 
     page.get_by_role("link", name="Compare with parent").click()
     page.wait_for_url(re.compile(rf"#/diff/{run}/{fork}"))
