@@ -36,6 +36,7 @@ REFERENCE = re.compile(r"\$([A-Za-z_]+)\{([^{}]*)\}")
 # `$$` is a literal `$`: "$$flow{x}" stays "$flow{x}" (for page scripts that look like refs)
 _REFERENCE_OR_ESCAPE = re.compile(r"\$\$|\$([A-Za-z_]+)\{([^{}]*)\}")
 # a redacted secret: \0$env{path}\0, or \0$env{path}|enc\0 where it stood encoded (ENCODINGS)
+_OPENED = re.compile(r"\$(" + "|".join(SCOPE_ALIASES) + r")\{")  # a reference begun
 MARKER = re.compile(r"\x00\$env\{([^{}\x00]*)\}(?:\|(\w+))?\x00")
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(-?\d+)\]")
 
@@ -295,6 +296,23 @@ def _to_text(value: Any) -> str:
 
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+def unclosed_in(value: Any) -> list[str]:
+    """Texts inside `value` that open a reference of a known scope without closing it
+    (`"$global{size"`): taken literally at run time, which is never what was meant."""
+    found: list[str] = []
+    if isinstance(value, str):
+        rest = _REFERENCE_OR_ESCAPE.sub("", value)
+        if _OPENED.search(rest):
+            found.append(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            found.extend(unclosed_in(v))
+    elif isinstance(value, list):
+        for v in value:
+            found.extend(unclosed_in(v))
+    return found
 
 
 def references_in(value: Any) -> list[tuple[str, str]]:

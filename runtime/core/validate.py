@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.flows import FlowIndex
-from weboter.runtime.core.references import REFERENCE, SCOPE_ALIASES, references_in
+from weboter.runtime.core.references import REFERENCE, SCOPE_ALIASES, references_in, unclosed_in
 from weboter.runtime.core.repair import check_policy
 from weboter.runtime.errors import Finding
 from weboter.schemas.workflow import TERMINALS, Flow, Node, Workflow
@@ -82,6 +82,9 @@ def _node(
     for scope, _ in references_in([node.inputs, node.params]):
         if scope not in SCOPE_ALIASES:
             error(at, f"node {node.id!r} uses unknown reference scope ${scope}{{}}")
+    for text in unclosed_in([node.inputs, node.params]):
+        shown = text if len(text) <= 60 else f"{text[:57]}..."
+        error(at, f"node {node.id!r} has a reference that is never closed: {shown!r} (add the }})")
     action = catalog.find_action(node.action)
     if action is None:
         error(f"{at}.action", f"unknown action {node.action!r}")

@@ -107,3 +107,19 @@ def test_bad_json_and_yaml_report_line_and_column(tmp_path: Path) -> None:
 def test_escaped_dollar_is_not_a_reference() -> None:
     wf = flow(node("a", "EvaluateJS", "EndFlow", inputs={"script": "() => '$$x{1}'"}))
     assert findings(wf) == []
+
+
+def test_a_reference_never_closed_is_an_error_not_a_literal() -> None:
+    bad = node("a", "SetData", "EndFlow", inputs={"key": "$global{size", "value": 1})
+    assert findings(flow(bad)) == [
+        "error: nodes[0]: node 'a' has a reference that is never closed: '$global{size' (add the })"
+    ]
+    fine = [
+        "$global{size}",
+        "price: $$global{x",  # an escaped dollar: the text itself
+        "{not a reference",
+        "$flow{a} and $global{b}",
+    ]
+    for text in fine:
+        ok = node("a", "SetData", "EndFlow", inputs={"key": "$global{k}", "value": text})
+        assert findings(flow(ok)) == [], text
