@@ -50,7 +50,7 @@ from weboter.runtime.errors import TransportError
 from weboter.runtime.transport.addresses import BUS
 from weboter.runtime.transport.gate import admit
 from weboter.runtime.transport.owners import RunOwners
-from weboter.runtime.transport.peers import PEERS_KEPT, Bounded, named
+from weboter.runtime.transport.peers import PEERS_KEPT, Bounded, Refusals, named
 from weboter.runtime.transport.security import CurveConfig
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import CommandRejected, Message
@@ -199,6 +199,7 @@ class Bridge:
         # oldest forgotten first, so a stream of new identities (a fuzzer) cannot grow them
         self._peers: Bounded[zmq.Socket[Any]] = Bounded(PEERS_KEPT)
         self._identities: Bounded[str] = Bounded(PEERS_KEPT)
+        self._refusals = Refusals(log)
         self._outboxes = threading.local()
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -368,7 +369,6 @@ class Bridge:
         except Exception as exc:  # e.g. nested too deep to decode: refused, not fatal
             admitted, why = None, f"the message cannot be read ({type(exc).__name__})"
         if admitted is None:
-            log.info("bridge: refused a message from client %r: %s", identity, why)
             self._reject(router, identity, why or "refused", payload)
             return
         self.outbox().send_raw(dest, admitted)
@@ -376,7 +376,9 @@ class Bridge:
     def _reject(
         self, router: zmq.Socket[Any], identity: bytes, why: str, payload: bytes = b""
     ) -> None:
-        """Answer a refused message with why, and the command id and run it named (if any)."""
+        """Answer a refused message with why, and the command id and run it named (if any);
+        log it (rate-limited)."""
+        self._refusals.refused(identity, why)
         error = ErrorContext(
             kind="TransportError",
             message=f"bad message: {why}",

@@ -1,10 +1,13 @@
-"""What the bridge remembers of the clients it has seen, and what it can read of a message it
-refuses. Both hold against hostile input: memory stays bounded however many identities a
-client invents, and a refusal names the command it refuses when the message says one."""
+"""What the bridge remembers of the clients it has seen, what it can read of a message it
+refuses, and how it logs refusals. All hold against hostile input: memory stays bounded however
+many identities a client invents, a refusal names the command it refuses when the message says
+one, and a flood of bad messages cannot flood the log (`Refusals`)."""
 
 from __future__ import annotations
 
 import collections
+import logging
+import time
 from typing import TypeVar
 
 import msgspec
@@ -52,3 +55,27 @@ def named(payload: bytes) -> tuple[str, str]:
     except Exception:  # not a map, too deep, wrong types: it named nothing readable
         return "", ""
     return found.command_id or "", found.run_id or ""
+
+
+class Refusals:
+    """Logs each refused message as a warning with its reason, at most `per_minute` a minute;
+    beyond that, one line says how many more there were (one thread uses it)."""
+
+    def __init__(self, log: logging.Logger, per_minute: int = 20) -> None:
+        self.log = log
+        self.per_minute = per_minute
+        self._window = 0.0
+        self._logged = 0
+        self._hidden = 0
+
+    def refused(self, client: bytes, why: str) -> None:
+        now = time.monotonic()
+        if now - self._window >= 60:
+            if self._hidden:
+                self.log.warning("bridge: %d more refused messages not shown", self._hidden)
+            self._window, self._logged, self._hidden = now, 0, 0
+        if self._logged < self.per_minute:
+            self._logged += 1
+            self.log.warning("bridge: refused a message from client %r: %s", client, why)
+        else:
+            self._hidden += 1

@@ -238,3 +238,16 @@ def test_a_stream_that_lost_the_tail_finds_it_by_the_heartbeat(engine: Any) -> N
     assert [e.run_id for e in seen] == [run] * len(seen)
     assert [e.run_version for e in seen] == list(range(1, len(seen) + 1))
     assert seen[-1].type == "RunCompleted"
+
+
+def test_refusals_are_logged_with_their_reason_but_never_flood(
+    engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, alice, _, _ = engine
+    with caplog.at_level("WARNING", logger="weboter.runtime.transport.bridge"):
+        for i in range(30):
+            frames = [b"nowhere", msgspec.msgpack.encode({"type": "Drive", "command_id": str(i)})]
+            assert alice.ask("commands", frames)["type"] == "CommandRejected"
+    refused = [r.getMessage() for r in caplog.records if "refused a message" in r.getMessage()]
+    assert len(refused) == 20  # a minute's share; the rest are counted, then said in one line
+    assert "no actor 'nowhere' here" in refused[0]
