@@ -17,7 +17,7 @@ import html
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -298,37 +298,32 @@ def _to_text(value: Any) -> str:
     return str(value)
 
 
+def texts_in(value: Any) -> Iterator[str]:
+    """Every text anywhere inside `value` (maps' values and lists' items, at any depth)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from texts_in(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from texts_in(v)
+
+
 def unclosed_in(value: Any) -> list[str]:
     """Texts inside `value` that open a reference of a known scope without closing it
     (`"$global{size"`): taken literally at run time, which is never what was meant."""
-    found: list[str] = []
-    if isinstance(value, str):
-        rest = _REFERENCE_OR_ESCAPE.sub("", value)
-        if _OPENED.search(rest):
-            found.append(value)
-    elif isinstance(value, dict):
-        for v in value.values():
-            found.extend(unclosed_in(v))
-    elif isinstance(value, list):
-        for v in value:
-            found.extend(unclosed_in(v))
-    return found
+    return [t for t in texts_in(value) if _OPENED.search(_REFERENCE_OR_ESCAPE.sub("", t))]
 
 
 def references_in(value: Any) -> list[tuple[str, str]]:
     """Every (scope, path) referenced anywhere inside `value` (for validation)."""
-    found: list[tuple[str, str]] = []
-    if isinstance(value, str):
-        found.extend(
-            (m.group(1), m.group(2)) for m in _REFERENCE_OR_ESCAPE.finditer(value) if m.group(1)
-        )
-    elif isinstance(value, dict):
-        for v in value.values():
-            found.extend(references_in(v))
-    elif isinstance(value, list):
-        for v in value:
-            found.extend(references_in(v))
-    return found
+    return [
+        (m.group(1), m.group(2))
+        for text in texts_in(value)
+        for m in _REFERENCE_OR_ESCAPE.finditer(text)
+        if m.group(1)
+    ]
 
 
 def display(value: Any) -> Any:

@@ -21,7 +21,7 @@ from weboter.runtime.core.references import EnvSource, display
 from weboter.runtime.core.validate import validate
 from weboter.runtime.errors import UsageError, WorkflowInvalid
 from weboter.runtime.mcp.common import Log, clear_errors, shortened, workflow_from
-from weboter.runtime.store.eventlog import to_record
+from weboter.runtime.store.eventlog import EventLog, to_record
 from weboter.runtime.store.projection import context_snapshot, state_at
 from weboter.runtime.store.verify import diff, verify
 from weboter.schemas.workflow import Workflow
@@ -140,16 +140,7 @@ def register_reads(server: MCPServer, log: Log) -> None:  # table: one tool per 
         """Two runs side by side, step by step (a fork's steps begin with its parent's): the
         first step where they part, and per step the outputs and variables that differ."""
         with log() as events:
-            a, b = events.resolve_run_id(run_a), events.resolve_run_id(run_b)
-            compared = diff(events, a, b)
-        return {
-            "run_a": a,
-            "run_b": b,
-            "first_divergence": compared.first_divergence,
-            "steps": display(compared.steps),
-            "only_a": compared.only_a,
-            "only_b": compared.only_b,
-        }
+            return comparison(events, run_a, run_b)
 
     @server.tool()
     @clear_errors
@@ -166,6 +157,20 @@ def register_reads(server: MCPServer, log: Log) -> None:  # table: one tool per 
             "decisions_checked": checked,
             "divergence": None if found is None else display(found.__dict__),
         }
+
+
+def comparison(events: EventLog, run_a: str, run_b: str) -> dict[str, Any]:
+    """Two runs (ids by prefix) compared step by step, for people and models (MCP, the UI)."""
+    a, b = events.resolve_run_id(run_a), events.resolve_run_id(run_b)
+    compared = diff(events, a, b)
+    return {
+        "run_a": a,
+        "run_b": b,
+        "first_divergence": compared.first_divergence,
+        "steps": display(compared.steps),
+        "only_a": compared.only_a,
+        "only_b": compared.only_b,
+    }
 
 
 def runs_of(log: Log, limit: int) -> list[RunRow]:

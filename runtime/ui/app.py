@@ -28,15 +28,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from weboter.runtime.actions import default_catalog
-from weboter.runtime.core.references import EnvSource, display
+from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.engine.shared import Engines
 from weboter.runtime.errors import UsageError, WeboterError
 from weboter.runtime.mcp.common import Log
-from weboter.runtime.mcp.reads import runs_of
+from weboter.runtime.mcp.reads import comparison, runs_of
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.eventlog import EventLog
-from weboter.runtime.store.verify import diff
 from weboter.runtime.ui import reads
 from weboter.runtime.ui.commands import Commands
 from weboter.runtime.ui.guard import Guard, cookie_name, matches
@@ -208,16 +207,7 @@ def _diff(events: EventLog, request: Request) -> dict[str, Any]:
     a, b = request.query_params.get("a"), request.query_params.get("b")
     if not a or not b:
         raise UsageError("give two runs: /api/diff?a=RUN&b=RUN")
-    run_a, run_b = events.resolve_run_id(a), events.resolve_run_id(b)
-    found = diff(events, run_a, run_b)
-    return {
-        "a": run_a,
-        "b": run_b,
-        "first_divergence": found.first_divergence,
-        "only_a": found.only_a,
-        "only_b": found.only_b,
-        "steps": display(found.steps),
-    }
+    return comparison(events, a, b)
 
 
 def _int(request: Request, name: str, default: int) -> int:

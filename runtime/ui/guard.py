@@ -19,6 +19,8 @@ import hmac
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from weboter.runtime.transport.bridge import is_loopback as endpoint_is_loopback
+
 
 def cookie_name(port: int) -> str:
     """One cookie per UI: browsers share cookies between the ports of a host."""
@@ -26,7 +28,6 @@ def cookie_name(port: int) -> str:
 
 
 HEADER = "x-weboter-token"
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
 
 
 class Guard:
@@ -111,10 +112,11 @@ def _cookie(headers: dict[str, str], name: str) -> str:
 def allowed_hosts(host: str, port: int) -> set[str]:
     """The Host header values that name this UI: the bound host, and for loopback its names."""
     names: set[str] = {host if ":" not in host else f"[{host}]"}
-    if host in LOOPBACK_NAMES or host.startswith("127."):
+    if is_loopback(host):
         names |= {"127.0.0.1", "localhost", "[::1]"}
     return {f"{n}:{port}" for n in names}
 
 
 def is_loopback(host: str) -> bool:
-    return host in LOOPBACK_NAMES or host.startswith("127.")
+    """The transport's rule (a loopback address, or localhost), for a bare host name."""
+    return endpoint_is_loopback(f"tcp://[{host}]:1" if ":" in host else f"tcp://{host}:1")

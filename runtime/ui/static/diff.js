@@ -8,8 +8,8 @@ export async function showDiff(root, a, b) {
   root.append(el("h2", {}, `Compare runs ${shortId(a)} and ${shortId(b)}`));
   if (!found) return () => {};
   root.append(el("p", { class: "links" },
-    el("a", { href: `#/run/${found.a}` }, `Run A ${shortId(found.a)}`), " · ",
-    el("a", { href: `#/run/${found.b}` }, `Run B ${shortId(found.b)}`)));
+    el("a", { href: `#/run/${found.run_a}` }, `Run A ${shortId(found.run_a)}`), " · ",
+    el("a", { href: `#/run/${found.run_b}` }, `Run B ${shortId(found.run_b)}`)));
   const summary = found.first_divergence === null
     ? "The runs agree at every step."
     : `First divergence at step ${found.first_divergence + 1}.`;
