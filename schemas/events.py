@@ -88,6 +88,16 @@ class BrowserRestored(_Event, frozen=True):
     duration_ms: float = 0.0
 
 
+class NodeRequeued(_Event, frozen=True):
+    """The worker process running `node_id` was lost (`reason`: its heartbeats stopped, it
+    went away): the node runs again on another worker, the run's browser put back there from
+    the log. Its result, whichever worker sends it, is recorded once."""
+
+    node_id: str
+    worker: str
+    reason: str
+
+
 class SubFlowEntered(_Event, frozen=True):
     """A SubFlow node called `flow_path[-1]` with `variables` as its `$flow` scope."""
 
@@ -234,6 +244,7 @@ Event = (
     | NodeCompleted
     | NodeAttemptFailed
     | BrowserRestored
+    | NodeRequeued
     | SubFlowEntered
     | SubFlowReturned
     | NodeFailed
@@ -264,6 +275,7 @@ EVENT_TYPES: dict[str, type[_Event]] = {
         NodeCompleted,
         NodeAttemptFailed,
         BrowserRestored,
+        NodeRequeued,
         SubFlowEntered,
         SubFlowReturned,
         NodeFailed,

@@ -179,6 +179,16 @@ class StopRun(_Command, frozen=True):
     reason: str = ""
 
 
+class RequeueNode(_Command, frozen=True):
+    """Broker -> State Manager: the worker running the run's current node was lost; the node
+    goes to another worker (recorded as NodeRequeued). `reply_to` is empty: no answer."""
+
+    node_id: str
+    version: int
+    worker: str
+    reason: str
+
+
 class VetoNode(_Command, frozen=True):
     """Executor -> State Manager: a hook handler vetoed the current node; it fails."""
 
@@ -386,6 +396,7 @@ Message = (
     | SuggestRepair
     | RejectRepair
     | StopRun
+    | RequeueNode
     | Committed
     | Drive
     | Step

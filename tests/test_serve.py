@@ -31,7 +31,7 @@ WF = to_workflow(
 
 
 def free_ports() -> int:
-    """A port P with P, P+1, P+2 free on loopback."""
+    """A port P with P .. P+3 free on loopback (serve binds four with --workers)."""
     for _ in range(50):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -39,7 +39,7 @@ def free_ports() -> int:
         if port > 65000:
             continue
         try:
-            for extra in (1, 2):
+            for extra in (1, 2, 3):
                 with socket.socket() as t:
                     t.bind(("127.0.0.1", port + extra))
             return port

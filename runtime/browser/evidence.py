@@ -46,5 +46,5 @@ def describe(evidence: Mapping[str, str], artifacts: ArtifactStore) -> str:
     parts = []
     for key, label in (("screenshot", "screenshot"), ("dom", "DOM")):
         if key in evidence:
-            parts.append(f"{label}: {artifacts.path(evidence[key])}")
+            parts.append(f"{label}: {artifacts.shown(evidence[key])}")
     return ", ".join(parts)

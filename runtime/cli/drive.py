@@ -27,11 +27,11 @@ from weboter.runtime.cli.common import (
 )
 from weboter.runtime.cli.debug_commands import fork_request, resolve
 from weboter.runtime.cli.interrupt import pause_now, sigterm_interrupts
+from weboter.runtime.cli.remote_run import engine_for, remote_job, summary_source, where
 from weboter.runtime.core.decide import Decider
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.client import EngineClient
-from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import IllegalTransition
 from weboter.runtime.store.eventlog import EventLog, decode_event, to_record
@@ -138,7 +138,7 @@ def drive(
     show = not getattr(args, "quiet", False) and not args.json
     progress: dict[str, Progress] = {}
     ended: dict[str, RunEnded] = {}
-    engine = Engine(settings, env=env).start()
+    engine = engine_for(args, settings, env)
     try:
         with engine.client() as client:
             waiting = list(jobs)
@@ -152,7 +152,7 @@ def drive(
                 active.add(run_id)
                 if show:
                     print(
-                        f"run {run_id}: {workflow.name or workflow.id} (log {engine.db_path})",
+                        f"run {run_id}: {workflow.name or workflow.id} ({where(engine)})",
                         file=sys.stderr,
                         flush=True,
                     )
@@ -178,7 +178,8 @@ def drive(
         error = refused[0].error
         assert error is not None
         raise IllegalTransition(error.message, hint=error.hint)
-    summaries = [summarise(settings.db_path, run_id, end) for run_id, end in ended.items()]
+    source = summary_source(engine)
+    summaries = [summarise(settings.db_path, run_id, end, source) for run_id, end in ended.items()]
     return report(args, summaries, ended, time.monotonic() - started, resting)
 
 
@@ -232,18 +233,27 @@ def submit_job(client: EngineClient, workflow: Workflow, job: dict[str, Any]) ->
     return run_id
 
 
-def summarise(db: Path, run_id: str, ended: RunEnded) -> dict[str, Any]:
-    """What a run came to, from the log (the live stream is for progress only)."""
-    log = EventLog(db, create=False)
-    try:
-        state = state_at(log, run_id)
+def summarise(db: Path, run_id: str, ended: RunEnded, source: Any = None) -> dict[str, Any]:
+    """What a run came to, from the log (the live stream is for progress only); `source`:
+    `run_id -> (state, events)` of an engine in another process, instead of the local log."""
+    if source is not None:
+        state, records = source(run_id)
         repairs = [
-            msgspec.to_builtins(to_record(row).event)
-            for row in log.read_stored(run_id)
-            if row.type == "RepairApplied"
+            msgspec.to_builtins(r.event)
+            for r in records
+            if type(r.event).__name__ == "RepairApplied"
         ]
-    finally:
-        log.close()
+    else:
+        log = EventLog(db, create=False)
+        try:
+            state = state_at(log, run_id)
+            repairs = [
+                msgspec.to_builtins(to_record(row).event)
+                for row in log.read_stored(run_id)
+                if row.type == "RepairApplied"
+            ]
+        finally:
+            log.close()
     return {
         "run_id": run_id,
         "status": ended.status,
@@ -268,7 +278,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not args.quiet and not args.json:  # what may go wrong, before it runs
             for finding in findings:
                 print(f"{file}: {finding}", file=sys.stderr)
-        check_env_references(workflow, env, str(file))
+        if not args.engine:  # an engine elsewhere has its own $env (and its workers')
+            check_env_references(workflow, env, str(file))
         jobs.append(
             (
                 workflow,
@@ -277,6 +288,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     "source": str(file),
                     "breakpoints": list(breakpoints),
                     "max_nodes": args.max_nodes,
+                    **remote_job(args, env),
                 },
             )
         )

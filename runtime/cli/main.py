@@ -27,6 +27,7 @@ from weboter.runtime.cli import (
     schema_command,
     serving,
     ui_command,
+    worker_command,
 )
 from weboter.runtime.cli.common import (
     add_max_nodes,
@@ -48,6 +49,7 @@ from weboter.runtime.cli.drive import (
     cmd_run,
     drive_resting,
 )
+from weboter.runtime.cli.remote_run import add_engine_options
 from weboter.runtime.core.explain import next_step
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import display
@@ -161,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
             action="store_true",
             help="when a node fails, wait (ERROR) instead of failing the run",
         )
+        add_engine_options(p)
         p.add_argument(
             "--var",
             action="append",
@@ -229,56 +232,8 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
     p = sub.add_parser("doctor", parents=[common], help="check Python, Playwright, the browser")
     p.set_defaults(handler=cmd_doctor)
 
-    p = sub.add_parser(
-        "serve", parents=[common], help="keep an engine up for clients in other processes (ZeroMQ)"
-    )
-    p.add_argument(
-        "--bind",
-        default="tcp://127.0.0.1:5600",
-        metavar="ENDPOINT",
-        help="tcp://HOST:PORT (commands; catch-up and events on the next two ports) "
-        "or ipc:///path (default: tcp://127.0.0.1:5600)",
-    )
-    p.add_argument(
-        "--curve-key",
-        type=Path,
-        metavar="FILE",
-        help="the server's key pair (weboter keys --json > FILE); default: one kept in "
-        "keys/ beside the log, with a local client's (every client authenticates)",
-    )
-    p.add_argument(
-        "--allow",
-        action="append",
-        default=[],
-        metavar="PUBLIC_KEY",
-        help="a client public key let in (besides keys/client.json's); it acts only on the "
-        "runs it started; repeatable",
-    )
-    p.add_argument(
-        "--operator",
-        action="append",
-        default=[],
-        metavar="PUBLIC_KEY",
-        help="a client public key let in that may act on every run (keys/client.json's "
-        "always may); repeatable",
-    )
-    p.add_argument(
-        "--reader",
-        action="append",
-        default=[],
-        metavar="PUBLIC_KEY",
-        help="a client public key that may only follow the stream and catch up (every run)",
-    )
-    p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
-    p.add_argument(
-        "--env-allow",
-        action="append",
-        default=[],
-        metavar="PREFIX",
-        help="let workflows read environment variables whose names start with PREFIX "
-        "(repeatable; default: none of this process's environment)",
-    )
-    p.set_defaults(handler=serving.cmd_serve)
+    serving.add_command(sub, common)
+    worker_command.add_command(sub, common)
 
     p = sub.add_parser(
         "keys", parents=[common], help="make a CURVE key pair (for an engine or a remote client)"

@@ -4,9 +4,89 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from weboter.runtime.cli.common import db_path, out
+
+
+def add_command(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="keep an engine up for clients in other processes (ZeroMQ)",
+        description="An engine that stays up: clients (weboter run --engine, the MCP server, "
+        "your own programs: docs/protocol.md) submit and drive runs; anyone allowed follows "
+        "the event stream. Every client authenticates with a CURVE key, on loopback too. "
+        "With --workers, nodes run in `weboter worker` processes (each with its own Chromium, "
+        "on this machine or others) instead of this one: docs/scaling.md.",
+        epilog="examples:\n  weboter serve\n"
+        "  weboter serve --workers          # then, here or elsewhere: weboter worker ...\n"
+        "  weboter serve --bind tcp://10.0.0.5:5600 --curve-key engine.json \\\n"
+        "      --allow CLIENT_KEY --workers --worker WORKER_KEY",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--bind",
+        default="tcp://127.0.0.1:5600",
+        metavar="ENDPOINT",
+        help="tcp://HOST:PORT (commands; catch-up, events and workers on the next three "
+        "ports) or ipc:///path (default: tcp://127.0.0.1:5600)",
+    )
+    p.add_argument(
+        "--curve-key",
+        type=Path,
+        metavar="FILE",
+        help="the server's key pair (weboter keys --json > FILE); default: one kept in "
+        "keys/ beside the log, with a local client's (every client authenticates)",
+    )
+    p.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="PUBLIC_KEY",
+        help="a client public key let in (besides keys/client.json's); it acts only on the "
+        "runs it started; repeatable",
+    )
+    p.add_argument(
+        "--operator",
+        action="append",
+        default=[],
+        metavar="PUBLIC_KEY",
+        help="a client public key let in that may act on every run (keys/client.json's "
+        "always may); repeatable",
+    )
+    p.add_argument(
+        "--reader",
+        action="append",
+        default=[],
+        metavar="PUBLIC_KEY",
+        help="a client public key that may only follow the stream and catch up (every run)",
+    )
+    p.add_argument(
+        "--workers",
+        action="store_true",
+        help="run nodes in `weboter worker` processes that connect to PORT+3 (keys/worker.json "
+        "beside the log is let in as a worker), not in this process",
+    )
+    p.add_argument(
+        "--worker",
+        action="append",
+        default=[],
+        metavar="PUBLIC_KEY",
+        help="a worker public key let in (implies --workers); it may only run the nodes the "
+        "engine leases to it; repeatable",
+    )
+    p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
+    p.add_argument(
+        "--env-allow",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="let workflows read environment variables whose names start with PREFIX "
+        "(repeatable; default: none of this process's environment)",
+    )
+    p.set_defaults(handler=cmd_serve)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -14,7 +94,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from weboter.runtime.engine.serve import check_binding, read_curve, serve  # noqa: PLC0415
 
     check_binding(args.bind, args.curve_key)
-    curve = read_curve(args.curve_key, args.allow, db_path(args).parent, args.operator, args.reader)
+    workers = bool(args.workers or args.worker)
+    curve = read_curve(
+        args.curve_key,
+        args.allow,
+        db_path(args).parent,
+        args.operator,
+        args.reader,
+        args.worker if workers else None,
+    )
 
     def ready(info: dict[str, Any]) -> None:
         text = "\n".join(f"{k:<18} {v}" for k, v in info.items())
@@ -24,7 +112,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # clients' workflows see the env file, and of this process's environment only what
     # --env-allow names (by prefix)
     env = env_source(args.env_file, os_allow=tuple(args.env_allow))
-    serve(db_path(args), args.bind, env=env, curve=curve, ready=ready)
+    serve(db_path(args), args.bind, env=env, curve=curve, ready=ready, workers=workers)
     return 0
 
 
@@ -46,6 +134,7 @@ KEY_OPTIONS = (
     "--allow",
     "--operator",
     "--reader",
+    "--worker",
 )  # their values are Z85 keys, which may start with "-"
 
 

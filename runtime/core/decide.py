@@ -13,7 +13,8 @@ Which command is allowed when (the statuses are those of `RunStatus`):
 | StartRun (start / continue / step)   | LOADED, PAUSED, ERROR (the failed node again)  |
 | StartRun resume=True                 | LOADED, RUNNING, STEPPING, PAUSED              |
 | RecordNodeResult, RecordAttempt,     | RUNNING, STEPPING (for the current node)       |
-|   VetoNode, OverrideInputs           |                                                |
+|   VetoNode, OverrideInputs,          |                                                |
+|   RequeueNode                        |                                                |
 | PauseRun                             | RUNNING (pauses at the next node boundary)     |
 | PauseRun now=True (interrupted)      | RUNNING, STEPPING (pauses at once)             |
 | SetBreakpoint, ClearBreakpoint       | any but COMPLETED, FAILED, STOPPED             |
@@ -46,6 +47,7 @@ from weboter.schemas.events import (
     NodeCompleted,
     NodeFailed,
     NodeInputsOverridden,
+    NodeRequeued,
     PauseRequested,
     RepairRejected,
     RepairSuggested,
@@ -69,6 +71,7 @@ from weboter.schemas.messages import (
     RecordAttempt,
     RecordNodeResult,
     RejectRepair,
+    RequeueNode,
     Rewind,
     SetBreakpoint,
     SetVariable,
@@ -99,6 +102,7 @@ Command = (
     | ApplyRepair
     | SuggestRepair
     | RejectRepair
+    | RequeueNode
 )
 COMMANDS = typing.get_args(Command)
 S = RunStatus
@@ -139,6 +143,11 @@ class Decider:
             _current(state, command, command.node_id, command.version)
             decision.secrets.update(command.secrets)
             decision.add(NodeAttemptFailed(node_id=command.node_id, error=command.error))
+        elif isinstance(command, RequeueNode):
+            _current(state, command, command.node_id, command.version)
+            decision.add(
+                NodeRequeued(node_id=command.node_id, worker=command.worker, reason=command.reason)
+            )
         elif isinstance(command, FailRun):
             require(state, command, (S.ERROR, S.RUNNING, S.STEPPING, S.PAUSED, S.LOADED))
             decision.add(RunFailed(error=command.error))

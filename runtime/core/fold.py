@@ -25,6 +25,7 @@ from weboter.schemas.events import (
     NodeFailed,
     NodeInputsOverridden,
     NodePatched,
+    NodeRequeued,
     PauseRequested,
     RepairApplied,
     RepairRejected,
@@ -164,7 +165,7 @@ def apply(  # table: one rule per event type
             node_version=version,
             **common,
         )
-    if isinstance(event, NodeAttemptFailed | BrowserRestored):
+    if isinstance(event, NodeAttemptFailed | BrowserRestored | NodeRequeued):
         return replace(state, **common)
     if isinstance(event, RunStarted | RunResumed):
         status = RunStatus.STEPPING if event.mode == "step" else RunStatus.RUNNING

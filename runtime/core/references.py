@@ -134,6 +134,14 @@ class EnvSource:
         """Drop a run's values (it ended; a fork of it is given values of its own)."""
         self._runs.pop(run_id, None)
 
+    def own(self) -> dict[str, Any]:
+        """The env file's values (sent with a run to an engine in another process)."""
+        return dict(self._values)
+
+    def sent(self, run_id: str) -> dict[str, Any]:
+        """The values a client sent with `run_id` (for the worker that runs its nodes)."""
+        return dict(self._runs.get(run_id, {}))
+
     def for_run(self, run_id: str) -> EnvSource:
         """The `$env` scope one run sees: its client's values, then this source."""
         values = self._runs.get(run_id)

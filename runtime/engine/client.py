@@ -1,4 +1,6 @@
-"""Talking to an engine in this process: submit jobs, follow the event stream, wait for ends."""
+"""Talking to an engine: submit jobs, follow the event stream, wait for ends. The engine is one
+in this process (`Engine`) or one that `weboter serve` keeps up elsewhere (`RemoteEngine`,
+runtime/engine/remote.py): the client sends the same messages to either."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import queue
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import msgspec
 import zmq
@@ -41,9 +43,6 @@ from weboter.schemas.messages import (
 from weboter.schemas.state import BrowserState
 from weboter.schemas.workflow import Workflow
 
-if TYPE_CHECKING:
-    from weboter.runtime.engine.engine import Engine
-
 _header_decoder = msgspec.msgpack.Decoder(dict[str, Any])
 
 
@@ -51,17 +50,26 @@ class JobRejected(WeboterError):
     exit_code = 2
 
 
+class Host(Protocol):
+    """What a client needs of an engine: addresses for its replies and sends (`bridge`), a
+    socket on its event stream, and to be told when the client closes."""
+
+    bridge: Any  # mailbox(address), outbox(), unregister(address), close_outbox()
+
+    def event_socket(self) -> zmq.Socket[Any]: ...
+
+    def forget_client(self, client: EngineClient) -> None: ...
+
+
 class EngineClient:
     """A mailbox on the engine's bridge plus a subscriber on its bus (this thread only)."""
 
-    def __init__(self, engine: Engine, *, follow: bool = True) -> None:
+    def __init__(self, engine: Host, *, follow: bool = True) -> None:
         self.engine = engine
         self.address = f"client-{uuid.uuid4().hex[:12]}"
         self.mailbox = engine.bridge.mailbox(self.address)
         self.outbox = engine.bridge.outbox()
-        self.sub = engine.context.socket(zmq.SUB)
-        self.sub.setsockopt(zmq.LINGER, 0)
-        self.sub.connect(engine.bus_endpoint)
+        self.sub = engine.event_socket()
         self.follow = follow
         if follow:  # every event crosses into this thread: only when someone looks at them
             subscribe(self.sub, b"run.")  # acknowledged: no event of a run started later is lost
@@ -91,9 +99,14 @@ class EngineClient:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                message = self.mailbox.get(timeout=max(deadline - time.monotonic(), 0.01))
+                message: Message = self.mailbox.get(timeout=max(deadline - time.monotonic(), 0.01))
             except queue.Empty:
-                raise WeboterError(f"the engine did not answer within {timeout} s") from None
+                raise WeboterError(
+                    f"the engine did not answer within {timeout} s",
+                    hint="an engine in another process: is `weboter serve` up at that address, "
+                    "with this client's public key let in (--allow), and is --server-key the "
+                    "server_public_key it printed?",
+                ) from None
             if isinstance(message, kind) and getattr(message, "command_id", None) == command_id:
                 return message
             if isinstance(message, CommandRejected) and message.command_id in (command_id, ""):

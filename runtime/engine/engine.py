@@ -22,6 +22,7 @@ import pykka
 import zmq
 
 from weboter.actors.ai_gateway import AIGateway
+from weboter.actors.broker import Broker
 from weboter.actors.context_bus import ContextBus
 from weboter.actors.executor import ContinuousExecutor, StepExecutor
 from weboter.actors.launcher import Launcher
@@ -90,6 +91,7 @@ class Engine:
                 s.db_path,
                 frozenset(k.decode() for k in s.curve.operators),
                 frozenset(k.decode() for k in s.curve.readers),
+                frozenset(k.decode() for k in s.curve.workers),
             ),
         )
 
@@ -132,21 +134,7 @@ class Engine:
                     snapshot_every=s.snapshot_every,
                 ),
             ),
-            (
-                "node_runner",
-                NodeRunner.start(
-                    self.bridge,
-                    self.catalog,
-                    self.env,
-                    artifacts=ArtifactStore.beside(s.db_path),
-                    evidence=s.evidence,
-                    browser=BrowserHost(executable=s.browser, headless=s.headless),
-                    restore=s.browser_restore,
-                    db_path=s.db_path,
-                    workspace=Workspace.beside(s.db_path, s.workspace, s.allow_paths),
-                    node_timeout=s.node_timeout or None,
-                ),
-            ),
+            ("node_runner", self._node_runner()),
             (
                 "ai_gateway",
                 AIGateway.start(self.bridge, s.db_path, s.model or ModelConfig.from_env()),
@@ -167,6 +155,24 @@ class Engine:
         ]
         for _address, ref in actors:
             self._refs.append(ref)
+
+    def _node_runner(self) -> pykka.ActorRef[Any]:
+        """The Node Runner, or the broker to worker processes that run nodes instead."""
+        s = self.settings
+        if s.workers_endpoint is not None:
+            return Broker.start(self.bridge, s.db_path, s.workers_endpoint, s.curve, self.env)
+        return NodeRunner.start(
+            self.bridge,
+            self.catalog,
+            self.env,
+            artifacts=ArtifactStore.beside(s.db_path),
+            evidence=s.evidence,
+            browser=BrowserHost(executable=s.browser, headless=s.headless),
+            restore=s.browser_restore,
+            db_path=s.db_path,
+            workspace=Workspace.beside(s.db_path, s.workspace, s.allow_paths),
+            node_timeout=s.node_timeout or None,
+        )
 
     def stop(self) -> None:
         """Stop every actor and the bridge. Clients still open are closed (call this from the
@@ -203,6 +209,13 @@ class Engine:
                 except WeboterError:  # it came to rest meanwhile
                     continue
         return paused
+
+    def event_socket(self) -> zmq.Socket[Any]:
+        """A SUB socket on this engine's event stream (subscribe to what you need)."""
+        sub = self.context.socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.connect(self.bus_endpoint)
+        return sub
 
     def forget_client(self, client: EngineClient) -> None:
         """A client closed: the engine need not close it at stop (servers make many)."""

@@ -2,11 +2,12 @@
 
 Binds the command ROUTER at the given endpoint and, for tcp, the catch-up ROUTER and the event
 PUB on the next two ports (`tcp://127.0.0.1:5600` -> 5600, 5601, 5602); for ipc, `.cmd`,
-`.catchup` and `.events` beside the given path. Prints the endpoints (and the server's CURVE
-public key), then serves until SIGINT or SIGTERM; the runs it still drives are recorded as
-PAUSED (reason "the engine stopped"; `weboter continue RUN` goes on), and every run's browser is
-closed on the way out. A serve that was killed instead takes up, when it starts again, the
-runs it was driving (`take_up`).
+`.catchup` and `.events` beside the given path. With workers (`--workers`), nodes run in
+`weboter worker` processes that connect to a fourth endpoint (5603, `.workers`). Prints the
+endpoints (and the server's CURVE public key), then serves until SIGINT or SIGTERM; the runs
+it still drives are recorded as PAUSED (reason "the engine stopped"; `weboter continue RUN`
+goes on), and every run's browser is closed on the way out. A serve that was killed instead
+takes up, when it starts again, the runs it was driving (`take_up`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from weboter.runtime.errors import UsageError, WeboterError
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.transport.bridge import is_loopback
-from weboter.runtime.transport.security import CurveConfig, local_keys
+from weboter.runtime.transport.security import CurveConfig, local_keys, worker_keys
 from weboter.schemas.events import RunCreated
 
 _log = logging.getLogger(__name__)
@@ -39,16 +40,21 @@ def endpoints(base: str) -> dict[str, str]:
         host = parsed.hostname or "127.0.0.1"
         return {
             name: f"tcp://{host}:{parsed.port + i}"
-            for i, name in enumerate(("commands", "catchup", "events"))
+            for i, name in enumerate(("commands", "catchup", "events", "workers"))
         }
     if parsed.scheme == "ipc":
         return {
             name: f"{base}.{suffix}"
-            for name, suffix in (("commands", "cmd"), ("catchup", "catchup"), ("events", "events"))
+            for name, suffix in (
+                ("commands", "cmd"),
+                ("catchup", "catchup"),
+                ("events", "events"),
+                ("workers", "workers"),
+            )
         }
     raise WeboterError(
         f"cannot serve on {base!r}",
-        hint="use tcp://HOST:PORT (three ports from PORT) or ipc:///path",
+        hint="use tcp://HOST:PORT (four ports from PORT) or ipc:///path",
     )
 
 
@@ -58,15 +64,19 @@ def read_curve(
     home: Path,
     operators: tuple[str, ...] | list[str] = (),
     readers: tuple[str, ...] | list[str] = (),
+    workers: tuple[str, ...] | list[str] | None = None,
 ) -> CurveConfig:
     """The engine's CURVE keys: from `key_file`, else the ones kept in `home/keys/` (made on
     first use), allowing the local client's key (an operator), `allowed` (each acts on its own
-    runs), `operators` (act on every run) and `readers` (follow and catch up only)."""
+    runs), `operators` (act on every run) and `readers` (follow and catch up only); with
+    `workers` (not None), those keys and keys/worker.json's may run nodes."""
     local, (local_client, _secret) = local_keys(home)
     server = local if key_file is None else _key_pair(key_file)
     # programs on this host (keys/client.json) are operators whichever server key is used
     everyone = server.allowing(*allowed).allowing(*operators, operator=True)
     everyone = everyone.allowing(*readers, reader=True)
+    if workers is not None:
+        everyone = everyone.allowing(*workers, worker_keys(home)[0], worker=True)
     return everyone.allowing(local_client, operator=True)
 
 
@@ -100,14 +110,19 @@ def serve(
     curve: CurveConfig,
     ready: Any,
     stop: threading.Event | None = None,
+    workers: bool = False,
 ) -> None:
-    """Run an engine until SIGINT/SIGTERM (or `stop` is set); `ready(info)` once it listens."""
+    """Run an engine until SIGINT/SIGTERM (or `stop` is set); `ready(info)` once it listens.
+    `workers`: nodes run in `weboter worker` processes that connect to the fourth endpoint."""
     where = endpoints(base)
+    if not workers:
+        del where["workers"]
     settings = Settings(
         db_path=db_path,
         command_endpoint=where["commands"],
         catchup_endpoint=where["catchup"],
         bus_endpoints=[where["events"]],
+        workers_endpoint=where.get("workers"),
         curve=curve,
     )
     stop = stop or threading.Event()

@@ -49,6 +49,9 @@ class Settings:
     bus_endpoints: list[str] = field(default_factory=list)  # extra PUB endpoints (tcp/ipc)
     command_endpoint: str | None = None  # ROUTER for remote clients
     catchup_endpoint: str | None = None  # ROUTER for catch-up requests
+    # ROUTER for worker processes: set, nodes run in `weboter worker`s (actors/broker.py),
+    # not in this process
+    workers_endpoint: str | None = None
     evidence: EvidencePolicy = "on_error"  # browser evidence: none | on_error | every_node
     browser: str | None = None  # a Chromium executable (else WEBOTER_BROWSER, then searched)
     # how a run's browser comes back in a runner that has none for it: auto | captured |

@@ -32,5 +32,9 @@ class ArtifactStore:
     def path(self, address: str) -> Path:
         return self.root / address[:2] / address
 
+    def shown(self, address: str) -> str:
+        """Where a person finds the artifact (in messages)."""
+        return str(self.path(address))
+
     def get(self, address: str) -> bytes:
         return self.path(address).read_bytes()

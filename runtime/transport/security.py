@@ -31,6 +31,7 @@ class CurveConfig:
     clients: frozenset[bytes] = field(default_factory=frozenset)  # allowed public keys
     operators: frozenset[bytes] = field(default_factory=frozenset)  # may act on every run
     readers: frozenset[bytes] = field(default_factory=frozenset)  # may only follow and catch up
+    workers: frozenset[bytes] = field(default_factory=frozenset)  # may only run nodes
 
     @classmethod
     def generate(cls) -> CurveConfig:
@@ -38,10 +39,15 @@ class CurveConfig:
         return cls(public_key=public, secret_key=secret)
 
     def allowing(
-        self, *client_keys: bytes | str, operator: bool = False, reader: bool = False
+        self,
+        *client_keys: bytes | str,
+        operator: bool = False,
+        reader: bool = False,
+        worker: bool = False,
     ) -> CurveConfig:
         """Let these clients in; an `operator` may act on every run, a `reader` may only
-        follow the stream and catch up (every run), any other client act only on the runs it
+        follow the stream and catch up (every run), a `worker` may only run nodes (on the
+        worker endpoint, for the runs leased to it), any other client act only on the runs it
         started (runtime/transport/owners.py)."""
         keys = {k.encode() if isinstance(k, str) else k for k in client_keys}
         return replace(
@@ -49,6 +55,7 @@ class CurveConfig:
             clients=self.clients | keys,
             operators=self.operators | keys if operator else self.operators,
             readers=self.readers | keys if reader else self.readers,
+            workers=self.workers | keys if worker else self.workers,
         )
 
     def serve(self, socket: zmq.Socket[Any]) -> None:
@@ -107,6 +114,12 @@ def local_keys(home: Path) -> tuple[CurveConfig, tuple[bytes, bytes]]:
     client = _key_file(home / "keys" / "client.json")
     engine = CurveConfig(public_key=server[0], secret_key=server[1])
     return engine.allowing(client[0], operator=True), client
+
+
+def worker_keys(home: Path) -> tuple[bytes, bytes]:
+    """(public, secret) of the key pair a worker on the engine's own host uses by default,
+    kept in `home/keys/worker.json` (0600); `serve --workers` lets it in as a worker."""
+    return _key_file(home / "keys" / "worker.json")
 
 
 def client_keys(home: Path) -> tuple[bytes, bytes, bytes]:

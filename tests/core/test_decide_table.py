@@ -41,6 +41,7 @@ from weboter.schemas.messages import (
     RecordAttempt,
     RecordNodeResult,
     RejectRepair,
+    RequeueNode,
     Rewind,
     SetBreakpoint,
     SetVariable,
@@ -128,6 +129,13 @@ TABLE: list[tuple[str, Make, set[str]]] = [
         "attempt",
         lambda s: RecordAttempt(
             command_id="c", run_id=s.run_id, version=s.version, node_id="a", error=ERR
+        ),
+        DRIVEN,
+    ),
+    (
+        "requeue",
+        lambda s: RequeueNode(
+            **common(s), node_id="a", version=s.version, worker="w", reason="gone"
         ),
         DRIVEN,
     ),

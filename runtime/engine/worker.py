@@ -1,0 +1,202 @@
+"""`weboter worker`: a process that runs nodes for an engine's broker (actors/broker.py), with
+its own Chromium — on the engine's machine or another.
+
+One Node Runner actor (the same as in an all-in-one engine) on a `WorkerLink`; this loop owns
+the DEALER socket to the broker (CURVE, the worker's own key): it says READY, beats every
+`heartbeat` seconds, passes messages both ways, and uploads the artifacts the runner stored
+before the message naming them. An engine not heard from for `LIVENESS` beats is presumed gone:
+the worker drops its runs' browsers (another worker, or this one, puts them back from the
+log), and connects again after 1, 2, 4 ... 32 s.
+
+    worker = Worker(WorkerSettings(connect="tcp://10.0.0.5:5603", keys=...))
+    worker.run(stop_event, ready=print)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import zmq
+
+from weboter.actors.broker import HEARTBEAT, LIVENESS
+from weboter.actors.node_runner import NodeRunner
+from weboter.runtime.actions import default_catalog
+from weboter.runtime.browser.evidence import EvidencePolicy
+from weboter.runtime.browser.host import BrowserHost
+from weboter.runtime.core.references import EnvSource
+from weboter.runtime.store.workspace import Workspace
+from weboter.runtime.transport.actor import started_ok
+from weboter.runtime.transport.addresses import NODE_RUNNER
+from weboter.runtime.transport.bridge import encode, message_decoder
+from weboter.runtime.transport.link import UploadingStore, WorkerLink
+from weboter.runtime.transport.security import connect_client
+from weboter.schemas.messages import ReleaseRun
+from weboter.schemas.workers import ART, BEAT, GONE, LEASE, MSG, READY, RunLease, WorkerReady
+
+log = logging.getLogger(__name__)
+
+BACKOFF_MAX = 32.0
+_lease = msgspec.msgpack.Decoder(RunLease)
+
+
+@dataclass
+class WorkerSettings:
+    connect: str  # the broker's endpoint (serve's base port + 3)
+    home: Path  # the cache of artifacts, and the default workspace, live here
+    keys: tuple[bytes, bytes, bytes] | None = None  # (engine public, own public, own secret)
+    capacity: int = 4
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    env: EnvSource = field(default_factory=lambda: EnvSource(use_os=False))
+    workspace: Path | None = None
+    allow_paths: list[Path] = field(default_factory=list)
+    browser: str | None = None
+    headless: bool = True
+    evidence: EvidencePolicy = "on_error"
+    node_timeout: float = 600.0
+    heartbeat: float = HEARTBEAT
+
+
+class Worker:
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+        self.context: zmq.Context[Any] = zmq.Context()
+        self.link = WorkerLink(self.context)
+        self.artifacts = UploadingStore(settings.home / "worker-cache" / "artifacts")
+        self.runs: set[str] = set()  # the runs leased to this worker
+        self.connected = 0  # times it said READY (reconnects show here)
+
+    def run(self, stop: threading.Event, ready: Callable[[dict[str, Any]], None]) -> None:
+        """Serve the broker until `stop` is set; `ready(info)` once the runner is up."""
+        s = self.settings
+        beside = Workspace.beside(s.home / "weboter.db", s.workspace, s.allow_paths)
+        # the log's files, the keys and this worker's cache are off limits to workflows
+        workspace = Workspace(
+            beside.root,
+            beside.allowed,
+            (*beside.protected, Path(os.path.realpath(self.artifacts.root.parent))),
+        )
+        runner = NodeRunner.start(
+            self.link,
+            default_catalog(),
+            s.env,
+            artifacts=self.artifacts,
+            evidence=s.evidence,
+            browser=BrowserHost(executable=s.browser, headless=s.headless),
+            restore="captured",  # no log here to re-drive from: put back, or say how it differs
+            workspace=workspace,
+            node_timeout=s.node_timeout or None,
+        )
+        try:
+            started_ok(runner)
+            ready({"worker": s.name, "connect": s.connect, "capacity": s.capacity})
+            backoff = 1.0
+            while not stop.is_set():
+                if self._session(stop):  # it heard from the engine: start the backoff over
+                    backoff = 1.0
+                if stop.wait(backoff):  # not a sync: the protocol's reconnect backoff
+                    break
+                backoff = min(backoff * 2, BACKOFF_MAX)
+        finally:
+            runner.stop(timeout=30)
+            self.link.stop()
+            self.context.term()
+
+    def _session(self, stop: threading.Event) -> bool:
+        """One connection to the broker, until it is presumed gone or `stop`; whether the
+        engine was heard from at all."""
+        s = self.settings
+        sock = self.context.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        if s.keys is not None:
+            connect_client(sock, *s.keys)
+        sock.connect(s.connect)
+        self._say(sock, READY, encode(WorkerReady(name=s.name, capacity=s.capacity)))
+        self.connected += 1
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLIN)
+        poller.register(self.link.wake_r, zmq.POLLIN)
+        heard = time.monotonic()
+        heard_any = False
+        next_beat = heard + s.heartbeat
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                if now - heard > s.heartbeat * LIVENESS:
+                    log.warning(
+                        "worker: engine at %s not heard for %.0f s; reconnecting",
+                        s.connect,
+                        now - heard,
+                    )
+                    return heard_any
+                if now >= next_beat:
+                    self._say(sock, BEAT)
+                    next_beat = now + s.heartbeat
+                wait = min(next_beat - now, 0.5)  # wakes to look at `stop` too
+                events = dict(poller.poll(max(int(wait * 1000), 1)))
+                if self.link.wake_r in events:
+                    self.link.drain_wake()
+                self._send_pending(sock)
+                while sock.poll(0):
+                    heard, heard_any = time.monotonic(), True
+                    if self._from_broker(sock, sock.recv_multipart()):
+                        self._say(
+                            sock, READY, encode(WorkerReady(name=s.name, capacity=s.capacity))
+                        )
+        finally:
+            self._drop_runs()
+            self._send_pending(None)  # what the runner said for the old session is void
+            sock.close(linger=0)
+        return heard_any
+
+    def _from_broker(self, sock: zmq.Socket[Any], frames: list[bytes]) -> bool:
+        """Handle one message; True when the broker does not know this worker (say READY)."""
+        kind = frames[0] if frames else b""
+        if kind == MSG and len(frames) == 2:
+            message = message_decoder.decode(frames[1])
+            if isinstance(message, ReleaseRun):
+                self.runs.discard(message.run_id)
+            self.link.deliver(NODE_RUNNER, frames[1])
+        elif kind == LEASE and len(frames) == 2:
+            lease = _lease.decode(frames[1])
+            self.runs.add(lease.run_id)
+            self.settings.env.give(lease.run_id, lease.env)
+            for address, data in lease.artifacts.items():
+                self.artifacts.keep(address, data)
+        elif kind == GONE:
+            log.warning("worker: the engine does not know this worker (any more); starting over")
+            self._drop_runs()
+            return True
+        elif kind != BEAT:
+            log.warning("worker: dropped a message of kind %r from the engine", kind[:20])
+        return False
+
+    def _send_pending(self, sock: zmq.Socket[Any] | None) -> None:
+        for dest, payload in self.link.pending():
+            if sock is None:
+                continue
+            for address, data in self.artifacts.fresh():
+                self._say(sock, ART, address.encode(), data)
+            self._say(sock, MSG, dest.encode(), payload)
+
+    def _drop_runs(self) -> None:
+        """Close the browsers of the runs this worker held: whoever runs them next puts them
+        back from the log."""
+        for run_id in self.runs:
+            self.link.deliver(NODE_RUNNER, encode(ReleaseRun(run_id=run_id)))
+        self.runs.clear()
+
+    @staticmethod
+    def _say(sock: zmq.Socket[Any], *frames: bytes) -> None:
+        try:
+            sock.send_multipart(list(frames), zmq.NOBLOCK)
+        except zmq.Again:  # the engine is not taking messages: the heartbeat will tell
+            log.info("worker: the engine cannot take a message now; dropped")
