@@ -1,0 +1,91 @@
+"""A worker killed (SIGKILL, its Chromium too) in the middle of a browser node: the run
+completes on another worker with the same result as an undisturbed run; only the node in
+flight runs twice, the log says it was re-queued, and the browser came back from the log."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.workers.conftest import GatedShop, Served
+from weboter.runtime.demo.shop import PASSWORD, USER
+from weboter.schemas.events import BrowserRestored, NodeCompleted, NodeRequeued
+
+pytestmark = pytest.mark.timeout(240)
+
+WORKFLOW = Path(__file__).parents[2] / "runtime" / "demo" / "shop_workflow.yaml"
+
+
+def run_on(served: Served, shop: GatedShop, out: str) -> subprocess.Popen[str]:
+    """`weboter run` of the demo shop on the served engine (its workers), writing `out`."""
+    env_file = served.home / "shop-env.json"
+    env_file.write_text(json.dumps({"shop": {"user": USER, "password": PASSWORD}}))
+    variables = ["--var", f"base_url={shop.url}", "--var", f"out={out}", "--var", "rows=[]"]
+    where = ["--json", "--engine", served.bind, "--env-file", str(env_file)]
+    command = [sys.executable, "-m", "weboter.runtime.cli.main", "run", str(WORKFLOW)]
+    return subprocess.Popen(
+        [*command, *where, *variables],
+        env={**os.environ, "WEBOTER_HOME": str(served.home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finished(proc: subprocess.Popen[str]) -> dict[str, object]:
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, f"weboter run exited {proc.returncode}: {err[-3000:]}"
+    summary: dict[str, object] = json.loads(out)
+    return summary
+
+
+def product_hits(shop: GatedShop, since: int) -> collections.Counter[str]:
+    return collections.Counter(r for r in shop.requests[since:] if r.startswith("GET /product/"))
+
+
+def test_a_run_whose_worker_is_killed_mid_node_completes_on_another(
+    served: Served, shop: GatedShop
+) -> None:
+    workspace = served.home / "shared-workspace"  # both workers' files land in one place here
+    first = served.worker("--workspace", str(workspace), "--name", "first")
+
+    calm = finished(run_on(served, shop, "calm.csv"))
+    assert calm["status"] == "COMPLETED"
+
+    # the same run again, its worker killed while Chromium waits for product 5's page
+    shop.held = "/product/5"
+    since = len(shop.requests)
+    proc = run_on(served, shop, "killed.csv")
+    assert shop.arrived.wait(120), "the run never reached product 5"
+    served.worker("--workspace", str(workspace), "--name", "second")
+    first.proc.kill()  # SIGKILL, the worker process alone: its Chromium must follow it
+    assert first.gone(60), f"processes of the killed worker left: {first.processes()}"
+    killed = finished(proc)
+
+    assert killed["status"] == "COMPLETED"
+    assert (workspace / "killed.csv").read_text() == (workspace / "calm.csv").read_text()
+    calm_run, killed_run = str(calm["run_id"]), str(killed["run_id"])
+    done = [
+        [r.event.node_id for r in served.events(run) if isinstance(r.event, NodeCompleted)]
+        for run in (calm_run, killed_run)
+    ]
+    assert done[0] == done[1]  # every node completed once, as in the calm run
+    # product 5's page was asked for when the worker died (held, never answered), then once
+    # more by the other worker; every other product page once: only the node in flight ran
+    # twice
+    hits = product_hits(shop, since)
+    assert shop.arrived.is_set() and len(hits) == 11 and set(hits.values()) == {1}
+
+    events = [r.event for r in served.events(killed_run)]
+    requeued = [e for e in events if isinstance(e, NodeRequeued)]
+    assert [(e.node_id, e.worker) for e in requeued] == [("product", "first")]
+    assert "heartbeat" in requeued[0].reason
+    after = events[events.index(requeued[0]) :]
+    restored = [e for e in after if isinstance(e, BrowserRestored)]
+    assert restored and restored[0].node_id == "product" and restored[0].differences == []

@@ -1,0 +1,163 @@
+"""Who may do what with workers: only the worker holding a run's lease reports its nodes (a
+forged result from another worker is refused and logged), only worker keys may say READY, a
+worker's key may not act as a client; and a served engine killed mid-run is found again by its
+workers when it restarts, and the run completes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zmq
+
+from tests.conftest import flow, node
+from tests.workers.conftest import Served
+from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
+from weboter.runtime.transport.bridge import encode, message_decoder
+from weboter.runtime.transport.security import client_keys, connect_client
+from weboter.schemas.events import NodeCompleted, RunCompleted, RunStarted
+from weboter.schemas.messages import (
+    CommandRejected,
+    JobAccepted,
+    Message,
+    RecordNodeResult,
+    SubmitJob,
+)
+from weboter.schemas.workers import BEAT, GONE, LEASE, MSG, READY, WorkerReady
+from weboter.schemas.workflow import Workflow
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def napping(seconds: float, loops: int = 1) -> Workflow:
+    """`nap` (SleepFor `seconds`), `loops` times, then `mark` sets $global{done}."""
+    again = {"loop_back": "nap", "loop_out": "mark", "var": 0, "value": 1, "loop_tries": loops - 1}
+    nap = node(
+        "nap",
+        "SleepFor",
+        "LoopUntil" if loops > 1 else "NextNode",
+        inputs={"duration": seconds},
+        params=again if loops > 1 else {"next_node": "mark"},
+    )
+    mark = node("mark", "SetData", "EndFlow", inputs={"key": "$global{done}", "value": "honest"})
+    return to_workflow(flow(nap, mark, id="napping"), "napping")
+
+
+def dealer(endpoint: str, keys: tuple[bytes, bytes, bytes], identity: str = "") -> Any:
+    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    if identity:
+        sock.setsockopt_string(zmq.IDENTITY, identity)
+    connect_client(sock, *keys)
+    sock.connect(endpoint)
+    return sock
+
+
+def answer(sock: Any, timeout: float = 20.0) -> Message:
+    assert sock.poll(int(timeout * 1000)), "no answer"
+    return message_decoder.decode(sock.recv())
+
+
+def submit(served: Served, workflow: Workflow, keys: tuple[bytes, bytes, bytes]) -> str:
+    sock = dealer(served.info["commands"], keys, "submitter")
+    try:
+        job = SubmitJob(command_id="job-1", workflow=workflow, reply_to="submitter")
+        sock.send_multipart([b"launcher", encode(job)])
+        accepted = answer(sock)
+        assert isinstance(accepted, JobAccepted), accepted
+        return accepted.run_id
+    finally:
+        sock.close(linger=0)
+
+
+def wait_for(served: Served, run_id: str, kind: type, timeout: float = 60) -> None:
+    """Until the run's log has an event of `kind` (the log is the engine's answer)."""
+    deadline = time.monotonic() + timeout
+    while not any(isinstance(r.event, kind) for r in served.events(run_id)):
+        assert time.monotonic() < deadline, f"no {kind.__name__} in run {run_id}"
+        time.sleep(0.05)  # not a sync: polling the log for the event
+
+
+def frames_until(sock: Any, kind: bytes, timeout: float = 20.0) -> list[list[bytes]]:
+    """Frames the broker sends `sock` until one of `kind` (included)."""
+    got: list[list[bytes]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sock.poll(200):
+            got.append(sock.recv_multipart())
+            if got[-1][0] == kind:
+                return got
+    raise AssertionError(f"no {kind!r} within {timeout} s; got {[f[0] for f in got]}")
+
+
+def test_only_the_lease_holder_reports_and_only_workers_serve(tmp_path: Path) -> None:
+    rogue_public, rogue_secret = zmq.curve_keypair()
+    served = Served(tmp_path, "--worker", rogue_public.decode())
+    try:
+        served.worker("--name", "honest")
+        keys = client_keys(tmp_path)
+        engine_public = keys[0]
+        run_id = submit(served, napping(3.0), keys)
+        wait_for(served, run_id, RunStarted)  # its first node is leased to `honest` by now
+
+        # a worker key the engine lets in, that holds no lease, forges the node's result
+        rogue = dealer(served.info["workers"], (engine_public, rogue_public, rogue_secret))
+        rogue.send_multipart([READY, encode(WorkerReady(name="rogue", capacity=1))])
+        forged = RecordNodeResult(
+            command_id="forged",
+            run_id=run_id,
+            version=2,
+            node_id="nap",
+            flow_path=["napping"],
+            reply_to="continuous_executor",
+            next_node="__end__",
+            global_vars={"done": "forged"},
+        )
+        rogue.send_multipart([MSG, b"state_manager", encode(forged)])
+        assert frames_until(rogue, BEAT)[-1] == [BEAT]  # known as a worker, all the same
+
+        # a client's key may not serve as a worker
+        stranger = dealer(served.info["workers"], keys)
+        stranger.send_multipart([READY, encode(WorkerReady(name="stranger"))])
+        assert frames_until(stranger, GONE)[-1] == [GONE]
+        stranger.close(linger=0)
+
+        # nor a worker's key act as a client
+        rogue_keys = (engine_public, rogue_public, rogue_secret)
+        as_client = dealer(served.info["commands"], rogue_keys, "rogue-client")
+        job = SubmitJob(command_id="j", workflow=napping(0.0), reply_to="rogue-client")
+        as_client.send_multipart([b"launcher", encode(job)])
+        refused = answer(as_client)
+        assert isinstance(refused, CommandRejected)
+        assert "worker's key may only run nodes" in refused.error.message
+
+        wait_for(served, run_id, RunCompleted)
+        log = EventLog(tmp_path / "weboter.db", create=False)
+        try:
+            assert state_at(log, run_id).globals["done"] == "honest"
+        finally:
+            log.close()
+        assert not any(r.command_id == "forged" for r in served.events(run_id))
+        assert all(f[0] != LEASE for f in frames_until(rogue, BEAT))  # it was never given one
+        rogue.close(linger=0)
+        as_client.close(linger=0)
+    finally:
+        err = served.stop()
+    assert "from worker rogue, which does not hold its lease (honest does): refused" in err
+    assert "READY from a key that is not a worker's" in err
+
+
+def test_workers_find_a_restarted_engine_and_its_runs_complete(served: Served) -> None:
+    served.worker("--name", "steady")
+    run_id = submit(served, napping(0.05, loops=120), client_keys(served.home))
+    wait_for(served, run_id, NodeCompleted)
+    served.restart()  # SIGKILL mid-run, then a new engine on the same log and ports
+    assert served.info["resumed"] == [run_id]
+    wait_for(served, run_id, RunCompleted, timeout=90)  # the worker came back to it
+    events = served.events(run_id)
+    naps = [r.event.loop_count for r in events if isinstance(r.event, NodeCompleted)]
+    assert len(naps) == 121 and len(set(naps)) == 121  # each node recorded once
