@@ -43,6 +43,7 @@ bench:
     {{bin}}/python bench/time_travel.py
     {{bin}}/python bench/ui_open.py
     {{bin}}/python bench/restore.py
+    {{bin}}/python bench/workers.py
 
 # mutants of the examples through validate and run: counts of exit codes, no crash, no hang
 fuzz count="600":
