@@ -25,6 +25,7 @@ from typing import Any
 import msgspec
 import zmq
 
+from weboter.runtime.browser.heal import fingerprints
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.eventlog import EventLog
@@ -126,6 +127,9 @@ class Broker(MessageActor):
 
     def _from_engine(self, message: Message, payload: bytes) -> None:
         if isinstance(message, ExecuteNode):
+            if message.heal:  # the worker has no log to heal the node's locator from
+                found = fingerprints(self.db_path, message)
+                payload = encode(msgspec.structs.replace(message, fingerprints=found))
             task = Task(message.run_id, message.node.id, message.version, payload)
             self._send(self.book.submit(task))
             if self.book.unplaced and not self._said_waiting:

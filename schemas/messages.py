@@ -278,6 +278,9 @@ class ExecuteNode(_Msg, frozen=True):
     browser: BrowserState | None = None  # where to put the browser back if this runner has none
     arrived: int = 0  # the version at which the run arrived at this node (hooks ask once)
     heal: bool = False  # on_error heal: a locator that finds nothing is healed from history
+    # with `heal`, for a runner without the log (a worker): the elements this node acted on in
+    # the workflow's recent runs (filled in by the engine's broker)
+    fingerprints: list[dict[str, Any]] = []
 
 
 class ReleaseRun(_Msg, frozen=True):

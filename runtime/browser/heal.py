@@ -102,7 +102,7 @@ async def acting(
     try:
         return inputs, await call(spec, ctx, inputs), None
     except ElementNotFound as exc:
-        if not task.heal or not spec.browser or db_path is None:
+        if not task.heal or not spec.browser:
             raise
         try:
             return await _healed(call, spec, ctx, inputs, task, db_path)
@@ -119,11 +119,12 @@ async def _healed(
     ctx: ActionContext,
     inputs: dict[str, Any],
     task: ExecuteNode,
-    db_path: Path,
+    db_path: Path | None,
 ) -> tuple[dict[str, Any], dict[str, Any], Healed]:
     if inputs.get("scope") not in (None, "", "page"):
         raise NotHealed("the node looks inside a `scope` element; healing looks at the page")
-    recorded = fingerprints(db_path, task)
+    # a worker has no log: the engine sent the fingerprints with the node
+    recorded = task.fingerprints if db_path is None else fingerprints(db_path, task)
     tag = str(recorded[0].get("tag") or "") if recorded else ""
     text = str(recorded[0].get("text") or "") if recorded else ""
     scope = await ctx.session.scope()

@@ -1,6 +1,7 @@
-"""A worker killed (SIGKILL, its Chromium too) in the middle of a browser node: the run
-completes on another worker with the same result as an undisturbed run; only the node in
-flight runs twice, the log says it was re-queued, and the browser came back from the log."""
+"""A worker killed (SIGKILL) in the middle of a browser node: the run completes on another
+worker with the same result as an undisturbed run; only the node in flight runs twice, the log
+says it was re-queued, and the browser came back from the log. And a worker, which has no log,
+heals a locator from the runs the engine's log recorded."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.timeout(240)
 WORKFLOW = Path(__file__).parents[2] / "runtime" / "demo" / "shop_workflow.yaml"
 
 
-def run_on(served: Served, shop: GatedShop, out: str) -> subprocess.Popen[str]:
+def run_on(served: Served, shop: GatedShop, out: str, *more: str) -> subprocess.Popen[str]:
     """`weboter run` of the demo shop on the served engine (its workers), writing `out`."""
     env_file = served.home / "shop-env.json"
     env_file.write_text(json.dumps({"shop": {"user": USER, "password": PASSWORD}}))
@@ -30,7 +31,7 @@ def run_on(served: Served, shop: GatedShop, out: str) -> subprocess.Popen[str]:
     where = ["--json", "--engine", served.bind, "--env-file", str(env_file)]
     command = [sys.executable, "-m", "weboter.runtime.cli.main", "run", str(WORKFLOW)]
     return subprocess.Popen(
-        [*command, *where, *variables],
+        [*command, *where, *variables, *more],
         env={**os.environ, "WEBOTER_HOME": str(served.home)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -40,7 +41,9 @@ def run_on(served: Served, shop: GatedShop, out: str) -> subprocess.Popen[str]:
 
 def finished(proc: subprocess.Popen[str]) -> dict[str, object]:
     out, err = proc.communicate(timeout=180)
-    assert proc.returncode == 0, f"weboter run exited {proc.returncode}: {err[-3000:]}"
+    assert proc.returncode == 0, (
+        f"weboter run exited {proc.returncode}: {out[-2000:]} {err[-2000:]}"
+    )
     summary: dict[str, object] = json.loads(out)
     return summary
 
@@ -89,3 +92,15 @@ def test_a_run_whose_worker_is_killed_mid_node_completes_on_another(
     after = events[events.index(requeued[0]) :]
     restored = [e for e in after if isinstance(e, BrowserRestored)]
     assert restored and restored[0].node_id == "product" and restored[0].differences == []
+
+
+def test_a_worker_heals_a_locator_from_the_engines_history(served: Served, shop: GatedShop) -> None:
+    workspace = served.home / "workspace"
+    served.worker("--workspace", str(workspace))
+    before = finished(run_on(served, shop, "before.csv"))
+    assert before["status"] == "COMPLETED"
+    shop.variant = "renamed"  # the shop's redesign: the recorded locators find nothing
+    after = finished(run_on(served, shop, "after.csv", "--on-error", "heal"))
+    assert after["status"] == "COMPLETED"
+    assert (workspace / "after.csv").read_text() == (workspace / "before.csv").read_text()
+    assert {r["source"] for r in after["repairs"]} == {"healer"}  # type: ignore[union-attr]
