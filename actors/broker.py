@@ -44,8 +44,6 @@ from weboter.schemas.messages import (
     LookAtPage,
     Message,
     PageLooked,
-    RecordAttempt,
-    RecordNodeResult,
     ReleaseRun,
     RequeueNode,
 )
@@ -59,6 +57,19 @@ LIVENESS = 3  # beats missed before the other side is presumed gone
 MAX_FRAME = 256 * 1024 * 1024  # an artifact (a download, a screenshot) fits; a flood does not
 _ADDRESS = re.compile(r"[0-9a-f]{64}(\.[a-z0-9]{1,8})?")
 _ready = msgspec.msgpack.Decoder(WorkerReady)
+
+
+class _Report(msgspec.Struct):
+    """What the broker reads of a worker's report to route it (the rest is for its receiver,
+    which decodes it whole): its type, and the run or question it answers."""
+
+    type: str = ""
+    run_id: str = ""
+    command_id: str = ""
+
+
+_report = msgspec.msgpack.Decoder(_Report)
+REPORTS = ("RecordNodeResult", "RecordAttempt")
 
 
 class Broker(MessageActor):
@@ -250,25 +261,25 @@ class Broker(MessageActor):
         self.artifacts.put(data, suffix)
 
     def _report(self, worker: Worker, dest: str, payload: bytes) -> None:
-        message = message_decoder.decode(payload)
-        if isinstance(message, RecordNodeResult | RecordAttempt) and dest == STATE_MANAGER:
-            holder = self.book.holder_of(message.run_id)
+        report = _report.decode(payload)
+        if report.type in REPORTS and dest == STATE_MANAGER:
+            holder = self.book.holder_of(report.run_id)
             if holder is not worker:
                 held = holder.name if holder else "no worker"
                 self._refusals.refused(
                     worker.identity,
-                    f"a result for run {message.run_id} from worker {worker.name}, which does "
+                    f"a result for run {report.run_id} from worker {worker.name}, which does "
                     f"not hold its lease ({held} does): refused",
                 )
                 return
             self.bridge.outbox().send_raw(dest, payload)
-            if isinstance(message, RecordNodeResult):
-                self._send(self.book.finished(worker, message.run_id))
-        elif isinstance(message, PageLooked) and self.looks.get(message.command_id, ("",))[0]:
-            reply_to, _ = self.looks.pop(message.command_id)
+            if report.type == "RecordNodeResult":
+                self._send(self.book.finished(worker, report.run_id))
+        elif report.type == "PageLooked" and report.command_id in self.looks:
+            reply_to, _ = self.looks.pop(report.command_id)
             self.bridge.outbox().send_raw(reply_to, payload)
         else:
-            why = f"worker {worker.name} may not send {type(message).__name__} to {dest!r}"
+            why = f"worker {worker.name} may not send {report.type or 'that'} to {dest!r}"
             self._refusals.refused(worker.identity, why)
 
     # --- heartbeats and lost workers -------------------------------------------------------

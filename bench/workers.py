@@ -159,8 +159,14 @@ def batch(
     return seconds
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds one process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(workers: int, args: argparse.Namespace, url: str) -> float:
-    """Runs per second with `workers` worker processes."""
+    """Runs per second with `workers` worker processes (and the engine's CPU per node)."""
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder)
         bind = f"tcp://127.0.0.1:{free_port()}"
@@ -172,7 +178,10 @@ def measure(workers: int, args: argparse.Namespace, url: str) -> float:
         try:
             workflow = calls(url, args.nodes)
             batch(info, home, workflow, workers * 4)  # warm-up: every worker has run nodes
+            before = process_cpu(serve.pid)
             seconds = batch(info, home, workflow, args.runs)
+            engine_cpu = (process_cpu(serve.pid) - before) / (args.runs * args.nodes)
+            print(f"  (engine CPU {engine_cpu * 1e6:.0f} µs per node)", flush=True)
         finally:
             for proc in [*crew, serve]:
                 proc.send_signal(signal.SIGTERM)

@@ -16,6 +16,8 @@ A `payload` is a message of schemas/messages.py, encoded once by its sender, as 
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 READY = b"READY"
@@ -40,5 +42,5 @@ class RunLease(msgspec.Struct, frozen=True):
     from (content-addressed: `address -> bytes`)."""
 
     run_id: str
-    env: dict[str, object] = {}
+    env: dict[str, Any] = {}
     artifacts: dict[str, bytes] = {}

@@ -202,9 +202,10 @@ def test_the_protocol_is_published_whole() -> None:
     from weboter.runtime.cli.schema_command import schema_of  # noqa: PLC0415
     from weboter.schemas.events import Event  # noqa: PLC0415
     from weboter.schemas.messages import Message  # noqa: PLC0415
+    from weboter.schemas.workers import RunLease, WorkerReady  # noqa: PLC0415
 
     schema = schema_of("protocol")
-    for kind in (*typing.get_args(Message), *typing.get_args(Event)):
+    for kind in (*typing.get_args(Message), *typing.get_args(Event), WorkerReady, RunLease):
         assert kind.__name__ in schema["$defs"], kind
     doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
     for kind in typing.get_args(Event):
