@@ -18,8 +18,8 @@ def shown_commands() -> list[tuple[str, str]]:
     found = []
     for doc in DOCS:
         for block in re.findall(r"```(?:bash)?\n(.*?)```", doc.read_text(), flags=re.S):
-            for line in block.splitlines():
-                command = line.split("#")[0].strip()
+            for line in block.replace("\\\n", " ").splitlines():  # continued lines joined
+                command = re.split(r"#| > | \| ", line)[0].strip()  # no comment, redirect, pipe
                 if command.startswith("weboter "):
                     found.append((doc.name, command))
     return found
