@@ -30,6 +30,8 @@ WORKER_MARK = "WEBOTER_TEST_WORKER"
 class Worker:
     def __init__(self, home: Path, connect: str, *args: str) -> None:
         self.mark = uuid.uuid4().hex
+        self.log = home / f"worker-{self.mark}.log"  # its stderr: never a pipe nobody reads
+        self._log_file = self.log.open("w")
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -43,7 +45,7 @@ class Worker:
             ],
             env={**os.environ, "WEBOTER_HOME": str(home), WORKER_MARK: self.mark},
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._log_file,
             text=True,
         )
         assert self.proc.stdout is not None
@@ -54,8 +56,8 @@ class Worker:
                 break
         if not text.rstrip().endswith("}"):
             self.proc.kill()
-            _, err = self.proc.communicate(timeout=20)
-            pytest.fail(f"weboter worker exited {self.proc.returncode}: {err[-2000:]}")
+            self.proc.wait(20)
+            pytest.fail(f"weboter worker exited {self.proc.returncode}: {self.log.read_text()}")
         self.info: dict[str, Any] = json.loads(text)
 
     def processes(self) -> list[int]:
@@ -81,6 +83,12 @@ class Worker:
             time.sleep(0.1)  # not a sync: polling /proc for processes to exit
         return True
 
+    def send(self, which: signal.Signals) -> None:
+        """Send `which` to the worker and every process it started (SIGSTOP: all frozen)."""
+        for pid in self.processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, which)
+
     def kill(self) -> None:
         """SIGKILL, the worker and every process it started."""
         for pid in self.processes():
@@ -94,9 +102,9 @@ class Worker:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(40)
         self.kill()  # whatever is left of it
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self._log_file.close()
 
 
 class Served:
@@ -106,8 +114,29 @@ class Served:
         self.home = home
         self.bind = f"tcp://127.0.0.1:{free_ports()}"
         self.args = args
-        self.proc, self.info = start_server(home, "--bind", self.bind, "--workers", *args)
         self.workers: list[Worker] = []
+        self.logged: list[str] = []  # the engine's log lines (stderr), as they come
+        self._start()
+
+    def _start(self) -> None:
+        self.proc, self.info = start_server(self.home, "--bind", self.bind, "--workers", *self.args)
+        self._reader = threading.Thread(target=self._read, args=(self.proc,), daemon=True)
+        self._reader.start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            self.logged.append(line)
+
+    def wait_logged(self, *texts: str, timeout: float = 60) -> str:
+        """The first log line of the engine holding every one of `texts` (waits for it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.logged):
+                if all(text in line for text in texts):
+                    return line
+            time.sleep(0.05)  # not a sync: polling the engine's log lines for one
+        raise AssertionError(f"the engine never logged {texts}; it logged: {self.logged[-20:]}")
 
     def worker(self, *args: str) -> Worker:
         found = Worker(self.home, self.bind, *args)
@@ -118,8 +147,9 @@ class Served:
         """SIGKILL the engine, then start it again on the same log and ports."""
         self.proc.kill()
         self.proc.wait(20)
+        self._reader.join(10)
         self._close_pipes()
-        self.proc, self.info = start_server(self.home, "--bind", self.bind, "--workers", *self.args)
+        self._start()
 
     def events(self, run_id: str) -> list[EventRecord]:
         log = EventLog(self.home / "weboter.db", create=False)
@@ -139,10 +169,9 @@ class Served:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
-        assert self.proc.stderr is not None
-        err = self.proc.stderr.read()
+        self._reader.join(10)
         self._close_pipes()
-        return err
+        return "".join(self.logged)
 
     def _close_pipes(self) -> None:
         for stream in (self.proc.stdout, self.proc.stderr):
@@ -159,7 +188,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 class GatedShop(ShopServer):
     """The demo shop, where the first GET of `held` waits (until `release` or 60 s) after
-    saying so (`arrived`): a browser node in the middle of its work, for as long as needed."""
+    saying so (`arrived`), then is answered: a browser node in the middle of its work, for as
+    long as needed. (`requests` lists a held request once it is answered.)"""
 
     def __init__(self) -> None:
         super().__init__()
@@ -177,8 +207,8 @@ class _GatedHandler(ShopHandler):
             self.server.held = ""  # only the first one waits, and is never answered
             self.server.arrived.set()
             self.server.release.wait(60)
-            return
-        super().do_GET()
+        with contextlib.suppress(OSError):  # a browser that died meanwhile: nobody reads it
+            super().do_GET()
 
 
 @pytest.fixture

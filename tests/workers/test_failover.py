@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,30 @@ def test_a_worker_heals_a_locator_from_the_engines_history(served: Served, shop:
     assert after["status"] == "COMPLETED"
     assert (workspace / "after.csv").read_text() == (workspace / "before.csv").read_text()
     assert {r["source"] for r in after["repairs"]} == {"healer"}  # type: ignore[union-attr]
+
+
+def test_a_late_result_from_a_worker_presumed_lost_is_refused(
+    served: Served, shop: GatedShop
+) -> None:
+    workspace = served.home / "workspace"
+    frozen = served.worker("--workspace", str(workspace), "--name", "frozen")
+    shop.held = "/product/5"
+    proc = run_on(served, shop, "out.csv")
+    assert shop.arrived.wait(120), "the run never reached product 5"
+    served.worker("--workspace", str(workspace), "--name", "thawed")
+    frozen.send(signal.SIGSTOP)  # the worker and its Chromium freeze: no heartbeat, no result
+    try:
+        summary = finished(proc)  # the other worker finished the run
+    finally:
+        shop.release.set()  # the frozen worker's page gets its answer ...
+        frozen.send(signal.SIGCONT)  # ... and it wakes up, its node still in flight
+    assert summary["status"] == "COMPLETED"
+    run_id = str(summary["run_id"])
+    refusal = served.wait_logged("frozen", "refused")
+    assert "does not hold its lease" in refusal or "not a worker this engine knows" in refusal
+    events = served.events(run_id)
+    products = [
+        r for r in events if isinstance(r.event, NodeCompleted) and r.event.node_id == "product"
+    ]
+    assert len(products) == 11  # the late result was not recorded
+    assert sum(isinstance(r.event, NodeRequeued) for r in events) == 1
