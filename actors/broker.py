@@ -5,19 +5,19 @@ worker over its own ROUTER socket and passes the worker's reports on.
 
 The pattern is the ZeroMQ guide's Paranoid Pirate: workers say READY (with how many nodes they
 run at once), both sides send a heartbeat every `heartbeat` seconds, and a side not heard from
-for `liveness` beats is presumed gone (a worker reconnects with backoff). A run is leased to one
+for `LIVENESS` beats is presumed gone (a worker reconnects with backoff). A run is leased to one
 worker (its browser context lives there: runtime/transport/leases.py). When a worker is lost,
 its in-flight node is recorded as re-queued (`RequeueNode` -> NodeRequeued) and sent, with the
 same command id, to another worker, which puts the run's browser back from what the log
-recorded. Reports are taken only from the worker holding the run: a presumed-dead worker's late
-result is refused here (logged), and a result the log already has is a duplicate there.
+recorded. A report is passed on only from the worker holding the run, about the node it runs
+now, naming only artifacts it uploaded with it (runtime/transport/reports.py): a presumed-dead
+worker's late result is refused here (logged), and a result the log already has is a duplicate
+there.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -33,10 +33,11 @@ from weboter.runtime.store.projection import state_at
 from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import NODE_RUNNER, STATE_MANAGER
 from weboter.runtime.transport.bridge import bind, check_bindable, encode, message_decoder
-from weboter.runtime.transport.leases import Dispatch, Leases, Task, Worker
-from weboter.runtime.transport.peers import Refusals
+from weboter.runtime.transport.leases import Dispatch, Entry, Leases, Task
+from weboter.runtime.transport.peers import PEERS_KEPT, Bounded, Refusals
+from weboter.runtime.transport.reports import MAX_UPLOAD, Report, Uploads, read, refusal
 from weboter.runtime.transport.seam import Transport
-from weboter.runtime.transport.security import CurveConfig
+from weboter.runtime.transport.security import WORKERS, CurveConfig
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import (
     CancelNode,
@@ -44,32 +45,28 @@ from weboter.schemas.messages import (
     LookAtPage,
     Message,
     PageLooked,
+    RecordNodeResult,
     ReleaseRun,
     RequeueNode,
 )
-from weboter.schemas.state import BrowserState
-from weboter.schemas.workers import ART, BEAT, GONE, LEASE, MSG, READY, RunLease, WorkerReady
+from weboter.schemas.workers import (
+    ART,
+    BEAT,
+    GONE,
+    HEARTBEAT,
+    LEASE,
+    LIVENESS,
+    MSG,
+    READY,
+    RunLease,
+    WorkerReady,
+)
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT = 2.5  # seconds between beats, both ways
-LIVENESS = 3  # beats missed before the other side is presumed gone
-MAX_FRAME = 256 * 1024 * 1024  # an artifact (a download, a screenshot) fits; a flood does not
-_ADDRESS = re.compile(r"[0-9a-f]{64}(\.[a-z0-9]{1,8})?")
+DRAIN = 256  # worker messages read per wake-up: the engine's own inbox gets its turn
+MAX_CAPACITY = 256  # nodes at once a worker may ask for
 _ready = msgspec.msgpack.Decoder(WorkerReady)
-
-
-class _Report(msgspec.Struct):
-    """What the broker reads of a worker's report to route it (the rest is for its receiver,
-    which decodes it whole): its type, and the run or question it answers."""
-
-    type: str = ""
-    run_id: str = ""
-    command_id: str = ""
-
-
-_report = msgspec.msgpack.Decoder(_Report)
-REPORTS = ("RecordNodeResult", "RecordAttempt")
 
 
 class Broker(MessageActor):
@@ -93,8 +90,11 @@ class Broker(MessageActor):
         self.artifacts = ArtifactStore.beside(db_path)
         self.heartbeat = heartbeat
         self.book = Leases()
-        self.looks: dict[str, tuple[str, bytes]] = {}  # command id -> (reply_to, worker)
-        self._refusals = Refusals(log)
+        # command id -> (reply_to, the worker asked, release the run after: leased for this)
+        self.looks: dict[str, tuple[str, bytes, bool]] = {}
+        self.uploads = Uploads()
+        self._told: Bounded[bool] = Bounded(PEERS_KEPT)  # identities told GONE once
+        self._refusals = Refusals(log, who="broker", sender="worker connection")
         self._socket: zmq.Socket[Any] | None = None
         self._log: EventLog | None = None
         self._next_beat = 0.0
@@ -106,10 +106,11 @@ class Broker(MessageActor):
         check_bindable(self.endpoint, curve=self.curve is not None)
         sock = self.bridge.context.socket(zmq.ROUTER)
         if self.curve is not None:
-            self.curve.serve(sock)
+            self.curve.serve(sock, WORKERS)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        sock.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME)
+        sock.setsockopt(zmq.MAXMSGSIZE, MAX_UPLOAD)
+        sock.setsockopt(zmq.SNDHWM, 0)  # a node is never dropped for a slow worker
         self._socket = sock
         self.bridge.bound[self.endpoint] = bind(sock, self.endpoint)
         self._log = EventLog(self.db_path, create=False)
@@ -141,8 +142,8 @@ class Broker(MessageActor):
             if message.heal:  # the worker has no log to heal the node's locator from
                 found = fingerprints(self.db_path, message)
                 payload = encode(msgspec.structs.replace(message, fingerprints=found))
-            task = Task(message.run_id, message.node.id, message.version, payload)
-            self._send(self.book.submit(task))
+            storage = message.browser.storage if message.browser else ""
+            self._send(self.book.submit(_task(message, payload, storage)))
             if self.book.unplaced and not self._said_waiting:
                 log.warning("broker: no worker connected; nodes wait (start `weboter worker`)")
                 self._said_waiting = True
@@ -153,58 +154,61 @@ class Broker(MessageActor):
             self._to_holder(message.run_id, payload)
         elif isinstance(message, ReleaseRun):
             self._to_holder(message.run_id, payload)
-            worker = self.book.release(message.run_id)
+            entry = self.book.release(message.run_id)
             self.env.forget(message.run_id)
-            if worker is not None:
-                self._send(self.book.fill(worker))
+            if entry is not None:
+                self._send(self.book.fill(entry))
         else:
             log.warning("broker: ignored %s", type(message).__name__)
 
     def _look(self, message: LookAtPage) -> None:
+        assert self._log is not None
+        state = state_at(self._log, message.run_id)
         if message.browser is None:  # the page to put back comes from the log
-            assert self._log is not None
-            message = msgspec.structs.replace(
-                message, browser=state_at(self._log, message.run_id).browser
-            )
-        worker, new = self.book.place(message.run_id)
-        if worker is None:
+            message = msgspec.structs.replace(message, browser=state.browser)
+        held = self.book.holder_of(message.run_id) is not None
+        entry = self.book.place(message.run_id)
+        if entry is None:
             self._looked(message.command_id, message.run_id, message.reply_to, "no worker")
             return
-        if new:
-            self._lease(worker, message.run_id, message.browser)
-        self.looks[message.command_id] = (message.reply_to, worker.identity)
-        self._frames(worker.identity, [MSG, encode(message)])
+        if self.book.lease_pending(entry, message.run_id):
+            storage = message.browser.storage if message.browser else ""
+            self._lease(entry, message.run_id, storage)
+        # a run leased only to be looked at, that no node will ever run on: let it go after
+        done = not held and state.status.terminal
+        self.looks[message.command_id] = (message.reply_to, entry.identity, done)
+        self._frames(entry.identity, [MSG, encode(message)])
 
     def _to_holder(self, run_id: str, payload: bytes) -> None:
-        worker = self.book.holder_of(run_id)
-        if worker is not None:
-            self._frames(worker.identity, [MSG, payload])
+        entry = self.book.holder_of(run_id)
+        if entry is not None:
+            self._frames(entry.identity, [MSG, payload])
 
     def _send(self, dispatches: list[Dispatch]) -> None:
-        for worker, task, new in dispatches:
-            if new:  # the run's recorded browser goes with its lease
-                node = message_decoder.decode(task.payload)
-                assert isinstance(node, ExecuteNode)
-                self._lease(worker, task.run_id, node.browser)
-            self._frames(worker.identity, [MSG, task.payload])
+        for entry, task, new_lease in dispatches:
+            if new_lease:  # the run's recorded page state goes with its lease
+                self._lease(entry, task.run_id, task.storage)
+            self._frames(entry.identity, [MSG, task.payload])
 
-    def _lease(self, worker: Worker, run_id: str, browser: BrowserState | None) -> None:
-        """Tell `worker` the run is its own: the client's `$env` values and the stored
-        browser state its page is put back from."""
+    def _lease(self, entry: Entry, run_id: str, storage: str) -> None:
+        """Tell `entry` the run is its own: the client's `$env` values and the stored page
+        state its browser is put back from."""
         stored: dict[str, bytes] = {}
-        if browser is not None and browser.storage:
+        if storage:
             try:
-                stored[browser.storage] = self.artifacts.get(browser.storage)
+                stored[storage] = self.artifacts.get(storage)
             except OSError:
                 log.warning("broker: run %s: stored browser state is missing", run_id)
         lease = RunLease(run_id=run_id, env=self.env.sent(run_id), artifacts=stored)
-        self._frames(worker.identity, [LEASE, msgspec.msgpack.encode(lease)])
+        self._frames(entry.identity, [LEASE, msgspec.msgpack.encode(lease)])
 
     # --- from the workers ------------------------------------------------------------------
 
     def _from_workers(self) -> None:
         assert self._socket is not None
-        while self._socket.poll(0):
+        for _ in range(DRAIN):
+            if not self._socket.poll(0):
+                break
             parts = self._socket.recv_multipart(copy=False)
             try:
                 self._from_worker(parts)
@@ -218,107 +222,119 @@ class Broker(MessageActor):
         if kind == READY:
             self._ready(identity, _key(parts[0]), frames)
             return
-        worker = self.book.seen(identity, time.monotonic())
-        if worker is None:  # presumed lost, or never said READY: its reports are refused
-            why = "not a worker this engine knows (lost, or never said READY)"
+        entry = self.book.seen(identity, time.monotonic())
+        if entry is None:  # presumed lost, or never said READY: its reports are refused
             if kind == MSG:
-                why = f"a report from {why}: refused"
-            self._refusals.refused(identity, why)
-            self._frames(identity, [GONE])
-            return
-        if kind == BEAT:
+                unknown = "a report from a worker this engine does not know (any more): refused"
+                self._refusals.refused(identity, unknown)
+            if identity not in self._told:  # once: it says READY again on a new connection
+                self._told[identity] = True
+                self._frames(identity, [GONE])
             return
         if kind == ART and len(frames) == 3:
-            self._artifact(worker, frames[1].decode(errors="replace"), frames[2])
+            bad = self.uploads.add(identity, frames[1].decode(errors="replace"), frames[2])
+            if bad is not None:
+                self._refusals.refused(identity, f"worker {entry.name}: {bad}")
         elif kind == MSG and len(frames) == 3:
-            self._report(worker, frames[1].decode(errors="replace"), frames[2])
-        else:
-            self._refusals.refused(identity, f"worker {worker.name}: unknown frames {kind!r}")
+            self._report(entry, frames[1].decode(errors="replace"), frames[2])
+        elif kind != BEAT:
+            self._refusals.refused(identity, f"worker {entry.name}: unknown frames {kind[:20]!r}")
 
     def _ready(self, identity: bytes, key: str, frames: list[bytes]) -> None:
         if self.curve is not None and key.encode() not in self.curve.workers:
-            why = "READY from a key that is not a worker's (serve --worker KEY lets one in)"
-            self._refusals.refused(identity, why)
+            self._refusals.refused(identity, "READY from a key that is not a worker's")
             self._frames(identity, [GONE])
             return
         try:
             hello = _ready.decode(frames[1])
-        except (IndexError, msgspec.DecodeError) as exc:
+        except (IndexError, msgspec.DecodeError, msgspec.ValidationError) as exc:
             self._refusals.refused(identity, f"READY without a WorkerReady ({exc})")
             return
+        name = "".join(c for c in hello.name[:64] if c.isprintable()) or identity.hex()[:12]
+        capacity = min(max(hello.capacity, 1), MAX_CAPACITY)
         old = self.book.workers.get(identity)
+        if old is not None and not old.runs:  # said twice, holding nothing: nothing to undo
+            old.name, old.capacity, old.seen = name, capacity, time.monotonic()
+            return
         if old is not None:  # it started over: what it held is placed again
             self._lose(old, "the worker started over")
-        log.info("broker: worker %s ready (%d slots)", hello.name, hello.capacity)
+        self._told.pop(identity, None)
+        log.info("broker: worker %s ready (%d at once)", name, capacity)
         self._said_waiting = False
-        self._send(self.book.join(identity, hello.name, hello.capacity, time.monotonic()))
+        self._send(self.book.join(identity, name, capacity, time.monotonic()))
 
-    def _artifact(self, worker: Worker, address: str, data: bytes) -> None:
-        suffix = address[64:]
-        if not _ADDRESS.fullmatch(address) or hashlib.sha256(data).hexdigest() != address[:64]:
-            self._refusals.refused(worker.identity, f"artifact {address[:80]!r}: not its hash")
-            return
-        self.artifacts.put(data, suffix)
-
-    def _report(self, worker: Worker, dest: str, payload: bytes) -> None:
-        report = _report.decode(payload)
-        if report.type in REPORTS and dest == STATE_MANAGER:
-            holder = self.book.holder_of(report.run_id)
-            if holder is not worker:
-                held = holder.name if holder else "no worker"
-                self._refusals.refused(
-                    worker.identity,
-                    f"a result for run {report.run_id} from worker {worker.name}, which does "
-                    f"not hold its lease ({held} does): refused",
-                )
-                return
-            self.bridge.outbox().send_raw(dest, payload)
-            if report.type == "RecordNodeResult":
-                self._send(self.book.finished(worker, report.run_id))
-        elif report.type == "PageLooked" and report.command_id in self.looks:
-            reply_to, _ = self.looks.pop(report.command_id)
-            self.bridge.outbox().send_raw(reply_to, payload)
+    def _report(self, entry: Entry, dest: str, payload: bytes) -> None:
+        report = read(payload)
+        uploaded = self.uploads.take(entry.identity)
+        why: str | None
+        if report.type in ("RecordNodeResult", "RecordAttempt") and dest == STATE_MANAGER:
+            why = refusal(report, entry, self.book.holder_of(report.run_id), set(uploaded))
+        elif report.type == "PageLooked":
+            why = self._look_refusal(report, entry, set(uploaded))
         else:
-            why = f"worker {worker.name} may not send {report.type or 'that'} to {dest!r}"
-            self._refusals.refused(worker.identity, why)
+            why = f"worker {entry.name} may not send {report.type or 'that'} to {dest!r}"
+        if why is not None:
+            self._refusals.refused(entry.identity, why)
+            return
+        for address, data in uploaded.items():
+            self.artifacts.put(data, address[64:])
+        if report.type == "PageLooked":
+            reply_to, _, done = self.looks.pop(report.command_id)
+            self.bridge.outbox().send_raw(reply_to, payload)
+            if done:
+                self._to_holder(report.run_id, encode(ReleaseRun(run_id=report.run_id)))
+                self.book.release(report.run_id)
+            return
+        self.bridge.outbox().send_raw(dest, payload)
+        if report.type == RecordNodeResult.__name__:
+            self._send(self.book.finished(entry, report.run_id))
+
+    def _look_refusal(self, report: Report, entry: Entry, uploaded: set[str]) -> str | None:
+        asked = self.looks.get(report.command_id)
+        if asked is None or asked[1] != entry.identity:
+            return f"worker {entry.name} answered a look it was not asked for"
+        if report.screenshot and report.screenshot not in uploaded:
+            return f"worker {entry.name} names a screenshot it did not upload"
+        return None
 
     # --- heartbeats and lost workers -------------------------------------------------------
 
     def _tick(self) -> float | None:
-        now = time.monotonic()
-        if now < self._next_beat:
-            return self._next_beat - now
-        self._next_beat = now + self.heartbeat
-        for worker in self.book.expired(now, self.heartbeat * LIVENESS):
-            self._lose(worker, f"no heartbeat for {self.heartbeat * LIVENESS:g} s")
-        for identity in list(self.book.workers):
-            self._frames(identity, [BEAT])
-        return self.heartbeat
+        """Beat, and find the lost; how long until either is due again."""
+        now, timeout = time.monotonic(), self.heartbeat * LIVENESS
+        for entry in self.book.expired(now, timeout):
+            self._lose(entry, f"no heartbeat for {timeout:g} s")
+        if now >= self._next_beat:
+            self._next_beat = now + self.heartbeat
+            for identity in list(self.book.workers):
+                self._frames(identity, [BEAT])
+        expiry = self.book.next_expiry(timeout)
+        due = self._next_beat if expiry is None else min(self._next_beat, expiry)
+        return max(due - now, 0.01)
 
-    def _lose(self, worker: Worker, reason: str) -> None:
-        """`worker` is gone: its in-flight nodes are recorded as re-queued and, with every
+    def _lose(self, entry: Entry, reason: str) -> None:
+        """`entry` is gone: its in-flight nodes are recorded as re-queued and, with every
         node waiting for it, placed on other workers; looks it had get an error."""
-        log.warning(
-            "broker: worker %s lost (%s); its runs go to other workers", worker.name, reason
-        )
-        self.book.lost(worker)
-        for task in worker.busy.values():
+        log.warning("broker: worker %s lost (%s); its runs go to other workers", entry.name, reason)
+        self.book.lost(entry)
+        self.uploads.drop(entry.identity)
+        for task in entry.busy.values():
             requeue = RequeueNode(
-                command_id=f"requeue-{task.run_id}-{task.version}-{worker.name}",
+                command_id=f"requeue-{task.command_id}-{entry.name}",
                 run_id=task.run_id,
                 reply_to="",
                 node_id=task.node_id,
                 version=task.version,
-                worker=worker.name,
+                worker=entry.name,
                 reason=reason,
             )
             self.bridge.outbox().send(STATE_MANAGER, requeue)
-        for task in [*worker.busy.values(), *worker.waiting]:
+        for task in [*entry.busy.values(), *entry.waiting]:
             self._send(self.book.submit(task))
-        for command_id, (reply_to, holder) in list(self.looks.items()):
-            if holder == worker.identity:
+        for command_id, (reply_to, asked, _) in list(self.looks.items()):
+            if asked == entry.identity:
                 del self.looks[command_id]
-                self._looked(command_id, "", reply_to, f"worker {worker.name} was lost")
+                self._looked(command_id, "", reply_to, f"worker {entry.name} was lost")
 
     def _looked(self, command_id: str, run_id: str, reply_to: str, why: str) -> None:
         error = ErrorContext(
@@ -332,8 +348,21 @@ class Broker(MessageActor):
         assert self._socket is not None
         try:
             self._socket.send_multipart([identity, *frames], zmq.NOBLOCK)
-        except zmq.ZMQError as exc:  # gone, or not keeping up: its heartbeat will tell
+        except zmq.ZMQError as exc:  # gone: its heartbeat stops, its nodes are placed again
             log.info("broker: worker %r cannot take a message (%s)", identity, exc)
+
+
+def _task(message: ExecuteNode, payload: bytes, storage: str) -> Task:
+    node = message.node.id
+    return Task(
+        message.run_id,
+        node,
+        message.version,
+        message.command_id,
+        message.reply_to,
+        payload,
+        storage,
+    )
 
 
 def _key(frame: zmq.Frame) -> str:

@@ -136,6 +136,8 @@ class Executor(MessageActor):
         run_id = message.run_id
         if run_id not in self.watchers:
             return  # not a run this executor drives (any more)
+        if message.duplicate:  # a result recorded before (a node re-run elsewhere): the run
+            return  # went on from the first one, whose Committed came here then
         status = self.statuses[run_id] = message.status
         if status in DRIVEN:  # the statuses core.plan plans a node for
             if message.plan is None:  # decide turns unknown nodes into NodeFailed; defensive

@@ -82,8 +82,10 @@ class NodeRunner(MessageActor):
         db_path: Path | None = None,
         workspace: Workspace | None = None,
         node_timeout: float | None = None,
+        forget_env: bool = True,
     ) -> None:
         super().__init__(bridge)
+        self.forget_env = forget_env  # a run's $env values go when it is released
         self.catalog = catalog
         self.env = env
         self.artifacts = artifacts
@@ -139,7 +141,8 @@ class NodeRunner(MessageActor):
         assert self.loop is not None
         if isinstance(message, ReleaseRun):
             self.run_secrets.pop(message.run_id, None)
-            self.env.forget(message.run_id)  # the values its client sent: gone with the run
+            if self.forget_env:  # the values its client sent: gone with the run
+                self.env.forget(message.run_id)
             asyncio.run_coroutine_threadsafe(self.browser.close_run(message.run_id), self.loop)
             return
         if isinstance(message, LookAtPage):

@@ -20,6 +20,9 @@ from typing import Any
 
 import msgspec
 
+HEARTBEAT = 2.5  # seconds between beats, both ways
+LIVENESS = 3  # beats missed before the other side is presumed gone
+
 READY = b"READY"
 BEAT = b"BEAT"
 ART = b"ART"

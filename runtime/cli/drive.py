@@ -238,22 +238,14 @@ def summarise(db: Path, run_id: str, ended: RunEnded, source: Any = None) -> dic
     `run_id -> (state, events)` of an engine in another process, instead of the local log."""
     if source is not None:
         state, records = source(run_id)
-        repairs = [
-            msgspec.to_builtins(r.event)
-            for r in records
-            if type(r.event).__name__ == "RepairApplied"
-        ]
     else:
         log = EventLog(db, create=False)
         try:
             state = state_at(log, run_id)
-            repairs = [
-                msgspec.to_builtins(to_record(row).event)
-                for row in log.read_stored(run_id)
-                if row.type == "RepairApplied"
-            ]
+            records = [to_record(row) for row in log.stored_of_types(run_id, ("RepairApplied",))]
         finally:
             log.close()
+    repairs = [msgspec.to_builtins(r.event) for r in records if isinstance(r.event, RepairApplied)]
     return {
         "run_id": run_id,
         "status": ended.status,

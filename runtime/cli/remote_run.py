@@ -43,7 +43,7 @@ def engine_for(
     endpoint = getattr(args, "engine", None)
     if not endpoint:
         return Engine(settings, env=env).start()
-    from weboter.runtime.cli.worker_command import key_pair, server_key  # noqa: PLC0415
+    from weboter.runtime.cli.keys import key_pair, server_key  # noqa: PLC0415
     from weboter.runtime.transport.security import local_keys  # noqa: PLC0415
 
     home = db_path(args).parent

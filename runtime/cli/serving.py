@@ -112,6 +112,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # clients' workflows see the env file, and of this process's environment only what
     # --env-allow names (by prefix)
     env = env_source(args.env_file, os_allow=tuple(args.env_allow))
+    if workers and (args.env_file or args.env_allow):
+        print(
+            "warning: with --workers, nodes run in the workers: they read $env from the values "
+            "each run's client sends and from their own --env-file/--env-allow, not from this "
+            "engine's",
+            file=sys.stderr,
+        )
     serve(db_path(args), args.bind, env=env, curve=curve, ready=ready, workers=workers)
     return 0
 

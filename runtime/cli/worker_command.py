@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
@@ -109,33 +108,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def _keys(args: argparse.Namespace, home: Path) -> tuple[bytes, bytes, bytes]:
     """(engine public, own public, own secret) from the flags, else from `home/keys/`."""
+    from weboter.runtime.cli.keys import key_pair, server_key  # noqa: PLC0415
     from weboter.runtime.transport.security import worker_keys  # noqa: PLC0415
 
     own = key_pair(args.curve_key) if args.curve_key is not None else worker_keys(home)
     return server_key(args.server_key, home), own[0], own[1]
-
-
-def server_key(given: str | None, home: Path) -> bytes:
-    """The engine's public key: `given` (Z85 text, or a key file), else keys/engine.json's."""
-    from weboter.runtime.transport.security import local_keys  # noqa: PLC0415
-
-    if given is None:
-        return local_keys(home)[0].public_key
-    key = key_pair(Path(given))[0] if Path(given).is_file() else given.encode()
-    if len(key) != 40:
-        raise UsageError(
-            f"--server-key {given}: not a public key (40 Z85 characters) nor a key file",
-            hint="copy server_public_key from what `weboter serve` printed",
-        )
-    return key
-
-
-def key_pair(path: Path) -> tuple[bytes, bytes]:
-    """(public, secret) from a key file (`weboter keys --json > FILE`)."""
-    try:
-        keys = json.loads(path.read_text(encoding="utf-8"))
-        return keys["public"].encode(), keys.get("secret", "").encode()
-    except (OSError, ValueError, KeyError, AttributeError) as exc:
-        raise UsageError(
-            f"{path}: not a key file ({exc})", hint="make one with: weboter keys --json > FILE"
-        ) from exc

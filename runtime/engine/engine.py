@@ -91,7 +91,6 @@ class Engine:
                 s.db_path,
                 frozenset(k.decode() for k in s.curve.operators),
                 frozenset(k.decode() for k in s.curve.readers),
-                frozenset(k.decode() for k in s.curve.workers),
             ),
         )
 

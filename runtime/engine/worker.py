@@ -27,7 +27,6 @@ from typing import Any
 import msgspec
 import zmq
 
-from weboter.actors.broker import HEARTBEAT, LIVENESS
 from weboter.actors.node_runner import NodeRunner
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.browser.evidence import EvidencePolicy
@@ -38,9 +37,21 @@ from weboter.runtime.transport.actor import started_ok
 from weboter.runtime.transport.addresses import NODE_RUNNER
 from weboter.runtime.transport.bridge import encode, message_decoder
 from weboter.runtime.transport.link import UploadingStore, WorkerLink
+from weboter.runtime.transport.reports import read
 from weboter.runtime.transport.security import connect_client
-from weboter.schemas.messages import ReleaseRun
-from weboter.schemas.workers import ART, BEAT, GONE, LEASE, MSG, READY, RunLease, WorkerReady
+from weboter.schemas.messages import CancelNode, ReleaseRun
+from weboter.schemas.workers import (
+    ART,
+    BEAT,
+    GONE,
+    HEARTBEAT,
+    LEASE,
+    LIVENESS,
+    MSG,
+    READY,
+    RunLease,
+    WorkerReady,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +83,7 @@ class Worker:
         self.link = WorkerLink(self.context)
         self.artifacts = UploadingStore(settings.home / "worker-cache" / "artifacts")
         self.runs: set[str] = set()  # the runs leased to this worker
+        self.dropped: set[str] = set()  # runs given up with a session: their reports are void
         self.connected = 0  # times it said READY (reconnects show here)
 
     def run(self, stop: threading.Event, ready: Callable[[dict[str, Any]], None]) -> None:
@@ -94,13 +106,17 @@ class Worker:
             restore="captured",  # no log here to re-drive from: put back, or say how it differs
             workspace=workspace,
             node_timeout=s.node_timeout or None,
+            forget_env=False,  # this loop gives and forgets each run's values, in order
         )
         try:
             started_ok(runner)
             ready({"worker": s.name, "connect": s.connect, "capacity": s.capacity})
             backoff = 1.0
             while not stop.is_set():
-                if self._session(stop):  # it heard from the engine: start the backoff over
+                ended = self._session(stop)
+                if ended == "gone":  # the engine is there but forgot us: at once, anew
+                    continue
+                if ended == "heard":  # it was there: start the backoff over
                     backoff = 1.0
                 if stop.wait(backoff):  # not a sync: the protocol's reconnect backoff
                     break
@@ -110,22 +126,24 @@ class Worker:
             self.link.stop()
             self.context.term()
 
-    def _session(self, stop: threading.Event) -> bool:
-        """One connection to the broker, until it is presumed gone or `stop`; whether the
-        engine was heard from at all."""
+    def _session(self, stop: threading.Event) -> str:
+        """One connection to the broker, until it is presumed gone, says GONE, or `stop`:
+        "gone" (it does not know this worker), "heard" (it answered, then fell silent) or
+        "silent" (it never answered)."""
         s = self.settings
         sock = self.context.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.SNDHWM, 0)  # a report waits for the connection, never dropped
         if s.keys is not None:
             connect_client(sock, *s.keys)
         sock.connect(s.connect)
-        self._say(sock, READY, encode(WorkerReady(name=s.name, capacity=s.capacity)))
+        sock.send_multipart([READY, encode(WorkerReady(name=s.name, capacity=s.capacity))])
         self.connected += 1
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
         poller.register(self.link.wake_r, zmq.POLLIN)
         heard = time.monotonic()
-        heard_any = False
+        ended = "silent"
         next_beat = heard + s.heartbeat
         try:
             while not stop.is_set():
@@ -136,9 +154,9 @@ class Worker:
                         s.connect,
                         now - heard,
                     )
-                    return heard_any
+                    return ended
                 if now >= next_beat:
-                    self._say(sock, BEAT)
+                    sock.send_multipart([BEAT])
                     next_beat = now + s.heartbeat
                 wait = min(next_beat - now, 0.5)  # wakes to look at `stop` too
                 events = dict(poller.poll(max(int(wait * 1000), 1)))
@@ -146,57 +164,53 @@ class Worker:
                     self.link.drain_wake()
                 self._send_pending(sock)
                 while sock.poll(0):
-                    heard, heard_any = time.monotonic(), True
-                    if self._from_broker(sock, sock.recv_multipart()):
-                        self._say(
-                            sock, READY, encode(WorkerReady(name=s.name, capacity=s.capacity))
-                        )
+                    heard, ended = time.monotonic(), "heard"
+                    if self._from_broker(sock.recv_multipart()):
+                        return "gone"
+            return ended
         finally:
             self._drop_runs()
-            self._send_pending(None)  # what the runner said for the old session is void
             sock.close(linger=0)
-        return heard_any
 
-    def _from_broker(self, sock: zmq.Socket[Any], frames: list[bytes]) -> bool:
-        """Handle one message; True when the broker does not know this worker (say READY)."""
+    def _from_broker(self, frames: list[bytes]) -> bool:
+        """Handle one message; True when the broker does not know this worker (start over)."""
         kind = frames[0] if frames else b""
         if kind == MSG and len(frames) == 2:
             message = message_decoder.decode(frames[1])
             if isinstance(message, ReleaseRun):
                 self.runs.discard(message.run_id)
+                self.settings.env.forget(message.run_id)
             self.link.deliver(NODE_RUNNER, frames[1])
         elif kind == LEASE and len(frames) == 2:
             lease = _lease.decode(frames[1])
             self.runs.add(lease.run_id)
+            self.dropped.discard(lease.run_id)
             self.settings.env.give(lease.run_id, lease.env)
             for address, data in lease.artifacts.items():
                 self.artifacts.keep(address, data)
         elif kind == GONE:
             log.warning("worker: the engine does not know this worker (any more); starting over")
-            self._drop_runs()
             return True
         elif kind != BEAT:
             log.warning("worker: dropped a message of kind %r from the engine", kind[:20])
         return False
 
-    def _send_pending(self, sock: zmq.Socket[Any] | None) -> None:
+    def _send_pending(self, sock: zmq.Socket[Any]) -> None:
         for dest, payload in self.link.pending():
-            if sock is None:
-                continue
+            if read(payload).run_id in self.dropped:
+                continue  # a node of a run given up with an old session: nobody wants it
             for address, data in self.artifacts.fresh():
-                self._say(sock, ART, address.encode(), data)
-            self._say(sock, MSG, dest.encode(), payload)
+                sock.send_multipart([ART, address.encode(), data])
+            sock.send_multipart([MSG, dest.encode(), payload])
 
     def _drop_runs(self) -> None:
-        """Close the browsers of the runs this worker held: whoever runs them next puts them
-        back from the log."""
+        """Give up the runs this worker held: their nodes are cancelled, their browsers
+        closed, their reports void; whoever runs them next puts them back from the log."""
         for run_id in self.runs:
+            self.link.deliver(NODE_RUNNER, encode(CancelNode(run_id=run_id)))
             self.link.deliver(NODE_RUNNER, encode(ReleaseRun(run_id=run_id)))
+            self.settings.env.forget(run_id)
+        self.dropped |= self.runs
         self.runs.clear()
-
-    @staticmethod
-    def _say(sock: zmq.Socket[Any], *frames: bytes) -> None:
-        try:
-            sock.send_multipart(list(frames), zmq.NOBLOCK)
-        except zmq.Again:  # the engine is not taking messages: the heartbeat will tell
-            log.info("worker: the engine cannot take a message now; dropped")
+        self.link.pending()  # what the runner said in the old session is void
+        self.artifacts.fresh()

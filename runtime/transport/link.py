@@ -61,6 +61,7 @@ class _LinkOutbox:
         return self.send_raw(dest, encode(message))
 
     def send_raw(self, dest: str, payload: bytes) -> bool:
+        """Queued for the connection to the engine: never dropped here (True)."""
         self._link.outgoing.put((dest, payload))
         self._link.wake()
         return True

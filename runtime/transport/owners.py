@@ -4,8 +4,8 @@ A run belongs to the client whose key asked for it (`RunCreated.client`, stamped
 from the key that authenticated the connection, never taken from the client's message). A
 client may stop, step, change, fork, resume and catch up only its own runs; the engine's
 *operators* (the key `weboter serve` keeps for programs on its own host) may act on every run;
-*readers* may only follow the stream and catch up on every run; a *worker*'s key sends
-nothing here (it runs nodes, on the worker endpoint: actors/broker.py).
+*readers* may only follow the stream and catch up on every run. (A worker's key does not get
+in here at all: it is let in on the worker endpoint only, runtime/transport/security.py.)
 An engine without CURVE has no clients to tell apart: it only listens on loopback, and every
 sender is an operator.
 
@@ -31,12 +31,10 @@ class RunOwners:
         db_path: Path | None,
         operators: frozenset[str],
         readers: frozenset[str] = frozenset(),
-        workers: frozenset[str] = frozenset(),
     ) -> None:
         self.db_path = db_path
         self.operators = operators
         self.readers = readers
-        self.workers = workers
         self._owners: dict[str, str] = {}
         self._log: EventLog | None = None
 
@@ -65,11 +63,6 @@ class RunOwners:
 
     def refusal(self, client: str, message: object) -> str | None:
         """Why `client` may not send `message`, or None when it may."""
-        if client and client in self.workers:
-            return (
-                "a worker's key may only run nodes, on the engine's worker endpoint; a client "
-                "needs a key of its own (weboter keys)"
-            )
         if client and client in self.readers:
             if isinstance(message, CatchUp):
                 return None  # a reader reads every run

@@ -61,9 +61,17 @@ class Refusals:
     """Logs each refused message as a warning with its reason, at most `per_minute` a minute;
     beyond that, one line says how many more there were (one thread uses it)."""
 
-    def __init__(self, log: logging.Logger, per_minute: int = 20) -> None:
+    def __init__(
+        self,
+        log: logging.Logger,
+        per_minute: int = 20,
+        *,
+        who: str = "bridge",
+        sender: str = "client",
+    ) -> None:
         self.log = log
         self.per_minute = per_minute
+        self.who, self.sender = who, sender
         self._window = 0.0
         self._logged = 0
         self._hidden = 0
@@ -72,10 +80,12 @@ class Refusals:
         now = time.monotonic()
         if now - self._window >= 60:
             if self._hidden:
-                self.log.warning("bridge: %d more refused messages not shown", self._hidden)
+                self.log.warning("%s: %d more refused messages not shown", self.who, self._hidden)
             self._window, self._logged, self._hidden = now, 0, 0
         if self._logged < self.per_minute:
             self._logged += 1
-            self.log.warning("bridge: refused a message from client %r: %s", client, why)
+            self.log.warning(
+                "%s: refused a message from %s %r: %s", self.who, self.sender, client, why
+            )
         else:
             self._hidden += 1

@@ -15,6 +15,7 @@ text, as `weboter keys` prints them.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +23,13 @@ from typing import Any
 
 import zmq
 from zmq.auth.thread import ThreadAuthenticator
+
+from weboter.runtime.transport.peers import Refusals
+
+_log = logging.getLogger(__name__)
+
+CLIENTS = "weboter"  # the ZAP domain of the sockets clients use
+WORKERS = "weboter-workers"  # the worker endpoint's: a worker's key gets in there only
 
 
 @dataclass(frozen=True)
@@ -52,33 +60,47 @@ class CurveConfig:
         keys = {k.encode() if isinstance(k, str) else k for k in client_keys}
         return replace(
             self,
-            clients=self.clients | keys,
+            clients=self.clients if worker else self.clients | keys,
             operators=self.operators | keys if operator else self.operators,
             readers=self.readers | keys if reader else self.readers,
             workers=self.workers | keys if worker else self.workers,
         )
 
-    def serve(self, socket: zmq.Socket[Any]) -> None:
-        """Make `socket` (before bind) a CURVE server with this key pair."""
+    def serve(self, socket: zmq.Socket[Any], domain: str = CLIENTS) -> None:
+        """Make `socket` (before bind) a CURVE server with this key pair, admitting the keys of
+        `domain`: CLIENTS (commands, catch-up, events) or WORKERS (the worker endpoint)."""
         socket.curve_secretkey = self.secret_key
         socket.curve_publickey = self.public_key
         socket.curve_server = True
+        socket.zap_domain = domain.encode()
 
 
 class _AllowList:
-    def __init__(self, keys: frozenset[bytes]) -> None:
-        self.keys = keys
+    """ZAP: a client key gets into the clients' sockets, a worker key into the workers'; each
+    refusal is logged with why (rate-limited)."""
+
+    def __init__(self, config: CurveConfig) -> None:
+        self.allowed = {CLIENTS: config.clients, WORKERS: config.workers}
+        self._refusals = Refusals(_log, who="authentication", sender="key")
 
     def callback(self, domain: str, key: bytes) -> bool:
-        # pyzmq hands the client's key over in binary; the allow-list is Z85
-        return zmq.utils.z85.encode(key) in self.keys if len(key) == 32 else key in self.keys
+        # pyzmq hands the client's key over in binary; the allow-lists are Z85
+        text = zmq.utils.z85.encode(key) if len(key) == 32 else key
+        keys = self.allowed.get(domain, frozenset())
+        if text in keys:
+            return True
+        where = "the worker endpoint" if domain == WORKERS else "the engine's client sockets"
+        self._refusals.refused(text, f"not a key allowed on {where}")
+        return False
 
 
 def start_authenticator(context: zmq.Context[Any], config: CurveConfig) -> ThreadAuthenticator:
-    """A ZAP handler for `context`: only the allow-listed client keys get in."""
+    """A ZAP handler for `context`: only the allow-listed keys get in, each where it may."""
     auth = ThreadAuthenticator(context)
     auth.start()
-    auth.configure_curve_callback(domain="*", credentials_provider=_AllowList(config.clients))
+    allow = _AllowList(config)
+    for domain in (CLIENTS, WORKERS):  # every socket names its domain (CurveConfig.serve)
+        auth.configure_curve_callback(domain=domain, credentials_provider=allow)
     return auth
 
 

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.timeout(10)
 
 
 def task(run: str, node: str = "n", version: int = 1) -> Task:
-    return Task(run, node, version, f"{run}:{node}".encode())
+    return Task(run, node, version, f"c-{run}-{node}", "executor", f"{run}:{node}".encode())
 
 
 def names(dispatches: list) -> list[tuple[str, str, bool]]:
@@ -37,8 +37,13 @@ def test_nodes_beyond_capacity_wait_in_order_and_take_freed_slots() -> None:
     assert book.submit(task("r2")) == []  # leased to a, waiting for its slot
     assert book.submit(task("r3")) == []
     a = book.workers[b"a"]
-    assert names(book.finished(a, "r1")) == [("a", "r2", False)]
-    assert book.release("r3") is a  # r3 ended while waiting: it is dropped
+    # r2's first node leaves the queue now: its LEASE goes first, then as a lease never again
+    assert names(book.finished(a, "r1")) == [("a", "r2", True)]
+    assert names(book.finished(a, "r2")) == [("a", "r3", True)]
+    book.submit(task("r2", "m"))
+    assert names(book.finished(a, "r3")) == [("a", "r2", False)]
+    assert book.submit(task("r3", "m")) == []
+    assert book.release("r3") is a  # r3 ended with a node waiting: it is dropped
     assert book.finished(a, "r2") == []
     assert book.holder == {"r1": b"a", "r2": b"a"}
 
@@ -60,3 +65,4 @@ def test_a_lost_worker_gives_up_its_leases() -> None:
     in_flight = list(lost[0].busy.values())
     assert names(book.submit(in_flight[0])) == [("b", "r1", True)]  # a new lease, on b
     assert book.seen(b"a", now=9) is None  # its late reports find no worker
+    assert book.next_expiry(7.5) == 12.5  # b, heard at 5

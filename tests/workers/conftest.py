@@ -74,6 +74,13 @@ class Worker:
                 continue
         return found
 
+    def wait_logged(self, *texts: str, timeout: float = 60) -> None:
+        """Until the worker's log (stderr) has one of `texts`."""
+        deadline = time.monotonic() + timeout
+        while not any(text in self.log.read_text() for text in texts):
+            assert time.monotonic() < deadline, f"worker never logged any of {texts}"
+            time.sleep(0.05)  # not a sync: polling the worker's log file for a line
+
     def gone(self, timeout: float) -> bool:
         """Wait until none of this worker's processes is left (True), or `timeout` s."""
         deadline = time.monotonic() + timeout
