@@ -59,11 +59,8 @@ from weboter.schemas.state import RestoreReport
 
 log = logging.getLogger(__name__)
 
-NOT_RETRIED = (
-    ReferenceError_,
-    WorkflowError,
-    RestoreMismatch,
-)  # the same input fails the same way again
+# the same input fails the same way again
+NOT_RETRIED = (ReferenceError_, WorkflowError, RestoreMismatch)
 
 
 class NodeRunner(MessageActor):

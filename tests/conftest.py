@@ -3,6 +3,7 @@ workflow (given as the dict a user would write) through the real actor path."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -117,6 +118,22 @@ def flow(*nodes: dict, **fields: Any) -> dict:
         "nodes": list(nodes),
         **fields,
     }
+
+
+def demo_workflow(folder: Path, timeout_ms: int = 1000) -> Path:
+    """The demo's workflow, its locators waiting `timeout_ms` (not 5 s) before they give up:
+    for tests of runs whose locators are meant to find nothing (healing). A JSON file."""
+    from weboter.runtime.core.loader import parse_text  # noqa: PLC0415
+    from weboter.runtime.demo.run import WORKFLOW  # noqa: PLC0415
+
+    data = parse_text(WORKFLOW.read_text(encoding="utf-8"), str(WORKFLOW))
+    for step in data["nodes"]:
+        inputs = step.get("inputs") or {}
+        if ("locator" in inputs or "locators" in inputs) and "timeout" not in inputs:
+            inputs["timeout"] = timeout_ms
+    path = folder / "demo-workflow.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
 
 
 def weboter(

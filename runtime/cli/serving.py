@@ -10,7 +10,7 @@ from typing import Any
 from weboter.runtime.cli.common import db_path, out
 
 
-def add_command(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_command(sub: Any, common: argparse.ArgumentParser) -> None:  # table: the parser
     p = sub.add_parser(
         "serve",
         parents=[common],

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import weboter
-from weboter.runtime.demo.run import WORKFLOW, run_demo
+from tests.conftest import demo_workflow, weboter
+from weboter.runtime.demo.run import run_demo
 from weboter.runtime.demo.shop import PASSWORD, USER, ShopServer
 
 pytestmark = pytest.mark.timeout(300)
@@ -30,7 +30,7 @@ def run_on(home: Path, shop: ShopServer, out: Path, *more: str) -> dict:
     env_file.write_text(json.dumps({"shop": {"user": USER, "password": PASSWORD}}))
     result = weboter(
         "run",
-        str(WORKFLOW),
+        str(demo_workflow(home)),  # its locators give up after 1 s, not 5: healing starts sooner
         "--json",
         "--var",
         f"base_url={shop.url}",
@@ -79,8 +79,8 @@ def test_a_redesigned_shop_is_healed_from_the_runs_own_history(tmp_path: Path) -
     verified = weboter("verify", healed["run_id"], "--json", home=tmp_path)
     assert verified.returncode == 0 and json.loads(verified.stdout)["divergence"] is None
     # the heals, written back into a copy of the workflow, run without healing
-    copy = tmp_path / "flow.yaml"
-    copy.write_text(WORKFLOW.read_text())
+    copy = tmp_path / "flow.json"
+    copy.write_text(demo_workflow(tmp_path).read_text())
     wrote = weboter("heal", healed["run_id"], "--write", str(copy), "--json", home=tmp_path)
     assert wrote.returncode == 0, wrote.stderr
     assert set(json.loads(wrote.stdout)["healed"]) == {"password", "links", "read"}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import demo_workflow
 from tests.workers.conftest import GatedShop, Served
 from weboter.runtime.demo.shop import PASSWORD, USER
 from weboter.schemas.events import BrowserRestored, NodeCompleted, NodeRequeued
@@ -24,13 +25,15 @@ pytestmark = pytest.mark.timeout(240)
 WORKFLOW = Path(__file__).parents[2] / "runtime" / "demo" / "shop_workflow.yaml"
 
 
-def run_on(served: Served, shop: GatedShop, out: str, *more: str) -> subprocess.Popen[str]:
+def run_on(
+    served: Served, shop: GatedShop, out: str, *more: str, workflow: Path = WORKFLOW
+) -> subprocess.Popen[str]:
     """`weboter run` of the demo shop on the served engine (its workers), writing `out`."""
     env_file = served.home / "shop-env.json"
     env_file.write_text(json.dumps({"shop": {"user": USER, "password": PASSWORD}}))
     variables = ["--var", f"base_url={shop.url}", "--var", f"out={out}", "--var", "rows=[]"]
     where = ["--json", "--engine", served.bind, "--env-file", str(env_file)]
-    command = [sys.executable, "-m", "weboter.runtime.cli.main", "run", str(WORKFLOW)]
+    command = [sys.executable, "-m", "weboter.runtime.cli.main", "run", str(workflow)]
     return subprocess.Popen(
         [*command, *where, *variables, *more],
         env={**os.environ, "WEBOTER_HOME": str(served.home)},
@@ -101,7 +104,8 @@ def test_a_worker_heals_a_locator_from_the_engines_history(served: Served, shop:
     before = finished(run_on(served, shop, "before.csv"))
     assert before["status"] == "COMPLETED"
     shop.variant = "renamed"  # the shop's redesign: the recorded locators find nothing
-    after = finished(run_on(served, shop, "after.csv", "--on-error", "heal"))
+    quick = demo_workflow(served.home)  # its locators give up after 1 s: healing starts sooner
+    after = finished(run_on(served, shop, "after.csv", "--on-error", "heal", workflow=quick))
     assert after["status"] == "COMPLETED"
     assert (workspace / "after.csv").read_text() == (workspace / "before.csv").read_text()
     assert {r["source"] for r in after["repairs"]} == {"healer"}  # type: ignore[union-attr]
