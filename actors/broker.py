@@ -52,6 +52,7 @@ from weboter.schemas.messages import (
 from weboter.schemas.workers import (
     ART,
     BEAT,
+    BYE,
     GONE,
     HEARTBEAT,
     LEASE,
@@ -94,7 +95,7 @@ class Broker(MessageActor):
         self.looks: dict[str, tuple[str, bytes, bool]] = {}
         self.uploads = Uploads()
         self._told: Bounded[bool] = Bounded(PEERS_KEPT)  # identities told GONE once
-        self._refusals = Refusals(log, who="broker", sender="worker connection")
+        self._refusals = Refusals(log, who="broker", sender="a message from worker connection")
         self._socket: zmq.Socket[Any] | None = None
         self._log: EventLog | None = None
         self._next_beat = 0.0
@@ -111,8 +112,12 @@ class Broker(MessageActor):
         sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
         sock.setsockopt(zmq.MAXMSGSIZE, MAX_UPLOAD)
         sock.setsockopt(zmq.SNDHWM, 0)  # a node is never dropped for a slow worker
+        try:
+            self.bridge.bound[self.endpoint] = bind(sock, self.endpoint)
+        except BaseException:  # closed here: a socket left open keeps the engine from stopping
+            sock.close(linger=0)
+            raise
         self._socket = sock
-        self.bridge.bound[self.endpoint] = bind(sock, self.endpoint)
         self._log = EventLog(self.db_path, create=False)
         self.watch(sock, self._from_workers)
         self.on_idle(self._tick)
@@ -237,6 +242,8 @@ class Broker(MessageActor):
                 self._refusals.refused(identity, f"worker {entry.name}: {bad}")
         elif kind == MSG and len(frames) == 3:
             self._report(entry, frames[1].decode(errors="replace"), frames[2])
+        elif kind == BYE:
+            self._lose(entry, "the worker stopped")
         elif kind != BEAT:
             self._refusals.refused(identity, f"worker {entry.name}: unknown frames {kind[:20]!r}")
 
@@ -317,6 +324,7 @@ class Broker(MessageActor):
         node waiting for it, placed on other workers; looks it had get an error."""
         log.warning("broker: worker %s lost (%s); its runs go to other workers", entry.name, reason)
         self.book.lost(entry)
+        self._said_waiting = self._said_waiting and bool(self.book.workers)  # none left: say so
         self.uploads.drop(entry.identity)
         for task in entry.busy.values():
             requeue = RequeueNode(

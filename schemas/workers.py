@@ -5,6 +5,7 @@
                        [BEAT]                 still alive (every heartbeat interval)
                        [ART, address, bytes]  an artifact the next message refers to
                        [MSG, dest, payload]   a message from the worker's Node Runner
+                       [BYE]                  stopping: place my runs elsewhere now
     broker -> worker   [BEAT]                 still alive
                        [LEASE, RunLease]      a run is yours: what its nodes need
                        [MSG, payload]         a message for the worker's Node Runner
@@ -29,6 +30,7 @@ ART = b"ART"
 MSG = b"MSG"
 LEASE = b"LEASE"
 GONE = b"GONE"
+BYE = b"BYE"
 
 
 class WorkerReady(msgspec.Struct, frozen=True):

@@ -19,6 +19,7 @@ DETAIL_KEYS = (
     "value",
     "scope",
     "source",
+    "worker",
     "action",
     "confidence",
     "changes",

@@ -26,6 +26,7 @@ from weboter.runtime.cli.common import (
     parse_vars,
 )
 from weboter.runtime.cli.debug_commands import fork_request, resolve
+from weboter.runtime.cli.detail import detail
 from weboter.runtime.cli.interrupt import pause_now, sigterm_interrupts
 from weboter.runtime.cli.remote_run import engine_for, remote_job, summary_source, where
 from weboter.runtime.core.decide import Decider
@@ -47,6 +48,8 @@ from weboter.schemas.messages import REJECTED, Mode, RunEnded, SetBreakpoint, St
 from weboter.schemas.state import Breakpoint
 from weboter.schemas.workflow import Workflow
 
+SAID = {"RepairApplied": "fix ", "NodeRequeued": "move"}  # events said as they come
+
 
 class Progress:
     """Prints one line per executed node on stderr (prefixed with `tag`); and, unless
@@ -66,11 +69,11 @@ class Progress:
         if type_ == "BrowserRestored" and not self.quiet:
             print(self.tag + restored_line(payload, header), file=sys.stderr, flush=True)
             return
-        if type_ == "RepairApplied" and not self.quiet:  # a run repaired on its way: said
-            repair = decode_event(type_, header["schema_version"], payload)
-            assert isinstance(repair, RepairApplied)
-            said = f"  [fix ] {repair.node_id}: {repair.action.kind} by the {repair.source}"
-            print(f"{self.tag}{said}: {repair.action.reason}", file=sys.stderr, flush=True)
+        if type_ in SAID and not self.quiet:  # a repair, a node moved to another worker
+            said = detail(
+                msgspec.to_builtins(decode_event(type_, header["schema_version"], payload))
+            )
+            print(f"{self.tag}  [{SAID[type_]}] {said}", file=sys.stderr, flush=True)
             return
         if type_ not in ("NodeCompleted", "SubFlowReturned", "NodeFailed", "SubFlowEntered"):
             return

@@ -10,11 +10,12 @@ from weboter.runtime.errors import UsageError
 
 
 def server_key(given: str | None, home: Path) -> bytes:
-    """The engine's public key: `given` (Z85 text, or a key file), else keys/engine.json's."""
-    from weboter.runtime.transport.security import local_keys  # noqa: PLC0415
+    """The engine's public key: `given` (Z85 text, or a key file), else the one the engine
+    serving from `home` said it listens with (runtime/transport/security.py `client_keys`)."""
+    from weboter.runtime.transport.security import client_keys  # noqa: PLC0415
 
     if given is None:
-        return local_keys(home)[0].public_key
+        return client_keys(home)[0]
     key = key_pair(Path(given))[0] if Path(given).is_file() else given.encode()
     if len(key) != 40:
         raise UsageError(
@@ -25,11 +26,11 @@ def server_key(given: str | None, home: Path) -> bytes:
 
 
 def key_pair(path: Path) -> tuple[bytes, bytes]:
-    """(public, secret) from a key file (`weboter keys --json > FILE`)."""
+    """(public, secret) from a key file (`weboter keys --out FILE`)."""
     try:
         keys = json.loads(path.read_text(encoding="utf-8"))
         return keys["public"].encode(), keys.get("secret", "").encode()
     except (OSError, ValueError, KeyError, AttributeError) as exc:
         raise UsageError(
-            f"{path}: not a key file ({exc})", hint="make one with: weboter keys --json > FILE"
+            f"{path}: not a key file ({exc})", hint="make one with: weboter keys --out FILE"
         ) from exc

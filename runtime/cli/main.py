@@ -236,8 +236,14 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
     worker_command.add_command(sub, common)
 
     p = sub.add_parser(
-        "keys", parents=[common], help="make a CURVE key pair (for an engine or a remote client)"
+        "keys",
+        parents=[common],
+        help="make a CURVE key pair (for an engine, a remote client or a worker)",
+        description="A new key pair, Z85 text: give the public key to the other side (in "
+        "quotes: Z85 holds characters the shell reads); keep the secret one to yourself. "
+        "--out FILE writes both to FILE, readable by you only (the form --curve-key reads).",
     )
+    p.add_argument("--out", type=Path, metavar="FILE", help="write the pair to FILE (mode 0600)")
     p.set_defaults(handler=serving.cmd_keys)
 
     p = sub.add_parser("catalog", parents=[common], help="list actions and controls")

@@ -48,7 +48,7 @@ def engine_for(
 
     home = db_path(args).parent
     public, secret = key_pair(args.curve_key) if args.curve_key else local_keys(home)[1]
-    return RemoteEngine(endpoint, (server_key(args.server_key, home), public, secret))
+    return RemoteEngine(endpoint, (server_key(args.server_key, home), public, secret)).start()
 
 
 def summary_source(engine: Engine | RemoteEngine) -> Any:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from weboter.runtime.cli.common import db_path, out
+from weboter.runtime.errors import UsageError
 
 
 def add_command(sub: Any, common: argparse.ArgumentParser) -> None:  # table: the parser
@@ -37,7 +41,7 @@ def add_command(sub: Any, common: argparse.ArgumentParser) -> None:  # table: th
         "--curve-key",
         type=Path,
         metavar="FILE",
-        help="the server's key pair (weboter keys --json > FILE); default: one kept in "
+        help="the server's key pair (weboter keys --out FILE); default: one kept in "
         "keys/ beside the log, with a local client's (every client authenticates)",
     )
     p.add_argument(
@@ -112,6 +116,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # clients' workflows see the env file, and of this process's environment only what
     # --env-allow names (by prefix)
     env = env_source(args.env_file, os_allow=tuple(args.env_allow))
+    if workers:  # workers joining and leaving are what an operator watches: shown
+        shown = logging.StreamHandler()
+        shown.setFormatter(logging.Formatter("%(message)s"))
+        broker = logging.getLogger("weboter.actors.broker")
+        broker.setLevel(logging.INFO)
+        broker.addHandler(shown)
+        broker.propagate = False
     if workers and (args.env_file or args.env_allow):
         print(
             "warning: with --workers, nodes run in the workers: they read $env from the values "
@@ -128,11 +139,24 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
     public, secret = zmq.curve_keypair()
     doc = {"public": public.decode(), "secret": secret.decode()}
+    if args.out is not None:  # the secret never on the screen, the file for its owner only
+        try:
+            descriptor = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise UsageError(
+                f"--out {args.out}: the file exists",
+                hint="choose a new name: keys are not replaced",
+            ) from None
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(doc, handle)
+        shown = {"public": doc["public"], "file": str(args.out)}
+        out(args, shown, f"public: '{doc['public']}'\n(the pair is in {args.out}, mode 0600)")
+        return 0
     out(
         args,
         doc,
-        f"public: {doc['public']}\nsecret: {doc['secret']}\n"
-        "give the public key to the other side; keep the secret one to yourself",
+        f"public: '{doc['public']}'\nsecret: '{doc['secret']}'\n"
+        "give the public key to the other side (in quotes); keep the secret one to yourself",
     )
     return 0
 

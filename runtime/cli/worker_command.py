@@ -41,7 +41,7 @@ def add_command(sub: Any, common: argparse.ArgumentParser) -> None:
         "--curve-key",
         type=Path,
         metavar="FILE",
-        help="this worker's key pair (weboter keys --json > FILE); its public key must be "
+        help="this worker's key pair (weboter keys --out FILE); its public key must be "
         "given to the engine (serve --worker KEY); default: keys/worker.json beside the log",
     )
     p.add_argument(
@@ -98,8 +98,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
 
     def ready(info: dict[str, Any]) -> None:
-        text = f"worker {info['worker']} serving {info['connect']} ({info['capacity']} at once)"
-        out(args, info, text + "; stop with Ctrl-C")
+        text = f"worker {info['worker']} for the engine at {info['connect']} "
+        text += f"({info['capacity']} nodes at once); stop with Ctrl-C"
+        out(args, info, text)
         sys.stdout.flush()
 
     Worker(settings).run(stop, ready)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import uuid
 from typing import Any
 
 import msgspec
@@ -23,12 +24,15 @@ import zmq
 from weboter.runtime.core.fold import apply
 from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.serve import endpoints
+from weboter.runtime.errors import TransportError
 from weboter.runtime.store.eventlog import to_record
 from weboter.runtime.transport.bridge import encode, message_decoder
 from weboter.runtime.transport.security import connect_client
 from weboter.runtime.transport.subscriber import EventStream
-from weboter.schemas.messages import Message
+from weboter.schemas.messages import CatchUp, Message
 from weboter.schemas.state import RunState
+
+PROBE = 5.0  # seconds an engine has to answer the first hello
 
 
 class _Socket:
@@ -96,6 +100,29 @@ class RemoteEngine:
         self.bridge = _Link(self)
 
     def start(self) -> RemoteEngine:
+        """Check that an engine answers there (within `PROBE` seconds): a wrong address or key
+        would otherwise look like a run that never starts."""
+        sock = self.context.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        identity = f"probe-{uuid.uuid4().hex[:12]}"
+        sock.setsockopt_string(zmq.IDENTITY, identity)
+        connect_client(sock, *self.keys)
+        sock.connect(self.where["catchup"])
+        try:  # any answer will do: a refusal says the engine is there and let us in
+            sock.send(encode(CatchUp(reply_to=identity, run_id="-", after_seq=0)), zmq.NOBLOCK)
+            answered = bool(sock.poll(int(PROBE * 1000)))
+        except zmq.Again:
+            answered = False
+        finally:
+            sock.close(linger=0)
+        if not answered:
+            self.stop()
+            raise TransportError(
+                f"no engine answered at {self.base} within {PROBE:g} s",
+                hint="start one there (`weboter serve --bind ...`); if it is up, this client's "
+                "public key must be let in (serve --allow KEY) and --server-key must be the "
+                "server_public_key it printed (its log says when it refuses a key)",
+            )
         return self
 
     def stop(self) -> None:

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from zmq.utils import z85
+
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
@@ -27,7 +29,7 @@ from weboter.runtime.errors import UsageError, WeboterError
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.transport.bridge import is_loopback
-from weboter.runtime.transport.security import CurveConfig, local_keys, worker_keys
+from weboter.runtime.transport.security import CurveConfig, local_keys, say_serving, worker_keys
 from weboter.schemas.events import RunCreated
 
 _log = logging.getLogger(__name__)
@@ -52,9 +54,10 @@ def endpoints(base: str) -> dict[str, str]:
                 ("workers", "workers"),
             )
         }
-    raise WeboterError(
-        f"cannot serve on {base!r}",
-        hint="use tcp://HOST:PORT (four ports from PORT) or ipc:///path",
+    raise UsageError(
+        f"{base!r} is not an engine's address",
+        hint="write tcp://HOST:PORT (the engine uses PORT and the next two, and the next three "
+        "with workers) or ipc:///path",
     )
 
 
@@ -70,6 +73,14 @@ def read_curve(
     first use), allowing the local client's key (an operator), `allowed` (each acts on its own
     runs), `operators` (act on every run) and `readers` (follow and catch up only); with
     `workers` (not None), those keys and keys/worker.json's may run nodes."""
+    for option, keys in (
+        ("--allow", allowed),
+        ("--operator", operators),
+        ("--reader", readers),
+        ("--worker", workers or ()),
+    ):
+        for key in keys:
+            _check_key(option, key)
     local, (local_client, _secret) = local_keys(home)
     server = local if key_file is None else _key_pair(key_file)
     # programs on this host (keys/client.json) are operators whichever server key is used
@@ -80,13 +91,27 @@ def read_curve(
     return everyone.allowing(local_client, operator=True)
 
 
+def _check_key(option: str, key: str) -> None:
+    """A public key as `weboter keys` prints it: 40 Z85 characters."""
+    try:
+        ok = len(key) == 40 and len(z85.decode(key.encode())) == 32
+    except (ValueError, KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise UsageError(
+            f"{option} {key[:60]!r}: not a public key (40 Z85 characters)",
+            hint="give the `public` value of `weboter keys --json`, in quotes (Z85 keys hold "
+            "characters the shell reads, such as > $ & ?)",
+        )
+
+
 def check_binding(base: str, key_file: Path | None) -> None:
     """Beyond loopback, the engine's keys must be chosen on purpose (`--curve-key`)."""
     if key_file is None and not is_loopback(base):
         raise UsageError(
             f"refusing to listen on {base} with keys made for this host's own clients",
             hint="pass --curve-key FILE and --allow CLIENT_PUBLIC_KEY for each remote client "
-            "(weboter keys --json makes key pairs)",
+            "(weboter keys --out FILE makes a key pair)",
         )
 
 
@@ -97,7 +122,7 @@ def _key_pair(key_file: Path) -> CurveConfig:
     except (OSError, ValueError, KeyError) as exc:
         raise UsageError(
             f"--curve-key {key_file}: not a key file ({exc})",
-            hint="make one with: weboter keys --json > key.json",
+            hint="make one with: weboter keys --out key.json",
         ) from exc
     return config
 
@@ -134,6 +159,7 @@ def serve(
             info: dict[str, Any] = dict(where)
             info["server_public_key"] = curve.public_key.decode()
             info["resumed"] = take_up(engine)
+            say_serving(db_path.parent, curve.public_key)  # local clients find it, whatever key
             ready(info)
             while not stop.wait(0.5):
                 pass

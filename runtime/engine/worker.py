@@ -14,6 +14,7 @@ log), and connects again after 1, 2, 4 ... 32 s.
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import socket
@@ -43,6 +44,7 @@ from weboter.schemas.messages import CancelNode, ReleaseRun
 from weboter.schemas.workers import (
     ART,
     BEAT,
+    BYE,
     GONE,
     HEARTBEAT,
     LEASE,
@@ -56,6 +58,11 @@ from weboter.schemas.workers import (
 log = logging.getLogger(__name__)
 
 BACKOFF_MAX = 32.0
+NEVER_HEARD = (
+    " (if `weboter serve --workers` is up there: is this worker's public key given to it with "
+    "--worker, and is --server-key the server_public_key it printed? its log says when it "
+    "refuses a key)"
+)
 _lease = msgspec.msgpack.Decoder(RunLease)
 
 
@@ -85,6 +92,7 @@ class Worker:
         self.runs: set[str] = set()  # the runs leased to this worker
         self.dropped: set[str] = set()  # runs given up with a session: their reports are void
         self.connected = 0  # times it said READY (reconnects show here)
+        self._unsent: collections.deque[list[bytes]] = collections.deque()
 
     def run(self, stop: threading.Event, ready: Callable[[dict[str, Any]], None]) -> None:
         """Serve the broker until `stop` is set; `ready(info)` once the runner is up."""
@@ -137,7 +145,8 @@ class Worker:
         if s.keys is not None:
             connect_client(sock, *s.keys)
         sock.connect(s.connect)
-        sock.send_multipart([READY, encode(WorkerReady(name=s.name, capacity=s.capacity))])
+        self._unsent.clear()  # a new connection: what the old one could not send is void
+        self._say(sock, [READY, encode(WorkerReady(name=s.name, capacity=s.capacity))])
         self.connected += 1
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
@@ -150,13 +159,14 @@ class Worker:
                 now = time.monotonic()
                 if now - heard > s.heartbeat * LIVENESS:
                     log.warning(
-                        "worker: engine at %s not heard for %.0f s; reconnecting",
+                        "worker: engine at %s not heard for %.0f s; reconnecting%s",
                         s.connect,
                         now - heard,
+                        NEVER_HEARD if ended == "silent" else "",
                     )
                     return ended
                 if now >= next_beat:
-                    sock.send_multipart([BEAT])
+                    self._say(sock, [BEAT])
                     next_beat = now + s.heartbeat
                 wait = min(next_beat - now, 0.5)  # wakes to look at `stop` too
                 events = dict(poller.poll(max(int(wait * 1000), 1)))
@@ -167,10 +177,11 @@ class Worker:
                     heard, ended = time.monotonic(), "heard"
                     if self._from_broker(sock.recv_multipart()):
                         return "gone"
+            self._say(sock, [BYE])  # stopping: the engine places our runs elsewhere at once
             return ended
         finally:
             self._drop_runs()
-            sock.close(linger=0)
+            sock.close(linger=500 if stop.is_set() else 0)  # a BYE gets half a second to go
 
     def _from_broker(self, frames: list[bytes]) -> bool:
         """Handle one message; True when the broker does not know this worker (start over)."""
@@ -200,8 +211,21 @@ class Worker:
             if read(payload).run_id in self.dropped:
                 continue  # a node of a run given up with an old session: nobody wants it
             for address, data in self.artifacts.fresh():
-                sock.send_multipart([ART, address.encode(), data])
-            sock.send_multipart([MSG, dest.encode(), payload])
+                self._say(sock, [ART, address.encode(), data])
+            self._say(sock, [MSG, dest.encode(), payload])
+        self._say(sock, None)  # what waits goes out as far as the connection takes it
+
+    def _say(self, sock: zmq.Socket[Any], frames: list[bytes] | None) -> None:
+        """Send without ever blocking: a connection not up yet (or a handshake refused) takes
+        nothing; what it cannot take waits, in order, for this connection."""
+        if frames is not None:
+            self._unsent.append(frames)
+        while self._unsent:
+            try:
+                sock.send_multipart(self._unsent[0], zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self._unsent.popleft()
 
     def _drop_runs(self) -> None:
         """Give up the runs this worker held: their nodes are cancelled, their browsers

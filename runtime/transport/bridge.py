@@ -98,7 +98,7 @@ def bind(sock: zmq.Socket[Any], endpoint: str) -> str:
         raise TransportError(
             f"{endpoint} is already in use by another program",
             hint="stop that program, or choose other ports (`weboter serve --bind` takes the "
-            "given port and the next two)",
+            "given port and the next two; with --workers, the next three)",
         ) from exc
     return str(sock.getsockopt_string(zmq.LAST_ENDPOINT))
 

@@ -67,7 +67,7 @@ class Refusals:
         per_minute: int = 20,
         *,
         who: str = "bridge",
-        sender: str = "client",
+        sender: str = "a message from client",
     ) -> None:
         self.log = log
         self.per_minute = per_minute
@@ -76,7 +76,7 @@ class Refusals:
         self._logged = 0
         self._hidden = 0
 
-    def refused(self, client: bytes, why: str) -> None:
+    def refused(self, client: bytes | str, why: str) -> None:
         now = time.monotonic()
         if now - self._window >= 60:
             if self._hidden:
@@ -84,8 +84,7 @@ class Refusals:
             self._window, self._logged, self._hidden = now, 0, 0
         if self._logged < self.per_minute:
             self._logged += 1
-            self.log.warning(
-                "%s: refused a message from %s %r: %s", self.who, self.sender, client, why
-            )
+            name = client if isinstance(client, str) else repr(client)  # identities: any bytes
+            self.log.warning("%s: refused %s %s: %s", self.who, self.sender, name, why)
         else:
             self._hidden += 1

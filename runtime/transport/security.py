@@ -81,7 +81,7 @@ class _AllowList:
 
     def __init__(self, config: CurveConfig) -> None:
         self.allowed = {CLIENTS: config.clients, WORKERS: config.workers}
-        self._refusals = Refusals(_log, who="authentication", sender="key")
+        self._refusals = Refusals(_log, who="authentication", sender="the key")
 
     def callback(self, domain: str, key: bytes) -> bool:
         # pyzmq hands the client's key over in binary; the allow-lists are Z85
@@ -90,7 +90,7 @@ class _AllowList:
         if text in keys:
             return True
         where = "the worker endpoint" if domain == WORKERS else "the engine's client sockets"
-        self._refusals.refused(text, f"not a key allowed on {where}")
+        self._refusals.refused(text.decode(errors="replace"), f"not a key allowed on {where}")
         return False
 
 
@@ -144,8 +144,20 @@ def worker_keys(home: Path) -> tuple[bytes, bytes]:
     return _key_file(home / "keys" / "worker.json")
 
 
+SERVING = "serving.pub"  # in home/keys/: the public key the last `serve` there listens with
+
+
 def client_keys(home: Path) -> tuple[bytes, bytes, bytes]:
     """(engine public key, client public key, client secret key) for a program on this host
-    that talks to the `weboter serve` whose home is `home` (pass them to `connect_client`)."""
+    that talks to the `weboter serve` whose home is `home` (pass them to `connect_client`):
+    the key that serve said it listens with (its --curve-key's too), else keys/engine.json's."""
     server, (public, secret) = local_keys(home)
+    serving = home / "keys" / SERVING
+    if serving.exists():
+        return serving.read_text(encoding="utf-8").strip().encode(), public, secret
     return server.public_key, public, secret
+
+
+def say_serving(home: Path, public_key: bytes) -> None:
+    """Record the public key an engine listens with, for programs on this host."""
+    (home / "keys" / SERVING).write_text(public_key.decode() + "\n", encoding="utf-8")

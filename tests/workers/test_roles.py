@@ -5,21 +5,24 @@ killed mid-run is found again by its workers when it restarts, and the run compl
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import zmq
 
-from tests.conftest import flow, node
+from tests.conftest import flow, node, weboter
+from tests.test_serve import free_ports
 from tests.workers.conftest import Served
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.transport.bridge import encode, message_decoder
 from weboter.runtime.transport.security import client_keys, connect_client
-from weboter.schemas.events import NodeCompleted, RunCompleted, RunStarted
+from weboter.schemas.events import NodeCompleted, NodeRequeued, RunCompleted, RunStarted
 from weboter.schemas.messages import (
     JobAccepted,
     Message,
@@ -190,3 +193,30 @@ def test_a_run_waiting_for_a_busy_worker_gets_its_lease_and_env(served: Served) 
         assert [state_at(log, r).globals["token"] for r in runs] == ["\x00$env{token}\x00"] * 2
     finally:
         log.close()
+
+
+def test_a_worker_that_stops_says_bye_and_its_run_moves_at_once(served: Served) -> None:
+    leaving = served.worker("--name", "leaving")
+    run_id = submit(served, napping(4.0), client_keys(served.home))
+    wait_for(served, run_id, RunStarted)
+    served.worker("--name", "staying")
+    leaving.proc.send_signal(signal.SIGTERM)  # Ctrl-C, as a person stops it
+    # before any heartbeat could have been missed (7.5 s): the worker said BYE
+    served.wait_logged("worker leaving lost (the worker stopped)", timeout=7)
+    wait_for(served, run_id, RunCompleted)
+    requeued = [r.event for r in served.events(run_id) if isinstance(r.event, NodeRequeued)]
+    assert [(e.worker, e.reason) for e in requeued] == [("leaving", "the worker stopped")]
+
+
+def test_connecting_to_nothing_or_with_a_bad_key_says_what_to_check(tmp_path: Path) -> None:
+    flow_file = tmp_path / "flow.json"
+    flow_file.write_text(msgspec.json.encode(napping(0.0)).decode())
+    port = free_ports()
+    nowhere = weboter("run", str(flow_file), "--engine", f"tcp://127.0.0.1:{port}", home=tmp_path)
+    assert nowhere.returncode != 0
+    assert "no engine answered at" in nowhere.stderr and "--server-key" in nowhere.stderr
+    bad = weboter("serve", "--workers", "--worker", "HO{#dW2CG", home=tmp_path)
+    assert bad.returncode == 2 and "--worker 'HO{#dW2CG': not a public key" in bad.stderr
+    assert "in quotes" in bad.stderr
+    address = weboter("worker", "--connect", "127.0.0.1:5600", home=tmp_path)
+    assert address.returncode == 2 and "is not an engine's address" in address.stderr
