@@ -30,18 +30,22 @@ from weboter.schemas.state import RunState
 _CHROMIUM_AT_START: list[int] = []
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
+def pytest_configure(config: pytest.Config) -> None:
     from tests.browser.conftest import SESSION_MARK, chromium_processes  # noqa: PLC0415
 
-    # marks every process this session starts (Chromium included) through the environment
+    # marks every process this session starts (Chromium included) through the environment;
+    # set before pytest-xdist starts its workers, which inherit it
     os.environ.setdefault(SESSION_MARK, uuid.uuid4().hex)
     _CHROMIUM_AT_START.append(chromium_processes())
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """After the whole suite, no Chromium the tests started may still be running."""
+    """After the whole suite, no Chromium the tests started may still be running (checked
+    once, by the process that ran the session, after every xdist worker ended)."""
     from tests.browser.conftest import chromium_processes  # noqa: PLC0415
 
+    if hasattr(session.config, "workerinput"):  # an xdist worker: others may still run
+        return
     left = chromium_processes() - (_CHROMIUM_AT_START[0] if _CHROMIUM_AT_START else 0)
     if left > 0:
         print(f"\nFAILED: {left} Chromium process(es) outlived the test suite")

@@ -47,8 +47,13 @@ def register_driving(server: MCPServer, log: Log, engines: Engines) -> None:  # 
     async def drive(
         ctx: Context | None, start: Callable[[EngineClient], str], wait_seconds: float
     ) -> Rested:
-        """`start(client)` in a worker thread, then wait there for the run to rest."""
+        """`start(client)` in a worker thread, then wait there for the run to rest. Progress:
+        a notification per node as its event streams in; the count comes from the log (an
+        event can stream in after the run's end is known), and what the stream had not told
+        yet is notified before the answer."""
         counted = [0]
+        with log() as events:
+            since = events.last_seq()
 
         def on_event(header: dict[str, Any], payload: bytes) -> None:
             if header.get("type") == "NodeCompleted":
@@ -72,7 +77,12 @@ def register_driving(server: MCPServer, log: Log, engines: Engines) -> None:  # 
                 error.message if error else f"run {run_id} cannot be driven now",
                 hint=(error.hint if error else "") or "get_snapshot shows where it is",
             )
-        return _where(log, run_id, counted[0])
+        with log() as events:
+            ran = len(events.stored_of_types(run_id, ("NodeCompleted",), after_seq=since))
+        if ctx is not None:  # what the stream had not told yet
+            for done in range(counted[0] + 1, ran + 1):
+                await ctx.report_progress(done, None)
+        return _where(log, run_id, ran)
 
     @server.tool()
     @clear_errors
