@@ -20,6 +20,10 @@ from weboter.runtime.engine.settings import Settings
 
 pytestmark = pytest.mark.timeout(120)
 
+# "at once": each bomb would take minutes, or for ever; a node's own overhead plus the 2 s regex
+# limit is far below this bound, which leaves room for a machine kept busy by other programs
+QUICK = 30
+
 BOMBS = [
     "'a'.ljust(10**9)",
     "'1'.zfill(2*10**9)",
@@ -47,7 +51,7 @@ def test_expression_bombs_fail_their_node_quickly_with_memory_bounded(runner: Ru
         error = outcome.state.error
         assert error is not None
         assert error.kind == "ExpressionError", (expr, error)
-        assert took < 10, (expr, took)
+        assert took < QUICK, (expr, took)
     assert peak_mb() - before < 300  # the engine runs in this process: its peak stayed low
     # ... and it still serves
     ok = runner.run(flow(node("ok", "PyEvalAction", "EndFlow", inputs={"expr": "40 + 2"})))
@@ -69,7 +73,7 @@ def test_a_catastrophic_pattern_is_stopped(runner: Runner) -> None:
     assert outcome.ended.status == "FAILED"
     assert outcome.state.error is not None
     assert "searched for more than" in outcome.state.error.message
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < QUICK
 
 
 @pytest.mark.parametrize("where", ["node", "engine"])
@@ -98,7 +102,7 @@ def test_a_synchronous_action_that_never_ends_fails_at_its_timeout(
             assert ended.status == "FAILED"
             assert ended.error is not None
             assert ended.error.kind == "ActionTimeout"
-            assert time.monotonic() - started < 10
+            assert time.monotonic() - started < QUICK
             ok = client.submit(to_workflow(flow(node("e", "EmptyAction", "EndFlow")), "t"))
             assert client.wait(ok, timeout=30).status == "COMPLETED"
     finally:
