@@ -45,6 +45,11 @@ bench:
     {{bin}}/python bench/restore.py
     {{bin}}/python bench/workers.py
 
+# Weboter against LangGraph + SqliteSaver on the same loop (installs the `peer` extra first)
+bench-peer:
+    {{bin}}/python -m pip install -q -e '.[peer]'
+    {{bin}}/python bench/peer.py
+
 # mutants of the examples through validate and run: counts of exit codes, no crash, no hang
 fuzz count="600":
     {{bin}}/python bench/fuzz.py --count {{count}}

@@ -119,11 +119,13 @@ class Worker:
         try:
             started_ok(runner)
             ready({"worker": s.name, "connect": s.connect, "capacity": s.capacity})
-            backoff = 1.0
+            backoff, last = 1.0, ""
             while not stop.is_set():
                 ended = self._session(stop)
-                if ended == "gone":  # the engine is there but forgot us: at once, anew
+                if ended == "gone" and last != "gone":  # it forgot us: at once, anew (once)
+                    last = ended
                     continue
+                last = ended
                 if ended == "heard":  # it was there: start the backoff over
                     backoff = 1.0
                 if stop.wait(backoff):  # not a sync: the protocol's reconnect backoff
