@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 LANGGRAPH = r"""
 import sqlite3, sys
@@ -104,12 +105,11 @@ def langgraph_time(limit: int, folder: Path, durability: str) -> float:
     return timed(command, dict(os.environ))
 
 
-def per_node(measure: object, small: int, big: int, repeat: int, folder: Path) -> float:
+def per_node(measure: Any, durability: str, args: argparse.Namespace, folder: Path) -> float:
     """µs per node: the median time at `big` minus the one at `small`, per node between."""
-    assert callable(measure)
-    lows = [measure(small, folder) for _ in range(repeat)]
-    highs = [measure(big, folder) for _ in range(repeat)]
-    return (statistics.median(highs) - statistics.median(lows)) / (big - small) * 1e6
+    lows = [measure(args.small, folder, durability) for _ in range(args.repeat)]
+    highs = [measure(args.big, folder, durability) for _ in range(args.repeat)]
+    return (statistics.median(highs) - statistics.median(lows)) / (args.big - args.small) * 1e6
 
 
 def main() -> None:
@@ -122,37 +122,17 @@ def main() -> None:
         import langgraph  # noqa: F401, PLC0415
     except ImportError:
         sys.exit("bench/peer.py needs LangGraph: pip install -e '.[peer]' (or: just bench-peer)")
-    pairs = [("sync", "sync", "every node committed before the next")]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         print(f"peer: a loop of {args.small} and {args.big} nodes, whole processes")
-        for ours, theirs, meaning in pairs:
-            mine = per_node(
-                lambda n, f, d=ours: weboter_time(n, f, d),
-                args.small,
-                args.big,
-                args.repeat,
-                folder,
-            )
-            peer = per_node(
-                lambda n, f, d=theirs: langgraph_time(n, f, d),
-                args.small,
-                args.big,
-                args.repeat,
-                folder,
-            )
-            print(f"  {meaning}:")
-            print(f"    weboter ({ours:<5})         {mine:8.1f} µs/node")
-            print(f"    langgraph ({theirs:<5})     {peer:8.1f} µs/node")
-            print(f"    ratio                  {mine / peer:8.2f}   (goal <= 0.20)", flush=True)
+        mine = per_node(weboter_time, "sync", args, folder)
+        peer = per_node(langgraph_time, "sync", args, folder)
+        print("  every node committed before the next:")
+        print(f"    weboter (sync)         {mine:8.1f} µs/node")
+        print(f"    langgraph (sync)       {peer:8.1f} µs/node")
+        print(f"    ratio                  {mine / peer:8.2f}   (goal <= 0.20)", flush=True)
         for theirs in ("async", "exit"):
-            peer = per_node(
-                lambda n, f, d=theirs: langgraph_time(n, f, d),
-                args.small,
-                args.big,
-                args.repeat,
-                folder,
-            )
+            peer = per_node(langgraph_time, theirs, args, folder)
             print(f"  langgraph ({theirs:<5}) {peer:8.1f} µs/node (for reference)")
 
 

@@ -91,7 +91,6 @@ class Worker:
         self.artifacts = UploadingStore(settings.home / "worker-cache" / "artifacts")
         self.runs: set[str] = set()  # the runs leased to this worker
         self.dropped: set[str] = set()  # runs given up with a session: their reports are void
-        self.connected = 0  # times it said READY (reconnects show here)
         self._unsent: collections.deque[list[bytes]] = collections.deque()
 
     def run(self, stop: threading.Event, ready: Callable[[dict[str, Any]], None]) -> None:
@@ -149,7 +148,6 @@ class Worker:
         sock.connect(s.connect)
         self._unsent.clear()  # a new connection: what the old one could not send is void
         self._say(sock, [READY, encode(WorkerReady(name=s.name, capacity=s.capacity))])
-        self.connected += 1
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
         poller.register(self.link.wake_r, zmq.POLLIN)
@@ -210,7 +208,7 @@ class Worker:
 
     def _send_pending(self, sock: zmq.Socket[Any]) -> None:
         for dest, payload in self.link.pending():
-            if read(payload).run_id in self.dropped:
+            if self.dropped and read(payload).run_id in self.dropped:
                 continue  # a node of a run given up with an old session: nobody wants it
             for address, data in self.artifacts.fresh():
                 self._say(sock, [ART, address.encode(), data])

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from weboter.runtime.transport.leases import Entry
+from weboter.runtime.transport.leases import Entry, Task
 
 MAX_UPLOAD = 64 * 1024 * 1024  # bytes of artifacts one report may bring
 ADDRESS = re.compile(r"[0-9a-f]{64}(\.[a-z0-9]{1,8})?")
@@ -67,27 +67,22 @@ def refusal(report: Report, entry: Entry, holder: Entry | None, uploaded: set[st
             f"({held} does): refused"
         )
     task = entry.busy.get(report.run_id)
-    if report.type == "RecordNodeResult":
-        ours = task is not None and task.command_id == report.command_id
-        ours = (
-            ours
-            and task is not None
-            and (report.reply_to, report.version)
-            == (
-                task.reply_to,
-                task.version,
-            )
-        )
-    else:  # an attempt: "<command id>-<attempt>", answered by nobody
-        ours = task is not None and report.command_id.startswith(f"{task.command_id}-")
-        ours = ours and not report.reply_to
-    if not ours:
+    if task is None or not _about(report, task):
         return f"a result for run {report.run_id} from {who} is not about the node it runs now"
-    given = {task.storage} if task is not None and task.storage else set()
+    given = {task.storage} if task.storage else set()
     stray = referenced(report) - uploaded - given
     if stray:
         return f"{who} names artifacts it did not upload ({', '.join(sorted(stray))[:200]})"
     return None
+
+
+def _about(report: Report, task: Task) -> bool:
+    """A result names the node's command, version and answer's address; an attempt is
+    "<command id>-<attempt>" and answered by nobody."""
+    if report.type == "RecordNodeResult":
+        ours = (report.command_id, report.version, report.reply_to)
+        return ours == (task.command_id, task.version, task.reply_to)
+    return report.command_id.startswith(f"{task.command_id}-") and not report.reply_to
 
 
 class Uploads:
