@@ -26,7 +26,7 @@ import zmq
 
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.transport.actor import MessageActor
-from weboter.runtime.transport.addresses import BUS, EXECUTORS
+from weboter.runtime.transport.addresses import BUS, EXECUTORS, STATE_MANAGER
 from weboter.runtime.transport.bridge import bind, check_bindable
 from weboter.runtime.transport.seam import Transport
 from weboter.runtime.transport.security import CurveConfig
@@ -70,6 +70,7 @@ class ContextBus(MessageActor):
         self.endpoints = endpoints
         self.bound: list[str] = []
         self._hook_topics: set[bytes] = set()
+        self._topics: set[bytes] = set()  # every prefix somebody subscribes to
         self._pub: zmq.Socket[Any] | None = None
         self._log: EventLog | None = None
         self._last_seq = 0  # the newest seq published
@@ -112,14 +113,17 @@ class ContextBus(MessageActor):
             subscribed, topic = frame[0] == 1, frame[1:]
             if subscribed:
                 acks.append(topic)
+                self._topics.add(topic)
+            else:  # XPUB_VERBOSE: an unsubscription comes when its last subscriber goes
+                self._topics.discard(topic)
             if topic.startswith(b"hook") or b"hook".startswith(topic):
                 if subscribed:
                     self._hook_topics.add(topic)
                 else:
                     self._hook_topics.discard(topic)
         if bool(self._hook_topics) != before:
-            for executor in EXECUTORS:
-                self.send(executor, HookInterest(active=bool(self._hook_topics)))
+            for actor in (*EXECUTORS, STATE_MANAGER):  # it runs inline nodes unless hooked
+                self.send(actor, HookInterest(active=bool(self._hook_topics)))
         for topic in acks:
             ack = _encoder.encode({"subscribed": topic.decode(errors="replace")})
             self._pub.send_multipart([topic, ack, b""])
@@ -167,19 +171,30 @@ class ContextBus(MessageActor):
             )
             prevs[event.run_id] = event.seq
             self._last_seq = max(self._last_seq, event.seq)
-            frames = [topic(event.run_id, event.type), _encoder.encode(header), event.payload]
-            self._pub.send_multipart(frames)
+            if not self._topics:  # nobody listens: ZeroMQ would drop every frame anyway
+                continue
+            about = topic(event.run_id, event.type)
+            if self._wanted(about):
+                self._pub.send_multipart([about, _encoder.encode(header), event.payload])
             # post_node_execute and on_node_error are the committed events themselves
             if event.type == "NodeCompleted":
                 self._hook(event.run_id, "post_node_execute", event.payload)
             elif event.type == "NodeFailed":
                 self._hook(event.run_id, "on_node_error", event.payload)
 
+    def _wanted(self, about: bytes) -> bool:
+        """Whether a subscriber would receive a frame on topic `about` (building and sending
+        one that nobody receives costs the engine's hot path)."""
+        return any(about.startswith(prefix) for prefix in self._topics)
+
     def _hook(self, run_id: str, name: str, payload: dict[str, Any] | bytes) -> None:
         assert self._pub is not None
+        about = f"hook.{run_id}.{name}".encode()
+        if not self._wanted(about):
+            return
         body = payload if isinstance(payload, bytes) else _encoder.encode(payload)
         header = _encoder.encode({"name": name, "run_id": run_id})
-        self._pub.send_multipart([f"hook.{run_id}.{name}".encode(), header, body])
+        self._pub.send_multipart([about, header, body])
 
     def _catch_up(self, request: CatchUp) -> None:
         log = self._opened()

@@ -28,9 +28,17 @@ from weboter.runtime.browser.look import look
 from weboter.runtime.browser.restore import BrowserRestore
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Catalog
 from weboter.runtime.core.failure import error_context
+from weboter.runtime.core.inline import (
+    Inline,
+    context_for,
+    failed,
+    recordable,
+    run_inline,
+    runs_inline,
+)
 from weboter.runtime.core.node import resolve_inputs
 from weboter.runtime.core.references import EnvSource, Resolver
-from weboter.runtime.core.results import completed, result_of
+from weboter.runtime.core.results import completed
 from weboter.runtime.core.validate import MAX_ATTEMPTS
 from weboter.runtime.errors import (
     ActionError,
@@ -92,6 +100,7 @@ class NodeRunner(MessageActor):
             self.browser, artifacts, catalog, env, mode=restore, db_path=db_path
         )
         self.workspace = workspace
+        self.inline = Inline(catalog, env, artifacts, workspace)
         self.node_timeout = node_timeout  # for a node without a timeout that does not run inline
         self.run_secrets: dict[str, dict[str, str]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -152,14 +161,11 @@ class NodeRunner(MessageActor):
             log.warning("node runner: ignored %s", type(message).__name__)
             return
         spec = self.catalog.find_action(message.node.action)
-        retry = message.node.retry
-        quick = retry is None or retry.attempts <= 1
-        inline = quick and message.node.timeout is None
-        if spec is not None and spec.bounded and not spec.is_async and inline:
+        if spec is not None and runs_inline(message.node, spec):
             # inline, in this thread: the common case and the fast one (a builtin, bounded by
             # the limits on values and expressions); a node with a `timeout`, or an action that
             # may not end on its own (a plugin's), goes to the loop and its timeout
-            self._report(message, self._run_sync(message, spec))
+            self._report(message, run_inline(message, spec, self.inline))
             return
         asyncio.run_coroutine_threadsafe(
             self._tracked(message.run_id, self._run_async(message, spec)), self.loop
@@ -216,18 +222,6 @@ class NodeRunner(MessageActor):
 
     # --- one node --------------------------------------------------------------------------
 
-    def _run_sync(self, task: ExecuteNode, spec: ActionSpec) -> RecordNodeResult:
-        started = time.perf_counter()
-        ctx, resolver = self._context(task)
-        try:
-            inputs = resolve_inputs(task.node, spec, resolver)
-            outputs = spec.fn(ctx, inputs)
-            if inspect.isawaitable(outputs):
-                raise ActionError(f"{spec.name} is async but declared sync")
-            return self._complete(task, ctx, resolver, (inputs, outputs), started, 1)
-        except Exception as exc:
-            return self._failed(task, resolver, exc, started, 1)
-
     async def _run_async(self, task: ExecuteNode, spec: ActionSpec | None) -> None:
         self._report(task, await self._attempts(task, spec))
 
@@ -235,22 +229,7 @@ class NodeRunner(MessageActor):
         """Send the result from whichever thread produced it; values that cannot be encoded
         (live objects) turn the node into a failure instead of a lost message."""
         self.run_secrets.setdefault(task.run_id, {}).update(result.secrets)
-        try:
-            payload = encode(result)
-        except Exception as exc:  # never drop a node: a result that cannot be sent fails it
-            error = ActionError(
-                f"node {task.node.id!r}: its outputs cannot be recorded ({_why(exc)})",
-                hint="actions must return plain data: text, numbers (whole numbers within "
-                "64 bits), lists, dicts",
-            )
-            failed = self._failed(
-                task,
-                Resolver(self.env.for_run(task.run_id)),
-                error,
-                time.perf_counter(),
-                result.attempts,
-            )
-            payload = encode(failed)
+        payload = recordable(task, result, self.env)[1]
         self.bridge.outbox().send_raw(STATE_MANAGER, payload)
 
     async def _attempts(self, task: ExecuteNode, spec: ActionSpec | None) -> RecordNodeResult:
@@ -357,21 +336,7 @@ class NodeRunner(MessageActor):
             ) from exc
 
     def _context(self, task: ExecuteNode) -> tuple[ActionContext, Resolver]:
-        ctx = ActionContext(
-            run_id=task.run_id,
-            node_id=task.node.id,
-            flow_vars=task.flow_vars,
-            globals=task.globals,
-            artifacts=self.artifacts,
-            workspace=self.workspace,
-        )
-        resolver = Resolver(
-            self.env.for_run(task.run_id),
-            globals_=task.globals,
-            flow=task.flow_vars,
-            prev=task.prev_outputs,
-        )
-        return ctx, resolver
+        return context_for(task, self.inline)
 
     def _complete(
         self,
@@ -396,24 +361,15 @@ class NodeRunner(MessageActor):
         attempt: int,
         evidence: dict[str, str] | None = None,
     ) -> RecordNodeResult:
-        error = error_context(exc, task.node.id, task.flow_path, attempt)
-        if evidence:
-            where = describe(evidence, self.artifacts)
-            error = msgspec.structs.replace(
-                error,
-                evidence=evidence,
-                message=f"{error.message}\n  evidence: {where}" if where else error.message,
-            )
-        return result_of(
-            task,
-            attempts=attempt,
-            error=error,
-            duration_ms=(time.perf_counter() - started) * 1000,
-            secrets=dict(resolver.secrets),
+        result = failed(task, resolver, exc, started, attempt)
+        if not evidence or result.error is None:
+            return result
+        where = describe(evidence, self.artifacts)
+        error = msgspec.structs.replace(
+            result.error,
+            evidence=evidence,
+            message=f"{result.error.message}\n  evidence: {where}"
+            if where
+            else result.error.message,
         )
-
-
-def _why(exc: Exception) -> str:
-    if isinstance(exc, OverflowError):
-        return "a whole number does not fit in 64 bits; make it text, or a float"
-    return f"{type(exc).__name__}: {exc}"
+        return msgspec.structs.replace(result, error=error)

@@ -5,6 +5,12 @@ decide, redact, append in one transaction, fold once. The reply (`Committed`) te
 command's `reply_to` where the run now is, and for a driven run which node comes next (`plan`),
 so executors never fold or read the log. Committed events go to the Context Bus in batches,
 within 2 ms; nothing is published before it is committed.
+
+When that next node can run inline (a bounded synchronous builtin: core/inline.py) and no hook
+wants to see it, the State Manager runs it itself and commits its result at once, and so on
+until a node needs the Node Runner, the run rests, or another message waits in the inbox: a
+loop of data nodes then crosses no thread, and its executor hears only the last Committed.
+Breakpoints, pauses and steps stay exact: they are decided by each commit, as before.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from pathlib import Path
 
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.decide import COMMANDS, Command
+from weboter.runtime.core.hooks import HookRegistry
+from weboter.runtime.core.inline import Inline, run_inline, runs_inline
 from weboter.runtime.core.plan import plan
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.core.repair import policy_at
@@ -22,10 +30,19 @@ from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.eventlog import Durability, EventLog
 from weboter.runtime.store.runstore import Outcome, RunStore
 from weboter.runtime.transport.actor import MessageActor
-from weboter.runtime.transport.addresses import BUS, STATE_MANAGER
+from weboter.runtime.transport.addresses import BUS, EXECUTORS, STATE_MANAGER
 from weboter.runtime.transport.seam import Transport
 from weboter.schemas.context import ErrorContext
-from weboter.schemas.messages import CommandRejected, Committed, Message, Publish, StoredEvent
+from weboter.schemas.messages import (
+    CommandRejected,
+    Committed,
+    ExecuteNode,
+    HookInterest,
+    Message,
+    Publish,
+    RecordNodeResult,
+    StoredEvent,
+)
 from weboter.schemas.state import RunStatus
 
 log = logging.getLogger(__name__)
@@ -49,6 +66,8 @@ class StateManager(MessageActor):
         *,
         durability: Durability = "sync",
         snapshot_every: int = 200,
+        inline: Inline | None = None,
+        hooks: HookRegistry | None = None,
     ) -> None:
         super().__init__(bridge)
         self.db_path = db_path
@@ -56,6 +75,9 @@ class StateManager(MessageActor):
         self.snapshot_every = snapshot_every
         self.catalog = catalog
         self.env = env
+        self.inline = inline  # None: every node goes to the Node Runner (workers run them)
+        self.hooks = hooks or HookRegistry()  # pre_node_execute handlers see every node
+        self.hooks_wanted = False  # somebody subscribes to hooks (the bus says)
         self.store: RunStore | None = None
         self._outgoing: list[StoredEvent] = []
         self._prev_seqs: dict[str, int] = {}
@@ -78,26 +100,57 @@ class StateManager(MessageActor):
     def handle(self, message: Message) -> None:
         if isinstance(message, COMMANDS):
             self.execute(message)
+        elif isinstance(message, HookInterest):
+            self.hooks_wanted = message.active
         else:
             log.warning("state manager: ignored %s", type(message).__name__)
 
     def execute(self, command: Command) -> None:
+        """Commit `command`; then, while the next node can run inline here (and nothing else
+        waits), run it and commit its result, and so on: the reply goes out for the last."""
+        while True:
+            outcome = self._commit(command)
+            if outcome is None:
+                return
+            committed = _committed(command, outcome)
+            # only for an executor's run: it reads where the run is, not which command answered
+            result = self._run_here(committed.plan) if command.reply_to in EXECUTORS else None
+            if result is None:
+                if command.reply_to:  # a runner's attempt report wants no answer
+                    self.send(command.reply_to, committed)
+                return
+            command = result
+
+    def _commit(self, command: Command) -> Outcome | None:
+        """`command` decided and appended, its events handed on to publish; None: refused."""
         assert self.store is not None
         try:
             outcome = self.store.execute(command)
         except WeboterError as exc:
             self._reject(command, exc)
-            return
+            return None
         except Exception as exc:  # a bug: the command changed nothing; keep serving
             log.exception(
                 "state manager: %s for run %s failed", type(command).__name__, command.run_id
             )
             self._reject(command, exc)
-            return
-        if command.reply_to:  # a runner's attempt report wants no answer
-            self.send(command.reply_to, _committed(command, outcome))
+            return None
         if not outcome.duplicate:
             self._publish(outcome.events, outcome.prev_seq)
+        return outcome
+
+    def _run_here(self, task: ExecuteNode | None) -> RecordNodeResult | None:
+        """The result of `task` run in this thread, or None when it goes to a Node Runner: it
+        is not inline-able, a hook wants to see it, or another message waits (a pause, a stop,
+        another run's node: a stretch of inline nodes yields to them between two nodes)."""
+        if task is None or self.inline is None or self.hooks_wanted or self.hooks.handlers:
+            return None
+        spec = self.catalog.find_action(task.node.action)
+        if spec is None or not runs_inline(task.node, spec) or self.inbox_waiting():
+            return None
+        if self._outgoing and time.monotonic() - self._outgoing_since >= PUBLISH_DELAY:
+            self.flush()  # subscribers hear of a long stretch as it goes
+        return run_inline(task, spec, self.inline)
 
     # --- publishing: committed events go to the bus in small batches ----------------------
 

@@ -142,8 +142,9 @@ def drive(
     progress: dict[str, Progress] = {}
     ended: dict[str, RunEnded] = {}
     engine = engine_for(args, settings, env)
+    follow = not getattr(args, "quiet", False)  # --quiet shows nothing from the stream
     try:
-        with engine.client() as client:
+        with engine.client(follow=follow) as client:
             waiting = list(jobs)
             active: set[str] = set()
 

@@ -33,6 +33,7 @@ from weboter.runtime.ai.models import ModelConfig
 from weboter.runtime.browser.host import BrowserHost
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.hooks import HookRegistry
+from weboter.runtime.core.inline import Inline
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.settings import Settings
@@ -131,6 +132,8 @@ class Engine:
                     self.env,
                     durability=s.durability,
                     snapshot_every=s.snapshot_every,
+                    inline=None if s.workers_endpoint is not None else self._inline(),
+                    hooks=self.hooks,
                 ),
             ),
             ("node_runner", self._node_runner()),
@@ -160,18 +163,27 @@ class Engine:
         s = self.settings
         if s.workers_endpoint is not None:
             return Broker.start(self.bridge, s.db_path, s.workers_endpoint, s.curve, self.env)
+        inline = self._inline()
         return NodeRunner.start(
             self.bridge,
             self.catalog,
             self.env,
-            artifacts=ArtifactStore.beside(s.db_path),
+            artifacts=inline.artifacts,
             evidence=s.evidence,
             browser=BrowserHost(executable=s.browser, headless=s.headless),
             restore=s.browser_restore,
             db_path=s.db_path,
-            workspace=Workspace.beside(s.db_path, s.workspace, s.allow_paths),
+            workspace=inline.workspace,
             node_timeout=s.node_timeout or None,
         )
+
+    def _inline(self) -> Inline:
+        """What a node run inline needs: the engine's actions, $env, artifacts, workspace.
+        Without workers the State Manager runs stretches of such nodes itself; with workers
+        every node goes to one (their $env and files are theirs)."""
+        s = self.settings
+        workspace = Workspace.beside(s.db_path, s.workspace, s.allow_paths)
+        return Inline(self.catalog, self.env, ArtifactStore.beside(s.db_path), workspace)
 
     def stop(self) -> None:
         """Stop every actor and the bridge. Clients still open are closed (call this from the

@@ -85,6 +85,15 @@ class SocketInbox:
     def empty(self) -> bool:
         return not self._local
 
+    def waiting(self) -> bool:
+        """True when a message waits (from the socket, or pykka's own): cheap, never blocks."""
+        if self._local:
+            return True
+        if self._socket is None:
+            return False
+        ready = self._socket.getsockopt(zmq.EVENTS)
+        return isinstance(ready, int) and bool(ready & zmq.POLLIN)
+
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         while True:
             if self._local:
@@ -190,6 +199,11 @@ class MessageActor(pykka.ThreadingActor):
         """Send without blocking; False (logged) if `dest` is gone."""
         assert self._outbox is not None
         return self._outbox.send(dest, message)
+
+    def inbox_waiting(self) -> bool:
+        """True when another message waits for this actor (a long job may yield to it)."""
+        assert isinstance(self.actor_inbox, SocketInbox)
+        return self.actor_inbox.waiting()
 
     def on_idle(self, hook: Callable[[], float | None]) -> None:
         """Call `hook` whenever the inbox is empty; it returns how long to wait (s) or None."""

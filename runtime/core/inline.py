@@ -1,0 +1,120 @@
+"""Running a node inline: in the calling thread, with no timeout, no retries, no browser.
+
+A node qualifies when its action is a bounded synchronous builtin (it ends on its own, soon:
+the limits on values, expressions and regexes see to it) and the node asks for neither a
+`timeout` nor retries. The Node Runner runs such a node in its own thread instead of on its
+asyncio loop; the State Manager runs a stretch of them right after committing the node before,
+so a loop of data nodes crosses no thread at all (docs/performance.md).
+
+    if runs_inline(task.node, spec):
+        result = run_inline(task, spec, Inline(catalog, env, artifacts, workspace))
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from weboter.runtime.core.catalog import ActionContext, ActionSpec, Catalog
+from weboter.runtime.core.failure import error_context
+from weboter.runtime.core.node import resolve_inputs
+from weboter.runtime.core.references import EnvSource, Resolver
+from weboter.runtime.core.results import completed, result_of
+from weboter.runtime.errors import ActionError
+from weboter.schemas.messages import ExecuteNode, RecordNodeResult
+from weboter.schemas.workflow import Node
+
+_encoder = msgspec.msgpack.Encoder()
+
+
+@dataclass(frozen=True)
+class Inline:
+    """What running a node needs besides the node: actions, $env, where files may go."""
+
+    catalog: Catalog
+    env: EnvSource
+    artifacts: Any = None  # ArtifactStore | None (the store layer is not imported by core)
+    workspace: Any = None  # Workspace | None
+
+
+def runs_inline(node: Node, spec: ActionSpec | None) -> bool:
+    """True when `node` may run in the calling thread: see the module's docstring."""
+    if spec is None or not spec.bounded or spec.is_async or node.timeout is not None:
+        return False
+    return node.retry is None or node.retry.attempts <= 1
+
+
+def context_for(task: ExecuteNode, how: Inline) -> tuple[ActionContext, Resolver]:
+    """The action's context and the resolver of the node's references, for one attempt."""
+    ctx = ActionContext(
+        run_id=task.run_id,
+        node_id=task.node.id,
+        flow_vars=task.flow_vars,
+        globals=task.globals,
+        artifacts=how.artifacts,
+        workspace=how.workspace,
+    )
+    resolver = Resolver(
+        how.env.for_run(task.run_id),
+        globals_=task.globals,
+        flow=task.flow_vars,
+        prev=task.prev_outputs,
+    )
+    return ctx, resolver
+
+
+def run_inline(task: ExecuteNode, spec: ActionSpec, how: Inline) -> RecordNodeResult:
+    """Run `task` once, here; its result (a failure is a result too), checked to be sendable."""
+    started = time.perf_counter()
+    ctx, resolver = context_for(task, how)
+    try:
+        inputs = resolve_inputs(task.node, spec, resolver)
+        outputs = spec.fn(ctx, inputs)
+        if inspect.isawaitable(outputs):
+            raise ActionError(f"{spec.name} is async but declared sync")
+        env = how.env.for_run(task.run_id)
+        result = completed(task, how.catalog, env, ctx, resolver, (inputs, outputs), started, 1)
+    except Exception as exc:
+        return failed(task, resolver, exc, started, 1)
+    return recordable(task, result, how.env)[0]
+
+
+def failed(
+    task: ExecuteNode, resolver: Resolver, exc: BaseException, started: float, attempt: int
+) -> RecordNodeResult:
+    """`task` failed with `exc` at its `attempt`."""
+    return result_of(
+        task,
+        attempts=attempt,
+        error=error_context(exc, task.node.id, task.flow_path, attempt),
+        duration_ms=(time.perf_counter() - started) * 1000,
+        secrets=dict(resolver.secrets),
+    )
+
+
+def recordable(
+    task: ExecuteNode, result: RecordNodeResult, env: EnvSource
+) -> tuple[RecordNodeResult, bytes]:
+    """`result` and its encoding; a result whose values cannot be encoded (live objects, a
+    whole number beyond 64 bits) becomes the node's failure, so no node is ever dropped."""
+    try:
+        return result, _encoder.encode(result)
+    except Exception as exc:
+        error = ActionError(
+            f"node {task.node.id!r}: its outputs cannot be recorded ({_why(exc)})",
+            hint="actions must return plain data: text, numbers (whole numbers within "
+            "64 bits), lists, dicts",
+        )
+        resolver = Resolver(env.for_run(task.run_id))
+        refused = failed(task, resolver, error, time.perf_counter(), result.attempts)
+        return refused, _encoder.encode(refused)
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, OverflowError):
+        return "a whole number does not fit in 64 bits; make it text, or a float"
+    return f"{type(exc).__name__}: {exc}"
