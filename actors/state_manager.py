@@ -112,12 +112,12 @@ class StateManager(MessageActor):
             outcome = self._commit(command)
             if outcome is None:
                 return
-            committed = _committed(command, outcome)
+            task = None if outcome.duplicate else plan(outcome.state, command.reply_to)
             # only for an executor's run: it reads where the run is, not which command answered
-            result = self._run_here(committed.plan) if command.reply_to in EXECUTORS else None
+            result = self._run_here(task) if command.reply_to in EXECUTORS else None
             if result is None:
                 if command.reply_to:  # a runner's attempt report wants no answer
-                    self.send(command.reply_to, committed)
+                    self.send(command.reply_to, _committed(command, outcome, task))
                 return
             command = result
 
@@ -190,7 +190,9 @@ class StateManager(MessageActor):
         )
 
 
-def _committed(command: Command, outcome: Outcome) -> Committed:
+def _committed(command: Command, outcome: Outcome, task: ExecuteNode | None) -> Committed:
+    """The reply to `command`; `task`: the node its run executes next (None: it rests, or
+    the command was a duplicate: a node is never planned twice)."""
     state = outcome.state
     return Committed(
         command_id=command.command_id,
@@ -203,5 +205,5 @@ def _committed(command: Command, outcome: Outcome) -> Committed:
         break_on_error=any(b.when == "error" for b in state.breakpoints)
         or (state.error is not None and state.error.kind == "RestoreMismatch"),
         on_error=policy_at(state) if state.status == RunStatus.ERROR else None,
-        plan=None if outcome.duplicate else plan(state, command.reply_to),  # never twice
+        plan=task,
     )

@@ -23,6 +23,25 @@ def as_json(result: subprocess.CompletedProcess[str]) -> Any:
     return json.loads(result.stdout)
 
 
+def test_progress_of_a_long_loop_is_rate_limited(tmp_path: Path) -> None:
+    """A burst of node lines, then at most a few a second, each saying how many it passed
+    over; the end says how many were not shown and where to see every one."""
+    loop = tmp_path / "loop.json"
+    loop.write_text(json.dumps(counter(limit=1000, done=False)), encoding="utf-8")
+    result = weboter("run", str(loop), home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("  [")]
+    assert lines[0].startswith("  [   1] f:init")
+    assert lines[49].startswith("  [  50] ")  # the first burst: every node
+    assert len(lines) < 2001  # init + 1000 x (inc, nap): not one line per node
+    shown = [int(line[3:7]) for line in lines]
+    assert shown == sorted(shown)
+    passed_over = sum(int(line.split("(+")[1].split()[0]) for line in lines if "(+" in line)
+    tail = result.stderr.splitlines()[-1]
+    assert tail.startswith("  ... ") and "weboter history" in tail, result.stderr[-300:]
+    assert len(lines) + passed_over + int(tail.split()[1]) == 2001
+
+
 def test_run_history_state_runs(tmp_path: Path) -> None:
     result = weboter("run", str(EXAMPLES / "counter.json"), "--var", "target=4", home=tmp_path)
     assert result.returncode == 0, result.stderr

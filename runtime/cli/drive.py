@@ -26,73 +26,22 @@ from weboter.runtime.cli.common import (
     parse_vars,
 )
 from weboter.runtime.cli.debug_commands import fork_request, resolve
-from weboter.runtime.cli.detail import detail
 from weboter.runtime.cli.interrupt import pause_now, sigterm_interrupts
+from weboter.runtime.cli.progress import Progress
 from weboter.runtime.cli.remote_run import engine_for, remote_job, summary_source, where
 from weboter.runtime.core.decide import Decider
-from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import IllegalTransition
-from weboter.runtime.store.eventlog import EventLog, decode_event, to_record
+from weboter.runtime.store.eventlog import EventLog, to_record
 from weboter.runtime.store.projection import state_at, variables_of
 from weboter.schemas.events import (
-    BrowserRestored,
-    NodeCompleted,
-    NodeFailed,
     RepairApplied,
-    SubFlowReturned,
 )
 from weboter.schemas.messages import REJECTED, Mode, RunEnded, SetBreakpoint, StartRun
 from weboter.schemas.state import Breakpoint
 from weboter.schemas.workflow import Workflow
-
-SAID = {"RepairApplied": "fix ", "NodeRequeued": "move"}  # events said as they come
-
-
-class Progress:
-    """Prints one line per executed node on stderr (prefixed with `tag`); and, unless
-    `quiet`, how the run's browser came back (a re-drive repeats what the steps did)."""
-
-    def __init__(
-        self, workflow: Workflow, enabled: bool, tag: str = "", *, quiet: bool = False
-    ) -> None:
-        self.index = index_for(workflow)
-        self.enabled = enabled
-        self.quiet = quiet
-        self.tag = tag
-        self.nodes = 0
-
-    def __call__(self, header: dict[str, Any], payload: bytes) -> None:
-        type_ = header["type"]
-        if type_ == "BrowserRestored" and not self.quiet:
-            print(self.tag + restored_line(payload, header), file=sys.stderr, flush=True)
-            return
-        if type_ in SAID and not self.quiet:  # a repair, a node moved to another worker
-            said = detail(
-                msgspec.to_builtins(decode_event(type_, header["schema_version"], payload))
-            )
-            print(f"{self.tag}  [{SAID[type_]}] {said}", file=sys.stderr, flush=True)
-            return
-        if type_ not in ("NodeCompleted", "SubFlowReturned", "NodeFailed", "SubFlowEntered"):
-            return
-        event = decode_event(type_, header["schema_version"], payload)
-        if isinstance(event, NodeCompleted | SubFlowReturned):
-            self.nodes += 1
-            node = self.index.node(event.flow_path, event.node_id)
-            action = node.action if node else "?"
-            ms = getattr(event, "duration_ms", 0.0)
-            line = (
-                f"  [{self.nodes:>4}] {'/'.join(event.flow_path)}:{event.node_id:<16} "
-                f"{action:<22} -> {event.next_node}  {ms:.1f} ms"
-            )
-        elif isinstance(event, NodeFailed):
-            line = f"  [fail] {event.node_id}: {event.error.message}"
-        else:
-            line = f"  [ -> ] entering sub-flow {'/'.join(getattr(event, 'flow_path', []))}"
-        if self.enabled:
-            print(self.tag + line, file=sys.stderr, flush=True)
 
 
 def waiting_hint(short: str, message: str) -> str:
@@ -106,18 +55,6 @@ def waiting_hint(short: str, message: str) -> str:
         f"\n  it waits in ERROR: fix it ({fix}), then weboter retry {short} "
         f"(or weboter skip {short})"
     )
-
-
-def restored_line(payload: bytes, header: dict[str, Any]) -> str:
-    event = decode_event("BrowserRestored", header["schema_version"], payload)
-    assert isinstance(event, BrowserRestored)
-    how = "re-driving its browser steps" if event.mode == "redrive" else "from captured state"
-    line = f"  browser restored {how} before {event.node_id} ({event.duration_ms:.0f} ms)"
-    if event.fallback:
-        line += f"; captured state was not enough: {'; '.join(event.fallback)}"
-    if event.differences:
-        line += f"; the page differs: {'; '.join(event.differences)}"
-    return line
 
 
 _MODES: dict[str, Mode] = {"step": "step", "continue": "continuous"}
@@ -171,6 +108,7 @@ def drive(
                             workflow, submit = waiting.pop(0)
                             launch(workflow, submit)
                         done = client.wait_any(active, on_event=on_event)
+                        progress[done.run_id].finish(done.run_id)
                         active.discard(done.run_id)
                         ended[done.run_id] = done
             except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: record, then go

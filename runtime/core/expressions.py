@@ -10,8 +10,10 @@ run for long are checked first (runtime/core/bounded.py).
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import math
+import threading
 import types
 from collections.abc import Mapping
 from typing import Any
@@ -103,6 +105,29 @@ class _Bounded(EvalWithCompoundTypes):
         return super()._eval_call(node)
 
 
+_local = threading.local()  # one evaluator per thread: building one costs more than most uses
+
+
+def _evaluator(names: Mapping[str, Any]) -> _Bounded:
+    """This thread's evaluator, with `names` bound and its node table as built (a
+    comprehension that failed midway may have left its own names in it)."""
+    made: tuple[_Bounded, dict[Any, Any]] | None = getattr(_local, "made", None)
+    if made is None:
+        evaluator = _Bounded(functions=dict(FUNCTIONS), names={}, operators=OPERATORS)
+        made = _local.made = (evaluator, dict(evaluator.nodes))
+    evaluator, nodes = made
+    evaluator.nodes = dict(nodes)
+    evaluator.names = dict(names)
+    return evaluator
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(expr: str) -> ast.stmt:
+    """The syntax tree of `expr` (a loop evaluates the same few expressions again and again;
+    the trees are only read). SyntaxError and InvalidExpression as simpleeval raises them."""
+    return _Bounded.parse(expr)
+
+
 def check_syntax(expr: str) -> None:
     """ExpressionError unless `expr` is text of a valid length that parses as an expression
     (names and functions are checked only when it is evaluated)."""
@@ -125,9 +150,9 @@ def evaluate(expr: str, names: Mapping[str, Any]) -> Any:
         raise ExpressionError(f"expression must be text, got {type(expr).__name__}")
     if len(expr) > MAX_EXPRESSION:
         raise ExpressionError(f"expression is longer than {MAX_EXPRESSION} characters")
-    evaluator = _Bounded(functions=dict(FUNCTIONS), names=dict(names), operators=OPERATORS)
+    evaluator = _evaluator(names)
     try:
-        return evaluator.eval(expr)
+        return evaluator.eval(expr, _parsed(expr))
     except ExpressionError:
         raise
     except (FeatureNotAvailable, InvalidExpression) as exc:
