@@ -15,6 +15,7 @@ Breakpoints, pauses and steps stay exact: they are decided by each commit, as be
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from pathlib import Path
@@ -23,11 +24,11 @@ from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.decide import COMMANDS, Command
 from weboter.runtime.core.hooks import HookRegistry
 from weboter.runtime.core.inline import Inline, run_inline, runs_inline
-from weboter.runtime.core.plan import plan
+from weboter.runtime.core.plan import DRIVEN, plan
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.core.repair import policy_at
 from weboter.runtime.errors import WeboterError
-from weboter.runtime.store.eventlog import Durability, EventLog
+from weboter.runtime.store.eventlog import Durability, EventLog, GroupLost
 from weboter.runtime.store.runstore import Outcome, RunStore
 from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import BUS, EXECUTORS, STATE_MANAGER
@@ -93,6 +94,8 @@ class StateManager(MessageActor):
         )
 
     def stopping(self) -> None:
+        with contextlib.suppress(GroupLost):
+            self._durable()
         self.flush()
         if self.store is not None:
             self.store.log.close()
@@ -116,6 +119,8 @@ class StateManager(MessageActor):
             # only for an executor's run: it reads where the run is, not which command answered
             result = self._run_here(task) if command.reply_to in EXECUTORS else None
             if result is None:
+                if not self._durable_for(command, outcome):
+                    return
                 if command.reply_to:  # a runner's attempt report wants no answer
                     self.send(command.reply_to, _committed(command, outcome, task))
                 return
@@ -126,6 +131,10 @@ class StateManager(MessageActor):
         assert self.store is not None
         try:
             outcome = self.store.execute(command)
+        except GroupLost as exc:  # `batch`: this command and those grouped before it are lost
+            self._lost(exc)
+            self._reject(command, exc)
+            return None
         except WeboterError as exc:
             self._reject(command, exc)
             return None
@@ -137,7 +146,42 @@ class StateManager(MessageActor):
             return None
         if not outcome.duplicate:
             self._publish(outcome.events, outcome.prev_seq)
+        if self.durability == "batch" and not self.store.log.pending:
+            self.flush()  # the group was committed with this command: publish it
         return outcome
+
+    # --- durability `batch`: commands grouped in one transaction ---------------------------
+
+    def _durable_for(self, command: Command, outcome: Outcome) -> bool:
+        """Commit the open group before answering anybody but the executor of a run that goes
+        on (a client told "committed", or a run at rest, is read back from the log by others);
+        False if that commit failed (the command was answered: refused)."""
+        if self.durability != "batch":
+            return True
+        if command.reply_to in EXECUTORS and outcome.state.status in DRIVEN:
+            return True
+        try:
+            self._durable()
+        except GroupLost as exc:
+            self._reject(command, exc)
+            return False
+        return True
+
+    def _durable(self) -> None:
+        """Commit the open group (`batch`) and publish it; GroupLost if the commit failed."""
+        if self.store is None or not self.store.log.pending:
+            return
+        try:
+            self.store.commit()
+        except GroupLost as exc:
+            self._lost(exc)
+            raise
+        self.flush()
+
+    def _lost(self, exc: GroupLost) -> None:
+        """The group's events were never committed: nobody may hear of them."""
+        log.error("state manager: %s", exc)
+        self._outgoing, self._prev_seqs = [], {}
 
     def _run_here(self, task: ExecuteNode | None) -> RecordNodeResult | None:
         """The result of `task` run in this thread, or None when it goes to a Node Runner: it
@@ -163,12 +207,18 @@ class StateManager(MessageActor):
             self.flush()
 
     def flush(self) -> None:
+        """Hand the held events to the bus; none while they are in an uncommitted group."""
+        if self.store is not None and self.store.log.pending:
+            return
         if self._outgoing:
             self.send(BUS, Publish(events=self._outgoing, prev_seqs=self._prev_seqs))
             self._outgoing, self._prev_seqs = [], {}
 
     def idle(self) -> float | None:
-        """Called when the inbox is empty: how long to wait before publishing what is held."""
+        """Called when the inbox is empty: how long to wait before publishing what is held.
+        An open group (`batch`) is committed at once: nothing else waits."""
+        with contextlib.suppress(GroupLost):  # said in the log; runs go on from what is recorded
+            self._durable()
         if not self._outgoing:
             return None
         wait = PUBLISH_DELAY - (time.monotonic() - self._outgoing_since)

@@ -18,7 +18,7 @@ from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.schemas.events import NodeCompleted
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = pytest.mark.timeout(300)
 
 ROUNDS = 50
 
@@ -166,3 +166,73 @@ def test_resume_refuses_a_run_whose_process_is_alive(tmp_path: Path) -> None:
         assert log.driver(run_id) is None  # the process is gone: the run can be taken up
     finally:
         log.close()
+
+
+def data_loop(out: Path, rounds: int) -> dict:
+    """A loop of data nodes only (they run inline, in stretches): count, append the count to
+    a file, go round again until `rounds`."""
+    return {
+        "id": "crashy-data",
+        "name": "crashy data loop",
+        "nodes": [
+            {
+                "id": "tick",
+                "action": "PyEvalAction",
+                "inputs": {"expr": "param1 + 1", "param1": "$global{count}"},
+                "outputs": [{"src": "result", "name": "count", "pos": "global"}],
+                "control": "NextNode",
+                "params": {"next_node": "write"},
+            },
+            {
+                "id": "write",
+                "action": "WriteTextFile",
+                "inputs": {"path": str(out), "content": "$global{count}\n", "append": True},
+                "control": "IfElse",
+                "params": {
+                    "var": "$global{count}",
+                    "operator": "gte",
+                    "value": rounds,
+                    "then_node": "__end__",
+                    "else_node": "tick",
+                },
+            },
+        ],
+    }
+
+
+@pytest.mark.parametrize("durability", ["sync", "batch"])
+def test_sigkill_in_a_stretch_of_data_nodes(tmp_path: Path, durability: str) -> None:
+    """Killed twice while the State Manager runs a loop of data nodes itself: nothing that was
+    committed is lost or recorded twice; a node re-runs only if its result was not committed
+    (sync: the one in flight; batch: at most one group of commands per kill)."""
+    from weboter.runtime.store.eventlog import BATCH_COMMANDS  # noqa: PLC0415
+
+    rounds = 10_000
+    rng = random.Random(7)
+    wf = tmp_path / "wf.json"
+    wf.write_text(json.dumps(data_loop(Path("lines.txt"), rounds)))
+    mode = ["--durability", durability]
+    run_id = kill_after_progress(start(["run", str(wf), "--var", "count=0", *mode], tmp_path), rng)
+    kill_after_progress(start(["resume", run_id, *mode], tmp_path), rng)
+    kills = 2
+    final = subprocess.run(
+        [sys.executable, "-m", "weboter.runtime.cli.main", "resume", run_id, "--json", *mode],
+        env={**os.environ, "WEBOTER_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert final.returncode == 0, final.stderr + final.stdout
+    log = EventLog(tmp_path / "weboter.db")
+    records = list(log.read(run_id))
+    state = state_at(log, run_id)
+    log.close()
+    assert state.globals["count"] == rounds
+    assert [r.run_version for r in records] == list(range(1, len(records) + 1))
+    completed = [r.event.node_id for r in records if isinstance(r.event, NodeCompleted)]
+    assert completed == ["tick", "write"] * rounds  # nothing recorded twice, nothing lost
+    lines = [int(x) for x in (tmp_path / "workspace" / "lines.txt").read_text().split()]
+    assert sorted(set(lines)) == list(range(1, rounds + 1))
+    window = 1 if durability == "sync" else BATCH_COMMANDS
+    assert len(lines) <= rounds + kills * window

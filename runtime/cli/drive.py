@@ -249,7 +249,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
             f"run {run_id} is {state.status}; there is nothing to resume",
             hint="only a run whose process died (or a paused one) can resume",
         )
-    settings = engine_settings(args)
+    settings = engine_settings(args, durability=args.durability)
     return drive(
         args,
         settings,

@@ -30,6 +30,7 @@ from weboter.runtime.cli import (
     worker_command,
 )
 from weboter.runtime.cli.common import (
+    add_durability,
     add_max_nodes,
     add_on_error,
     emit_error,
@@ -172,12 +173,7 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
             help="set $global{K} (V is parsed as JSON when it can be); repeatable",
         )
         p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
-        p.add_argument(
-            "--durability",
-            choices=("sync", "full"),
-            default="sync",
-            help="sync: committed before the next node (default); full: also fsync",
-        )
+        add_durability(p)
         p.add_argument("--quiet", action="store_true", help="no progress lines")
         add_max_nodes(p, "each run")
         add_on_error(p)
@@ -202,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
     p.add_argument("run")
     p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_durability(p)
     p.set_defaults(handler=cmd_resume)
 
     add_commands(sub, common, browser, out, drive_resting)

@@ -33,6 +33,7 @@ from weboter.runtime.errors import IllegalTransition, RunNotFound, WeboterError
 from weboter.runtime.store.eventlog import (
     DuplicateCommand,
     EventLog,
+    GroupLost,
     VersionConflict,
     decode_event,
     encode_event,
@@ -91,6 +92,15 @@ class RunStore:
         self._states.pop(run_id, None)
         self._secrets.pop(run_id, None)
 
+    def commit(self) -> None:
+        """Commit the log's open group of commands (durability `batch`; else nothing to do).
+        GroupLost if it could not: then what this store remembers is read from the log again."""
+        try:
+            self.log.commit()
+        except GroupLost:
+            self._states.clear()
+            raise
+
     def execute(self, command: Command) -> Outcome:
         """Decide and commit `command`. IllegalTransition (or another WeboterError) if it is
         refused: then nothing was appended."""
@@ -121,6 +131,8 @@ class RunStore:
                 self.forget(run_id)
             else:
                 self._states[run_id] = after
+            if self.log.due:  # durability `batch`: the group is full or old enough
+                self.commit()
             return Outcome(stored, after, prev_seq=state.seq if state is not None else 0)
         raise IllegalTransition(
             f"run {run_id} kept changing under {type(command).__name__} "

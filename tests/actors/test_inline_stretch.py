@@ -16,7 +16,7 @@ from weboter.runtime.core.hooks import PreNode
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
-from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.eventlog import Durability, EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.transport.subscriber import subscribe
 from weboter.schemas.state import RunState
@@ -56,9 +56,15 @@ def completed(db: Path, run_id: str) -> int:
     return state(db, run_id).nodes_completed
 
 
-def test_a_long_stretch_yields_to_another_run_and_pauses_exactly(db_path: Path) -> None:
+@pytest.mark.parametrize("durability", ["sync", "batch"])
+def test_a_long_stretch_yields_to_another_run_and_pauses_exactly(
+    db_path: Path, durability: Durability
+) -> None:
+    """Also with `batch`: what a client is told is committed (the pause, a run at rest) is in
+    the log for every other reader at once."""
     big = 5_000_000  # far more than this test lets it run
-    with Engine(Settings(db_path=db_path, max_nodes=big + 10)) as engine:
+    settings = Settings(db_path=db_path, max_nodes=big + 10, durability=durability)
+    with Engine(settings) as engine:
         client = engine.client(follow=False)
         long_run = client.submit(to_workflow(loop(big), "t"), variables={"count": 0})
         wait_for(lambda: completed(db_path, long_run) >= 200, "the long run under way")

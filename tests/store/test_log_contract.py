@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from weboter.runtime.store.eventlog import (
+    BATCH_COMMANDS,
     DuplicateCommand,
     EventLog,
     VersionConflict,
@@ -86,6 +87,32 @@ class TestLogContract:
         assert len(rows) == 200
         for n in range(4):
             assert [e.run_version for e in rows if e.run_id == f"r{n}"] == list(range(1, 51))
+
+    def test_3_batch_groups_commands_and_fails_them_one_by_one(self, tmp_path: Path) -> None:
+        """Durability `batch`: commands share a transaction until it is due or committed;
+        another reader sees none of them before; a command that fails takes only itself."""
+        path = tmp_path / "log.db"
+        log = EventLog(path, durability="batch")
+        reader = EventLog(path)
+        try:
+            log.append("r", 0, [STARTED], command_id="c1")
+            with pytest.raises(VersionConflict):  # the second of three events collides
+                log.append("r", 0, [setting(1), setting(2), setting(3)], command_id="c2")
+            log.append("r", 1, [setting(4)], command_id="c3")
+            assert log.pending and not log.due
+            assert [e.command_id for e in log.read_stored("r")] == ["c1", "c3"]
+            assert reader.read_stored("r") == []  # nothing committed yet
+            log.commit()
+            assert not log.pending
+            assert [e.command_id for e in reader.read_stored("r")] == ["c1", "c3"]
+            for version in range(2, 2 + BATCH_COMMANDS):  # full: due, RunStore commits it
+                log.append("r", version, [setting(version)], command_id=f"n{version}")
+            assert log.due
+        finally:
+            log.close()  # commits what is open
+            last = reader.read_stored("r")[-1]
+            reader.close()
+        assert last.command_id == f"n{1 + BATCH_COMMANDS}"
 
     def test_4_a_command_id_produces_events_once(self, log: EventLog) -> None:
         first = log.append("r", 0, [STARTED, PAUSED], command_id="same")
