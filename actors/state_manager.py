@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 # the hot path a third of its time (bench/node_overhead.py); subscribers see events <= 2 ms late.
 PUBLISH_DELAY = 0.002
 PUBLISH_BATCH = 256
+# A stretch of inline nodes looks at the inbox (a pause, a stop, another run) between two
+# nodes, at most every LOOK_EVERY seconds: what waits, waits at most that long (plus a node).
+LOOK_EVERY = 0.001
 
 
 class StateManager(MessageActor):
@@ -83,6 +86,7 @@ class StateManager(MessageActor):
         self._outgoing: list[StoredEvent] = []
         self._prev_seqs: dict[str, int] = {}
         self._outgoing_since = 0.0
+        self._next_look = 0.0  # when a stretch of inline nodes next looks at the inbox
 
     def started(self) -> None:
         self.on_idle(self.idle)
@@ -111,8 +115,9 @@ class StateManager(MessageActor):
     def execute(self, command: Command) -> None:
         """Commit `command`; then, while the next node can run inline here (and nothing else
         waits), run it and commit its result, and so on: the reply goes out for the last."""
+        sent = True  # the first command came by message; the rest are results made here
         while True:
-            outcome = self._commit(command)
+            outcome = self._commit(command, sent=sent)
             if outcome is None:
                 return
             task = None if outcome.duplicate else plan(outcome.state, command.reply_to)
@@ -124,13 +129,13 @@ class StateManager(MessageActor):
                 if command.reply_to:  # a runner's attempt report wants no answer
                     self.send(command.reply_to, _committed(command, outcome, task))
                 return
-            command = result
+            command, sent = result, False
 
-    def _commit(self, command: Command) -> Outcome | None:
+    def _commit(self, command: Command, *, sent: bool = True) -> Outcome | None:
         """`command` decided and appended, its events handed on to publish; None: refused."""
         assert self.store is not None
         try:
-            outcome = self.store.execute(command)
+            outcome = self.store.execute(command, sent=sent)
         except GroupLost as exc:  # `batch`: this command and those grouped before it are lost
             self._lost(exc)
             self._reject(command, exc)
@@ -190,9 +195,14 @@ class StateManager(MessageActor):
         if task is None or self.inline is None or self.hooks_wanted or self.hooks.handlers:
             return None
         spec = self.catalog.find_action(task.node.action)
-        if spec is None or not runs_inline(task.node, spec) or self.inbox_waiting():
+        if spec is None or not runs_inline(task.node, spec):
             return None
-        if self._outgoing and time.monotonic() - self._outgoing_since >= PUBLISH_DELAY:
+        now = time.monotonic()
+        if now >= self._next_look:  # a look at the inbox costs a node's tenth: once a ms
+            self._next_look = now + LOOK_EVERY
+            if self.inbox_waiting():
+                return None
+        if self._outgoing and now - self._outgoing_since >= PUBLISH_DELAY:
             self.flush()  # subscribers hear of a long stretch as it goes
         return run_inline(task, spec, self.inline)
 

@@ -74,7 +74,7 @@ def run_inline(task: ExecuteNode, spec: ActionSpec, how: Inline) -> RecordNodeRe
     try:
         inputs = resolve_inputs(task.node, spec, resolver)
         outputs = spec.fn(ctx, inputs)
-        if inspect.isawaitable(outputs):
+        if not isinstance(outputs, dict) and inspect.isawaitable(outputs):
             raise ActionError(f"{spec.name} is async but declared sync")
         env = how.env.for_run(task.run_id)
         result = completed(task, how.catalog, env, ctx, resolver, (inputs, outputs), started, 1)

@@ -6,7 +6,7 @@ that drives the run, so nobody else folds events or reads the log to know what c
 
 from __future__ import annotations
 
-import uuid
+import os
 
 from msgspec.structs import replace
 
@@ -30,7 +30,7 @@ def plan(state: RunState, reply_to: str) -> ExecuteNode | None:
     if state.next_inputs is not None:  # a pre_node_execute hook changed them, for this run
         node = replace(node, inputs=state.next_inputs)
     return ExecuteNode(
-        command_id=uuid.uuid4().hex,
+        command_id=os.urandom(16).hex(),  # as random as a uuid4, cheaper to make
         run_id=state.run_id,
         version=state.version,
         node=node,

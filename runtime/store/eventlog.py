@@ -10,6 +10,8 @@ Storage rules (each one a test in tests/store/test_log_contract.py):
    (`commit`). A crash loses at most that uncommitted group, never part of a command.
 4. A command id that already produced events produces none again (`commands` has its id as
    primary key, inserted in the same transaction); the earlier events are returned instead.
+   The one exception is a command its writer made itself and never sent (the result of a node
+   the State Manager ran inline): nobody can send it again, so its id is not kept.
 5. Payloads are msgpack of tagged Structs; `schema_version` says how to read them (upcast.py).
 6. Events are never updated or deleted. Snapshots are a cache: dropping them loses nothing.
 """
@@ -209,6 +211,7 @@ class EventLog(RunQueries):
         status: str | None = None,
         driver: bool = False,
         snapshot: Callable[[list[StoredEvent]], tuple[int, int, bytes] | None] | None = None,
+        repeatable: bool = True,
     ) -> list[StoredEvent]:
         """Append encoded events (type, payload) after `base_version` in one transaction.
 
@@ -217,7 +220,8 @@ class EventLog(RunQueries):
         resumed it); a status that is not RUNNING/STEPPING clears the driver.
         `snapshot(stored)` may return (run_version, seq, state bytes) to store.
         VersionConflict if another writer appended to the run since `base_version`;
-        DuplicateCommand if `command_id` already produced events.
+        DuplicateCommand if `command_id` already produced events. `repeatable=False`: the
+        command was never sent, so its id is not kept for idempotence (rule 4).
         """
         conn = self._conn
         now = time.time()
@@ -228,7 +232,8 @@ class EventLog(RunQueries):
             for type_, payload in payloads:
                 version += 1
                 stored.append(self._insert(run_id, version, type_, payload, command_id, now))
-            self._record_command(command_id, run_id, stored)
+            if repeatable:
+                self._record_command(command_id, run_id, stored)
             if status is not None:
                 self._track_status(run_id, status, stored, now, driver=driver)
             taken = snapshot(stored) if snapshot is not None else None

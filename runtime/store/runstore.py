@@ -101,9 +101,11 @@ class RunStore:
             self._states.clear()
             raise
 
-    def execute(self, command: Command) -> Outcome:
+    def execute(self, command: Command, *, sent: bool = True) -> Outcome:
         """Decide and commit `command`. IllegalTransition (or another WeboterError) if it is
-        refused: then nothing was appended."""
+        refused: then nothing was appended. `sent=False`: the caller made the command itself
+        and never sent it (a node it ran inline), so nobody can repeat it: its id is not kept
+        for idempotence."""
         run_id = command.run_id
         for _ in range(MAX_CONFLICTS):
             cached = run_id in self._states
@@ -119,7 +121,7 @@ class RunStore:
                     continue
                 raise
             try:
-                stored, after = self._append(decision, run_id, command.command_id)
+                stored, after = self._append(decision, run_id, command.command_id, sent)
             except DuplicateCommand:
                 earlier = self._earlier(command)
                 assert earlier is not None
@@ -160,7 +162,7 @@ class RunStore:
         return Outcome(earlier, state_at(self.log, earlier[0].run_id), duplicate=True)
 
     def _append(
-        self, decision: Decision, run_id: str, command_id: str
+        self, decision: Decision, run_id: str, command_id: str, sent: bool
     ) -> tuple[list[StoredEvent], RunState]:
         if not decision.events:
             raise IllegalTransition("the command produced no events")
@@ -203,6 +205,7 @@ class RunStore:
             status=str(after.status) if claims else status,
             driver=claims,
             snapshot=stamp,
+            repeatable=sent,
         )
         return stored, stamped[-1]
 
