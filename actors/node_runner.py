@@ -248,6 +248,7 @@ class NodeRunner(MessageActor):
                         task.run_id, task.browser, partial(self._call, task=task)
                     )
                     restored = report or restored
+                    ctx.session.untouched = None  # set by a node that only changes tabs
                     self.run_secrets.setdefault(task.run_id, {}).update(put_back)
                     resolver.secrets.update(self.run_secrets[task.run_id])  # redact them
                     if report is not None and report.differences:

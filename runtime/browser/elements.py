@@ -27,8 +27,7 @@ Inputs = dict[str, Any]
 
 async def _act(ctx: ActionContext, inputs: Inputs, verb: str, **kwargs: Any) -> Any:
     """Find the element, record its fingerprint, call `locator.<verb>(**kwargs)`."""
-    locator, spec = await locate(ctx, inputs)
-    await fingerprint(ctx, locator)
+    locator, spec = await locate(ctx, inputs, record=True)
     try:
         return await getattr(locator, verb)(timeout=timeout_ms(inputs), **kwargs)
     except Exception as exc:
@@ -54,16 +53,14 @@ async def fill_input(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
 async def wait_element(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     """`element_found`: true or false — never raises for a missing element."""
     try:
-        locator, _ = await locate(ctx, inputs)
+        await locate(ctx, inputs, record=True)
     except ActionError:
         return {"element_found": False}
-    await fingerprint(ctx, locator)
     return {"element_found": True}
 
 
 async def extract_data(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
-    locator, spec = await locate(ctx, inputs)
-    await fingerprint(ctx, locator)
+    locator, spec = await locate(ctx, inputs, record=True)
     try:
         return {
             "data": await read(
@@ -140,8 +137,7 @@ async def upload_file(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
 
 
 async def assert_text(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
-    locator, _ = await locate(ctx, inputs)
-    await fingerprint(ctx, locator)
+    locator, _ = await locate(ctx, inputs, record=True)
     actual = await read(locator, "text", timeout_ms(inputs))
     expected = str(inputs["text"])
     exact = bool(inputs.get("exact"))
@@ -154,8 +150,7 @@ async def assert_text(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
 
 
 async def assert_visible(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
-    locator, spec = await locate(ctx, inputs)
-    await fingerprint(ctx, locator)
+    locator, spec = await locate(ctx, inputs, record=True)
     try:
         await locator.first.wait_for(state="visible", timeout=timeout_ms(inputs))
     except Exception as exc:
@@ -168,13 +163,12 @@ async def extract_list(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     fields = inputs.get("fields") or {}
     if not isinstance(fields, dict) or not fields:
         raise ActionError("ExtractList needs `fields`: {name: {locator: ..., data_source: ...}}")
-    try:
-        items, _ = await locate(ctx, inputs)
+    try:  # the first item's fingerprint: what the healer looks for again
+        items, _ = await locate(ctx, inputs, record=True)
     except ActionError:
         if inputs.get("allow_empty", True):
             return {"items": [], "count": 0}
         raise
-    await fingerprint(ctx, items)  # the first item: what the healer looks for again
     plain = _plain_fields(fields)
     if plain is not None:  # every field a simple css/xpath: the whole list in one round trip
         rows = await items.evaluate_all(LIST_JS, plain)

@@ -23,8 +23,8 @@ Inputs = dict[str, Any]
 
 
 async def _page_info(page: Any, index: int) -> dict[str, Any]:
-    try:
-        title = await page.title()
+    try:  # in the page's own world: the snapshot taken after this node reads it there too
+        title = await page.evaluate("document.title")
     except Exception:
         title = ""
     return {"url": page.url, "title": title, "index": index}
@@ -113,6 +113,7 @@ async def switch_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     else:
         raise ActionError("SwitchPage needs `index` or `url`")
     session.current, session.frame = target, None
+    session.untouched = target  # made current, not acted on
     await target.bring_to_front()
     return {"page": await _page_info(target, session.pages.index(target))}
 
@@ -124,6 +125,7 @@ async def close_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     session.pages = [p for p in session.pages if not p.is_closed()]
     session.current = session.pages[-1] if session.pages else None
     session.frame = None
+    session.untouched = session.current  # back on a tab this node did not act on
     return {"pages_left": len(session.pages)}
 
 

@@ -37,6 +37,9 @@ FINGERPRINT_JS = """(el) => {
 }"""
 
 
+FIRST_FINGERPRINT_JS = f"(els) => els.length ? ({FINGERPRINT_JS})(els[0]) : null"
+
+
 def timeout_ms(inputs: dict[str, Any], default: float = 5000) -> float:
     value = inputs.get("timeout")
     try:
@@ -62,10 +65,17 @@ async def scope_of(ctx: ActionContext, inputs: dict[str, Any]) -> Any:
 
 
 async def locate(
-    ctx: ActionContext, inputs: dict[str, Any], *, wait: bool = True, key: str = "locator"
+    ctx: ActionContext,
+    inputs: dict[str, Any],
+    *,
+    wait: bool = True,
+    key: str = "locator",
+    record: bool = False,
 ) -> tuple[Any, Any]:
     """(locator, the spec that matched): the first of `locator` and then `locators` that
     matches something within `timeout` ms. ActionError naming all that were tried otherwise.
+    `record`: also record the fingerprint of the (first) element matched — what the node acts
+    on — taken by the same round trip that looks for it.
 
     Waiting happens in the browser (`wait_for` on all alternatives at once), so a node goes on
     the moment its element appears."""
@@ -81,7 +91,7 @@ async def locate(
     built = [(build(scope, spec, f"inputs.{key}"), spec) for spec in alternatives]
     for locator, spec in built:  # already there? one quick look each (no waiting machinery)
         try:
-            if await locator.count() > 0:
+            if await _there(ctx, locator, record):
                 return locator, spec
         except Exception as exc:  # a malformed selector fails at once, not on time-out
             raise browser_error(ctx, exc, spec, await page_url(ctx)) from exc
@@ -101,10 +111,12 @@ async def locate(
                 hint="check the locator against the saved DOM, or raise `timeout`",
             ) from None
         if len(built) == 1:
+            if record:
+                await fingerprint(ctx, built[0][0])
             return built[0]
     for locator, spec in built:
         try:
-            if await locator.count() > 0:
+            if await _there(ctx, locator, record):
                 return locator, spec
         except Exception as exc:
             raise browser_error(ctx, exc, spec, await page_url(ctx)) from exc
@@ -112,6 +124,18 @@ async def locate(
     raise ElementNotFound(
         f"node {ctx.node_id!r}: no element matches {tried} on {await page_url(ctx)}"
     )
+
+
+async def _there(ctx: ActionContext, locator: Any, record: bool) -> bool:
+    """Whether `locator` matches now; `record`: its first element's fingerprint is recorded,
+    in the same round trip."""
+    if not record:
+        return bool(await locator.count() > 0)
+    found = await locator.evaluate_all(FIRST_FINGERPRINT_JS)
+    if found is None:
+        return False
+    ctx.elements.append(found)
+    return True
 
 
 def browser_error(ctx: ActionContext, exc: BaseException, spec: Any, url: str) -> ActionError:
@@ -139,9 +163,11 @@ def browser_error(ctx: ActionContext, exc: BaseException, spec: Any, url: str) -
 
 async def fingerprint(ctx: ActionContext, locator: Any) -> dict[str, Any]:
     """Record what the action acted on (kept in the node's event)."""
-    try:
-        found: dict[str, Any] = await locator.first.evaluate(FINGERPRINT_JS, timeout=2000)
+    try:  # one round trip (a handle would take three: find, evaluate, dispose)
+        found: dict[str, Any] | None = await locator.first.evaluate_all(FIRST_FINGERPRINT_JS)
     except Exception:
+        return {}
+    if not found:  # gone since it was found
         return {}
     ctx.elements.append(found)
     return found
