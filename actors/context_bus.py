@@ -97,7 +97,8 @@ class ContextBus(MessageActor):
         self.on_idle(self._beat)
 
     def _subscriptions(self) -> None:
-        """Track subscriptions that include hooks (telling the executors when that changes),
+        """Track every subscription (frames nobody subscribed to are not built) and those that
+        include hooks (telling the executors and the State Manager when that changes),
         then acknowledge each new subscription: an acknowledged hook subscriber sees the hooks
         of every node that starts afterwards."""
         assert self._pub is not None

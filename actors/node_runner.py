@@ -160,6 +160,8 @@ class NodeRunner(MessageActor):
         if not isinstance(message, ExecuteNode):
             log.warning("node runner: ignored %s", type(message).__name__)
             return
+        if message.secrets:  # read by nodes the State Manager ran: redacted here too
+            self.run_secrets.setdefault(message.run_id, {}).update(message.secrets)
         spec = self.catalog.find_action(message.node.action)
         if spec is not None and runs_inline(message.node, spec):
             # inline, in this thread: the common case and the fast one (a builtin, bounded by
@@ -248,7 +250,6 @@ class NodeRunner(MessageActor):
                         task.run_id, task.browser, partial(self._call, task=task)
                     )
                     restored = report or restored
-                    ctx.session.untouched = None  # set by a node that only changes tabs
                     self.run_secrets.setdefault(task.run_id, {}).update(put_back)
                     resolver.secrets.update(self.run_secrets[task.run_id])  # redact them
                     if report is not None and report.differences:

@@ -4,7 +4,8 @@ Every state-changing command goes through `RunStore.execute` (runtime/store/runs
 decide, redact, append in one transaction, fold once. The reply (`Committed`) tells the
 command's `reply_to` where the run now is, and for a driven run which node comes next (`plan`),
 so executors never fold or read the log. Committed events go to the Context Bus in batches,
-within 2 ms; nothing is published before it is committed.
+within 2 ms of their commit; nothing is published before it is committed (with durability
+`batch`, a group's commit comes up to ~20 ms after its first command).
 
 When that next node can run inline (a bounded synchronous builtin: core/inline.py) and no hook
 wants to see it, the State Manager runs it itself and commits its result at once, and so on
@@ -20,6 +21,8 @@ import logging
 import time
 from pathlib import Path
 
+import msgspec
+
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.decide import COMMANDS, Command
 from weboter.runtime.core.hooks import HookRegistry
@@ -28,8 +31,9 @@ from weboter.runtime.core.plan import DRIVEN, plan
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.core.repair import policy_at
 from weboter.runtime.errors import WeboterError
-from weboter.runtime.store.eventlog import Durability, EventLog, GroupLost
+from weboter.runtime.store.eventlog import Durability, EventLog
 from weboter.runtime.store.runstore import Outcome, RunStore
+from weboter.runtime.store.transactions import GroupLost
 from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import BUS, EXECUTORS, STATE_MANAGER
 from weboter.runtime.transport.seam import Transport
@@ -87,6 +91,7 @@ class StateManager(MessageActor):
         self._prev_seqs: dict[str, int] = {}
         self._outgoing_since = 0.0
         self._next_look = 0.0  # when a stretch of inline nodes next looks at the inbox
+        self._learned: dict[str, dict[str, str]] = {}  # run -> secrets its inline nodes read
 
     def started(self) -> None:
         self.on_idle(self.idle)
@@ -126,10 +131,24 @@ class StateManager(MessageActor):
             if result is None:
                 if not self._durable_for(command, outcome):
                     return
+                task = self._with_secrets(task, outcome)
                 if command.reply_to:  # a runner's attempt report wants no answer
                     self.send(command.reply_to, _committed(command, outcome, task))
                 return
+            if result.secrets:  # the Node Runner learns of them with the run's next node
+                self._learned.setdefault(result.run_id, {}).update(result.secrets)
             command, sent = result, False
+
+    def _with_secrets(self, task: ExecuteNode | None, outcome: Outcome) -> ExecuteNode | None:
+        """`task` carrying the `$env` values nodes run here read since the run's last node
+        went to a runner (a run that ends forgets them)."""
+        run_id = outcome.state.run_id
+        if task is None:
+            if outcome.state.status.terminal:
+                self._learned.pop(run_id, None)
+            return None
+        learned = self._learned.pop(run_id, None)
+        return msgspec.structs.replace(task, secrets=learned) if learned else task
 
     def _commit(self, command: Command, *, sent: bool = True) -> Outcome | None:
         """`command` decided and appended, its events handed on to publish; None: refused."""
@@ -227,7 +246,7 @@ class StateManager(MessageActor):
     def idle(self) -> float | None:
         """Called when the inbox is empty: how long to wait before publishing what is held.
         An open group (`batch`) is committed at once: nothing else waits."""
-        with contextlib.suppress(GroupLost):  # said in the log; runs go on from what is recorded
+        with contextlib.suppress(GroupLost):  # logged; the results planned on it are refused
             self._durable()
         if not self._outgoing:
             return None
@@ -238,6 +257,9 @@ class StateManager(MessageActor):
         return wait
 
     def _reject(self, command: Command, exc: BaseException) -> None:
+        if not isinstance(exc, GroupLost):  # `batch`: what the refusal follows is recorded
+            with contextlib.suppress(GroupLost):
+                self._durable()
         if not command.reply_to:
             log.info("state manager: %s refused: %s", type(command).__name__, exc)
             return

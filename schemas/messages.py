@@ -281,6 +281,9 @@ class ExecuteNode(_Msg, frozen=True):
     # with `heal`, for a runner without the log (a worker): the elements this node acted on in
     # the workflow's recent runs (filled in by the engine's broker)
     fingerprints: list[dict[str, Any]] = []
+    # `$env` values (by path) the run read in nodes the State Manager ran itself since its last
+    # node sent to a runner: the runner redacts them too (screenshots, DOM, captured pages)
+    secrets: dict[str, str] = {}
 
 
 class ReleaseRun(_Msg, frozen=True):

@@ -39,6 +39,7 @@ def test_progress_of_a_long_loop_is_rate_limited(tmp_path: Path) -> None:
     passed_over = sum(int(line.split("(+")[1].split()[0]) for line in lines if "(+" in line)
     tail = result.stderr.splitlines()[-1]
     assert tail.startswith("  ... ") and "weboter history" in tail, result.stderr[-300:]
+    assert "more line(s) not shown" in tail
     assert len(lines) + passed_over + int(tail.split()[1]) == 2001
 
 

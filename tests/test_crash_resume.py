@@ -205,7 +205,7 @@ def test_sigkill_in_a_stretch_of_data_nodes(tmp_path: Path, durability: str) -> 
     """Killed twice while the State Manager runs a loop of data nodes itself: nothing that was
     committed is lost or recorded twice; a node re-runs only if its result was not committed
     (sync: the one in flight; batch: at most one group of commands per kill)."""
-    from weboter.runtime.store.eventlog import BATCH_COMMANDS  # noqa: PLC0415
+    from weboter.runtime.store.transactions import BATCH_COMMANDS  # noqa: PLC0415
 
     rounds = 10_000
     rng = random.Random(7)

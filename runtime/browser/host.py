@@ -105,10 +105,6 @@ class RunSession:
     # page -> its last snapshot (runtime/browser/snapshot.py): a tab the run is not on is
     # taken again only when its URL changed
     snapshots: dict[Any, dict[str, Any]] = field(default_factory=dict)
-    # the tab a node made current without acting on it (ClosePage, SwitchPage): its last
-    # snapshot still holds unless its URL changed
-    untouched: Any = None
-    cookies: list[Any] | None = None  # as the last snapshot read them
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     async def page(self) -> Any:

@@ -113,7 +113,6 @@ async def switch_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     else:
         raise ActionError("SwitchPage needs `index` or `url`")
     session.current, session.frame = target, None
-    session.untouched = target  # made current, not acted on
     await target.bring_to_front()
     return {"page": await _page_info(target, session.pages.index(target))}
 
@@ -125,7 +124,6 @@ async def close_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     session.pages = [p for p in session.pages if not p.is_closed()]
     session.current = session.pages[-1] if session.pages else None
     session.frame = None
-    session.untouched = session.current  # back on a tab this node did not act on
     return {"pages_left": len(session.pages)}
 
 

@@ -163,13 +163,10 @@ class BrowserRestore:
             url = page.url if page is not None and not page.is_closed() else before.url
             return BrowserState(url=url, storage=before.storage)
         try:
-            if spec.keeps_storage and session.cookies is not None:  # e.g. typing, a tab closed
-                snapshot = await take(session, secrets)
-            else:
-                snapshot, session.cookies = await asyncio.gather(
-                    take(session, secrets), session.context.cookies()
-                )
-            snapshot["cookies"] = session.cookies
+            snapshot, cookies = await asyncio.gather(
+                take(session, secrets), session.context.cookies()
+            )
+            snapshot["cookies"] = cookies
         except Exception as exc:
             log.info("run %s: browser state not captured: %s", run_id, exc)
             return None

@@ -129,7 +129,6 @@ async def take(session: Any, secrets: dict[str, str]) -> dict[str, Any]:
     """The run's tabs as a snapshot (not yet redacted: the caller redacts the whole)."""
     tabs: list[dict[str, Any]] = []
     active = 0
-    untouched, session.untouched = session.untouched, None  # this node's, once
     live = [p for p in session.pages if not p.is_closed()]
     for page in live:
         if page is session.current:
@@ -138,8 +137,7 @@ async def take(session: Any, secrets: dict[str, str]) -> dict[str, Any]:
             tabs.append({"url": page.url, "fields": [], "scroll": [0, 0], "lines": []})
             continue
         tab = session.snapshots.get(page)
-        acted_on = page is session.current and page is not untouched
-        if tab is None or acted_on or tab["url"] != page.url:
+        if tab is None or page is session.current or tab["url"] != page.url:
             tab = session.snapshots[page] = (await _tab(page, secrets))[0]
         tabs.append(tab)
     session.snapshots = {p: t for p, t in session.snapshots.items() if p in live}

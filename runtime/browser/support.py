@@ -129,13 +129,16 @@ async def locate(
 async def _there(ctx: ActionContext, locator: Any, record: bool) -> bool:
     """Whether `locator` matches now; `record`: its first element's fingerprint is recorded,
     in the same round trip."""
-    if not record:
-        return bool(await locator.count() > 0)
-    found = await locator.evaluate_all(FIRST_FINGERPRINT_JS)
-    if found is None:
-        return False
-    ctx.elements.append(found)
-    return True
+    if record:
+        try:
+            found = await locator.evaluate_all(FIRST_FINGERPRINT_JS)
+        except Exception:  # a page that breaks the script: look again without it
+            found = None
+        else:
+            if found is not None:
+                ctx.elements.append(found)
+            return found is not None
+    return bool(await locator.count() > 0)  # raises for a malformed selector
 
 
 def browser_error(ctx: ActionContext, exc: BaseException, spec: Any, url: str) -> ActionError:

@@ -55,7 +55,7 @@ class Progress:
         """Say how many node lines were passed over at the end (where to see them all)."""
         if self.enabled and self.hidden:
             print(
-                f"{self.tag}  ... {self.hidden} more node(s); every one: "
+                f"{self.tag}  ... {self.hidden} more line(s) not shown; every node: "
                 f"weboter history {run_id[:8]}",
                 file=sys.stderr,
                 flush=True,
@@ -77,7 +77,8 @@ class Progress:
             return
         node_line = type_ in ("NodeCompleted", "SubFlowReturned")
         self.nodes += node_line
-        if not self.enabled or (node_line and not self._may_print()):
+        limited = node_line or type_ == "SubFlowEntered"  # a failure is always said
+        if not self.enabled or (limited and not self._may_print()):
             return  # nothing decoded that is not shown
         event = decode_event(type_, header["schema_version"], payload)
         if isinstance(event, NodeCompleted | SubFlowReturned):

@@ -274,6 +274,12 @@ def _current(state: RunState, command: object, node_id: str, version: int) -> No
     """IllegalTransition unless a runner's report is about the node the run is on now: the
     run is driven, on that node, and has not left it since the node was planned."""
     require(state, command, (S.RUNNING, S.STEPPING))
+    if version > state.version:  # planned on a state the log does not hold (a lost group)
+        raise IllegalTransition(
+            f"result for node {node_id!r} of run {state.run_id} was planned at version "
+            f"{version}, but the log holds the run only up to version {state.version}",
+            hint="the commands before it were not recorded; continue the run from the log",
+        )
     if node_id != state.current_node or version < state.node_version:
         raise IllegalTransition(
             f"stale result for node {node_id!r} of run {state.run_id} (planned at "

@@ -165,3 +165,5 @@ def evaluate(expr: str, names: Mapping[str, Any]) -> Any:
         raise ExpressionError(f"expression {expr!r} is not valid: {exc.msg}") from exc
     except Exception as exc:
         raise ExpressionError(f"expression {expr!r} failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        evaluator.names = {}  # the thread keeps the evaluator, not the run's values

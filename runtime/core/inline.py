@@ -29,6 +29,7 @@ from weboter.schemas.messages import ExecuteNode, RecordNodeResult
 from weboter.schemas.workflow import Node
 
 _encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(RecordNodeResult)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ def context_for(task: ExecuteNode, how: Inline) -> tuple[ActionContext, Resolver
 
 
 def run_inline(task: ExecuteNode, spec: ActionSpec, how: Inline) -> RecordNodeResult:
-    """Run `task` once, here; its result (a failure is a result too), checked to be sendable."""
+    """Run `task` once, here; its result (a failure is a result too), as it would arrive by
+    message."""
     started = time.perf_counter()
     ctx, resolver = context_for(task, how)
     try:
@@ -80,7 +82,9 @@ def run_inline(task: ExecuteNode, spec: ActionSpec, how: Inline) -> RecordNodeRe
         result = completed(task, how.catalog, env, ctx, resolver, (inputs, outputs), started, 1)
     except Exception as exc:
         return failed(task, resolver, exc, started, 1)
-    return recordable(task, result, how.env)[0]
+    # as a result sent by message arrives: through msgpack (a tuple becomes a list), so a
+    # node's outputs do not depend on which thread ran it
+    return _decoder.decode(recordable(task, result, how.env)[1])
 
 
 def failed(

@@ -121,6 +121,7 @@ class Engine:
         bus = ContextBus.start(
             self.bridge, s.db_path, [self.bus_endpoint, *s.bus_endpoints], s.curve
         )
+        inline = self._inline()  # what the State Manager and the Node Runner run nodes with
         actors: list[tuple[str, pykka.ActorRef[Any]]] = [
             ("bus", bus),
             (
@@ -132,11 +133,11 @@ class Engine:
                     self.env,
                     durability=s.durability,
                     snapshot_every=s.snapshot_every,
-                    inline=None if s.workers_endpoint is not None else self._inline(),
+                    inline=None if s.workers_endpoint is not None else inline,
                     hooks=self.hooks,
                 ),
             ),
-            ("node_runner", self._node_runner()),
+            ("node_runner", self._node_runner(inline)),
             (
                 "ai_gateway",
                 AIGateway.start(self.bridge, s.db_path, s.model or ModelConfig.from_env()),
@@ -158,12 +159,11 @@ class Engine:
         for _address, ref in actors:
             self._refs.append(ref)
 
-    def _node_runner(self) -> pykka.ActorRef[Any]:
+    def _node_runner(self, inline: Inline) -> pykka.ActorRef[Any]:
         """The Node Runner, or the broker to worker processes that run nodes instead."""
         s = self.settings
         if s.workers_endpoint is not None:
             return Broker.start(self.bridge, s.db_path, s.workers_endpoint, s.curve, self.env)
-        inline = self._inline()
         return NodeRunner.start(
             self.bridge,
             self.catalog,

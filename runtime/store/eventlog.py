@@ -5,9 +5,9 @@ Storage rules (each one a test in tests/store/test_log_contract.py):
 1. `seq` is global, assigned at append, never reused (AUTOINCREMENT); commit order = seq order.
 2. `(run_id, run_version)` is unique: a run's events are totally ordered, with no gaps.
 3. All events of one command are appended in one transaction (`BEGIN IMMEDIATE`), or, with
-   durability `batch`, in one savepoint of a transaction that groups commands: committed at
-   the latest after BATCH_COMMANDS commands or BATCH_SECONDS, or when the writer says
-   (`commit`). A crash loses at most that uncommitted group, never part of a command.
+   durability `batch`, in one savepoint of a transaction that groups commands until it is
+   due or the writer commits it (runtime/store/transactions.py). A crash loses at most that
+   uncommitted group, never part of a command.
 4. A command id that already produced events produces none again (`commands` has its id as
    primary key, inserted in the same transaction); the earlier events are returned instead.
    The one exception is a command its writer made itself and never sent (the result of a node
@@ -31,14 +31,13 @@ import msgspec
 from weboter.runtime.errors import LogCorrupt, LogTooNew, LogUnavailable
 from weboter.runtime.store.runs import RunQueries
 from weboter.runtime.store.schema import APPLICATION_ID, LOG_SCHEMA, migrate
+from weboter.runtime.store.transactions import Transactions
 from weboter.runtime.store.upcast import upcast
 from weboter.schemas.events import SCHEMA_VERSIONS, Event, EventRecord
 from weboter.schemas.messages import StoredEvent
 from weboter.schemas.state import RunState
 
 Durability = Literal["sync", "full", "batch"]
-BATCH_COMMANDS = 100  # `batch`: commands grouped in one transaction at most ...
-BATCH_SECONDS = 0.02  # ... and for at most this long after the first of them
 
 _encoder = msgspec.msgpack.Encoder()
 _event_decoder = msgspec.msgpack.Decoder(Event)
@@ -57,10 +56,6 @@ class VersionConflict(Exception):
     def __init__(self, run_id: str, version: int) -> None:
         super().__init__(f"run {run_id} already has version {version}")
         self.run_id = run_id
-
-
-class GroupLost(LogUnavailable):
-    """A group of commands (durability `batch`) could not be committed: none is recorded."""
 
 
 def encode_event(event: Event) -> bytes:
@@ -109,9 +104,8 @@ class EventLog(RunQueries):
     ) -> None:
         self.path = Path(path)
         self.durability = durability
-        self._grouped = durability == "batch"
-        self._group: tuple[float, int] | None = None  # an open group: (began, commands)
         self._conn = _connect(self.path, create=create)
+        self._tx = Transactions(self._conn, self.path, grouped=durability == "batch")
         try:
             self._prepare(durability)
         except sqlite3.DatabaseError as exc:
@@ -161,33 +155,17 @@ class EventLog(RunQueries):
     @property
     def pending(self) -> bool:
         """True while a group of appended commands is not committed yet (`batch` only)."""
-        return self._group is not None
+        return self._tx.pending
 
     @property
     def due(self) -> bool:
-        """True when the open group is full or old enough to be committed now."""
-        if self._group is None:
-            return False
-        began, commands = self._group
-        return commands >= BATCH_COMMANDS or time.monotonic() - began >= BATCH_SECONDS
+        """True when the open group (`batch`) is full or old enough to be committed now."""
+        return self._tx.due
 
     def commit(self) -> None:
-        """Commit the open group of commands, if any (`batch`; otherwise a no-op). If that
-        fails the whole group is rolled back: GroupLost says so, and the writer must forget
-        what it remembers of those commands (RunStore.commit does)."""
-        if self._group is None:
-            return
-        commands, self._group = self._group[1], None
-        try:
-            self._conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-            raise GroupLost(
-                f"the event log {self.path} could not commit the last {commands} command(s) "
-                f"({exc}); they are not recorded",
-                hint="free disk space or check the file; the runs go on from what is recorded",
-            ) from exc
+        """Commit the open group of commands, if any (`batch`; otherwise a no-op); GroupLost
+        if that fails (runtime/store/transactions.py)."""
+        self._tx.commit()
 
     # --- writing (State Manager only) --------------------------------------------------------
 
@@ -226,7 +204,10 @@ class EventLog(RunQueries):
         conn = self._conn
         now = time.time()
         stored: list[StoredEvent] = []
-        self._begin()
+        try:
+            self._tx.begin()
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(self.path, exc) from exc
         try:
             version = base_version
             for type_, payload in payloads:
@@ -243,13 +224,9 @@ class EventLog(RunQueries):
                     "VALUES (?, ?, ?, ?)",
                     (run_id, *taken),
                 )
-            conn.execute("RELEASE command" if self._grouped else "COMMIT")
+            self._tx.end()
         except BaseException as exc:
-            if self._grouped:  # this command only: the group before it stays
-                conn.execute("ROLLBACK TO command")
-                conn.execute("RELEASE command")
-            else:
-                conn.execute("ROLLBACK")
+            self._tx.undo()  # this command only (GroupLost if SQLite dropped the whole group)
             if isinstance(exc, sqlite3.OperationalError):
                 raise _unavailable(self.path, exc) from exc
             if isinstance(exc, sqlite3.DatabaseError):
@@ -258,22 +235,7 @@ class EventLog(RunQueries):
                     hint="copy it away and check it: sqlite3 FILE 'PRAGMA integrity_check'",
                 ) from exc
             raise
-        if self._group is not None:
-            self._group = (self._group[0], self._group[1] + 1)
         return stored
-
-    def _begin(self) -> None:
-        """Open the command's transaction, or its savepoint in the open group (`batch`)."""
-        try:
-            if not self._grouped:
-                self._conn.execute("BEGIN IMMEDIATE")
-                return
-            if self._group is None:
-                self._conn.execute("BEGIN IMMEDIATE")
-                self._group = (time.monotonic(), 0)
-            self._conn.execute("SAVEPOINT command")
-        except sqlite3.OperationalError as exc:
-            raise _unavailable(self.path, exc) from exc
 
     def _insert(
         self, run_id: str, version: int, type_: str, payload: bytes, command_id: str, now: float

@@ -33,12 +33,12 @@ from weboter.runtime.errors import IllegalTransition, RunNotFound, WeboterError
 from weboter.runtime.store.eventlog import (
     DuplicateCommand,
     EventLog,
-    GroupLost,
     VersionConflict,
     decode_event,
     encode_event,
 )
 from weboter.runtime.store.projection import state_at
+from weboter.runtime.store.transactions import GroupLost
 from weboter.schemas.events import (
     SCHEMA_VERSIONS,
     Event,
@@ -129,6 +129,9 @@ class RunStore:
             except VersionConflict:
                 self._states.pop(run_id, None)  # somebody else wrote: read the log again
                 continue
+            except GroupLost:  # `batch`: SQLite dropped the open group: read the log again
+                self._states.clear()
+                raise
             if after.status.terminal:
                 self.forget(run_id)
             else:

@@ -136,3 +136,29 @@ def test_a_stretch_records_what_the_node_runner_records(tmp_path: Path) -> None:
         runs.append(_recorded(db, run_id))
     assert runs[0] == runs[1]
     assert [t for t, _ in runs[0]].count("NodeCompleted") == 25
+
+
+def test_values_are_the_same_whichever_thread_runs_the_node(db_path: Path) -> None:
+    """A tuple made by an expression is a list afterwards, as it is after a message: a node
+    run in a stretch sees what it would see through the Node Runner."""
+    wf = flow(
+        node(
+            "pair",
+            "PyEvalAction",
+            inputs={"expr": "(1, 2)"},
+            outputs=[{"src": "result", "name": "pair", "pos": "global"}],
+            params={"next_node": "more"},
+        ),
+        node(
+            "more",
+            "PyEvalAction",
+            "EndFlow",
+            inputs={"expr": "param1 + [3]", "param1": "$global{pair}"},
+            outputs=[{"src": "result", "name": "pair", "pos": "global"}],
+        ),
+    )
+    with Engine(Settings(db_path=db_path)) as engine:
+        client = engine.client(follow=False)
+        run_id = client.submit(to_workflow(wf, "t"))
+        assert client.wait(run_id, timeout=30).status == "COMPLETED"
+    assert state(db_path, run_id).globals["pair"] == [1, 2, 3]

@@ -77,3 +77,45 @@ def test_a_secret_in_the_url_never_reaches_the_log_and_restores(
     pages = [e for e in log.read(fork) if type(e.event).__name__ == "NodeCompleted"]
     log.close()
     assert pages[-1].event.global_vars["page"] == "Second page"
+
+
+def test_a_secret_read_by_a_data_node_is_redacted_from_the_browser_s_artifacts(
+    tmp_path: Path,
+) -> None:
+    """A data node (run by the State Manager, not the Node Runner) writes a secret into a page
+    the next node opens: the Node Runner still knows to redact it from the page's evidence."""
+    db = tmp_path / "weboter.db"
+    token = "tok-9f8e7d6c5b4a"  # nothing HTML would escape: the DOM holds it as it is
+    secret_page = tmp_path / "workspace" / "s.html"
+    flow = chain(
+        node(
+            "write",
+            "WriteTextFile",
+            inputs={"path": "s.html", "content": "<h1>$env{bank.token}</h1>"},
+        ),
+        node("open", "OpenPage", inputs={"url": secret_page.as_uri()}),
+        node(
+            "read",
+            "ExtractData",
+            inputs={"locator": "h1", "timeout": 2000},
+            outputs=[{"src": "data", "name": "page", "pos": "global"}],
+        ),
+    )
+    env = EnvSource({"bank": {"token": token}}, use_os=False)
+    running = Engine(Settings(db_path=db, evidence="every_node"), env=env).start()
+    try:
+        with running.client() as client:
+            run_id = client.submit(to_workflow(flow, "t"))
+            done = client.wait(run_id, timeout=60)
+            assert done.status == "COMPLETED", done.error
+    finally:
+        running.stop()
+    log = EventLog(db)
+    try:
+        assert all(token.encode() not in e.payload for e in log.read_stored(run_id))
+    finally:
+        log.close()
+    kept = [a for a in (tmp_path / "artifacts").rglob("*") if a.is_file()]
+    assert kept, "evidence every_node left no artifact"
+    for artifact in kept:
+        assert token.encode() not in artifact.read_bytes(), artifact.name

@@ -11,13 +11,13 @@ import msgspec
 import pytest
 
 from weboter.runtime.store.eventlog import (
-    BATCH_COMMANDS,
     DuplicateCommand,
     EventLog,
     VersionConflict,
     encode_event,
     to_record,
 )
+from weboter.runtime.store.transactions import BATCH_COMMANDS
 from weboter.schemas.events import SCHEMA_VERSIONS, RunPaused, RunStarted, VariableSet
 
 STARTED = ("RunStarted", encode_event(RunStarted()))
