@@ -24,10 +24,11 @@ MAX_TEXT = 50_000_000
 
 def check_value(value: Any, where: str) -> None:
     """ValueRefused if `value` breaks a limit; `where` names it in the message."""
-    todo: list[tuple[Any, str, int]] = [(value, where, 0)]
+    # each item with the way to it: (parent's way, key), made into text only for a message
+    todo: list[tuple[Any, Any, int]] = [(value, where, 0)]
     seen = 0
     while todo:
-        item, path, depth = todo.pop()
+        item, way, depth = todo.pop()
         seen += 1
         if seen > MAX_ITEMS:
             raise ValueRefused(
@@ -40,22 +41,32 @@ def check_value(value: Any, where: str) -> None:
         if isinstance(item, int):
             if not INT_MIN <= item <= INT_MAX:
                 raise ValueRefused(
-                    f"{path}: the whole number {_short(item)} does not fit in 64 bits",
+                    f"{_path(way)}: the whole number {_short(item)} does not fit in 64 bits",
                     hint="write it as text (in quotes), or as a float if precision may go",
                 )
         elif isinstance(item, str):
             if len(item) > MAX_TEXT:
-                raise ValueRefused(f"{path}: text of {len(item):,} characters is too long")
+                raise ValueRefused(f"{_path(way)}: text of {len(item):,} characters is too long")
         elif isinstance(item, dict | list | tuple):
             if depth >= MAX_DEPTH:
                 raise ValueRefused(
-                    f"{path}: nested more than {MAX_DEPTH} levels deep",
+                    f"{_path(way)}: nested more than {MAX_DEPTH} levels deep",
                     hint="flatten the data; nothing a workflow needs is nested this deep",
                 )
-            if isinstance(item, dict):
-                todo.extend((v, f"{path}.{k}", depth + 1) for k, v in item.items())
-            else:
-                todo.extend((v, f"{path}[{i}]", depth + 1) for i, v in enumerate(item))
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            todo.extend((v, (way, k), depth + 1) for k, v in pairs)
+
+
+def _path(way: Any) -> str:
+    """`where.key[2].name` from the (parent's way, key) chain `check_value` keeps."""
+    keys: list[Any] = []
+    while isinstance(way, tuple):
+        way, key = way
+        keys.append(key)
+    text = str(way)
+    for key in reversed(keys):
+        text += f"[{key}]" if isinstance(key, int) else f".{key}"
+    return text
 
 
 def _short(number: int) -> str:
