@@ -25,11 +25,17 @@ from weboter.runtime.errors import ActionError
 Inputs = dict[str, Any]
 
 
+# `timeout` is how long to wait for the element; once it is there, the action itself (a click
+# and the navigation it starts) gets at least this long: on a busy machine a click measured
+# over 1 s, and a short `timeout` then failed a click that had happened
+ACT_MS = 5000.0
+
+
 async def _act(ctx: ActionContext, inputs: Inputs, verb: str, **kwargs: Any) -> Any:
     """Find the element, record its fingerprint, call `locator.<verb>(**kwargs)`."""
     locator, spec = await locate(ctx, inputs, record=True)
     try:
-        return await getattr(locator, verb)(timeout=timeout_ms(inputs), **kwargs)
+        return await getattr(locator, verb)(timeout=max(timeout_ms(inputs), ACT_MS), **kwargs)
     except Exception as exc:
         raise browser_error(ctx, exc, spec, await page_url(ctx)) from exc
 
