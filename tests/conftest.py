@@ -89,7 +89,7 @@ class Runner:
         self.client = self.engine.client()
 
     def run(
-        self, flow: dict[str, Any], variables: dict[str, Any] | None = None, timeout: float = 20.0
+        self, flow: dict[str, Any], variables: dict[str, Any] | None = None, timeout: float = 60.0
     ) -> Outcome:
         run_id = self.client.submit(to_workflow(flow, "test"), variables=variables)
         ended = self.client.wait(run_id, timeout=timeout)
