@@ -61,6 +61,12 @@ class Host(Protocol):
     def forget_client(self, client: EngineClient) -> None: ...
 
 
+# events after which a run rests: the last ones a follower of a run waits for
+RESTING_EVENTS = frozenset(
+    {"RunCompleted", "RunFailed", "RunPaused", "RunStopped", "NodeFailed", "RunRewound"}
+)
+
+
 class EngineClient:
     """A mailbox on the engine's bridge plus a subscriber on its bus (this thread only)."""
 
@@ -288,10 +294,15 @@ class EngineClient:
         poller = zmq.Poller()
         poller.register(self.sub, zmq.POLLIN)
 
+        rested: set[str] = set()  # runs whose resting event (end, pause) came on the stream
+
         def show(wait_ms: int) -> None:
             for header, payload in self.events(poller, wait_ms=wait_ms):
-                if on_event is not None and header.get("run_id") in run_ids:
-                    on_event(header, payload)
+                if header.get("run_id") in run_ids:
+                    if header.get("type") in RESTING_EVENTS:
+                        rested.add(header["run_id"])
+                    if on_event is not None:
+                        on_event(header, payload)
 
         while True:
             message: Message | None
@@ -303,8 +314,11 @@ class EngineClient:
             except queue.Empty:
                 message = None
             if isinstance(message, RunEnded) and message.run_id in run_ids:
-                if self.follow:
-                    show(0)  # what is still queued
+                # the stream may still carry the run's last events (they are published within
+                # ms of their commit, the end comes by another path): wait for them, briefly
+                until = time.monotonic() + 1.0
+                while self.follow and message.run_id not in rested and time.monotonic() < until:
+                    show(20)
                 return message
             if message is not None:
                 self._early.append(message)
