@@ -23,41 +23,49 @@ pytestmark = pytest.mark.timeout(300)
 ROUNDS = 50
 
 
-def workflow(out: Path) -> dict:
+TICK = {  # count one up
+    "id": "tick",
+    "action": "PyEvalAction",
+    "inputs": {"expr": "param1 + 1", "param1": "$global{count}"},
+    "outputs": [{"src": "result", "name": "count", "pos": "global"}],
+    "control": "NextNode",
+    "params": {"next_node": "write"},
+}
+
+
+def write(out: Path, control: str, params: dict) -> dict:
+    """Append the count to `out`, then `control`."""
+    inputs = {"path": str(out), "content": "$global{count}\n", "append": True}
     return {
-        "id": "crashy",
-        "name": "crashy",
-        "nodes": [
-            {
-                "id": "tick",
-                "action": "PyEvalAction",
-                "inputs": {"expr": "param1 + 1", "param1": "$global{count}"},
-                "outputs": [{"src": "result", "name": "count", "pos": "global"}],
-                "control": "NextNode",
-                "params": {"next_node": "write"},
-            },
-            {
-                "id": "write",
-                "action": "WriteTextFile",
-                "inputs": {"path": str(out), "content": "$global{count}\n", "append": True},
-                "control": "NextNode",
-                "params": {"next_node": "nap"},
-            },
-            {
-                "id": "nap",
-                "action": "SleepFor",
-                "inputs": {"duration": 0.03},
-                "control": "IfElse",
-                "params": {
-                    "var": "$global{count}",
-                    "operator": "gte",
-                    "value": ROUNDS,
-                    "then_node": "__end__",
-                    "else_node": "tick",
-                },
-            },
-        ],
+        "id": "write",
+        "action": "WriteTextFile",
+        "inputs": inputs,
+        "control": control,
+        "params": params,
     }
+
+
+def until(rounds: int) -> dict:
+    """IfElse params: end once the count reaches `rounds`, else count again."""
+    return {
+        "var": "$global{count}",
+        "operator": "gte",
+        "value": rounds,
+        "then_node": "__end__",
+        "else_node": "tick",
+    }
+
+
+def workflow(out: Path) -> dict:
+    nap = {
+        "id": "nap",
+        "action": "SleepFor",
+        "inputs": {"duration": 0.03},
+        "control": "IfElse",
+        "params": until(ROUNDS),
+    }
+    nodes = [TICK, write(out, "NextNode", {"next_node": "nap"}), nap]
+    return {"id": "crashy", "name": "crashy", "nodes": nodes}
 
 
 def start(args: list[str], home: Path) -> subprocess.Popen[str]:
@@ -171,33 +179,8 @@ def test_resume_refuses_a_run_whose_process_is_alive(tmp_path: Path) -> None:
 def data_loop(out: Path, rounds: int) -> dict:
     """A loop of data nodes only (they run inline, in stretches): count, append the count to
     a file, go round again until `rounds`."""
-    return {
-        "id": "crashy-data",
-        "name": "crashy data loop",
-        "nodes": [
-            {
-                "id": "tick",
-                "action": "PyEvalAction",
-                "inputs": {"expr": "param1 + 1", "param1": "$global{count}"},
-                "outputs": [{"src": "result", "name": "count", "pos": "global"}],
-                "control": "NextNode",
-                "params": {"next_node": "write"},
-            },
-            {
-                "id": "write",
-                "action": "WriteTextFile",
-                "inputs": {"path": str(out), "content": "$global{count}\n", "append": True},
-                "control": "IfElse",
-                "params": {
-                    "var": "$global{count}",
-                    "operator": "gte",
-                    "value": rounds,
-                    "then_node": "__end__",
-                    "else_node": "tick",
-                },
-            },
-        ],
-    }
+    nodes = [TICK, write(out, "IfElse", until(rounds))]
+    return {"id": "crashy-data", "name": "crashy data loop", "nodes": nodes}
 
 
 @pytest.mark.parametrize("durability", ["sync", "batch"])

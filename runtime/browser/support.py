@@ -130,14 +130,9 @@ async def _there(ctx: ActionContext, locator: Any, record: bool) -> bool:
     """Whether `locator` matches now; `record`: its first element's fingerprint is recorded,
     in the same round trip."""
     if record:
-        try:
-            found = await locator.evaluate_all(FIRST_FINGERPRINT_JS)
-        except Exception:  # a page that breaks the script: look again without it
-            found = None
-        else:
-            if found is not None:
-                ctx.elements.append(found)
-            return found is not None
+        found = await _recorded(ctx, locator)
+        if found is not None:
+            return bool(found)
     return bool(await locator.count() > 0)  # raises for a malformed selector
 
 
@@ -165,12 +160,19 @@ def browser_error(ctx: ActionContext, exc: BaseException, spec: Any, url: str) -
 
 
 async def fingerprint(ctx: ActionContext, locator: Any) -> dict[str, Any]:
-    """Record what the action acted on (kept in the node's event)."""
-    try:  # one round trip (a handle would take three: find, evaluate, dispose)
-        found: dict[str, Any] | None = await locator.first.evaluate_all(FIRST_FINGERPRINT_JS)
+    """Record what the action acted on (kept in the node's event); {} if nothing is there."""
+    return await _recorded(ctx, locator.first) or {}
+
+
+async def _recorded(ctx: ActionContext, locator: Any) -> dict[str, Any] | None:
+    """The fingerprint of `locator`'s first element, recorded, in one round trip (a handle
+    would take three: find, evaluate, dispose); {} when nothing matches; None when the page
+    broke the script."""
+    try:
+        found: dict[str, Any] | None = await locator.evaluate_all(FIRST_FINGERPRINT_JS)
     except Exception:
-        return {}
-    if not found:  # gone since it was found
+        return None
+    if not found:
         return {}
     ctx.elements.append(found)
     return found
