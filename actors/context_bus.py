@@ -158,6 +158,10 @@ class ContextBus(MessageActor):
 
     def _publish(self, message: Publish) -> None:
         assert self._pub is not None
+        for event in message.events:  # a heartbeat says the newest seq, listened to or not
+            self._last_seq = max(self._last_seq, event.seq)
+        if not self._topics:  # nobody listens: ZeroMQ would drop every frame anyway
+            return
         prevs = dict(message.prev_seqs)
         for event in message.events:
             header = EventHeader(
@@ -171,9 +175,6 @@ class ContextBus(MessageActor):
                 recorded_at=event.recorded_at,
             )
             prevs[event.run_id] = event.seq
-            self._last_seq = max(self._last_seq, event.seq)
-            if not self._topics:  # nobody listens: ZeroMQ would drop every frame anyway
-                continue
             about = topic(event.run_id, event.type)
             if self._wanted(about):
                 self._pub.send_multipart([about, _encoder.encode(header), event.payload])

@@ -24,6 +24,8 @@ MAX_TEXT = 50_000_000
 
 def check_value(value: Any, where: str) -> None:
     """ValueRefused if `value` breaks a limit; `where` names it in the message."""
+    if type(value) is dict and len(value) < MAX_ITEMS and all(map(_plain, value.values())):
+        return  # the usual outputs: a few numbers and short texts
     # each item with the way to it: (parent's way, key), made into text only for a message
     todo: list[tuple[Any, Any, int]] = [(value, where, 0)]
     seen = 0
@@ -55,6 +57,16 @@ def check_value(value: Any, where: str) -> None:
                 )
             pairs = item.items() if isinstance(item, dict) else enumerate(item)
             todo.extend((v, (way, k), depth + 1) for k, v in pairs)
+
+
+def _plain(item: Any) -> bool:
+    """True for a value within the limits by itself: no container, no long text or number."""
+    kind = type(item)
+    if kind is str:
+        return len(item) <= MAX_TEXT
+    if kind is int:
+        return INT_MIN <= item <= INT_MAX
+    return kind is float or kind is bool or item is None
 
 
 def _path(way: Any) -> str:

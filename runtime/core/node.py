@@ -91,9 +91,13 @@ def route(
 ) -> ControlDecision:
     """Run the node's control with its params resolved against the scopes after the action."""
     control = catalog.control(node.control)
-    resolver = Resolver(env, globals_=globals_, flow=flow, prev=prev, output=outputs)
-    params = {k: resolver.resolve(v, f"params.{k}") for k, v in node.params.items()}
-    secrets.update(resolver.secrets)
+    params = node.params
+    if not all(map(_literal, params.values())):
+        resolver = Resolver(env, globals_=globals_, flow=flow, prev=prev, output=outputs)
+        params = {k: resolver.resolve(v, f"params.{k}") for k, v in params.items()}
+        secrets.update(resolver.secrets)
+    else:
+        params = dict(params)  # a control may keep what it gets; the node stays as it is
     missing = [name for name in control.required if params.get(name) is None]
     if missing:
         raise ActionError(
@@ -104,6 +108,14 @@ def route(
     if not isinstance(decision.next_node, str) or not decision.next_node:
         raise ActionError(f"node {node.id!r}: control {control.name} chose no next node")
     return decision
+
+
+def _literal(value: Any) -> bool:
+    """True for a param that resolves to itself: a number, a flag, nothing, or text with no
+    reference and no secret marker in it (most controls' params: node ids, counts)."""
+    if isinstance(value, str):
+        return "$" not in value and "\x00" not in value
+    return value is None or isinstance(value, (int, float))
 
 
 def picker_target(dst: str) -> tuple[str, str]:

@@ -48,19 +48,16 @@ class Settler:
         base, current = decision.base, decision.after
         stepping = current.status == RunStatus.STEPPING
         over = current.step_depth  # stepping over: only a step back at this depth counts
-        stepped = any(isinstance(e, NodeCompleted) for e in decision.events) and (
-            over is None or len(current.frames) <= over
-        )
+        completed = None  # the node the command completed last (or the sub-flow it left)
+        ran = False  # a node completed
+        for event in decision.events:
+            if isinstance(event, NodeCompleted):
+                completed, ran = event.node_id, True
+            elif isinstance(event, SubFlowReturned):
+                completed = event.node_id
+        stepped = ran and (over is None or len(current.frames) <= over)
         # a node was just reached: by completing one, or by starting a run that never ran
         arrived = stepped or (base is not None and base.status == RunStatus.LOADED)
-        completed = next(
-            (
-                e.node_id
-                for e in reversed(decision.events)
-                if isinstance(e, NodeCompleted | SubFlowReturned)
-            ),
-            None,
-        )
         for _ in range(MAX_SETTLE):
             if current.status.terminal or current.status == RunStatus.ERROR:
                 return

@@ -53,6 +53,7 @@ from weboter.schemas.state import RunState
 
 MAX_CONFLICTS = 50  # re-decisions of one command before giving up (another writer never rests)
 _MARKER_BYTES = b"\x00$env{"
+_CLAIMS = (RunStarted, RunResumed)  # events after which this process drives the run
 _encoder = msgspec.msgpack.Encoder()
 
 
@@ -187,7 +188,7 @@ class RunStore:
         base = decision.base
         after = decision.after if not changed else _refold(base, logged)
         status = None if base is not None and base.status == after.status else str(after.status)
-        claims = any(isinstance(e, RunStarted | RunResumed) for e in logged)  # drives it now
+        claims = any(isinstance(e, _CLAIMS) for e in logged)  # this process drives it now
         every = self.snapshot_every
         base_version = base.version if base is not None else 0
         stamped: list[RunState] = []
