@@ -49,17 +49,23 @@ class FlowIndex:
 
 _CACHE: OrderedDict[int, FlowIndex] = OrderedDict()
 _CACHE_SIZE = 128
+_LAST: list[FlowIndex | None] = [None]  # the index asked for last (one item: replaced whole)
 
 
 def index_for(workflow: Workflow) -> FlowIndex:
     """A cached FlowIndex (workflows are frozen; the cache keeps the object alive)."""
+    last = _LAST[0]
+    if last is not None and last.workflow is workflow:  # a run asks for its own, node after node
+        return last
     key = id(workflow)
     found = _CACHE.get(key)
     if found is not None and found.workflow is workflow:
         _CACHE.move_to_end(key)
+        _LAST[0] = found
         return found
     index = FlowIndex(workflow)
     _CACHE[key] = index
+    _LAST[0] = index
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return index

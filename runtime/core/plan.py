@@ -48,5 +48,7 @@ def plan(state: RunState, reply_to: str) -> ExecuteNode | None:
 
 def policy_for(node: Node, state: RunState) -> str:
     """The `do` of the node's on_error policy, else the run's ("" when neither says)."""
+    if not node.on_error and not state.on_error:
+        return ""
     found = policy_of(node.on_error) or policy_of(state.on_error)
     return found.do if found is not None else ""
