@@ -21,6 +21,7 @@ import msgspec
 
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Catalog
 from weboter.runtime.core.failure import error_context
+from weboter.runtime.core.limits import flat
 from weboter.runtime.core.node import resolve_inputs
 from weboter.runtime.core.references import EnvSource, Resolver
 from weboter.runtime.core.results import completed, result_of
@@ -83,8 +84,12 @@ def run_inline(task: ExecuteNode, spec: ActionSpec, how: Inline) -> RecordNodeRe
     except Exception as exc:
         return failed(task, resolver, exc, started, 1)
     # as a result sent by message arrives: through msgpack (a tuple becomes a list), so a
-    # node's outputs do not depend on which thread ran it
-    return _decoder.decode(recordable(task, result, how.env)[1])
+    # node's outputs do not depend on which thread ran it (flat values come through as they are)
+    result, encoded = recordable(task, result, how.env)
+    values = (result.outputs, result.inputs, result.flow_vars, result.global_vars)
+    if not result.elements and all(map(flat, values)):
+        return result
+    return _decoder.decode(encoded)
 
 
 def failed(

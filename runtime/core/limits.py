@@ -24,7 +24,7 @@ MAX_TEXT = 50_000_000
 
 def check_value(value: Any, where: str) -> None:
     """ValueRefused if `value` breaks a limit; `where` names it in the message."""
-    if type(value) is dict and len(value) < MAX_ITEMS and all(map(_plain, value.values())):
+    if flat(value):
         return  # the usual outputs: a few numbers and short texts
     # each item with the way to it: (parent's way, key), made into text only for a message
     todo: list[tuple[Any, Any, int]] = [(value, where, 0)]
@@ -57,6 +57,12 @@ def check_value(value: Any, where: str) -> None:
                 )
             pairs = item.items() if isinstance(item, dict) else enumerate(item)
             todo.extend((v, (way, k), depth + 1) for k, v in pairs)
+
+
+def flat(value: Any) -> bool:
+    """True for a dict of plain values within the limits (numbers, flags, short texts, None):
+    nothing in it to check further, and nothing msgpack would change (no tuple, no object)."""
+    return type(value) is dict and len(value) < MAX_ITEMS and all(map(_plain, value.values()))
 
 
 def _plain(item: Any) -> bool:
