@@ -174,8 +174,9 @@ class RunStore:
         secrets.update(decision.secrets)
         payloads: list[tuple[str, bytes]] = []
         logged: list[Event] = []
-        changed = False
+        changed = claims = False  # claims: this process drives the run from now on
         for event in decision.events:
+            claims = claims or isinstance(event, _CLAIMS)
             type_ = event_type(event)
             payload = encode_event(event)
             if secrets or _MARKER_BYTES in payload:
@@ -188,7 +189,6 @@ class RunStore:
         base = decision.base
         after = decision.after if not changed else _refold(base, logged)
         status = None if base is not None and base.status == after.status else str(after.status)
-        claims = any(isinstance(e, _CLAIMS) for e in logged)  # this process drives it now
         every = self.snapshot_every
         base_version = base.version if base is not None else 0
         stamped: list[RunState] = []
