@@ -164,19 +164,19 @@ class ContextBus(MessageActor):
             return
         prevs = dict(message.prev_seqs)
         for event in message.events:
-            header = EventHeader(
-                seq=event.seq,
-                prev_seq=prevs.get(event.run_id, 0),
-                run_id=event.run_id,
-                run_version=event.run_version,
-                type=event.type,
-                schema_version=event.schema_version,
-                command_id=event.command_id,
-                recorded_at=event.recorded_at,
-            )
-            prevs[event.run_id] = event.seq
+            prev_seq, prevs[event.run_id] = prevs.get(event.run_id, 0), event.seq
             about = topic(event.run_id, event.type)
             if self._wanted(about):
+                header = EventHeader(
+                    seq=event.seq,
+                    prev_seq=prev_seq,
+                    run_id=event.run_id,
+                    run_version=event.run_version,
+                    type=event.type,
+                    schema_version=event.schema_version,
+                    command_id=event.command_id,
+                    recorded_at=event.recorded_at,
+                )
                 self._pub.send_multipart([about, _encoder.encode(header), event.payload])
             # post_node_execute and on_node_error are the committed events themselves
             if event.type == "NodeCompleted":

@@ -4,8 +4,9 @@ Every state-changing command goes through `RunStore.execute` (runtime/store/runs
 decide, redact, append in one transaction, fold once. The reply (`Committed`) tells the
 command's `reply_to` where the run now is, and for a driven run which node comes next (`plan`),
 so executors never fold or read the log. Committed events go to the Context Bus in batches,
-within 2 ms of their commit; nothing is published before it is committed (with durability
-`batch`, a group's commit comes up to ~20 ms after its first command).
+within 2 ms of their commit (20 ms during a stretch of inline nodes); nothing is published
+before it is committed (with durability `batch`, a group's commit comes up to ~20 ms after its
+first command).
 
 When that next node can run inline (a bounded synchronous builtin: core/inline.py) and no hook
 wants to see it, the State Manager runs it itself and commits its result at once, and so on
@@ -54,7 +55,8 @@ log = logging.getLogger(__name__)
 
 # Committed events are handed to the Context Bus in batches: at most PUBLISH_DELAY seconds
 # after commit, or as soon as PUBLISH_BATCH are held. Publishing each commit on its own costs
-# the hot path a third of its time (bench/node_overhead.py); subscribers see events <= 2 ms late.
+# the hot path a third of its time (bench/node_overhead.py); subscribers see events <= 2 ms late
+# (<= STRETCH_PUBLISH during a stretch).
 PUBLISH_DELAY = 0.002
 PUBLISH_BATCH = 256
 # During a stretch of inline nodes (hundreds of commits a second) they go every STRETCH_PUBLISH

@@ -187,21 +187,25 @@ def main() -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(
-            f"node overhead ({args.nodes} no-op nodes, durability {args.durability}, "
-            f"medians of {args.repeat} rounds; the ratio: of each round's):"
-        )
-        print(f"  engine      {result['engine_us_per_node']:8.1f} µs/node")
-        print(f"  raw sqlite  {result['raw_sqlite_us_per_node']:8.1f} µs/node")
-        print(f"  ratio       {result['ratio']:8.2f}   (target <= 3)")
-        print(f"  log         {result['log_bytes_per_node']:8.1f} bytes/node")
-        if "peak_rss_kib_1k" in result:
-            print(
-                f"  peak RSS    {result['peak_rss_kib_1k'] / 1024:8.1f} MiB at 1k nodes, "
-                f"{result['peak_rss_kib_10k'] / 1024:.1f} MiB at 10k: ratio "
-                f"{result['memory_ratio_10k_vs_1k']:.3f} (target <= 1.2)"
-            )
+        report(result, args.repeat)
     return 0
+
+
+def report(result: dict, rounds: int) -> None:
+    print(
+        f"node overhead ({result['nodes']} no-op nodes, durability {result['durability']}, "
+        f"medians of {rounds} rounds; the ratio: of each round's):"
+    )
+    print(f"  engine      {result['engine_us_per_node']:8.1f} µs/node")
+    print(f"  raw sqlite  {result['raw_sqlite_us_per_node']:8.1f} µs/node")
+    print(f"  ratio       {result['ratio']:8.2f}   (target <= 3)")
+    print(f"  log         {result['log_bytes_per_node']:8.1f} bytes/node")
+    if "peak_rss_kib_1k" in result:
+        print(
+            f"  peak RSS    {result['peak_rss_kib_1k'] / 1024:8.1f} MiB at 1k nodes, "
+            f"{result['peak_rss_kib_10k'] / 1024:.1f} MiB at 10k: ratio "
+            f"{result['memory_ratio_10k_vs_1k']:.3f} (target <= 1.2)"
+        )
 
 
 if __name__ == "__main__":

@@ -77,19 +77,17 @@ def run_inline(task: ExecuteNode, spec: ActionSpec, how: Inline) -> RecordNodeRe
     try:
         inputs = resolve_inputs(task.node, spec, resolver)
         outputs = spec.fn(ctx, inputs)
-        if not isinstance(outputs, dict) and inspect.isawaitable(outputs):
+        if isinstance(outputs, dict):
+            outputs = dict(outputs)  # the run's own, as after a message (an action may keep it)
+        elif inspect.isawaitable(outputs):
             raise ActionError(f"{spec.name} is async but declared sync")
         env = how.env.for_run(task.run_id)
         result = completed(task, how.catalog, env, ctx, resolver, (inputs, outputs), started, 1)
     except Exception as exc:
         return failed(task, resolver, exc, started, 1)
-    # as a result sent by message arrives: through msgpack (a tuple becomes a list), so a
-    # node's outputs do not depend on which thread ran it (flat values come through as they are)
-    result, encoded = recordable(task, result, how.env)
-    values = (result.outputs, result.inputs, result.flow_vars, result.global_vars)
-    if not result.elements and all(map(flat, values)):
-        return result
-    return _decoder.decode(encoded)
+    # as a result sent by message arrives, so a node's outputs do not depend on which thread
+    # ran it: a tuple becomes a list
+    return recordable(task, result, how.env)[0]
 
 
 def failed(
@@ -108,19 +106,32 @@ def failed(
 def recordable(
     task: ExecuteNode, result: RecordNodeResult, env: EnvSource
 ) -> tuple[RecordNodeResult, bytes]:
-    """`result` and its encoding; a result whose values cannot be encoded (live objects, a
-    whole number beyond 64 bits) becomes the node's failure, so no node is ever dropped."""
+    """`result` as its reader gets it from a message (through msgpack: a tuple becomes a
+    list), and its encoding. A result that cannot be encoded (live objects, a whole number
+    beyond 64 bits) or read back (a key that is not text, a loop count that is not whole)
+    becomes the node's failure, so no node is ever dropped."""
     try:
-        return result, _encoder.encode(result)
+        encoded = _encoder.encode(result)
+        if _as_sent(result):  # the usual: msgpack would give it back as it is
+            return result, encoded
+        return _decoder.decode(encoded), encoded
     except Exception as exc:
         error = ActionError(
             f"node {task.node.id!r}: its outputs cannot be recorded ({_why(exc)})",
-            hint="actions must return plain data: text, numbers (whole numbers within "
-            "64 bits), lists, dicts",
+            hint="actions and controls must give plain data: text, numbers (whole numbers "
+            "within 64 bits), lists, dicts with text keys",
         )
         resolver = Resolver(env.for_run(task.run_id))
         refused = failed(task, resolver, error, time.perf_counter(), result.attempts)
         return refused, _encoder.encode(refused)
+
+
+def _as_sent(result: RecordNodeResult) -> bool:
+    """True when a message would carry `result` unchanged: flat values (limits.flat), a whole
+    loop count, no elements."""
+    if result.elements or not (result.loop_count is None or type(result.loop_count) is int):
+        return False
+    return all(map(flat, (result.outputs, result.inputs, result.flow_vars, result.global_vars)))
 
 
 def _why(exc: Exception) -> str:

@@ -60,9 +60,12 @@ def check_value(value: Any, where: str) -> None:
 
 
 def flat(value: Any) -> bool:
-    """True for a dict of plain values within the limits (numbers, flags, short texts, None):
-    nothing in it to check further, and nothing msgpack would change (no tuple, no object)."""
-    return type(value) is dict and len(value) < MAX_ITEMS and all(map(_plain, value.values()))
+    """True for a dict of plain values within the limits (numbers, flags, short texts, None)
+    under text keys: nothing in it to check further, and nothing msgpack would change or a
+    message's reader refuse (no tuple, no object, no key that is not text)."""
+    if type(value) is not dict or len(value) >= MAX_ITEMS:
+        return False
+    return all(type(key) is str and _plain(item) for key, item in value.items())
 
 
 def _plain(item: Any) -> bool:

@@ -12,6 +12,14 @@ import pytest
 import zmq
 
 from tests.conftest import flow, node, wait_for
+from weboter.runtime.actions import builtin_plugins
+from weboter.runtime.core.catalog import (
+    Catalog,
+    ControlContext,
+    ControlDecision,
+    ControlSpec,
+    Plugin,
+)
 from weboter.runtime.core.hooks import PreNode
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.engine.engine import Engine
@@ -82,6 +90,28 @@ def test_a_long_stretch_yields_to_another_run_and_pauses_exactly(
         assert completed(db_path, long_run) == count  # one node per count, none lost
         client.stop(long_run)
         assert client.wait(long_run, timeout=30).status == "STOPPED"
+
+
+def test_subscribers_hear_of_a_stretch_while_it_runs(db_path: Path) -> None:
+    """A stretch publishes what it committed as it goes (every ~20 ms), not at its end."""
+    big = 5_000_000
+    with Engine(Settings(db_path=db_path, max_nodes=big + 10)) as engine:
+        client = engine.client(follow=False)
+        run_id = client.submit(to_workflow(loop(big), "t"), variables={"count": 0})
+        sub = engine.context.socket(zmq.SUB)
+        try:
+            sub.connect(engine.bus_endpoint)
+            subscribe(sub, f"run.{run_id}.NodeCompleted".encode())
+            heard = 0
+            while heard < 3:  # three frames: three batches, or one batch of several nodes
+                assert sub.poll(10_000), "no NodeCompleted published within 10 s"
+                sub.recv_multipart()
+                heard += 1
+            assert state(db_path, run_id).status == "RUNNING"
+        finally:
+            sub.close(linger=0)
+        client.stop(run_id)
+        assert client.wait(run_id, timeout=30).status == "STOPPED"
 
 
 def test_hook_handlers_see_every_node_of_a_loop(db_path: Path) -> None:
@@ -162,3 +192,38 @@ def test_values_are_the_same_whichever_thread_runs_the_node(db_path: Path) -> No
         run_id = client.submit(to_workflow(wf, "t"))
         assert client.wait(run_id, timeout=30).status == "COMPLETED"
     assert state(db_path, run_id).globals["pair"] == [1, 2, 3]
+
+
+ODD_DECISIONS = {
+    "a key that is not text": ControlDecision("__end__", flow_writes={7: "seven"}),
+    "a loop count that is not whole": ControlDecision("__end__", loop_count=1.5),  # type: ignore[arg-type]
+}
+
+
+@pytest.mark.parametrize("hooked", [False, True], ids=["stretch", "runner"])
+@pytest.mark.parametrize("odd", list(ODD_DECISIONS))
+def test_a_result_a_message_could_not_carry_fails_its_node(
+    tmp_path: Path, odd: str, hooked: bool
+) -> None:
+    """A plugin control whose decision a message's reader would refuse fails its node, in a
+    stretch and through the Node Runner alike; the log reads back."""
+
+    def decide(params: dict[str, Any], ctx: ControlContext) -> ControlDecision:
+        return ODD_DECISIONS[odd]
+
+    plugin = Plugin("odd", controls=[ControlSpec("odd.Decide", decide)])
+    db = tmp_path / "odd.db"
+    engine = Engine(Settings(db_path=db), catalog=Catalog([*builtin_plugins(), plugin]))
+    with engine:
+        if hooked:  # a hook subscriber: every node goes to the Node Runner
+            sub = engine.context.socket(zmq.SUB)
+            sub.connect(engine.bus_endpoint)
+            subscribe(sub, b"hook.")
+        client = engine.client(follow=False)
+        wf = flow(node("n", "PyEvalAction", "odd.Decide", inputs={"expr": "1"}))
+        run_id = client.submit(to_workflow(wf, "t"))
+        assert client.wait(run_id, timeout=30).status != "COMPLETED"
+        if hooked:
+            sub.close(linger=0)
+    failed = state(db, run_id).error
+    assert failed is not None and "cannot be recorded" in failed.message, failed
