@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import sqlite3
 
-import sqlite_utils
-
 APPLICATION_ID = 0x57424F54  # "WBOT": marks the file as a Weboter log
 LOG_SCHEMA = 2  # PRAGMA user_version; bump with a migration below
 
@@ -17,6 +15,9 @@ LOG_SCHEMA = 2  # PRAGMA user_version; bump with a migration below
 def migrate(conn: sqlite3.Connection, version: int) -> None:
     """Bring a log from schema `version` to LOG_SCHEMA, in one transaction. Another process
     may have migrated it between our look and our lock: the version is read again, locked."""
+    # imported here, where it is used: importing it cost every command ~60 ms at start-up
+    import sqlite_utils  # noqa: PLC0415
+
     db = sqlite_utils.Database(conn)
     conn.execute("BEGIN IMMEDIATE")
     try:
