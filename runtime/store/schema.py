@@ -15,8 +15,7 @@ LOG_SCHEMA = 2  # PRAGMA user_version; bump with a migration below
 def migrate(conn: sqlite3.Connection, version: int) -> None:
     """Bring a log from schema `version` to LOG_SCHEMA, in one transaction. Another process
     may have migrated it between our look and our lock: the version is read again, locked."""
-    # imported here, where it is used: importing it cost every command ~60 ms at start-up
-    import sqlite_utils  # noqa: PLC0415
+    import sqlite_utils  # noqa: PLC0415 - here, where used: ~60 ms of every command's start
 
     db = sqlite_utils.Database(conn)
     conn.execute("BEGIN IMMEDIATE")

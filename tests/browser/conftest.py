@@ -33,18 +33,23 @@ SESSION_MARK = "WEBOTER_TEST_SESSION"  # set by tests/conftest.py; every child i
 
 def chromium_processes() -> int:
     """Living Chromium processes started by this test session: they carry its mark in their
-    environment (another program's Chromium does not count)."""
-    mark = f"{SESSION_MARK}={os.environ.get(SESSION_MARK, '')}".encode()
+    environment (another program's Chromium does not count). In a pytest-xdist worker, only
+    those of this worker (its id is in the environment too): the other worker's tests start
+    and stop browsers meanwhile."""
+    marks = [f"{SESSION_MARK}={os.environ.get(SESSION_MARK, '')}".encode()]
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        marks.append(f"PYTEST_XDIST_WORKER={worker}".encode())
     found = 0
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             name = (proc / "comm").read_text()
-            environ = (proc / "environ").read_bytes()
+            environ = (proc / "environ").read_bytes().split(b"\0")
         except OSError:  # gone meanwhile, or not ours to read
             continue
-        if "chrom" in name and mark in environ.split(b"\0"):
+        if "chrom" in name and all(mark in environ for mark in marks):
             found += 1
     return found
 
