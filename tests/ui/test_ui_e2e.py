@@ -175,15 +175,20 @@ def test_an_error_its_suggestions_rejected_and_approved_then_a_patch(ui: UI, pag
     expect(page.get_by_role("button", name="Skip")).to_be_enabled()
     before = types_of(ui, run)
     page.get_by_role("button", name="Skip").click()  # a loop's control needs inc's output
-    expect(page.get_by_role("alert")).to_contain_text("cannot be skipped")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("cannot be skipped")
     assert types_of(ui, run) == before  # refused: nothing recorded, the run not driven
 
     wrong = RepairAction(kind="set_variables", variables={"target": -1}, reason="any number")
     suggest(ui, run, wrong)
     offered = errors.get_by_role("article", name="Suggestion from model")
     expect(offered).to_contain_text("Reason: any number")
+    where = page.get_by_role("status").filter(has_text=re.compile(r"^Event \d+ of"))
+    expect(where).to_contain_text("RepairSuggested")  # the page read the run again ...
+    expect(alert).to_contain_text("cannot be skipped")  # ... and the user's error stays
     offered.get_by_role("button", name="Reject").click()
     expect(offered).to_have_count(0)
+    expect(alert).to_be_hidden()  # a change that went through clears it
     assert types_of(ui, run)[-1] == "RepairRejected"
 
     right = RepairAction(kind="set_variables", variables={"target": 3}, reason="count to 3")
@@ -198,7 +203,6 @@ def test_an_error_its_suggestions_rejected_and_approved_then_a_patch(ui: UI, pag
     page.get_by_label("Node to patch").select_option(label="big")
     page.get_by_label("value", exact=True).fill("huge")
     page.get_by_role("button", name="Patch node").click()
-    where = page.get_by_role("status").filter(has_text=re.compile(r"^Event \d+ of"))
     expect(where).to_contain_text("NodePatched")  # the timeline follows the run's newest event
     page.get_by_role("button", name="Continue").click()
     expect(status(page)).to_contain_text("COMPLETED")

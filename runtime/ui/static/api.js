@@ -41,10 +41,12 @@ export function report(error) {
 }
 
 // Run `work`, showing its error (if any) in the alert; returns its result or undefined.
-export async function attempt(work) {
+// Its success clears the alert, unless `clear` is false: a read the page makes by itself (a
+// refresh after an action, a live update) must not wipe the error of what the user just did.
+export async function attempt(work, { clear = true } = {}) {
   try {
     const result = await work();
-    report(null);
+    if (clear) report(null);
     return result;
   } catch (error) {
     report(error);

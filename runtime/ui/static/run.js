@@ -88,7 +88,7 @@ export async function showRun(root, runId) {
     else state.timeline.grow(run, acted);
   }
 
-  state.catalog = await attempt(() => api("/api/catalog"));
+  state.catalog = await attempt(() => api("/api/catalog"), { clear: false });
   await refresh();
   let pending = null;
   return onLog((event) => {
