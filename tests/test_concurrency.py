@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -195,9 +196,13 @@ def test_a_resumed_run_is_owned_by_the_process_that_resumed_it(tmp_path: Path) -
     """A second `resume` while the first drives a long node is refused (the first resume's
     process owns the run now), instead of running the node twice."""
     home = tmp_path / "home"
+    started = time.monotonic()
+    weboter("runs", home=home)  # how long a command takes on this machine, as busy as it is
+    # the node outlasts the second `resume` command (4 s, longer on a starved machine)
+    duration = min(30.0, max(4.0, 4 * (time.monotonic() - started)))
     slow = tmp_path / "slow.json"
     slow.write_text(
-        json.dumps(flow(node("long", "SleepFor", "EndFlow", inputs={"duration": 4}))),
+        json.dumps(flow(node("long", "SleepFor", "EndFlow", inputs={"duration": duration}))),
         encoding="utf-8",
     )
     driver = start(home, "run", str(slow), "--quiet")
@@ -210,11 +215,16 @@ def test_a_resumed_run_is_owned_by_the_process_that_resumed_it(tmp_path: Path) -
     driver.send_signal(signal.SIGKILL)
     finish(driver)
     first = start(home, "resume", run_id, "--quiet")
-    wait_for(lambda: "RunResumed" in events(home, run_id), "the first resume")
-    second = weboter("resume", run_id, home=home)
-    assert second.returncode == 2, second.stderr
-    assert "being driven by process" in second.stderr
-    code, _out, err = finish(first)
-    assert code == 0, err
+    try:
+        wait_for(lambda: "RunResumed" in events(home, run_id), "the first resume")
+        second = weboter("resume", run_id, home=home)
+        assert second.returncode == 2, second.stderr
+        assert "being driven by process" in second.stderr
+        code, _out, err = finish(first)
+        assert code == 0, err
+    finally:
+        if first.returncode is None:  # failed before it ended: no process outlives the test
+            first.kill()
+            finish(first)
     assert events(home, run_id).count("RunResumed") == 1
     assert events(home, run_id).count("NodeCompleted") == 1

@@ -196,8 +196,11 @@ def test_a_run_waiting_for_a_busy_worker_gets_its_lease_and_env(served: Served) 
 
 
 def test_a_worker_that_stops_says_bye_and_its_run_moves_at_once(served: Served) -> None:
+    started = time.monotonic()
     leaving = served.worker("--name", "leaving")
-    run_id = submit(served, napping(4.0), client_keys(served.home))
+    # the nap outlasts the second worker's start (4 s; longer on a starved machine)
+    nap = min(30.0, max(4.0, 2 * (time.monotonic() - started)))
+    run_id = submit(served, napping(nap), client_keys(served.home))
     wait_for(served, run_id, RunStarted)
     served.worker("--name", "staying")
     leaving.proc.send_signal(signal.SIGTERM)  # Ctrl-C, as a person stops it
