@@ -25,6 +25,7 @@ export async function api(path, body) {
   const response = await fetch(path, options);
   const data = await response.json().catch(() => ({ error: { message: response.statusText } }));
   if (!response.ok) throw new ApiError(data.error || { message: response.statusText });
+  if (body !== undefined) report(null); // a change went through: the last error is over
   return data;
 }
 
@@ -41,13 +42,11 @@ export function report(error) {
 }
 
 // Run `work`, showing its error (if any) in the alert; returns its result or undefined.
-// Its success clears the alert, unless `clear` is false: a read the page makes by itself (a
-// refresh after an action, a live update) must not wipe the error of what the user just did.
-export async function attempt(work, { clear = true } = {}) {
+// Only a change that goes through clears the alert (`api`): a read the page makes by itself
+// (the refresh after an action, a live update) must not wipe the error of what the user did.
+export async function attempt(work) {
   try {
-    const result = await work();
-    if (clear) report(null);
-    return result;
+    return await work();
   } catch (error) {
     report(error);
     return undefined;

@@ -82,7 +82,7 @@ async function showRuns(root) {
     }
     if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: 6 }, "No runs yet: start one above.")));
   };
-  const load = async () => { rows = await attempt(() => api("/api/runs?limit=200"), { clear: false }) || rows; draw(); };
+  const load = async () => { rows = await attempt(() => api("/api/runs?limit=200")) || rows; draw(); };
   status.addEventListener("change", draw);
   text.addEventListener("input", draw);
   await load();

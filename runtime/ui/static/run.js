@@ -88,7 +88,7 @@ export async function showRun(root, runId) {
     else state.timeline.grow(run, acted);
   }
 
-  state.catalog = await attempt(() => api("/api/catalog"), { clear: false });
+  state.catalog = await attempt(() => api("/api/catalog"));
   await refresh();
   let pending = null;
   return onLog((event) => {

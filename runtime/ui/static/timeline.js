@@ -46,8 +46,8 @@ export function drawTimeline(root, run, refresh) {
     const ticket = ++asked; // answers to older positions are dropped
     const id = run.run_id;
     const [at, page] = await Promise.all([
-      attempt(() => api(`/api/runs/${id}/at/${position}`), { clear: false }),
-      attempt(() => api(`/api/runs/${id}/events?after=${Math.max(position - AROUND - 1, 0)}&limit=${2 * AROUND + 1}`), { clear: false }),
+      attempt(() => api(`/api/runs/${id}/at/${position}`)),
+      attempt(() => api(`/api/runs/${id}/events?after=${Math.max(position - AROUND - 1, 0)}&limit=${2 * AROUND + 1}`)),
     ]);
     if (ticket !== asked || !at) return;
     const event = at.event;
