@@ -101,18 +101,46 @@ def parse_value(text: str, where: str) -> Any:
     return value
 
 
-def env_source(path: Path | None, os_allow: tuple[str, ...] | None = None) -> EnvSource:
+def env_source(
+    path: Path | None, os_allow: tuple[str, ...] | None = None, holder: str = ""
+) -> EnvSource:
     """`$env` from `--env-file` (if given), then the environment (`os_allow`: only variables
-    whose names start with one of these prefixes)."""
+    whose names start with one of these prefixes; `holder`: the process, as refusals name it)."""
     if path is None:
-        return EnvSource(os_allow=os_allow)
+        return EnvSource(os_allow=os_allow, holder=holder)
     try:
         data = parse_text(path.read_text(encoding="utf-8"), str(path))
     except OSError as exc:
         raise WeboterError(f"--env-file {path}: {exc.strerror}") from exc
     if not isinstance(data, dict):
         raise WeboterError(f"--env-file {path}: expected a mapping of names to values")
-    return EnvSource(data, os_allow=os_allow)
+    return EnvSource(data, os_allow=os_allow, holder=holder)
+
+
+def add_env_options(parser: argparse.ArgumentParser, runs: str) -> None:
+    """`--env-file` and `--env-allow` of a process that runs other people's workflows (`serve`,
+    `worker`, `ui`, `mcp`): `$env` comes from the file, and from this process's environment
+    only where `--env-allow` lets it (default: none)."""
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        metavar="FILE",
+        help=f"YAML/JSON file with the $env values {runs} see",
+    )
+    parser.add_argument(
+        "--env-allow",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help=f"let {runs} read this process's environment variables whose names start with "
+        "PREFIX (repeatable; default: none of them)",
+    )
+
+
+def allowed_env(args: argparse.Namespace, holder: str) -> EnvSource:
+    """The `$env` of a process with `add_env_options`: the file, and only the allowed
+    variables of the environment."""
+    return env_source(args.env_file, os_allow=tuple(args.env_allow), holder=holder)
 
 
 def check_env_references(workflow: Workflow, env: EnvSource, source: str) -> None:
@@ -123,7 +151,9 @@ def check_env_references(workflow: Workflow, env: EnvSource, source: str) -> Non
             for scope, ref in references_in([node.inputs, node.params]):
                 if scope == "env" and env.get(ref) is MISSING:
                     where = "/".join(path) + f" nodes[{i}] ({node.id})"
-                    findings.append(Finding("error", where, f"$env{{{ref}}} is not set"))
+                    looked, hint = env.missing(ref)
+                    text = f"$env{{{ref}}} is not set{looked} ({hint})"
+                    findings.append(Finding("error", where, text))
     if findings:
         raise WorkflowInvalid(source, findings)
 

@@ -6,7 +6,14 @@ import argparse
 import sys
 from typing import Any
 
-from weboter.runtime.cli.common import add_max_nodes, add_on_error, db_path, engine_settings
+from weboter.runtime.cli.common import (
+    add_env_options,
+    add_max_nodes,
+    add_on_error,
+    allowed_env,
+    db_path,
+    engine_settings,
+)
 from weboter.runtime.errors import UsageError
 
 
@@ -35,6 +42,7 @@ def add_command(
         "operator (default): all tools",
     )
     add_max_nodes(p, "a run the server starts (unless the call gives max_nodes)")
+    add_env_options(p, "runs the server starts")
     add_on_error(p, "pause")
     p.set_defaults(handler=cmd_mcp)
 
@@ -47,6 +55,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         db_path(args),
         profile=args.profile,
         settings=engine_settings(args, on_error="pause", **budget),
+        env=allowed_env(args, "`weboter mcp`"),
     )
     try:
         if args.http:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from weboter.runtime.cli.common import db_path, out
+from weboter.runtime.cli.common import add_env_options, db_path, out
 from weboter.runtime.errors import UsageError
 
 
@@ -81,20 +81,12 @@ def add_command(sub: Any, common: argparse.ArgumentParser) -> None:  # table: th
         help="a worker public key let in (implies --workers); it may only run the nodes the "
         "engine leases to it; repeatable",
     )
-    p.add_argument("--env-file", type=Path, help="YAML/JSON file with $env values")
-    p.add_argument(
-        "--env-allow",
-        action="append",
-        default=[],
-        metavar="PREFIX",
-        help="let workflows read environment variables whose names start with PREFIX "
-        "(repeatable; default: none of this process's environment)",
-    )
+    add_env_options(p, "clients' workflows")
     p.set_defaults(handler=cmd_serve)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from weboter.runtime.cli.common import env_source  # noqa: PLC0415
+    from weboter.runtime.cli.common import allowed_env  # noqa: PLC0415
     from weboter.runtime.engine.serve import check_binding, read_curve, serve  # noqa: PLC0415
 
     check_binding(args.bind, args.curve_key)
@@ -115,7 +107,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     # clients' workflows see the env file, and of this process's environment only what
     # --env-allow names (by prefix)
-    env = env_source(args.env_file, os_allow=tuple(args.env_allow))
+    env = allowed_env(args, "`weboter serve`")
     if workers:  # workers joining and leaving are what an operator watches: shown
         shown = logging.StreamHandler()
         shown.setFormatter(logging.Formatter("%(message)s"))

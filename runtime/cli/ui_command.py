@@ -8,10 +8,16 @@ import signal
 import socket
 import sys
 import webbrowser
-from pathlib import Path
 from typing import Any
 
-from weboter.runtime.cli.common import add_on_error, db_path, engine_settings, env_source, out
+from weboter.runtime.cli.common import (
+    add_env_options,
+    add_on_error,
+    allowed_env,
+    db_path,
+    engine_settings,
+    out,
+)
 from weboter.runtime.errors import UsageError
 
 
@@ -41,9 +47,7 @@ def add_command(
         "required with a --host beyond loopback",
     )
     p.add_argument("--no-open", action="store_true", help="do not open a browser window")
-    p.add_argument(
-        "--env-file", type=Path, help="YAML/JSON file with the $env values runs started here see"
-    )
+    add_env_options(p, "runs started here")
     add_on_error(p, "pause")
     # a screenshot of every browser step for the timeline, unless --evidence says otherwise
     p.set_defaults(handler=cmd_ui, evidence="every_node")
@@ -79,7 +83,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
         hosts=allowed_hosts(args.host, port),
         loopback=loopback,
         port=port,
-        env=env_source(args.env_file),
+        env=allowed_env(args, "`weboter ui`"),
     )
     url = f"{base}/?token={token}"  # once: the page keeps it in a cookie
     info = {"url": url, "token": token, "log": str(db_path(args))}

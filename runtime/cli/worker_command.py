@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from weboter.runtime.cli.common import db_path, env_source, out
+from weboter.runtime.cli.common import add_env_options, allowed_env, db_path, out
 from weboter.runtime.errors import UsageError
 
 
@@ -55,7 +55,6 @@ def add_command(sub: Any, common: argparse.ArgumentParser) -> None:
     for flag, kind, text in (
         ("--browser", str, "the Chromium to use (default: $WEBOTER_BROWSER, then searched)"),
         ("--workspace", Path, "where workflows write files (default: workspace beside the log)"),
-        ("--env-file", Path, "YAML/JSON file with $env values for the runs here"),
     ):
         p.add_argument(flag, type=kind, default=None, help=text)
     p.add_argument(
@@ -64,13 +63,7 @@ def add_command(sub: Any, common: argparse.ArgumentParser) -> None:
         default="on_error",
         help="screenshot/DOM of browser nodes, sent to the engine (default: on_error)",
     )
-    p.add_argument(
-        "--env-allow",
-        action="append",
-        default=[],
-        metavar="PREFIX",
-        help="let workflows read this machine's environment variables starting with PREFIX",
-    )
+    add_env_options(p, "the runs here")
     p.set_defaults(handler=cmd_worker)
 
 
@@ -86,7 +79,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         home=home,
         keys=_keys(args, home),
         capacity=args.capacity,
-        env=env_source(args.env_file, os_allow=tuple(args.env_allow)),
+        env=allowed_env(args, "this `weboter worker`"),
         workspace=args.workspace,
         browser=args.browser,
         evidence=args.evidence,

@@ -116,10 +116,12 @@ class EnvSource:
         *,
         use_os: bool = True,
         os_allow: tuple[str, ...] | None = None,
+        holder: str = "",
     ) -> None:
         self._values = as_text(dict(values or {}))
         self._use_os = use_os
         self._os_allow = os_allow
+        self.holder = holder  # the process whose $env this is, as a refusal names it
         self._runs: dict[str, dict[str, Any]] = {}  # run id -> values a client sent
 
     def give(self, run_id: str, values: Mapping[str, Any], *, parent: str | None = None) -> None:
@@ -152,11 +154,44 @@ class EnvSource:
         if found is not _MISSING:
             return found
         if self._use_os:
-            for name in (path, re.sub(r"[^A-Za-z0-9]", "_", path).upper()):
-                allowed = self._os_allow is None or name.startswith(self._os_allow)
-                if allowed and name in os.environ:
+            for name in (path, env_name(path)):
+                if self._lets_through(name) and name in os.environ:
                     return os.environ[name]
         return _MISSING
+
+    def _lets_through(self, name: str) -> bool:
+        return self._use_os and (self._os_allow is None or name.startswith(self._os_allow))
+
+    def missing(self, path: str) -> tuple[str, str]:
+        """(where `$env{path}` was looked for, how to set it): a refusal names the process
+        and the flag that would let the value in."""
+        name = env_name(path)
+        who = self.holder or "this process"
+        where = f" in {self.holder}" if self.holder else ""
+        exported = [n for n in (path, name) if n in os.environ and not self._lets_through(n)]
+        if exported and self._use_os:
+            shown = ", ".join(self._os_allow or ()) or "none"
+            return where, (
+                f"{exported[0]} is exported, but {who} lets workflows read only the "
+                f"environment variables --env-allow names (now: {shown}): start it with "
+                f"--env-allow {exported[0]}, or put the value in its --env-file"
+            )
+        if not self._use_os:
+            return where, (
+                f"{who} reads no environment variables: put {name} in its --env-file, or "
+                "send it with the run"
+            )
+        if self._os_allow is not None:
+            return where, (
+                f"put it in {who}'s --env-file, or export {name}=... and start {who} with "
+                f"--env-allow {name}"
+            )
+        return where, f"set it in the env file (--env-file) or export {name}=..."
+
+
+def env_name(path: str) -> str:
+    """The environment variable `$env{path}` is also looked up as: `shop.url` -> SHOP_URL."""
+    return re.sub(r"[^A-Za-z0-9]", "_", path).upper()
 
 
 def as_text(values: Any) -> Any:
@@ -173,6 +208,9 @@ class _RunEnv(EnvSource):
     def __init__(self, values: Mapping[str, Any], base: EnvSource) -> None:
         super().__init__(values, use_os=False)
         self._base = base
+
+    def missing(self, path: str) -> tuple[str, str]:
+        return self._base.missing(path)
 
     def get(self, path: str) -> Any:
         found = super().get(path)
@@ -225,11 +263,8 @@ class Resolver:
         if canonical == "env":
             found = self.env.get(path)
             if found is _MISSING:
-                raise ReferenceError_(
-                    f"{where or 'value'}: {text} is not set",
-                    hint=f"set it in the env file (--env-file) or export "
-                    f"{re.sub(r'[^A-Za-z0-9]', '_', path).upper()}=...",
-                )
+                looked, hint = self.env.missing(path)
+                raise ReferenceError_(f"{where or 'value'}: {text} is not set{looked}", hint=hint)
             self._remember(path, found)
             return found
         found = lookup(self.scopes[canonical], path) if path else dict(self.scopes[canonical])

@@ -71,7 +71,9 @@ class Events(TypedDict):
     next_after: int  # pass as `after` for the next page; equal to `after` when none came
 
 
-def register_reads(server: MCPServer, log: Log) -> None:  # table: one tool per entry
+def register_reads(  # table: one tool per entry
+    server: MCPServer, log: Log, env: EnvSource
+) -> None:
     @server.tool()
     @clear_errors
     def catalog() -> Catalog:
@@ -151,7 +153,7 @@ def register_reads(server: MCPServer, log: Log) -> None:  # table: one tool per 
         other = workflow_from(workflow) if workflow is not None else None
         with log() as events:
             run = events.resolve_run_id(run_id)
-            checked, found = verify(events, run, default_catalog(), EnvSource(), other)
+            checked, found = verify(events, run, default_catalog(), env, other)
         return {
             "run_id": run,
             "decisions_checked": checked,

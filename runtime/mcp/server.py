@@ -56,12 +56,13 @@ def build_server(
         "weboter", instructions=INSTRUCTIONS, subscriptions=bus, lifespan=following(log, bus)
     )
     # a failing node waits in ERROR for the client to fix it (unless the workflow says else)
+    # runs see `$env` only from what the caller gives (`weboter mcp --env-file/--env-allow`):
+    # none of this process's environment by default
+    env = env or EnvSource(os_allow=(), holder="the MCP server")
     engines = Engines(
-        settings or Settings(db_path=db_path, on_error="pause"),
-        env or EnvSource(),
-        name="the MCP server",
+        settings or Settings(db_path=db_path, on_error="pause"), env, name="the MCP server"
     )
-    register_reads(server, log)
+    register_reads(server, log, env)
     register_resources(server, log)
     if profile == "operator":
         register_debugging(server, log)

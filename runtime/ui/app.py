@@ -67,7 +67,9 @@ def build_app(
 ) -> tuple[Starlette, Engines]:
     """The app for the log at `db_path`, and the engine holder that drives its runs."""
     EventLog(db_path).close()  # made now if need be: the page works from the start
-    engines = Engines(settings, env or EnvSource(), name="the UI")
+    # runs see `$env` only from what the caller gives (`weboter ui --env-file/--env-allow`):
+    # none of this process's environment by default
+    engines = Engines(settings, env or EnvSource(os_allow=(), holder="the UI"), name="the UI")
     cookie = cookie_name(port)
     handlers = _Handlers(db_path, Commands(db_path, engines), token, cookie)
     app = Starlette(
