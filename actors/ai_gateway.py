@@ -2,10 +2,12 @@
 executor asks here (AskRepair); the gateway has the Node Runner describe the run's page
 (LookAtPage: its accessibility text, redacted), reads the run from the log, has the model propose
 a repair (checked by a dry run: runtime/ai/gateway.py), records it (SuggestRepair) and, when
-the model is sure enough, applies it (ApplyRepair, source `model`) so the executor drives on.
-Otherwise — no model configured, the model failed, too little confidence — it says why
-(RepairDeclined) and the run waits in ERROR for a person. The model call blocks this actor's
-own thread only; every other run goes on.
+the model is sure enough and the repair reaches nothing new (runtime/core/containment.py: a
+retry, or the failing node's locators, waits, timeouts), applies it (ApplyRepair, source
+`model`) so the executor drives on. Otherwise — no model configured, the model failed, too
+little confidence, a change that needs approval — it says why (RepairDeclined; a suggestion
+held back is recorded with the reason, which the run's state shows) and the run waits in ERROR
+for a person. The model call blocks this actor's own thread only; every other run goes on.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 
 from weboter.runtime.ai.gateway import failure_of, propose_repair
 from weboter.runtime.ai.models import NOT_CONFIGURED, Model, ModelConfig
+from weboter.runtime.core.containment import held_back
+from weboter.runtime.core.references import EnvSource
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import AI_GATEWAY, NODE_RUNNER, STATE_MANAGER
@@ -34,15 +38,16 @@ from weboter.schemas.messages import (
 
 log = logging.getLogger(__name__)
 
-SURE_ENOUGH = 0.5  # a model repair below this confidence waits for a person
-
 
 class AIGateway(MessageActor):
     address = AI_GATEWAY
 
-    def __init__(self, bridge: Transport, db_path: Path, model: ModelConfig | None) -> None:
+    def __init__(
+        self, bridge: Transport, db_path: Path, model: ModelConfig | None, env: EnvSource
+    ) -> None:
         super().__init__(bridge)
         self.db_path = db_path
+        self.env = env  # to keep every `$env` value the run uses away from the model
         self.model = Model(model) if model is not None else None
         self.looking: dict[str, AskRepair] = {}  # LookAtPage command id -> the ask it serves
 
@@ -75,10 +80,12 @@ class AIGateway(MessageActor):
         assert self.model is not None
         try:
             run_id, state, steps = failure_of(self.db_path, asked.run_id)
-            action, confidence = propose_repair(self.model, state, steps, aria=aria)
+            env = self.env.for_run(run_id)
+            action, confidence = propose_repair(self.model, state, steps, aria=aria, env=env)
         except WeboterError as exc:
             self._decline(asked, f"the model gave no repair: {exc.message}")
             return
+        held = held_back(state, action, confidence)
         self.send(
             STATE_MANAGER,
             SuggestRepair(
@@ -87,13 +94,13 @@ class AIGateway(MessageActor):
                 reply_to=self.address,
                 action=action,
                 confidence=confidence,
+                held=held,
             ),
         )
-        if confidence < SURE_ENOUGH:
+        if held:
             self._decline(
                 asked,
-                f"the model suggests {action.kind} ({action.reason}) with confidence "
-                f"{confidence:.2f}, below {SURE_ENOUGH}: waiting for a person",
+                f"the model suggests {action.kind} ({action.reason}), {held}: waiting for a person",
             )
             return
         self.send(

@@ -67,6 +67,7 @@ class NodeCompleted(_Event, frozen=True):
     evidence: dict[str, str] = {}  # artifact hashes (screenshot, dom, storage), url, title
     elements: list[dict[str, Any]] = []  # fingerprints of the elements acted on
     browser: BrowserState | None = None  # a browser node: the page and storage after it
+    action: str = ""  # the action that ran (the node's as it stood then: patches change it)
 
 
 class NodeAttemptFailed(_Event, frozen=True):
@@ -125,6 +126,7 @@ class NodeFailed(_Event, frozen=True):
 
     node_id: str
     error: ErrorContext
+    action: str = ""  # the action that failed (the node's as it stood then), when one ran
 
 
 class RunPaused(_Event, frozen=True):
@@ -211,12 +213,15 @@ class RunStopped(_Event, frozen=True):
 
 class RepairSuggested(_Event, frozen=True):
     """A repair proposed for the run (not applied): by the `healer`, a `model` or a
-    `person`, with its reason and how sure the source is (0..1)."""
+    `person`, with its reason and how sure the source is (0..1). `held`: why it was not
+    applied and waits for a person ("needs approval: it changes the action ..."; the run's
+    `waiting_for` says it until the run moves on)."""
 
     node_id: str
     source: str
     action: RepairAction
     confidence: float = 0.0
+    held: str = ""
 
 
 class RepairApplied(_Event, frozen=True):

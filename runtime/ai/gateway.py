@@ -26,6 +26,7 @@ from weboter.runtime.ai.prompts import REPAIRING, repair_context, writing
 from weboter.runtime.core.decide import Decider
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.core.references import EnvSource
+from weboter.runtime.core.untrusted import scrub, secrets_of
 from weboter.runtime.core.validate import validate
 from weboter.runtime.errors import IllegalTransition, ModelError, WeboterError, WorkflowInvalid
 from weboter.runtime.store.eventlog import EventLog
@@ -116,16 +117,25 @@ def failure_of(db_path: Path, run_id: str) -> tuple[str, RunState, list[Any]]:
 
 
 def propose_repair(
-    model: Model, state: RunState, steps: list[Any], *, aria: str = "", tries: int = TRIES
+    model: Model,
+    state: RunState,
+    steps: list[Any],
+    *,
+    aria: str = "",
+    env: EnvSource | None = None,
+    tries: int = TRIES,
 ) -> tuple[RepairAction, float]:
     """(a repair, the model's confidence in it) for the run where it stands; checked by a dry
-    run of the repair against its state (a refusal is told to the model, which tries again)."""
+    run of the repair against its state (a refusal is told to the model, which tries again).
+    What the model is told holds no value of the `$env` references the run uses, as `env`
+    resolves them, whatever their length (runtime/core/untrusted.py)."""
     decider = Decider(default_catalog(), EnvSource({}, use_os=False))
 
     def applicable(reply: RepairReply) -> None:
-        decider.decide(state, repairing(state.run_id, _action(reply), None))
+        decider.decide(state, repairing(state.run_id, _action(reply), None, source="person"))
 
-    context = repair_context(state, steps, aria, default_catalog())
+    secrets = secrets_of([msgspec.to_builtins(state), steps], env) if env is not None else {}
+    context = scrub(repair_context(state, steps, aria, default_catalog()), secrets)
     reply = converse(model, REPAIRING, context, RepairReply, applicable, "repair", tries)
     return _action(reply), min(max(reply.confidence, 0.0), 1.0)
 

@@ -17,6 +17,7 @@ from weboter.runtime.ai.gateway import failure_of, generate_workflow
 from weboter.runtime.ai.models import configured
 from weboter.runtime.core.analysis import analyse
 from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.commands import commit, modify_runtime, suggest_repair
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings, default_db
@@ -107,18 +108,26 @@ def cmd_repair(args: argparse.Namespace) -> int:
     run_id, state, _ = failure_of(db, args.run)  # a run that cannot be repaired says so first
     model = configured()
     aria = page_text(db, run_id, state.browser) if args.page and state.browser else ""
-    found = suggest_repair(model, db, run_id, aria=aria)
+    found = suggest_repair(model, db, run_id, aria=aria, env=EnvSource(holder="this command"))
     action = found.action
     shown = {k: v for k, v in msgspec.to_builtins(action).items() if k != "reason"}
     text = (
         f"run {found.run_id}: the model suggests {action.kind} (confidence "
         f"{found.confidence:.2f})\n  why: {action.reason}\n  {json.dumps(shown)}"
     )
+    if found.held:
+        text += f"\n  {found.held} (look at it before you say yes)"
     asked = not args.yes and not args.json and sys.stdin.isatty()
-    apply = args.yes or (asked and _confirmed(text))
+    confirmed = asked and _confirmed(text)
     applied, why = False, "not applied: pass --yes to apply it"
-    if apply:
-        applied, why = modify_runtime(db, found.run_id, found.seq, action)
+    if found.held and not asked:
+        why = (
+            f"not applied: {found.held}; run `weboter repair {found.run_id[:8]}` on a terminal "
+            "(it shows the change and asks), or approve it in `weboter ui`"
+        )
+    if confirmed or (args.yes and not found.held):  # --yes: only what a model may do alone
+        source = "person" if confirmed else "model"
+        applied, why = modify_runtime(db, found.run_id, found.seq, action, source=source)
     elif asked:  # a person said no: that is recorded (without a terminal, nobody was asked)
         why = "not applied: declined"
         commit(
@@ -137,6 +146,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
             "run_id": found.run_id,
             "suggestion": msgspec.to_builtins(action),
             "confidence": found.confidence,
+            "needs_approval": found.held,
             "applied": applied,
             "why": "" if applied else why,
         },

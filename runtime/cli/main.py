@@ -329,6 +329,7 @@ def cmd_state(args: argparse.Namespace) -> int:
     doc = msgspec.to_builtins(snapshot)
     doc["breakpoints"] = msgspec.to_builtins(state.breakpoints)
     doc["error"] = msgspec.to_builtins(state.error) if state.error else None
+    doc["waiting_for"] = state.waiting_for
     reason = f" ({state.pause_reason})" if state.status == "PAUSED" and state.pause_reason else ""
     lines = [
         f"run {run_id}  status {snapshot.status}{reason}  at seq {snapshot.seq}  "
@@ -336,6 +337,8 @@ def cmd_state(args: argparse.Namespace) -> int:
     ]
     if state.error is not None:
         lines.append(f"error at node {state.error.node_id}: {state.error.message}")
+    if state.waiting_for:
+        lines.append(f"waiting for a person: {state.waiting_for}")
     lines += [
         f"breakpoint {b.id}: {b.when} {b.node_id or b.condition or ''}" for b in state.breakpoints
     ]

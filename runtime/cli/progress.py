@@ -83,7 +83,7 @@ class Progress:
         event = decode_event(type_, header["schema_version"], payload)
         if isinstance(event, NodeCompleted | SubFlowReturned):
             node = self.index.node(event.flow_path, event.node_id)
-            action = node.action if node else "?"
+            action = getattr(event, "action", "") or (node.action if node else "?")
             ms = getattr(event, "duration_ms", 0.0)
             line = (
                 f"  [{self.nodes:>4}] {'/'.join(event.flow_path)}:{event.node_id:<16} "

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.decision import Decision
+from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.live import LIVE_COMMANDS, live_events, require
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.core.repair import healed_events, repair
@@ -213,8 +214,9 @@ class Decider:
                 )
             )
         decision.secrets.update(command.secrets)
+        ran = _action_of(state, command)
         if command.error is not None:
-            decision.add(NodeFailed(node_id=command.node_id, error=command.error))
+            decision.add(NodeFailed(node_id=command.node_id, error=command.error, action=ran))
             return
         for event in healed_events(command):
             decision.add(event)
@@ -233,9 +235,18 @@ class Decider:
                 evidence=command.evidence,
                 elements=command.elements,
                 browser=command.browser,
+                action=ran,
             )
         )
         self._settler.settle(decision)
+
+
+def _action_of(state: RunState, command: RecordNodeResult) -> str:
+    """The action the node ran: its action in the run's workflow as it stands now (patched
+    nodes included), kept with its result so history shows what ran, not what was first
+    written."""
+    node = index_for(state.workflow).node(command.flow_path, command.node_id)
+    return node.action if node is not None else ""
 
 
 def _recorded_repair(
@@ -248,6 +259,7 @@ def _recorded_repair(
             source=command.source,
             action=command.action,
             confidence=min(max(command.confidence, 0.0), 1.0),
+            held=command.held,
         )
     return RepairRejected(
         node_id=node_id, source=command.source, action=command.action, reason=command.reason

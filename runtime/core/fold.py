@@ -95,6 +95,7 @@ def apply(  # table: one rule per event type
                 pause_requested=False,
                 max_nodes=event.max_nodes,
                 on_error=event.on_error,
+                waiting_for="",
             )
         workflow = event.workflow
         return RunState(
@@ -176,13 +177,21 @@ def apply(  # table: one rule per event type
                 error=None,
                 step_depth=event.over_depth,
                 pause_requested=False,
+                waiting_for="",
                 **common,
             )
-        return replace(state, status=status, error=None, step_depth=None, **common)
+        return replace(state, status=status, error=None, step_depth=None, waiting_for="", **common)
     if isinstance(event, PauseRequested):
         return replace(state, pause_requested=True, **common)
     if isinstance(event, NodeFailed):
-        return replace(state, status=RunStatus.ERROR, error=event.error, next_inputs=None, **common)
+        return replace(
+            state,
+            status=RunStatus.ERROR,
+            error=event.error,
+            next_inputs=None,
+            waiting_for="",
+            **common,
+        )
     if isinstance(event, RunPaused):
         breakpoints = state.breakpoints
         if event.breakpoint is not None:
@@ -197,8 +206,10 @@ def apply(  # table: one rule per event type
             error=None,  # a repaired run leaves ERROR this way
             **common,
         )
-    if isinstance(event, RepairSuggested | RepairApplied | RepairRejected):
-        return replace(state, **common)  # records: the events after an applied one change it
+    if isinstance(event, RepairSuggested):  # a record; one held back says why the run waits
+        return replace(state, waiting_for=event.held or state.waiting_for, **common)
+    if isinstance(event, RepairApplied | RepairRejected):  # the events after one change it
+        return replace(state, waiting_for="", **common)
     if isinstance(event, BreakpointSet):
         kept = [b for b in state.breakpoints if b.id != event.breakpoint.id]
         return replace(state, breakpoints=[*kept, event.breakpoint], **common)
@@ -241,17 +252,18 @@ def apply(  # table: one rule per event type
             event.state,
             status=RunStatus.PAUSED,
             pause_reason="rewound",
+            waiting_for="",
             breakpoints=state.breakpoints,
             node_version=version,
             pause_requested=False,
             **common,
         )
     if isinstance(event, RunCompleted):
-        return replace(state, status=RunStatus.COMPLETED, **common)
+        return replace(state, status=RunStatus.COMPLETED, waiting_for="", **common)
     if isinstance(event, RunFailed):
-        return replace(state, status=RunStatus.FAILED, error=event.error, **common)
+        return replace(state, status=RunStatus.FAILED, error=event.error, waiting_for="", **common)
     if isinstance(event, RunStopped):
-        return replace(state, status=RunStatus.STOPPED, **common)
+        return replace(state, status=RunStatus.STOPPED, waiting_for="", **common)
     raise FoldError(f"no fold rule for {type(event).__name__}")
 
 

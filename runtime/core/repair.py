@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from weboter.runtime.core.catalog import Catalog
+from weboter.runtime.core.containment import needs_approval
 from weboter.runtime.core.decision import Decision
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.node import route
@@ -122,6 +123,14 @@ def repair(
             hint="read its snapshot again and decide on what it is now",
         )
     action = command.action
+    if command.source == "model":  # a model's change that reaches anything new: a person's
+        held = needs_approval(state, action)
+        if held:
+            raise IllegalTransition(
+                f"run {state.run_id}: the model's {action.kind} {held}",
+                hint="a person applies it: approve it in `weboter ui`, or `weboter repair RUN` "
+                "on a terminal (it asks); docs/security.md says what a model may change alone",
+            )
     node_id = state.current_node or ""
     decision.add(RepairApplied(node_id=node_id, source=command.source, action=action))
     if action.kind == "abort":

@@ -14,6 +14,7 @@ from typing import Literal
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.ai.gateway import failure_of, propose_repair
 from weboter.runtime.ai.models import Model
+from weboter.runtime.core.containment import needs_approval
 from weboter.runtime.core.decide import COMMANDS, Command
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.errors import IllegalTransition
@@ -61,27 +62,34 @@ class Suggestion:
     action: RepairAction
     confidence: float
     seq: int  # the run's last seq when suggested: `modify_runtime` applies it there only
+    held: str = ""  # why it needs a person's approval ("" : a model may apply it alone)
 
 
-def suggest_repair(model: Model, db_path: Path, run_id: str, *, aria: str = "") -> Suggestion:
-    """The model's repair for a run in ERROR (or PAUSED), recorded as RepairSuggested."""
+def suggest_repair(
+    model: Model, db_path: Path, run_id: str, *, aria: str = "", env: EnvSource | None = None
+) -> Suggestion:
+    """The model's repair for a run in ERROR (or PAUSED), recorded as RepairSuggested (with
+    why it needs a person's approval, when it does: runtime/core/containment.py). `env`
+    resolves the `$env` values the model must not be told."""
     run_id, state, steps = failure_of(db_path, run_id)
-    action, confidence = propose_repair(model, state, steps, aria=aria)
+    action, confidence = propose_repair(model, state, steps, aria=aria, env=env)
+    held = needs_approval(state, action)
     outcome = commit(
         db_path,
         run_id,
         lambda c, r, x: SuggestRepair(
-            command_id=c, run_id=x, reply_to=r, action=action, confidence=confidence
+            command_id=c, run_id=x, reply_to=r, action=action, confidence=confidence, held=held
         ),
     )
-    return Suggestion(run_id, action, confidence, outcome.events[-1].seq)
+    return Suggestion(run_id, action, confidence, outcome.events[-1].seq, held)
 
 
 def modify_runtime(
     db_path: Path, run_id: str, at_seq: int, action: RepairAction, *, source: str = "model"
 ) -> tuple[bool, str]:
-    """Apply `action` only if the run is still where it was right after `at_seq` (the seed's
-    `modify_runtime(snapshot, modifications)`): (True, "") once applied, else (False, why)."""
+    """Apply `action` only if the run is still where it was right after `at_seq`: (True, "")
+    once applied, else (False, why). `source`: `person` when a person approved it; a
+    `model`'s repair that needs approval is refused (runtime/core/containment.py)."""
     log = EventLog(db_path, create=False)
     try:
         run_id = log.resolve_run_id(run_id)

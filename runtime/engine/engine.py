@@ -140,7 +140,9 @@ class Engine:
             ("node_runner", self._node_runner(inline)),
             (
                 "ai_gateway",
-                AIGateway.start(self.bridge, s.db_path, s.model or ModelConfig.from_env()),
+                AIGateway.start(
+                    self.bridge, s.db_path, s.model or ModelConfig.from_env(), self.env
+                ),
             ),
             ("continuous_executor", ContinuousExecutor.start(self.bridge, hooks=self.hooks)),
             ("step_executor", StepExecutor.start(self.bridge, hooks=self.hooks)),

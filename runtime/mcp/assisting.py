@@ -30,8 +30,10 @@ class Suggested(TypedDict):
     run_id: str
     action: dict[str, Any]  # kind, reason, and what it changes
     confidence: float
+    # why a person must approve it before it is applied ("": a model may apply it alone)
+    needs_approval: str
     applied: bool
-    why_not: str  # when `apply` was asked and the run had moved on
+    why_not: str  # when `apply` was asked: the run had moved on, or it needs approval
 
 
 async def _page_text(log: Log, engines: Engines, run_id: str) -> str:
@@ -74,18 +76,24 @@ def register_assisting(server: MCPServer, log: Log, engines: Engines, *, operato
         patch, set_variables, jump or abort, with a reason and a confidence; checked against
         the run, recorded as RepairSuggested. The model sees the error, the node, the
         variables, the last steps and (`look_at_page`, for a run with a browser) the page's
-        accessibility tree — secrets as references. `apply`: apply it at once (only if the
-        run is still where it was when suggested), then continue_run."""
+        accessibility tree — secrets as references, fenced as untrusted data. `apply`: apply it
+        at once when a model may make that change alone (a retry; the failing node's
+        locators, waits, timeouts) and the run is still where it was; anything else comes back
+        with `needs_approval` (why) for you to apply with repair_run once you have looked at
+        it. Then continue_run."""
         model = configured()
         aria = await _page_text(log, engines, run_id) if look_at_page else ""
-        found = await anyio.to_thread.run_sync(lambda: suggest(model, log.path, run_id, aria=aria))
+        found = await anyio.to_thread.run_sync(
+            lambda: suggest(model, log.path, run_id, aria=aria, env=engines.env)
+        )
         applied, why = False, ""
-        if apply:
+        if apply:  # nobody has seen it: only what a model may change alone is applied
             applied, why = modify_runtime(log.path, found.run_id, found.seq, found.action)
         return {
             "run_id": found.run_id,
             "action": msgspec.to_builtins(found.action),
             "confidence": found.confidence,
+            "needs_approval": found.held,
             "applied": applied,
             "why_not": why,
         }

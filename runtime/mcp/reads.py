@@ -57,6 +57,7 @@ class Snapshot(TypedDict):
     timestamp: float
     current_node: str | None
     pause_reason: str | None
+    waiting_for: str | None  # why it waits for a person ("needs approval: ..."), if it does
     error: dict[str, Any] | None
     breakpoints: list[dict[str, Any]]
     variables: dict[str, Any]
@@ -243,6 +244,7 @@ def snapshot_of(
         "timestamp": snap.timestamp,
         "current_node": snap.current_node,
         "pause_reason": state.pause_reason if state.status == "PAUSED" else None,
+        "waiting_for": state.waiting_for or None,
         "error": display(msgspec.to_builtins(state.error)) if state.error else None,
         "breakpoints": msgspec.to_builtins(state.breakpoints),
         "variables": shortened(values),

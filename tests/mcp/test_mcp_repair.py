@@ -70,7 +70,21 @@ def test_the_model_suggests_the_repair_and_the_client_applies_it(
             run = await call(client, "run_workflow", workflow=NEEDS_N)
             assert run["status"] == "ERROR"
             found = await call(client, "suggest_repair", run_id=run["run_id"], apply=True)
-            assert found["applied"] is True and found["action"]["kind"] == "set_variables"
+            # setting variables is more than a model may do alone: held for the client
+            assert found["applied"] is False and found["action"]["kind"] == "set_variables"
+            assert found["needs_approval"].startswith("needs approval: it sets variables")
+            assert "needs approval" in found["why_not"]
+            snap = await call(client, "get_snapshot", run_id=run["run_id"])
+            assert snap["waiting_for"] == found["needs_approval"]
+            # the client has seen it and applies it itself
+            await call(
+                client,
+                "repair_run",
+                run_id=run["run_id"],
+                kind="set_variables",
+                variables=found["action"]["variables"],
+                reason="as suggested",
+            )
             done = await call(client, "continue_run", run_id=run["run_id"])
             assert done["status"] == "COMPLETED"
             snap = await call(client, "get_snapshot", run_id=run["run_id"])

@@ -140,6 +140,7 @@ function drawErrors(errors, run, refresh) {
       el("p", {}, `${s.source} suggests ${s.action.kind}` +
         (s.action.node_id ? ` on ${s.action.node_id}` : "") + ` (confidence ${s.confidence.toFixed(2)})`),
       el("p", {}, `Reason: ${s.action.reason || "none given"}`),
+      s.needs_approval ? el("p", { class: "needs-approval" }, `Held for you: ${s.needs_approval}`) : "",
       el("pre", {}, show(s.action)), approve, reject));
   }
 }
@@ -151,7 +152,7 @@ function drawHeader({ title, status, links, buttons }, run) {
   title.textContent = `Run ${shortId(run.run_id)} · ${run.workflow.name || run.workflow.id}`;
   const at = run.current && !run.current.node.startsWith("__") ? run.current.node : ""; // __end__
   const where = at ? ` at ${at}` : "";
-  const why = run.pause_reason ? ` (${run.pause_reason})` : "";
+  const why = [run.pause_reason, run.waiting_for].filter(Boolean).map((w) => ` (${w})`).join("");
   status.textContent = `Status: ${run.status}${where}${why} · ${run.version} events`;
   status.className = `run-status status ${run.status}`;
   for (const [i, [, verb]] of CONTROLS.entries()) buttons[i].disabled = !run.can.includes(verb);
