@@ -51,9 +51,10 @@ def measure(size: int, samples: int, folder: Path) -> dict[str, float]:
     app, engines = build_app(
         db,
         Settings(db_path=db),
-        token="bench-token-0123456789",
+        token=TOKEN,
         hosts={"testserver"},
         loopback=True,
+        port=0,  # the test client's requests name no port
     )
     found: dict[str, float] = {}
     with TestClient(app, headers={"X-Weboter-Token": TOKEN}) as client:

@@ -85,7 +85,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
         port=port,
         env=allowed_env(args, "`weboter ui`"),
     )
-    url = f"{base}/?token={token}"  # once: the page keeps it in a cookie
+    # once: it redirects to the page's own path, with the token in a cookie for that path
+    url = f"{base}/?token={token}"
     info = {"url": url, "token": token, "log": str(db_path(args))}
     out(args, info, f"weboter ui: {url}\n(log {db_path(args)}; stop with Ctrl-C)")
     sys.stdout.flush()

@@ -1,7 +1,9 @@
 """The dev UI's web app (Starlette): the page and its files, a JSON API over the log and the
-UI's engine, and the live stream (docs/ui.md lists every route).
+UI's engine, and the live stream (docs/ui.md lists every route). Every route answers at `/`
+(scripts, with the token in a header) and under the page's own path (the browser, whose cookie
+is scoped to that path: guard.py says why).
 
-    app, engines = build_app(db_path, settings, token=..., hosts=..., loopback=True)
+    app, engines = build_app(db_path, settings, token=..., hosts=..., loopback=True, port=...)
     uvicorn.run(app, ...)      # `weboter ui` does this
     engines.stop()
 """
@@ -38,7 +40,7 @@ from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.ui import reads
 from weboter.runtime.ui.commands import Commands
-from weboter.runtime.ui.guard import Guard, cookie_name, matches
+from weboter.runtime.ui.guard import Guard, cookie_name, matches, page_path
 from weboter.runtime.ui.live import stream
 from weboter.runtime.ui.marks import NodeMarks
 
@@ -70,10 +72,11 @@ def build_app(
     # runs see `$env` only from what the caller gives (`weboter ui --env-file/--env-allow`):
     # none of this process's environment by default
     engines = Engines(settings, env or EnvSource(os_allow=(), holder="the UI"), name="the UI")
-    cookie = cookie_name(port)
-    handlers = _Handlers(db_path, Commands(db_path, engines), token, cookie)
+    cookie, page = cookie_name(port), page_path(token)
+    handlers = _Handlers(db_path, Commands(db_path, engines), token, cookie, page)
+    routes = _routes(handlers)
     app = Starlette(
-        routes=_routes(handlers),
+        routes=[*routes, Mount(page, routes=routes)],
         middleware=[
             Middleware(Guard, token=token, hosts=hosts, loopback=loopback, cookie=cookie),
             Middleware(_Policy),
@@ -85,9 +88,11 @@ def build_app(
 class _Handlers:
     """What answers a request: reads in a worker thread, changes from a JSON body."""
 
-    def __init__(self, db_path: Path, commands: Commands, token: str, cookie: str) -> None:
+    def __init__(
+        self, db_path: Path, commands: Commands, token: str, cookie: str, page: str
+    ) -> None:
         self.log, self.marks, self.commands, self.token = Log(db_path), NodeMarks(), commands, token
-        self.cookie = cookie
+        self.cookie, self.page_path = cookie, page
         self.artifacts = ArtifactStore.beside(db_path)
         self.catalog = default_catalog()
 
@@ -123,10 +128,13 @@ class _Handlers:
 
     async def page(self, request: Request) -> Response:
         """The page (the guard let only a request with the token in). Opened with the printed
-        URL, it keeps the token in a cookie and drops it from the address bar."""
+        URL, it moves to its own path, with the token in a cookie scoped to that path alone (no
+        other service on the host is sent it) and no longer in the address bar."""
         if matches(request.query_params.get("token", ""), self.token):
-            response: Response = RedirectResponse("/", status_code=303)
-            response.set_cookie(self.cookie, self.token, httponly=True, samesite="strict")
+            response: Response = RedirectResponse(f"{self.page_path}/", status_code=303)
+            response.set_cookie(
+                self.cookie, self.token, path=self.page_path, httponly=True, samesite="strict"
+            )
             return response
         html = (STATIC / "index.html").read_text(encoding="utf-8")
         return HTMLResponse(html.replace("{{TOKEN}}", self.token))

@@ -2,9 +2,13 @@
 
 - **Token**: the UI has a token (random per start, or `--token`), and every request needs it,
   on loopback too (another account or container on the same host must not drive your runs or
-  read what your browser held): `?token=` once (the printed URL; the page then keeps it in an
-  HttpOnly, SameSite=Strict cookie named for the UI's port), the cookie, or the
-  `X-Weboter-Token` header (scripts).
+  read what your browser held): `?token=` on `/` only (the printed URL, answered with a
+  redirect to the page), the cookie the page keeps, or the `X-Weboter-Token` header (scripts).
+- **The cookie goes to the UI alone.** Browsers send a host's cookies to every port of it
+  (and SameSite counts every port as the same site), so a cookie scoped to `/` would reach any
+  other service the person opens on 127.0.0.1. The page therefore lives under a path of its
+  own, derived one way from the token (`page_path`), and its HttpOnly, SameSite=Strict cookie
+  is scoped to that path: another service gets a request there only if it already knows it.
 - **Host**: on loopback, only requests addressed to the UI's own name pass (a web page
   elsewhere cannot reach it by pointing its own domain at 127.0.0.1: DNS rebinding).
 - **Changes** (every POST) need the token in the `X-Weboter-Token` header — which another
@@ -14,6 +18,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 from starlette.responses import JSONResponse, Response
@@ -25,6 +30,15 @@ from weboter.runtime.transport.bridge import is_loopback as endpoint_is_loopback
 def cookie_name(port: int) -> str:
     """One cookie per UI: browsers share cookies between the ports of a host."""
     return f"weboter_ui_{port}"
+
+
+def page_path(token: str) -> str:
+    """Where the page lives (no trailing slash: the cookie's `Path`). Derived from the token,
+    so a fixed `--token` keeps bookmarks valid across restarts; one way, so the address bar,
+    history or a screen share showing it gives nobody the token. 128 bits: another service
+    cannot guess it to have the browser send it the cookie."""
+    digest = hmac.new(token.encode(), b"weboter ui page", hashlib.sha256).hexdigest()
+    return f"/ui-{digest[:32]}"
 
 
 HEADER = "x-weboter-token"
@@ -71,8 +85,13 @@ class Guard:
                     "use the page the UI serves; scripts read the token from `weboter ui --json`",
                 )
             return None
-        given = header_token or _query(scope, "token") or _cookie(headers, self.cookie)
-        if not self._matches(given):
+        # the token in a URL only on the entry: a URL lands in history, logs and Referers
+        query = _query(scope, "token") if scope["path"] == "/" else ""
+        if not (
+            self._matches(header_token)
+            or self._matches(query)
+            or any(self._matches(c) for c in _cookies(headers, self.cookie))
+        ):
             return _refused(
                 401,
                 "this UI needs its token",
@@ -101,12 +120,15 @@ def _query(scope: Scope, name: str) -> str:
     return values[0] if values else ""
 
 
-def _cookie(headers: dict[str, str], name: str) -> str:
+def _cookies(headers: dict[str, str], name: str) -> list[str]:
+    """Every value sent under `name`: another port of the host can set one of the same name
+    for path `/` (it cannot read ours), and one such decoy must not lock the page out."""
+    found = []
     for part in headers.get("cookie", "").split(";"):
         key, _, value = part.strip().partition("=")
         if key == name:
-            return value
-    return ""
+            found.append(value)
+    return found
 
 
 def allowed_hosts(host: str, port: int) -> set[str]:

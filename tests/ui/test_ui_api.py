@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -79,12 +80,21 @@ def test_reading_needs_the_token_too(ui: UI) -> None:
         assert b"X-Weboter-Token" in body
     status, headers, _ = request(ui.url, "GET", f"/?token={ui.token}")
     assert status == 303  # the printed URL: the token goes into a cookie, out of the address
-    assert headers["location"] == "/"
+    page = headers["location"]  # the page's own path: its cookie goes there and nowhere else
+    assert re.fullmatch(r"/ui-[0-9a-f]{32}/", page)
+    assert ui.token not in page
     port = urlsplit(ui.url).port
     assert headers["set-cookie"].startswith(f"weboter_ui_{port}={ui.token};")
+    assert f"Path={page.rstrip('/')}" in headers["set-cookie"]
     cookie = headers["set-cookie"].split(";")[0]
-    assert request(ui.url, "GET", "/", headers={"Cookie": cookie})[0] == 200
+    for path in (page, f"{page}api/runs", f"{page}static/app.js"):
+        assert request(ui.url, "GET", path, headers={"Cookie": cookie})[0] == 200, path
+        assert request(ui.url, "GET", path)[0] == 401, path  # the path alone opens nothing
+    decoy = f"weboter_ui_{port}=set-by-another-port"  # another port may set one for path /
+    assert request(ui.url, "GET", page, headers={"Cookie": f"{decoy}; {cookie}"})[0] == 200
     assert request(ui.url, "GET", "/?token=wrong-token")[0] == 401
+    # the token in a URL only on the entry it redirects from: no API URL carries it
+    assert request(ui.url, "GET", f"/api/runs?token={ui.token}")[0] == 401
 
 
 def test_only_its_own_name_reaches_it_on_loopback(ui: UI) -> None:

@@ -1,5 +1,6 @@
 // Talking to the UI server: JSON requests (changes carry the token), one alert for errors,
-// and the live stream of the log's new events.
+// and the live stream of the log's new events. Every URL is relative: the page lives under its
+// own path, the only one its cookie is sent to (docs/ui.md, "Security").
 import { el, clear } from "./dom.js";
 
 const TOKEN = document.querySelector('meta[name="weboter-token"]').content;
@@ -59,7 +60,7 @@ const listeners = new Set();
 export function onLog(fn) { listeners.add(fn); return () => listeners.delete(fn); }
 
 export function follow() {
-  const source = new EventSource("/api/stream");
+  const source = new EventSource("api/stream");
   source.addEventListener("hello", () => { liveText.textContent = "live"; });
   source.addEventListener("log", (message) => {
     const event = JSON.parse(message.data);

@@ -43,7 +43,7 @@ async function showRuns(root) {
     el("button", { type: "submit" }, "Start"));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const started = await attempt(() => api("/api/runs",
+    const started = await attempt(() => api("api/runs",
       { path: path.value, paused: paused.checked, variables: pairs(variables.value) }));
     if (started) location.hash = `#/run/${started.run_id}`;
   });
@@ -82,7 +82,7 @@ async function showRuns(root) {
     }
     if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: 6 }, "No runs yet: start one above.")));
   };
-  const load = async () => { rows = await attempt(() => api("/api/runs?limit=200")) || rows; draw(); };
+  const load = async () => { rows = await attempt(() => api("api/runs?limit=200")) || rows; draw(); };
   status.addEventListener("change", draw);
   text.addEventListener("input", draw);
   await load();

@@ -28,7 +28,7 @@ function variableForm(run, refresh) {
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = { scope: scope.value, name: name.value, value: typed(value.value) };
-    if (await attempt(() => api(`/api/runs/${run.run_id}/variable`, body))) await refresh();
+    if (await attempt(() => api(`api/runs/${run.run_id}/variable`, body))) await refresh();
   });
   return form;
 }
@@ -74,7 +74,7 @@ function patchForm(run, catalog, refresh) {
       if (input.value !== "" || input.dataset.given) inputs[input.name] = typed(input.value);
     }
     const body = { node_id: node.id, path: flow.path, inputs };
-    if (await attempt(() => api(`/api/runs/${run.run_id}/patch`, body))) await refresh();
+    if (await attempt(() => api(`api/runs/${run.run_id}/patch`, body))) await refresh();
   });
   return form;
 }

@@ -4,7 +4,7 @@ import { api, attempt } from "./api.js";
 import { el, shortId, show } from "./dom.js";
 
 export async function showDiff(root, a, b) {
-  const found = await attempt(() => api(`/api/diff?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`));
+  const found = await attempt(() => api(`api/diff?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`));
   root.append(el("h2", {}, `Compare runs ${shortId(a)} and ${shortId(b)}`));
   if (!found) return () => {};
   root.append(el("p", { class: "links" },

@@ -36,16 +36,16 @@ export async function showRun(root, runId) {
     const id = state.run.run_id;
     if (verb === "retry" || verb === "skip") {
       // the repair is recorded first; the run goes on only if it was accepted
-      const repaired = await attempt(() => api(`/api/runs/${id}/repair`, { action: verb }));
-      if (repaired) await attempt(() => api(`/api/runs/${id}/continue`, {}));
+      const repaired = await attempt(() => api(`api/runs/${id}/repair`, { action: verb }));
+      if (repaired) await attempt(() => api(`api/runs/${id}/continue`, {}));
     } else {
-      await attempt(() => api(`/api/runs/${id}/${verb}`, {}));
+      await attempt(() => api(`api/runs/${id}/${verb}`, {}));
     }
     await refresh(true);
   }
 
   async function toggle(node, on) {
-    const done = await attempt(() => api(`/api/runs/${state.run.run_id}/breakpoint`,
+    const done = await attempt(() => api(`api/runs/${state.run.run_id}/breakpoint`,
       { node_id: node.id, on }));
     if (done) await refresh(true);
   }
@@ -76,7 +76,7 @@ export async function showRun(root, runId) {
   let asked = 0;
   async function refresh(acted = false) {
     const ticket = ++asked; // an older answer never overwrites a newer one
-    const found = await api(`/api/runs/${encodeURIComponent(runId)}`).catch(report);
+    const found = await api(`api/runs/${encodeURIComponent(runId)}`).catch(report);
     if (!found || ticket !== asked) return;
     const run = found;
     state.run = run;
@@ -88,7 +88,7 @@ export async function showRun(root, runId) {
     else state.timeline.grow(run, acted);
   }
 
-  state.catalog = await attempt(() => api("/api/catalog"));
+  state.catalog = await attempt(() => api("api/catalog"));
   await refresh();
   let pending = null;
   return onLog((event) => {
@@ -108,7 +108,7 @@ function drawErrors(errors, run, refresh) {
     errors.append(el("p", { class: "error-text" }, `${e.kind} at ${e.node_id || "?"}: ${e.message}`));
     if (e.hint) errors.append(el("p", {}, `Hint: ${e.hint}`));
     if (e.evidence && e.evidence.screenshot) {
-      errors.append(el("img", { class: "shot", src: `/api/artifacts/${e.evidence.screenshot}`,
+      errors.append(el("img", { class: "shot", src: `api/artifacts/${e.evidence.screenshot}`,
         alt: `Screenshot when ${e.node_id} failed` }));
     }
   }
@@ -120,7 +120,7 @@ function drawErrors(errors, run, refresh) {
     ask.addEventListener("click", async () => {
       ask.disabled = true;
       asking.textContent = " asking the model…";
-      const found = await attempt(() => api(`/api/runs/${run.run_id}/suggest`, {}));
+      const found = await attempt(() => api(`api/runs/${run.run_id}/suggest`, {}));
       asking.textContent = found ? "" : " (no suggestion)";
       ask.disabled = false;
       if (found) await refresh(true);
@@ -131,10 +131,10 @@ function drawErrors(errors, run, refresh) {
     const approve = el("button", { type: "button" }, "Approve");
     const reject = el("button", { type: "button" }, "Reject");
     approve.addEventListener("click", async () => {
-      if (await attempt(() => api(`/api/runs/${run.run_id}/repair`, { action: s.action }))) await refresh(true);
+      if (await attempt(() => api(`api/runs/${run.run_id}/repair`, { action: s.action }))) await refresh(true);
     });
     reject.addEventListener("click", async () => {
-      if (await attempt(() => api(`/api/runs/${run.run_id}/reject`, { action: s.action }))) await refresh(true);
+      if (await attempt(() => api(`api/runs/${run.run_id}/reject`, { action: s.action }))) await refresh(true);
     });
     errors.append(el("article", { class: "suggestion", "aria-label": `Suggestion from ${s.source}` },
       el("p", {}, `${s.source} suggests ${s.action.kind}` +

@@ -46,8 +46,8 @@ export function drawTimeline(root, run, refresh) {
     const ticket = ++asked; // answers to older positions are dropped
     const id = run.run_id;
     const [at, page] = await Promise.all([
-      attempt(() => api(`/api/runs/${id}/at/${position}`)),
-      attempt(() => api(`/api/runs/${id}/events?after=${Math.max(position - AROUND - 1, 0)}&limit=${2 * AROUND + 1}`)),
+      attempt(() => api(`api/runs/${id}/at/${position}`)),
+      attempt(() => api(`api/runs/${id}/events?after=${Math.max(position - AROUND - 1, 0)}&limit=${2 * AROUND + 1}`)),
     ]);
     if (ticket !== asked || !at) return;
     const event = at.event;
@@ -79,11 +79,11 @@ export function drawTimeline(root, run, refresh) {
       }
       const variables = name.value.trim() ? { [name.value.trim()]: typed(value.value) } : {};
       const body = { version: at.version, variables, paused: paused.checked };
-      const made = await attempt(() => api(`/api/runs/${run.run_id}/fork`, body));
+      const made = await attempt(() => api(`api/runs/${run.run_id}/fork`, body));
       if (made) location.hash = `#/run/${made.run_id}`;
     });
     rewind.addEventListener("click", async () => {
-      if (await attempt(() => api(`/api/runs/${run.run_id}/rewind`, { version: at.version }))) await refresh();
+      if (await attempt(() => api(`api/runs/${run.run_id}/rewind`, { version: at.version }))) await refresh();
     });
     forkBox.append(el("h4", {}, `From event ${at.version}`), form);
   }
@@ -127,9 +127,9 @@ function drawPage(pageBox, evidence) {
   if (!evidence || !evidence.screenshot) return;
   pageBox.append(el("h4", {}, `Page after ${evidence.node_id}`),
     el("p", {}, evidence.url || ""),
-    el("img", { class: "shot", src: `/api/artifacts/${evidence.screenshot}`,
+    el("img", { class: "shot", src: `api/artifacts/${evidence.screenshot}`,
       alt: `Screenshot after node ${evidence.node_id}` }),
-    evidence.dom ? el("p", {}, el("a", { href: `/api/artifacts/${evidence.dom}`, target: "_blank",
+    evidence.dom ? el("p", {}, el("a", { href: `api/artifacts/${evidence.dom}`, target: "_blank",
       rel: "noopener" }, "DOM of this page (text)")) : null);
 }
 
