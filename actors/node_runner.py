@@ -338,7 +338,10 @@ class NodeRunner(MessageActor):
             ) from exc
 
     def _context(self, task: ExecuteNode) -> tuple[ActionContext, Resolver]:
-        return context_for(task, self.inline)
+        self.browser.limit(task.run_id, task.allow_hosts)
+        ctx, resolver = context_for(task, self.inline)
+        ctx.hosts = self.browser.rule_of(task.run_id)  # for the HTTP actions
+        return ctx, resolver
 
     def _complete(
         self,

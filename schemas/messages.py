@@ -284,6 +284,7 @@ class ExecuteNode(_Msg, frozen=True):
     # `$env` values (by path) the run read in nodes the State Manager ran itself since its last
     # node sent to a runner: the runner redacts them too (screenshots, DOM, captured pages)
     secrets: dict[str, str] = {}
+    allow_hosts: list[str] = []  # the workflow's allow_hosts: the only hosts it may reach
 
 
 class ReleaseRun(_Msg, frozen=True):

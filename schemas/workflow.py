@@ -79,6 +79,9 @@ class Flow(msgspec.Struct, frozen=True, omit_defaults=True):
     nodes: list[Node] = []
     sub_flows: list[Flow] = []
     log: str | None = None
+    # *new*: the only hosts the run's pages and HTTP actions may reach (the workflow's, not a
+    # sub-flow's); empty: any the process running its nodes allows (runtime/core/hosts.py)
+    allow_hosts: list[str] = []
 
     @property
     def start(self) -> str | None:

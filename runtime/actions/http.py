@@ -20,14 +20,31 @@ def _tls() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def _client(timeout: float) -> httpx.AsyncClient:
-    return httpx.AsyncClient(follow_redirects=True, timeout=timeout, verify=_tls())
+def _client(ctx: ActionContext, timeout: float) -> httpx.AsyncClient:
+    """A client that follows redirects only within the run's reach: every request, each
+    redirect hop included, is checked against the run's host rule first."""
+
+    async def within_reach(request: httpx.Request) -> None:
+        why = ctx.hosts.refusal(str(request.url)) if ctx.hosts is not None else None
+        if why is not None:
+            raise ActionError(
+                f"node {ctx.node_id!r}: {request.method} {request.url} was refused: {why}",
+                hint="a person widens the run's reach: --allow-host HOST (on the process that "
+                "runs the nodes) and the workflow's allow_hosts",
+            )
+
+    return httpx.AsyncClient(
+        follow_redirects=True,
+        timeout=timeout,
+        verify=_tls(),
+        event_hooks={"request": [within_reach]},
+    )
 
 
 async def fetch_url(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
     url = str(inputs["url"])
     try:
-        async with _client(float(inputs["timeout"])) as c:
+        async with _client(ctx, float(inputs["timeout"])) as c:
             response = await c.get(url)
     except httpx.HTTPError as exc:
         raise ActionError(f"fetching {url} failed: {type(exc).__name__}: {exc}") from exc
@@ -61,7 +78,7 @@ async def send(ctx: ActionContext, inputs: dict[str, Any], *, verb: str) -> dict
         body = inputs["body"]
         kwargs["content"] = body if isinstance(body, bytes) else str(body).encode()
     try:
-        async with _client(float(inputs["timeout"])) as c:
+        async with _client(ctx, float(inputs["timeout"])) as c:
             response = await c.request(verb, url, **kwargs)
     except httpx.HTTPError as exc:
         raise ActionError(f"{verb} {url} failed: {type(exc).__name__}: {exc}") from exc

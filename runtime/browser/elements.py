@@ -21,6 +21,7 @@ from weboter.runtime.browser.support import (
 )
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Plugin
 from weboter.runtime.errors import ActionError
+from weboter.runtime.store.workspace import PathRefused
 
 Inputs = dict[str, Any]
 
@@ -136,9 +137,17 @@ async def check(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
 
 
 async def upload_file(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
+    """Files from the workspace (or a folder a person allowed) only: an upload sends the file
+    to the site."""
     files = inputs["files"]
     files = [files] if isinstance(files, str) else list(files)
-    await _act(ctx, inputs, "set_input_files", files=files)
+    if ctx.workspace is None:
+        raise ActionError("UploadFile reads files from the workspace, and this runner has none")
+    try:
+        found = [str(ctx.workspace.readable(str(f))) for f in files]
+    except PathRefused as exc:
+        raise PathRefused(f"node {ctx.node_id!r}: {exc.message}", hint=exc.hint) from exc
+    await _act(ctx, inputs, "set_input_files", files=found)
     return {"files": files}
 
 

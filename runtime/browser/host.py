@@ -4,6 +4,11 @@ Found in this order: `WEBOTER_BROWSER` (or the `executable` setting), Playwright
 download, the system's Chromium (/usr/bin/chromium and friends). Everything here runs on the
 Node Runner's asyncio loop; a run's context (cookies, storage, tabs) is closed when the run
 ends, and the browser when the runner stops.
+
+What a run's pages may reach: `file://` only inside the workspace and the folders allowed
+(every file request of the context is checked, not only the pages a node opens), and, when the
+run has a host rule (`--allow-host`, the workflow's `allow_hosts`), only the hosts it allows:
+the context then goes through the gate (runtime/browser/gate.py).
 """
 
 from __future__ import annotations
@@ -13,11 +18,17 @@ import contextlib
 import itertools
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from weboter.runtime.browser.gate import Gate
+from weboter.runtime.core.hosts import HostRule, host_rule
 from weboter.runtime.errors import ActionError, WeboterError
+from weboter.runtime.store.workspace import PathRefused, Workspace
 
 SYSTEM_CHROMIUMS = (
     "/usr/bin/chromium",
@@ -105,7 +116,34 @@ class RunSession:
     # page -> its last snapshot (runtime/browser/snapshot.py): a tab the run is not on is
     # taken again only when its URL changed
     snapshots: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    rule: HostRule = field(default_factory=HostRule)  # the hosts its pages may reach
+    files: Workspace | None = None  # the files they may read (none without a workspace)
+    refused: list[str] = field(default_factory=list)  # what its pages were refused
     _ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    def reach(self, url: str) -> None:
+        """ActionError when the run may not open `url`: a file outside the workspace, a host
+        its rule does not allow."""
+        parts = urlsplit(url)
+        if parts.scheme.lower() == "file":
+            why = self.file_refusal(unquote(parts.path))
+        else:
+            why = self.rule.refusal(url)
+        if why is not None:
+            raise ActionError(
+                f"{url} is out of this run's reach: {why}",
+                hint="a person widens it: --allow-path DIR for files; --allow-host HOST on the "
+                "process that runs the nodes and the workflow's allow_hosts for hosts",
+            )
+
+    def file_refusal(self, path: str) -> str | None:
+        if self.files is None:
+            return "this browser has no workspace to read files from"
+        try:
+            self.files.readable(path)
+        except PathRefused as exc:
+            return exc.message
+        return None
 
     async def page(self) -> Any:
         """The current page, opening one if the run has none yet."""
@@ -149,13 +187,34 @@ class RunSession:
 class BrowserHost:
     """One Chromium for a Node Runner, launched on first use, with a context per run."""
 
-    def __init__(self, *, executable: str | None = None, headless: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        executable: str | None = None,
+        headless: bool = True,
+        files: Workspace | None = None,
+        allow_hosts: Sequence[str] = (),
+        holder: str = "",
+    ) -> None:
         self.executable = executable
         self.headless = headless
+        self.files = files  # what file:// may read
+        self.allow_hosts = tuple(allow_hosts)  # the process's --allow-host
+        self.holder = holder  # the process, as a refusal names it
         self._playwright: Any = None
         self._browser: Any = None
         self._sessions: dict[str, RunSession] = {}
+        self._rules: dict[str, tuple[str, ...]] = {}  # run -> its workflow's allow_hosts
+        self._gate = Gate()
         self._lock = asyncio.Lock()
+
+    def limit(self, run_id: str, workflow_hosts: Sequence[str]) -> None:
+        """The workflow's `allow_hosts` for `run_id` (before its context is made)."""
+        if workflow_hosts:
+            self._rules[run_id] = tuple(workflow_hosts)
+
+    def rule_of(self, run_id: str) -> HostRule:
+        return host_rule(self.allow_hosts, self._rules.get(run_id, ()), self.holder)
 
     async def _launch(self) -> Any:
         if self._browser is None or not self._browser.is_connected():
@@ -186,8 +245,16 @@ class BrowserHost:
             if found is None:
                 browser = await self._launch()
                 storage = restore[1] if restore else None
-                context = await browser.new_context(accept_downloads=True, storage_state=storage)
-                found = self._sessions[run_id] = RunSession(context=context)
+                rule, refused = self.rule_of(run_id), list[str]()
+                proxy = None
+                if rule.restricted:
+                    proxy = await self._gate.proxy_for(run_id, rule, refused)
+                context = await browser.new_context(
+                    accept_downloads=True, storage_state=storage, proxy=proxy
+                )
+                found = RunSession(context=context, rule=rule, files=self.files, refused=refused)
+                await context.route("file://**", partial(_file_request, found))
+                self._sessions[run_id] = found
                 if restore and restore[0] and restore[0] != "about:blank":
                     page = await found.page()
                     await page.goto(restore[0])
@@ -211,6 +278,8 @@ class BrowserHost:
         return run_id in self._sessions
 
     async def close_run(self, run_id: str) -> None:
+        self._gate.forget(run_id)
+        self._rules.pop(run_id, None)
         session = self._sessions.pop(run_id, None)
         if session is not None:
             with contextlib.suppress(Exception):  # the browser may already be gone
@@ -223,6 +292,19 @@ class BrowserHost:
             with contextlib.suppress(Exception):  # closing a crashed browser
                 await self._browser.close()
             self._browser = None
+        await self._gate.close()
         if self._playwright is not None:
             await self._playwright.stop()
             self._playwright = None
+
+
+async def _file_request(session: RunSession, route: Any) -> None:
+    """Every file:// request of a run's pages: read only inside the workspace (else aborted,
+    and remembered for the node's error)."""
+    url = route.request.url
+    why = session.file_refusal(unquote(urlsplit(url).path))
+    if why is None:
+        await route.continue_()
+        return
+    session.refused.append(f"{url}: {why}")
+    await route.abort("accessdenied")

@@ -40,24 +40,43 @@ async def open_browser(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
 
 
 async def _goto(ctx: ActionContext, page: Any, inputs: Inputs) -> Any:
-    """Navigate `page` to `inputs.url`; errors name the node, the URL and the reason."""
+    """Navigate `page` to `inputs.url`; errors name the node, the URL and the reason (a URL
+    out of the run's reach is refused before the browser goes there)."""
     url = str(inputs["url"])
+    session = ctx.session
+    try:
+        session.reach(url)
+    except ActionError as exc:
+        raise ActionError(f"node {ctx.node_id!r}: {exc.message}", hint=exc.hint) from exc
+    refused = len(session.refused)
     try:
         response = await page.goto(
             url, timeout=timeout_ms(inputs, 30000), wait_until=inputs.get("wait_until") or "load"
         )
     except Exception as exc:
         text = str(exc).split("\n")[0]
+        _out_of_reach(ctx, url, session.refused[refused:])
         raise ActionError(
             f"node {ctx.node_id!r}: opening {url} failed: {text}",
             hint="check the URL and that the site is up",
         ) from exc
+    _out_of_reach(ctx, url, session.refused[refused:])
     if response is not None and response.status >= 400 and not inputs.get("allow_error_status"):
         raise ActionError(
             f"node {ctx.node_id!r}: {url} answered HTTP {response.status}",
             hint="set allow_error_status: true to go on anyway",
         )
     return response
+
+
+def _out_of_reach(ctx: ActionContext, url: str, refused: list[str]) -> None:
+    """The navigation was sent somewhere the run may not reach (a redirect, say)."""
+    if refused:
+        raise ActionError(
+            f"node {ctx.node_id!r}: opening {url} was refused: {refused[0]}",
+            hint="a person widens the run's reach: --allow-host HOST (on the process that runs "
+            "the nodes) and the workflow's allow_hosts; --allow-path DIR for files",
+        )
 
 
 async def open_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.core.analysis import analyse
 from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.hosts import pattern_fault
 from weboter.runtime.core.limits import check_value
 from weboter.runtime.core.loader import load_workflow, parse_text
 from weboter.runtime.core.references import MISSING, EnvSource, references_in
@@ -115,6 +116,28 @@ def env_source(
     if not isinstance(data, dict):
         raise WeboterError(f"--env-file {path}: expected a mapping of names to values")
     return EnvSource(data, os_allow=os_allow, holder=holder)
+
+
+def host_pattern(text: str) -> str:
+    """An `--allow-host` value, checked (argparse says what is wrong)."""
+    fault = pattern_fault(text)
+    if fault is not None:
+        raise argparse.ArgumentTypeError(fault)
+    return text.strip()
+
+
+def add_allow_host(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-host",
+        dest="allow_hosts",
+        type=host_pattern,
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="let runs' pages and HTTP actions reach only the hosts given (repeatable: "
+        "shop.example, 127.0.0.1:8000, *.example.com; default: any host). A workflow's "
+        "allow_hosts narrows it further",
+    )
 
 
 def add_env_options(parser: argparse.ArgumentParser, runs: str) -> None:
@@ -237,8 +260,10 @@ def engine_options() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="DIR",
-        help="let workflows write inside DIR too (repeatable); never the log itself",
+        help="let workflows write and read files inside DIR too (repeatable; reading: "
+        "file:// pages, uploads); never the log, its artifacts or the keys",
     )
+    add_allow_host(options)
     options.add_argument(
         "--restore",
         choices=RESTORE_MODES,
@@ -287,6 +312,8 @@ def engine_settings(args: argparse.Namespace, **more: Any) -> Settings:
         browser=args.browser,
         workspace=args.workspace,
         allow_paths=list(args.allow_paths),
+        allow_hosts=list(args.allow_hosts),
+        process=f"`weboter {args.command}`" if getattr(args, "command", None) else "",
         node_timeout=max(args.node_timeout, 0.0),
         **({"browser_restore": args.restore} if args.restore else {}),
         **more,

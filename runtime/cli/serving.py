@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from weboter.runtime.cli.common import add_env_options, db_path, out
+from weboter.runtime.cli.common import add_allow_host, add_env_options, db_path, out
 from weboter.runtime.errors import UsageError
 
 
@@ -82,6 +82,7 @@ def add_command(sub: Any, common: argparse.ArgumentParser) -> None:  # table: th
         "engine leases to it; repeatable",
     )
     add_env_options(p, "clients' workflows")
+    add_allow_host(p)
     p.set_defaults(handler=cmd_serve)
 
 
@@ -122,7 +123,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "engine's",
             file=sys.stderr,
         )
-    serve(db_path(args), args.bind, env=env, curve=curve, ready=ready, workers=workers)
+    serve(
+        db_path(args),
+        args.bind,
+        env=env,
+        curve=curve,
+        ready=ready,
+        workers=workers,
+        allow_hosts=args.allow_hosts,
+    )
     return 0
 
 

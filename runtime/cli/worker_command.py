@@ -10,7 +10,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from weboter.runtime.cli.common import add_env_options, allowed_env, db_path, out
+from weboter.runtime.cli.common import (
+    add_allow_host,
+    add_env_options,
+    allowed_env,
+    db_path,
+    out,
+)
 from weboter.runtime.errors import UsageError
 
 
@@ -64,6 +70,7 @@ def add_command(sub: Any, common: argparse.ArgumentParser) -> None:
         help="screenshot/DOM of browser nodes, sent to the engine (default: on_error)",
     )
     add_env_options(p, "the runs here")
+    add_allow_host(p)
     p.set_defaults(handler=cmd_worker)
 
 
@@ -80,6 +87,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         keys=_keys(args, home),
         capacity=args.capacity,
         env=allowed_env(args, "this `weboter worker`"),
+        allow_hosts=args.allow_hosts,
         workspace=args.workspace,
         browser=args.browser,
         evidence=args.evidence,

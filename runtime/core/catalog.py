@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
+from weboter.runtime.core.hosts import HostRule
 from weboter.runtime.errors import CatalogError
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class ActionContext:
     artifacts: Any = None
     elements: list[dict[str, Any]] = field(default_factory=list)
     workspace: Any = None  # where files may be written (runtime/store/workspace.py)
+    hosts: HostRule | None = None  # the hosts the run may reach (None: any)
 
     def write(self, scope: str, name: str, value: Any) -> None:
         (self.global_writes if scope == "global" else self.flow_writes)[name] = value

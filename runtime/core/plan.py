@@ -43,6 +43,7 @@ def plan(state: RunState, reply_to: str) -> ExecuteNode | None:
         browser=state.browser,
         arrived=state.node_version,
         heal=policy_for(node, state) == "heal",
+        allow_hosts=state.workflow.allow_hosts,
     )
 
 

@@ -3,7 +3,8 @@
 Errors: unknown action or control, missing required input or param, a next node that does not
 exist, a start node that does not exist, duplicate node ids, a sub-flow that is not visible,
 an unknown reference scope, a next node that is not text, a timeout that is not positive,
-retries outside 1 .. MAX_ATTEMPTS or with a negative backoff. Warnings: nodes no control
+retries outside 1 .. MAX_ATTEMPTS or with a negative backoff, a host pattern in `allow_hosts`
+that is not one (or `allow_hosts` on a sub-flow). Warnings: nodes no control
 can reach (only when every next node is written literally; a next node given by a reference
 can go anywhere).
 """
@@ -14,6 +15,7 @@ from collections.abc import Callable
 
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.flows import FlowIndex
+from weboter.runtime.core.hosts import pattern_fault
 from weboter.runtime.core.references import REFERENCE, SCOPE_ALIASES, references_in, unclosed_in
 from weboter.runtime.core.repair import check_policy
 from weboter.runtime.errors import Finding
@@ -49,6 +51,12 @@ def _flow(
             error(f"nodes[{i}].id", f"node id {node_id!r} is used twice in flow {flow.id!r}")
     if flow.start_node_id and flow.start_node_id not in known:
         error("start_node_id", f"start node {flow.start_node_id!r} is not a node of {flow.id!r}")
+    if flow.allow_hosts and len(path) > 1:
+        error("allow_hosts", "only the workflow itself says allow_hosts, not a sub-flow")
+    for i, pattern in enumerate(flow.allow_hosts):
+        fault = pattern_fault(pattern)
+        if fault is not None:
+            error(f"allow_hosts[{i}]", fault)
 
     edges: dict[str, set[str]] = {}
     dynamic = False

@@ -136,6 +136,7 @@ def serve(
     ready: Any,
     stop: threading.Event | None = None,
     workers: bool = False,
+    allow_hosts: list[str] | None = None,
 ) -> None:
     """Run an engine until SIGINT/SIGTERM (or `stop` is set); `ready(info)` once it listens.
     `workers`: nodes run in `weboter worker` processes that connect to the fourth endpoint."""
@@ -149,6 +150,8 @@ def serve(
         bus_endpoints=[where["events"]],
         workers_endpoint=where.get("workers"),
         curve=curve,
+        allow_hosts=list(allow_hosts or []),
+        process="`weboter serve`",
     )
     stop = stop or threading.Event()
     previous = {

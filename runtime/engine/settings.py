@@ -70,6 +70,10 @@ class Settings:
     # where workflows write files (default: `workspace` beside the log), and folders allowed too
     workspace: Path | None = None
     allow_paths: list[Path] = field(default_factory=list)
+    # the only hosts runs' pages and HTTP actions may reach (empty: any; a workflow's
+    # allow_hosts narrows it further: runtime/core/hosts.py)
+    allow_hosts: list[str] = field(default_factory=list)
+    process: str = ""  # what a refusal calls this process ("`weboter run`")
     # seconds an asynchronous action (browser, HTTP, sleeping) may take when its node sets no
     # `timeout` (0: no limit)
     node_timeout: float = 600.0

@@ -76,6 +76,7 @@ class WorkerSettings:
     env: EnvSource = field(default_factory=lambda: EnvSource(use_os=False))
     workspace: Path | None = None
     allow_paths: list[Path] = field(default_factory=list)
+    allow_hosts: list[str] = field(default_factory=list)  # runs may reach only these (if any)
     browser: str | None = None
     headless: bool = True
     evidence: EvidencePolicy = "on_error"
@@ -109,7 +110,13 @@ class Worker:
             s.env,
             artifacts=self.artifacts,
             evidence=s.evidence,
-            browser=BrowserHost(executable=s.browser, headless=s.headless),
+            browser=BrowserHost(
+                executable=s.browser,
+                headless=s.headless,
+                files=workspace,
+                allow_hosts=s.allow_hosts,
+                holder="this `weboter worker`",
+            ),
             restore="captured",  # no log here to re-drive from: put back, or say how it differs
             workspace=workspace,
             node_timeout=s.node_timeout or None,

@@ -1,4 +1,4 @@
-"""Where a workflow may write files: its workspace, and the folders a person allowed.
+"""Where a workflow may write and read files: its workspace, and the folders a person allowed.
 
 A path from a workflow is resolved the way the operating system will use it — relative to the
 workspace, `~` expanded, `..` and symbolic links followed — and refused unless it ends up
@@ -6,7 +6,9 @@ inside the workspace or an allowed folder. The event log (with its -wal/-shm fil
 artifacts folder are never writable by a workflow, even when they lie inside an allowed
 folder, and neither are the engine's keys (`keys/`). The workspace defaults to the folder
 `workspace` beside the log; `--workspace DIR` moves it and `--allow-path DIR` (repeatable)
-widens it.
+widens it. Reading (a `file://` page and what it loads, `UploadFile`) follows the same rule:
+a workflow never reads the home folder, `/etc` or the engine's keys unless a person allowed the
+folder.
 """
 
 from __future__ import annotations
@@ -47,6 +49,16 @@ class Workspace:
 
     def writable(self, text: str) -> Path:
         """The real path a workflow may write `text` to; PathRefused otherwise."""
+        target = self._inside(text, "writes")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def readable(self, text: str) -> Path:
+        """The real path a workflow may read (`file://` pages and what they load, uploads);
+        PathRefused otherwise."""
+        return self._inside(text, "reads")
+
+    def _inside(self, text: str, verb: str) -> Path:
         if not text or "\x00" in text:
             raise PathRefused(f"{text!r} is not a file path", hint="give a file name")
         wanted = Path(os.path.expanduser(text))
@@ -54,9 +66,9 @@ class Workspace:
         for no in self.protected:
             if target == no or no in target.parents:
                 raise PathRefused(
-                    f"{text!r} is the event log or its artifacts ({no}); a workflow never "
-                    "writes there",
-                    hint="write into the workspace: a relative path like out/report.csv",
+                    f"{text!r} is the event log, its artifacts or the engine's keys ({no}); a "
+                    f"workflow never {verb} there",
+                    hint="use the workspace: a relative path like out/report.csv",
                 )
         if not any(target == ok or ok in target.parents for ok in (self.root, *self.allowed)):
             raise PathRefused(
@@ -64,7 +76,6 @@ class Workspace:
                 hint="use a path inside the workspace (relative paths are), or allow the folder: "
                 "--allow-path DIR",
             )
-        target.parent.mkdir(parents=True, exist_ok=True)
         return target
 
 

@@ -163,7 +163,7 @@ def test_several_matches_is_a_clear_error(browser: BrowserRunner, pages_url: str
 def test_select_check_hover_press_fill_upload(
     browser: BrowserRunner, pages_url: str, tmp_path: Path
 ) -> None:
-    upload = tmp_path / "notes.txt"
+    upload = browser.db_path.parent / "notes.txt"  # an upload comes from an allowed folder
     upload.write_text("hi")
     outcome = browser.run(
         chain(
