@@ -93,6 +93,16 @@ def test_the_token_file_is_private_whatever_the_umask(db_path: Path) -> None:
                 assert (await client.call_tool("list_runs", {})).is_error is False
 
         asyncio.run(main())
+    # a umask that narrows too much: the owner could not write the folder nor read the file
+    narrow = db_path.parent / "narrow" / "weboter.db"
+    narrow.parent.mkdir()
+    before = os.umask(0o377)
+    try:
+        assert len(kept_token(narrow)) >= 32
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE(token_path(narrow).parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(token_path(narrow).stat().st_mode) == 0o600
 
 
 def test_a_token_file_others_can_read_is_refused_not_used(db_path: Path) -> None:
