@@ -97,6 +97,8 @@ def recorded_view(log: Log, run: str, url_now: str, offset: int, limit: int) -> 
     """The page as the run's newest evidence shows it, read from the log and the artifacts."""
     with log() as events:
         found, seq, node_id, moved_on = _newest_evidence(events, run)
+        if seq is not None and events.stored_of_types(run, ("RunRewound",), after_seq=seq):
+            moved_on += 1  # rewound since: its page now may be an earlier one
     aria = _text(log, found["aria"]) if "aria" in found else ""
     view = _view(
         run, "recorded", found.get("url") or url_now, found.get("title", ""), aria, offset, limit
@@ -144,10 +146,11 @@ def _note(found: dict[str, str], seq: int | None, node: str | None, later: int, 
             "server's page_snapshot puts the page back (loading it again)."
         )
         return " ".join(said)
-    said.append(f"Recorded after node {node!r} (seq {seq}).")
+    said.append(f"Recorded at node {node!r} (seq {seq}).")
     if later:
         said.append(
-            f"The run's browser went on after it ({later} browser step(s)); its URL now: {url}."
+            "The run's browser went on after it (browser steps, or a rewind): the page now "
+            f"may differ; its URL now: {url}."
         )
     missing = [k for k in ("screenshot", "dom", "aria") if k not in found]
     if missing:
