@@ -1,5 +1,6 @@
-"""Evidence of a browser node: screenshot, DOM, URL/title, storage state — kept in the
-artifact store and referenced from the node's event by hash.
+"""Evidence of a browser node: screenshot, DOM, the page as accessibility text, URL/title,
+storage state — kept in the artifact store and referenced from the node's event by hash. A
+reader that must not load the page again (a read-only MCP client) sees the page from these.
 
 Policy (setting `evidence`): `none`, `on_error` (default: only when a browser node fails), or
 `every_node`. Text evidence is redacted with the run's secrets before it is stored.
@@ -36,6 +37,8 @@ async def capture(
         found["dom"] = artifacts.put(dom.encode(), ".html")
         storage = redact(json.dumps(await session.context.storage_state()), secrets)
         found["storage"] = artifacts.put(storage.encode(), ".json")
+        aria = await page.locator("body").aria_snapshot(timeout=5000)
+        found["aria"] = artifacts.put(redact(aria, secrets).encode(), ".txt")
     except Exception as exc:  # a crashed page still gets a node error, with what we have
         log.info("evidence capture incomplete: %s", exc)
     return found

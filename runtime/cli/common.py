@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -318,3 +319,22 @@ def engine_settings(args: argparse.Namespace, **more: Any) -> Settings:
         **({"browser_restore": args.restore} if args.restore else {}),
         **more,
     )
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound and listening (port 0: a free one), or UsageError that says why not:
+    bound before the server starts, so the address can be printed once it can be connected
+    to."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror}",
+            hint="choose another port (0 picks a free one)",
+        ) from exc
+    sock.listen(128)
+    return sock

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from weboter.runtime.cli.common import (
@@ -13,11 +15,13 @@ from weboter.runtime.cli.common import (
     allowed_env,
     db_path,
     engine_settings,
+    listen,
+    out,
 )
 from weboter.runtime.errors import UsageError
 
 
-def add_command(
+def add_command(  # table: the parser
     sub: Any, common: argparse.ArgumentParser, browser: argparse.ArgumentParser
 ) -> None:
     p = sub.add_parser(
@@ -26,20 +30,40 @@ def add_command(
         help="serve runs to AI clients (MCP): stdio, or --http HOST:PORT",
         description="An MCP server on the log: AI clients write, validate and run workflows, "
         "read snapshots at any seq, set breakpoints and variables, step, rewind, fork and "
-        "compare runs. Add it to an MCP host as the command `weboter mcp` (stdio).",
+        "compare runs. Add it to an MCP host as the command `weboter mcp` (stdio). Over "
+        "--http every request needs `Authorization: Bearer TOKEN`: the token is kept in "
+        "keys/mcp.token beside the log (mode 0600, made on first use).",
+        epilog="examples:\n  weboter mcp --db runs/weboter.db            # stdio, for an MCP host\n"
+        "  weboter mcp --http 127.0.0.1:8765 --json   # prints the URL and where the token is",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--http",
         metavar="HOST:PORT",
         help="serve Streamable HTTP at http://HOST:PORT/mcp instead of stdio "
-        "(loopback only, e.g. 127.0.0.1:8765)",
+        "(loopback only, e.g. 127.0.0.1:8765; port 0 picks a free one, printed)",
+    )
+    given = p.add_mutually_exclusive_group()
+    given.add_argument(
+        "--token",
+        metavar="TOKEN",
+        help="with --http: the bearer token clients must send (default: the one in "
+        "keys/mcp.token beside the log). Other users see a process's arguments: prefer "
+        "--token-file",
+    )
+    given.add_argument(
+        "--token-file",
+        metavar="FILE",
+        type=Path,
+        help="with --http: read the bearer token from FILE (which others must not be able "
+        "to read: mode 0600)",
     )
     p.add_argument(
         "--profile",
         choices=("operator", "read-only"),
         default="operator",
-        help="read-only: only the tools that read (no run is changed or driven); "
-        "operator (default): all tools",
+        help="read-only: only the tools that read, and nothing that loads a page again or "
+        "hands out a browser's cookies; operator (default): all tools",
     )
     add_max_nodes(p, "a run the server starts (unless the call gives max_nodes)")
     add_env_options(p, "runs the server starts")
@@ -50,6 +74,11 @@ def add_command(
 def cmd_mcp(args: argparse.Namespace) -> int:
     from weboter.runtime.mcp import build_server  # noqa: PLC0415 - the SDK is a heavy import
 
+    if args.http is None and (args.token is not None or args.token_file is not None):
+        raise UsageError(
+            "--token and --token-file are for --http",
+            hint="over stdio no token is needed: the MCP host started this process",
+        )
     budget = {} if args.max_nodes is None else {"max_nodes": args.max_nodes}
     server, engines = build_server(
         db_path(args),
@@ -59,9 +88,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     )
     try:
         if args.http:
-            host, port = _host_port(args.http)
-            print(f"weboter mcp: http://{host}:{port}/mcp", file=sys.stderr, flush=True)
-            server.run("streamable-http", host=host, port=port)
+            _serve_http(args, server)
         else:
             server.run("stdio")
     finally:
@@ -69,11 +96,50 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_http(args: argparse.Namespace, server: Any) -> None:
+    from weboter.runtime.mcp.bearer import serve_http  # noqa: PLC0415
+
+    host, port = _host_port(args.http)
+    token, token_file = _token(args)
+    sock = listen(host, port)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{sock.getsockname()[1]}/mcp"
+    told = f"the token in {token_file}" if token_file else "the token given to `weboter mcp`"
+    info = {
+        "url": url,
+        "header": "Authorization: Bearer TOKEN",
+        "token_file": str(token_file) if token_file else None,  # never the token itself
+        "profile": args.profile,
+        "log": str(db_path(args)),
+    }
+    text = f"weboter mcp: {url}\n  clients send `Authorization: Bearer TOKEN`, {told}"
+    out(args, info, text + f"\n  (log {db_path(args)}; stop with Ctrl-C)")
+    sys.stdout.flush()
+    # uvicorn stops gracefully on SIGINT/SIGTERM, then raises the signal again for the handler
+    # it found: with these, that ends here and the engine is stopped by the caller (its runs
+    # paused, its Chromium closed) rather than the process killed
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
+    serve_http(server, sock, host, token=token, told=told)
+
+
+def _token(args: argparse.Namespace) -> tuple[str, Path | None]:
+    """The bearer token, and the file it came from (None: given on the command line)."""
+    from weboter.runtime.mcp.tokens import checked, kept_token, read_token, token_path  # noqa: PLC0415
+
+    if args.token is not None:
+        return checked(args.token, "--token"), None
+    if args.token_file is not None:
+        return read_token(args.token_file), args.token_file.resolve()
+    return kept_token(db_path(args)), token_path(db_path(args)).resolve()
+
+
 def _host_port(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     if host not in ("127.0.0.1", "localhost", "::1", "[::1]") or not port.isdigit():
         raise UsageError(
             f"--http {text}: give a loopback HOST:PORT",
-            hint="e.g. --http 127.0.0.1:8765 (the MCP server has no authentication of its own)",
+            hint="e.g. --http 127.0.0.1:8765 (a client on another machine: an SSH tunnel "
+            "to this port)",
         )
     return host.strip("[]"), int(port)

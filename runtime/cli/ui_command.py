@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import secrets
 import signal
-import socket
 import sys
 import webbrowser
 from typing import Any
@@ -16,6 +15,7 @@ from weboter.runtime.cli.common import (
     allowed_env,
     db_path,
     engine_settings,
+    listen,
     out,
 )
 from weboter.runtime.errors import UsageError
@@ -71,7 +71,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     if args.token is not None and len(args.token) < 16:
         raise UsageError("--token must be at least 16 characters", hint="e.g. openssl rand -hex 16")
     token = args.token or secrets.token_urlsafe(24)
-    sock = _listen(args.host, args.port)
+    sock = listen(args.host, args.port)
     port = int(sock.getsockname()[1])
     shown = f"[{args.host}]" if ":" in args.host else args.host
     base = f"http://{shown}:{port}"
@@ -103,19 +103,3 @@ def cmd_ui(args: argparse.Namespace) -> int:
     finally:
         engines.stop()
     return 0
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise UsageError(
-            f"cannot listen on {host}:{port}: {exc.strerror}",
-            hint="choose another --port (0 picks a free one)",
-        ) from exc
-    sock.listen(128)
-    return sock

@@ -10,26 +10,22 @@ progress. Only the `operator` profile has these tools.
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import anyio.from_thread
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
-from mcp_types import CallToolResult, ImageContent, TextContent
 from typing_extensions import TypedDict
 
 from weboter.runtime.core.references import display
 from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.commands import breakpoint_at
 from weboter.runtime.engine.shared import Engines
-from weboter.runtime.errors import ActionError, IllegalTransition, UsageError, WeboterError
+from weboter.runtime.errors import IllegalTransition, UsageError, WeboterError
 from weboter.runtime.mcp.common import Log, clear_errors, workflow_from
-from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.projection import state_at
-from weboter.schemas.messages import REJECTED, PageLooked, RunEnded, SetBreakpoint
+from weboter.schemas.messages import REJECTED, RunEnded, SetBreakpoint
 from weboter.schemas.state import Breakpoint
 
 OnErrorName = Literal["fail", "pause", "retry", "skip", "heal", "ai"]
@@ -209,63 +205,6 @@ def _budget(max_nodes: int | None) -> int | None:
 
 def _setting(run_id: str, bp: Breakpoint) -> Callable[[str, str], SetBreakpoint]:
     return lambda c, r: SetBreakpoint(command_id=c, run_id=run_id, reply_to=r, breakpoint=bp)
-
-
-class PageView(TypedDict):
-    run_id: str
-    url: str
-    title: str
-    aria: str  # a slice of the page's accessibility tree as text
-    aria_total: int  # its whole length: page on with `offset`
-    screenshot: str  # artifact name: read weboter://artifacts/{name}
-    differences: list[str]  # how the page differs from the recorded one, if it was put back
-
-
-def register_looking(server: MCPServer, log: Log, engines: Engines) -> None:
-    @server.tool()
-    @clear_errors
-    async def page_snapshot(
-        run_id: str, offset: int = 0, limit: int = 4000
-    ) -> Annotated[CallToolResult, PageView]:
-        """What a (paused) run's browser shows: URL, title, its accessibility tree as text
-        (`offset`/`limit` characters of it) and a screenshot (as an image, and by name). The
-        page is put back as recorded when this server has none for the run."""
-        run = _resolve(log, run_id)
-        with log() as events:
-            browser = state_at(events, run).browser
-        if browser is None:
-            raise UsageError(
-                f"run {run} has no page yet: none of its nodes has opened a browser",
-                hint="step it past an OpenPage node, or pick a run that uses the browser",
-            )
-
-        def work() -> PageLooked:
-            with engines.get().client(follow=False) as client:
-                return client.look(run, browser)
-
-        found = await anyio.to_thread.run_sync(work)
-        if found.error is not None:
-            raise ActionError(found.error.message, hint=found.error.hint)
-        start = max(offset, 0)
-        view: PageView = {
-            "run_id": run,
-            "url": found.url,
-            "title": found.title,
-            "aria": found.aria[start : start + max(min(limit, 20_000), 0)],
-            "aria_total": len(found.aria),
-            "screenshot": found.screenshot,
-            "differences": found.differences,
-        }
-        image = ArtifactStore.beside(log.path).get(found.screenshot)
-        return CallToolResult(
-            content=[
-                TextContent(type="text", text=json.dumps(view)),
-                ImageContent(
-                    type="image", data=base64.b64encode(image).decode(), mime_type="image/png"
-                ),
-            ],
-            structured_content=dict(view),
-        )
 
 
 def _resolve(log: Log, run_id: str) -> str:

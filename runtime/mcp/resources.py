@@ -1,6 +1,10 @@
 """MCP resources and prompts: the runs, a run's snapshot and events, artifacts (evidence:
-screenshots, DOM, storage) by hash; a debugging playbook and a "write a workflow" prompt that
-carries the workflow schema and the catalog."""
+screenshots, DOM, page text) by hash; a debugging playbook and a "write a workflow" prompt that
+carries the workflow schema and the catalog.
+
+A browser's stored state (cookies, local storage: the `.json` artifacts the evidence and the
+page snapshots keep) is never served, in any profile: it holds the sessions of the sites the
+run logged into, and a model needs the page, not the keys to it (docs/mcp.md, "Artifacts")."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.schemas.workflow import Workflow
 
 ARTIFACT = re.compile(r"[0-9a-f]{64}(\.[a-z0-9]{1,8})?")  # content hash + extension, nothing else
+STORED_STATE = ".json"  # what a browser's storage state and page snapshots are kept as
 
 
 def register_resources(server: MCPServer, log: Log) -> None:  # table: one entry each
@@ -42,9 +47,16 @@ def register_resources(server: MCPServer, log: Log) -> None:  # table: one entry
 
     @server.resource("weboter://artifacts/{name}")
     def artifact(name: str) -> bytes:
-        """An artifact beside the log by its name (hash.ext): a screenshot, a DOM, storage."""
+        """An artifact beside the log by its name (hash.ext): a screenshot, a DOM, page text."""
         if not ARTIFACT.fullmatch(name):
             raise ResourceError(f"{name!r} is not an artifact name (a 64-hex hash and extension)")
+        if name.endswith(STORED_STATE):
+            raise ResourceError(
+                f"{name} is a browser's stored state (cookies, local storage) or a .json file "
+                "a run kept: the MCP server never serves those, they may hold the sessions of "
+                "the sites a run logged into (to see a run's page: page_snapshot, and its "
+                "screenshot, DOM and page text artifacts)"
+            )
         try:
             return ArtifactStore.beside(log.path).get(name)
         except OSError as exc:

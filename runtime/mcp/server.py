@@ -22,7 +22,8 @@ from weboter.runtime.engine.shared import Engines
 from weboter.runtime.mcp.assisting import register_assisting
 from weboter.runtime.mcp.common import Log
 from weboter.runtime.mcp.debugging import register_debugging
-from weboter.runtime.mcp.driving import register_driving, register_looking
+from weboter.runtime.mcp.driving import register_driving
+from weboter.runtime.mcp.looking import register_looking
 from weboter.runtime.mcp.reads import register_reads
 from weboter.runtime.mcp.resources import register_resources
 from weboter.runtime.mcp.updates import following
@@ -67,6 +68,7 @@ def build_server(
     if profile == "operator":
         register_debugging(server, log)
         register_driving(server, log, engines)
-    register_looking(server, log, engines)  # reads only, but may start a browser
+    # operator: this server's browser, put back as recorded; read-only: the recorded evidence
+    register_looking(server, log, engines, operator=profile == "operator")
     register_assisting(server, log, engines, operator=profile == "operator")
     return server, engines

@@ -6,9 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +13,8 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.conftest import flow, node, wait_for
+from tests.conftest import flow, node
+from tests.mcp.served import client_of, command, mcp_http
 from weboter.runtime.mcp import build_server
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
@@ -156,10 +154,6 @@ def test_read_only_lists_and_accepts_no_tool_that_changes_runs(db_path: Path) ->
     in_process(db_path, session, profile="read-only")
 
 
-def command(db: Path, *more: str) -> list[str]:
-    return [sys.executable, "-m", "weboter.runtime.cli.main", "mcp", "--db", str(db), *more]
-
-
 def test_stdio_transport(db_path: Path) -> None:
     cmd = command(db_path)
     params = StdioServerParameters(command=cmd[0], args=cmd[1:], env=dict(os.environ))
@@ -179,37 +173,16 @@ def test_stdio_transport(db_path: Path) -> None:
     asyncio.run(main())
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_streamable_http_transport(db_path: Path) -> None:
-    port = free_port()
-    server = subprocess.Popen(
-        command(db_path, "--http", f"127.0.0.1:{port}", "--profile", "read-only"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-
-        def listening() -> bool:
-            with socket.socket() as s:
-                return s.connect_ex(("127.0.0.1", port)) == 0
-
-        wait_for(listening, "the MCP server listening", timeout=60)
+    with mcp_http(db_path, "--profile", "read-only") as served:
 
         async def main() -> None:
-            async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            async with client_of(served.url, served.token()) as client:
                 assert {t.name for t in (await client.list_tools()).tools} == READING
                 runs = await client.call_tool("list_runs", {})
                 assert not runs.is_error
 
         asyncio.run(main())
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_resources_and_prompts(db_path: Path) -> None:
