@@ -1,6 +1,7 @@
 """A real HTTP server on loopback that keeps every request it gets (path and headers) and
-answers each with `page` (HTML): the attacker's server, or a hostile site, in the trust
-boundary tests. `with RecordingServer(page) as server: server.url`."""
+answers each with `page` (HTML), or with a redirect where `redirects` (path -> location) says:
+the attacker's server, or a hostile site, in the trust boundary tests.
+`with RecordingServer(page) as server: server.url`."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from typing import Any
 class RecordingServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, page: str = "") -> None:
+    def __init__(self, page: str = "", redirects: dict[str, str] | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.page = page
+        self.redirects = dict(redirects or {})
         self.requests: list[tuple[str, dict[str, str]]] = []  # (path, headers), in order
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
@@ -45,6 +47,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.requests.append((self.path, dict(self.headers.items())))
         body = self.server.page.encode()
         try:
+            if self.path in self.server.redirects:
+                self.send_response(302)
+                self.send_header("Location", self.server.redirects[self.path])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 HEAD_LIMIT = 64 * 1024  # bytes of a request's head
 HEAD_TIMEOUT = 30.0  # seconds to send it
 CHUNK = 64 * 1024
+REFUSED = "X-Weboter-Refused"  # the header of the gate's own refusal (the reason)
 
 
 @dataclass
@@ -114,7 +115,7 @@ class Gate:
             body = f"refused by weboter: {why}\n".encode()
             writer.write(
                 b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + f"{REFUSED}: {why}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
                 + body
             )
             await writer.drain()

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from weboter.runtime.browser.gate import REFUSED
 from weboter.runtime.browser.locators import build
 from weboter.runtime.browser.support import (
     browser_action,
@@ -55,12 +56,14 @@ async def _goto(ctx: ActionContext, page: Any, inputs: Inputs) -> Any:
         )
     except Exception as exc:
         text = str(exc).split("\n")[0]
-        _out_of_reach(ctx, url, session.refused[refused:])
+        _out_of_reach(ctx, url, session.refused[refused:])  # the likely cause
         raise ActionError(
             f"node {ctx.node_id!r}: opening {url} failed: {text}",
             hint="check the URL and that the site is up",
         ) from exc
-    _out_of_reach(ctx, url, session.refused[refused:])
+    said = response.headers.get(REFUSED.lower()) if response is not None else None
+    if said:  # the page itself (a redirect's hop) was refused, not only what it loads
+        _out_of_reach(ctx, url, [said])
     if response is not None and response.status >= 400 and not inputs.get("allow_error_status"):
         raise ActionError(
             f"node {ctx.node_id!r}: {url} answered HTTP {response.status}",

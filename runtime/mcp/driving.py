@@ -217,7 +217,8 @@ def _where(log: Log, run_id: str, nodes: int) -> Rested:
         state = state_at(events, run_id)
     error = None
     if state.error is not None:
-        error = display({"kind": state.error.kind, "message": state.error.message})
+        said = {"kind": state.error.kind, "message": state.error.message}
+        error = display({**said, "hint": state.error.hint} if state.error.hint else said)
     return {
         "run_id": run_id,
         "status": str(state.status),
