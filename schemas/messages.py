@@ -278,8 +278,7 @@ class ExecuteNode(_Msg, frozen=True):
     browser: BrowserState | None = None  # where to put the browser back if this runner has none
     arrived: int = 0  # the version at which the run arrived at this node (hooks ask once)
     heal: bool = False  # on_error heal: a locator that finds nothing is healed from history
-    # with `heal`, for a runner without the log (a worker): the elements this node acted on in
-    # the workflow's recent runs (filled in by the engine's broker)
+    # with `heal`, for a runner without the log (a worker): the elements it acted on before
     fingerprints: list[dict[str, Any]] = []
     # `$env` values (by path) the run read in nodes the State Manager ran itself since its last
     # node sent to a runner: the runner redacts them too (screenshots, DOM, captured pages)
