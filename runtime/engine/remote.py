@@ -28,7 +28,7 @@ from weboter.runtime.core.fold import apply
 from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.serve import endpoints
 from weboter.runtime.engine.watch import EngineWatch
-from weboter.runtime.errors import TransportError
+from weboter.runtime.errors import NoAnswer, TransportError
 from weboter.runtime.store.eventlog import to_record
 from weboter.runtime.transport.bridge import encode, message_decoder
 from weboter.runtime.transport.security import connect_client
@@ -180,6 +180,13 @@ class RemoteEngine:
         )
         try:
             records = [to_record(stored) for stored in stream.catch_up(run_id, after_seq=0)]
+        except NoAnswer as exc:
+            raise NoAnswer(
+                f"the engine at {self.base} did not answer when asked how run {run_id} ended "
+                f"({exc.message})",
+                hint=f"it may have stopped; `weboter history {run_id[:8]}` on its host (or "
+                "against its log) shows the run",
+            ) from None
         finally:
             stream.close()
             context.term()

@@ -91,6 +91,7 @@ class EngineWatch:
         self.parked: set[str] = set()  # runs seen paused by their engine's stop
         self._since: dict[str, tuple[int, float]] = {}  # run -> (version, since) at rest
         self._on_event: OnEvent | None = None
+        self._rested: set[str] = set()  # runs whose resting event was passed on (this wait)
 
     def close(self) -> None:
         if self._dealer is not None:
@@ -111,7 +112,7 @@ class EngineWatch:
         its log says; `on_event` sees each of their events once, in order, also those the
         stream missed while the engine was away. EngineGone if the engine went silent and did
         not come back within GONE_AFTER seconds."""
-        self._on_event = on_event
+        self._on_event, self._rested = on_event, set()
         early = client.take_early(run_ids)
         for at, ended in enumerate(early):
             if not self._parks(ended):
@@ -121,9 +122,8 @@ class EngineWatch:
         deadline = None if timeout is None else time.monotonic() + timeout
         poller = zmq.Poller()
         poller.register(client.sub, zmq.POLLIN)
-        rested: set[str] = set()  # runs whose resting event came on the stream
         while True:
-            self._show(client, poller, run_ids, rested)
+            self._show(client, poller, run_ids)
             try:
                 message: Message | None = client.mailbox.get(timeout=0.0)
             except queue.Empty:
@@ -131,10 +131,10 @@ class EngineWatch:
             if isinstance(message, RunEnded) and message.run_id in run_ids:
                 if not self._parks(message):
                     until = time.monotonic() + 1.0  # the stream may still carry its last events
-                    while client.follow and message.run_id not in rested:
+                    while client.follow and message.run_id not in self._rested:
                         if time.monotonic() > until:
                             break
-                        self._show(client, poller, run_ids, rested)
+                        self._show(client, poller, run_ids)
                     return message
             elif message is not None:
                 client.keep(message)
@@ -146,9 +146,7 @@ class EngineWatch:
                     f"run(s) {', '.join(sorted(run_ids))} did not come to rest within {timeout} s"
                 )
 
-    def _show(
-        self, client: Waiter, poller: zmq.Poller, run_ids: set[str], rested: set[str]
-    ) -> None:
+    def _show(self, client: Waiter, poller: zmq.Poller, run_ids: set[str]) -> None:
         """Take the stream's frames: heartbeats, and the events of `run_ids` (each once)."""
         for header, payload in client.events(poller, 20):
             if header.get("heartbeat"):
@@ -162,8 +160,6 @@ class EngineWatch:
             if header["seq"] <= self.shown.get(run, 0):
                 continue
             self._pass_on(header, payload)
-            if header["type"] in RESTING:
-                rested.add(run)
 
     def _beat(self, engine: str) -> None:
         now = time.monotonic()
@@ -182,6 +178,7 @@ class EngineWatch:
         self.shown[run] = header["seq"]
         if header["type"] in RESTING:
             self.due = True
+            self._rested.add(run)
         if header["type"] == "RunPaused":
             if msgspec.msgpack.decode(payload).get("reason") == ENGINE_STOPPED:
                 self.parked.add(run)
