@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import msgspec
 import zmq
 
+from weboter.runtime.engine.watch import RESTING_EVENTS
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.transport.addresses import (
     CONTINUOUS_EXECUTOR,
@@ -62,12 +63,6 @@ class Host(Protocol):
     def event_socket(self) -> zmq.Socket[Any]: ...
 
     def forget_client(self, client: EngineClient) -> None: ...
-
-
-# events after which a run rests: the last ones a follower of a run waits for
-RESTING_EVENTS = frozenset(
-    {"RunCompleted", "RunFailed", "RunPaused", "RunStopped", "NodeFailed", "RunRewound"}
-)
 
 
 class EngineClient:

@@ -36,8 +36,9 @@ SILENT_AFTER = 3.0  # seconds without a heartbeat (one comes every ~1 s): the en
 GONE_AFTER = 20.0  # seconds without one: the engine is gone, and the client says so
 SETTLE = 1.5  # a run in ERROR that nothing followed for this long rests (its policy waits)
 ASK = 5.0  # seconds the catch-up endpoint has to answer a look at the log
-# events after which a run may rest: look at the log at once (not at the next beat)
-RESTING = frozenset(
+# events after which a run rests: the last ones a follower of a run waits for (a client that
+# reads the log looks at it at once after one, not at the next beat)
+RESTING_EVENTS = frozenset(
     {"RunCompleted", "RunFailed", "RunPaused", "RunStopped", "NodeFailed", "RunRewound"}
 )
 
@@ -176,7 +177,7 @@ class EngineWatch:
     def _pass_on(self, header: dict[str, Any], payload: bytes) -> None:
         run = header["run_id"]
         self.shown[run] = header["seq"]
-        if header["type"] in RESTING:
+        if header["type"] in RESTING_EVENTS:
             self.due = True
             self._rested.add(run)
         if header["type"] == "RunPaused":
