@@ -8,9 +8,11 @@ asks the catch-up endpoint for what it missed. The payload is the event exactly 
 Events reach the bus only after the State Manager committed them.
 
 Every subscription is acknowledged: when a subscription for prefix P reaches the publisher, it
-publishes `[P, {"subscribed": P}, b""]` on that very prefix, so a subscriber that receives it
-knows everything published from then on reaches it (no sleeping and hoping). Subscribers skip
-frames whose header has `subscribed`; other subscribers of the same prefix see it too.
+publishes `[P, {"subscribed": P, "engine": ID}, b""]` on that very prefix, so a subscriber that
+receives it knows everything published from then on reaches it (no sleeping and hoping).
+Subscribers skip frames whose header has `subscribed`; other subscribers of the same prefix see
+it too. `ID` is new each time the engine starts, and every heartbeat carries it: a client that
+sees another knows the engine restarted.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +77,7 @@ class ContextBus(MessageActor):
         self._pub: zmq.Socket[Any] | None = None
         self._log: EventLog | None = None
         self._last_seq = 0  # the newest seq published
+        self._engine = uuid.uuid4().hex[:16]  # new each start: clients see a restart in beats
         self._next_beat = 0.0
 
     def started(self) -> None:
@@ -126,7 +130,9 @@ class ContextBus(MessageActor):
             for actor in (*EXECUTORS, STATE_MANAGER):  # it runs inline nodes unless hooked
                 self.send(actor, HookInterest(active=bool(self._hook_topics)))
         for topic in acks:
-            ack = _encoder.encode({"subscribed": topic.decode(errors="replace")})
+            ack = _encoder.encode(
+                {"subscribed": topic.decode(errors="replace"), "engine": self._engine}
+            )
             self._pub.send_multipart([topic, ack, b""])
 
     def stopping(self) -> None:
@@ -139,7 +145,9 @@ class ContextBus(MessageActor):
         """Publish a heartbeat when one is due; how long until the next (the idle hook)."""
         now = time.monotonic()
         if now >= self._next_beat and self._pub is not None:
-            beat = Heartbeat(heartbeat=True, last_seq=self._last_seq, at=time.time())
+            beat = Heartbeat(
+                heartbeat=True, last_seq=self._last_seq, at=time.time(), engine=self._engine
+            )
             with contextlib.suppress(zmq.ZMQError):
                 self._pub.send_multipart([HEARTBEAT_TOPIC, _encoder.encode(beat), b""])
             self._next_beat = now + HEARTBEAT_SECONDS

@@ -22,6 +22,8 @@ WeboterError
 ├── RunNotFound              no run with that id (or the prefix is ambiguous)
 ├── ModelError               no AI model configured, or it failed / gave no usable reply
 └── TransportError           a message could not be sent/decoded
+    └── NoAnswer               an engine did not answer in time (down, restarting, cut off)
+        └── EngineGone           the engine a client waits on went silent, did not come back
 
 Library errors are mapped where they arise: sqlite3's and msgspec's in runtime/store (the
 store seam), ZeroMQ's in runtime/transport. Two store-internal signals are not errors for a
@@ -146,3 +148,13 @@ class ModelError(WeboterError):
 
 class TransportError(WeboterError):
     pass
+
+
+class NoAnswer(TransportError):
+    """An engine in another process did not answer in time: it may be down, restarting or cut
+    off (a refusal is a TransportError with the engine's reason instead)."""
+
+
+class EngineGone(NoAnswer):
+    """The engine in another process that a client waits on went silent (no heartbeat) and did
+    not come back in time: what the client waited for is in that engine's log, not lost."""

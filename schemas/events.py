@@ -129,8 +129,14 @@ class NodeFailed(_Event, frozen=True):
     action: str = ""  # the action that failed (the node's as it stood then), when one ran
 
 
+# RunPaused.reason when `weboter serve` stops: it parks the runs it drives, and takes them up
+# again when it starts on the same log (a pause nobody asked for; runtime/store/runs.py)
+ENGINE_STOPPED = "the engine stopped"
+
+
 class RunPaused(_Event, frozen=True):
-    """-> PAUSED (after a step, at a breakpoint, or on request)."""
+    """-> PAUSED (after a step, at a breakpoint, on request, or parked by a stopping engine:
+    `ENGINE_STOPPED`)."""
 
     reason: str = "step"
     breakpoint: str | None = None  # the breakpoint that was hit (a `once` one is removed)

@@ -36,8 +36,11 @@ class CaughtUp(EventHeader, frozen=True):
 class Heartbeat(msgspec.Struct, frozen=True):
     """Published on the topic `heartbeat` about once a second: the newest seq committed and
     published so far. A subscriber whose newest seen seq is lower lost the tail of a stream
-    (or nothing was published since): it catches up after what it has."""
+    (or nothing was published since): it catches up after what it has. `engine` is new each
+    time the engine starts: a client that sees it change knows the engine restarted, and that
+    answers it was waiting for went with the old one (it reads the log instead)."""
 
     heartbeat: bool
     last_seq: int
     at: float
+    engine: str = ""

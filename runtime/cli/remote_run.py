@@ -1,11 +1,14 @@
 """`weboter run FILE --engine tcp://HOST:PORT`: the run goes to an engine that `weboter serve`
 keeps up (here or on another machine) instead of one started in this process. Progress, the
 summary and the exit code are the same; what the run came to is read back from that engine.
+The wait goes on across a restart of the engine (it takes the run up); an engine that does not
+come back is reported within `GONE_AFTER` seconds (runtime/engine/watch.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +51,14 @@ def engine_for(
 
     home = db_path(args).parent
     public, secret = key_pair(args.curve_key) if args.curve_key else local_keys(home)[1]
-    return RemoteEngine(endpoint, (server_key(args.server_key, home), public, secret)).start()
+    keys = (server_key(args.server_key, home), public, secret)
+    notice = None if getattr(args, "quiet", False) else _say
+    return RemoteEngine(endpoint, keys, notice=notice).start()
+
+
+def _say(text: str) -> None:
+    """What happens to the engine while a run waits on it (it went silent, came back)."""
+    print(text, file=sys.stderr, flush=True)
 
 
 def summary_source(engine: Engine | RemoteEngine) -> Any:

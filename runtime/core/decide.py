@@ -43,6 +43,7 @@ from weboter.runtime.core.validate import validate
 from weboter.runtime.errors import IllegalTransition
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.events import (
+    ENGINE_STOPPED,
     BrowserRestored,
     NodeAttemptFailed,
     NodeCompleted,
@@ -190,7 +191,9 @@ class Decider:
                     f"{state.status} at version {state.version}, not {command.expect_version})",
                     hint="`weboter state RUN` shows where it is; `weboter runs` who drives it",
                 )
-            decision.add(RunResumed(mode=command.mode))
+            # a run its engine parked when it stopped is taken up by it again: no crash
+            parked = state.status == S.PAUSED and state.pause_reason == ENGINE_STOPPED
+            decision.add(RunResumed(mode=command.mode, reason="restart" if parked else "crash"))
         else:
             # from ERROR: the failed node runs again (after any live changes)
             require(state, command, STARTABLE)

@@ -8,11 +8,12 @@ import queue
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 import zmq
 
+from weboter.runtime.engine.watch import RESTING_EVENTS
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.transport.addresses import (
     CONTINUOUS_EXECUTOR,
@@ -43,6 +44,9 @@ from weboter.schemas.messages import (
 from weboter.schemas.state import BrowserState
 from weboter.schemas.workflow import Workflow
 
+if TYPE_CHECKING:
+    from weboter.runtime.engine.watch import EngineWatch
+
 _header_decoder = msgspec.msgpack.Decoder(dict[str, Any])
 
 
@@ -61,29 +65,36 @@ class Host(Protocol):
     def forget_client(self, client: EngineClient) -> None: ...
 
 
-# events after which a run rests: the last ones a follower of a run waits for
-RESTING_EVENTS = frozenset(
-    {"RunCompleted", "RunFailed", "RunPaused", "RunStopped", "NodeFailed", "RunRewound"}
-)
-
-
 class EngineClient:
     """A mailbox on the engine's bridge plus a subscriber on its bus (this thread only)."""
 
-    def __init__(self, engine: Host, *, follow: bool = True) -> None:
+    def __init__(
+        self, engine: Host, *, follow: bool = True, watch: EngineWatch | None = None
+    ) -> None:
+        """`watch`: an engine in another process is watched (its heartbeats), so that a wait
+        goes on across its restarts (runtime/engine/watch.py)."""
         self.engine = engine
         self.address = f"client-{uuid.uuid4().hex[:12]}"
         self.mailbox = engine.bridge.mailbox(self.address)
         self.outbox = engine.bridge.outbox()
         self.sub = engine.event_socket()
         self.follow = follow
-        if follow:  # every event crosses into this thread: only when someone looks at them
-            subscribe(self.sub, b"run.")  # acknowledged: no event of a run started later is lost
+        self.watch = watch
         self._early: list[Message] = []
+        try:
+            if follow:  # every event crosses into this thread: only when someone looks
+                subscribe(self.sub, b"run.")  # acknowledged: no event of a later run is lost
+            if watch is not None:  # the acknowledgement names the engine, as its beats do
+                watch.engine = str(subscribe(self.sub, b"heartbeat").get("engine", ""))
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         if self.sub.closed:
             return
+        if self.watch is not None:
+            self.watch.close()
         self.sub.close(linger=0)
         self.mailbox.close()
         self.engine.bridge.unregister(self.address)
@@ -285,7 +296,10 @@ class EngineClient:
         timeout: float | None = None,
         on_event: Callable[[dict[str, Any], bytes], None] | None = None,
     ) -> RunEnded:
-        """Block until one of `run_ids` rests; `on_event` sees their published events."""
+        """Block until one of `run_ids` rests; `on_event` sees their published events. With an
+        engine in another process, across its restarts (EngineGone if it does not come back)."""
+        if self.watch is not None:
+            return self.watch.wait(self, run_ids, timeout=timeout, on_event=on_event)
         for early in list(self._early):
             if isinstance(early, RunEnded) and early.run_id in run_ids:
                 self._early.remove(early)
@@ -326,6 +340,16 @@ class EngineClient:
                 raise WeboterError(
                     f"run(s) {', '.join(sorted(run_ids))} did not come to rest within {timeout} s"
                 )
+
+    def take_early(self, run_ids: set[str]) -> list[RunEnded]:
+        """The ends of `run_ids` that came while this client waited for another answer."""
+        found = [m for m in self._early if isinstance(m, RunEnded) and m.run_id in run_ids]
+        self._early = [m for m in self._early if not any(m is f for f in found)]
+        return found
+
+    def keep(self, message: Message) -> None:
+        """An answer that came while waiting for another: kept for whoever waits for it."""
+        self._early.append(message)
 
     def events(self, poller: zmq.Poller, wait_ms: int) -> Iterator[tuple[dict[str, Any], bytes]]:
         if not poller.poll(wait_ms):

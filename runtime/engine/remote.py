@@ -3,7 +3,9 @@ CLI's commands see it (`weboter run --engine tcp://HOST:PORT`): the same `Engine
 messages going over one CURVE-authenticated DEALER socket to the engine's command endpoint
 (its identity is the client's address, so replies come back to it) and its events read from
 the engine's PUB endpoint. What a run came to is read back from the engine (catch-up), since
-its log is over there.
+its log is over there. A client's wait goes on across the engine's restarts: it watches the
+engine's heartbeats and reads its runs from the log when an answer may have been lost
+(runtime/engine/watch.py).
 
     with RemoteEngine("tcp://10.0.0.5:5600", keys).start() as engine:
         with engine.client() as client:
@@ -16,6 +18,7 @@ from __future__ import annotations
 import queue
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -24,7 +27,8 @@ import zmq
 from weboter.runtime.core.fold import apply
 from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.serve import endpoints
-from weboter.runtime.errors import TransportError
+from weboter.runtime.engine.watch import EngineWatch
+from weboter.runtime.errors import NoAnswer, TransportError
 from weboter.runtime.store.eventlog import to_record
 from weboter.runtime.transport.bridge import encode, message_decoder
 from weboter.runtime.transport.security import connect_client
@@ -91,11 +95,19 @@ class _Link:
 
 
 class RemoteEngine:
-    def __init__(self, base: str, keys: tuple[bytes, bytes, bytes]) -> None:
-        """`base`: serve's --bind; `keys`: (engine public, client public, client secret)."""
+    def __init__(
+        self,
+        base: str,
+        keys: tuple[bytes, bytes, bytes],
+        notice: Callable[[str], None] | None = None,
+    ) -> None:
+        """`base`: serve's --bind; `keys`: (engine public, client public, client secret);
+        `notice(text)`: told when the engine goes silent, comes back or restarts while a
+        client waits on it."""
         self.base = base
         self.where = endpoints(base)
         self.keys = keys
+        self.notice = notice
         self.context: zmq.Context[Any] = zmq.Context()
         self.bridge = _Link(self)
 
@@ -135,7 +147,19 @@ class RemoteEngine:
         self.stop()
 
     def client(self, *, follow: bool = True) -> EngineClient:
-        return EngineClient(self, follow=follow)
+        """A client whose waits go on across the engine's restarts (runtime/engine/watch.py)."""
+        watch = EngineWatch(self.base, self._catchup_socket, self.notice)
+        return EngineClient(self, follow=follow, watch=watch)
+
+    def _catchup_socket(self) -> tuple[zmq.Socket[Any], str]:
+        """A new DEALER on the engine's catch-up endpoint, and its identity."""
+        sock = self.context.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        identity = f"watch-{uuid.uuid4().hex[:12]}"
+        sock.setsockopt_string(zmq.IDENTITY, identity)
+        connect_client(sock, *self.keys)
+        sock.connect(self.where["catchup"])
+        return sock, identity
 
     def event_socket(self) -> zmq.Socket[Any]:
         sub = self.context.socket(zmq.SUB)
@@ -156,6 +180,13 @@ class RemoteEngine:
         )
         try:
             records = [to_record(stored) for stored in stream.catch_up(run_id, after_seq=0)]
+        except NoAnswer as exc:
+            raise NoAnswer(
+                f"the engine at {self.base} did not answer when asked how run {run_id} ended "
+                f"({exc.message})",
+                hint=f"it may have stopped; `weboter history {run_id[:8]}` on its host (or "
+                "against its log) shows the run",
+            ) from None
         finally:
             stream.close()
             context.term()

@@ -5,9 +5,10 @@ PUB on the next two ports (`tcp://127.0.0.1:5600` -> 5600, 5601, 5602); for ipc,
 `.catchup` and `.events` beside the given path. With workers (`--workers`), nodes run in
 `weboter worker` processes that connect to a fourth endpoint (5603, `.workers`). Prints the
 endpoints (and the server's CURVE public key), then serves until SIGINT or SIGTERM; the runs
-it still drives are recorded as PAUSED (reason "the engine stopped"; `weboter continue RUN`
-goes on), and every run's browser is closed on the way out. A serve that was killed instead
-takes up, when it starts again, the runs it was driving (`take_up`).
+it still drives are parked: recorded as PAUSED (reason "the engine stopped": `ENGINE_STOPPED`),
+and every run's browser is closed on the way out. When it starts again on the same log it
+takes up the runs it was driving (`take_up`), whether it was stopped so or killed; until then
+any process can `weboter continue` a parked run.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.transport.bridge import is_loopback
 from weboter.runtime.transport.security import CurveConfig, local_keys, say_serving, worker_keys
-from weboter.schemas.events import RunCreated
+from weboter.schemas.events import ENGINE_STOPPED, RunCreated
 
 _log = logging.getLogger(__name__)
 
@@ -166,19 +167,23 @@ def serve(
             ready(info)
             while not stop.wait(0.5):
                 pass
-            # what it still drives is left PAUSED: any process can continue it
-            engine.pause_driven("the engine stopped")
+            # what it still drives is parked: taken up when it starts again (take_up)
+            engine.pause_driven(ENGINE_STOPPED)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
 def take_up(engine: Engine) -> list[str]:
-    """Resume the runs a served engine was driving on this host when its process died
-    (RUNNING or STEPPING, started by a client of an engine: `RunCreated.client` is set), so
-    they go on after a restart. Their in-flight node runs again (at-least-once, as
-    `weboter resume`); `$env` values their clients sent are not kept across a restart, so a
-    run that needs them fails at its first such reference (its client resumes it instead)."""
+    """Resume the runs a served engine was driving on this host when it stopped or died, so
+    they go on after a restart. One rule for both (`EventLog.orphaned`): runs a client of an
+    engine started (`RunCreated.client` is set) whose driving process on this host is gone,
+    left RUNNING or STEPPING (it was killed) or PAUSED by its own stop (`ENGINE_STOPPED`; a
+    pause a person asked for, or another process's, is not taken up). A killed engine's
+    in-flight node runs again (at-least-once, as `weboter resume`), and so does a stopped
+    one's (it was cut off). `$env` values their clients sent are not kept across a restart,
+    so a run that needs them fails at its first such reference (its client resumes it
+    instead)."""
     log = EventLog(engine.db_path, create=False)
     try:
         found = [

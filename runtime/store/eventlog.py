@@ -195,7 +195,8 @@ class EventLog(RunQueries):
 
         `status`: the run's status after them, as the fold says (None: unchanged); it is what
         `runs` lists. `driver`: this process drives the run from now on (it started or
-        resumed it); a status that is not RUNNING/STEPPING clears the driver.
+        resumed it), or parked it to go on with it when it starts again (a stopping engine:
+        `ENGINE_STOPPED`); without it, a status that is not RUNNING/STEPPING clears the driver.
         `snapshot(stored)` may return (run_version, seq, state bytes) to store.
         VersionConflict if another writer appended to the run since `base_version`;
         DuplicateCommand if `command_id` already produced events. `repeatable=False`: the
@@ -284,7 +285,7 @@ class EventLog(RunQueries):
                 ),
             )
             return
-        # who drives a running run: refuses a second driver on this host (`driver`)
+        # who drives a running run (refuses a second driver on this host), or parked it
         if driver or status not in ("RUNNING", "STEPPING"):
             owner = (os.getpid(), socket.gethostname()) if driver else (None, None)
             self._conn.execute(

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from weboter.runtime.errors import LogCorrupt, LogUnavailable, RunNotFound
+from weboter.schemas.events import ENGINE_STOPPED
 from weboter.schemas.messages import StoredEvent
 
 _COLUMNS = "seq, run_id, run_version, type, schema_version, command_id, recorded_at, payload"
@@ -77,16 +80,7 @@ class RunQueries:
         )
         if row is None or row[0] is None or row[1] != socket.gethostname():
             return None
-        pid = int(row[0])
-        if pid == os.getpid():
-            return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None  # that process died: the run can be taken up
-        except PermissionError:
-            pass  # alive, someone else's
-        return pid, str(row[1])
+        return (int(row[0]), str(row[1])) if _alive(int(row[0])) else None
 
     def driven_here(self) -> list[str]:
         """The runs this process drives now (RUNNING or STEPPING, owned by its pid here)."""
@@ -98,14 +92,36 @@ class RunQueries:
         return [str(r[0]) for r in rows]
 
     def orphaned(self) -> list[str]:
-        """Runs left RUNNING or STEPPING by a process of this host that has died (oldest
-        first): what `weboter resume` takes up, and what `serve` takes up when it starts."""
+        """Runs whose driving process, of this host, is gone (oldest first), left as it was
+        driving them: RUNNING or STEPPING (it died), or PAUSED by its own stop (a stopping
+        engine parks its runs, and the row keeps naming it: `ENGINE_STOPPED`). What `serve`
+        takes up when it starts; a pause anybody else recorded cleared the row's driver."""
         rows = self._read(
-            "SELECT run_id FROM runs WHERE status IN ('RUNNING', 'STEPPING') "
-            "AND owner_host = ? ORDER BY created_at",
+            "SELECT run_id, owner_pid, status FROM runs WHERE owner_host = ? "
+            "AND owner_pid IS NOT NULL AND status IN ('RUNNING', 'STEPPING', 'PAUSED') "
+            "ORDER BY created_at",
             (socket.gethostname(),),
         )
-        return [str(r[0]) for r in rows if self.driver(str(r[0])) is None]
+        return [
+            str(run_id)
+            for run_id, pid, status in rows
+            if not _alive(int(pid)) and (status != "PAUSED" or self._parked(str(run_id)))
+        ]
+
+    def _parked(self, run_id: str) -> bool:
+        """Whether the run's newest pause is a stopping engine's (not a person's, a step's)."""
+        row = self._one(
+            "SELECT payload FROM events WHERE run_id = ? AND type = 'RunPaused' "
+            "ORDER BY seq DESC LIMIT 1",
+            (run_id,),
+        )
+        if row is None:
+            return False
+        try:
+            paused = msgspec.msgpack.decode(row[0])
+        except msgspec.DecodeError:
+            return False
+        return isinstance(paused, dict) and paused.get("reason") == ENGINE_STOPPED
 
     def resolve_run_id(self, prefix: str) -> str:
         """The one run whose id starts with `prefix`."""
@@ -178,3 +194,17 @@ class RunQueries:
             "SELECT run_id FROM runs WHERE parent_run = ? ORDER BY created_at", (run_id,)
         )
         return [str(r[0]) for r in rows]
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` of this host lives (this process's own pid counts as gone: a
+    process restarted under the same pid, in a container, is not its own predecessor)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False  # that process died: its runs can be taken up
+    except PermissionError:
+        pass  # alive, someone else's
+    return True

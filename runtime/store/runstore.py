@@ -40,20 +40,23 @@ from weboter.runtime.store.eventlog import (
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.store.transactions import GroupLost
 from weboter.schemas.events import (
+    ENGINE_STOPPED,
     SCHEMA_VERSIONS,
     Event,
     RunCreated,
+    RunPaused,
     RunResumed,
     RunRewound,
     RunStarted,
     event_type,
 )
 from weboter.schemas.messages import CreateRun, StoredEvent
-from weboter.schemas.state import RunState
+from weboter.schemas.state import RunState, RunStatus
 
 MAX_CONFLICTS = 50  # re-decisions of one command before giving up (another writer never rests)
 _MARKER_BYTES = b"\x00$env{"
 _CLAIMS = (RunStarted, RunResumed)  # events after which this process drives the run
+_DRIVEN = (RunStatus.RUNNING, RunStatus.STEPPING)
 _encoder = msgspec.msgpack.Encoder()
 
 
@@ -174,9 +177,10 @@ class RunStore:
         secrets.update(decision.secrets)
         payloads: list[tuple[str, bytes]] = []
         logged: list[Event] = []
-        changed = claims = False  # claims: this process drives the run from now on
+        changed = claims = parks = False  # claims: this process drives the run from now on
         for event in decision.events:
             claims = claims or isinstance(event, _CLAIMS)
+            parks = parks or _parks(event)
             type_ = event_type(event)
             payload = encode_event(event)
             if secrets or _MARKER_BYTES in payload:
@@ -201,17 +205,27 @@ class RunStore:
                 return state.version, state.seq, _encoder.encode(state)
             return None
 
+        # the `runs` row names the process driving the run, or the engine that parked it
+        parked = parks and after.status == RunStatus.PAUSED
+        driver = (claims and after.status in _DRIVEN) or parked
         stored = self.log.append(
             run_id,
             base_version,
             payloads,
             command_id=command_id,
-            status=str(after.status) if claims else status,
-            driver=claims,
+            status=str(after.status) if claims or parks else status,
+            driver=driver,
             snapshot=stamp,
             repeatable=sent,
         )
         return stored, stamped[-1]
+
+
+def _parks(event: Event) -> bool:
+    """A stopping engine parks the runs it drives (`ENGINE_STOPPED`): the `runs` row keeps
+    naming it as their driver, so that it takes them up when it starts again (EventLog.orphaned);
+    any other pause clears the driver."""
+    return isinstance(event, RunPaused) and event.reason == ENGINE_STOPPED
 
 
 def _refold(base: RunState | None, events: list[Event]) -> RunState:

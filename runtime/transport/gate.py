@@ -20,6 +20,7 @@ from weboter.runtime.transport.addresses import (
     STEP_EXECUTOR,
 )
 from weboter.runtime.transport.owners import RunOwners
+from weboter.schemas.events import ENGINE_STOPPED
 from weboter.schemas.messages import (
     AddNode,
     CatchUp,
@@ -85,6 +86,11 @@ def admit(
         return None, (
             f"{type(message).__name__} is internal to the engine; a client may send "
             f"{names} to {dest}"
+        )
+    if isinstance(message, PauseRun) and message.reason == ENGINE_STOPPED:
+        return None, (
+            f"reason {ENGINE_STOPPED!r} is the engine's own: a run paused with it is taken up "
+            "when the engine starts again; give another reason (or none)"
         )
     reply_to = getattr(message, "reply_to", None)
     if reply_to != identity:

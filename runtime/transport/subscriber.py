@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 import zmq
 
-from weboter.runtime.errors import TransportError
+from weboter.runtime.errors import NoAnswer, TransportError
 from weboter.runtime.transport.bridge import encode, message_decoder
 from weboter.runtime.transport.security import connect_client
 from weboter.schemas.messages import CatchUp, CommandRejected, EventBatch, StoredEvent
@@ -70,35 +70,7 @@ class EventStream:
     ) -> list[StoredEvent]:
         """Everything committed after `after_seq` (for one run, or all), in seq order."""
         self.catchups += 1
-        self._dealer.send(
-            encode(CatchUp(reply_to=self.identity, after_seq=after_seq, run_id=run_id))
-        )
-        found: list[StoredEvent] = []
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = int(max(deadline - time.monotonic(), 0) * 1000)
-            if not self._dealer.poll(remaining):
-                raise TransportError(f"the catch-up endpoint did not answer within {timeout} s")
-            reply = message_decoder.decode(self._dealer.recv())
-            if isinstance(reply, CommandRejected):
-                raise TransportError(reply.error.message, hint=reply.error.hint)
-            if not isinstance(reply, EventBatch):
-                continue
-            found.extend(
-                StoredEvent(
-                    e.seq,
-                    e.run_id,
-                    e.run_version,
-                    e.type,
-                    e.schema_version,
-                    e.command_id,
-                    e.recorded_at,
-                    bytes(e.event),
-                )
-                for e in reply.events
-            )
-            if reply.done:
-                return found
+        return fetch(self._dealer, self.identity, run_id, after_seq, timeout)
 
     def _since(self, run_id: str | None) -> list[StoredEvent]:
         """What was committed after the last heartbeat already covered (of `run_id`: after
@@ -166,9 +138,49 @@ class EventStream:
                 yield event
 
 
-def subscribe(sub: zmq.Socket[Any], prefix: bytes, timeout: float = 10.0) -> None:
+def fetch(
+    dealer: zmq.Socket[Any],
+    identity: str,
+    run_id: str | None = None,
+    after_seq: int = 0,
+    timeout: float = 10.0,
+) -> list[StoredEvent]:
+    """Everything committed after `after_seq` (for one run, or all), in seq order, asked of
+    the catch-up endpoint `dealer` is connected to (its identity `identity`). NoAnswer if the
+    engine does not answer within `timeout` seconds; TransportError if it refuses."""
+    dealer.send(encode(CatchUp(reply_to=identity, after_seq=after_seq, run_id=run_id)))
+    found: list[StoredEvent] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = int(max(deadline - time.monotonic(), 0) * 1000)
+        if not dealer.poll(remaining):
+            raise NoAnswer(f"the catch-up endpoint did not answer within {timeout} s")
+        reply = message_decoder.decode(dealer.recv())
+        if isinstance(reply, CommandRejected):
+            raise TransportError(reply.error.message, hint=reply.error.hint)
+        if not isinstance(reply, EventBatch):
+            continue
+        found.extend(
+            StoredEvent(
+                e.seq,
+                e.run_id,
+                e.run_version,
+                e.type,
+                e.schema_version,
+                e.command_id,
+                e.recorded_at,
+                bytes(e.event),
+            )
+            for e in reply.events
+        )
+        if reply.done:
+            return found
+
+
+def subscribe(sub: zmq.Socket[Any], prefix: bytes, timeout: float = 10.0) -> dict[str, Any]:
     """Subscribe `sub` (connected) to `prefix` and wait for the publisher's acknowledgement,
     so every event published from now on reaches it. Frames that come before it are dropped.
+    Returns the acknowledgement (`engine`: the publishing engine's id, as its heartbeats say).
     TransportError if none comes within `timeout` seconds."""
     sub.setsockopt(zmq.SUBSCRIBE, prefix)
     deadline = time.monotonic() + timeout
@@ -176,8 +188,9 @@ def subscribe(sub: zmq.Socket[Any], prefix: bytes, timeout: float = 10.0) -> Non
         if not sub.poll(int(left * 1000) + 1):
             break
         _topic, header, _payload = sub.recv_multipart()
-        if _header_decoder.decode(header).get("subscribed") == prefix.decode(errors="replace"):
-            return
+        ack = _header_decoder.decode(header)
+        if ack.get("subscribed") == prefix.decode(errors="replace"):
+            return ack
     raise TransportError(
         f"the event stream did not acknowledge a subscription to {prefix!r} within {timeout} s",
         hint="is the engine up, and is this the endpoint it printed?",

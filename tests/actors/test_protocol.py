@@ -1,7 +1,8 @@
 """The wire protocol as a client in another language meets it (docs/protocol.md): messages
 read with plain msgpack, no Weboter types. Catch-up items carry prev_seq and the event as a
 map; every malformed message gets one answer with the command id it carried; the stream
-beats with the last seq; a reader may follow and catch up, nothing else."""
+beats with the last seq; a reader may follow and catch up, nothing else; a client may not
+pause a run with the engine's own reason."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ from weboter.runtime.engine.settings import Settings
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.transport.bridge import encode
 from weboter.runtime.transport.security import CurveConfig, connect_client
-from weboter.runtime.transport.subscriber import EventStream
-from weboter.schemas.messages import CatchUp, SubmitJob
+from weboter.runtime.transport.subscriber import EventStream, subscribe
+from weboter.schemas.events import ENGINE_STOPPED
+from weboter.schemas.messages import CatchUp, PauseRun, SubmitJob
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -252,3 +254,53 @@ def test_refusals_are_logged_with_their_reason_but_never_flood(
     refused = [r.getMessage() for r in caplog.records if "refused a message" in r.getMessage()]
     assert len(refused) == 20  # a minute's share; the rest are counted, then said in one line
     assert "no actor 'nowhere' here" in refused[0]
+
+
+NAPS = to_workflow(
+    flow(
+        node(
+            "nap",
+            "SleepFor",
+            "LoopUntil",
+            inputs={"duration": 0.05},
+            params={"loop_back": "nap", "loop_out": "__end__", "var": 0, "value": 1},
+        )
+    ),
+    "naps",
+)
+
+
+def test_a_client_cannot_park_its_run_as_the_engine_does_when_it_stops(
+    engine: Any, db_path: Path
+) -> None:
+    """A run paused with the engine's own reason ("the engine stopped") is taken up when the
+    engine starts again: a client that could pause so would have a restart drive on a run a
+    person meant to stop, and pass its pause off as the engine's."""
+    started, alice, _, _ = engine
+    sub = started.event_socket()
+    try:
+        subscribe(sub, b"run.")
+        job = SubmitJob(command_id="naps-1", workflow=NAPS, reply_to="alice")
+        alice.send("commands", [b"launcher", encode(job)])
+        run_id = alice.answers("commands", until="JobAccepted")[-1]["run_id"]
+        deadline = time.monotonic() + 20  # it runs: a pause now would be recorded
+        while time.monotonic() < deadline:
+            if sub.poll(1000):
+                topic = sub.recv_multipart()[0]
+                if topic == f"run.{run_id}.NodeCompleted".encode():
+                    break
+        else:
+            pytest.fail("the run completed no node within 20 s")
+    finally:
+        sub.close(linger=0)
+    pause = PauseRun(
+        command_id="park-1", run_id=run_id, reply_to="alice", reason=ENGINE_STOPPED, now=True
+    )
+    answer = alice.ask("commands", [b"state_manager", encode(pause)])
+    assert answer["type"] == "CommandRejected", answer
+    assert "the engine's own" in answer["error"]["message"]
+    log = EventLog(db_path, create=False)
+    try:
+        assert log.stored_of_types(run_id, ("RunPaused",)) == []  # it runs on
+    finally:
+        log.close()
