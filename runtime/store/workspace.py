@@ -6,7 +6,7 @@ inside the workspace or an allowed folder. The event log (with its -wal/-shm fil
 artifacts folder are never writable by a workflow, even when they lie inside an allowed
 folder, and neither are the engine's keys (`keys/`). The workspace defaults to the folder
 `workspace` beside the log; `--workspace DIR` moves it and `--allow-path DIR` (repeatable)
-widens it.
+widens it. Folders made for a workflow's files are 0700, the files 0600 (`write_private`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from weboter.runtime.errors import ActionError
+from weboter.runtime.store.private import private_folder
 
 
 class PathRefused(ActionError):
@@ -64,7 +65,7 @@ class Workspace:
                 hint="use a path inside the workspace (relative paths are), or allow the folder: "
                 "--allow-path DIR",
             )
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(target.parent)  # folders made for a workflow's files: 0700
         return target
 
 
