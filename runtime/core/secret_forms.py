@@ -98,65 +98,93 @@ class Finder:
         long = len(secret) >= MIN_SUBSTRING_SECRET
         runs = _ASCII_ALNUM.findall(secret)
         self.anchor = max(runs, key=len) if runs else ""
+        # replaced wherever they stand: every named form (a short secret: those long enough
+        # to be told from other text), split by whether they hold the anchor
+        exact = [f for f in self._forms if long or len(f) >= MIN_SUBSTRING_SECRET]
+        self._anchored = [f for f in exact if self.anchor in f]
+        self._unanchored = [f for f in exact if self.anchor not in f]
         self.pattern = re.compile("".join(map(char_pattern, secret))) if long else None
-        # a short secret: only its encoded forms long enough to be told from other text
-        self.needles = [] if long else [f for f in named if len(f) >= MIN_SUBSTRING_SECRET]
         self.base64 = _base64_needles(secret.encode()) if long else []
         # no text shorter than this holds the secret in any form (a fast way past most text)
         self.shortest = min(len(f) for f in (*self.whole, *(b[0] for b in self.base64)))
 
-    def redact(self, text: str) -> str:
-        """`text` with every place this secret stands (in clear or encoded) marked."""
+    def exact(self, text: str) -> str:
+        """`text` with the secret marked where it stands as itself or in a named encoding.
+        Done for every secret before `variants`: an exact form is the surest reading."""
+        if self.anchor in text:
+            for form in self._anchored:
+                if form in text:
+                    text = text.replace(form, self.whole[form])
+        for form in self._unanchored:
+            if form in text:
+                text = text.replace(form, self.whole[form])
+        return text
+
+    def variants(self, text: str) -> str:
+        """`text` with the secret marked where it stands escaped in any other way (a mix
+        of escapes, lower-case hex, numeric references ...) or inside longer base64."""
         if self.pattern is not None and self.anchor in text:
-            text = self.pattern.sub(self._encoded, text)
-        for needle in self.needles:
-            if needle in text:
-                text = text.replace(needle, self.whole[needle])
+            text = self._escaped(text, self.pattern)
         for needle, align, urlsafe in self.base64:
             if needle in text:
                 text = self._base64(text, needle, align, urlsafe)
         return text
 
-    def _encoded(self, found: re.Match[str]) -> str:
-        text = found.group(0)
-        whole = self.whole.get(text)
-        if whole is not None:
-            return whole
-        # a form that begins with a character of the text before it (`\"` where a `\`
-        # precedes the secret's `"`): the exact form inside, the rest left as it was
-        for form in self._forms:
-            at = text.find(form)
-            if at >= 0:
-                return text[:at] + self.whole[form] + text[at + len(form) :]
-        return self._mark(_family(text, self.secret))
+    def _escaped(self, text: str, pattern: re.Pattern[str]) -> str:
+        """Every place the secret stands in clear or escaped character by character, marked."""
+        pieces, at = [], 0
+        while (found := pattern.search(text, at)) is not None:
+            start, end = found.span()
+            form = found.group(0)
+            mark = self.whole.get(form)
+            if mark is None:
+                # a match that begins with a character of the text before it (`\"` where a
+                # `\` precedes the secret's `"`): the exact form inside is marked, and what
+                # follows it is searched again (it may begin the next place)
+                inside = next(((form.find(f), f) for f in self._forms if f in form), None)
+                if inside is not None:
+                    offset, exact = inside
+                    pieces += [text[at : start + offset], self.whole[exact]]
+                    at = start + offset + len(exact)
+                    continue
+                mark = self._mark(_family(form, self.secret))
+            pieces += [text[at:start], mark]
+            at = end
+        pieces.append(text[at:])
+        return "".join(pieces)
 
-    def _base64(self, text: str, needle: str, align: int, urlsafe: bool) -> str:
+    def _base64(self, text: str, needle: str, align: int, urlsafe: bool | None) -> str:
         """Every place `needle` (the secret's own characters at `align`) stands, with the
-        character before and after that hold bits of the secret, marked."""
+        character before and after that hold bits of the secret, marked. `urlsafe` None:
+        the needle is the same in both alphabets; the characters beside it tell which."""
         data = self.secret.encode()
-        alphabet = URLSAFE if urlsafe else STANDARD
         pieces, at = [], 0
         while (start := text.find(needle, at)) >= 0:
             end = start + len(needle)
-            head = _head(text[start - 1] if start > at else "", alphabet, align, data[0])
-            tail = _tail(text[end] if end < len(text) else "", alphabet, align, data)
+            before = text[start - 1] if start > at else ""
+            after = text[end] if end < len(text) else ""
+            safe = urlsafe if urlsafe is not None else bool({before, after} & {"-", "_"})
+            alphabet = URLSAFE if safe else STANDARD
+            head = _head(before, alphabet, align, data[0])
+            tail = _tail(after, alphabet, align, data)
             pieces.append(text[at : start - (head is not None)])
-            pieces.append(self._mark(base64_name(align, head, tail, urlsafe=urlsafe)))
+            pieces.append(self._mark(base64_name(align, head, tail, urlsafe=safe)))
             at = end + (tail is not None)
         pieces.append(text[at:])
         return "".join(pieces)
 
 
-def _base64_needles(data: bytes) -> list[tuple[str, int, bool]]:
-    """(characters, alignment, URL-safe) of `data` inside longer base64, longest first; the
-    URL-safe alphabet only where it differs."""
-    found = []
+def _base64_needles(data: bytes) -> list[tuple[str, int, bool | None]]:
+    """(characters, alignment, URL-safe) of `data` inside longer base64, longest first;
+    URL-safe None where both alphabets give the same characters."""
+    found: list[tuple[str, int, bool | None]] = []
     for align in (0, 1, 2):
         standard = base64_part(data, align, None, None)
-        found.append((standard, align, False))
         urlsafe = base64_part(data, align, None, None, urlsafe=True)
-        if urlsafe != standard:
-            found.append((urlsafe, align, True))
+        if urlsafe == standard:
+            found.append((standard, align, None))
+        else:
+            found += [(standard, align, False), (urlsafe, align, True)]
     return sorted(found, key=lambda f: -len(f[0]))
 
 

@@ -63,13 +63,20 @@ def _redact(value: Any, finders: tuple[Finder, ...]) -> Any:
 
 def _redact_text(text: str, finders: tuple[Finder, ...]) -> str:
     for finder in finders:
-        if len(text) < finder.shortest:
-            continue
-        whole = finder.whole.get(text)
-        if whole is not None:
-            return whole
-        # an earlier secret's marker is never looked into
-        text = _outside_markers(text, finder.redact) if "\x00" in text else finder.redact(text)
+        if len(text) >= finder.shortest:
+            whole = finder.whole.get(text)
+            if whole is not None:
+                return whole
+    # every secret's exact forms first, the other variants after: `\\ b\"` is the JSON of
+    # `\ b"`, though read with literal backslashes it would pass for a variant of `\\ b"`
+    for step in (Finder.exact, Finder.variants):
+        for finder in finders:
+            if len(text) < finder.shortest:
+                continue
+            if "\x00" in text:  # an earlier secret's marker is never looked into
+                text = _outside_markers(text, functools.partial(step, finder))
+            else:
+                text = step(finder, text)
     return text
 
 

@@ -18,7 +18,7 @@ from weboter.schemas.events import NodeCompleted
 
 pytestmark = pytest.mark.timeout(60)
 
-SECRET = 'k3y "w\\x&<1>é/+~*'
+SECRET = 'k3y "w\\x&<1>é/+~'  # 17 bytes: at every alignment a character is shared with text
 TEXT = "pre $env{api.token} post"
 EXPECTED = {
     "basic": base64.b64encode(f"user:{SECRET}".encode()).decode(),  # alignment 2
