@@ -132,7 +132,11 @@ def test_an_engine_its_worker_and_their_keys_and_uploads_are_private(
         for proc in (worker, serve):
             if proc is not None:
                 proc.send_signal(signal.SIGTERM)
-                proc.wait(60)
+                try:
+                    proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()  # never left behind, whatever failed
+                    proc.wait(20)
                 assert proc.stdout is not None
                 proc.stdout.close()
     keys = {p.name for p in (home / "keys").iterdir()}
