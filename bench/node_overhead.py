@@ -8,8 +8,9 @@ same durability mode, into a table with the same indexes. Prints µs/node for bo
 ratio (target <= 3; the median of each round's ratio: engine and baseline run back to back,
 after a warm-up run that is not counted), log bytes per node, and the engine's peak memory
 for 1k and 10k nodes (target: 10k within 1.2x of 1k — history lives in the log, not in RAM).
+`--secret`: every node reads a `$env` value, so every command is redacted (its cost shows).
 
-    python bench/node_overhead.py [--nodes 5000] [--durability sync|full] [--repeat 7]
+    python bench/node_overhead.py [--nodes 5000] [--durability sync|full] [--repeat 7] [--secret]
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ import time
 from pathlib import Path
 
 from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.store.eventlog import EventLog
 
+SECRET = 'bench-s3cret&"<>/é'  # every encoded form of it differs from it
 
-def loop_workflow(nodes: int) -> dict:
+
+def loop_workflow(nodes: int, secret: bool = False) -> dict:
+    message = "Bearer $env{bench.token}" if secret else ""
     return {
         "id": "noop-loop",
         "name": "no-op loop",
@@ -40,6 +45,7 @@ def loop_workflow(nodes: int) -> dict:
             {
                 "id": "noop",
                 "action": "EmptyAction",
+                "inputs": {"message": message},
                 "control": "LoopUntil",
                 "params": {
                     "loop_back": "noop",
@@ -53,12 +59,14 @@ def loop_workflow(nodes: int) -> dict:
     }
 
 
-def engine_run(db: Path, nodes: int, durability: str) -> tuple[float, str]:
+def engine_run(db: Path, nodes: int, durability: str, secret: bool = False) -> tuple[float, str]:
     """Seconds per node through the engine, and the run id."""
-    engine = Engine(Settings(db_path=db, durability=durability)).start()  # type: ignore[arg-type]
+    env = EnvSource({"bench": {"token": SECRET}}, use_os=False)
+    settings = Settings(db_path=db, durability=durability)  # type: ignore[arg-type]
+    engine = Engine(settings, env=env).start()
     try:
         with engine.client(follow=False) as client:
-            workflow = to_workflow(loop_workflow(nodes), "bench")
+            workflow = to_workflow(loop_workflow(nodes, secret), "bench")
             started = time.perf_counter()
             run_id = client.submit(workflow)
             ended = client.wait(run_id, timeout=600)
@@ -143,15 +151,18 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--no-memory", action="store_true", help="skip the 1k/10k memory runs")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--secret", action="store_true", help="every node reads a $env value (redaction's cost)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:  # a first run pays once for lazy imports
-        engine_run(Path(tmp) / "warm-up.db", 500, args.durability)
+        engine_run(Path(tmp) / "warm-up.db", 500, args.durability, args.secret)
     engine_us, base_us, bytes_node = [], [], []
     for i in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "engine.db"
-            per_node, run_id = engine_run(db, args.nodes, args.durability)
+            per_node, run_id = engine_run(db, args.nodes, args.durability, args.secret)
             base = baseline_run(db, run_id, Path(tmp) / "raw.db", args.durability)
             engine_us.append(per_node * 1e6)
             base_us.append(base * 1e6)
@@ -169,6 +180,7 @@ def main() -> int:
     result = {
         "nodes": args.nodes,
         "durability": args.durability,
+        "secret": args.secret,
         "engine_us_per_node": round(engine_med, 1),
         "raw_sqlite_us_per_node": round(base_med, 1),
         "ratio": round(statistics.median(ratios), 2),
@@ -193,7 +205,8 @@ def main() -> int:
 
 def report(result: dict, rounds: int) -> None:
     print(
-        f"node overhead ({result['nodes']} no-op nodes, durability {result['durability']}, "
+        f"node overhead ({result['nodes']} no-op nodes, durability {result['durability']}"
+        f"{', each reading a secret' if result['secret'] else ''}, "
         f"medians of {rounds} rounds; the ratio: of each round's):"
     )
     print(f"  engine      {result['engine_us_per_node']:8.1f} µs/node")

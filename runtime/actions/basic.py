@@ -10,6 +10,7 @@ from weboter.runtime.core.catalog import ActionContext, ActionSpec, Plugin
 from weboter.runtime.core.expressions import evaluate
 from weboter.runtime.core.references import REFERENCE, SCOPE_ALIASES
 from weboter.runtime.errors import ActionError
+from weboter.runtime.store.private import write_private
 
 
 def empty_action(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -57,9 +58,8 @@ def write_text_file(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any
     text = content if isinstance(content, str) else "" if content is None else str(content)
     encoding = inputs.get("encoding") or "utf-8"
     data = text.encode(encoding)
-    try:
-        with path.open("ab" if inputs.get("append") else "wb") as handle:
-            handle.write(data)
+    try:  # a new file is its owner's only (0600), whatever the umask
+        write_private(path, data, append=bool(inputs.get("append")))
     except OSError as exc:
         raise ActionError(f"cannot write {path}: {exc.strerror}", hint="check the path") from exc
     return {"path": str(path), "bytes_written": len(data)}

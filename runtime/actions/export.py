@@ -9,6 +9,7 @@ from typing import Any
 
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Plugin
 from weboter.runtime.errors import ActionError
+from weboter.runtime.store.private import write_private
 
 FORMATS = ("csv", "json", "jsonl")
 
@@ -41,7 +42,7 @@ def export_data(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
     else:
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     try:
-        path.write_text(text, encoding="utf-8")
+        write_private(path, text.encode("utf-8"))  # a new file: 0600, whatever the umask
     except OSError as exc:
         raise ActionError(f"ExportData: cannot write {path}: {exc.strerror}") from exc
     return {"path": str(path), "rows": len(rows), "format": fmt}

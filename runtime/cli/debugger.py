@@ -9,6 +9,7 @@ without one, commands are read line by line from stdin (scripts, tests).
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from weboter.runtime.core.flows import index_for
 from weboter.runtime.engine.client import EngineClient, JobRejected
 from weboter.runtime.errors import IllegalTransition
 from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.private import open_private, private_folder
 from weboter.runtime.store.projection import state_at, variables_of
 from weboter.runtime.store.verify import history, step_back
 from weboter.schemas.context import NodeModifications, RepairAction
@@ -307,7 +309,8 @@ def lines(debugger: Debugger, history_file: Path) -> Iterator[str]:
         from prompt_toolkit.completion import WordCompleter  # noqa: PLC0415
         from prompt_toolkit.history import FileHistory  # noqa: PLC0415
 
-        history_file.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(history_file.parent)
+        os.close(open_private(history_file, append=True))  # what was typed: its owner's only
         session: PromptSession[str] = PromptSession(history=FileHistory(str(history_file)))
         while True:
             try:

@@ -7,12 +7,20 @@ The limits are on sizes the evaluator can know before it acts: the length of tex
 would build (MAX_LENGTH), the bits of a whole number (MAX_BITS), the values a function would
 walk (MAX_WALK). Methods of text, lists and maps are limited to a list that cannot build
 anything big except through a checked argument.
+
+Each of those bounds one operation; a comprehension repeats its element for every item, so
+`[[1]*99999 for x in 'a'*9999]` would build 10**9 items out of operations that each pass. So
+one expression also has a budget of work (MAX_WORK): every item an operation builds, searches
+or walks is counted (`spend`), and the expression is refused once its total passes the budget,
+whatever shape the work has (nested comprehensions, generators fed to `sum`, slices, f-strings).
 """
 
 from __future__ import annotations
 
 import operator
 import re
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +31,8 @@ from weboter.runtime.errors import ExpressionError
 MAX_LENGTH = 10_000_000  # characters of text, items of a list, built by one operation
 MAX_BITS = 100_000  # a whole number's size (about 30,000 digits)
 MAX_WALK = 200_000  # values a function like str() or sorted() may walk
+MAX_WORK = 10_000_000  # items one expression may build, search or walk in all
+WALK_COST = 10  # a value walked in Python costs as much as this many items built in C
 REGEX_SECONDS = 2.0  # the longest a regular expression may search
 
 _FORMAT_WIDTH = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\d+|\*)?(?:\.(\d+|\*))?")
@@ -33,6 +43,53 @@ HINT = "expressions are for small values; do big work with an action made for it
 
 def _refuse(what: str) -> ExpressionError:
     return ExpressionError(f"{what}: refused (too big for an expression)", hint=HINT)
+
+
+class _Work(threading.local):
+    done = 0  # items built, searched or walked by the expression this thread evaluates
+    regex_left = REGEX_SECONDS  # the time its regular expressions may still search
+
+
+_work = _Work()
+
+
+def start_work() -> None:
+    """A new expression: nothing spent yet (each thread evaluates its own)."""
+    _work.done = 0
+    _work.regex_left = REGEX_SECONDS
+
+
+def spend(items: int, what: str | Callable[[], str]) -> None:
+    """Count `items` built, searched or walked by `what` (an operation, or a function that
+    describes it: only called to refuse); ExpressionError once the expression's total would
+    pass MAX_WORK."""
+    done = _work.done + items
+    _work.done = done
+    if done > MAX_WORK:
+        said = what() if callable(what) else what
+        raise ExpressionError(
+            f"{said} ({items:,} items) would bring what this expression builds, searches and "
+            f"walks to {done:,} items: refused (at most {MAX_WORK:,} in all)",
+            hint=HINT + " (a comprehension repeats its element's work for every item)",
+        )
+
+
+def items(value: Any) -> int:
+    """The items `value` is made of, as the work budget counts them: characters of text,
+    items of lists and maps, 64-bit words of a whole number."""
+    if isinstance(value, str | bytes | list | tuple | dict | set | frozenset):
+        return len(value)
+    if isinstance(value, int):
+        return value.bit_length() >> 6
+    return 0
+
+
+def scanned(value: Any) -> int:
+    """The work of looking through `value` once: text counts an item per 64 characters (a
+    search through text is that much faster than building it), a list or map per item."""
+    if isinstance(value, str | bytes):
+        return len(value) >> 6
+    return len(value) if isinstance(value, list | tuple | dict | set | frozenset) else 0
 
 
 def size(value: Any, cap: int = MAX_WALK) -> int:
@@ -52,8 +109,10 @@ def size(value: Any, cap: int = MAX_WALK) -> int:
 
 
 def _walkable(value: Any, what: str) -> None:
-    if size(value) > MAX_WALK:
+    walked = size(value)
+    if walked > MAX_WALK:
         raise _refuse(f"{what} of a value with more than {MAX_WALK:,} parts")
+    spend(walked * WALK_COST, what)
 
 
 def _length(value: Any) -> int:
@@ -62,14 +121,22 @@ def _length(value: Any) -> int:
 
 def mul(a: Any, b: Any) -> Any:
     for seq, n in ((a, b), (b, a)):
-        if _length(seq) and isinstance(n, int) and _length(seq) * n > MAX_LENGTH:
-            raise _refuse(f"repeating {_length(seq):,} items {n:,} times")
+        length = _length(seq)
+        if length and isinstance(n, int):
+            what = f"repeating {length:,} items {n:,} times"
+            if length * n > MAX_LENGTH:
+                raise _refuse(what)
+            spend(max(length * n, 0), what)
+            break
     return operator.mul(a, b)
 
 
 def add(a: Any, b: Any) -> Any:
-    if _length(a) + _length(b) > MAX_LENGTH:
+    joined = _length(a) + _length(b)
+    if joined > MAX_LENGTH:
         raise _refuse("joining two values that long")
+    if joined:
+        spend(joined, "joining two values")
     return operator.add(a, b)
 
 
@@ -77,13 +144,25 @@ def power(a: Any, b: Any) -> Any:
     big = isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1
     if big and b * abs(a).bit_length() > MAX_BITS:
         raise _refuse(f"{a} ** {b} (about {b * abs(a).bit_length():,} bits)")
+    if big:
+        spend((b * abs(a).bit_length()) >> 6, lambda: f"{a} ** {b}")
     return operator.pow(a, b)
 
 
 def lshift(a: Any, b: Any) -> Any:
     if isinstance(a, int) and isinstance(b, int) and b > MAX_BITS:
         raise _refuse(f"{a} << {b}")
+    if isinstance(b, int) and b > 0:
+        spend(b >> 6, lambda: f"{a} << {b}")
     return operator.lshift(a, b)
+
+
+def contains(container: Any, value: Any) -> bool:
+    """`value in container`: searching text or a list is work too."""
+    searched = scanned(container)
+    if searched:
+        spend(searched, "searching with `in`")
+    return value in container
 
 
 def mod(a: Any, b: Any) -> Any:
@@ -93,18 +172,28 @@ def mod(a: Any, b: Any) -> Any:
             for number in (width, precision):
                 if number == "*" or (number and int(number) > 10_000):
                     raise _refuse(f"formatting with a width of {number}")
+        formatted = operator.mod(a, b)
+        spend(len(formatted), "%-formatting")
+        return formatted
     return operator.mod(a, b)
 
 
 def regex_search(pattern: Any, text: Any) -> str | None:
-    """The first match of `pattern` in `text`, searched for at most REGEX_SECONDS."""
+    """The first match of `pattern` in `text`. All the searches of one expression together
+    take at most REGEX_SECONDS (a comprehension must not repeat a slow search 10,000 times)."""
+    text = str(text)
+    spend(scanned(text), "re_search()")
+    started = time.monotonic()
     try:
-        found = regex.search(str(pattern), str(text), timeout=REGEX_SECONDS)
+        found = regex.search(str(pattern), text, timeout=max(_work.regex_left, 0.001))
     except TimeoutError as exc:
         raise ExpressionError(
-            f"the regular expression {pattern!r} ran longer than {REGEX_SECONDS} s",
+            f"the regular expression {pattern!r} ran longer than {REGEX_SECONDS} s "
+            "(all the searches of one expression together)",
             hint="nested repeats like (a+)+ backtrack without end; make the pattern simpler",
         ) from exc
+    finally:
+        _work.regex_left -= time.monotonic() - started
     return found.group(0) if found else None
 
 

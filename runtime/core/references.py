@@ -12,15 +12,12 @@ secret back whenever it reads a marker, so a resumed or forked run gets fresh va
 
 from __future__ import annotations
 
-import base64
-import html
-import json
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus
 
+from weboter.runtime.core.encodings import encode_as, shown
 from weboter.runtime.errors import ReferenceError_
 
 SCOPE_ALIASES = {
@@ -35,7 +32,8 @@ SCOPE_ALIASES = {
 REFERENCE = re.compile(r"\$([A-Za-z_]+)\{([^{}]*)\}")
 # `$$` is a literal `$`: "$$flow{x}" stays "$flow{x}" (for page scripts that look like refs)
 _REFERENCE_OR_ESCAPE = re.compile(r"\$\$|\$([A-Za-z_]+)\{([^{}]*)\}")
-# a redacted secret: \0$env{path}\0, or \0$env{path}|enc\0 where it stood encoded (ENCODINGS)
+# a redacted secret: \0$env{path}\0, or \0$env{path}|enc\0 where it stood encoded
+# (runtime/core/encodings.py)
 _OPENED = re.compile(r"\$(" + "|".join(SCOPE_ALIASES) + r")\{")  # a reference begun
 MARKER = re.compile(r"\x00\$env\{([^{}\x00]*)\}(?:\|(\w+))?\x00")
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(-?\d+)\]")
@@ -43,29 +41,6 @@ _PATH_PART = re.compile(r"([^.\[\]]+)|\[(-?\d+)\]")
 
 def marker(path: str, encoding: str = "") -> str:
     return f"\x00$env{{{path}}}|{encoding}\x00" if encoding else f"\x00$env{{{path}}}\x00"
-
-
-def _whatwg(encoded: str) -> Callable[[str], str]:
-    """Percent-encoding the way browsers do in one part of a URL (the WHATWG URL standard):
-    only the characters of `encoded`, controls and non-ASCII are encoded."""
-    safe = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in encoded)
-    return lambda s: quote(s, safe=safe)
-
-
-_QUERY = ' "#<>'
-# how a secret may stand encoded in what a run records (URLs, JSON, HTML, base64)
-ENCODINGS: dict[str, Callable[[str], str]] = {
-    "url": lambda s: quote(s, safe=""),
-    "urlpath": lambda s: quote(s, safe="/"),
-    "query": _whatwg(_QUERY + "'"),  # what a browser reports as page.url
-    "path": _whatwg(_QUERY + "?`{}"),
-    "fragment": _whatwg(' "<>`'),
-    "userinfo": _whatwg(_QUERY + "?`{}/:;=@[\\]^|"),
-    "form": quote_plus,
-    "json": lambda s: json.dumps(s)[1:-1],
-    "html": lambda s: html.escape(s, quote=True),
-    "base64": lambda s: base64.b64encode(s.encode()).decode("ascii"),
-}
 
 
 def split_path(path: str) -> list[str | int]:
@@ -307,7 +282,7 @@ class Resolver:
         """The secret behind one marker, encoded the way it stood where it was found."""
         text = str(self.reference("env", found.group(1)))
         encoding = found.group(2)
-        return ENCODINGS[encoding](text) if encoding in ENCODINGS else text
+        return encode_as(encoding, text) if encoding else text
 
     def unmark(self, value: Any) -> Any:
         """`value` with the secrets behind its markers put back (values read from the log)."""
@@ -382,4 +357,4 @@ def display(value: Any) -> Any:
 
 def _shown(found: re.Match[str]) -> str:
     encoding = found.group(2)
-    return f"$env{{{found.group(1)}}}" + (f" ({encoding}-encoded)" if encoding else "")
+    return f"$env{{{found.group(1)}}}" + (f" ({shown(encoding)}-encoded)" if encoding else "")

@@ -2,12 +2,15 @@
 
 A file is stored once under `<log dir>/artifacts/<sha256[:2]>/<sha256><suffix>`; events refer to
 it by its hash. Text artifacts are redacted (secrets) before they are hashed and written.
+Folders and files are made for their owner only (0700, 0600: runtime/store/private.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+
+from weboter.runtime.store.private import private_folder, replace_private
 
 
 class ArtifactStore:
@@ -23,10 +26,7 @@ class ArtifactStore:
         digest = hashlib.sha256(data).hexdigest() + suffix
         path = self.path(digest)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(path.suffix + ".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
+            replace_private(private_folder(path.parent) / path.name, data)
         return digest
 
     def path(self, address: str) -> Path:

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import msgspec
 
 from weboter.runtime.errors import LogCorrupt, LogTooNew, LogUnavailable
+from weboter.runtime.store.private import create_log_file, private_folder, tighten_log
 from weboter.runtime.store.runs import RunQueries
 from weboter.runtime.store.schema import APPLICATION_ID, LOG_SCHEMA, migrate
 from weboter.runtime.store.transactions import Transactions
@@ -376,7 +377,7 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
             hint="run a workflow first (`weboter run FILE`), or pass --db PATH",
         )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
     except OSError as exc:
         raise LogUnavailable(
             f"cannot create the directory for the event log {path}: {exc.strerror}",
@@ -386,7 +387,10 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
         raise LogUnavailable(
             f"{path} is a directory, not an event log file", hint="pass --db with a file path"
         )
-    try:
+    try:  # 0600 before SQLite opens it: its -wal and -shm files copy the log file's mode
+        if create:
+            create_log_file(path)
+        tighten_log(path)
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA schema_version").fetchone()
     except sqlite3.DatabaseError as exc:

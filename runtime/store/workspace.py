@@ -8,7 +8,7 @@ folder, and neither are the engine's keys (`keys/`). The workspace defaults to t
 `workspace` beside the log; `--workspace DIR` moves it and `--allow-path DIR` (repeatable)
 widens it. Reading (a `file://` page and what it loads, `UploadFile`) follows the same rule:
 a workflow never reads the home folder, `/etc` or the engine's keys unless a person allowed the
-folder.
+folder. Folders made for a workflow's files are 0700, the files 0600 (`write_private`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from weboter.runtime.errors import ActionError
+from weboter.runtime.store.private import private_folder
 
 
 class PathRefused(ActionError):
@@ -50,7 +51,7 @@ class Workspace:
     def writable(self, text: str) -> Path:
         """The real path a workflow may write `text` to; PathRefused otherwise."""
         target = self._inside(text, "writes")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(target.parent)  # folders made for a workflow's files: 0700
         return target
 
     def readable(self, text: str) -> Path:

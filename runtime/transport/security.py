@@ -24,6 +24,7 @@ from typing import Any
 import zmq
 from zmq.auth.thread import ThreadAuthenticator
 
+from weboter.runtime.store.private import private_folder, replace_private
 from weboter.runtime.transport.peers import Refusals
 
 _log = logging.getLogger(__name__)
@@ -119,9 +120,10 @@ def connect_client(
 def _key_file(path: Path) -> tuple[bytes, bytes]:
     """The key pair in `path` (JSON {public, secret}, Z85), made (mode 0600) if missing."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folder(path.parent)  # keys/ and any folder above it made here: 0700
         public, secret = zmq.curve_keypair()
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.fchmod(descriptor, 0o600)  # whatever the umask
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             json.dump({"public": public.decode(), "secret": secret.decode()}, handle)
     keys = json.loads(path.read_text(encoding="utf-8"))
@@ -160,4 +162,5 @@ def client_keys(home: Path) -> tuple[bytes, bytes, bytes]:
 
 def say_serving(home: Path, public_key: bytes) -> None:
     """Record the public key an engine listens with, for programs on this host."""
-    (home / "keys" / SERVING).write_text(public_key.decode() + "\n", encoding="utf-8")
+    keys = private_folder(home / "keys")
+    replace_private(keys / SERVING, public_key.decode().encode() + b"\n")
