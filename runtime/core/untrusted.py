@@ -13,25 +13,38 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from weboter.runtime.core.references import ENCODINGS, MISSING, EnvSource, references_in
+from weboter.runtime.core.encodings import ENCODINGS
+from weboter.runtime.core.references import MARKER, MISSING, EnvSource, display, references_in
+from weboter.runtime.core.secrets import redact
 
 
 def scrub(text: str, secrets: Mapping[str, Any]) -> str:
     """`text` with every secret (reference path -> value; a group's values too) replaced by
-    `$env{path}`, whatever its length, also where it stands encoded."""
+    `$env{path}`, whatever its length: first as the log redacts (also inside longer text that
+    was then encoded), then every remaining occurrence of a value, as it is or in a named
+    encoding, however short."""
+    flat = dict(_flat(secrets))
+    if not flat:
+        return text
+    redacted = redact(text, flat)
     forms: dict[str, str] = {}
-    for path, value in secrets.items():
-        for secret in _texts(value):
-            if not secret:
-                continue
-            shown = f"$env{{{path}}}"
-            for encode in ENCODINGS.values():
-                forms.setdefault(encode(secret), shown)
-            forms[secret] = shown
-    for secret in sorted(forms, key=len, reverse=True):  # the longest first: no half-match
-        if secret in text:
-            text = text.replace(secret, forms[secret])
-    return text
+    for path, secret in flat.items():
+        for encode in ENCODINGS.values():
+            forms.setdefault(encode(secret), path)
+        forms[secret] = path
+    ordered = sorted(forms, key=len, reverse=True)  # the longest first: no half-match
+    pieces, at = [], 0
+    for found in [*MARKER.finditer(redacted), None]:  # a marker is never looked into
+        end = found.start() if found is not None else len(redacted)
+        piece = redacted[at:end]
+        for form in ordered:
+            if form and form in piece:
+                piece = piece.replace(form, f"$env{{{forms[form]}}}")
+        pieces.append(piece)
+        if found is not None:
+            pieces.append(found.group(0))
+            at = found.end()
+    return str(display("".join(pieces)))
 
 
 def secrets_of(value: Any, env: EnvSource) -> dict[str, Any]:
@@ -46,14 +59,13 @@ def secrets_of(value: Any, env: EnvSource) -> dict[str, Any]:
     return found
 
 
-def _texts(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _texts(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _texts(item)
-    elif value is not None:
-        yield str(value)
+def _flat(secrets: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(path, text) of every value: a group's by their own paths (`shop.user`)."""
+    for key, value in secrets.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _flat(value, f"{path}.")
+        elif isinstance(value, list):
+            yield from _flat({str(i): v for i, v in enumerate(value)}, f"{path}.")
+        elif value is not None and str(value):
+            yield path, str(value)
