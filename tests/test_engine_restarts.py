@@ -99,15 +99,20 @@ def stop(proc: subprocess.Popen[str], sig: signal.Signals) -> None:
     proc.stderr.close()  # type: ignore[union-attr]
 
 
+def progressed_run(info: dict[str, Any], home: Path) -> str:
+    """The run the waiting client started, once it has made progress (from the stream)."""
+    stream = EventStream(info["events"], info["catchup"], curve=client_keys(home))
+    try:
+        return progressed(stream)
+    finally:
+        stream.close()
+
+
 def test_a_client_waits_through_a_killed_engine_started_again(tmp_path: Path) -> None:
     db = tmp_path / "weboter.db"
     bind = f"tcp://127.0.0.1:{free_ports()}"
     with serving(tmp_path, bind) as (proc, info), waiting_client(tmp_path, bind) as client:
-        stream = EventStream(info["events"], info["catchup"], curve=client_keys(tmp_path))
-        try:
-            run = progressed(stream)
-        finally:
-            stream.close()
+        run = progressed_run(info, tmp_path)
         stop(proc, signal.SIGKILL)
         before = completed(db, run)
         assert status(db, run) == "RUNNING"  # as the killed engine left it
@@ -127,11 +132,7 @@ def test_a_client_says_the_engine_is_gone_when_it_does_not_come_back(tmp_path: P
     db = tmp_path / "weboter.db"
     bind = f"tcp://127.0.0.1:{free_ports()}"
     with serving(tmp_path, bind) as (proc, info), waiting_client(tmp_path, bind) as client:
-        stream = EventStream(info["events"], info["catchup"], curve=client_keys(tmp_path))
-        try:
-            run = progressed(stream)
-        finally:
-            stream.close()
+        run = progressed_run(info, tmp_path)
         stop(proc, signal.SIGKILL)
         killed = time.monotonic()
         try:

@@ -114,12 +114,7 @@ class RemoteEngine:
     def start(self) -> RemoteEngine:
         """Check that an engine answers there (within `PROBE` seconds): a wrong address or key
         would otherwise look like a run that never starts."""
-        sock = self.context.socket(zmq.DEALER)
-        sock.setsockopt(zmq.LINGER, 0)
-        identity = f"probe-{uuid.uuid4().hex[:12]}"
-        sock.setsockopt_string(zmq.IDENTITY, identity)
-        connect_client(sock, *self.keys)
-        sock.connect(self.where["catchup"])
+        sock, identity = self._catchup_socket()
         try:  # any answer will do: a refusal says the engine is there and let us in
             sock.send(encode(CatchUp(reply_to=identity, run_id="-", after_seq=0)), zmq.NOBLOCK)
             answered = bool(sock.poll(int(PROBE * 1000)))
@@ -155,7 +150,7 @@ class RemoteEngine:
         """A new DEALER on the engine's catch-up endpoint, and its identity."""
         sock = self.context.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
-        identity = f"watch-{uuid.uuid4().hex[:12]}"
+        identity = f"client-{uuid.uuid4().hex[:12]}"
         sock.setsockopt_string(zmq.IDENTITY, identity)
         connect_client(sock, *self.keys)
         sock.connect(self.where["catchup"])
