@@ -94,7 +94,6 @@ class AIGateway(MessageActor):
                 reply_to=self.address,
                 action=action,
                 confidence=confidence,
-                held=held,
             ),
         )
         if held:

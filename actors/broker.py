@@ -169,8 +169,12 @@ class Broker(MessageActor):
     def _look(self, message: LookAtPage) -> None:
         assert self._log is not None
         state = state_at(self._log, message.run_id)
-        if message.browser is None:  # the page to put back comes from the log
-            message = msgspec.structs.replace(message, browser=state.browser)
+        # the page to put back, and the hosts it may reach, come from the log
+        message = msgspec.structs.replace(
+            message,
+            browser=message.browser or state.browser,
+            allow_hosts=state.workflow.allow_hosts,
+        )
         held = self.book.holder_of(message.run_id) is not None
         entry = self.book.place(message.run_id)
         if entry is None:

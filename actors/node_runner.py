@@ -178,7 +178,11 @@ class NodeRunner(MessageActor):
         found: dict[str, Any] = {}
         error = None
         try:
-            recorded = message.browser or self.restore.recorded(message.run_id)
+            recorded, hosts = self.restore.recorded(message.run_id)
+            recorded = message.browser or recorded
+            # the run's host rule holds while its page is looked at, too: the workflow's hosts
+            # from the log (a worker has none: the engine's broker sends them)
+            self.browser.limit(message.run_id, hosts if hosts is not None else message.allow_hosts)
             if recorded is None and not self.restore.host.has_session(message.run_id):
                 raise ActionError(
                     f"run {message.run_id} has no page: none of its nodes has opened one"

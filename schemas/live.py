@@ -66,7 +66,6 @@ class SuggestRepair(_Command, frozen=True):
     action: RepairAction
     source: str = "model"
     confidence: float = 0.0
-    held: str = ""  # why it waits for a person instead of being applied ("" : not said)
 
 
 class RejectRepair(_Command, frozen=True):

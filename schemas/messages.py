@@ -360,6 +360,7 @@ class LookAtPage(_Msg, frozen=True):
     run_id: str
     reply_to: str
     browser: BrowserState | None = None  # the run's recorded browser state
+    allow_hosts: list[str] = []  # its workflow's, from the log (for a worker; never a client's)
 
 
 class PageLooked(_Msg, frozen=True):

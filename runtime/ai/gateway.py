@@ -121,8 +121,8 @@ def propose_repair(
     state: RunState,
     steps: list[Any],
     *,
+    env: EnvSource,
     aria: str = "",
-    env: EnvSource | None = None,
     tries: int = TRIES,
 ) -> tuple[RepairAction, float]:
     """(a repair, the model's confidence in it) for the run where it stands; checked by a dry
@@ -134,7 +134,7 @@ def propose_repair(
     def applicable(reply: RepairReply) -> None:
         decider.decide(state, repairing(state.run_id, _action(reply), None, source="person"))
 
-    secrets = secrets_of([msgspec.to_builtins(state), steps], env) if env is not None else {}
+    secrets = secrets_of([msgspec.to_builtins(state), steps], env)
     context = scrub(repair_context(state, steps, aria, default_catalog()), secrets)
     reply = converse(model, REPAIRING, context, RepairReply, applicable, "repair", tries)
     return _action(reply), min(max(reply.confidence, 0.0), 1.0)

@@ -47,6 +47,10 @@ LAUNCH_ARGS = [
     "--disable-quic",
     "--no-first-run",
     "--disable-dev-shm-usage",
+    # WebRTC only through the proxy (none: no WebRTC UDP at all): a page's STUN/TURN traffic
+    # would otherwise go around the gate (runtime/browser/gate.py) and a run's host rule
+    "--force-webrtc-ip-handling-policy",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
 ]
 
 
@@ -209,9 +213,12 @@ class BrowserHost:
         self._lock = asyncio.Lock()
 
     def limit(self, run_id: str, workflow_hosts: Sequence[str]) -> None:
-        """The workflow's `allow_hosts` for `run_id` (before its context is made)."""
+        """The workflow's `allow_hosts` for `run_id`: its context holds to them (one made
+        under another rule — a look at the page before any node, say — is made again)."""
         if workflow_hosts:
             self._rules[run_id] = tuple(workflow_hosts)
+        else:
+            self._rules.pop(run_id, None)
 
     def rule_of(self, run_id: str) -> HostRule:
         return host_rule(self.allow_hosts, self._rules.get(run_id, ()), self.holder)
@@ -242,6 +249,9 @@ class BrowserHost:
         (url, storage state) when the run had a browser before (resume, rewind, fork)."""
         async with self._lock:
             found = self._sessions.get(run_id)
+            if found is not None and found.rule != self.rule_of(run_id):
+                await self.discard(run_id)  # made under another rule: never reused
+                found = None
             if found is None:
                 browser = await self._launch()
                 storage = restore[1] if restore else None
@@ -275,11 +285,17 @@ class BrowserHost:
         return url, state
 
     def has_session(self, run_id: str) -> bool:
-        return run_id in self._sessions
+        """The run has a context here, made under its rule (else it is made again)."""
+        found = self._sessions.get(run_id)
+        return found is not None and found.rule == self.rule_of(run_id)
 
     async def close_run(self, run_id: str) -> None:
-        self._gate.forget(run_id)
         self._rules.pop(run_id, None)
+        await self.discard(run_id)
+
+    async def discard(self, run_id: str) -> None:
+        """Close the run's context (its rule stays: the next one is made under it)."""
+        self._gate.forget(run_id)
         session = self._sessions.pop(run_id, None)
         if session is not None:
             with contextlib.suppress(Exception):  # the browser may already be gone

@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from weboter.runtime.browser.gate import REFUSED
 from weboter.runtime.browser.locators import build
 from weboter.runtime.browser.support import (
     browser_action,
@@ -61,9 +60,9 @@ async def _goto(ctx: ActionContext, page: Any, inputs: Inputs) -> Any:
             f"node {ctx.node_id!r}: opening {url} failed: {text}",
             hint="check the URL and that the site is up",
         ) from exc
-    said = response.headers.get(REFUSED.lower()) if response is not None else None
-    if said:  # the page itself (a redirect's hop) was refused, not only what it loads
-        _out_of_reach(ctx, url, [said])
+    if response is not None and response.status == 403:  # the page itself, or a hop to it?
+        landed = f"{response.url}: "  # the gate keeps "URL: why" of what it refused
+        _out_of_reach(ctx, url, [r for r in session.refused[refused:] if r.startswith(landed)])
     if response is not None and response.status >= 400 and not inputs.get("allow_error_status"):
         raise ActionError(
             f"node {ctx.node_id!r}: {url} answered HTTP {response.status}",

@@ -78,7 +78,7 @@ class BrowserRestore:
                 report = _report("captured", found, [], started)
                 return session, report, {**secrets, **resolver.secrets}
             fallback = found
-            await self.host.close_run(run_id)
+            await self.host.discard(run_id)
         session = await self.host.session(run_id)
         await self._redrive(run_id, session, call, resolver)
         found = await differences(session, snapshot, resolver, secrets)
@@ -88,15 +88,17 @@ class BrowserRestore:
             {**secrets, **resolver.secrets},
         )
 
-    def recorded(self, run_id: str) -> BrowserState | None:
-        """The run's browser as its log last recorded it (None: no log, or no page yet)."""
+    def recorded(self, run_id: str) -> tuple[BrowserState | None, list[str] | None]:
+        """The run's browser as its log last recorded it (None: no page yet), and its
+        workflow's allow_hosts (None, None: this process has no log)."""
         if self.db_path is None:
-            return None
+            return None, None
         events = EventLog(self.db_path, create=False)
         try:
-            return state_at(events, run_id).browser
+            state = state_at(events, run_id)
         finally:
             events.close()
+        return state.browser, state.workflow.allow_hosts
 
     def _snapshot(self, run_id: str, recorded: BrowserState) -> dict[str, Any]:
         """The recorded snapshot (markers left in); an older log's has only the active tab."""

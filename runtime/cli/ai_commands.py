@@ -108,7 +108,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
     run_id, state, _ = failure_of(db, args.run)  # a run that cannot be repaired says so first
     model = configured()
     aria = page_text(db, run_id, state.browser) if args.page and state.browser else ""
-    found = suggest_repair(model, db, run_id, aria=aria, env=EnvSource(holder="this command"))
+    env = EnvSource(holder="this command")  # yours: kept from the model, read by decisions
+    found = suggest_repair(model, db, run_id, aria=aria, env=env)
     action = found.action
     shown = {k: v for k, v in msgspec.to_builtins(action).items() if k != "reason"}
     text = (
@@ -127,7 +128,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
         )
     if confirmed or (args.yes and not found.held):  # --yes: only what a model may do alone
         source = "person" if confirmed else "model"
-        applied, why = modify_runtime(db, found.run_id, found.seq, action, source=source)
+        applied, why = modify_runtime(db, found.run_id, found.seq, action, source=source, env=env)
     elif asked:  # a person said no: that is recorded (without a terminal, nobody was asked)
         why = "not applied: declined"
         commit(

@@ -225,7 +225,7 @@ def _send(args: argparse.Namespace, make: Callable[[str, str, str], Command], do
     """Commit one command through the write path, here: no engine is started. On a run that
     another process drives, that process sees it at its next node (it re-reads the run)."""
     run_id, _ = resolve(args, args.run)
-    outcome = commit(_db(args), run_id, make)
+    outcome = commit(_db(args), run_id, make, EnvSource(holder="this command"))
     seqs = [e.seq for e in outcome.events]
     args.out(
         args,

@@ -15,6 +15,7 @@ import yaml
 from weboter.runtime.cli import ai_commands
 from weboter.runtime.cli.debug_commands import resolve
 from weboter.runtime.core.loader import parse_text
+from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.commands import commit
 from weboter.runtime.engine.settings import default_db
 from weboter.runtime.errors import UsageError
@@ -86,6 +87,7 @@ def _repairing(kind: str) -> Callable[[argparse.Namespace], int]:
             db,
             run_id,
             lambda c, r, x: ApplyRepair(command_id=c, run_id=x, reply_to=r, action=action),
+            EnvSource(holder="this command"),  # a control that decides may read your $env
         )
         seqs = [e.seq for e in outcome.events]
         if args.go_on:

@@ -6,15 +6,19 @@ So a repair whose source is a `model` is applied without a person only when it c
 anything new:
 
 - `retry` (nothing changes), or
-- a `patch` of the failing node that changes only where it looks (`locator`, `locators`,
-  `scope`) and how long it waits (`timeout`, `wait_until`, `wait`, `duration`), with values
-  that hold no reference (`$env{...}`, `$global{...}` ...), no URL and no file.
+- a `patch` of the failing node that changes only how long it waits (`timeout`,
+  `wait_until`, `wait`, `duration`: a number up to 600,000, or a page state), and, on a node
+  that only reads or waits (ExtractData, GetElement, AssertText, WaitElement ...), where it
+  looks (`locator`, `locators`, `scope`) — with values that hold no reference (`$env{...}`,
+  `$global{...}` ...), no URL, no file and no way into another frame (`>>`, `internal:`).
 
-Anything else — another action or control, other inputs or params, another node, a skip, a
-jump, variables, an abort — is held for a person: recorded as RepairSuggested with the reason
-(`needs approval: ...`), which the run's state shows as `waiting_for` until a person applies or
-rejects it. The write path refuses a model's repair that needs approval (runtime/core/repair.py),
-whoever sends it.
+A new locator on a node that acts (a click, a fill, a selection, an upload ...) is a new
+action: pointed elsewhere by a page, it would click "Confirm transfer" or type a password into
+another site's frame. So it, and anything else — another action or control, other inputs or
+params, another node, a skip, a jump, variables, an abort — is held for a person: recorded as
+RepairSuggested with the reason (`needs approval: ...`), which the run's state shows as
+`waiting_for` until a person applies or rejects it. The write path refuses a model's repair that
+needs approval (runtime/core/repair.py), whoever sends it.
 """
 
 from __future__ import annotations
@@ -29,9 +33,24 @@ from weboter.schemas.state import RunState
 SURE_ENOUGH = 0.5  # a model's repair below this confidence waits for a person
 LOOKING = frozenset({"locator", "locators", "scope"})  # where a node looks for its element
 WAITING = frozenset({"timeout", "wait_until", "wait", "duration"})  # how long it waits
-CONTAINED = LOOKING | WAITING
-# a value that could reach something new: a reference (a secret, a variable), a URL or a file
-_REACHING = re.compile(r"\$[A-Za-z_]+\{|\x00|://|^\s*(?:file|data|javascript):", re.IGNORECASE)
+LONGEST_WAIT = 600_000  # a model's wait, at most (milliseconds or seconds: the action's unit)
+# the builtin actions that only read the page or wait on it: a model may point them elsewhere
+READING = frozenset(
+    {
+        "ExtractData",
+        "ExtractList",
+        "GetElement",
+        "GetElements",
+        "AssertText",
+        "AssertVisible",
+        "WaitElement",
+    }
+)
+# a value that could reach something new: a reference (a secret, a variable), a URL, a file,
+# or a selector that enters another frame
+_REACHING = re.compile(
+    r"\$[A-Za-z_]+\{|\x00|://|^\s*(?:file|data|javascript):|>>|internal:", re.IGNORECASE
+)
 
 
 def needs_approval(state: RunState, action: RepairAction) -> str:
@@ -72,11 +91,37 @@ def _patch_reason(state: RunState, action: RepairAction, failing: str) -> str:
     for key in sorted(set(before) | set(after), key=str):
         if before.get(key) == after.get(key):
             continue
-        if key not in CONTAINED:
-            return f"needs approval: it changes the input {key!r}"
-        if key in after and _reaches(after[key]):
-            return f"needs approval: its {key!r} holds a reference, a URL or a file"
+        why = _input_reason(node.action, key, after)
+        if why:
+            return why
     return ""
+
+
+def _input_reason(action: str, key: str, after: dict[str, Any]) -> str:
+    """Why a model's change of the input `key` (to `after[key]`) needs a person ("": it may)."""
+    if key in LOOKING and _name(action) not in READING:
+        return (
+            f"needs approval: it points {_name(action)} at another element ({key!r}): an "
+            "action somewhere else is a new action"
+        )
+    if key not in LOOKING and key not in WAITING:
+        return f"needs approval: it changes the input {key!r}"
+    value = after.get(key)
+    if key in WAITING and not _a_wait(value):
+        return f"needs approval: its {key!r} is not a wait of at most {LONGEST_WAIT:,}"
+    if _reaches(value):
+        return f"needs approval: its {key!r} holds a reference, a URL, a file or another frame"
+    return ""
+
+
+def _a_wait(value: Any) -> bool:
+    if value is None or (isinstance(value, str) and value.isidentifier()):  # a page state
+        return True
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and 0 <= value <= LONGEST_WAIT
+    )
 
 
 def _name(action: str) -> str:

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from weboter.runtime.core.catalog import Catalog
+from weboter.runtime.core.containment import held_back
 from weboter.runtime.core.decision import Decision
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.live import LIVE_COMMANDS, live_events, require
@@ -257,12 +258,14 @@ def _recorded_repair(
 ) -> RepairSuggested | RepairRejected:
     node_id = command.action.node_id or state.current_node or ""
     if isinstance(command, SuggestRepair):
+        confidence = min(max(command.confidence, 0.0), 1.0)
         return RepairSuggested(
             node_id=node_id,
             source=command.source,
             action=command.action,
-            confidence=min(max(command.confidence, 0.0), 1.0),
-            held=command.held,
+            confidence=confidence,
+            # why a model's suggestion is not applied alone: decided here, whoever sends it
+            held=held_back(state, command.action, confidence) if command.source == "model" else "",
         )
     return RepairRejected(
         node_id=node_id, source=command.source, action=command.action, reason=command.reason

@@ -14,7 +14,7 @@ from typing import Literal
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.ai.gateway import failure_of, propose_repair
 from weboter.runtime.ai.models import Model
-from weboter.runtime.core.containment import needs_approval
+from weboter.runtime.core.containment import held_back
 from weboter.runtime.core.decide import COMMANDS, Command
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.errors import IllegalTransition
@@ -26,14 +26,22 @@ from weboter.schemas.messages import ApplyRepair, SuggestRepair
 from weboter.schemas.state import Breakpoint
 
 
-def commit(db_path: Path, run_id: str, make: Callable[[str, str, str], Command]) -> Outcome:
+def commit(
+    db_path: Path,
+    run_id: str,
+    make: Callable[[str, str, str], Command],
+    env: EnvSource | None = None,
+) -> Outcome:
     """Commit `make(command_id, reply_to, run_id)`; IllegalTransition (nothing appended) when
-    the run's state does not allow it."""
+    the run's state does not allow it. `env`: the `$env` a decision may read (a skipped node's
+    control, a sub-flow's data): the calling process's own — a server's (`ui`, `mcp`) allows
+    only what its --env-file/--env-allow give; default: none of the environment."""
     log = EventLog(db_path, create=False)
     try:
         command = make(uuid.uuid4().hex, "", run_id)
         assert isinstance(command, COMMANDS)
-        return RunStore(log, default_catalog(), EnvSource()).execute(command)
+        source = env if env is not None else EnvSource(use_os=False, holder="this command")
+        return RunStore(log, default_catalog(), source).execute(command)
     finally:
         log.close()
 
@@ -66,26 +74,33 @@ class Suggestion:
 
 
 def suggest_repair(
-    model: Model, db_path: Path, run_id: str, *, aria: str = "", env: EnvSource | None = None
+    model: Model, db_path: Path, run_id: str, *, env: EnvSource, aria: str = ""
 ) -> Suggestion:
     """The model's repair for a run in ERROR (or PAUSED), recorded as RepairSuggested (with
     why it needs a person's approval, when it does: runtime/core/containment.py). `env`
     resolves the `$env` values the model must not be told."""
     run_id, state, steps = failure_of(db_path, run_id)
     action, confidence = propose_repair(model, state, steps, aria=aria, env=env)
-    held = needs_approval(state, action)
+    held = held_back(state, action, confidence)  # the write path records the same reason
     outcome = commit(
         db_path,
         run_id,
         lambda c, r, x: SuggestRepair(
-            command_id=c, run_id=x, reply_to=r, action=action, confidence=confidence, held=held
+            command_id=c, run_id=x, reply_to=r, action=action, confidence=confidence
         ),
+        env,
     )
     return Suggestion(run_id, action, confidence, outcome.events[-1].seq, held)
 
 
 def modify_runtime(
-    db_path: Path, run_id: str, at_seq: int, action: RepairAction, *, source: str = "model"
+    db_path: Path,
+    run_id: str,
+    at_seq: int,
+    action: RepairAction,
+    *,
+    source: str = "model",
+    env: EnvSource | None = None,
 ) -> tuple[bool, str]:
     """Apply `action` only if the run is still where it was right after `at_seq`: (True, "")
     once applied, else (False, why). `source`: `person` when a person approved it; a
@@ -108,6 +123,7 @@ def modify_runtime(
                 source=source,
                 expect_version=seen.version,
             ),
+            env,
         )
     except IllegalTransition as exc:
         return False, exc.message

@@ -88,7 +88,9 @@ def register_assisting(server: MCPServer, log: Log, engines: Engines, *, operato
         )
         applied, why = False, ""
         if apply:  # nobody has seen it: only what a model may change alone is applied
-            applied, why = modify_runtime(log.path, found.run_id, found.seq, found.action)
+            applied, why = modify_runtime(
+                log.path, found.run_id, found.seq, found.action, env=engines.env
+            )
         return {
             "run_id": found.run_id,
             "action": msgspec.to_builtins(found.action),

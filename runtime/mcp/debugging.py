@@ -12,6 +12,7 @@ from mcp.server.mcpserver import MCPServer
 from typing_extensions import TypedDict
 
 from weboter.runtime.core.limits import check_value
+from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.commands import breakpoint_at, commit
 from weboter.runtime.errors import UsageError
 from weboter.runtime.mcp.common import Log, clear_errors
@@ -35,13 +36,15 @@ class Committed(TypedDict):
     status: str  # the run's status after it
 
 
-def register_debugging(server: MCPServer, log: Log) -> None:  # table: one tool per entry
+def register_debugging(  # table: one tool per entry
+    server: MCPServer, log: Log, env: EnvSource
+) -> None:
     def run_of(run_id: str) -> str:
         with log() as events:
             return events.resolve_run_id(run_id)
 
     def done(run_id: str, make: Any, what: str) -> Committed:
-        outcome = commit(log.path, run_id, make)
+        outcome = commit(log.path, run_id, make, env)
         return {
             "run_id": run_id,
             "done": what,

@@ -66,7 +66,7 @@ def build_server(
     register_reads(server, log, env)
     register_resources(server, log)
     if profile == "operator":
-        register_debugging(server, log)
+        register_debugging(server, log, env)
         register_driving(server, log, engines)
     # operator: this server's browser, put back as recorded; read-only: the recorded evidence
     register_looking(server, log, engines, operator=profile == "operator")

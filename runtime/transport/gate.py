@@ -100,8 +100,9 @@ def admit(
         return None, why
     if isinstance(message, (SubmitJob, ForkJob)) and message.client != client:
         return _encoder.encode(msgspec.structs.replace(message, client=client)), None
-    if isinstance(message, LookAtPage) and message.browser is not None:
-        # the page to put back comes from the log, never from a client (whose state could
-        # name another run's stored cookies)
-        return _encoder.encode(msgspec.structs.replace(message, browser=None)), None
+    if isinstance(message, LookAtPage) and (message.browser is not None or message.allow_hosts):
+        # the page to put back and the hosts it may reach come from the log, never from a
+        # client (whose state could name another run's stored cookies, or other hosts)
+        cleared = msgspec.structs.replace(message, browser=None, allow_hosts=[])
+        return _encoder.encode(cleared), None
     return payload, None

