@@ -353,8 +353,7 @@ class RepairDeclined(_Msg, frozen=True):
 
 
 class LookAtPage(_Msg, frozen=True):
-    """Client -> Node Runner: what the run's browser shows now (put back as recorded when
-    this runner has no page for it)."""
+    """Client -> Node Runner: what the run's browser shows now (put back if need be)."""
 
     command_id: str
     run_id: str

@@ -15,6 +15,7 @@ import yaml
 
 from weboter.runtime.ai.gateway import failure_of, generate_workflow
 from weboter.runtime.ai.models import configured
+from weboter.runtime.cli.detail import printable
 from weboter.runtime.core.analysis import analyse
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import EnvSource
@@ -112,9 +113,9 @@ def cmd_repair(args: argparse.Namespace) -> int:
     found = suggest_repair(model, db, run_id, aria=aria, env=env)
     action = found.action
     shown = {k: v for k, v in msgspec.to_builtins(action).items() if k != "reason"}
-    text = (
+    text = (  # the model's words are shown, never obeyed by the terminal
         f"run {found.run_id}: the model suggests {action.kind} (confidence "
-        f"{found.confidence:.2f})\n  why: {action.reason}\n  {json.dumps(shown)}"
+        f"{found.confidence:.2f})\n  why: {printable(action.reason)}\n  {json.dumps(shown)}"
     )
     if found.held:
         text += f"\n  {found.held} (look at it before you say yes)"

@@ -83,7 +83,9 @@ class Finder:
     """One secret (`path` -> `secret`): where it stands in a text, and the marker for each
     place (`mark(encoding)` makes a marker)."""
 
-    def __init__(self, path: str, secret: str, mark: Callable[[str, str], str]) -> None:
+    def __init__(
+        self, path: str, secret: str, mark: Callable[[str, str], str], *, everywhere: bool = False
+    ) -> None:
         self.secret = secret
         self.plain = mark(path, "")
         self._mark = lambda encoding: mark(path, encoding)
@@ -95,12 +97,14 @@ class Finder:
         self.whole = {form: mark(path, name) for form, name in named.items()}
         self.whole[secret] = self.plain
         self._forms = sorted(self.whole, key=lambda f: -len(f))
-        long = len(secret) >= MIN_SUBSTRING_SECRET
+        # `everywhere`: inside longer text whatever its length (what goes to a model)
+        long = everywhere or len(secret) >= MIN_SUBSTRING_SECRET
         runs = _ASCII_ALNUM.findall(secret)
         self.anchor = max(runs, key=len) if runs else ""
         # replaced wherever they stand: every named form (a short secret: those long enough
         # to be told from other text), split by whether they hold the anchor
         exact = [f for f in self._forms if long or len(f) >= MIN_SUBSTRING_SECRET]
+        exact = [f for f in exact if f]
         self._anchored = [f for f in exact if self.anchor in f]
         self._unanchored = [f for f in exact if self.anchor not in f]
         self.pattern = re.compile("".join(map(char_pattern, secret))) if long else None

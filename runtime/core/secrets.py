@@ -74,13 +74,14 @@ def _redact_text(text: str, finders: tuple[Finder, ...]) -> str:
             if len(text) < finder.shortest:
                 continue
             if "\x00" in text:  # an earlier secret's marker is never looked into
-                text = _outside_markers(text, functools.partial(step, finder))
+                text = outside_markers(text, functools.partial(step, finder))
             else:
                 text = step(finder, text)
     return text
 
 
-def _outside_markers(text: str, redact: Callable[[str], str]) -> str:
+def outside_markers(text: str, redact: Callable[[str], str]) -> str:
+    """`redact` applied to the text between markers (a marker is never looked into)."""
     pieces, at = [], 0
     for found in MARKER.finditer(text):
         pieces += [redact(text[at : found.start()]), found.group(0)]

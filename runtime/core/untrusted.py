@@ -10,41 +10,31 @@ base64), by its reference `$env{name}`. A model never needs a secret's value, on
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from weboter.runtime.core.encodings import ENCODINGS
-from weboter.runtime.core.references import MARKER, MISSING, EnvSource, display, references_in
-from weboter.runtime.core.secrets import redact
+from weboter.runtime.core.references import MISSING, EnvSource, display, marker, references_in
+from weboter.runtime.core.secret_forms import Finder
+from weboter.runtime.core.secrets import outside_markers, redact
 
 
 def scrub(text: str, secrets: Mapping[str, Any]) -> str:
     """`text` with every secret (reference path -> value; a group's values too) replaced by
-    `$env{path}`, whatever its length: first as the log redacts (also inside longer text that
-    was then encoded), then every remaining occurrence of a value, as it is or in a named
-    encoding, however short."""
+    `$env{path}`, whatever its length: as the log redacts, and also a short secret inside
+    longer text, as it is, escaped or inside longer base64 (runtime/core/secret_forms.py)."""
     flat = dict(_flat(secrets))
     if not flat:
         return text
-    redacted = redact(text, flat)
-    forms: dict[str, str] = {}
-    for path, secret in flat.items():
-        for encode in ENCODINGS.values():
-            forms.setdefault(encode(secret), path)
-        forms[secret] = path
-    ordered = sorted(forms, key=len, reverse=True)  # the longest first: no half-match
-    pieces, at = [], 0
-    for found in [*MARKER.finditer(redacted), None]:  # a marker is never looked into
-        end = found.start() if found is not None else len(redacted)
-        piece = redacted[at:end]
-        for form in ordered:
-            if form and form in piece:
-                piece = piece.replace(form, f"$env{{{forms[form]}}}")
-        pieces.append(piece)
-        if found is not None:
-            pieces.append(found.group(0))
-            at = found.end()
-    return str(display("".join(pieces)))
+    found = redact(text, flat)
+    finders = [
+        Finder(path, secret, marker, everywhere=True)
+        for path, secret in sorted(flat.items(), key=lambda item: -len(item[1]))
+    ]
+    for step in (Finder.exact, Finder.variants):
+        for finder in finders:
+            found = outside_markers(found, functools.partial(step, finder))
+    return str(display(found))
 
 
 def secrets_of(value: Any, env: EnvSource) -> dict[str, Any]:
