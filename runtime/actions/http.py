@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Plugin
+from weboter.runtime.core.hosts import WIDEN
 from weboter.runtime.errors import ActionError
 
 
@@ -29,8 +30,7 @@ def _client(ctx: ActionContext, timeout: float) -> httpx.AsyncClient:
         if why is not None:
             raise ActionError(
                 f"node {ctx.node_id!r}: {request.method} {request.url} was refused: {why}",
-                hint="a person widens the run's reach: --allow-host HOST (on the process that "
-                "runs the nodes) and the workflow's allow_hosts",
+                hint=WIDEN,
             )
 
     return httpx.AsyncClient(

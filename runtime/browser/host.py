@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from weboter.runtime.browser.gate import Gate
-from weboter.runtime.core.hosts import HostRule, host_rule
+from weboter.runtime.core.hosts import WIDEN, HostRule, host_rule
 from weboter.runtime.errors import ActionError, WeboterError
 from weboter.runtime.store.workspace import PathRefused, Workspace
 
@@ -136,8 +136,7 @@ class RunSession:
         if why is not None:
             raise ActionError(
                 f"{url} is out of this run's reach: {why}",
-                hint="a person widens it: --allow-path DIR for files; --allow-host HOST on the "
-                "process that runs the nodes and the workflow's allow_hosts for hosts",
+                hint=WIDEN,
             )
 
     def file_refusal(self, path: str) -> str | None:

@@ -17,6 +17,7 @@ from weboter.runtime.browser.support import (
     timeout_ms,
 )
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Plugin
+from weboter.runtime.core.hosts import WIDEN
 from weboter.runtime.errors import ActionError
 
 Inputs = dict[str, Any]
@@ -76,8 +77,7 @@ def _out_of_reach(ctx: ActionContext, url: str, refused: list[str]) -> None:
     if refused:
         raise ActionError(
             f"node {ctx.node_id!r}: opening {url} was refused: {refused[0]}",
-            hint="a person widens the run's reach: --allow-host HOST (on the process that runs "
-            "the nodes) and the workflow's allow_hosts; --allow-path DIR for files",
+            hint=WIDEN,
         )
 
 

@@ -21,6 +21,11 @@ from urllib.parse import urlsplit
 
 _PATTERN = re.compile(r"^(\*\.)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?$")
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+# what every refusal of a run's reach says to do
+WIDEN = (
+    "a person widens the run's reach: --allow-host HOST (on the process that runs the nodes) "
+    "and the workflow's allow_hosts for hosts; --allow-path DIR for files"
+)
 
 
 def pattern_fault(pattern: object) -> str | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from weboter.runtime.core.encodings import encode_as, shown
@@ -76,6 +76,10 @@ def lookup(data: Any, path: str) -> Any:
     return current
 
 
+# caches made from `$env` values (runtime/core/secrets.py): cleared when a run's own go
+FORGETTING: list[Callable[[], None]] = []
+
+
 class EnvSource:
     """The `$env` scope: an env file's nested values, then the process environment.
 
@@ -108,8 +112,11 @@ class EnvSource:
             self._runs[run_id] = as_text(merged)
 
     def forget(self, run_id: str) -> None:
-        """Drop a run's values (it ended; a fork of it is given values of its own)."""
-        self._runs.pop(run_id, None)
+        """Drop a run's values (it ended; a fork of it is given values of its own), and
+        whatever this process keeps made from them (redaction's patterns)."""
+        if self._runs.pop(run_id, None) is not None:
+            for clear in FORGETTING:
+                clear()
 
     def own(self) -> dict[str, Any]:
         """The env file's values (sent with a run to an engine in another process)."""

@@ -22,7 +22,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from weboter.runtime.core.references import MARKER, marker
+from weboter.runtime.core.references import FORGETTING, MARKER, marker
 from weboter.runtime.core.secret_forms import Finder
 
 
@@ -104,3 +104,12 @@ def _neutralise(value: Any) -> Any:
     if isinstance(value, list):
         return [_neutralise(v) for v in value]
     return value
+
+
+def _forget() -> None:
+    """A run's own `$env` values are dropped when it ends: so are the patterns made of them."""
+    _finders.cache_clear()
+    _finder.cache_clear()
+
+
+FORGETTING.append(_forget)

@@ -11,13 +11,13 @@ is refused, not used: anyone of them may have read it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import stat
 from pathlib import Path
 
 from weboter.runtime.errors import UsageError
+from weboter.runtime.store.private import FOLDER_MODE, create_private, private_folder, tighten
 
 TOKEN_FILE = "mcp.token"  # noqa: S105 - the file's name, not a token
 MIN_LENGTH = 16  # characters of a token given with --token / --token-file
@@ -31,9 +31,10 @@ def token_path(db_path: Path) -> Path:
 def kept_token(db_path: Path) -> str:
     """The token in `keys/mcp.token` beside the log, made (random, 0600) on first use."""
     path = token_path(db_path)
-    _private_folder(path.parent)
-    if not path.exists():
-        _make(path)
+    private_folder(path.parent)
+    tighten(path.parent, FOLDER_MODE)  # a keys/ folder made wider before
+    if not path.exists():  # another server made at the same moment: that one is the token
+        create_private(path, (secrets.token_urlsafe(32) + "\n").encode())
     return read_token(path)
 
 
@@ -69,34 +70,3 @@ def checked(token: str, where: str) -> str:
             hint="make one with: openssl rand -hex 24",
         )
     return token
-
-
-def _private_folder(folder: Path) -> None:
-    """`folder` exists with mode 0700 (mkdir's mode is cut by the umask; an older folder may
-    have been made wider)."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if stat.S_IMODE(folder.stat().st_mode) != 0o700:
-        try:
-            folder.chmod(0o700)
-        except OSError as exc:
-            raise UsageError(
-                f"cannot make {folder} private (mode 0700): {exc.strerror}",
-                hint="the folder must belong to the account that runs `weboter mcp`",
-            ) from exc
-
-
-def _make(path: Path) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-    descriptor = os.open(temporary, flags, 0o600)  # the umask may only narrow it
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), 0o600)  # exactly 0600 whatever the umask
-            handle.write(secrets.token_urlsafe(32) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        # another server made it meanwhile: that one is the token
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)

@@ -81,6 +81,26 @@ def replace_private(path: Path, data: bytes) -> None:
         raise
 
 
+def create_private(path: Path, data: bytes) -> bool:
+    """Make `path` holding `data`, 0600, unless it exists (False then: another process may
+    have made it meanwhile, and that one stands). Never readable by others, not even while it
+    is written: a temporary file opened 0600 is filled, then linked into place."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(descriptor, FILE_MODE)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
 def create_log_file(path: Path) -> None:
     """Make an empty log file 0600 before SQLite opens it, so that SQLite gives its -wal and
     -shm files the same mode (it copies the log file's). An empty file is an empty database."""

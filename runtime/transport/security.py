@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 import zmq
 from zmq.auth.thread import ThreadAuthenticator
 
-from weboter.runtime.store.private import private_folder, replace_private
+from weboter.runtime.store.private import create_private, private_folder, replace_private
 from weboter.runtime.transport.peers import Refusals
 
 _log = logging.getLogger(__name__)
@@ -122,10 +121,8 @@ def _key_file(path: Path) -> tuple[bytes, bytes]:
     if not path.exists():
         private_folder(path.parent)  # keys/ and any folder above it made here: 0700
         public, secret = zmq.curve_keypair()
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.fchmod(descriptor, 0o600)  # whatever the umask
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump({"public": public.decode(), "secret": secret.decode()}, handle)
+        pair = {"public": public.decode(), "secret": secret.decode()}
+        create_private(path, json.dumps(pair).encode())  # 0600 (or another process's pair)
     keys = json.loads(path.read_text(encoding="utf-8"))
     return keys["public"].encode(), keys["secret"].encode()
 
