@@ -57,7 +57,7 @@ class RestoreReport(msgspec.Struct, frozen=True, omit_defaults=True):
     duration_ms: float = 0.0
 
 
-class Frame(msgspec.Struct, omit_defaults=True):
+class Frame(msgspec.Struct, frozen=True, omit_defaults=True):
     """One active flow. The root flow is frame 0; a `SubFlow` node pushes one."""
 
     flow_path: list[str]
@@ -67,7 +67,7 @@ class Frame(msgspec.Struct, omit_defaults=True):
     loops: dict[str, int] = {}  # LoopUntil node id -> times looped back since entered
 
 
-class RunState(msgspec.Struct, omit_defaults=True):
+class RunState(msgspec.Struct, frozen=True, omit_defaults=True):
     run_id: str
     workflow: Workflow
     status: RunStatus = RunStatus.LOADED

@@ -11,7 +11,6 @@ import argparse
 import graphlib
 import json
 import re
-import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -398,7 +397,3 @@ def fork_request(args: argparse.Namespace, run_id: str) -> dict[str, Any]:
         "max_nodes": args.max_nodes,
         "on_error": args.on_error,
     }
-
-
-def show(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)

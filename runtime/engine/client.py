@@ -25,6 +25,7 @@ from weboter.runtime.transport.addresses import (
 from weboter.runtime.transport.subscriber import subscribe
 from weboter.schemas.context import NodeModifications
 from weboter.schemas.messages import (
+    REJECTED,
     CommandRejected,
     Committed,
     Drive,
@@ -329,8 +330,9 @@ class EngineClient:
                 message = None
             if isinstance(message, RunEnded) and message.run_id in run_ids:
                 # the stream may still carry the run's last events (they are published within
-                # ms of their commit, the end comes by another path): wait for them, briefly
-                until = time.monotonic() + 1.0
+                # ms of their commit, the end comes by another path): wait for them, briefly —
+                # unless the run was not driven at all (refused): no event will come
+                until = time.monotonic() + (0.0 if message.status == REJECTED else 1.0)
                 while self.follow and message.run_id not in rested and time.monotonic() < until:
                     show(20)
                 return message
