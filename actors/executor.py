@@ -12,11 +12,11 @@ runs exactly one node per `Step` command, then the run is PAUSED.
 from __future__ import annotations
 
 import logging
-import uuid
 
 import msgspec
 
 from weboter.runtime.core.hooks import HookRegistry, PreNode
+from weboter.runtime.core.ids import new_command_id
 from weboter.runtime.core.plan import DRIVEN
 from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import (
@@ -57,10 +57,6 @@ from weboter.schemas.state import RunStatus
 from weboter.schemas.workflow import OnError
 
 log = logging.getLogger(__name__)
-
-
-def new_command_id() -> str:
-    return uuid.uuid4().hex
 
 
 class Executor(MessageActor):

@@ -142,3 +142,34 @@ def test_big_modules_and_functions() -> None:
                 if length > 65 and "# table" not in first:
                     too_long.append(f"{name}.{node.name}: {length} lines")
     assert too_long == []
+
+
+# the commands that change a run: made by the run handle (runtime/engine/handle.py) only
+RUN_COMMANDS = {
+    "SetBreakpoint",
+    "ClearBreakpoint",
+    "SetVariable",
+    "PatchNode",
+    "AddNode",
+    "JumpTo",
+    "Rewind",
+    "PauseRun",
+    "ApplyRepair",
+    "RejectRepair",
+    "SuggestRepair",
+}
+FRONT_ENDS = ("weboter.runtime.cli", "weboter.runtime.mcp", "weboter.runtime.ui")
+
+
+def test_no_front_end_builds_a_command_itself() -> None:
+    """The CLI, the terminal debugger, MCP and the UI change a run through its handle."""
+    builders = []
+    for name, path in modules().items():
+        if not name.startswith(FRONT_ENDS) and name != "weboter.runtime.engine.client":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("weboter"):
+                made = RUN_COMMANDS & {a.name for a in node.names}
+                builders += [f"{name}: {m}" for m in sorted(made)]
+    assert builders == []

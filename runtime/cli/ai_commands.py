@@ -19,11 +19,11 @@ from weboter.runtime.cli.detail import printable
 from weboter.runtime.core.analysis import analyse
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import EnvSource
-from weboter.runtime.engine.commands import commit, modify_runtime, suggest_repair
+from weboter.runtime.engine.commands import modify_runtime, suggest_repair
 from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.handle import RunHandle, through_log
 from weboter.runtime.engine.settings import Settings, default_db
 from weboter.runtime.errors import UsageError
-from weboter.schemas.messages import RejectRepair
 from weboter.schemas.state import BrowserState
 
 Out = Callable[[argparse.Namespace, Any, str], None]
@@ -132,13 +132,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
         applied, why = modify_runtime(db, found.run_id, found.seq, action, source=source, env=env)
     elif asked:  # a person said no: that is recorded (without a terminal, nobody was asked)
         why = "not applied: declined"
-        commit(
-            db,
-            found.run_id,
-            lambda c, r, x: RejectRepair(
-                command_id=c, run_id=x, reply_to=r, action=action, reason="not confirmed"
-            ),
-        )
+        RunHandle(found.run_id, through_log(db, env)).reject(action, "not confirmed")
     said = f"applied; go on: weboter continue {found.run_id[:8]}" if applied else why
     if asked:
         text = ""  # it was shown when asking

@@ -11,14 +11,12 @@ import argparse
 import graphlib
 import json
 import re
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
 
-from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli import compare
 from weboter.runtime.cli.common import (
     add_max_nodes,
@@ -27,27 +25,15 @@ from weboter.runtime.cli.common import (
     parse_value,
     seq_number,
 )
-from weboter.runtime.core.decide import Command, Decider
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.loader import parse_text
 from weboter.runtime.core.references import EnvSource
-from weboter.runtime.engine.commands import breakpoint_at, commit
 from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.handle import Done, RunHandle, breakpoint_at, through_log
 from weboter.runtime.errors import UsageError
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
-from weboter.runtime.store.runstore import RunStore
 from weboter.schemas.context import NodeModifications
-from weboter.schemas.messages import (
-    AddNode,
-    ClearBreakpoint,
-    JumpTo,
-    PatchNode,
-    PauseRun,
-    Rewind,
-    SetBreakpoint,
-    SetVariable,
-)
 from weboter.schemas.state import RunState
 from weboter.schemas.workflow import Node
 
@@ -102,18 +88,14 @@ def add_commands(  # table: the parser
     )
     p.set_defaults(
         handler=lambda a: _send(
-            a,
-            lambda c, r, run: PauseRun(command_id=c, run_id=run, reply_to=r),
-            "pause requested (it pauses after the node in flight)",
+            a, lambda run: run.pause(), "pause requested (it pauses after the node in flight)"
         )
     )
     p = command("unbreak", "clear a breakpoint")
     p.add_argument("id")
     p.set_defaults(
         handler=lambda a: _send(
-            a,
-            lambda c, r, run: ClearBreakpoint(command_id=c, run_id=run, reply_to=r, id=a.id),
-            f"breakpoint {a.id} cleared",
+            a, lambda run: run.clear_breakpoint(a.id), f"breakpoint {a.id} cleared"
         )
     )
     p = command(
@@ -133,13 +115,7 @@ def add_commands(  # table: the parser
     p.set_defaults(handler=cmd_set)
     p = command("jump", "make a resting run go on at another node of its current flow")
     p.add_argument("node")
-    p.set_defaults(
-        handler=lambda a: _send(
-            a,
-            lambda c, r, run: JumpTo(command_id=c, run_id=run, reply_to=r, node_id=a.node),
-            f"next node: {a.node}",
-        )
-    )
+    p.set_defaults(handler=lambda a: _send(a, lambda run: run.jump(a.node), f"next node: {a.node}"))
     p = command(
         "patch",
         "change nodes of a resting run: FILE maps node ids to {inputs, params, control, "
@@ -157,11 +133,7 @@ def add_commands(  # table: the parser
         "across the whole log)",
     )
     p.set_defaults(
-        handler=lambda a: _send(
-            a,
-            lambda c, r, run: Rewind(command_id=c, run_id=run, reply_to=r, to_seq=a.to),
-            f"rewound to seq {a.to}",
-        )
+        handler=lambda a: _send(a, lambda run: run.rewind(a.to), f"rewound to seq {a.to}")
     )
     p = command(
         "fork", "start a new run from any event of any run, with changes", [common, browser]
@@ -220,12 +192,16 @@ def _db(args: argparse.Namespace) -> Path:
     return Path(args.db) if args.db else default_db()
 
 
-def _send(args: argparse.Namespace, make: Callable[[str, str, str], Command], done: str) -> int:
-    """Commit one command through the write path, here: no engine is started. On a run that
-    another process drives, that process sees it at its next node (it re-reads the run)."""
+def handle(args: argparse.Namespace, run_id: str) -> RunHandle:
+    """The run, its changes committed through the write path here (no engine is started),
+    deciding with this shell's `$env`. On a run that another process drives, that process
+    sees a change at its next node (it re-reads the run)."""
+    return RunHandle(run_id, through_log(_db(args), EnvSource(holder="this command")))
+
+
+def _send(args: argparse.Namespace, act: Callable[[RunHandle], Done], done: str) -> int:
     run_id, _ = resolve(args, args.run)
-    outcome = commit(_db(args), run_id, make, EnvSource(holder="this command"))
-    seqs = [e.seq for e in outcome.events]
+    seqs = act(handle(args, run_id)).seqs
     args.out(
         args,
         {"run_id": run_id, "seqs": seqs, "done": done},
@@ -248,11 +224,7 @@ def cmd_break(args: argparse.Namespace) -> int:
             hint="e.g. weboter break RUN read_price --after",
         )
     bp = breakpoint_at(when, args.node, args.condition, once=args.once, id_=args.id)
-    return _send(
-        args,
-        lambda c, r, run: SetBreakpoint(command_id=c, run_id=run, reply_to=r, breakpoint=bp),
-        f"breakpoint {bp.id} set",
-    )
+    return _send(args, lambda run: run.set_breakpoint(bp), f"breakpoint {bp.id} set")
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -270,9 +242,7 @@ def cmd_set(args: argparse.Namespace) -> int:
         scope, key = named.group(1), named.group(2)
     return _send(
         args,
-        lambda c, r, run: SetVariable(
-            command_id=c, run_id=run, reply_to=r, name=key, value=value, scope=scope
-        ),
+        lambda run: run.set_variable(key, value, scope),
         f"{scope} variable {key} = {json.dumps(value)}",
     )
 
@@ -301,25 +271,16 @@ def cmd_patch(args: argparse.Namespace) -> int:
     patches = read_patches(args.file)
     run_id, state = resolve(args, args.run)
     known = index_for(state.workflow).nodes.get(tuple(state.frame.flow_path), {})
-    seqs: list[int] = []
     added = _in_order({n: c for n, c in patches.items() if n not in known and c.action})
-    commands: list[Command] = [
-        _add(run_id, _new_node(n, patches[n]), uuid.uuid4().hex, "") for n in added
-    ]
-    commands += [  # after the new nodes, so that patched edges can lead to them
-        _patch(run_id, n, c, uuid.uuid4().hex, "") for n, c in patches.items() if n not in added
-    ]
-    dry = state  # all or nothing: every change is decided (and validated) before one is kept
-    decider = Decider(default_catalog(), EnvSource())
-    for command in commands:
-        dry = decider.decide(dry, command).after
-    log = EventLog(_db(args), create=False)
-    try:
-        store = RunStore(log, default_catalog(), EnvSource())
-        for command in commands:
-            seqs += [e.seq for e in store.execute(command).events]
-    finally:
-        log.close()
+    # the new nodes first, so that patched edges can lead to them; all of it or none of it
+    seqs = (
+        handle(args, run_id)
+        .change_nodes(
+            [_new_node(n, patches[n]) for n in added],
+            {n: c for n, c in patches.items() if n not in added},
+        )
+        .seqs
+    )
     patched = [n for n in patches if n not in added]
     text = f"run {run_id}: patched {', '.join(patched) or 'nothing'}"
     if added:
@@ -353,18 +314,6 @@ def _in_order(new: dict[str, NodeModifications]) -> list[str]:
             f"the new nodes {', '.join(exc.args[1])} lead to each other in a circle",
             hint="add them in two patches: first with a next node that exists, then the edge",
         ) from exc
-
-
-def _add(run_id: str, node: Node, command_id: str, reply_to: str) -> AddNode:
-    return AddNode(command_id=command_id, run_id=run_id, reply_to=reply_to, node=node)
-
-
-def _patch(
-    run_id: str, node_id: str, changes: NodeModifications, command_id: str, reply_to: str
-) -> PatchNode:
-    return PatchNode(
-        command_id=command_id, run_id=run_id, reply_to=reply_to, node_id=node_id, changes=changes
-    )
 
 
 def cmd_debug(args: argparse.Namespace) -> int:

@@ -18,21 +18,13 @@ from typing import Any, Literal
 
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.engine.client import EngineClient, JobRejected
+from weboter.runtime.engine.handle import RunHandle, through_engine
 from weboter.runtime.errors import IllegalTransition
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.private import open_private, private_folder
 from weboter.runtime.store.projection import state_at, variables_of
 from weboter.runtime.store.verify import history, step_back
 from weboter.schemas.context import NodeModifications, RepairAction
-from weboter.schemas.messages import (
-    ApplyRepair,
-    ClearBreakpoint,
-    JumpTo,
-    PatchNode,
-    Rewind,
-    SetBreakpoint,
-    SetVariable,
-)
 from weboter.schemas.state import Breakpoint, RunState
 
 HELP = """commands:
@@ -62,6 +54,11 @@ class Debugger:
         self.db_path = db_path
         self.run_id = run_id
         self.say = say
+
+    @property
+    def run(self) -> RunHandle:
+        """The run being debugged (a fork replaces it), its commands sent to the engine."""
+        return RunHandle(self.run_id, through_engine(self.client))
 
     def state(self) -> RunState:
         log = EventLog(self.db_path, create=False)
@@ -183,15 +180,11 @@ class Debugger:
                 node_id=args[0],
                 once=once,
             )
-        self.client.command(
-            lambda c, r: SetBreakpoint(command_id=c, run_id=self.run_id, reply_to=r, breakpoint=bp)
-        )
+        self.run.set_breakpoint(bp)
         self.say(f"breakpoint {bp.id} set")
 
     def do_clear(self, args: list[str]) -> None:
-        self.client.command(
-            lambda c, r: ClearBreakpoint(command_id=c, run_id=self.run_id, reply_to=r, id=args[0])
-        )
+        self.run.clear_breakpoint(args[0])
         self.say(f"breakpoint {args[0]} cleared")
 
     def do_step(self, args: list[str]) -> None:
@@ -218,10 +211,7 @@ class Debugger:
         state = self.state()
         if state.status != "ERROR":
             raise ValueError(f"the run is {state.status}; {kind} is for a run waiting in ERROR")
-        action = RepairAction(kind=kind, node_id=state.current_node, reason="weboter debug")
-        self.client.command(
-            lambda c, r: ApplyRepair(command_id=c, run_id=self.run_id, reply_to=r, action=action)
-        )
+        self.run.repair(RepairAction(kind=kind, node_id=state.current_node, reason="weboter debug"))
         self.say(f"{kind} of {state.current_node} recorded; going on")
         self.do_continue([])
 
@@ -231,9 +221,7 @@ class Debugger:
             target, node_id = step_back(log, self.run_id)
         finally:
             log.close()
-        self.client.command(
-            lambda c, r: Rewind(command_id=c, run_id=self.run_id, reply_to=r, to_seq=target)
-        )
+        self.run.rewind(target)
         self.say(f"back before {node_id} (rewound to seq {target})")
         self.do_where([])
 
@@ -243,11 +231,7 @@ class Debugger:
             raise ValueError("set needs NAME=VALUE")
         value = _json(raw)
         scope: Literal["flow", "global"] = "global" if "global" in args[1:] else "flow"
-        self.client.command(
-            lambda c, r: SetVariable(
-                command_id=c, run_id=self.run_id, reply_to=r, name=name, value=value, scope=scope
-            )
-        )
+        self.run.set_variable(name, value, scope)
         self.say(f"{scope} {name} = {json.dumps(value, default=str)}")
 
     def do_patch(self, args: list[str]) -> None:
@@ -267,17 +251,11 @@ class Debugger:
             changes = NodeModifications(action=str(value))
         else:
             raise ValueError(f"patch FIELD is inputs.X, params.X, control or action, not {field}")
-        self.client.command(
-            lambda c, r: PatchNode(
-                command_id=c, run_id=self.run_id, reply_to=r, node_id=node_id, changes=changes
-            )
-        )
+        self.run.patch(node_id, changes)
         self.say(f"node {node_id}: {field} = {json.dumps(value, default=str)}")
 
     def do_jump(self, args: list[str]) -> None:
-        self.client.command(
-            lambda c, r: JumpTo(command_id=c, run_id=self.run_id, reply_to=r, node_id=args[0])
-        )
+        self.run.jump(args[0])
         self.say(f"next node: {args[0]}")
 
     def do_fork(self, args: list[str]) -> None:

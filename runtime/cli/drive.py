@@ -8,7 +8,6 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from weboter.runtime.cli.remote_run import engine_for, remote_job, summary_sourc
 from weboter.runtime.core.decide import Decider
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.client import EngineClient
+from weboter.runtime.engine.handle import RunHandle, through_engine
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import IllegalTransition
 from weboter.runtime.store.eventlog import EventLog, to_record
@@ -39,7 +39,7 @@ from weboter.runtime.store.projection import state_at, variables_of
 from weboter.schemas.events import (
     RepairApplied,
 )
-from weboter.schemas.messages import REJECTED, Mode, RunEnded, SetBreakpoint, StartRun
+from weboter.schemas.messages import REJECTED, Mode, RunEnded, StartRun
 from weboter.schemas.state import Breakpoint
 from weboter.schemas.workflow import Workflow
 
@@ -159,18 +159,15 @@ def report(
     return 2 if bad_input and len(bad_input) == len(summaries) else 1
 
 
-def _set_breakpoint(run_id: str, bp: Breakpoint, command_id: str, reply_to: str) -> SetBreakpoint:
-    return SetBreakpoint(command_id=command_id, run_id=run_id, reply_to=reply_to, breakpoint=bp)
-
-
 def submit_job(client: EngineClient, workflow: Workflow, job: dict[str, Any]) -> str:
     """Create the run; set its breakpoints before it starts; start it."""
     breakpoints = job.pop("breakpoints", [])
     if not breakpoints:
         return client.submit(workflow, **job)
     run_id = client.submit(workflow, start=None, **job)
+    handle = RunHandle(run_id, through_engine(client))
     for bp in breakpoints:
-        client.command(partial(_set_breakpoint, run_id, bp))
+        handle.set_breakpoint(bp)
     client.cont(run_id)
     return run_id
 

@@ -8,12 +8,11 @@ import contextlib
 import signal
 import sys
 from collections.abc import Iterator
-from functools import partial
 from types import FrameType
 
 from weboter.runtime.engine.client import EngineClient
+from weboter.runtime.engine.handle import RunHandle, through_engine
 from weboter.runtime.errors import WeboterError
-from weboter.schemas.messages import PauseRun
 
 SIGINT_EXIT, SIGTERM_EXIT = 130, 143
 
@@ -42,17 +41,11 @@ def sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _interrupt(run_id: str, command_id: str, reply_to: str) -> PauseRun:
-    return PauseRun(
-        command_id=command_id, run_id=run_id, reply_to=reply_to, reason="interrupted", now=True
-    )
-
-
 def pause_now(client: EngineClient, runs: set[str], exc: KeyboardInterrupt) -> int:
     """Record each run as paused ("interrupted"), say so, and return the exit code."""
     for run_id in sorted(runs):
         try:
-            client.command(partial(_interrupt, run_id), timeout=10)
+            RunHandle(run_id, through_engine(client, 10)).pause("interrupted", now=True)
             said = f"run {run_id} interrupted: it is PAUSED; go on with `weboter continue {run_id}`"
         except WeboterError as refused:  # it had come to rest meanwhile
             said = f"run {run_id}: {refused.message}"

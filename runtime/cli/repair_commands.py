@@ -13,16 +13,13 @@ from typing import Any
 import yaml
 
 from weboter.runtime.cli import ai_commands
-from weboter.runtime.cli.debug_commands import resolve
+from weboter.runtime.cli.debug_commands import handle, resolve
 from weboter.runtime.core.loader import parse_text
-from weboter.runtime.core.references import EnvSource
-from weboter.runtime.engine.commands import commit
 from weboter.runtime.engine.settings import default_db
 from weboter.runtime.errors import UsageError
 from weboter.runtime.store.eventlog import EventLog
 from weboter.schemas.context import RepairAction
 from weboter.schemas.events import NodePatched, RepairApplied
-from weboter.schemas.messages import ApplyRepair
 
 Out = Callable[[argparse.Namespace, Any, str], None]
 
@@ -73,7 +70,6 @@ def add_commands(
 
 def _repairing(kind: str) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
-        db = Path(args.db) if args.db else default_db()
         run_id, state = resolve(args, args.run)
         if state.status != "ERROR":
             raise UsageError(
@@ -83,20 +79,15 @@ def _repairing(kind: str) -> Callable[[argparse.Namespace], int]:
                 "NODE` moves it",
             )
         action = RepairAction(kind=kind, node_id=state.current_node, reason=args.reason)  # type: ignore[arg-type]
-        outcome = commit(
-            db,
-            run_id,
-            lambda c, r, x: ApplyRepair(command_id=c, run_id=x, reply_to=r, action=action),
-            EnvSource(holder="this command"),  # a control that decides may read your $env
-        )
-        seqs = [e.seq for e in outcome.events]
+        done = handle(args, run_id).repair(action)  # a control that decides may read your $env
+        seqs = done.seqs
         if args.go_on:
             return int(args.drive_run(args, mode="continue"))
         args.out(
             args,
-            {"run_id": run_id, "seqs": seqs, "status": str(outcome.state.status)},
+            {"run_id": run_id, "seqs": seqs, "status": done.status},
             f"run {run_id}: {kind} of node {state.current_node} recorded; it is "
-            f"{outcome.state.status} (go on: weboter continue {run_id[:8]})",
+            f"{done.status} (go on: weboter continue {run_id[:8]})",
         )
         return 0
 

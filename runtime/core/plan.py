@@ -6,11 +6,10 @@ that drives the run, so nobody else folds events or reads the log to know what c
 
 from __future__ import annotations
 
-import os
-
 from msgspec.structs import replace
 
 from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.ids import new_command_id
 from weboter.runtime.core.repair import policy_of
 from weboter.schemas.messages import ExecuteNode
 from weboter.schemas.state import RunState, RunStatus
@@ -30,7 +29,7 @@ def plan(state: RunState, reply_to: str) -> ExecuteNode | None:
     if state.next_inputs is not None:  # a pre_node_execute hook changed them, for this run
         node = replace(node, inputs=state.next_inputs)
     return ExecuteNode(
-        command_id=os.urandom(16).hex(),  # as random as a uuid4, cheaper to make
+        command_id=new_command_id(),
         run_id=state.run_id,
         version=state.version,
         node=node,

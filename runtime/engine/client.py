@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import queue
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 import zmq
 
+from weboter.runtime.core.decide import Command
+from weboter.runtime.core.ids import new_command_id
 from weboter.runtime.engine.watch import RESTING_EVENTS
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.transport.addresses import (
@@ -35,7 +36,6 @@ from weboter.schemas.messages import (
     Message,
     Mode,
     PageLooked,
-    PauseRun,
     ResumeJob,
     RunEnded,
     Step,
@@ -75,7 +75,7 @@ class EngineClient:
         """`watch`: an engine in another process is watched (its heartbeats), so that a wait
         goes on across its restarts (runtime/engine/watch.py)."""
         self.engine = engine
-        self.address = f"client-{uuid.uuid4().hex[:12]}"
+        self.address = f"client-{new_command_id()[:12]}"
         self.mailbox = engine.bridge.mailbox(self.address)
         self.outbox = engine.bridge.outbox()
         self.sub = engine.event_socket()
@@ -148,7 +148,7 @@ class EngineClient:
         node budget (None: the engine's setting; 0: none). `env`: `$env` values for this run
         only, looked up before the engine's own (kept in memory, never logged). `on_error`:
         what a failing node does unless it says (None: the engine's setting)."""
-        command_id = command_id or uuid.uuid4().hex
+        command_id = command_id or new_command_id()
         self.outbox.send(
             LAUNCHER,
             SubmitJob(
@@ -165,12 +165,12 @@ class EngineClient:
         )
         return self._reply(command_id, timeout).run_id
 
-    def command(self, make: Callable[[str, str], Message], *, timeout: float = 30.0) -> Committed:
-        """Send a state-changing command to the State Manager; its committed events.
-        `make(command_id, reply_to)` builds it. JobRejected says why it was refused."""
-        command_id = uuid.uuid4().hex
-        self.outbox.send(STATE_MANAGER, make(command_id, self.address))
-        found = self._answer(command_id, timeout, Committed)
+    def send_command(self, command: Command, *, timeout: float = 30.0) -> Committed:
+        """Send a state-changing command (made by the run handle, runtime/engine/handle.py,
+        `reply_to` this client's address) to the State Manager; its committed events.
+        JobRejected says why it was refused."""
+        self.outbox.send(STATE_MANAGER, command)
+        found = self._answer(command.command_id, timeout, Committed)
         assert isinstance(found, Committed)
         return found
 
@@ -190,7 +190,7 @@ class EngineClient:
         """A new run from `run_id` right after event `at_seq`; returns its id. `max_nodes`: a
         new node budget counted from the fork point (None: the parent's). `env`: as `submit`'s,
         over the parent's. `on_error`: None keeps the parent's."""
-        command_id = uuid.uuid4().hex
+        command_id = new_command_id()
         self.outbox.send(
             LAUNCHER,
             ForkJob(
@@ -213,7 +213,7 @@ class EngineClient:
     ) -> PageLooked:
         """What the run's page shows (its browser put back as recorded in `browser` when the
         engine has none for it): URL, title, ARIA text, a screenshot artifact."""
-        command_id = uuid.uuid4().hex
+        command_id = new_command_id()
         ask = LookAtPage(
             command_id=command_id, run_id=run_id, reply_to=self.address, browser=browser
         )
@@ -226,21 +226,14 @@ class EngineClient:
         """Continue a LOADED, PAUSED (or ERROR: retry) run; `wait` for it to rest."""
         self.outbox.send(
             CONTINUOUS_EXECUTOR,
-            Drive(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address),
-        )
-
-    def pause(self, run_id: str, *, timeout: float = 30.0) -> Committed:
-        """Ask a running run to pause at its next node boundary (recorded at once, in the log);
-        `wait` sees it PAUSED. JobRejected if it is not running."""
-        return self.command(
-            lambda c, r: PauseRun(command_id=c, run_id=run_id, reply_to=r), timeout=timeout
+            Drive(command_id=new_command_id(), run_id=run_id, reply_to=self.address),
         )
 
     def stop(self, run_id: str) -> None:
         """Stop a run now (an in-flight action is cancelled); `wait` sees it STOPPED."""
         self.outbox.send(
             CONTINUOUS_EXECUTOR,
-            Stop(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address),
+            Stop(command_id=new_command_id(), run_id=run_id, reply_to=self.address),
         )
 
     def step(self, run_id: str, *, over: bool = False, timeout: float = 30.0) -> RunEnded:
@@ -253,7 +246,7 @@ class EngineClient:
         """Ask for one step; `wait` sees the run rest (PAUSED) after it."""
         self.outbox.send(
             STEP_EXECUTOR,
-            Step(command_id=uuid.uuid4().hex, run_id=run_id, reply_to=self.address, over=over),
+            Step(command_id=new_command_id(), run_id=run_id, reply_to=self.address, over=over),
         )
         return run_id
 
@@ -267,7 +260,7 @@ class EngineClient:
     ) -> str:
         """Take up a run whose process died; `expect_version`: only if it is still there (a
         second process resuming it at the same time is refused)."""
-        command_id = uuid.uuid4().hex
+        command_id = new_command_id()
         self.outbox.send(
             LAUNCHER,
             ResumeJob(

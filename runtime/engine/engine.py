@@ -14,7 +14,6 @@ import contextlib
 import logging
 import threading
 import uuid
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from weboter.runtime.core.hooks import HookRegistry
 from weboter.runtime.core.inline import Inline
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.client import EngineClient
+from weboter.runtime.engine.handle import RunHandle, through_engine
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.artifacts import ArtifactStore
@@ -47,7 +47,6 @@ from weboter.runtime.transport.memory import MemoryBridge
 from weboter.runtime.transport.owners import RunOwners
 from weboter.runtime.transport.seam import Transport
 from weboter.runtime.transport.security import start_authenticator
-from weboter.schemas.messages import PauseRun
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +222,7 @@ class Engine:
         with self.client(follow=False) as client:
             for run_id in runs:
                 try:
-                    client.command(partial(_pausing, run_id, reason), timeout=10)
+                    RunHandle(run_id, through_engine(client, 10)).pause(reason, now=True)
                     paused.append(run_id)
                 except WeboterError:  # it came to rest meanwhile
                     continue
@@ -254,9 +253,3 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _pausing(run_id: str, reason: str, command_id: str, reply_to: str) -> PauseRun:
-    return PauseRun(
-        command_id=command_id, run_id=run_id, reply_to=reply_to, reason=reason, now=True
-    )

@@ -13,20 +13,10 @@ from typing_extensions import TypedDict
 
 from weboter.runtime.core.limits import check_value
 from weboter.runtime.core.references import EnvSource
-from weboter.runtime.engine.commands import breakpoint_at, commit
+from weboter.runtime.engine.handle import Done, RunHandle, breakpoint_at, through_log
 from weboter.runtime.errors import UsageError
 from weboter.runtime.mcp.common import Log, clear_errors
 from weboter.schemas.context import NodeModifications, RepairAction
-from weboter.schemas.messages import (
-    ApplyRepair,
-    ClearBreakpoint,
-    JumpTo,
-    PatchNode,
-    PauseRun,
-    Rewind,
-    SetBreakpoint,
-    SetVariable,
-)
 
 
 class Committed(TypedDict):
@@ -39,18 +29,13 @@ class Committed(TypedDict):
 def register_debugging(  # table: one tool per entry
     server: MCPServer, log: Log, env: EnvSource
 ) -> None:
-    def run_of(run_id: str) -> str:
+    def run_of(run_id: str) -> RunHandle:
+        """The run (by id or prefix), its changes committed here with the server's `$env`."""
         with log() as events:
-            return events.resolve_run_id(run_id)
+            return RunHandle(events.resolve_run_id(run_id), through_log(log.path, env))
 
-    def done(run_id: str, make: Any, what: str) -> Committed:
-        outcome = commit(log.path, run_id, make, env)
-        return {
-            "run_id": run_id,
-            "done": what,
-            "seqs": [e.seq for e in outcome.events],
-            "status": str(outcome.state.status),
-        }
+    def said(done: Done, what: str) -> Committed:
+        return {"run_id": done.run_id, "done": what, "seqs": done.seqs, "status": done.status}
 
     @server.tool()
     @clear_errors
@@ -69,22 +54,14 @@ def register_debugging(  # table: one tool per entry
         if when == "condition" and not condition:
             raise UsageError('a condition breakpoint needs condition, e.g. "page > 2"')
         bp = breakpoint_at(when, node_id, condition, once=once, id_=breakpoint_id)
-        run = run_of(run_id)
-        return done(
-            run,
-            lambda c, r, x: SetBreakpoint(command_id=c, run_id=x, reply_to=r, breakpoint=bp),
-            f"breakpoint {bp.id} set",
-        )
+        return said(run_of(run_id).set_breakpoint(bp), f"breakpoint {bp.id} set")
 
     @server.tool()
     @clear_errors
     def clear_breakpoint(run_id: str, breakpoint_id: str) -> Committed:
         """Remove a breakpoint by its id (get_snapshot lists them)."""
-        return done(
-            run_of(run_id),
-            lambda c, r, x: ClearBreakpoint(command_id=c, run_id=x, reply_to=r, id=breakpoint_id),
-            f"breakpoint {breakpoint_id} cleared",
-        )
+        done = run_of(run_id).clear_breakpoint(breakpoint_id)
+        return said(done, f"breakpoint {breakpoint_id} cleared")
 
     @server.tool()
     @clear_errors
@@ -93,48 +70,28 @@ def register_debugging(  # table: one tool per entry
     ) -> Committed:
         """Set a variable of a paused (or running) run; it counts from the next node on."""
         check_value(value, f"variable {name!r}")
-        return done(
-            run_of(run_id),
-            lambda c, r, x: SetVariable(
-                command_id=c, run_id=x, reply_to=r, name=name, value=value, scope=scope
-            ),
-            f"{scope} variable {name} set",
-        )
+        return said(run_of(run_id).set_variable(name, value, scope), f"{scope} variable {name} set")
 
     @server.tool()
     @clear_errors
     def patch_node(run_id: str, node_id: str, changes: dict[str, Any]) -> Committed:
         """Change one node of a paused run's workflow: any of `inputs`, `params`, `control`,
         `action` (only those given change)."""
-        patch = _modifications(changes)
-        return done(
-            run_of(run_id),
-            lambda c, r, x: PatchNode(
-                command_id=c, run_id=x, reply_to=r, node_id=node_id, changes=patch
-            ),
-            f"node {node_id} patched",
-        )
+        done = run_of(run_id).patch(node_id, _modifications(changes))
+        return said(done, f"node {node_id} patched")
 
     @server.tool()
     @clear_errors
     def jump_to(run_id: str, node_id: str) -> Committed:
         """Make `node_id` the next node of a paused run."""
-        return done(
-            run_of(run_id),
-            lambda c, r, x: JumpTo(command_id=c, run_id=x, reply_to=r, node_id=node_id),
-            f"next node is {node_id}",
-        )
+        return said(run_of(run_id).jump(node_id), f"next node is {node_id}")
 
     @server.tool()
     @clear_errors
     def rewind(run_id: str, to_seq: int) -> Committed:
         """Take a paused run back to its state right after event `to_seq` (nothing is
         deleted: the rewind is an event). Its browser comes back at the next step."""
-        return done(
-            run_of(run_id),
-            lambda c, r, x: Rewind(command_id=c, run_id=x, reply_to=r, to_seq=to_seq),
-            f"rewound to seq {to_seq}",
-        )
+        return said(run_of(run_id).rewind(to_seq), f"rewound to seq {to_seq}")
 
     @server.tool()
     @clear_errors
@@ -161,24 +118,15 @@ def register_debugging(  # table: one tool per entry
             target_node=target_node,
             reason=reason,
         )
-        return done(
-            run_of(run_id),
-            lambda c, r, x: ApplyRepair(
-                command_id=c, run_id=x, reply_to=r, action=action, expect_version=expect_version
-            ),
-            f"{kind} applied",
-        )
+        done = run_of(run_id).repair(action, expect_version=expect_version)
+        return said(done, f"{kind} applied")
 
     @server.tool()
     @clear_errors
     def pause_run(run_id: str) -> Committed:
         """Ask a running run to pause at its next node boundary (whichever process drives
         it); get_snapshot shows it PAUSED once it has."""
-        return done(
-            run_of(run_id),
-            lambda c, r, x: PauseRun(command_id=c, run_id=x, reply_to=r),
-            "pause requested",
-        )
+        return said(run_of(run_id).pause(), "pause requested")
 
 
 def _modifications(changes: dict[str, Any]) -> NodeModifications:

@@ -20,13 +20,12 @@ from typing_extensions import TypedDict
 
 from weboter.runtime.core.references import display
 from weboter.runtime.engine.client import EngineClient
-from weboter.runtime.engine.commands import breakpoint_at
+from weboter.runtime.engine.handle import RunHandle, breakpoint_at, through_engine
 from weboter.runtime.engine.shared import Engines
 from weboter.runtime.errors import IllegalTransition, UsageError, WeboterError
 from weboter.runtime.mcp.common import Log, clear_errors, workflow_from
 from weboter.runtime.store.projection import state_at
-from weboter.schemas.messages import REJECTED, RunEnded, SetBreakpoint
-from weboter.schemas.state import Breakpoint
+from weboter.schemas.messages import REJECTED, RunEnded
 
 OnErrorName = Literal["fail", "pause", "retry", "skip", "heal", "ai"]
 
@@ -109,8 +108,9 @@ def register_driving(server: MCPServer, log: Log, engines: Engines) -> None:  # 
                 max_nodes=budget,
                 on_error=on_error,
             )
+            handle = RunHandle(run_id, through_engine(client))
             for bp in points:
-                client.command(_setting(run_id, bp))
+                handle.set_breakpoint(bp)
             if not paused:
                 client.cont(run_id)
             return run_id
@@ -201,10 +201,6 @@ def _budget(max_nodes: int | None) -> int | None:
     if max_nodes is not None and max_nodes < 0:
         raise UsageError(f"max_nodes cannot be negative (got {max_nodes}); 0 means no limit")
     return max_nodes
-
-
-def _setting(run_id: str, bp: Breakpoint) -> Callable[[str, str], SetBreakpoint]:
-    return lambda c, r: SetBreakpoint(command_id=c, run_id=run_id, reply_to=r, breakpoint=bp)
 
 
 def _resolve(log: Log, run_id: str) -> str:

@@ -20,22 +20,20 @@ from weboter.runtime.ai.models import configured
 from weboter.runtime.core.loader import load_workflow, parse_text, to_workflow
 from weboter.runtime.core.validate import validate
 from weboter.runtime.engine.client import EngineClient
-from weboter.runtime.engine.commands import breakpoint_at, commit, suggest_repair
+from weboter.runtime.engine.commands import suggest_repair
+from weboter.runtime.engine.handle import (
+    Done,
+    RunHandle,
+    breakpoint_at,
+    through_engine,
+    through_log,
+)
 from weboter.runtime.engine.shared import Engines
 from weboter.runtime.errors import IllegalTransition, UsageError, WorkflowInvalid
 from weboter.runtime.mcp.common import Log
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.ui.reads import DRIVABLE, event_at
 from weboter.schemas.context import NodeModifications, RepairAction
-from weboter.schemas.messages import (
-    ApplyRepair,
-    ClearBreakpoint,
-    PatchNode,
-    RejectRepair,
-    Rewind,
-    SetBreakpoint,
-    SetVariable,
-)
 from weboter.schemas.workflow import Workflow
 
 Body = dict[str, Any]
@@ -91,7 +89,7 @@ class Commands:
             elif verb == "stop":
                 client.stop(run)
             elif verb == "pause":
-                client.pause(run)
+                RunHandle(run, through_engine(client)).pause()
             else:
                 raise UsageError(f"unknown command {verb!r}")
             return run
@@ -116,37 +114,22 @@ class Commands:
 
     def breakpoint(self, run_id: str, body: Body) -> Body:
         """Set (`on`: true) or clear the breakpoint before node `node_id`."""
-        node_id = _text(body, "node_id")
-        point = breakpoint_at("before", node_id)
+        point = breakpoint_at("before", _text(body, "node_id"))
+        run = self._run(run_id)
         if body.get("on", True):
-            return self._commit(
-                run_id,
-                lambda c, r, x: SetBreakpoint(command_id=c, run_id=x, reply_to=r, breakpoint=point),
-            )
-        return self._commit(
-            run_id,
-            lambda c, r, x: ClearBreakpoint(command_id=c, run_id=x, reply_to=r, id=point.id),
-        )
+            return _said(run.set_breakpoint(point))
+        return _said(run.clear_breakpoint(point.id))
 
     def set_variable(self, run_id: str, body: Body) -> Body:
         name, given = _text(body, "name"), str(body.get("scope") or "global")
         if given not in ("global", "flow"):
             raise UsageError(f"scope must be global or flow (got {given!r})")
         scope: Literal["global", "flow"] = "flow" if given == "flow" else "global"
-        value = body.get("value")
-        return self._commit(
-            run_id,
-            lambda c, r, x: SetVariable(
-                command_id=c, run_id=x, reply_to=r, scope=scope, name=name, value=value
-            ),
-        )
+        return _said(self._run(run_id).set_variable(name, body.get("value"), scope))
 
     def rewind(self, run_id: str, body: Body) -> Body:
-        run = self._resolve(run_id)
-        seq = self._seq(run, body.get("version"))
-        return self._commit(
-            run, lambda c, r, x: Rewind(command_id=c, run_id=x, reply_to=r, to_seq=seq)
-        )
+        run = self._run(run_id)
+        return _said(run.rewind(self._seq(run.run_id, body.get("version"))))
 
     def patch(self, run_id: str, body: Body) -> Body:
         """Give node `node_id` (of the flow at `path`; default: the current flow) these
@@ -157,30 +140,15 @@ class Commands:
         if not isinstance(given, list):
             raise UsageError("`path` is the node's flow: a list of flow ids (as the graph has it)")
         path = [str(p) for p in given]
-        return self._commit(
-            run_id,
-            lambda c, r, x: PatchNode(
-                command_id=c, run_id=x, reply_to=r, node_id=node_id, changes=changes, flow_path=path
-            ),
-        )
+        return _said(self._run(run_id).patch(node_id, changes, path))
 
     def repair(self, run_id: str, body: Body) -> Body:
         """retry | skip the failed node, or approve a suggestion (`action` as suggested)."""
-        action = _action(body)
-        return self._commit(
-            run_id,
-            lambda c, r, x: ApplyRepair(command_id=c, run_id=x, reply_to=r, action=action),
-        )
+        return _said(self._run(run_id).repair(_action(body)))
 
     def reject(self, run_id: str, body: Body) -> Body:
-        action = _action(body)
         reason = str(body.get("reason") or "rejected in the UI")
-        return self._commit(
-            run_id,
-            lambda c, r, x: RejectRepair(
-                command_id=c, run_id=x, reply_to=r, action=action, reason=reason
-            ),
-        )
+        return _said(self._run(run_id).reject(_action(body), reason))
 
     def suggest(self, run_id: str, _body: Body) -> Body:
         """Ask the configured model for a repair of a run in ERROR (or PAUSED), showing it the
@@ -206,14 +174,9 @@ class Commands:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _commit(self, run_id: str, make: Callable[[str, str, str], Any]) -> Body:
-        run = self._resolve(run_id)
-        outcome = commit(self.db_path, run, make, self.engines.env)
-        return {
-            "run_id": run,
-            "seqs": [e.seq for e in outcome.events],
-            "status": str(outcome.state.status),
-        }
+    def _run(self, run_id: str) -> RunHandle:
+        """The run (by id or prefix), its changes committed here with the UI's `$env`."""
+        return RunHandle(self._resolve(run_id), through_log(self.db_path, self.engines.env))
 
     def _with_client(self, go: Callable[[EngineClient], str]) -> str:
         with self.engines.get().client(follow=False) as client:
@@ -280,3 +243,7 @@ def _action(body: Body) -> RepairAction:
         raise UsageError(
             f"action: {exc}", hint="give retry, skip, or a suggested action as it was shown"
         ) from exc
+
+
+def _said(done: Done) -> Body:
+    return {"run_id": done.run_id, "seqs": done.seqs, "status": done.status}

@@ -11,18 +11,10 @@ import pytest
 from tests.conftest import Runner, counter, flow, node, wait_for
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.engine.client import JobRejected
+from weboter.runtime.engine.handle import RunHandle, through_engine
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.schemas.context import NodeModifications
-from weboter.schemas.messages import (
-    AddNode,
-    ClearBreakpoint,
-    JumpTo,
-    PatchNode,
-    Rewind,
-    SetBreakpoint,
-    SetVariable,
-)
 from weboter.schemas.state import Breakpoint, RunState
 from weboter.schemas.workflow import Node
 
@@ -54,11 +46,13 @@ def load(runner: Runner, wf: dict[str, Any]) -> str:
     return runner.client.submit(to_workflow(wf, "t"), start=None)
 
 
+def handle(runner: Runner, run_id: str) -> RunHandle:
+    return RunHandle(run_id, through_engine(runner.client))
+
+
 def set_bp(runner: Runner, run_id: str, **fields: Any) -> None:
     bp = Breakpoint(id=fields.pop("id", "b1"), **fields)
-    runner.client.command(
-        lambda c, r: SetBreakpoint(command_id=c, run_id=run_id, reply_to=r, breakpoint=bp)
-    )
+    handle(runner, run_id).set_breakpoint(bp)
 
 
 def test_break_before_and_after_a_node_then_continue(runner: Runner) -> None:
@@ -118,11 +112,7 @@ def test_error_breakpoint_waits_then_a_fixed_variable_lets_it_go_on(runner: Runn
     assert ended.status == "ERROR"
     assert ended.error is not None
     assert "not JSON" in ended.error.message
-    client.command(
-        lambda c, r: SetVariable(
-            command_id=c, run_id=run_id, reply_to=r, name="text", value='{"ok": 1}', scope="global"
-        )
-    )
+    handle(runner, run_id).set_variable("text", '{"ok": 1}', "global")
     client.cont(run_id)  # from ERROR: the failed node runs again
     assert client.wait(run_id, timeout=10).status == "COMPLETED"
     assert state(runner, run_id).globals["data"] == {"ok": 1}
@@ -132,7 +122,7 @@ def test_pause_at_the_next_node_boundary_and_stop_cancels_within_a_second(runner
     client = runner.client
     run_id = client.submit(to_workflow(counter(limit=1000, nap=0.02), "t"))
     logged(runner, run_id, "NodeCompleted", 3)  # it runs: pause it now
-    client.pause(run_id)
+    handle(runner, run_id).pause()
     assert client.wait(run_id, timeout=10).status == "PAUSED"
     paused = state(runner, run_id)
     assert 0 < paused.globals["count"] < 1000
@@ -156,37 +146,24 @@ def test_live_changes_are_events(runner: Runner) -> None:
     set_bp(runner, run_id, when="before", node_id="done")
     client.cont(run_id)
     assert client.wait(run_id, timeout=10).status == "PAUSED"
-    client.command(
-        lambda c, r: SetVariable(
-            command_id=c, run_id=run_id, reply_to=r, name="note", value="hi", scope="global"
-        )
-    )
+    run = handle(runner, run_id)
+    run.set_variable("note", "hi", "global")
     # the node first, then the edge to it (a patch that names no node is refused)
-    client.command(
-        lambda c, r: AddNode(
-            command_id=c,
-            run_id=run_id,
-            reply_to=r,
-            node=Node(
-                id="extra",
-                action="builtin.SetData",
-                control="builtin.EndFlow",
-                inputs={"key": "$global{extra}", "value": "$global{note}"},
-            ),
+    run.add_node(
+        Node(
+            id="extra",
+            action="builtin.SetData",
+            control="builtin.EndFlow",
+            inputs={"key": "$global{extra}", "value": "$global{note}"},
         )
     )
-    client.command(
-        lambda c, r: PatchNode(
-            command_id=c,
-            run_id=run_id,
-            reply_to=r,
-            node_id="done",
-            changes=NodeModifications(
-                inputs={"key": "$global{done}", "value": "patched"},
-                params={"next_node": "extra"},
-                control="NextNode",
-            ),
-        )
+    run.patch(
+        "done",
+        NodeModifications(
+            inputs={"key": "$global{done}", "value": "patched"},
+            params={"next_node": "extra"},
+            control="NextNode",
+        ),
     )
     client.cont(run_id)
     assert client.wait(run_id, timeout=10).status == "COMPLETED"
@@ -205,8 +182,8 @@ def test_jump_to_another_node(runner: Runner) -> None:
     set_bp(runner, run_id, when="before", node_id="nap")
     client.cont(run_id)
     client.wait(run_id, timeout=10)
-    client.command(lambda c, r: ClearBreakpoint(command_id=c, run_id=run_id, reply_to=r, id="b1"))
-    client.command(lambda c, r: JumpTo(command_id=c, run_id=run_id, reply_to=r, node_id="done"))
+    handle(runner, run_id).clear_breakpoint("b1")
+    handle(runner, run_id).jump("done")
     client.cont(run_id)
     assert client.wait(run_id, timeout=10).status == "COMPLETED"
     final = state(runner, run_id)
@@ -224,9 +201,7 @@ def test_rewind_goes_back_and_runs_again_from_there(runner: Runner) -> None:
     records = list(log.read(run_id))
     log.close()
     second_inc = [r for r in records if getattr(r.event, "node_id", None) == "inc"][1]
-    client.command(
-        lambda c, r: Rewind(command_id=c, run_id=run_id, reply_to=r, to_seq=second_inc.seq)
-    )
+    handle(runner, run_id).rewind(second_inc.seq)
     rewound = state(runner, run_id)
     assert rewound.status == "PAUSED"
     assert rewound.globals["count"] == 2
@@ -269,40 +244,23 @@ def test_illegal_commands_change_nothing(runner: Runner) -> None:
     assert client.wait(done, timeout=10).status == "COMPLETED"
     loaded = load(runner, counter())
     refusals = {
-        "set on a finished run": lambda c, r: SetVariable(
-            command_id=c, run_id=done, reply_to=r, name="x", value=1
+        "set on a finished run": lambda: handle(runner, done).set_variable("x", 1),
+        "break on a finished run": lambda: handle(runner, done).set_breakpoint(Breakpoint(id="x")),
+        "break at no node": lambda: handle(runner, loaded).set_breakpoint(
+            Breakpoint(id="x", node_id="nowhere")
         ),
-        "break on a finished run": lambda c, r: SetBreakpoint(
-            command_id=c, run_id=done, reply_to=r, breakpoint=Breakpoint(id="x")
+        "clear an unknown breakpoint": lambda: handle(runner, loaded).clear_breakpoint("nope"),
+        "jump to no node": lambda: handle(runner, loaded).jump("nowhere"),
+        "patch no node": lambda: handle(runner, loaded).patch(
+            "nowhere", NodeModifications(params={})
         ),
-        "break at no node": lambda c, r: SetBreakpoint(
-            command_id=c,
-            run_id=loaded,
-            reply_to=r,
-            breakpoint=Breakpoint(id="x", node_id="nowhere"),
-        ),
-        "clear an unknown breakpoint": lambda c, r: ClearBreakpoint(
-            command_id=c, run_id=loaded, reply_to=r, id="nope"
-        ),
-        "jump to no node": lambda c, r: JumpTo(
-            command_id=c, run_id=loaded, reply_to=r, node_id="nowhere"
-        ),
-        "patch no node": lambda c, r: PatchNode(
-            command_id=c,
-            run_id=loaded,
-            reply_to=r,
-            node_id="nowhere",
-            changes=NodeModifications(params={}),
-        ),
-        "rewind into the future": lambda c, r: Rewind(
-            command_id=c, run_id=loaded, reply_to=r, to_seq=10**9
-        ),
+        "rewind into the future": lambda: handle(runner, loaded).rewind(10**9),
     }
     log = EventLog(runner.db_path)
     before = log.last_seq()
-    for why, make in refusals.items():
+    for why, act in refusals.items():
         with pytest.raises(JobRejected):
-            client.command(make)
+            act()
         assert log.last_seq() == before, why
     end = log.last_seq(done)
     log.close()
@@ -316,7 +274,7 @@ def test_pause_of_a_run_that_is_not_running_is_refused(runner: Runner) -> None:
     client = runner.client
     loaded = load(runner, counter())
     with pytest.raises(JobRejected, match="is LOADED"):
-        client.pause(loaded)
+        handle(runner, loaded).pause()
     client.stop(loaded)
     assert client.wait(loaded, timeout=10).status == "STOPPED"
     client.cont(loaded)  # a stopped run does not start again

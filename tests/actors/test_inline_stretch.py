@@ -23,6 +23,7 @@ from weboter.runtime.core.catalog import (
 from weboter.runtime.core.hooks import PreNode
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.engine.engine import Engine
+from weboter.runtime.engine.handle import RunHandle, through_engine
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.store.eventlog import Durability, EventLog
 from weboter.runtime.store.projection import state_at
@@ -79,7 +80,8 @@ def test_a_long_stretch_yields_to_another_run_and_pauses_exactly(
         short_run = client.submit(to_workflow(loop(20), "t"), variables={"count": 0})
         assert client.wait(short_run, timeout=30).status == "COMPLETED"
         assert completed(db_path, short_run) == 20
-        client.pause(long_run)  # recorded at once: no node of it commits after the pause
+        # recorded at once: no node of it commits after the pause
+        RunHandle(long_run, through_engine(client)).pause()
         assert client.wait(long_run, timeout=30).status == "PAUSED"
         log = EventLog(db_path, create=False)
         types = [row.type for row in log.read_stored(long_run)]

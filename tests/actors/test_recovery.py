@@ -11,12 +11,12 @@ import pytest
 from tests.conftest import Runner, flow, node
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.engine.client import JobRejected
+from weboter.runtime.engine.handle import RunHandle, through_engine
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.store.verify import diff
 from weboter.schemas.context import NodeModifications, RepairAction
 from weboter.schemas.events import NodeFailed, RepairApplied, RepairRejected, RepairSuggested
-from weboter.schemas.messages import ApplyRepair, RejectRepair, SetVariable, SuggestRepair
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -46,9 +46,7 @@ def events(runner: Runner, run_id: str) -> list[Any]:
 
 def repair(runner: Runner, run_id: str, kind: str, **fields: Any) -> Any:
     action = RepairAction(kind=kind, **fields)  # type: ignore[arg-type]
-    return runner.client.command(
-        lambda c, r: ApplyRepair(command_id=c, run_id=run_id, reply_to=r, action=action)
-    )
+    return RunHandle(run_id, through_engine(runner.client)).repair(action)
 
 
 def test_a_failing_node_fails_the_run_unless_a_policy_says_else(runner: Runner) -> None:
@@ -59,11 +57,7 @@ def test_paused_in_error_a_run_is_fixed_and_retried(runner: Runner) -> None:
     run_id = runner.client.submit(to_workflow(needs_n(), "t"), on_error="pause")
     ended = runner.client.wait(run_id, timeout=20)
     assert ended.status == "ERROR" and ended.error is not None and "n" in ended.error.message
-    runner.client.command(
-        lambda c, r: SetVariable(
-            command_id=c, run_id=run_id, reply_to=r, name="n", value=4, scope="global"
-        )
-    )
+    RunHandle(run_id, through_engine(runner.client)).set_variable("n", 4, "global")
     fixed = repair(runner, run_id, "retry", reason="n was missing")
     assert fixed.status == "PAUSED"  # recorded; it goes on when continued
     runner.client.cont(run_id)
@@ -101,27 +95,16 @@ def test_repairs_patch_set_jump_abort_and_refusals(runner: Runner) -> None:
     assert runner.client.wait(run_id, timeout=20).status == "ERROR"
     stale = RepairAction(kind="retry")
     with pytest.raises(JobRejected, match="moved on"):
-        runner.client.command(
-            lambda c, r: ApplyRepair(
-                command_id=c, run_id=run_id, reply_to=r, action=stale, expect_version=1
-            )
-        )
+        RunHandle(run_id, through_engine(runner.client)).repair(stale, expect_version=1)
     with pytest.raises(JobRejected, match="invalid"):
         repair(runner, run_id, "patch", modifications=NodeModifications(control="Nope"))
     with pytest.raises(JobRejected, match="no node"):
         repair(runner, run_id, "jump", target_node="nowhere")
     # a suggestion and a rejection are records only
     suggested = RepairAction(kind="set_variables", variables={"n": 1}, reason="n is unset")
-    runner.client.command(
-        lambda c, r: SuggestRepair(
-            command_id=c, run_id=run_id, reply_to=r, action=suggested, confidence=0.8
-        )
-    )
-    runner.client.command(
-        lambda c, r: RejectRepair(
-            command_id=c, run_id=run_id, reply_to=r, action=suggested, reason="wrong value"
-        )
-    )
+    run = RunHandle(run_id, through_engine(runner.client))
+    run.suggest(suggested, 0.8)
+    run.reject(suggested, "wrong value")
     patched = repair(
         runner,
         run_id,

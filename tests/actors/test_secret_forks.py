@@ -9,11 +9,10 @@ import pytest
 
 from tests.conftest import Runner, flow, node
 from weboter.runtime.core.loader import to_workflow
-from weboter.runtime.engine.commands import commit
+from weboter.runtime.engine.handle import RunHandle, through_log
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.schemas.events import NodeCompleted
-from weboter.schemas.messages import Rewind
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -65,11 +64,7 @@ def test_a_fork_and_a_rewind_get_the_secret_back(db_path: Path) -> None:
             seqs = [r.seq for r in log.read(second) if isinstance(r.event, NodeCompleted)]
         finally:
             log.close()
-        commit(
-            db_path,
-            second,
-            lambda c, r, x: Rewind(command_id=c, run_id=x, reply_to=r, to_seq=seqs[0]),
-        )
+        RunHandle(second, through_log(db_path)).rewind(seqs[0])
         client.cont(second)
         assert client.wait(second, timeout=20).status == "COMPLETED"
         log = EventLog(db_path)

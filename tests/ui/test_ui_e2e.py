@@ -10,11 +10,10 @@ from playwright.sync_api import Page, expect
 
 from tests.ui.conftest import ROOT, UI, keep
 from weboter.runtime.demo.shop import ShopServer
-from weboter.runtime.engine.commands import commit
+from weboter.runtime.engine.handle import RunHandle, through_log
 from weboter.runtime.store.eventlog import EventLog, to_record
 from weboter.runtime.store.projection import state_at, variables_of
 from weboter.schemas.context import RepairAction
-from weboter.schemas.messages import SuggestRepair
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -149,13 +148,7 @@ def test_the_screenshot_of_a_past_step_on_the_demo_shop(ui: UI, page: Page) -> N
 
 def suggest(ui: UI, run: str, action: RepairAction) -> None:
     """A repair suggested as the AI gateway records one (the UI shows it live)."""
-    commit(
-        ui.db_path,
-        run,
-        lambda c, r, x: SuggestRepair(
-            command_id=c, run_id=x, reply_to=r, action=action, confidence=0.8
-        ),
-    )
+    RunHandle(run, through_log(ui.db_path)).suggest(action, 0.8)
 
 
 def types_of(ui: UI, run: str) -> list[str]:

@@ -1,0 +1,261 @@
+"""The run handle: every change a person, a program or a model makes to one run, as one method
+that makes one command (its id made here) and sends it one of two ways:
+
+- `through_log(db_path, env)`: the write path in this process (`RunStore`), no engine — what
+  one-shot commands do; a process that drives the run sees the change before its next node;
+- `through_engine(client)`: to the engine's State Manager — what a program that holds an
+  engine (the terminal debugger) does.
+
+    run = RunHandle(run_id, through_log(db_path, env))
+    run.break_at("before", "read_price")
+    run.set_variable("page", 2, scope="global")
+    run.repair(RepairAction(kind="retry"))
+
+The CLI, the terminal debugger, the MCP server and the UI call these; none builds a command.
+Driving (step, continue, stop, fork, look) goes through the engine client: it needs an engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol, TypedDict
+
+from weboter.runtime.actions import default_catalog
+from weboter.runtime.core.decide import COMMANDS, Command, Decider
+from weboter.runtime.core.ids import new_command_id
+from weboter.runtime.core.references import EnvSource
+from weboter.runtime.engine.client import EngineClient
+from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
+from weboter.runtime.store.runstore import RunStore
+from weboter.schemas.base import Mode
+from weboter.schemas.context import NodeModifications, RepairAction
+from weboter.schemas.messages import (
+    AddNode,
+    ApplyRepair,
+    ClearBreakpoint,
+    JumpTo,
+    PatchNode,
+    PauseRun,
+    RejectRepair,
+    Rewind,
+    SetBreakpoint,
+    SetVariable,
+    SuggestRepair,
+)
+from weboter.schemas.state import Breakpoint
+from weboter.schemas.workflow import Node
+
+When = Literal["before", "after", "condition", "error"]
+
+
+class Ids(TypedDict):
+    """What every command carries: its id (made here), its run, where answers go."""
+
+    command_id: str
+    run_id: str
+    reply_to: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a command did: the run, the seqs of the events it appended, the run's status."""
+
+    run_id: str
+    seqs: list[int]
+    status: str
+
+
+class Sender(Protocol):
+    reply_to: str  # where answers go ("" for the write path here)
+
+    def send(self, commands: list[Command]) -> Done:
+        """Commit `commands` (all of them, or none when one is refused)."""
+
+
+def breakpoint_at(
+    when: When,
+    node_id: str | None = None,
+    condition: str | None = None,
+    *,
+    once: bool = False,
+    id_: str | None = None,
+) -> Breakpoint:
+    """A breakpoint, named `when:node` (or `when:condition`) unless given an id."""
+    return Breakpoint(
+        id=id_ or f"{when}:{node_id or condition or ''}",
+        when=when,
+        node_id=node_id,
+        condition=condition,
+        once=once,
+    )
+
+
+class RunHandle:
+    def __init__(self, run_id: str, sender: Sender) -> None:
+        self.run_id = run_id
+        self.sender = sender
+
+    def _ids(self) -> Ids:
+        return {
+            "command_id": new_command_id(),
+            "run_id": self.run_id,
+            "reply_to": self.sender.reply_to,
+        }
+
+    def _send(self, *commands: Command) -> Done:
+        return self.sender.send(list(commands))
+
+    # --- breakpoints, variables, nodes --------------------------------------------------
+
+    def set_breakpoint(self, breakpoint: Breakpoint) -> Done:
+        return self._send(SetBreakpoint(**self._ids(), breakpoint=breakpoint))
+
+    def break_at(
+        self,
+        when: When,
+        node_id: str | None = None,
+        condition: str | None = None,
+        *,
+        once: bool = False,
+        id_: str | None = None,
+    ) -> Done:
+        return self.set_breakpoint(breakpoint_at(when, node_id, condition, once=once, id_=id_))
+
+    def clear_breakpoint(self, breakpoint_id: str) -> Done:
+        return self._send(ClearBreakpoint(**self._ids(), id=breakpoint_id))
+
+    def set_variable(
+        self, name: str, value: Any, scope: Literal["flow", "global"] = "flow"
+    ) -> Done:
+        return self._send(SetVariable(**self._ids(), name=name, value=value, scope=scope))
+
+    def patch(
+        self, node_id: str, changes: NodeModifications, flow_path: list[str] | None = None
+    ) -> Done:
+        return self._send(
+            PatchNode(**self._ids(), node_id=node_id, changes=changes, flow_path=flow_path or [])
+        )
+
+    def add_node(self, node: Node, flow_path: list[str] | None = None) -> Done:
+        """A node the run's flow (by default: the current one) did not have."""
+        return self._send(AddNode(**self._ids(), node=node, flow_path=flow_path or []))
+
+    def change_nodes(self, added: Iterable[Node], patched: dict[str, NodeModifications]) -> Done:
+        """Add `added` (in order), then patch `patched`: all of it or none of it."""
+        commands: list[Command] = [AddNode(**self._ids(), node=node) for node in added]
+        commands += [
+            PatchNode(**self._ids(), node_id=node_id, changes=changes)
+            for node_id, changes in patched.items()
+        ]
+        return self._send(*commands)
+
+    def jump(self, node_id: str) -> Done:
+        return self._send(JumpTo(**self._ids(), node_id=node_id))
+
+    def rewind(self, to_seq: int) -> Done:
+        return self._send(Rewind(**self._ids(), to_seq=to_seq))
+
+    def pause(self, reason: str = "requested", *, now: bool = False) -> Done:
+        """A RUNNING run pauses after the node in flight, whichever process drives it (`now`:
+        at once — the process driving it is going away, its node in flight will run again)."""
+        return self._send(PauseRun(**self._ids(), reason=reason, now=now))
+
+    # --- repairs --------------------------------------------------------------------------
+
+    def repair(
+        self,
+        action: RepairAction,
+        *,
+        source: str = "person",
+        mode: Mode | None = None,
+        expect_version: int | None = None,
+    ) -> Done:
+        """Retry, skip, patch, set variables, jump or abort (a model's only when it may:
+        runtime/core/containment.py)."""
+        return self._send(
+            ApplyRepair(
+                **self._ids(),
+                action=action,
+                source=source,
+                mode=mode,
+                expect_version=expect_version,
+            )
+        )
+
+    def retry(self, node_id: str | None, reason: str = "") -> Done:
+        return self.repair(RepairAction(kind="retry", node_id=node_id, reason=reason))
+
+    def skip(self, node_id: str | None, reason: str = "") -> Done:
+        return self.repair(RepairAction(kind="skip", node_id=node_id, reason=reason))
+
+    def suggest(self, action: RepairAction, confidence: float, source: str = "model") -> Done:
+        return self._send(
+            SuggestRepair(**self._ids(), action=action, confidence=confidence, source=source)
+        )
+
+    def reject(self, action: RepairAction, reason: str, source: str = "person") -> Done:
+        return self._send(RejectRepair(**self._ids(), action=action, reason=reason, source=source))
+
+
+class _ThroughLog:
+    """The write path in this process: no engine needed."""
+
+    reply_to = ""
+
+    def __init__(self, db_path: Path, env: EnvSource) -> None:
+        self.db_path = db_path
+        self.env = env
+
+    def send(self, commands: list[Command]) -> Done:
+        log = EventLog(self.db_path, create=False)
+        try:
+            run_id = commands[0].run_id
+            if len(commands) > 1:  # all or nothing: each is decided before one is kept
+                dry = state_at(log, run_id)
+                decider = Decider(default_catalog(), self.env)
+                for command in commands:
+                    dry = decider.decide(dry, command).after
+            store = RunStore(log, default_catalog(), self.env)
+            seqs: list[int] = []
+            status = ""
+            for command in commands:
+                assert isinstance(command, COMMANDS)
+                outcome = store.execute(command)
+                seqs += [e.seq for e in outcome.events]
+                status = str(outcome.state.status)
+            return Done(run_id, seqs, status)
+        finally:
+            log.close()
+
+
+class _ThroughEngine:
+    """The engine's State Manager, through a client of it."""
+
+    def __init__(self, client: EngineClient, timeout: float) -> None:
+        self.client = client
+        self.reply_to = client.address
+        self.timeout = timeout
+
+    def send(self, commands: list[Command]) -> Done:
+        seqs: list[int] = []
+        status = ""
+        for command in commands:
+            committed = self.client.send_command(command, timeout=self.timeout)
+            seqs += [e.seq for e in committed.events]
+            status = committed.status
+        return Done(commands[0].run_id, seqs, status)
+
+
+def through_log(db_path: Path, env: EnvSource | None = None) -> Sender:
+    """Commands committed here. `env`: the `$env` a decision may read (a skipped node's
+    control, a sub-flow's data): the calling process's own — a server's (`ui`, `mcp`) allows
+    only what its --env-file/--env-allow give; default: none of the environment."""
+    return _ThroughLog(db_path, env if env is not None else EnvSource(use_os=False))
+
+
+def through_engine(client: EngineClient, timeout: float = 30.0) -> Sender:
+    """Commands sent to the engine `client` talks to (each answered within `timeout`)."""
+    return _ThroughEngine(client, timeout)
