@@ -2,8 +2,10 @@
 
 An executor neither folds events nor reads the log: every `Committed` reply from the State
 Manager says where the run now is and, for a driven run, the node to execute next (`plan`).
-RUNNING/STEPPING -> send that node to the runner (after pre_node_execute hooks); ERROR -> fail
-the run unless it breaks on errors; PAUSED or terminal -> tell whoever asked that it rests.
+RUNNING/STEPPING -> send that node to the runner (after pre_node_execute hooks); ERROR -> ask
+the model when the failed node's on_error policy said so (the State Manager's decider decided
+it, from events: core/recover.py), else the run waits; PAUSED or terminal -> tell whoever
+asked that it rests.
 
 `ContinuousExecutor` runs until the run rests (breakpoint, pause, end, error). `StepExecutor`
 runs exactly one node per `Step` command, then the run is PAUSED.
@@ -28,10 +30,9 @@ from weboter.runtime.transport.addresses import (
     STEP_EXECUTOR,
 )
 from weboter.runtime.transport.seam import Transport
-from weboter.schemas.context import ErrorContext, RepairAction
+from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import (
     REJECTED,
-    ApplyRepair,
     AskRepair,
     CancelNode,
     CommandRejected,
@@ -54,7 +55,6 @@ from weboter.schemas.messages import (
     VetoNode,
 )
 from weboter.schemas.state import RunStatus
-from weboter.schemas.workflow import OnError
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,6 @@ class Executor(MessageActor):
         self.stoppers: dict[str, str] = {}  # run -> who asked to stop it (hears it too)
         self.statuses: dict[str, str] = {}  # run -> its status as last committed
         self._asked: dict[str, tuple[int, str]] = {}  # run -> (arrival, node) hooks saw
-        self._retries: dict[str, tuple[str, int]] = {}  # run -> (node, on_error retries so far)
         self.errors: dict[str, ErrorContext] = {}  # run -> its error, while the model is asked
         self.publish_hooks = False  # the bus says when anybody subscribes to hooks
 
@@ -195,31 +194,21 @@ class Executor(MessageActor):
         self.send(STATE_MANAGER, command)
         return True
 
-    # --- a node failed: its on_error policy decides ---------------------------------------
+    # --- a node failed: its on_error policy has decided (core/recover.py) ----------------
 
     def _on_error(self, run_id: str, message: Committed) -> None:
         assert message.error is not None
-        policy = message.on_error or OnError(do="fail")
-        node = message.error.node_id or ""
-        if policy.do == "ai" and not message.break_on_error:
-            if self._retry(run_id, node) <= policy.attempts:  # the model may repair it
-                self.errors[run_id] = message.error
-                self.send(
-                    AI_GATEWAY, AskRepair(run_id=run_id, reply_to=self.address, mode=self.mode)
-                )
-            else:
-                used = f"the model's {policy.attempts} attempt(s) at this node are used up"
-                hint = f"{used}; {message.error.hint}" if message.error.hint else used
-                error = msgspec.structs.replace(message.error, hint=hint)
-                self._rest(run_id, RunStatus.ERROR, error)
-        elif message.break_on_error or policy.do in ("pause", "heal", "ai"):
-            self._rest(run_id, RunStatus.ERROR, message.error)  # wait for a decision
-        elif policy.do == "retry" and self._retry(run_id, node) <= policy.attempts:
-            self._repair(run_id, RepairAction(kind="retry", node_id=node, reason="on_error"))
-        elif policy.do == "skip":
-            self._repair(run_id, RepairAction(kind="skip", node_id=node, reason="on_error"))
-        else:
-            self._fail(run_id, message.error)
+        if message.ask_model:  # the policy asks the model for a repair (RepairRequested)
+            self.errors[run_id] = message.error
+            self.send(AI_GATEWAY, AskRepair(run_id=run_id, reply_to=self.address, mode=self.mode))
+            return
+        error = message.error
+        if message.waiting_for:
+            hint = message.waiting_for
+            error = msgspec.structs.replace(
+                error, hint=f"{hint}; {error.hint}" if error.hint else hint
+            )
+        self._rest(run_id, RunStatus.ERROR, error)  # it waits for a person
 
     def _declined(self, message: RepairDeclined) -> None:
         """The model did not repair the run: it waits in ERROR, its error saying why."""
@@ -229,26 +218,6 @@ class Executor(MessageActor):
                 error, hint=f"{message.reason}; {error.hint}" if error.hint else message.reason
             )
         self._rest(message.run_id, RunStatus.ERROR, error)
-
-    def _retry(self, run_id: str, node_id: str) -> int:
-        """How many times the failed node is now being retried in a row (by on_error)."""
-        last, count = self._retries.get(run_id, ("", 0))
-        count = count + 1 if last == node_id else 1
-        self._retries[run_id] = (node_id, count)
-        return count
-
-    def _repair(self, run_id: str, action: RepairAction) -> None:
-        self.send(
-            STATE_MANAGER,
-            ApplyRepair(
-                command_id=new_command_id(),
-                run_id=run_id,
-                reply_to=self.address,
-                action=action,
-                source="policy",
-                mode=self.mode,
-            ),
-        )
 
     # --- coming to rest --------------------------------------------------------------------
 
@@ -261,7 +230,6 @@ class Executor(MessageActor):
     def _rest(self, run_id: str, status: str, error: ErrorContext | None) -> None:
         self.statuses.pop(run_id, None)
         self._asked.pop(run_id, None)
-        self._retries.pop(run_id, None)
         self.errors.pop(run_id, None)
         watcher = self.watchers.pop(run_id, None)
         for to in (watcher, self.stoppers.pop(run_id, None)):

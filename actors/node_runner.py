@@ -357,8 +357,7 @@ class NodeRunner(MessageActor):
         attempt: int,
         evidence: dict[str, str] | None = None,
     ) -> RecordNodeResult:
-        env = self.env.for_run(task.run_id)
-        result = completed(task, self.catalog, env, ctx, resolver, done, started, attempt)
+        result = completed(task, ctx, resolver, done, started, attempt)
         return msgspec.structs.replace(result, evidence=evidence or {}) if evidence else result
 
     def _failed(

@@ -30,7 +30,6 @@ from weboter.runtime.core.hooks import HookRegistry
 from weboter.runtime.core.inline import Inline, run_inline, runs_inline
 from weboter.runtime.core.plan import DRIVEN, plan
 from weboter.runtime.core.references import EnvSource
-from weboter.runtime.core.repair import policy_at
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.eventlog import Durability, EventLog
 from weboter.runtime.store.runstore import Outcome, RunStore
@@ -288,9 +287,7 @@ def _committed(command: Command, outcome: Outcome, task: ExecuteNode | None) -> 
         duplicate=outcome.duplicate,
         status=str(state.status),
         error=state.error if state.status in (RunStatus.ERROR, RunStatus.FAILED) else None,
-        # a browser that came back on a page unlike the recorded one always pauses the run
-        break_on_error=any(b.when == "error" for b in state.breakpoints)
-        or (state.error is not None and state.error.kind == "RestoreMismatch"),
-        on_error=policy_at(state) if state.status == RunStatus.ERROR else None,
         plan=task,
+        waiting_for=state.waiting_for,
+        ask_model=bool(outcome.events) and outcome.events[-1].type == "RepairRequested",
     )

@@ -248,6 +248,22 @@ class RepairRejected(_Event, frozen=True):
     reason: str = ""
 
 
+class RepairRequested(_Event, frozen=True):
+    """The failed node's on_error policy (`ai`) asked the model for a repair: `attempt` of the
+    policy's `attempts` at this node (a resumed run counts on from here)."""
+
+    node_id: str
+    attempt: int
+    attempts: int
+
+
+class RunWaiting(_Event, frozen=True):
+    """A run in ERROR waits for a person, and why (its on_error policy has done all it may)."""
+
+    node_id: str
+    reason: str
+
+
 Event = (
     RunCreated
     | RunStarted
@@ -275,6 +291,8 @@ Event = (
     | RepairSuggested
     | RepairApplied
     | RepairRejected
+    | RepairRequested
+    | RunWaiting
 )
 
 EVENT_TYPES: dict[str, type[_Event]] = {
@@ -306,6 +324,8 @@ EVENT_TYPES: dict[str, type[_Event]] = {
         RepairSuggested,
         RepairApplied,
         RepairRejected,
+        RepairRequested,
+        RunWaiting,
     )
 }
 

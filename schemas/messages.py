@@ -26,7 +26,7 @@ from weboter.schemas.live import (
 )
 from weboter.schemas.state import BrowserState, RestoreReport, RunState
 from weboter.schemas.stream import CaughtUp
-from weboter.schemas.workflow import Node, OnError, Workflow
+from weboter.schemas.workflow import Node, Workflow
 
 
 class StoredEvent(msgspec.Struct, frozen=True, array_like=True):
@@ -132,7 +132,8 @@ class StartRun(_Command, frozen=True):
 
 
 class RecordNodeResult(_Msg, frozen=True):
-    """What a Node Runner did: the action's outputs and the control's choice, or an error."""
+    """What a Node Runner did: what the action produced, or its error. Where that takes the
+    run (its outputs mapped, its control's choice) the State Manager decides."""
 
     command_id: str
     run_id: str
@@ -140,11 +141,9 @@ class RecordNodeResult(_Msg, frozen=True):
     node_id: str
     flow_path: list[str]
     reply_to: str
-    next_node: str = ""
     outputs: dict[str, Any] = {}
-    flow_vars: dict[str, Any] = {}
+    flow_vars: dict[str, Any] = {}  # the variables the action wrote itself (not its outputs[])
     global_vars: dict[str, Any] = {}
-    loop_count: int | None = None
     inputs: dict[str, Any] = {}
     attempts: int = 1
     failed_attempts: list[ErrorContext] = []
@@ -226,9 +225,10 @@ class PauseRun(_Command, frozen=True):
 
 class Committed(_Msg, frozen=True):
     """The events a command produced, committed, and where that leaves the run: its `status`,
-    its `error` (ERROR/FAILED), whether it breaks on errors, and — when it is RUNNING or
-    STEPPING — `plan`, the node to execute next (built by the State Manager from the state it
-    folded, so a driver never folds or reads the log itself)."""
+    its `error` (ERROR/FAILED), why it waits (`waiting_for`), whether its on_error policy asks
+    the model now (`ask_model`), and — when it is RUNNING or STEPPING — `plan`, the node to
+    execute next (built by the State Manager from the state it folded, so a driver never
+    folds, reads the log or decides anything itself)."""
 
     command_id: str
     run_id: str
@@ -236,9 +236,9 @@ class Committed(_Msg, frozen=True):
     duplicate: bool = False
     status: str = ""
     error: ErrorContext | None = None
-    break_on_error: bool = False
     plan: ExecuteNode | None = None
-    on_error: OnError | None = None  # ERROR: what the failed node's policy says to do
+    waiting_for: str = ""
+    ask_model: bool = False  # ERROR: the failed node's policy asks the model (RepairRequested)
 
 
 # --- driving (Launcher -> executors -> Node Runner) -----------------------------------------

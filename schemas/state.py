@@ -93,6 +93,9 @@ class RunState(msgspec.Struct, frozen=True, omit_defaults=True):
     # why the run waits for a person (a suggested repair held back: "needs approval: ..."),
     # until it moves on or the suggestion is applied or rejected
     waiting_for: str = ""
+    # on_error attempts (policy retries, model asks) used at the current node since the run
+    # arrived at it: events, so a resumed or forked run counts on where it was
+    recoveries: int = 0
 
     @property
     def frame(self) -> Frame:

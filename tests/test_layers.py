@@ -173,3 +173,27 @@ def test_no_front_end_builds_a_command_itself() -> None:
                 made = RUN_COMMANDS & {a.name for a in node.names}
                 builders += [f"{name}: {m}" for m in sorted(made)]
     assert builders == []
+
+
+def _calls(name: str) -> dict[str, list[str]]:
+    """module -> the lines that call the function `name` imported by name, or import it."""
+    found: dict[str, list[str]] = {}
+    for module, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            called = isinstance(node, ast.Call) and getattr(node.func, "id", "") == name
+            if called or (
+                isinstance(node, ast.ImportFrom) and name in {a.name for a in node.names}
+            ):
+                found.setdefault(module, []).append(f"line {node.lineno}")
+    return found
+
+
+def test_one_place_decides_where_a_run_goes() -> None:
+    """A node's control runs in core/advance.py only; the on_error policy is decided in
+    core/recover.py, called by the decider only — no actor, runner or front end decides."""
+    assert set(_calls("route")) == {"weboter.runtime.core.advance"}
+    assert set(_calls("recover")) == {"weboter.runtime.core.decide"}
+    assert set(_calls("policy_at")) <= {
+        "weboter.runtime.core.recover",
+        "weboter.runtime.core.repair",
+    }

@@ -32,11 +32,15 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from weboter.runtime.core.advance import Moved, advance
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.containment import held_back
 from weboter.runtime.core.decision import Decision
+from weboter.runtime.core.failure import error_context
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.live import LIVE_COMMANDS, live_events, require
+from weboter.runtime.core.node import Writes
+from weboter.runtime.core.recover import recover
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.core.repair import healed_events, repair
 from weboter.runtime.core.settle import Settler
@@ -169,7 +173,7 @@ class Decider:
         elif isinstance(command, VetoNode | OverrideInputs):
             decision.add(_hooked(state, command))
         elif isinstance(command, ApplyRepair):
-            repair(decision, state, command, self.catalog, self.env, self._settler.settle)
+            self._repair(decision, state, command)
             if command.action.kind == "patch":
                 _still_valid(state, decision.after, self.catalog)
         elif isinstance(command, SuggestRepair | RejectRepair):
@@ -181,7 +185,11 @@ class Decider:
                 _still_valid(state, decision.after, self.catalog)
         else:
             raise IllegalTransition(f"no handler for {type(command).__name__}")
+        recover(decision, self._repair)  # a node failed while driven: its on_error policy
         return decision
+
+    def _repair(self, decision: Decision, state: RunState, command: ApplyRepair) -> None:
+        repair(decision, state, command, self.catalog, self.env, self._settler.settle)
 
     def _start(self, state: RunState, command: StartRun, decision: Decision) -> None:
         if command.resume:
@@ -224,15 +232,21 @@ class Decider:
             return
         for event in healed_events(command):
             decision.add(event)
+        try:
+            moved = self._moved(decision.after, command, decision.secrets)
+        except Exception as exc:  # an output it maps is missing, or its control cannot decide
+            where = error_context(exc, command.node_id, command.flow_path, command.attempts)
+            decision.add(NodeFailed(node_id=command.node_id, error=where, action=ran))
+            return
         decision.add(
             NodeCompleted(
                 node_id=command.node_id,
                 flow_path=command.flow_path,
-                next_node=command.next_node,
+                next_node=moved.next_node,
                 outputs=command.outputs,
-                flow_vars=command.flow_vars,
-                global_vars=command.global_vars,
-                loop_count=command.loop_count,
+                flow_vars=moved.flow_vars,
+                global_vars=moved.global_vars,
+                loop_count=moved.loop_count,
                 attempts=command.attempts,
                 duration_ms=command.duration_ms,
                 inputs=command.inputs,
@@ -243,6 +257,22 @@ class Decider:
             )
         )
         self._settler.settle(decision)
+
+    def _moved(self, state: RunState, command: RecordNodeResult, secrets: dict[str, str]) -> Moved:
+        """Where the node's reported outputs take the run (core/advance.py decides)."""
+        node = index_for(state.workflow).node(command.flow_path, command.node_id)
+        if node is None:
+            raise IllegalTransition(f"the workflow has no node {command.node_id!r} any more")
+        return advance(
+            state,
+            state.frame,
+            node,
+            command.outputs,
+            Writes(command.flow_vars, command.global_vars),
+            catalog=self.catalog,
+            env=self.env.for_run(state.run_id),
+            secrets=secrets,
+        )
 
 
 def _action_of(state: RunState, command: RecordNodeResult) -> str:

@@ -30,6 +30,7 @@ from weboter.schemas.events import (
     PauseRequested,
     RepairApplied,
     RepairRejected,
+    RepairRequested,
     RepairSuggested,
     RunCompleted,
     RunCreated,
@@ -39,6 +40,7 @@ from weboter.schemas.events import (
     RunRewound,
     RunStarted,
     RunStopped,
+    RunWaiting,
     SubFlowEntered,
     SubFlowReturned,
     VariableSet,
@@ -121,6 +123,7 @@ def _created(event: RunCreated, *, seq: int, version: int, at: float) -> RunStat
             max_nodes=event.max_nodes,
             on_error=event.on_error,
             waiting_for="",
+            recoveries=0,
         )
     workflow = event.workflow
     return RunState(
@@ -157,6 +160,7 @@ def _completed(state: RunState, event: NodeCompleted, common: Common) -> RunStat
         browser=event.browser or state.browser,
         next_inputs=None,
         node_version=common["version"],
+        recoveries=0,
         **common,
     )
 
@@ -197,6 +201,7 @@ def _entered(state: RunState, event: SubFlowEntered, common: Common) -> RunState
         frames=[*state.frames, frame],
         globals=_merged(state.globals, event.global_vars),
         node_version=common["version"],
+        recoveries=0,
         **common,
     )
 
@@ -215,6 +220,7 @@ def _returned(state: RunState, event: SubFlowReturned, common: Common) -> RunSta
         prev_outputs=event.outputs,
         nodes_completed=state.nodes_completed + 1,
         node_version=common["version"],
+        recoveries=0,
         **common,
     )
 
@@ -281,8 +287,23 @@ def _suggested(state: RunState, event: RepairSuggested, common: Common) -> RunSt
 
 @rule(RepairApplied, RepairRejected)
 def _settled(state: RunState, event: Event, common: Common) -> RunState:
-    """A record: the events after an applied repair change the run."""
-    return replace(state, waiting_for="", **common)
+    """A record: the events after an applied repair change the run (a retry by the node's
+    on_error policy uses one of its attempts)."""
+    used = state.recoveries
+    if isinstance(event, RepairApplied) and event.source == "policy":
+        used += 1
+    return replace(state, waiting_for="", recoveries=used, **common)
+
+
+@rule(RepairRequested)
+def _asked(state: RunState, event: RepairRequested, common: Common) -> RunState:
+    """The model is asked: one of the policy's attempts at this node is used."""
+    return replace(state, recoveries=event.attempt, waiting_for="", **common)
+
+
+@rule(RunWaiting)
+def _waiting(state: RunState, event: RunWaiting, common: Common) -> RunState:
+    return replace(state, waiting_for=event.reason, **common)
 
 
 @rule(BreakpointSet)
@@ -320,7 +341,11 @@ def _added(state: RunState, event: NodeAdded, common: Common) -> RunState:
 def _jumped(state: RunState, event: JumpedTo, common: Common) -> RunState:
     frame = replace(state.frames[-1], cursor=event.node_id)
     return replace(
-        state, frames=[*state.frames[:-1], frame], node_version=common["version"], **common
+        state,
+        frames=[*state.frames[:-1], frame],
+        node_version=common["version"],
+        recoveries=0,
+        **common,
     )
 
 

@@ -81,8 +81,7 @@ def run_inline(task: ExecuteNode, spec: ActionSpec, how: Inline) -> RecordNodeRe
             outputs = dict(outputs)  # the run's own, as after a message (an action may keep it)
         elif inspect.isawaitable(outputs):
             raise ActionError(f"{spec.name} is async but declared sync")
-        env = how.env.for_run(task.run_id)
-        result = completed(task, how.catalog, env, ctx, resolver, (inputs, outputs), started, 1)
+        result = completed(task, ctx, resolver, (inputs, outputs), started, 1)
     except Exception as exc:
         return failed(task, resolver, exc, started, 1)
     # as a result sent by message arrives, so a node's outputs do not depend on which thread
@@ -127,9 +126,9 @@ def recordable(
 
 
 def _as_sent(result: RecordNodeResult) -> bool:
-    """True when a message would carry `result` unchanged: flat values (limits.flat), a whole
-    loop count, no elements."""
-    if result.elements or not (result.loop_count is None or type(result.loop_count) is int):
+    """True when a message would carry `result` unchanged: flat values (limits.flat), no
+    elements."""
+    if result.elements:
         return False
     return all(map(flat, (result.outputs, result.inputs, result.flow_vars, result.global_vars)))
 

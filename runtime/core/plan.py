@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from msgspec.structs import replace
 
+from weboter.runtime.core.decision import DRIVEN
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.ids import new_command_id
 from weboter.runtime.core.repair import policy_of
 from weboter.schemas.messages import ExecuteNode
-from weboter.schemas.state import RunState, RunStatus
+from weboter.schemas.state import RunState
 from weboter.schemas.workflow import Node
 
-DRIVEN = (RunStatus.RUNNING, RunStatus.STEPPING)
+__all__ = ["DRIVEN", "plan", "policy_for"]
 
 
 def plan(state: RunState, reply_to: str) -> ExecuteNode | None:

@@ -22,11 +22,12 @@ import re
 from collections.abc import Callable
 from typing import Literal
 
+from weboter.runtime.core.advance import advance
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.containment import needs_approval
 from weboter.runtime.core.decision import Decision
 from weboter.runtime.core.flows import index_for
-from weboter.runtime.core.node import route
+from weboter.runtime.core.node import Writes
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.errors import IllegalTransition, WeboterError
 from weboter.schemas.context import ErrorContext, NodeModifications, RepairAction
@@ -156,16 +157,16 @@ def _changes(
         if node is None:
             raise IllegalTransition(f"run {state.run_id} is at no node to skip")
         try:
-            chosen = route(
+            moved = advance(
+                state,
+                here,
                 node,
-                catalog,
-                env,
-                globals_=state.globals,
-                flow=here.vars,
-                prev=state.prev_outputs,
-                outputs={},
-                loop_count=here.loops.get(node.id, 0),
+                {},
+                Writes(),
+                catalog=catalog,
+                env=env,
                 secrets=decision.secrets,
+                mapped=False,
             )
         except WeboterError as exc:
             raise IllegalTransition(
@@ -177,9 +178,9 @@ def _changes(
             NodeCompleted(
                 node_id=node.id,
                 flow_path=list(here.flow_path),
-                next_node=chosen.next_node,
-                flow_vars=dict(chosen.flow_writes),
-                loop_count=chosen.loop_count,
+                next_node=moved.next_node,
+                flow_vars=moved.flow_vars,
+                loop_count=moved.loop_count,
                 attempts=0,
             )
         )

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from weboter.runtime.core.advance import advance
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.decision import Decision
 from weboter.runtime.core.expressions import evaluate
 from weboter.runtime.core.failure import error_context
 from weboter.runtime.core.flows import index_for
-from weboter.runtime.core.node import Writes, map_outputs, pick, picker_target, route
+from weboter.runtime.core.node import Writes, pick, picker_target
 from weboter.runtime.core.references import EnvSource, Resolver
 from weboter.runtime.errors import ExpressionError, IllegalTransition
 from weboter.schemas.context import ErrorContext
@@ -171,16 +172,14 @@ class Settler:
                 pick(node.inputs.get("data_out") or [], inner, f"node {node_id!r} data_out")
             )
             secrets.update(inner.secrets)
-            writes = map_outputs(node, outputs, Writes())
-            decision = route(
+            moved = advance(
+                state,
+                caller_frame,
                 node,
-                self.catalog,
-                self.env.for_run(state.run_id),
-                globals_={**state.globals, **writes.globals},
-                flow={**caller_frame.vars, **writes.flow},
-                prev=state.prev_outputs,
-                outputs=outputs,
-                loop_count=caller_frame.loops.get(node_id, 0),
+                outputs,
+                Writes(),
+                catalog=self.catalog,
+                env=self.env.for_run(state.run_id),
                 secrets=secrets,
             )
         except Exception as exc:  # a control's fault fails its node, never the command
@@ -190,11 +189,11 @@ class Settler:
         return SubFlowReturned(
             node_id=node_id,
             flow_path=caller_frame.flow_path,
-            next_node=decision.next_node,
+            next_node=moved.next_node,
             outputs=outputs,
-            flow_vars={**writes.flow, **decision.flow_writes},
-            global_vars=writes.globals,
-            loop_count=decision.loop_count,
+            flow_vars=moved.flow_vars,
+            global_vars=moved.global_vars,
+            loop_count=moved.loop_count,
         )
 
 

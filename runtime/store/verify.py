@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from weboter.runtime.core.advance import advance
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.fold import apply
-from weboter.runtime.core.node import route
+from weboter.runtime.core.node import Writes
 from weboter.runtime.core.references import EnvSource, display
 from weboter.runtime.errors import IllegalTransition, WeboterError
 from weboter.runtime.store.eventlog import EventLog
@@ -79,17 +80,17 @@ def _check(
         )
     # a SubFlow node decides in its caller's frame, once the sub-flow has returned
     frame = state.frames[-2] if isinstance(event, SubFlowReturned) else state.frame
-    try:
-        decision = route(
+    try:  # with the variables as the run wrote them (its outputs mapped then)
+        decision = advance(
+            state,
+            frame,
             node,
-            catalog,
-            env,
-            globals_={**state.globals, **event.global_vars},
-            flow={**frame.vars, **event.flow_vars},
-            prev=state.prev_outputs,
-            outputs=event.outputs,
-            loop_count=frame.loops.get(node.id, 0),
+            event.outputs,
+            Writes(event.flow_vars, event.global_vars),
+            catalog=catalog,
+            env=env,
             secrets={},
+            mapped=False,
         )
     except WeboterError as exc:
         return Divergence(seq, event.node_id, event.next_node, "(error)", exc.message)

@@ -120,9 +120,7 @@ TABLE: list[tuple[str, Make, set[str]]] = [
     ("resume", lambda s: StartRun(**common(s), resume=True), {"LOADED", "PAUSED"} | DRIVEN),
     (
         "record",
-        lambda s: RecordNodeResult(
-            **common(s), version=s.version, node_id="a", flow_path=["t"], next_node="b"
-        ),
+        lambda s: RecordNodeResult(**common(s), version=s.version, node_id="a", flow_path=["t"]),
         DRIVEN,
     ),
     (
@@ -212,7 +210,7 @@ def test_create_only_once(decider: Decider) -> None:
 def test_a_result_planned_before_the_run_moved_on_is_stale(decider: Decider) -> None:
     running = state_in("RUNNING")
     result = RecordNodeResult(
-        **common(running), version=running.version, node_id="a", flow_path=["t"], next_node="b"
+        **common(running), version=running.version, node_id="a", flow_path=["t"]
     )
     on_b = decider.decide(
         decider.decide(running, ClearBreakpoint(**common(running), id="bp")).after, result
@@ -221,9 +219,7 @@ def test_a_result_planned_before_the_run_moved_on_is_stale(decider: Decider) -> 
         decider.decide(on_b.after, result)  # the same node's result again: the run moved on
     # a breakpoint set meanwhile (by any process) moves the version, not the node: still valid
     moved = decider.decide(running, SetBreakpoint(**common(running), breakpoint=Breakpoint(id="z")))
-    ok = RecordNodeResult(
-        **common(running), version=running.version, node_id="a", flow_path=["t"], next_node="b"
-    )
+    ok = RecordNodeResult(**common(running), version=running.version, node_id="a", flow_path=["t"])
     after = decider.decide(moved.after, ok).after
     assert after.status == "PAUSED"  # and the breakpoint before b is honoured
     assert after.current_node == "b"
@@ -235,9 +231,7 @@ def test_a_pause_request_pauses_at_the_next_node_boundary(decider: Decider) -> N
     asked = decider.decide(unbroken, PauseRun(**common(running))).after
     assert asked.status == "RUNNING"
     assert asked.pause_requested
-    done = RecordNodeResult(
-        **common(asked), version=running.version, node_id="a", flow_path=["t"], next_node="b"
-    )
+    done = RecordNodeResult(**common(asked), version=running.version, node_id="a", flow_path=["t"])
     decision = decider.decide(asked, done)
     assert [type(e).__name__ for e in decision.events] == ["NodeCompleted", "RunPaused"]
     assert decision.after.pause_reason == "requested"
@@ -262,7 +256,6 @@ def test_a_pause_request_on_the_last_node_lets_the_run_end(decider: Decider) -> 
             version=unbroken.version,
             node_id="a",
             flow_path=["t"],
-            next_node="b",
         ),
     ).after
     asked = decider.decide(on_b, PauseRun(**common(on_b))).after
@@ -271,7 +264,6 @@ def test_a_pause_request_on_the_last_node_lets_the_run_end(decider: Decider) -> 
         version=asked.version,
         node_id="b",
         flow_path=["t"],
-        next_node="__end__",
     )
     decision = decider.decide(asked, done)
     # the engine's own steps come first: nothing is left to pause before

@@ -48,7 +48,6 @@ def command(store: RunStore, run_id: str, step: str, pick: int) -> Command | Non
                 version=state.version,
                 node_id=node,
                 flow_path=state.frame.flow_path,
-                next_node="b" if node == "a" else "__end__",
                 error=ERR if step == "error" else None,
             )
         case "pause":

@@ -55,7 +55,6 @@ def test_a_conflict_is_decided_again_and_the_node_result_still_stands(tmp_path: 
         version=started.version,
         node_id="a",
         flow_path=["t"],
-        next_node="b",
     )
     outcome = a.execute(result)  # a's append conflicts; it reads the log and decides again
     assert [e.type for e in outcome.events] == ["NodeCompleted", "RunPaused"]

@@ -116,7 +116,6 @@ def test_only_the_lease_holder_reports_and_only_workers_serve(tmp_path: Path) ->
             node_id="nap",
             flow_path=["napping"],
             reply_to="continuous_executor",
-            next_node="__end__",
             global_vars={"done": "forged"},
         )
         rogue.send_multipart([MSG, b"state_manager", encode(forged)])
