@@ -21,14 +21,7 @@ from typing import Any
 
 import msgspec
 
-from weboter.runtime.browser.evidence import EvidencePolicy, capture, describe
-from weboter.runtime.browser.heal import acting
-from weboter.runtime.browser.host import BrowserHost
-from weboter.runtime.browser.look import look
-from weboter.runtime.browser.restore import BrowserRestore
-from weboter.runtime.core.catalog import ActionContext, ActionSpec, Catalog
-from weboter.runtime.core.failure import error_context
-from weboter.runtime.core.inline import (
+from weboter.runtime.actions.inline import (
     Inline,
     context_for,
     failed,
@@ -36,6 +29,13 @@ from weboter.runtime.core.inline import (
     run_inline,
     runs_inline,
 )
+from weboter.runtime.browser.evidence import EvidencePolicy, capture, describe
+from weboter.runtime.browser.heal import acting
+from weboter.runtime.browser.host import BrowserHost
+from weboter.runtime.browser.look import look
+from weboter.runtime.browser.restore import BrowserRestore
+from weboter.runtime.core.catalog import ActionContext, ActionSpec, Catalog
+from weboter.runtime.core.failure import error_context
 from weboter.runtime.core.node import resolve_inputs
 from weboter.runtime.core.references import EnvSource, Resolver
 from weboter.runtime.core.results import completed

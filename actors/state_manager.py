@@ -3,35 +3,34 @@
 Every state-changing command goes through `RunStore.execute` (runtime/store/runstore.py):
 decide, redact, append in one transaction, fold once. The reply (`Committed`) tells the
 command's `reply_to` where the run now is, and for a driven run which node comes next (`plan`),
-so executors never fold or read the log. Committed events go to the Context Bus in batches,
-within 2 ms of their commit (20 ms during a stretch of inline nodes); nothing is published
-before it is committed (with durability `batch`, a group's commit comes up to ~20 ms after its
-first command).
+so executors never fold or read the log. Two named collaborators do the rest:
 
-When that next node can run inline (a bounded synchronous builtin: core/inline.py) and no hook
-wants to see it, the State Manager runs it itself and commits its result at once, and so on
-until a node needs the Node Runner, the run rests, or another message waits in the inbox: a
-loop of data nodes then crosses no thread, and its executor hears only the last Committed.
-Breakpoints, pauses and steps stay exact: they are decided by each commit, as before.
+- the outbox (runtime/store/outbox.py) hands committed events to the Context Bus in batches,
+  within 2 ms of their commit (20 ms during a stretch of inline nodes); nothing is published
+  before it is committed (with durability `batch`, a group's commit comes up to ~20 ms after
+  its first command);
+- the stretch (runtime/actions/inline.py): when the next node can run inline (a bounded
+  synchronous builtin) and no hook wants to see it, it is run here and its result committed at
+  once, and so on until a node needs the Node Runner, the run rests, or another message waits
+  in the inbox: a loop of data nodes then crosses no thread, and its executor hears only the
+  last Committed. Breakpoints, pauses and steps stay exact: each commit decides them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from pathlib import Path
 
-import msgspec
-
+from weboter.runtime.actions.inline import Inline, Stretch
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.decide import COMMANDS, Command
 from weboter.runtime.core.hooks import HookRegistry
-from weboter.runtime.core.inline import Inline, run_inline, runs_inline
 from weboter.runtime.core.plan import DRIVEN, plan
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.eventlog import Durability, EventLog
+from weboter.runtime.store.outbox import Outbox
 from weboter.runtime.store.runstore import Outcome, RunStore
 from weboter.runtime.store.transactions import GroupLost
 from weboter.runtime.transport.actor import MessageActor
@@ -44,26 +43,11 @@ from weboter.schemas.messages import (
     ExecuteNode,
     HookInterest,
     Message,
-    Publish,
     RecordNodeResult,
-    StoredEvent,
 )
 from weboter.schemas.state import RunStatus
 
 log = logging.getLogger(__name__)
-
-# Committed events are handed to the Context Bus in batches: at most PUBLISH_DELAY seconds
-# after commit, or as soon as PUBLISH_BATCH are held. Publishing each commit on its own costs
-# the hot path a third of its time (bench/node_overhead.py); subscribers see events <= 2 ms late
-# (<= STRETCH_PUBLISH during a stretch).
-PUBLISH_DELAY = 0.002
-PUBLISH_BATCH = 256
-# During a stretch of inline nodes (hundreds of commits a second) they go every STRETCH_PUBLISH
-# seconds instead: each batch wakes the bus, and a wake costs the stretch a node's time.
-STRETCH_PUBLISH = 0.02
-# A stretch of inline nodes looks at the inbox (a pause, a stop, another run) between two
-# nodes, at most every LOOK_EVERY seconds: what waits, waits at most that long (plus a node).
-LOOK_EVERY = 0.001
 
 
 class StateManager(MessageActor):
@@ -87,15 +71,12 @@ class StateManager(MessageActor):
         self.snapshot_every = snapshot_every
         self.catalog = catalog
         self.env = env
-        self.inline = inline  # None: every node goes to the Node Runner (workers run them)
+        # None: every node goes to the Node Runner (workers run them)
+        self.stretch = Stretch(inline) if inline is not None else None
         self.hooks = hooks or HookRegistry()  # pre_node_execute handlers see every node
         self.hooks_wanted = False  # somebody subscribes to hooks (the bus says)
         self.store: RunStore | None = None
-        self._outgoing: list[StoredEvent] = []
-        self._prev_seqs: dict[str, int] = {}
-        self._outgoing_since = 0.0
-        self._next_look = 0.0  # when a stretch of inline nodes next looks at the inbox
-        self._learned: dict[str, dict[str, str]] = {}  # run -> secrets its inline nodes read
+        self.outbox = Outbox(lambda batch: self.send(BUS, batch), self._group_open)
 
     def started(self) -> None:
         self.on_idle(self.idle)
@@ -106,10 +87,13 @@ class StateManager(MessageActor):
             snapshot_every=self.snapshot_every,
         )
 
+    def _group_open(self) -> bool:
+        return self.store is not None and self.store.log.pending
+
     def stopping(self) -> None:
         with contextlib.suppress(GroupLost):
             self._durable()
-        self.flush()
+        self.outbox.flush()
         if self.store is not None:
             self.store.log.close()
 
@@ -135,24 +119,13 @@ class StateManager(MessageActor):
             if result is None:
                 if not self._durable_for(command, outcome):
                     return
-                task = self._with_secrets(task, outcome)
+                if self.stretch is not None:
+                    state = outcome.state
+                    task = self.stretch.hand_over(state.run_id, task, state.status.terminal)
                 if command.reply_to:  # a runner's attempt report wants no answer
                     self.send(command.reply_to, _committed(command, outcome, task))
                 return
-            if result.secrets:  # the Node Runner learns of them with the run's next node
-                self._learned.setdefault(result.run_id, {}).update(result.secrets)
             command, sent = result, False
-
-    def _with_secrets(self, task: ExecuteNode | None, outcome: Outcome) -> ExecuteNode | None:
-        """`task` carrying the `$env` values nodes run here read since the run's last node
-        went to a runner (a run that ends forgets them)."""
-        run_id = outcome.state.run_id
-        if task is None:
-            if outcome.state.status.terminal:
-                self._learned.pop(run_id, None)
-            return None
-        learned = self._learned.pop(run_id, None)
-        return msgspec.structs.replace(task, secrets=learned) if learned else task
 
     def _commit(self, command: Command, *, sent: bool = True) -> Outcome | None:
         """`command` decided and appended, its events handed on to publish; None: refused."""
@@ -173,9 +146,9 @@ class StateManager(MessageActor):
             self._reject(command, exc)
             return None
         if not outcome.duplicate:
-            self._publish(outcome.events, outcome.prev_seq)
+            self.outbox.add(outcome.events, outcome.prev_seq)
         if self.durability == "batch" and not self.store.log.pending:
-            self.flush()  # the group was committed with this command: publish it
+            self.outbox.flush()  # the group was committed with this command: publish it
         return outcome
 
     # --- durability `batch`: commands grouped in one transaction ---------------------------
@@ -204,61 +177,27 @@ class StateManager(MessageActor):
         except GroupLost as exc:
             self._lost(exc)
             raise
-        self.flush()
+        self.outbox.flush()
 
     def _lost(self, exc: GroupLost) -> None:
         """The group's events were never committed: nobody may hear of them."""
         log.error("state manager: %s", exc)
-        self._outgoing, self._prev_seqs = [], {}
+        self.outbox.drop()
 
     def _run_here(self, task: ExecuteNode | None) -> RecordNodeResult | None:
-        """The result of `task` run in this thread, or None when it goes to a Node Runner: it
-        is not inline-able, a hook wants to see it, or another message waits (a pause, a stop,
-        another run's node: a stretch of inline nodes yields to them between two nodes)."""
-        if task is None or self.inline is None or self.hooks_wanted or self.hooks.handlers:
+        """The result of `task` run in this thread, or None when it goes to a Node Runner: no
+        stretch (workers run every node), a hook wants to see it, or the stretch says so."""
+        if task is None or self.stretch is None or self.hooks_wanted or self.hooks.handlers:
             return None
-        spec = self.catalog.find_action(task.node.action)
-        if spec is None or not runs_inline(task.node, spec):
-            return None
-        now = time.monotonic()
-        if now >= self._next_look:  # a look at the inbox costs a node's tenth: once a ms
-            self._next_look = now + LOOK_EVERY
-            if self.inbox_waiting():
-                return None
-        if self._outgoing and now - self._outgoing_since >= STRETCH_PUBLISH:
-            self.flush()  # subscribers hear of a long stretch as it goes
-        return run_inline(task, spec, self.inline)
-
-    # --- publishing: committed events go to the bus in small batches ----------------------
-
-    def _publish(self, stored: list[StoredEvent], prev_seq: int) -> None:
-        if not self._outgoing:
-            self._outgoing_since = time.monotonic()
-        self._outgoing.extend(stored)
-        self._prev_seqs.setdefault(stored[0].run_id, prev_seq)
-        if len(self._outgoing) >= PUBLISH_BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        """Hand the held events to the bus; none while they are in an uncommitted group."""
-        if self.store is not None and self.store.log.pending:
-            return
-        if self._outgoing:
-            self.send(BUS, Publish(events=self._outgoing, prev_seqs=self._prev_seqs))
-            self._outgoing, self._prev_seqs = [], {}
+        self.outbox.stretch_due()  # subscribers hear of a long stretch as it goes
+        return self.stretch.run(task, self.inbox_waiting)
 
     def idle(self) -> float | None:
         """Called when the inbox is empty: how long to wait before publishing what is held.
         An open group (`batch`) is committed at once: nothing else waits."""
         with contextlib.suppress(GroupLost):  # logged; the results planned on it are refused
             self._durable()
-        if not self._outgoing:
-            return None
-        wait = PUBLISH_DELAY - (time.monotonic() - self._outgoing_since)
-        if wait <= 0:
-            self.flush()
-            return None
-        return wait
+        return self.outbox.wait()
 
     def _reject(self, command: Command, exc: BaseException) -> None:
         if not isinstance(exc, GroupLost):  # `batch`: what the refusal follows is recorded

@@ -28,11 +28,11 @@ from weboter.actors.launcher import Launcher
 from weboter.actors.node_runner import NodeRunner
 from weboter.actors.state_manager import StateManager
 from weboter.runtime.actions import default_catalog
+from weboter.runtime.actions.inline import Inline
 from weboter.runtime.ai.models import ModelConfig
 from weboter.runtime.browser.host import BrowserHost
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.hooks import HookRegistry
-from weboter.runtime.core.inline import Inline
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.handle import RunHandle, through_engine

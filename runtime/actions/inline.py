@@ -1,4 +1,5 @@
 """Running a node inline: in the calling thread, with no timeout, no retries, no browser.
+(The actions layer runs actions; the core only decides.)
 
 A node qualifies when its action is a bounded synchronous builtin (it ends on its own, soon:
 the limits on values, expressions and regexes see to it) and the node asks for neither a
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 
@@ -26,6 +27,8 @@ from weboter.runtime.core.node import resolve_inputs
 from weboter.runtime.core.references import EnvSource, Resolver
 from weboter.runtime.core.results import completed, result_of
 from weboter.runtime.errors import ActionError
+from weboter.runtime.store.artifacts import ArtifactStore
+from weboter.runtime.store.workspace import Workspace
 from weboter.schemas.messages import ExecuteNode, RecordNodeResult
 from weboter.schemas.workflow import Node
 
@@ -39,8 +42,8 @@ class Inline:
 
     catalog: Catalog
     env: EnvSource
-    artifacts: Any = None  # ArtifactStore | None (the store layer is not imported by core)
-    workspace: Any = None  # Workspace | None
+    artifacts: ArtifactStore | None = None
+    workspace: Workspace | None = None
 
 
 def runs_inline(node: Node, spec: ActionSpec | None) -> bool:
@@ -137,3 +140,45 @@ def _why(exc: Exception) -> str:
     if isinstance(exc, OverflowError):
         return "a whole number does not fit in 64 bits; make it text, or a float"
     return f"{type(exc).__name__}: {exc}"
+
+
+# A stretch of inline nodes looks at the inbox (a pause, a stop, another run) between two
+# nodes, at most every LOOK_EVERY seconds: what waits, waits at most that long (plus a node).
+LOOK_EVERY = 0.001
+
+
+class Stretch:
+    """The State Manager's stretch of inline nodes: which planned node it runs itself, and
+    the `$env` values those nodes read, handed to the Node Runner with the run's next node
+    (so it can redact them too)."""
+
+    def __init__(self, how: Inline) -> None:
+        self.how = how
+        self._next_look = 0.0  # when the stretch next looks at the inbox
+        self._learned: dict[str, dict[str, str]] = {}  # run -> secrets its inline nodes read
+
+    def run(self, task: ExecuteNode, inbox_waiting: Callable[[], bool]) -> RecordNodeResult | None:
+        """The result of `task` run here, or None when it goes to a Node Runner: it is not
+        inline-able, or another message waits (checked at most every LOOK_EVERY)."""
+        spec = self.how.catalog.find_action(task.node.action)
+        if spec is None or not runs_inline(task.node, spec):
+            return None
+        now = time.monotonic()
+        if now >= self._next_look:  # a look at the inbox costs a node's tenth: once a ms
+            self._next_look = now + LOOK_EVERY
+            if inbox_waiting():
+                return None
+        result = run_inline(task, spec, self.how)
+        if result.secrets:
+            self._learned.setdefault(result.run_id, {}).update(result.secrets)
+        return result
+
+    def hand_over(self, run_id: str, task: ExecuteNode | None, ended: bool) -> ExecuteNode | None:
+        """`task` (the run's next node for a runner) with the secrets the run's inline nodes
+        read since its last node went to a runner; a run that `ended` forgets them."""
+        if task is None:
+            if ended:
+                self._learned.pop(run_id, None)
+            return None
+        learned = self._learned.pop(run_id, None)
+        return msgspec.structs.replace(task, secrets=learned) if learned else task
