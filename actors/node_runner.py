@@ -276,7 +276,7 @@ class NodeRunner(MessageActor):
                 if spec.browser:
                     secrets = {**self.run_secrets.get(task.run_id, {}), **resolver.secrets}
                     browser = await self.restore.capture(
-                        ctx.session, spec, task.browser, secrets, task.run_id
+                        ctx.browser, spec, task.browser, secrets, task.run_id
                     )
                     result = msgspec.structs.replace(result, browser=browser)
                 return msgspec.structs.replace(result, restored=restored, healed=healed)

@@ -224,7 +224,7 @@ def _committed(command: Command, outcome: Outcome, task: ExecuteNode | None) -> 
         run_id=state.run_id,
         events=outcome.events,
         duplicate=outcome.duplicate,
-        status=str(state.status),
+        status=state.status,
         error=state.error if state.status in (RunStatus.ERROR, RunStatus.FAILED) else None,
         plan=task,
         waiting_for=state.waiting_for,

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from weboter.schemas.status import RunStatus
+
 
 class ErrorContext(msgspec.Struct, frozen=True, omit_defaults=True):
     """A failure, with what a person or an AI needs to act on it."""
@@ -41,7 +43,7 @@ class ContextSnapshot(msgspec.Struct, frozen=True, omit_defaults=True):
     current_node: str | None
     variables: dict[str, Any]
     history: list[NodeHistory] = []
-    status: str = ""
+    status: RunStatus = RunStatus.IDLE
     seq: int = 0
 
 

@@ -24,7 +24,7 @@ from weboter.schemas.live import (
     SetVariable,
     SuggestRepair,
 )
-from weboter.schemas.state import BrowserState, RestoreReport, RunState
+from weboter.schemas.state import BrowserState, RestoreReport, RunState, RunStatus
 from weboter.schemas.stream import CaughtUp
 from weboter.schemas.workflow import Node, Workflow
 
@@ -234,7 +234,7 @@ class Committed(_Msg, frozen=True):
     run_id: str
     events: list[StoredEvent]
     duplicate: bool = False
-    status: str = ""
+    status: RunStatus = RunStatus.IDLE
     error: ErrorContext | None = None
     plan: ExecuteNode | None = None
     waiting_for: str = ""

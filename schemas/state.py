@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any, Literal
 
 import msgspec
 
 from weboter.schemas.context import ErrorContext
+from weboter.schemas.status import RunStatus
 from weboter.schemas.workflow import Workflow
 
-
-class RunStatus(StrEnum):
-    IDLE = "IDLE"
-    LOADED = "LOADED"
-    RUNNING = "RUNNING"
-    PAUSED = "PAUSED"
-    STEPPING = "STEPPING"
-    ERROR = "ERROR"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-    STOPPED = "STOPPED"
-
-    @property
-    def terminal(self) -> bool:
-        return self in (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.STOPPED)
+__all__ = ["Breakpoint", "BrowserState", "Frame", "RestoreReport", "RunState", "RunStatus"]
 
 
 class Breakpoint(msgspec.Struct, frozen=True, omit_defaults=True):

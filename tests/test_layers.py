@@ -197,3 +197,22 @@ def test_one_place_decides_where_a_run_goes() -> None:
         "weboter.runtime.core.recover",
         "weboter.runtime.core.repair",
     }
+
+
+def test_status_travels_as_a_run_status() -> None:
+    """Every message and event field named `status` is a RunStatus, not loose text (RunEnded
+    alone also says "REJECTED": a run that could not be driven is no status of a run)."""
+    import msgspec  # noqa: PLC0415
+
+    from weboter.schemas import context, events, messages, state  # noqa: PLC0415
+    from weboter.schemas.status import RunStatus  # noqa: PLC0415
+
+    loose = []
+    for module in (context, events, messages, state):
+        for name, kind in vars(module).items():
+            if isinstance(kind, type) and issubclass(kind, msgspec.Struct) and name != "RunEnded":
+                hints = getattr(kind, "__annotations__", {})
+                if "status" in hints and "RunStatus" not in str(hints["status"]):
+                    loose.append(f"{module.__name__}.{name}.status: {hints['status']}")
+    assert loose == []
+    assert messages.Committed(command_id="c", run_id="r", events=[]).status is RunStatus.IDLE

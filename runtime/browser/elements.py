@@ -100,7 +100,7 @@ async def get_elements(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
 
 
 async def next_element(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
-    base = ctx.session.element(inputs["element"], "inputs.element")
+    base = ctx.browser.element(inputs["element"], "inputs.element")
     sibling = base.locator("xpath=following-sibling::*[1]")
     if await sibling.count() == 0:
         return {"next_element": None}
@@ -120,7 +120,7 @@ async def press_key(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     if inputs.get("locator") or inputs.get("locators"):
         await _act(ctx, inputs, "press", key=key)
     else:
-        page = await ctx.session.page()
+        page = await ctx.browser.page()
         await page.keyboard.press(key)
     return {}
 

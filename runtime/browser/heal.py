@@ -127,7 +127,7 @@ async def _healed(
     recorded = task.fingerprints if db_path is None else fingerprints(db_path, task)
     tag = str(recorded[0].get("tag") or "") if recorded else ""
     text = str(recorded[0].get("text") or "") if recorded else ""
-    scope = await ctx.session.scope()
+    scope = await ctx.browser.scope()
     candidates = await scope.evaluate(CANDIDATES_JS, [tag, text, CANDIDATES])
     chosen = choose(recorded, candidates, many=spec.name in MANY)
     locator = {"element": chosen.selector, "type": "css"}

@@ -36,7 +36,7 @@ async def open_browser(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     kind = str(inputs.get("browser_type") or "chromium")
     if kind != "chromium":
         raise ActionError(f"browser_type {kind!r} is not available; Weboter drives chromium")
-    await ctx.session.page()
+    await ctx.browser.page()
     return {"browser": {"browser_type": kind, "headless": True}}
 
 
@@ -44,7 +44,7 @@ async def _goto(ctx: ActionContext, page: Any, inputs: Inputs) -> Any:
     """Navigate `page` to `inputs.url`; errors name the node, the URL and the reason (a URL
     out of the run's reach is refused before the browser goes there)."""
     url = str(inputs["url"])
-    session = ctx.session
+    session = ctx.browser
     try:
         session.reach(url)
     except ActionError as exc:
@@ -82,7 +82,7 @@ def _out_of_reach(ctx: ActionContext, url: str, refused: list[str]) -> None:
 
 
 async def open_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
-    session = ctx.session
+    session = ctx.browser
     page = await session.page()
     session.frame = None
     response = await _goto(ctx, page, inputs)
@@ -91,19 +91,19 @@ async def open_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
 
 
 async def go_back(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
-    page = await ctx.session.page()
+    page = await ctx.browser.page()
     await page.go_back(timeout=timeout_ms(inputs, 30000))
     return {"url": page.url}
 
 
 async def reload(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
-    page = await ctx.session.page()
+    page = await ctx.browser.page()
     await page.reload(timeout=timeout_ms(inputs, 30000))
     return {"url": page.url}
 
 
 async def new_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
-    session = ctx.session
+    session = ctx.browser
     page = await session.context.new_page()
     session.pages.append(page)
     session.current, session.frame = page, None
@@ -114,7 +114,7 @@ async def new_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
 
 async def switch_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     """Make another tab current: by `index`, or the first whose URL contains `url`."""
-    session = ctx.session
+    session = ctx.browser
     session.pages = list(session.context.pages)
     target = None
     if inputs.get("index") is not None:
@@ -139,7 +139,7 @@ async def switch_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
 
 
 async def close_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
-    session = ctx.session
+    session = ctx.browser
     page = await session.page()
     await page.close()
     session.pages = [p for p in session.pages if not p.is_closed()]
@@ -151,7 +151,7 @@ async def close_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
 async def switch_frame(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     """Element actions after this look inside the frame matched by `locator` (an iframe);
     without a locator, back to the page."""
-    session = ctx.session
+    session = ctx.browser
     page = await session.page()
     if not inputs.get("locator"):
         session.frame = None
@@ -164,7 +164,7 @@ async def switch_frame(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
 
 async def evaluate_js(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     """Run `script` in the page (never in Python); `arg` is passed to it."""
-    page = await ctx.session.page()
+    page = await ctx.browser.page()
     try:
         result = await page.evaluate(str(inputs["script"]), inputs.get("arg"))
     except Exception as exc:
@@ -175,7 +175,7 @@ async def evaluate_js(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
 
 
 async def screenshot(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
-    page = await ctx.session.page()
+    page = await ctx.browser.page()
     if inputs.get("locator"):
         locator, spec = await locate(ctx, inputs)
         try:
@@ -184,17 +184,17 @@ async def screenshot(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
             raise browser_error(ctx, exc, spec, page.url) from exc
     else:
         data = await page.screenshot(full_page=bool(inputs.get("full_page")))
-    address = ctx.artifacts.put(data, ".png")
-    return {"artifact": address, "path": str(ctx.artifacts.path(address))}
+    address = ctx.store.put(data, ".png")
+    return {"artifact": address, "path": str(ctx.store.path(address))}
 
 
 async def scroll(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     """Scroll by `amount` px (down; negative: up), to `to` (top/bottom), or to the bottom again
     and again `until_no_new` items match that locator (infinite lists), `max_rounds` at most."""
-    page = await ctx.session.page()
+    page = await ctx.browser.page()
     until = inputs.get("until_no_new")
     if until:
-        items = build(await ctx.session.scope(), until, "inputs.until_no_new")
+        items = build(await ctx.browser.scope(), until, "inputs.until_no_new")
         count, rounds = await items.count(), 0
         for rounds in range(1, int(inputs.get("max_rounds") or 50) + 1):  # noqa: B007
             await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
@@ -214,7 +214,7 @@ async def scroll(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
 
 async def download(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     """Click `locator`, wait for the download it starts, keep the file as an artifact."""
-    page = await ctx.session.page()
+    page = await ctx.browser.page()
     locator, spec = await locate(ctx, inputs)
     try:
         async with page.expect_download(timeout=timeout_ms(inputs, 30000)) as info:
@@ -227,11 +227,11 @@ async def download(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     suffix = (
         "." + done.suggested_filename.rsplit(".", 1)[-1] if "." in done.suggested_filename else ""
     )
-    address = ctx.artifacts.put(data, suffix)
+    address = ctx.store.put(data, suffix)
     return {
         "artifact": address,
         "filename": done.suggested_filename,
-        "path": str(ctx.artifacts.path(address)),
+        "path": str(ctx.store.path(address)),
         "bytes": len(data),
     }
 

@@ -50,7 +50,7 @@ def timeout_ms(inputs: dict[str, Any], default: float = 5000) -> float:
 
 async def page_url(ctx: ActionContext) -> str:
     try:
-        page = await ctx.session.page()
+        page = await ctx.browser.page()
         return str(page.url)
     except Exception:
         return "(no page)"
@@ -60,8 +60,8 @@ async def scope_of(ctx: ActionContext, inputs: dict[str, Any]) -> Any:
     """Where to look: an element given as `scope`, else the current frame or page."""
     scope = inputs.get("scope")
     if scope not in (None, "", "page"):
-        return ctx.session.element(scope, "inputs.scope")
-    return await ctx.session.scope()
+        return ctx.browser.element(scope, "inputs.scope")
+    return await ctx.browser.scope()
 
 
 async def locate(
@@ -211,7 +211,7 @@ async def read(locator: Any, source: str, timeout: float) -> Any:
 
 def element_value(ctx: ActionContext, locator: Any, found: dict[str, Any]) -> dict[str, Any]:
     """An element as a variable: a reference for later nodes plus its fingerprint."""
-    return {"$element": ctx.session.remember(locator), **found}
+    return {"$element": ctx.browser.remember(locator), **found}
 
 
 def browser_action(

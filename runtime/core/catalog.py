@@ -18,10 +18,17 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from weboter.runtime.core.hosts import HostRule
 from weboter.runtime.errors import CatalogError
+
+if TYPE_CHECKING:  # the layers above: for types only, never imported at run time
+    from pathlib import Path
+
+    from weboter.runtime.browser.host import RunSession
+    from weboter.runtime.store.artifacts import ArtifactStore
+    from weboter.runtime.store.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +49,30 @@ class ActionContext:
     globals: Mapping[str, Any]
     flow_writes: dict[str, Any] = field(default_factory=dict)
     global_writes: dict[str, Any] = field(default_factory=dict)
-    session: Any = None
-    artifacts: Any = None
+    session: RunSession | None = None
+    artifacts: ArtifactStore | None = None
     elements: list[dict[str, Any]] = field(default_factory=list)
-    workspace: Any = None  # where files may be written (runtime/store/workspace.py)
+    workspace: Workspace | None = None  # where files may be written
     hosts: HostRule | None = None  # the hosts the run may reach (None: any)
 
     def write(self, scope: str, name: str, value: Any) -> None:
         (self.global_writes if scope == "global" else self.flow_writes)[name] = value
 
-    def writable(self, path: str) -> Any:
+    @property
+    def browser(self) -> RunSession:
+        """The run's browser session (for a browser action, the Node Runner gives one)."""
+        if self.session is None:
+            raise CatalogError("this action needs the run's browser, and none was given to it")
+        return self.session
+
+    @property
+    def store(self) -> ArtifactStore:
+        """Where the action keeps files it produces (screenshots, downloads)."""
+        if self.artifacts is None:
+            raise CatalogError("this action keeps files, and no artifact store was given to it")
+        return self.artifacts
+
+    def writable(self, path: str) -> Path:
         """The real path this action may write `path` to (inside the workspace or an allowed
         folder, never the log); an ActionError otherwise."""
         if self.workspace is None:

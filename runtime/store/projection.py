@@ -106,6 +106,6 @@ def context_snapshot(
         current_node=state.current_node,
         variables=variables_of(state),
         history=node_history(records, state.workflow),
-        status=str(state.status),
+        status=state.status,
         seq=state.seq,
     )
