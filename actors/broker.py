@@ -6,11 +6,11 @@ worker over its own ROUTER socket and passes the worker's reports on.
 The pattern is the ZeroMQ guide's Paranoid Pirate: workers say READY (with how many nodes they
 run at once), both sides send a heartbeat every `heartbeat` seconds, and a side not heard from
 for `LIVENESS` beats is presumed gone (a worker reconnects with backoff). A run is leased to one
-worker (its browser context lives there: runtime/transport/leases.py). When a worker is lost,
+worker (its browser context lives there: runtime/workers/leases.py). When a worker is lost,
 its in-flight node is recorded as re-queued (`RequeueNode` -> NodeRequeued) and sent, with the
 same command id, to another worker, which puts the run's browser back from what the log
 recorded. A report is passed on only from the worker holding the run, about the node it runs
-now, naming only artifacts it uploaded with it (runtime/transport/reports.py): a presumed-dead
+now, naming only artifacts it uploaded with it (runtime/workers/reports.py): a presumed-dead
 worker's late result is refused here (logged), and a result the log already has is a duplicate
 there.
 """
@@ -33,11 +33,11 @@ from weboter.runtime.store.projection import state_at
 from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import NODE_RUNNER, STATE_MANAGER
 from weboter.runtime.transport.bridge import bind, check_bindable, encode, message_decoder
-from weboter.runtime.transport.leases import Dispatch, Entry, Leases, Task
 from weboter.runtime.transport.peers import PEERS_KEPT, Bounded, Refusals
-from weboter.runtime.transport.reports import MAX_UPLOAD, Report, Uploads, read, refusal
 from weboter.runtime.transport.seam import Transport
 from weboter.runtime.transport.security import WORKERS, CurveConfig
+from weboter.runtime.workers.leases import Dispatch, Entry, Leases, Task
+from weboter.runtime.workers.reports import MAX_UPLOAD, Report, Uploads, read, refusal
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import (
     CancelNode,
@@ -81,9 +81,12 @@ class Broker(MessageActor):
         curve: CurveConfig | None,
         env: EnvSource,
         *,
+        context: zmq.Context[Any],
         heartbeat: float = HEARTBEAT,
     ) -> None:
         super().__init__(bridge)
+        self.context = context  # the worker endpoint is a ZeroMQ socket of its own
+        self.bound = ""  # the endpoint it listens at (a port 0 made real)
         self.db_path = db_path
         self.endpoint = endpoint
         self.curve = curve
@@ -105,7 +108,7 @@ class Broker(MessageActor):
 
     def started(self) -> None:
         check_bindable(self.endpoint, curve=self.curve is not None)
-        sock = self.bridge.context.socket(zmq.ROUTER)
+        sock = self.context.socket(zmq.ROUTER)
         if self.curve is not None:
             self.curve.serve(sock, WORKERS)
         sock.setsockopt(zmq.LINGER, 0)
@@ -113,7 +116,7 @@ class Broker(MessageActor):
         sock.setsockopt(zmq.MAXMSGSIZE, MAX_UPLOAD)
         sock.setsockopt(zmq.SNDHWM, 0)  # a node is never dropped for a slow worker
         try:
-            self.bridge.bound[self.endpoint] = bind(sock, self.endpoint)
+            self.bound = bind(sock, self.endpoint)
         except BaseException:  # closed here: a socket left open keeps the engine from stopping
             sock.close(linger=0)
             raise

@@ -66,8 +66,11 @@ class ContextBus(MessageActor):
         db_path: Path,
         endpoints: list[str],
         curve: CurveConfig | None = None,
+        *,
+        context: zmq.Context[Any],
     ) -> None:
         super().__init__(bridge)
+        self.context = context  # the event stream is a ZeroMQ socket of its own
         self.curve = curve
         self.db_path = db_path
         self.endpoints = endpoints
@@ -83,7 +86,7 @@ class ContextBus(MessageActor):
     def started(self) -> None:
         # XPUB: subscriptions reach us, so executors publish pre_node_execute only while
         # someone subscribes to hooks (it costs a message per node otherwise)
-        self._pub = self.bridge.context.socket(zmq.XPUB)
+        self._pub = self.context.socket(zmq.XPUB)
         self._pub.setsockopt(zmq.LINGER, 0)
         self._pub.setsockopt(zmq.SNDHWM, 100_000)
         self._pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # every subscription, to acknowledge each

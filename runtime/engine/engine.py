@@ -36,6 +36,7 @@ from weboter.runtime.core.hooks import HookRegistry
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.handle import RunHandle, through_engine
+from weboter.runtime.engine.owners import RunOwners
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.artifacts import ArtifactStore
@@ -44,7 +45,6 @@ from weboter.runtime.store.workspace import Workspace
 from weboter.runtime.transport.actor import started_ok
 from weboter.runtime.transport.bridge import Bridge
 from weboter.runtime.transport.memory import MemoryBridge
-from weboter.runtime.transport.owners import RunOwners
 from weboter.runtime.transport.seam import Transport
 from weboter.runtime.transport.security import start_authenticator
 
@@ -118,7 +118,11 @@ class Engine:
             self._auth = start_authenticator(self.context, s.curve)
         self.bridge.start()
         bus = ContextBus.start(
-            self.bridge, s.db_path, [self.bus_endpoint, *s.bus_endpoints], s.curve
+            self.bridge,
+            s.db_path,
+            [self.bus_endpoint, *s.bus_endpoints],
+            s.curve,
+            context=self.context,
         )
         inline = self._inline()  # what the State Manager and the Node Runner run nodes with
         actors: list[tuple[str, pykka.ActorRef[Any]]] = [
@@ -164,7 +168,9 @@ class Engine:
         """The Node Runner, or the broker to worker processes that run nodes instead."""
         s = self.settings
         if s.workers_endpoint is not None:
-            return Broker.start(self.bridge, s.db_path, s.workers_endpoint, s.curve, self.env)
+            return Broker.start(
+                self.bridge, s.db_path, s.workers_endpoint, s.curve, self.env, context=self.context
+            )
         return NodeRunner.start(
             self.bridge,
             self.catalog,

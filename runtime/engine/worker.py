@@ -38,8 +38,8 @@ from weboter.runtime.transport.actor import started_ok
 from weboter.runtime.transport.addresses import NODE_RUNNER
 from weboter.runtime.transport.bridge import encode, message_decoder
 from weboter.runtime.transport.link import UploadingStore, WorkerLink
-from weboter.runtime.transport.reports import read
 from weboter.runtime.transport.security import connect_client
+from weboter.runtime.workers.reports import read
 from weboter.schemas.messages import CancelNode, ReleaseRun
 from weboter.schemas.workers import (
     ART,

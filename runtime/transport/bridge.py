@@ -49,8 +49,8 @@ import zmq
 from weboter.runtime.errors import TransportError
 from weboter.runtime.transport.addresses import BUS
 from weboter.runtime.transport.gate import admit
-from weboter.runtime.transport.owners import RunOwners
 from weboter.runtime.transport.peers import PEERS_KEPT, Bounded, Refusals, named
+from weboter.runtime.transport.seam import Authorizer, Inbox
 from weboter.runtime.transport.security import CurveConfig
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import CommandRejected, Message
@@ -184,7 +184,7 @@ class Bridge:
         command_endpoint: str | None = None,
         catchup_endpoint: str | None = None,
         curve: CurveConfig | None = None,
-        owners: RunOwners | None = None,
+        owners: Authorizer | None = None,
     ) -> None:
         self.context = context or zmq.Context.instance()
         self.curve = curve
@@ -217,7 +217,7 @@ class Bridge:
     def unregister(self, address: str) -> None:
         self.local.discard(address)
 
-    def actor_inbox(self, address: str, inbox: Any) -> None:
+    def actor_inbox(self, address: str, inbox: Inbox) -> None:
         """Give an actor's inbox (a SocketInbox) its endpoint and make its address local."""
         inbox.attach(self.context, self.endpoint(address))
         self.register(address)

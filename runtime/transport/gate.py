@@ -4,7 +4,7 @@ client cannot complete a run with forged outputs or speak for another client.
 
 Every message from a client must also name the client itself in `reply_to` (its socket
 identity), so answers go to the one who asked; and a client acts only on its own runs
-(runtime/transport/owners.py).
+(runtime/engine/owners.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from weboter.runtime.transport.addresses import (
     STATE_MANAGER,
     STEP_EXECUTOR,
 )
-from weboter.runtime.transport.owners import RunOwners
+from weboter.runtime.transport.seam import Authorizer
 from weboter.schemas.events import ENGINE_STOPPED
 from weboter.schemas.messages import (
     AddNode,
@@ -65,7 +65,7 @@ _encoder = msgspec.msgpack.Encoder()
 
 
 def admit(
-    dest: str, payload: bytes, identity: str, client: str = "", owners: RunOwners | None = None
+    dest: str, payload: bytes, identity: str, client: str = "", owners: Authorizer | None = None
 ) -> tuple[bytes | None, str | None]:
     """(the payload to deliver, None) when a client's message to `dest` may go through, else
     (None, why). `client`: the CURVE key the connection authenticated with ("" without CURVE);

@@ -22,6 +22,7 @@ import zmq
 
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.transport.bridge import encode
+from weboter.runtime.transport.seam import Inbox
 
 
 class UploadingStore(ArtifactStore):
@@ -93,7 +94,7 @@ class WorkerLink:
         self.local.discard(address)
         self.inboxes.pop(address, None)
 
-    def actor_inbox(self, address: str, inbox: Any) -> None:
+    def actor_inbox(self, address: str, inbox: Inbox) -> None:
         inbox.attach(None, f"memory://{address}")  # the worker's loop delivers into it
         self.inboxes[address] = inbox
         self.register(address)

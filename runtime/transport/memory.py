@@ -18,6 +18,7 @@ import msgspec
 import zmq
 
 from weboter.runtime.transport.bridge import encode, message_decoder
+from weboter.runtime.transport.seam import Inbox
 from weboter.schemas.messages import Message
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class MemoryBridge:
         self.local.discard(address)
         self.inboxes.pop(address, None)
 
-    def actor_inbox(self, address: str, inbox: Any) -> None:
+    def actor_inbox(self, address: str, inbox: Inbox) -> None:
         inbox.attach(None, self.endpoint(address))  # memory mode: no socket
         self.inboxes[address] = inbox
         self.register(address)

@@ -1,7 +1,10 @@
-"""The transport seam: what actors, engines and clients need from a transport. Two
-implementations: `Bridge` (ZeroMQ: inproc inside a process, ipc/tcp to others;
-runtime/transport/bridge.py) and `MemoryBridge` (one process, no sockets; used by the tests
-of actors; runtime/transport/memory.py)."""
+"""The transport seam: what actors, engines and clients need from a transport, and no more.
+Three implementations: `Bridge` (ZeroMQ: inproc inside a process, ipc/tcp to others;
+runtime/transport/bridge.py), `MemoryBridge` (one process, no sockets; the tests of actors;
+runtime/transport/memory.py) and a worker's `Link` (runtime/transport/link.py).
+
+Which client may act on which run is not the transport's to know: a `Bridge` asks an
+`Authorizer` (the engine's `RunOwners`, runtime/engine/owners.py, reads run owners from the log)."""
 
 from __future__ import annotations
 
@@ -33,16 +36,28 @@ class Receiver(Protocol):
     def close(self) -> None: ...
 
 
-class Transport(Protocol):
-    context: zmq.Context[Any]  # the public event stream is ZeroMQ either way
-    local: set[str]
-    bound: dict[str, str]
+class Inbox(Protocol):
+    """An actor's inbox, as a transport feeds it (runtime/transport/actor.py: SocketInbox)."""
 
+    def attach(self, context: zmq.Context[Any] | None, endpoint: str) -> None: ...
+
+    def deliver(self, payload: bytes) -> None: ...
+
+
+class Authorizer(Protocol):
+    """Says whether an authenticated client may send a message (about a run)."""
+
+    def refusal(self, client: str, message: object) -> str | None: ...
+
+    def close(self) -> None: ...
+
+
+class Transport(Protocol):
     def register(self, address: str) -> None: ...
 
     def unregister(self, address: str) -> None: ...
 
-    def actor_inbox(self, address: str, inbox: Any) -> None: ...
+    def actor_inbox(self, address: str, inbox: Inbox) -> None: ...
 
     def mailbox(self, address: str) -> Receiver: ...
 

@@ -56,7 +56,7 @@ class CurveConfig:
         """Let these clients in; an `operator` may act on every run, a `reader` may only
         follow the stream and catch up (every run), a `worker` may only run nodes (on the
         worker endpoint, for the runs leased to it), any other client act only on the runs it
-        started (runtime/transport/owners.py)."""
+        started (runtime/engine/owners.py)."""
         keys = {k.encode() if isinstance(k, str) else k for k in client_keys}
         return replace(
             self,

@@ -9,8 +9,8 @@ import hashlib
 import pytest
 
 from weboter.runtime.transport.bridge import encode
-from weboter.runtime.transport.leases import Leases, Task
-from weboter.runtime.transport.reports import Uploads, read, refusal
+from weboter.runtime.workers.leases import Leases, Task
+from weboter.runtime.workers.reports import Uploads, read, refusal
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import RecordAttempt, RecordNodeResult
 from weboter.schemas.state import BrowserState

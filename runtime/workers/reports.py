@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from weboter.runtime.transport.leases import Entry, Task
+from weboter.runtime.workers.leases import Entry, Task
 
 MAX_UPLOAD = 64 * 1024 * 1024  # bytes of artifacts one report may bring
 ADDRESS = re.compile(r"[0-9a-f]{64}(\.[a-z0-9]{1,8})?")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from weboter.runtime.transport.leases import Leases, Task
+from weboter.runtime.workers.leases import Leases, Task
 
 pytestmark = pytest.mark.timeout(10)
 
