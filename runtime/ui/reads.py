@@ -56,7 +56,7 @@ def run_view(log: Reader, catalog: Catalog, marks: NodeMarks, run_id: str) -> di
         "workflow": {"id": state.workflow.id, "name": state.workflow.name},
         "status": str(state.status),
         "can": can(str(state.status)),
-        "events": state.version,  # how many: its events are seqs first_seq … seq
+        "events": state.version,  # how many (seqs first_seq … seq, skipping other runs')
         "first_seq": log.first_seq(run),
         "seq": state.seq,
         "current": None

@@ -88,6 +88,10 @@ def test_break_step_scrub_fork_and_diff_the_counter(ui: UI, page: Page) -> None:
             expect(row.first).to_contain_text(str(value))
     assert then["flow"]["count"] == 5  # type: ignore[index]
     keep(page, "timeline-three-events-back")
+    slider.press("ArrowLeft")  # the keyboard steps event by event too
+    expect(slider).to_have_attribute("aria-valuetext", f"Seq {seqs[-5]}")
+    slider.press("ArrowRight")
+    expect(position(page)).to_have_text(re.compile(rf"^Seq {seqs[-4]}: "))
 
     # fork from the second event (count is 0 there) with target=3: it counts to 3
     slider.fill(str(seqs[1]))
