@@ -3,9 +3,9 @@
 
 Prints, per size, the median time of: opening the run's page (`GET /api/runs/ID`: its state,
 graph, node marks, repairs — the first open reads the node marks of the whole run, later ones
-only what is new), the state at a point of its timeline (`/at/V`, random V), a page of events
-around it, and the runs list; then each 100k/1k ratio. Targets: the first open of the 100k run
-under 1 s; the others flat (ratio under 2).
+only what is new), the state at a point of its timeline (`/at/SEQ`, random SEQ, with the
+events around it), a page of its events, and the runs list; then each 100k/1k ratio. Targets:
+the first open of the 100k run under 1 s; the others flat (ratio under 2).
 
     python bench/ui_open.py [--sizes 1000,100000] [--samples 30]
 """
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from node_overhead import engine_run
 
 from weboter.runtime.engine.settings import Settings
-from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.reading import Reader
 from weboter.runtime.ui.app import build_app
 
 TOKEN = "bench-token-0123456789"
@@ -45,9 +45,9 @@ def measure(size: int, samples: int, folder: Path) -> dict[str, float]:
     db = folder / f"ui-{size}.db"
     print(f"  making a run of {size} events ...", flush=True)
     _, run_id = engine_run(db, size, "sync")
-    log = EventLog(db)
-    events = log.last_version(run_id)
-    log.close()
+    with Reader(db) as log:
+        first, last = log.first_seq(run_id), log.last_seq(run_id)
+    events = last - first + 1  # the only run in its log: its seqs follow each other
     app, engines = build_app(
         db,
         Settings(db_path=db),
@@ -62,13 +62,13 @@ def measure(size: int, samples: int, folder: Path) -> dict[str, float]:
         found["open again"] = statistics.median(
             timed(client, f"/api/runs/{run_id}") for _ in range(samples)
         )
-        points = [random.randint(1, events) for _ in range(samples)]
+        points = [random.randint(first, last) for _ in range(samples)]
         found["state at a point"] = statistics.median(
-            timed(client, f"/api/runs/{run_id}/at/{v}") for v in points
+            timed(client, f"/api/runs/{run_id}/at/{seq}") for seq in points
         )
-        found["events around it"] = statistics.median(
-            timed(client, f"/api/runs/{run_id}/events?after={max(v - 13, 0)}&limit=25")
-            for v in points
+        found["a page of events"] = statistics.median(
+            timed(client, f"/api/runs/{run_id}/events?after={max(seq - 13, 0)}&limit=25")
+            for seq in points
         )
         found["runs list"] = statistics.median(timed(client, "/api/runs") for _ in range(samples))
     engines.stop()

@@ -15,6 +15,8 @@ import pytest
 
 from tests.conftest import counter, weboter
 from weboter.runtime.cli.progress import LINES_BURST, LINES_PER_SECOND
+from weboter.runtime.store.reading import Reader
+from weboter.runtime.ui.reads import at_seq
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -76,6 +78,32 @@ def test_run_history_state_runs(tmp_path: Path) -> None:
     assert at["current_node"] == "inc"
     assert at["status"] == "RUNNING"
     assert len(at["history"]) == 3
+
+
+def test_the_seq_the_ui_shows_for_a_second_run_is_what_at_takes(tmp_path: Path) -> None:
+    """One numbering: the UI names an event of the log's second run by its seq (seqs count
+    across the log), and `state --at` and `fork --at` take that number; `history` shows it."""
+    for target in ("2", "3"):
+        done = weboter(
+            "run", str(EXAMPLES / "counter.json"), "--var", f"target={target}", home=tmp_path
+        )
+        assert done.returncode == 0, done.stderr
+    second = as_json(weboter("runs", "--json", home=tmp_path))[0]["run_id"]
+    history = as_json(weboter("history", second, "--json", home=tmp_path))["events"]
+    with Reader(tmp_path / "weboter.db") as log:  # what GET /api/runs/RUN/at/SEQ answers
+        shown = at_seq(log, second, history[3]["seq"])
+    assert shown["seq"] == history[3]["seq"] > len(history)  # a seq, not the run's own count
+    assert shown["first_seq"] == history[0]["seq"]
+
+    at = as_json(weboter("state", second, "--at", str(shown["seq"]), "--json", home=tmp_path))
+    assert at["seq"] == shown["seq"]
+    assert at["status"] == shown["status"]
+    assert at["variables"]["global"] == shown["variables"]["global"]
+    forked = weboter("fork", second, "--at", str(shown["seq"]), "--json", home=tmp_path)
+    assert forked.returncode == 0, forked.stderr
+    text = weboter("history", second, home=tmp_path).stdout.splitlines()
+    assert text[0].split() == ["SEQ", "TYPE", "DETAIL"]  # one number per event: its seq
+    assert text[4].split()[0] == str(shown["seq"])
 
 
 def test_run_json_summary_and_exit_code_on_failure(tmp_path: Path) -> None:

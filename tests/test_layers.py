@@ -15,6 +15,7 @@ LAYERS = [
     "weboter.runtime.core",
     "weboter.runtime.store",
     "weboter.runtime.transport",
+    "weboter.runtime.workers",
     "weboter.runtime.browser",
     "weboter.runtime.actions",
     "weboter.runtime.ai",
@@ -216,3 +217,39 @@ def test_status_travels_as_a_run_status() -> None:
                     loose.append(f"{module.__name__}.{name}.status: {hints['status']}")
     assert loose == []
     assert messages.Committed(command_id="c", run_id="r", events=[]).status is RunStatus.IDLE
+
+
+# the one read path: the log is opened by the store's Reader (runtime/store/reading.py) for
+# every read; an EventLog is made only by the store, the writer and the actors that follow the
+# log's tail with one kept open
+OPENS_THE_LOG = {
+    "weboter.actors.state_manager",  # the writer (through RunStore)
+    "weboter.actors.launcher",  # these three keep the log open to follow it
+    "weboter.actors.broker",
+    "weboter.actors.context_bus",
+    "weboter.runtime.engine.engine",  # makes the log with its durability before the writer
+    "weboter.runtime.engine.handle",  # a one-shot command's write path (RunStore), no engine
+}
+
+
+def test_everything_else_reads_the_log_through_the_reader() -> None:
+    opened = []
+    for name, path in modules().items():
+        if name.startswith("weboter.runtime.store") or name in OPENS_THE_LOG:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and "EventLog" in ast.unparse(node.func):
+                opened.append(f"{name}:{node.lineno}")
+    assert opened == []
+
+
+def test_the_ui_reads_nothing_through_mcp() -> None:
+    """The UI and MCP are two front ends on the same read path; neither reads through the other."""
+    crossing = [
+        f"{name} imports {dep}"
+        for name, deps in graph().items()
+        for dep in deps
+        if (name.startswith("weboter.runtime.ui") and dep.startswith("weboter.runtime.mcp"))
+        or (name.startswith("weboter.runtime.mcp") and dep.startswith("weboter.runtime.ui"))
+    ]
+    assert crossing == []

@@ -29,8 +29,7 @@ from weboter.runtime.core.references import EnvSource
 from weboter.runtime.core.untrusted import scrub, secrets_of
 from weboter.runtime.core.validate import validate
 from weboter.runtime.errors import IllegalTransition, ModelError, WeboterError, WorkflowInvalid
-from weboter.runtime.store.eventlog import EventLog
-from weboter.runtime.store.projection import context_snapshot, state_at
+from weboter.runtime.store.reading import Reader
 from weboter.schemas.context import NodeModifications, RepairAction
 from weboter.schemas.messages import ApplyRepair
 from weboter.schemas.state import RunState
@@ -102,13 +101,10 @@ def generate_workflow(model: Model, prompt: str, tries: int = TRIES) -> Workflow
 
 def failure_of(db_path: Path, run_id: str) -> tuple[str, RunState, list[Any]]:
     """(run id, its state, its node history) read from the log, for `propose_repair`."""
-    log = EventLog(db_path, create=False)
-    try:
-        run_id = log.resolve_run_id(run_id)
-        state = state_at(log, run_id)
-        steps = msgspec.to_builtins(context_snapshot(log, run_id).history)
-    finally:
-        log.close()
+    with Reader(db_path) as log:
+        run_id = log.run_id(run_id)
+        state = log.state(run_id)
+        steps = msgspec.to_builtins(log.snapshot(run_id).history)
     if state.status not in ("ERROR", "PAUSED"):
         raise IllegalTransition(
             f"run {run_id} is {state.status}: a repair is suggested for a run in ERROR or PAUSED"

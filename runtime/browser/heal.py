@@ -16,14 +16,11 @@ from typing import Any
 from weboter.runtime.browser.likeness import NotHealed, choose
 from weboter.runtime.core.catalog import ActionContext, ActionSpec
 from weboter.runtime.errors import ElementNotFound
-from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.reading import Reader
 from weboter.schemas.context import Healed
-from weboter.schemas.events import NodeCompleted
 from weboter.schemas.messages import ExecuteNode
 
 MANY = ("builtin.ExtractList", "builtin.GetElements")  # a locator that finds a family
-RUNS_LOOKED_AT = 20  # the most recent runs of the workflow whose fingerprints count
-FINGERPRINTS = 50  # at most this many per node
 CANDIDATES = 3000  # elements of the page scored at most
 
 Call = Callable[[ActionSpec, ActionContext, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -144,23 +141,7 @@ async def _healed(
 
 def fingerprints(db_path: Path, task: ExecuteNode) -> list[dict[str, Any]]:
     """The elements this node (same workflow, same flow, same id) acted on when it succeeded
-    in the workflow's most recent runs, newest first."""
-    found: list[dict[str, Any]] = []
-    log = EventLog(db_path, create=False)
-    try:
-        workflow_id = task.flow_path[0] if task.flow_path else ""  # the run's top flow
-        runs = [r.run_id for r in log.runs(500) if r.workflow_id == workflow_id]
-        for run_id in runs[:RUNS_LOOKED_AT]:
-            for record in reversed(list(log.read(run_id))):
-                event = record.event
-                if (
-                    isinstance(event, NodeCompleted)
-                    and event.node_id == task.node.id
-                    and event.flow_path == task.flow_path
-                ):
-                    found += [e for e in event.elements if e]
-                if len(found) >= FINGERPRINTS:
-                    return found
-    finally:
-        log.close()
-    return found
+    in the workflow's most recent runs, newest first (read through the store's read path)."""
+    workflow_id = task.flow_path[0] if task.flow_path else ""  # the run's top flow
+    with Reader(db_path) as log:
+        return log.fingerprints(workflow_id, task.flow_path, task.node.id)

@@ -32,9 +32,7 @@ from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import MISSING, EnvSource, Resolver
 from weboter.runtime.core.secrets import redact
 from weboter.runtime.store.artifacts import ArtifactStore
-from weboter.runtime.store.eventlog import EventLog
-from weboter.runtime.store.projection import state_at
-from weboter.runtime.store.verify import history
+from weboter.runtime.store.reading import Reader
 from weboter.schemas.state import BrowserState, RestoreReport
 
 log = logging.getLogger(__name__)
@@ -93,11 +91,8 @@ class BrowserRestore:
         workflow's allow_hosts (None, None: this process has no log)."""
         if self.db_path is None:
             return None, None
-        events = EventLog(self.db_path, create=False)
-        try:
-            state = state_at(events, run_id)
-        finally:
-            events.close()
+        with Reader(self.db_path) as reader:
+            state = reader.state(run_id)
         return state.browser, state.workflow.allow_hosts
 
     def _snapshot(self, run_id: str, recorded: BrowserState) -> dict[str, Any]:
@@ -126,12 +121,9 @@ class BrowserRestore:
     ) -> None:
         if self.db_path is None:
             return
-        events = EventLog(self.db_path, create=False)
-        try:
-            steps = history(events, run_id)
-            index = index_for(state_at(events, run_id).workflow)
-        finally:
-            events.close()
+        with Reader(self.db_path) as reader:
+            steps = reader.history(run_id)
+            index = index_for(reader.state(run_id).workflow)
         for step in steps:
             node = index.node(step.flow_path, step.node_id)
             spec = self.catalog.find_action(node.action) if node else None

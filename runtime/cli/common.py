@@ -31,7 +31,7 @@ from weboter.runtime.errors import (
     WeboterError,
     WorkflowInvalid,
 )
-from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.reading import Reader
 from weboter.schemas.workflow import ON_ERROR, Workflow
 
 
@@ -61,8 +61,9 @@ def db_path(args: argparse.Namespace) -> Path:
     return Path(args.db) if args.db else default_db()
 
 
-def open_log(args: argparse.Namespace) -> EventLog:
-    return EventLog(db_path(args), create=False)
+def open_log(args: argparse.Namespace) -> Reader:
+    """The log of `--db` opened for reading: `with open_log(args) as log:`."""
+    return Reader(db_path(args))
 
 
 # --- commands ----------------------------------------------------------------------------

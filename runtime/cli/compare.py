@@ -7,29 +7,16 @@ import argparse
 import json
 
 from weboter.runtime.actions import default_catalog
-from weboter.runtime.cli.common import db_path
+from weboter.runtime.cli.common import open_log
 from weboter.runtime.core.loader import load_workflow
 from weboter.runtime.core.references import EnvSource
-from weboter.runtime.store.eventlog import EventLog
-from weboter.runtime.store.verify import diff, verify
-
-
-def resolve_id(args: argparse.Namespace, prefix: str) -> str:
-    log = EventLog(db_path(args), create=False)
-    try:
-        return log.resolve_run_id(prefix)
-    finally:
-        log.close()
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    run_id = resolve_id(args, args.run)
     workflow = load_workflow(args.workflow) if args.workflow else None
-    log = EventLog(db_path(args), create=False)
-    try:
-        checked, found = verify(log, run_id, default_catalog(), EnvSource(), workflow)
-    finally:
-        log.close()
+    with open_log(args) as log:
+        run_id = log.run_id(args.run)
+        checked, found = log.verify(run_id, default_catalog(), EnvSource(), workflow)
     if found is None:
         args.out(
             args,
@@ -49,13 +36,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    run_a = resolve_id(args, args.run)
-    run_b = resolve_id(args, args.other)
-    log = EventLog(db_path(args), create=False)
-    try:
-        result = diff(log, run_a, run_b)
-    finally:
-        log.close()
+    with open_log(args) as log:
+        run_a, run_b = log.run_id(args.run), log.run_id(args.other)
+        result = log.diff(run_a, run_b)
     doc = {
         "a": run_a,
         "b": run_b,

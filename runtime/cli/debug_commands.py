@@ -31,8 +31,7 @@ from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.handle import Done, RunHandle, breakpoint_at, through_log
 from weboter.runtime.errors import UsageError
-from weboter.runtime.store.eventlog import EventLog
-from weboter.runtime.store.projection import state_at
+from weboter.runtime.store.reading import Reader
 from weboter.schemas.context import NodeModifications
 from weboter.schemas.state import RunState
 from weboter.schemas.workflow import Node
@@ -178,12 +177,9 @@ def add_commands(  # table: the parser
 
 
 def resolve(args: argparse.Namespace, prefix: str) -> tuple[str, RunState]:
-    log = EventLog(_db(args), create=False)
-    try:
-        run_id = log.resolve_run_id(prefix)
-        return run_id, state_at(log, run_id)
-    finally:
-        log.close()
+    with Reader(_db(args)) as log:
+        run_id = log.run_id(prefix)
+        return run_id, log.state(run_id)
 
 
 def _db(args: argparse.Namespace) -> Path:

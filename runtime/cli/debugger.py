@@ -20,10 +20,9 @@ from weboter.runtime.core.flows import index_for
 from weboter.runtime.engine.client import EngineClient, JobRejected
 from weboter.runtime.engine.handle import RunHandle, through_engine
 from weboter.runtime.errors import IllegalTransition
-from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.private import open_private, private_folder
-from weboter.runtime.store.projection import state_at, variables_of
-from weboter.runtime.store.verify import history, step_back
+from weboter.runtime.store.projection import variables_of
+from weboter.runtime.store.reading import Reader
 from weboter.schemas.context import NodeModifications, RepairAction
 from weboter.schemas.state import Breakpoint, RunState
 
@@ -61,11 +60,8 @@ class Debugger:
         return RunHandle(self.run_id, through_engine(self.client))
 
     def state(self) -> RunState:
-        log = EventLog(self.db_path, create=False)
-        try:
-            return state_at(log, self.run_id)
-        finally:
-            log.close()
+        with Reader(self.db_path) as log:
+            return log.state(self.run_id)
 
     def words(self) -> list[str]:
         commands = [
@@ -151,11 +147,8 @@ class Debugger:
 
     def do_history(self, args: list[str]) -> None:
         count = int(args[0]) if args else 10
-        log = EventLog(self.db_path, create=False)
-        try:
-            steps = history(log, self.run_id)
-        finally:
-            log.close()
+        with Reader(self.db_path) as log:
+            steps = log.history(self.run_id)
         for step in steps[-count:]:
             self.say(
                 f"  seq {step.seq:>6}  {step.node_id} -> {step.next_node}  "
@@ -216,11 +209,8 @@ class Debugger:
         self.do_continue([])
 
     def do_back(self, args: list[str]) -> None:
-        log = EventLog(self.db_path, create=False)
-        try:
-            target, node_id = step_back(log, self.run_id)
-        finally:
-            log.close()
+        with Reader(self.db_path) as log:
+            target, node_id = log.step_back(self.run_id)
         self.run.rewind(target)
         self.say(f"back before {node_id} (rewound to seq {target})")
         self.do_where([])

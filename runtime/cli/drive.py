@@ -34,8 +34,8 @@ from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.handle import RunHandle, through_engine
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import IllegalTransition
-from weboter.runtime.store.eventlog import EventLog, to_record
-from weboter.runtime.store.projection import state_at, variables_of
+from weboter.runtime.store.projection import variables_of
+from weboter.runtime.store.reading import Reader
 from weboter.schemas.events import (
     RepairApplied,
 )
@@ -178,12 +178,9 @@ def summarise(db: Path, run_id: str, ended: RunEnded, source: Any = None) -> dic
     if source is not None:
         state, records = source(run_id)
     else:
-        log = EventLog(db, create=False)
-        try:
-            state = state_at(log, run_id)
-            records = [to_record(row) for row in log.stored_of_types(run_id, ("RepairApplied",))]
-        finally:
-            log.close()
+        with Reader(db) as log:
+            state = log.state(run_id)
+            records = log.decoded(log.of_types(run_id, ("RepairApplied",)))
     repairs = [msgspec.to_builtins(r.event) for r in records if isinstance(r.event, RepairApplied)]
     return {
         "run_id": run_id,
@@ -229,13 +226,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    log = open_log(args)
-    try:
-        run_id = log.resolve_run_id(args.run)
-        state = state_at(log, run_id)
+    with open_log(args) as log:
+        run_id = log.run_id(args.run)
+        state = log.state(run_id)
         driver = log.driver(run_id)
-    finally:
-        log.close()
     if driver is not None:
         raise IllegalTransition(
             f"run {run_id} is being driven by process {driver[0]} on {driver[1]}",

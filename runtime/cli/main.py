@@ -53,10 +53,8 @@ from weboter.runtime.cli.drive import (
 from weboter.runtime.cli.remote_run import add_engine_options
 from weboter.runtime.core.explain import next_step
 from weboter.runtime.core.flows import index_for
-from weboter.runtime.core.references import display
 from weboter.runtime.errors import LogCorrupt, WeboterError
-from weboter.runtime.store.eventlog import to_record
-from weboter.runtime.store.projection import context_snapshot, state_at
+from weboter.runtime.store.views import event_body
 
 EPILOG = """\
 examples:
@@ -270,11 +268,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    log = open_log(args)
-    try:
+    with open_log(args) as log:
         runs = log.runs(args.limit)
-    finally:
-        log.close()
     lines = [f"{'RUN':<18}{'STATUS':<11}{'EVENTS':>7}  {'CREATED':<20}WORKFLOW"]
     for r in runs:
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at))
@@ -288,24 +283,19 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    log = open_log(args)
-    try:
-        run_id = log.resolve_run_id(args.run)
-        rows = log.read_stored(run_id)
-    finally:
-        log.close()
-    docs, lines = [], [f"{'SEQ':>6} {'VER':>5}  {'TYPE':<18}DETAIL"]
+    with open_log(args) as log:
+        run_id = log.run_id(args.run)
+        rows = log.events(run_id)
+    docs, lines = [], [f"{'SEQ':>6}  {'TYPE':<18}DETAIL"]
     for r in rows:
         try:
-            event = display(msgspec.to_builtins(to_record(r).event))
+            event = event_body(r, whole=True)
         except LogCorrupt as exc:  # name it, and show the rest
             print(f"error: {exc.message}", file=sys.stderr)
             event = {"unreadable": exc.message}
-        event.pop("workflow", None)
         docs.append(
             {
                 "seq": r.seq,
-                "run_version": r.run_version,
                 "type": r.type,
                 "schema_version": r.schema_version,
                 "command_id": r.command_id,
@@ -313,19 +303,16 @@ def cmd_history(args: argparse.Namespace) -> int:
                 "event": event,
             }
         )
-        lines.append(f"{r.seq:>6} {r.run_version:>5}  {r.type:<18}{detail(event)}")
+        lines.append(f"{r.seq:>6}  {r.type:<18}{detail(event)}")
     out(args, {"run_id": run_id, "events": docs}, "\n".join(lines))
     return 0
 
 
 def cmd_state(args: argparse.Namespace) -> int:
-    log = open_log(args)
-    try:
-        run_id = log.resolve_run_id(args.run)
-        snapshot = context_snapshot(log, run_id, args.at)
-        state = state_at(log, run_id, args.at)
-    finally:
-        log.close()
+    with open_log(args) as log:
+        run_id = log.run_id(args.run)
+        snapshot = log.snapshot(run_id, args.at)
+        state = log.state(run_id, args.at)
     doc = msgspec.to_builtins(snapshot)
     doc["breakpoints"] = msgspec.to_builtins(state.breakpoints)
     doc["error"] = msgspec.to_builtins(state.error) if state.error else None

@@ -17,7 +17,7 @@ from weboter.runtime.cli.debug_commands import handle, resolve
 from weboter.runtime.core.loader import parse_text
 from weboter.runtime.engine.settings import default_db
 from weboter.runtime.errors import UsageError
-from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.reading import Reader
 from weboter.schemas.context import RepairAction
 from weboter.schemas.events import NodePatched, RepairApplied
 
@@ -110,12 +110,9 @@ def add_heal(sub: Any, common: argparse.ArgumentParser, out: Out) -> None:
 
 def cmd_heal(args: argparse.Namespace) -> int:
     db = Path(args.db) if args.db else default_db()
-    log = EventLog(db, create=False)
-    try:
-        run_id = log.resolve_run_id(args.run)
+    with Reader(db) as log:
+        run_id = log.run_id(args.run)
         found = healed_nodes(log, run_id)
-    finally:
-        log.close()
     if not found:
         raise UsageError(
             f"run {run_id} healed no locator",
@@ -149,11 +146,11 @@ def cmd_heal(args: argparse.Namespace) -> int:
     return 0
 
 
-def healed_nodes(log: EventLog, run_id: str) -> dict[tuple[tuple[str, ...], str], dict[str, Any]]:
+def healed_nodes(log: Reader, run_id: str) -> dict[tuple[tuple[str, ...], str], dict[str, Any]]:
     """(flow path, node id) -> the node's healed inputs, the last heal of each node."""
     found: dict[tuple[tuple[str, ...], str], dict[str, Any]] = {}
     healer = False
-    for record in log.read(run_id):
+    for record in log.records(run_id):
         event = record.event
         if isinstance(event, RepairApplied):
             healer = event.source == "healer"

@@ -12,8 +12,8 @@ from weboter.runtime.core.references import EnvSource
 from weboter.runtime.demo.shop import PASSWORD, PRODUCTS, USER, ShopServer
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
-from weboter.runtime.store.eventlog import EventLog, decode_event
-from weboter.runtime.store.projection import state_at
+from weboter.runtime.store.eventlog import decode_event
+from weboter.runtime.store.reading import Reader
 
 WORKFLOW = Path(__file__).parent / "shop_workflow.yaml"
 
@@ -75,11 +75,8 @@ def run_demo(
                 ended = client.wait(run_id, on_event=bar, timeout=600)
         finally:
             engine.stop()
-    log = EventLog(db_path, create=False)
-    try:
-        state = state_at(log, run_id)
-    finally:
-        log.close()
+    with Reader(db_path) as log:
+        state = log.state(run_id)
     return {
         "status": ended.status,
         "rows": len(state.globals.get("rows") or []),

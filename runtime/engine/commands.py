@@ -14,8 +14,7 @@ from weboter.runtime.core.containment import held_back
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.handle import RunHandle, through_log
 from weboter.runtime.errors import IllegalTransition
-from weboter.runtime.store.eventlog import EventLog
-from weboter.runtime.store.projection import state_at
+from weboter.runtime.store.reading import Reader
 from weboter.schemas.context import RepairAction
 
 
@@ -53,12 +52,9 @@ def modify_runtime(
     """Apply `action` only if the run is still where it was right after `at_seq`: (True, "")
     once applied, else (False, why). `source`: `person` when a person approved it; a
     `model`'s repair that needs approval is refused (runtime/core/containment.py)."""
-    log = EventLog(db_path, create=False)
-    try:
-        run_id = log.resolve_run_id(run_id)
-        seen = state_at(log, run_id, at_seq)
-    finally:
-        log.close()
+    with Reader(db_path) as log:
+        run_id = log.run_id(run_id)
+        seen = log.state(run_id, at_seq)
     run = RunHandle(run_id, through_log(db_path, env))
     try:
         run.repair(action, source=source, expect_version=seen.version)

@@ -41,6 +41,7 @@ from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.reading import Reader
 from weboter.runtime.store.workspace import Workspace
 from weboter.runtime.transport.actor import started_ok
 from weboter.runtime.transport.bridge import Bridge
@@ -219,11 +220,8 @@ class Engine:
     def pause_driven(self, reason: str) -> list[str]:
         """Record every run this process drives as PAUSED now (`reason`), so any process can
         go on with it later (`continue`) without a resume: before stopping for good."""
-        log = EventLog(self.db_path, create=False)
-        try:
-            runs = log.driven_here()
-        finally:
-            log.close()
+        with Reader(self.db_path) as reader:
+            runs = reader.driven_here()
         paused = []
         with self.client(follow=False) as client:
             for run_id in runs:

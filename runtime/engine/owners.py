@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from weboter.runtime.errors import WeboterError
-from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.reading import Reader
 from weboter.schemas.events import RunCreated
 from weboter.schemas.messages import CatchUp, SubmitJob
 
@@ -36,7 +36,7 @@ class RunOwners:
         self.operators = operators
         self.readers = readers
         self._owners: dict[str, str] = {}
-        self._log: EventLog | None = None
+        self._log: Reader | None = None
 
     def close(self) -> None:
         if self._log is not None:
@@ -52,8 +52,8 @@ class RunOwners:
             return None
         try:
             if self._log is None:
-                self._log = EventLog(self.db_path, create=False)
-            first = next(iter(self._log.read(run_id, batch=1)), None)
+                self._log = Reader(self.db_path)
+            first = next(iter(self._log.decoded(self._log.events(run_id, limit=1))), None)
         except WeboterError:
             return None
         if first is None or not isinstance(first.event, RunCreated):

@@ -27,8 +27,7 @@ from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import UsageError, WeboterError
-from weboter.runtime.store.eventlog import EventLog
-from weboter.runtime.store.projection import state_at
+from weboter.runtime.store.reading import Reader
 from weboter.runtime.transport.bridge import is_loopback
 from weboter.runtime.transport.security import CurveConfig, local_keys, say_serving, worker_keys
 from weboter.schemas.events import ENGINE_STOPPED, RunCreated
@@ -184,15 +183,10 @@ def take_up(engine: Engine) -> list[str]:
     one's (it was cut off). `$env` values their clients sent are not kept across a restart,
     so a run that needs them fails at its first such reference (its client resumes it
     instead)."""
-    log = EventLog(engine.db_path, create=False)
-    try:
+    with Reader(engine.db_path) as log:
         found = [
-            (run_id, state_at(log, run_id).version)
-            for run_id in log.orphaned()
-            if _served(log, run_id)
+            (run_id, log.state(run_id).version) for run_id in log.orphaned() if _served(log, run_id)
         ]
-    finally:
-        log.close()
     resumed = []
     with engine.client(follow=False) as client:
         for run_id, version in found:
@@ -204,6 +198,6 @@ def take_up(engine: Engine) -> list[str]:
     return resumed
 
 
-def _served(log: EventLog, run_id: str) -> bool:
-    first = next(iter(log.read(run_id, batch=1)), None)
+def _served(log: Reader, run_id: str) -> bool:
+    first = next(iter(log.decoded(log.events(run_id, limit=1))), None)
     return first is not None and isinstance(first.event, RunCreated) and bool(first.event.client)

@@ -5,6 +5,7 @@ server's environment (WEBOTER_AI_BASE_URL, WEBOTER_AI_MODEL); without one they s
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -17,8 +18,8 @@ from weboter.runtime.ai.models import configured
 from weboter.runtime.engine.commands import modify_runtime
 from weboter.runtime.engine.commands import suggest_repair as suggest
 from weboter.runtime.engine.shared import Engines
-from weboter.runtime.mcp.common import Log, clear_errors
-from weboter.runtime.store.projection import state_at
+from weboter.runtime.mcp.common import clear_errors
+from weboter.runtime.store.reading import Reader
 
 
 class Generated(TypedDict):
@@ -36,11 +37,11 @@ class Suggested(TypedDict):
     why_not: str  # when `apply` was asked: the run had moved on, or it needs approval
 
 
-async def _page_text(log: Log, engines: Engines, run_id: str) -> str:
+async def _page_text(db: Path, engines: Engines, run_id: str) -> str:
     """The run's page as accessibility text ("" when it has no page, or it cannot be seen)."""
-    with log() as events:
-        run = events.resolve_run_id(run_id)
-        browser = state_at(events, run).browser
+    with Reader(db) as log:
+        run = log.run_id(run_id)
+        browser = log.state(run).browser
     if browser is None:
         return ""
 
@@ -52,7 +53,7 @@ async def _page_text(log: Log, engines: Engines, run_id: str) -> str:
     return await anyio.to_thread.run_sync(work)
 
 
-def register_assisting(server: MCPServer, log: Log, engines: Engines, *, operator: bool) -> None:
+def register_assisting(server: MCPServer, db: Path, engines: Engines, *, operator: bool) -> None:
     @server.tool()
     @clear_errors
     async def generate_workflow(prompt: str, tries: int = 3) -> Generated:
@@ -82,14 +83,14 @@ def register_assisting(server: MCPServer, log: Log, engines: Engines, *, operato
         with `needs_approval` (why) for you to apply with repair_run once you have looked at
         it. Then continue_run."""
         model = configured()
-        aria = await _page_text(log, engines, run_id) if look_at_page else ""
+        aria = await _page_text(db, engines, run_id) if look_at_page else ""
         found = await anyio.to_thread.run_sync(
-            lambda: suggest(model, log.path, run_id, aria=aria, env=engines.env)
+            lambda: suggest(model, db, run_id, aria=aria, env=engines.env)
         )
         applied, why = False, ""
         if apply:  # nobody has seen it: only what a model may change alone is applied
             applied, why = modify_runtime(
-                log.path, found.run_id, found.seq, found.action, env=engines.env
+                db, found.run_id, found.seq, found.action, env=engines.env
             )
         return {
             "run_id": found.run_id,

@@ -5,6 +5,7 @@ Only the `operator` profile has them."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
@@ -15,7 +16,8 @@ from weboter.runtime.core.limits import check_value
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.handle import Done, RunHandle, breakpoint_at, through_log
 from weboter.runtime.errors import UsageError
-from weboter.runtime.mcp.common import Log, clear_errors
+from weboter.runtime.mcp.common import clear_errors
+from weboter.runtime.store.reading import Reader
 from weboter.schemas.context import NodeModifications, RepairAction
 
 
@@ -27,12 +29,12 @@ class Committed(TypedDict):
 
 
 def register_debugging(  # table: one tool per entry
-    server: MCPServer, log: Log, env: EnvSource
+    server: MCPServer, db: Path, env: EnvSource
 ) -> None:
     def run_of(run_id: str) -> RunHandle:
         """The run (by id or prefix), its changes committed here with the server's `$env`."""
-        with log() as events:
-            return RunHandle(events.resolve_run_id(run_id), through_log(log.path, env))
+        with Reader(db) as log:
+            return RunHandle(log.run_id(run_id), through_log(db, env))
 
     def said(done: Done, what: str) -> Committed:
         return {"run_id": done.run_id, "done": what, "seqs": done.seqs, "status": done.status}

@@ -11,6 +11,7 @@ progress. Only the `operator` profile has these tools.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal
 
 import anyio.from_thread
@@ -23,8 +24,8 @@ from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.handle import RunHandle, breakpoint_at, through_engine
 from weboter.runtime.engine.shared import Engines
 from weboter.runtime.errors import IllegalTransition, UsageError, WeboterError
-from weboter.runtime.mcp.common import Log, clear_errors, workflow_from
-from weboter.runtime.store.projection import state_at
+from weboter.runtime.mcp.common import clear_errors, workflow_from
+from weboter.runtime.store.reading import Reader
 from weboter.schemas.messages import REJECTED, RunEnded
 
 OnErrorName = Literal["fail", "pause", "retry", "skip", "heal", "ai"]
@@ -38,7 +39,7 @@ class Rested(TypedDict):
     nodes_run: int  # nodes completed during this call
 
 
-def register_driving(server: MCPServer, log: Log, engines: Engines) -> None:  # table
+def register_driving(server: MCPServer, db: Path, engines: Engines) -> None:  # table
     async def drive(
         ctx: Context | None, start: Callable[[EngineClient], str], wait_seconds: float
     ) -> Rested:
@@ -47,8 +48,8 @@ def register_driving(server: MCPServer, log: Log, engines: Engines) -> None:  # 
         event can stream in after the run's end is known), and what the stream had not told
         yet is notified before the answer."""
         counted = [0]
-        with log() as events:
-            since = events.last_seq()
+        with Reader(db) as log:
+            since = log.last_seq()
 
         def on_event(header: dict[str, Any], payload: bytes) -> None:
             if header.get("type") == "NodeCompleted":
@@ -72,12 +73,12 @@ def register_driving(server: MCPServer, log: Log, engines: Engines) -> None:  # 
                 error.message if error else f"run {run_id} cannot be driven now",
                 hint=(error.hint if error else "") or "get_snapshot shows where it is",
             )
-        with log() as events:
-            ran = len(events.stored_of_types(run_id, ("NodeCompleted",), after_seq=since))
+        with Reader(db) as log:
+            ran = len(log.of_types(run_id, ("NodeCompleted",), after=since))
         if ctx is not None:  # what the stream had not told yet
             for done in range(counted[0] + 1, ran + 1):
                 await ctx.report_progress(done, None)
-        return _where(log, run_id, ran)
+        return _where(db, run_id, ran)
 
     @server.tool()
     @clear_errors
@@ -116,7 +117,7 @@ def register_driving(server: MCPServer, log: Log, engines: Engines) -> None:  # 
             return run_id
 
         if paused:
-            return _where(log, await _once(engines, start), 0)
+            return _where(db, await _once(engines, start), 0)
         return await drive(ctx, start, wait_seconds)
 
     @server.tool()
@@ -126,7 +127,7 @@ def register_driving(server: MCPServer, log: Log, engines: Engines) -> None:  # 
     ) -> Rested:
         """Run exactly one node of a paused run (`over`: a SubFlow node runs whole), then
         pause again."""
-        run = _resolve(log, run_id)
+        run = _resolve(db, run_id)
 
         def start(client: EngineClient) -> str:
             return client.start_step(run, over=over)
@@ -140,7 +141,7 @@ def register_driving(server: MCPServer, log: Log, engines: Engines) -> None:  # 
     ) -> Rested:
         """Go on with a paused run (or retry the failed node of a run in ERROR) until it
         ends or meets a breakpoint."""
-        run = _resolve(log, run_id)
+        run = _resolve(db, run_id)
 
         def start(client: EngineClient) -> str:
             client.cont(run)
@@ -163,7 +164,7 @@ def register_driving(server: MCPServer, log: Log, engines: Engines) -> None:  # 
         set; it runs on (`continuous`), runs one node (`step`), or waits (`paused`);
         `max_nodes`: its node budget from the fork point (default: the parent's). Its
         browser, if it had one, comes back as it was and is checked."""
-        run = _resolve(log, run_id)
+        run = _resolve(db, run_id)
         mode: Any = None if start == "paused" else start
         budget = _budget(max_nodes)
 
@@ -171,14 +172,14 @@ def register_driving(server: MCPServer, log: Log, engines: Engines) -> None:  # 
             return client.fork(run, at_seq, variables=variables or {}, start=mode, max_nodes=budget)
 
         if mode is None:
-            return _where(log, await _once(engines, begin), 0)
+            return _where(db, await _once(engines, begin), 0)
         return await drive(ctx, begin, wait_seconds)
 
     @server.tool()
     @clear_errors
     async def stop_run(run_id: str, wait_seconds: float = 10.0) -> Rested:
         """Stop a run this server drives, now (an action in flight is cancelled)."""
-        run = _resolve(log, run_id)
+        run = _resolve(db, run_id)
 
         def start(client: EngineClient) -> str:
             client.stop(run)
@@ -203,14 +204,14 @@ def _budget(max_nodes: int | None) -> int | None:
     return max_nodes
 
 
-def _resolve(log: Log, run_id: str) -> str:
-    with log() as events:
-        return events.resolve_run_id(run_id)
+def _resolve(db: Path, run_id: str) -> str:
+    with Reader(db) as log:
+        return log.run_id(run_id)
 
 
-def _where(log: Log, run_id: str, nodes: int) -> Rested:
-    with log() as events:
-        state = state_at(events, run_id)
+def _where(db: Path, run_id: str, nodes: int) -> Rested:
+    with Reader(db) as log:
+        state = log.state(run_id)
     error = None
     if state.error is not None:
         said = {"kind": state.error.kind, "message": state.error.message}

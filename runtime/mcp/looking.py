@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -26,10 +27,9 @@ from typing_extensions import TypedDict
 from weboter.runtime.core.references import display
 from weboter.runtime.engine.shared import Engines
 from weboter.runtime.errors import ActionError, UsageError
-from weboter.runtime.mcp.common import Log, clear_errors
+from weboter.runtime.mcp.common import clear_errors
 from weboter.runtime.store.artifacts import ArtifactStore
-from weboter.runtime.store.eventlog import EventLog, to_record
-from weboter.runtime.store.projection import state_at
+from weboter.runtime.store.reading import Reader
 from weboter.schemas.messages import PageLooked
 from weboter.schemas.state import BrowserState
 
@@ -60,7 +60,7 @@ class PageView(TypedDict):
     note: str  # what the answer could not show, and why
 
 
-def register_looking(server: MCPServer, log: Log, engines: Engines, *, operator: bool) -> None:
+def register_looking(server: MCPServer, db: Path, engines: Engines, *, operator: bool) -> None:
     @server.tool()
     @clear_errors
     async def page_snapshot(
@@ -72,7 +72,7 @@ def register_looking(server: MCPServer, log: Log, engines: Engines, *, operator:
         server: from the evidence the run recorded, never by loading the page (`source`
         "recorded"; `note` says what was not recorded). Operator server: this server's
         browser, the page put back as recorded when it has none for the run."""
-        run, browser = _page_of(log, run_id)
+        run, browser = _page_of(db, run_id)
         if operator:
 
             def work() -> PageLooked:
@@ -85,14 +85,14 @@ def register_looking(server: MCPServer, log: Log, engines: Engines, *, operator:
             view = _view(run, "browser", found.url, found.title, found.aria, offset, limit)
             view["screenshot"], view["differences"] = found.screenshot, found.differences
         else:
-            view = recorded_view(log, run, browser.url, offset, limit)
-        return _answer(log, view)
+            view = recorded_view(db, run, browser.url, offset, limit)
+        return _answer(db, view)
 
 
-def _page_of(log: Log, run_id: str) -> tuple[str, BrowserState]:
-    with log() as events:
-        run = events.resolve_run_id(run_id)
-        browser = state_at(events, run).browser
+def _page_of(db: Path, run_id: str) -> tuple[str, BrowserState]:
+    with Reader(db) as log:
+        run = log.run_id(run_id)
+        browser = log.state(run).browser
     if browser is None:
         raise UsageError(
             f"run {run} has no page yet: none of its nodes has opened a browser",
@@ -101,13 +101,17 @@ def _page_of(log: Log, run_id: str) -> tuple[str, BrowserState]:
     return run, browser
 
 
-def recorded_view(log: Log, run: str, url_now: str, offset: int, limit: int) -> PageView:
-    """The page as the run's newest evidence shows it, read from the log and the artifacts."""
-    with log() as events:
-        found, seq, node_id, moved_on = _newest_evidence(events, run)
-        if seq is not None and events.stored_of_types(run, ("RunRewound",), after_seq=seq):
+def recorded_view(db: Path, run: str, url_now: str, offset: int, limit: int) -> PageView:
+    """The page as the run's newest evidence shows it (of its last STEPS_SEARCHED node
+    steps), read from the log and the artifacts."""
+    with Reader(db) as log:
+        newest = log.evidence(run, steps=STEPS_SEARCHED)
+        found = {k: v for k, v in newest.kept.items() if k in SHOWN} if newest else {}
+        seq, node_id = (newest.seq, newest.node_id) if newest else (None, None)
+        moved_on = newest.later if newest else 0
+        if seq is not None and log.of_types(run, ("RunRewound",), after=seq):
             moved_on += 1  # rewound since: its page now may be an earlier one
-    aria = _text(log, found["aria"]) if "aria" in found else ""
+    aria = _text(db, found["aria"]) if "aria" in found else ""
     view = _view(
         run, "recorded", found.get("url") or url_now, found.get("title", ""), aria, offset, limit
     )
@@ -117,29 +121,9 @@ def recorded_view(log: Log, run: str, url_now: str, offset: int, limit: int) -> 
     return view
 
 
-def _newest_evidence(
-    events: EventLog, run: str
-) -> tuple[dict[str, str], int | None, str | None, int]:
-    """(evidence, seq, node) of the newest node step that kept any, and how many browser
-    steps came after it; ({}, None, None, n) when none of the newest steps kept any."""
-    steps = events.stored_of_types(
-        run, ("NodeCompleted", "NodeFailed"), newest_first=True, limit=STEPS_SEARCHED
-    )
-    later = 0
-    for row in steps:
-        event: Any = to_record(row).event
-        error = getattr(event, "error", None)
-        kept = getattr(event, "evidence", None) or getattr(error, "evidence", None) or {}
-        shown = {k: v for k, v in kept.items() if k in SHOWN and v}
-        if shown:
-            return shown, row.seq, event.node_id, later
-        later += getattr(event, "browser", None) is not None
-    return {}, None, None, later
-
-
-def _text(log: Log, name: str) -> str:
+def _text(db: Path, name: str) -> str:
     try:
-        return ArtifactStore.beside(log.path).get(name).decode("utf-8", "replace")
+        return ArtifactStore.beside(db).get(name).decode("utf-8", "replace")
     except OSError:  # the artifacts folder was cleaned: said in place of the text
         return f"[the page text {name} is no longer in the artifacts folder]"
 
@@ -188,11 +172,11 @@ def _view(
     }
 
 
-def _answer(log: Log, view: PageView) -> CallToolResult:
+def _answer(db: Path, view: PageView) -> CallToolResult:
     content: list[Any] = [TextContent(type="text", text=json.dumps(view))]
     if view["screenshot"]:
         try:
-            image = ArtifactStore.beside(log.path).get(view["screenshot"])
+            image = ArtifactStore.beside(db).get(view["screenshot"])
         except OSError:  # the artifacts folder was cleaned: the answer goes without it
             return CallToolResult(content=content, structured_content=dict(view))
         encoded = base64.b64encode(image).decode()

@@ -7,7 +7,8 @@ calls), with secrets shown as their `$env{...}` reference.
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import msgspec
 from mcp.server.mcpserver import MCPServer
@@ -20,10 +21,9 @@ from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import EnvSource, display
 from weboter.runtime.core.validate import validate
 from weboter.runtime.errors import UsageError, WorkflowInvalid
-from weboter.runtime.mcp.common import Log, clear_errors, shortened, workflow_from
-from weboter.runtime.store.eventlog import EventLog, to_record
-from weboter.runtime.store.projection import context_snapshot, state_at
-from weboter.runtime.store.verify import diff, verify
+from weboter.runtime.mcp.common import clear_errors, workflow_from
+from weboter.runtime.store.reading import Reader
+from weboter.runtime.store.views import comparison, event_line, run_rows, shortened
 from weboter.schemas.workflow import Workflow
 
 MAX_EVENTS = 200  # per get_events call: a big run never floods the context window
@@ -45,7 +45,8 @@ class RunRow(TypedDict):
     run_id: str
     status: str
     workflow: str
-    events: int
+    events: int  # how many
+    last_seq: int  # the seq of its newest event
     created_at: float
     parent_run: str | None
 
@@ -73,7 +74,7 @@ class Events(TypedDict):
 
 
 def register_reads(  # table: one tool per entry
-    server: MCPServer, log: Log, env: EnvSource
+    server: MCPServer, db: Path, env: EnvSource
 ) -> None:
     @server.tool()
     @clear_errors
@@ -109,7 +110,7 @@ def register_reads(  # table: one tool per entry
     @clear_errors
     def list_runs(limit: int = 50) -> list[RunRow]:
         """The most recent runs in the log (newest first), with their status."""
-        return runs_of(log, limit)
+        return runs_of(db, limit)
 
     @server.tool()
     @clear_errors
@@ -127,7 +128,7 @@ def register_reads(  # table: one tool per entry
         (`next_step`), and a page of its node history, newest first (`history_offset`
         counts back from the newest, `history_limit` <= 100; `history_total` says how many
         there are). Long texts and lists are cut, each cut said in place."""
-        return snapshot_of(log, run_id, at_seq, variables, history_offset, history_limit)
+        return snapshot_of(db, run_id, at_seq, variables, history_offset, history_limit)
 
     @server.tool()
     @clear_errors
@@ -135,15 +136,16 @@ def register_reads(  # table: one tool per entry
         """A run's committed events with seq > `after`, oldest first, at most `limit` (<= 200);
         page on with `next_after`. Workflows in RunCreated are left out (get the workflow
         from get_snapshot's run, or the file)."""
-        return events_of(log, run_id, after, limit)
+        return events_of(db, run_id, after, limit)
 
     @server.tool()
     @clear_errors
     def diff_runs(run_a: str, run_b: str) -> dict[str, Any]:
         """Two runs side by side, step by step (a fork's steps begin with its parent's): the
         first step where they part, and per step the outputs and variables that differ."""
-        with log() as events:
-            return comparison(events, run_a, run_b)
+        with Reader(db) as log:
+            a, b = log.run_id(run_a), log.run_id(run_b)
+            return comparison(a, b, log.diff(a, b))
 
     @server.tool()
     @clear_errors
@@ -152,9 +154,9 @@ def register_reads(  # table: one tool per entry
         workflow it ran or `workflow` (another version): the first node that would now go
         elsewhere, or none."""
         other = workflow_from(workflow) if workflow is not None else None
-        with log() as events:
-            run = events.resolve_run_id(run_id)
-            checked, found = verify(events, run, default_catalog(), env, other)
+        with Reader(db) as log:
+            run = log.run_id(run_id)
+            checked, found = log.verify(run, default_catalog(), env, other)
         return {
             "run_id": run,
             "decisions_checked": checked,
@@ -162,58 +164,28 @@ def register_reads(  # table: one tool per entry
         }
 
 
-def comparison(events: EventLog, run_a: str, run_b: str) -> dict[str, Any]:
-    """Two runs (ids by prefix) compared step by step, for people and models (MCP, the UI)."""
-    a, b = events.resolve_run_id(run_a), events.resolve_run_id(run_b)
-    compared = diff(events, a, b)
-    return {
-        "run_a": a,
-        "run_b": b,
-        "first_divergence": compared.first_divergence,
-        "steps": display(compared.steps),
-        "only_a": compared.only_a,
-        "only_b": compared.only_b,
-    }
-
-
-def runs_of(log: Log, limit: int) -> list[RunRow]:
+def runs_of(db: Path, limit: int) -> list[RunRow]:
     """The most recent runs (newest first)."""
-    with log() as events:
-        rows = events.runs(max(1, min(limit, 500)))
-    return [
-        {
-            "run_id": r.run_id,
-            "status": r.status,
-            "workflow": r.name or r.workflow_id,
-            "events": r.events,
-            "created_at": r.created_at,
-            "parent_run": r.parent_run,
-        }
-        for r in rows
-    ]
+    with Reader(db) as log:
+        return cast(list[RunRow], run_rows(log.runs(max(1, min(limit, 500)))))
 
 
-def events_of(log: Log, run_id: str, after: int = 0, limit: int = MAX_EVENTS) -> Events:
+def events_of(db: Path, run_id: str, after: int = 0, limit: int = MAX_EVENTS) -> Events:
     """A page of a run's events (secrets as references; no workflows: they are long)."""
     if limit < 1 or after < 0:
         raise UsageError(
             f"after must be >= 0 and limit >= 1 (got after={after}, limit={limit})",
             hint=f"page with after=next_after and a limit up to {MAX_EVENTS}",
         )
-    with log() as events:
-        run = events.resolve_run_id(run_id)
-        rows = events.read_stored(run, after_seq=after, limit=max(1, min(limit, MAX_EVENTS)))
-    docs = []
-    for row in rows:
-        event = display(msgspec.to_builtins(to_record(row).event))
-        event.pop("workflow", None)
-        event.pop("initial_state", None)
-        docs.append({"seq": row.seq, "type": row.type, "event": shortened(event)})
+    with Reader(db) as log:
+        run = log.run_id(run_id)
+        rows = log.events(run, after=after, limit=max(1, min(limit, MAX_EVENTS)))
+        docs = [event_line(row) for row in rows]
     return {"run_id": run, "events": docs, "next_after": rows[-1].seq if rows else after}
 
 
 def snapshot_of(
-    log: Log,
+    db: Path,
     run_id: str,
     at_seq: int | None = None,
     variables: list[str] | None = None,
@@ -221,10 +193,10 @@ def snapshot_of(
     history_limit: int = 20,
 ) -> Snapshot:
     """A run at one point of its log, for people and models (secrets as references)."""
-    with log() as events:
-        run = events.resolve_run_id(run_id)
-        snap = context_snapshot(events, run, at_seq)
-        state = state_at(events, run, at_seq)
+    with Reader(db) as log:
+        run = log.run_id(run_id)
+        snap = log.snapshot(run, at_seq)
+        state = log.state(run, at_seq)
     values = display(snap.variables)
     if variables:  # only the named ones, in the scopes that hold them
         wanted = set(variables)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -17,7 +18,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 
 from weboter.runtime.actions import default_catalog
-from weboter.runtime.mcp.common import Log, clear_resource_errors
+from weboter.runtime.mcp.common import clear_resource_errors
 from weboter.runtime.mcp.reads import events_of, runs_of, snapshot_of
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.schemas.workflow import Workflow
@@ -26,24 +27,24 @@ ARTIFACT = re.compile(r"[0-9a-f]{64}(\.[a-z0-9]{1,8})?")  # content hash + exten
 STORED_STATE = ".json"  # what a browser's storage state and page snapshots are kept as
 
 
-def register_resources(server: MCPServer, log: Log) -> None:  # table: one entry each
+def register_resources(server: MCPServer, db: Path) -> None:  # table: one entry each
     @server.resource("weboter://runs", mime_type="application/json")
     @clear_resource_errors
     def runs() -> str:
         """The 100 most recent runs, newest first."""
-        return json.dumps(runs_of(log, 100))
+        return json.dumps(runs_of(db, 100))
 
     @server.resource("weboter://runs/{run_id}/snapshot", mime_type="application/json")
     @clear_resource_errors
     def snapshot(run_id: str) -> str:
         """A run's latest state: status, current node, variables, the last 20 nodes."""
-        return json.dumps(snapshot_of(log, run_id), default=str)
+        return json.dumps(snapshot_of(db, run_id), default=str)
 
     @server.resource("weboter://runs/{run_id}/events{?after,limit}", mime_type="application/json")
     @clear_resource_errors
     def events(run_id: str, after: int = 0, limit: int = 200) -> str:
         """A run's events with seq > `after`, at most `limit` (<= 200), oldest first."""
-        return json.dumps(events_of(log, run_id, after, limit), default=str)
+        return json.dumps(events_of(db, run_id, after, limit), default=str)
 
     @server.resource("weboter://artifacts/{name}")
     def artifact(name: str) -> bytes:
@@ -58,7 +59,7 @@ def register_resources(server: MCPServer, log: Log) -> None:  # table: one entry
                 "screenshot, DOM and page text artifacts)"
             )
         try:
-            return ArtifactStore.beside(log.path).get(name)
+            return ArtifactStore.beside(db).get(name)
         except OSError as exc:
             raise ResourceError(f"no artifact {name} beside the log") from exc
 

@@ -20,14 +20,13 @@ from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.engine.shared import Engines
 from weboter.runtime.mcp.assisting import register_assisting
-from weboter.runtime.mcp.common import Log
 from weboter.runtime.mcp.debugging import register_debugging
 from weboter.runtime.mcp.driving import register_driving
 from weboter.runtime.mcp.looking import register_looking
 from weboter.runtime.mcp.reads import register_reads
 from weboter.runtime.mcp.resources import register_resources
 from weboter.runtime.mcp.updates import following
-from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.reading import Reader
 
 PROFILES = ("operator", "read-only")
 
@@ -50,11 +49,10 @@ def build_server(
 ) -> tuple[MCPServer, Engines]:
     """The server for the log at `db_path`, and the engine holder its driving tools use
     (stop it when the server is done)."""
-    EventLog(db_path).close()  # made now if need be: the reading tools work from the start
-    log = Log(db_path)
+    Reader(db_path, create=True).close()  # made now if need be: the reading tools work at once
     bus = InMemorySubscriptionBus()  # resource updates, fed from the log's tail
     server = MCPServer(
-        "weboter", instructions=INSTRUCTIONS, subscriptions=bus, lifespan=following(log, bus)
+        "weboter", instructions=INSTRUCTIONS, subscriptions=bus, lifespan=following(db_path, bus)
     )
     # a failing node waits in ERROR for the client to fix it (unless the workflow says else)
     # runs see `$env` only from what the caller gives (`weboter mcp --env-file/--env-allow`):
@@ -63,12 +61,12 @@ def build_server(
     engines = Engines(
         settings or Settings(db_path=db_path, on_error="pause"), env, name="the MCP server"
     )
-    register_reads(server, log, env)
-    register_resources(server, log)
+    register_reads(server, db_path, env)
+    register_resources(server, db_path)
     if profile == "operator":
-        register_debugging(server, log, env)
-        register_driving(server, log, engines)
+        register_debugging(server, db_path, env)
+        register_driving(server, db_path, engines)
     # operator: this server's browser, put back as recorded; read-only: the recorded evidence
-    register_looking(server, log, engines, operator=profile == "operator")
-    register_assisting(server, log, engines, operator=profile == "operator")
+    register_looking(server, db_path, engines, operator=profile == "operator")
+    register_assisting(server, db_path, engines, operator=profile == "operator")
     return server, engines

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -20,7 +21,7 @@ from mcp.server.subscriptions import SubscriptionBus
 from mcp.shared.subscriptions import ResourceUpdated
 
 from weboter.runtime.errors import WeboterError
-from weboter.runtime.mcp.common import Log
+from weboter.runtime.store.reading import Reader
 
 POLL_SECONDS = 0.2
 NOTIFIED = {  # the events that change what a snapshot shows
@@ -41,14 +42,14 @@ NOTIFIED = {  # the events that change what a snapshot shows
 }
 
 
-def following(log: Log, bus: SubscriptionBus) -> Any:
+def following(db: Path, bus: SubscriptionBus) -> Any:
     """The server's lifespan: follow the log's tail while the server runs, publishing on
     `bus` (the server's subscription bus)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(server: MCPServer) -> AsyncIterator[dict[str, Any]]:
         async with anyio.create_task_group() as group:
-            group.start_soon(_follow, bus, log)
+            group.start_soon(_follow, bus, db)
             try:
                 yield {}
             finally:
@@ -57,12 +58,12 @@ def following(log: Log, bus: SubscriptionBus) -> Any:
     return lifespan
 
 
-async def _follow(bus: SubscriptionBus, log: Log) -> None:
-    last = await anyio.to_thread.run_sync(_last_seq, log)
+async def _follow(bus: SubscriptionBus, db: Path) -> None:
+    last = await anyio.to_thread.run_sync(_last_seq, db)
     while True:
         await anyio.sleep(POLL_SECONDS)  # not a sync: the pace of following the log's tail
         try:
-            rows = await anyio.to_thread.run_sync(_after, log, last)
+            rows = await anyio.to_thread.run_sync(_after, db, last)
         except WeboterError:  # the log is busy or gone for a moment: try again later
             continue
         for seq, run_id, type_ in rows:
@@ -73,11 +74,11 @@ async def _follow(bus: SubscriptionBus, log: Log) -> None:
                 await bus.publish(ResourceUpdated(uri="weboter://runs"))
 
 
-def _last_seq(log: Log) -> int:
-    with log() as events:
-        return events.last_seq()
+def _last_seq(db: Path) -> int:
+    with Reader(db) as log:
+        return log.last_seq()
 
 
-def _after(log: Log, seq: int) -> list[tuple[int, str, str]]:
-    with log() as events:
-        return [(r.seq, r.run_id, r.type) for r in events.read_stored(after_seq=seq, limit=1000)]
+def _after(db: Path, seq: int) -> list[tuple[int, str, str]]:
+    with Reader(db) as log:
+        return [(r.seq, r.run_id, r.type) for r in log.events(after=seq, limit=1000)]

@@ -141,7 +141,7 @@ class RunQueries:
             )
         return str(rows[0][0])
 
-    # --- a run's events by their number (run version 1 … N): the UI's timeline ---------------
+    # --- a run's events: by run version (the State Manager's), by seq (everybody's) ----------
 
     def last_version(self, run_id: str) -> int:
         row = self._one("SELECT MAX(run_version) FROM events WHERE run_id = ?", (run_id,))
@@ -159,11 +159,11 @@ class RunQueries:
             )
         return StoredEvent(*row)
 
-    def stored_after_version(self, run_id: str, version: int, limit: int) -> list[StoredEvent]:
+    def stored_before(self, run_id: str, seq: int, limit: int) -> list[StoredEvent]:
+        """The run's last `limit` events before seq `seq`, newest first."""
         rows = self._read(
-            f"SELECT {_COLUMNS} FROM events WHERE run_id = ? AND run_version > ? "
-            "ORDER BY run_version LIMIT ?",
-            (run_id, version, limit),
+            f"SELECT {_COLUMNS} FROM events WHERE run_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+            (run_id, seq, limit),
         )
         return [StoredEvent(*r) for r in rows]
 

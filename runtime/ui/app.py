@@ -34,10 +34,9 @@ from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.engine.shared import Engines
 from weboter.runtime.errors import UsageError, WeboterError
-from weboter.runtime.mcp.common import Log
-from weboter.runtime.mcp.reads import comparison, runs_of
 from weboter.runtime.store.artifacts import ArtifactStore
-from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.reading import Reader
+from weboter.runtime.store.views import comparison, run_rows
 from weboter.runtime.ui import reads
 from weboter.runtime.ui.commands import Commands
 from weboter.runtime.ui.guard import Guard, cookie_name, matches, page_path
@@ -68,7 +67,7 @@ def build_app(
     env: EnvSource | None = None,
 ) -> tuple[Starlette, Engines]:
     """The app for the log at `db_path`, and the engine holder that drives its runs."""
-    EventLog(db_path).close()  # made now if need be: the page works from the start
+    Reader(db_path, create=True).close()  # made now if need be: the page works from the start
     # runs see `$env` only from what the caller gives (`weboter ui --env-file/--env-allow`):
     # none of this process's environment by default
     engines = Engines(settings, env or EnvSource(os_allow=(), holder="the UI"), name="the UI")
@@ -91,18 +90,18 @@ class _Handlers:
     def __init__(
         self, db_path: Path, commands: Commands, token: str, cookie: str, page: str
     ) -> None:
-        self.log, self.marks, self.commands, self.token = Log(db_path), NodeMarks(), commands, token
+        self.db_path, self.marks, self.commands, self.token = db_path, NodeMarks(), commands, token
         self.cookie, self.page_path = cookie, page
         self.artifacts = ArtifactStore.beside(db_path)
         self.catalog = default_catalog()
 
-    def reading(self, fn: Callable[[EventLog, Request], Any]) -> Handler:
+    def reading(self, fn: Callable[[Reader, Request], Any]) -> Handler:
         """A GET answered from the log in a worker thread; WeboterError → 4xx said clearly."""
 
         async def handler(request: Request) -> Response:
             def work() -> Any:
-                with self.log() as events:
-                    return fn(events, request)
+                with Reader(self.db_path) as log:
+                    return fn(log, request)
 
             return await _answered(work)
 
@@ -156,13 +155,13 @@ def _routes(h: _Handlers) -> list[Any]:  # table: every route of docs/ui.md
     return [
         Route("/", h.page),
         Route("/favicon.ico", lambda _r: Response(status_code=204)),
-        Route("/api/runs", h.reading(lambda _e, r: runs_of(h.log, _limit(r, 200, 500)))),
+        Route("/api/runs", h.reading(lambda e, r: run_rows(e.runs(_limit(r, 200, 500))))),
         Route("/api/runs", h.changing(lambda _r, b: c.start(b)), methods=["POST"]),
         Route("/api/catalog", h.reading(lambda _e, _r: h.catalog.described())),
         Route(run, h.reading(lambda e, r: reads.run_view(e, h.catalog, h.marks, _run(r)))),
         Route(
-            f"{run}/at/{{version:int}}",
-            h.reading(lambda e, r: reads.at_version(e, _run(r), r.path_params["version"])),
+            f"{run}/at/{{seq:int}}",
+            h.reading(lambda e, r: reads.at_seq(e, _run(r), r.path_params["seq"])),
         ),
         Route(
             f"{run}/events",
@@ -174,7 +173,7 @@ def _routes(h: _Handlers) -> list[Any]:  # table: every route of docs/ui.md
         ),
         Route("/api/diff", h.reading(_diff)),
         Route("/api/artifacts/{name}", h.artifact),
-        Route("/api/stream", lambda r: stream(r, h.log)),
+        Route("/api/stream", lambda r: stream(r, h.db_path)),
         *[Route(f"{run}/{v}", h.verb(v), methods=["POST"]) for v in VERBS],
         Route(f"{run}/breakpoint", h.on_run(c.breakpoint), methods=["POST"]),
         Route(f"{run}/variable", h.on_run(c.set_variable), methods=["POST"]),
@@ -213,11 +212,12 @@ def _error(
     return JSONResponse(body, status_code=status)
 
 
-def _diff(events: EventLog, request: Request) -> dict[str, Any]:
+def _diff(log: Reader, request: Request) -> dict[str, Any]:
     a, b = request.query_params.get("a"), request.query_params.get("b")
     if not a or not b:
         raise UsageError("give two runs: /api/diff?a=RUN&b=RUN")
-    return comparison(events, a, b)
+    run_a, run_b = log.run_id(a), log.run_id(b)
+    return comparison(run_a, run_b, log.diff(run_a, run_b))
 
 
 def _int(request: Request, name: str, default: int) -> int:

@@ -30,9 +30,8 @@ from weboter.runtime.engine.handle import (
 )
 from weboter.runtime.engine.shared import Engines
 from weboter.runtime.errors import IllegalTransition, UsageError, WorkflowInvalid
-from weboter.runtime.mcp.common import Log
-from weboter.runtime.store.projection import state_at
-from weboter.runtime.ui.reads import DRIVABLE, event_at
+from weboter.runtime.store.reading import Reader
+from weboter.runtime.ui.reads import DRIVABLE
 from weboter.schemas.context import NodeModifications, RepairAction
 from weboter.schemas.workflow import Workflow
 
@@ -46,7 +45,6 @@ class Commands:
     def __init__(self, db_path: Path, engines: Engines) -> None:
         self.db_path = db_path
         self.engines = engines
-        self.log = Log(db_path)
 
     # --- starting and driving (the engine in this process) ----------------------------------
 
@@ -98,10 +96,10 @@ class Commands:
         return {"run_id": run, "done": verb}
 
     def fork(self, run_id: str, body: Body) -> Body:
-        """A new run from the state right after event `version` of `run_id`, with `variables`
+        """A new run from the state right after the event at `seq` of `run_id`, with `variables`
         changed ({"name": value} or {"global": {...}, "flow": {...}}); it runs on."""
         run = self._resolve(run_id)
-        seq = self._seq(run, body.get("version"))
+        seq = self._seq(run, body.get("seq"))
         variables = _mapping(body.get("variables"), "variables")
         start: Any = None if body.get("paused") else "continuous"
 
@@ -129,7 +127,7 @@ class Commands:
 
     def rewind(self, run_id: str, body: Body) -> Body:
         run = self._run(run_id)
-        return _said(run.rewind(self._seq(run.run_id, body.get("version"))))
+        return _said(run.rewind(self._seq(run.run_id, body.get("seq"))))
 
     def patch(self, run_id: str, body: Body) -> Body:
         """Give node `node_id` (of the flow at `path`; default: the current flow) these
@@ -183,16 +181,18 @@ class Commands:
             return go(client)
 
     def _resolve(self, run_id: str) -> str:
-        with self.log() as events:
-            return events.resolve_run_id(run_id)
+        with Reader(self.db_path) as log:
+            return log.run_id(run_id)
 
     def _status(self, run: str) -> str:
-        with self.log() as events:
-            return str(state_at(events, run).status)
+        with Reader(self.db_path) as log:
+            return str(log.state(run).status)
 
-    def _seq(self, run: str, version: Any) -> int:
-        with self.log() as events:
-            return event_at(events, run, version).seq
+    def _seq(self, run: str, seq: Any) -> int:
+        """The seq of the run's event at `seq` (or its last before it); UsageError when the
+        run has no event there."""
+        with Reader(self.db_path) as log:
+            return log.event_at(run, seq).seq
 
 
 def _workflow(body: Body) -> Workflow:

@@ -3,13 +3,14 @@ seq. Every process writes to the log (this UI's engine, `weboter run` in a shell
 the stream follows the log's tail; a page that reconnects sends `Last-Event-ID` (browsers do
 this themselves) and gets every event after it first — a catch-up from the log, no gap.
 
-Each event is small ({seq, run_id, version, type, node_id}): the page asks for what it shows.
+Each event is small ({seq, run_id, type, node_id}): the page asks for what it shows.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -19,7 +20,7 @@ from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 
 from weboter.runtime.errors import WeboterError
-from weboter.runtime.mcp.common import Log
+from weboter.runtime.store.reading import Reader
 
 POLL_SECONDS = 0.2  # how often the tail is read when nothing new came
 BATCH = 1000  # events read per query (a long catch-up comes in several)
@@ -32,21 +33,21 @@ class _Node(msgspec.Struct):
 _node = msgspec.msgpack.Decoder(_Node)
 
 
-def stream(request: Request, log: Log) -> EventSourceResponse:
+def stream(request: Request, db_path: Path) -> EventSourceResponse:
     """`GET /api/stream[?run=ID]`: events after `Last-Event-ID` (or `?after=SEQ`; default:
     from now), then live."""
     run = request.query_params.get("run") or None
     after = request.headers.get("last-event-id") or request.query_params.get("after")
     start = int(after) if after and after.isascii() and after.isdigit() else None
-    return EventSourceResponse(_events(log, run, start), ping=15)
+    return EventSourceResponse(_events(db_path, run, start), ping=15)
 
 
-async def _events(log: Log, run: str | None, after: int | None) -> AsyncIterator[Any]:
-    last = after if after is not None else await anyio.to_thread.run_sync(_last_seq, log)
+async def _events(db_path: Path, run: str | None, after: int | None) -> AsyncIterator[Any]:
+    last = after if after is not None else await anyio.to_thread.run_sync(_last_seq, db_path)
     yield ServerSentEvent(json.dumps({"type": "hello", "seq": last}), event="hello", id=str(last))
     while True:
         try:
-            rows = await anyio.to_thread.run_sync(_after, log, last, run)
+            rows = await anyio.to_thread.run_sync(_after, db_path, last, run)
         except WeboterError:  # the log is busy for a moment: read again
             rows = []
         for row in rows:
@@ -56,14 +57,14 @@ async def _events(log: Log, run: str | None, after: int | None) -> AsyncIterator
             await anyio.sleep(POLL_SECONDS)  # not a sync: the pace of reading the log's tail
 
 
-def _last_seq(log: Log) -> int:
-    with log() as events:
-        return events.last_seq()
+def _last_seq(db_path: Path) -> int:
+    with Reader(db_path) as reader:
+        return reader.last_seq()
 
 
-def _after(log: Log, seq: int, run: str | None) -> list[dict[str, Any]]:
-    with log() as events:
-        rows = events.read_stored(run, after_seq=seq, limit=BATCH)
+def _after(db_path: Path, seq: int, run: str | None) -> list[dict[str, Any]]:
+    with Reader(db_path) as reader:
+        rows = reader.events(run, after=seq, limit=BATCH)
     found = []
     for row in rows:
         try:
@@ -74,7 +75,6 @@ def _after(log: Log, seq: int, run: str | None) -> list[dict[str, Any]]:
             {
                 "seq": row.seq,
                 "run_id": row.run_id,
-                "version": row.run_version,
                 "type": row.type,
                 "node_id": node or None,
             }

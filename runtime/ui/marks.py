@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.reading import Reader
 
 # a node ran: NodeCompleted, or for a SubFlow node SubFlowReturned (its flow is the caller's)
 MARKED = ("NodeCompleted", "SubFlowReturned", "NodeFailed")
@@ -46,10 +46,10 @@ class NodeMarks:
         self._runs: dict[str, _Counts] = {}
         self._lock = threading.Lock()
 
-    def of(self, log: EventLog, run_id: str) -> dict[str, dict[str, int]]:
+    def of(self, log: Reader, run_id: str) -> dict[str, dict[str, int]]:
         with self._lock:
             counts = self._runs.setdefault(run_id, _Counts())
-            for row in log.stored_of_types(run_id, MARKED, after_seq=counts.seq):
+            for row in log.of_types(run_id, MARKED, after=counts.seq):
                 counts.seq = row.seq
                 mark = _decoder.decode(row.payload)
                 path = mark.error.flow_path if mark.error is not None else mark.flow_path

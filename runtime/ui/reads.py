@@ -1,11 +1,12 @@
-"""What the dev UI shows, read from the log when asked (the same read model as the CLI and
-the MCP server: `state_at`, the `runs` table): a run with its graph, the state at any event of
-its timeline, a page of its events, its pending repair suggestions. Secrets are shown as their
-`$env{...}` references; long values are cut in place.
+"""What the dev UI shows, read from the log when asked through the store's one read path
+(runtime/store/reading.py, the same as the CLI's and MCP's): a run with its graph, the state at
+any event of its timeline, a page of its events, its pending repair suggestions. Secrets are
+shown as their `$env{...}` references; long values are cut in place.
 
-A run's events are numbered by their run version (1, 2, … N): the timeline is over those, and
-each maps to the global seq `state_at` takes. Nothing here reads a whole run, so a run of
-100,000 events opens as fast as a short one (marks.py reads it once per server).
+Every event is named by its seq, the log's one numbering (it counts across all the runs in the
+log): the timeline shows it, and `at`, a fork and a rewind take it, so a number read on the page
+works with `weboter state RUN --at SEQ` too. Nothing here reads a whole run, so a run of 100,000
+events opens as fast as a short one (marks.py reads it once per server).
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.decide import PAUSABLE, STARTABLE, STOPPABLE
 from weboter.runtime.core.references import display
 from weboter.runtime.errors import UsageError
-from weboter.runtime.mcp.common import shortened
-from weboter.runtime.store.eventlog import EventLog, to_record
-from weboter.runtime.store.projection import state_at, variables_of
+from weboter.runtime.store.projection import variables_of
+from weboter.runtime.store.reading import Reader
+from weboter.runtime.store.views import event_line, shortened
 from weboter.runtime.ui.graph import graph_of
 from weboter.runtime.ui.marks import NodeMarks
-from weboter.schemas.messages import StoredEvent
 
 MAX_EVENTS = 500  # events per page of the timeline's list
+AROUND = 12  # events listed on each side of a point of the timeline
 REPAIRS = ("NodeFailed", "RepairSuggested", "RepairApplied", "RepairRejected")
 # what each button may do to a run in each status: the engine's own rules (core/decide.py)
 DRIVABLE = {
@@ -44,17 +45,19 @@ def can(status: str) -> list[str]:
     return verbs + (["retry", "skip"] if status == "ERROR" else [])
 
 
-def run_view(log: EventLog, catalog: Catalog, marks: NodeMarks, run_id: str) -> dict[str, Any]:
-    """A run as its page opens: status, graph, where it is, breakpoints, error, repairs."""
-    run = log.resolve_run_id(run_id)
-    state = state_at(log, run)
+def run_view(log: Reader, catalog: Catalog, marks: NodeMarks, run_id: str) -> dict[str, Any]:
+    """A run as its page opens: status, graph, where it is, breakpoints, error, repairs, and
+    the seqs of its first and last events (the ends of its timeline)."""
+    run = log.run_id(run_id)
+    state = log.state(run)
     frame = state.frames[-1] if state.frames else None
     return {
         "run_id": run,
         "workflow": {"id": state.workflow.id, "name": state.workflow.name},
         "status": str(state.status),
         "can": can(str(state.status)),
-        "version": state.version,
+        "events": state.version,  # how many (seqs first_seq … seq, skipping other runs')
+        "first_seq": log.first_seq(run),
         "seq": state.seq,
         "current": None
         if frame is None or frame.cursor is None
@@ -65,7 +68,7 @@ def run_view(log: EventLog, catalog: Catalog, marks: NodeMarks, run_id: str) -> 
         "breakpoints": msgspec.to_builtins(state.breakpoints),
         "parent_run": state.parent_run,
         "parent_seq": state.parent_seq,
-        "children": log.children_of(run),
+        "children": log.children(run),
         "flows": graph_of(state.workflow, catalog),
         "marks": marks.of(log, run),
         "suggestions": suggestions(log, run) if str(state.status) in ("ERROR", "PAUSED") else [],
@@ -73,17 +76,21 @@ def run_view(log: EventLog, catalog: Catalog, marks: NodeMarks, run_id: str) -> 
     }
 
 
-def at_version(log: EventLog, run_id: str, version: int) -> dict[str, Any]:
-    """The run right after its event number `version`: the event, the state (variables with
-    what that event changed), and the evidence of the step it belongs to."""
-    run = log.resolve_run_id(run_id)
-    row = event_at(log, run, version)
-    last = log.last_version(run)
-    state = state_at(log, run, row.seq)
+def at_seq(log: Reader, run_id: str, seq: Any) -> dict[str, Any]:
+    """The run right after its event at `seq` (or its last one before it: a slider may point
+    between two): the event, the state (variables with what that event changed), the evidence
+    of the step it belongs to, the events around it and the seqs of its neighbours."""
+    run = log.run_id(run_id)
+    row = log.event_at(run, seq)
+    state = log.state(run, row.seq)
+    near = log.around(run, row.seq, AROUND)
+    here = next(i for i, r in enumerate(near) if r.seq == row.seq)
+    previous = near[here - 1].seq if here > 0 else None
+    following = near[here + 1].seq if here + 1 < len(near) else None
     now = variables_of(state)
     before = (
-        variables_of(state_at(log, run, log.stored_at_version(run, version - 1).seq))
-        if (version > 1)
+        variables_of(log.state(run, previous))
+        if previous is not None
         else {"global": {}, "flow": {}}
     )
     changed = [
@@ -92,77 +99,47 @@ def at_version(log: EventLog, run_id: str, version: int) -> dict[str, Any]:
         for name in sorted(set(now[scope]) | set(before[scope]))  # type: ignore[call-overload]
         if now[scope].get(name, None) != before[scope].get(name, None)  # type: ignore[attr-defined]
     ]
+    found = log.evidence(run, row.seq)
     return {
         "run_id": run,
-        "version": version,
-        "versions": last,
         "seq": row.seq,
-        "event": describe(row),
+        "first_seq": log.first_seq(run),
+        "last_seq": log.last_seq(run),
+        "previous": previous,
+        "next": following,
+        "event": event_line(row),
         "status": str(state.status),
         "current_node": state.current_node,
         "variables": shortened({"global": now["global"], "flow": now["flow"]}),
         "changed": changed,
-        "evidence": evidence_at(log, run, row.seq),
+        "evidence": None
+        if found is None
+        else {"node_id": found.node_id, "seq": found.seq, **found.kept},
+        "around": [event_line(r) for r in near],
     }
 
 
-def event_at(log: EventLog, run: str, version: Any) -> StoredEvent:
-    """The run's event number `version` (1 … N); UsageError saying the range otherwise."""
-    last = log.last_version(run)
-    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= last:
-        raise UsageError(
-            f"run {run} has events 1 to {last}; there is no event {version}",
-            hint="pick a point on the timeline",
-        )
-    return log.stored_at_version(run, version)
-
-
-def events_page(log: EventLog, run_id: str, after_version: int, limit: int) -> dict[str, Any]:
-    """Events `after_version`+1 … of a run, at most `limit` (≤ MAX_EVENTS)."""
-    run = log.resolve_run_id(run_id)
-    rows = log.stored_after_version(run, max(after_version, 0), max(1, min(limit, MAX_EVENTS)))
+def events_page(log: Reader, run_id: str, after: int, limit: int) -> dict[str, Any]:
+    """The run's events with seq > `after`, oldest first, at most `limit` (≤ MAX_EVENTS);
+    page on with `next_after`."""
+    run = log.run_id(run_id)
+    if after < 0:
+        raise UsageError(f"after must be a seq, 0 or more (got {after})")
+    rows = log.events(run, after=after, limit=max(1, min(limit, MAX_EVENTS)))
     return {
         "run_id": run,
-        "events": [describe(r) for r in rows],
-        "versions": log.last_version(run),
+        "events": [event_line(r) for r in rows],
+        "next_after": rows[-1].seq if rows else after,
+        "last_seq": log.last_seq(run),
     }
 
 
-def describe(row: Any) -> dict[str, Any]:
-    """One event as a line of the timeline (the whole event, long values cut, no workflow)."""
-    event = display(msgspec.to_builtins(to_record(row).event))
-    event.pop("workflow", None)
-    event.pop("initial_state", None)
-    return {
-        "version": row.run_version,
-        "seq": row.seq,
-        "type": row.type,
-        "at": row.recorded_at,
-        "node_id": event.get("node_id"),
-        "detail": shortened(event),
-    }
-
-
-def evidence_at(log: EventLog, run_id: str, seq: int) -> dict[str, Any] | None:
-    """The screenshot, URL and DOM of the last node step at or before `seq`, if it has any."""
-    steps = ("NodeCompleted", "NodeFailed")
-    for row in log.stored_of_types(run_id, steps, until_seq=seq, newest_first=True, limit=1):
-        event = to_record(row).event
-        found = getattr(event, "evidence", None) or getattr(
-            getattr(event, "error", None), "evidence", None
-        )
-        if not found:
-            return None
-        shown = {k: v for k, v in found.items() if k != "storage"}  # cookies: never shown
-        return {"node_id": getattr(event, "node_id", ""), "seq": row.seq, **display(shown)}
-    return None
-
-
-def suggestions(log: EventLog, run_id: str) -> list[dict[str, Any]]:
+def suggestions(log: Reader, run_id: str) -> list[dict[str, Any]]:
     """Repairs suggested since the run last failed and neither applied nor rejected since."""
     open_: list[dict[str, Any]] = []
-    for row in reversed(log.stored_of_types(run_id, REPAIRS, newest_first=True, limit=50)):
-        event = to_record(row).event
+    newest = log.of_types(run_id, REPAIRS, newest_first=True, limit=50)
+    for row in log.decoded(newest[::-1]):
+        event = row.event
         if row.type == "NodeFailed":
             open_ = []
         elif row.type == "RepairSuggested":

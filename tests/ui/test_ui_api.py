@@ -19,7 +19,7 @@ from tests.conftest import weboter
 from tests.ui.conftest import ROOT, UI, get, launch, post, request, shutdown
 from weboter.runtime.demo.run import PASSWORD
 from weboter.runtime.store.artifacts import ArtifactStore
-from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.reading import Reader
 
 pytestmark = pytest.mark.timeout(120)
 COUNTER = str(ROOT / "examples" / "counter.json")
@@ -130,13 +130,10 @@ def test_beyond_loopback_only_with_a_token(tmp_path: Path) -> None:
 
 def test_the_stream_resumes_after_the_last_id_without_a_gap(ui: UI) -> None:
     run, seen = run_to_the_end(ui, target=3)
-    log = EventLog(ui.db_path, create=False)
-    try:
-        seqs = [r.seq for r in log.read_stored(run)]
-    finally:
-        log.close()
+    with Reader(ui.db_path) as log:
+        seqs = [r.seq for r in log.events(run)]
     assert [e["seq"] for e in seen] == seqs  # every event, in order, none twice
-    assert [e["version"] for e in seen] == list(range(1, len(seqs) + 1))
+    assert all("version" not in e for e in seen)  # one numbering: the seq
     middle = seqs[len(seqs) // 2]
     again = stream(ui, f"/api/stream?run={run}", until="RunCompleted", last_id=str(middle))
     assert [e["seq"] for e in again] == [s for s in seqs if s > middle]
@@ -158,7 +155,7 @@ def test_secrets_are_shown_as_their_references(ui: UI, tmp_path: Path) -> None:
     path = tmp_path / "secret.json"
     path.write_text(json.dumps(flow))
     run, _ = run_to_the_end(ui, str(path))
-    _, shown = get(ui, f"/api/runs/{run}/at/{get(ui, f'/api/runs/{run}')[1]['version']}")
+    _, shown = get(ui, f"/api/runs/{run}/at/{get(ui, f'/api/runs/{run}')[1]['seq']}")
     assert shown["variables"]["global"]["pw"] == "$env{shop.password}"
     for page in (f"/api/runs/{run}", f"/api/runs/{run}/events?after=0", "/api/runs"):
         shown = request(ui.url, "GET", page, headers={"X-Weboter-Token": ui.token})[2]
@@ -203,6 +200,39 @@ def test_bad_requests_say_what_and_how(ui: UI, tmp_path: Path) -> None:
     assert (
         request(ui.url, "POST", "/api/runs", b"{not json", {"X-Weboter-Token": ui.token})[0] == 400
     )
+
+
+def test_a_run_is_read_and_forked_by_the_seqs_the_log_gives_it(ui: UI) -> None:
+    """Seqs count across the log: a run left waiting while another runs whole, then continued,
+    has a gap in its seqs. The API names its events by seq, takes a seq for `at` (a point in
+    the gap shows the run's event before it) and for a fork, and the CLI takes the same."""
+    status, started = post(ui, "/api/runs", {"path": COUNTER, "variables": {"target": 2}})
+    assert status == 200, started
+    first = started["run_id"]
+    other, _ = run_to_the_end(ui, target=2)
+    assert post(ui, f"/api/runs/{first}/continue", {})[0] == 200
+    stream(ui, f"/api/stream?run={first}&after=0", until="RunCompleted")
+    with Reader(ui.db_path) as log:
+        mine, theirs = [r.seq for r in log.events(first)], [r.seq for r in log.events(other)]
+    gap = next(i for i in range(1, len(mine)) if mine[i] != mine[i - 1] + 1)
+    _, run = get(ui, f"/api/runs/{first}")
+    assert (run["first_seq"], run["seq"], run["events"]) == (mine[0], mine[-1], len(mine))
+
+    _, at = get(ui, f"/api/runs/{first}/at/{theirs[0]}")  # a point in the gap
+    assert (at["seq"], at["next"]) == (mine[gap - 1], mine[gap])
+    assert [e["seq"] for e in at["around"]] == mine[max(gap - 13, 0) : gap + 12]
+    _, page = get(ui, f"/api/runs/{first}/events?after={mine[gap - 1]}&limit=2")
+    assert [e["seq"] for e in page["events"]] == mine[gap : gap + 2]
+    assert page["next_after"] == mine[gap + 1]
+    status, said = get(ui, f"/api/runs/{first}/at/{mine[-1] + 1}")
+    assert status == 400
+    assert f"from seq {mine[0]} to seq {mine[-1]}" in said["error"]["message"]
+
+    status, forked = post(ui, f"/api/runs/{first}/fork", {"seq": mine[gap], "paused": True})
+    assert status == 200, forked
+    assert forked["at_seq"] == mine[gap]
+    said = weboter("state", first, "--at", str(mine[gap]), "--json", home=ui.home)
+    assert json.loads(said.stdout)["seq"] == mine[gap], said.stderr
 
 
 def test_weboter_ui_help_teaches(tmp_path: Path) -> None:

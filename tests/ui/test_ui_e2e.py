@@ -1,18 +1,21 @@
 """The dev UI end to end, as a person uses it: a real Chromium clicks through `weboter ui`
-(controls found by role and name), and what it shows is checked against the log."""
+(controls found by role and name), and what it shows is checked against the log (and against
+the CLI: a seq the page shows is one `weboter state RUN --at SEQ` takes)."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.conftest import weboter
 from tests.ui.conftest import ROOT, UI, keep
 from weboter.runtime.demo.shop import ShopServer
 from weboter.runtime.engine.handle import RunHandle, through_log
-from weboter.runtime.store.eventlog import EventLog, to_record
-from weboter.runtime.store.projection import state_at, variables_of
+from weboter.runtime.store.projection import variables_of
+from weboter.runtime.store.reading import Reader
 from weboter.schemas.context import RepairAction
 
 pytestmark = pytest.mark.timeout(240)
@@ -20,6 +23,20 @@ pytestmark = pytest.mark.timeout(240)
 
 def status(page: Page) -> object:
     return page.get_by_role("status").filter(has_text="Status:")
+
+
+def position(page: Page) -> object:
+    """The timeline's line saying which event it shows: "Seq 176: NodeCompleted (inc) · …"."""
+    return page.get_by_role("status").filter(has_text=re.compile(r"^Seq \d+: "))
+
+
+def seqs_of(ui: UI, run: str, node_id: str | None = None) -> list[int]:
+    """The seqs of a run's events (of its NodeCompleted of `node_id`, if given)."""
+    with Reader(ui.db_path) as log:
+        if node_id is None:
+            return [r.seq for r in log.events(run)]
+        done = log.decoded(log.of_types(run, ("NodeCompleted",)))
+        return [r.seq for r in done if r.event.node_id == node_id]  # type: ignore[union-attr]
 
 
 def start(page: Page, ui: UI, path: str, variables: str, *, paused: bool) -> str:
@@ -55,18 +72,15 @@ def test_break_step_scrub_fork_and_diff_the_counter(ui: UI, page: Page) -> None:
     )
 
     # scrub back three events: the variables are those of that point, as the log has them
-    log = EventLog(ui.db_path, create=False)
-    try:
-        last = log.last_version(run)
-        seq = log.stored_at_version(run, last - 3).seq
-        then = variables_of(state_at(log, run, seq))
-    finally:
-        log.close()
+    seqs = seqs_of(ui, run)
+    with Reader(ui.db_path) as log:
+        then = variables_of(log.state(run, seqs[-4]))
     slider = page.get_by_role("slider", name="Timeline position")
-    expect(page.get_by_text(f"Event {last} of {last}")).to_be_visible()
+    expect(position(page)).to_have_text(re.compile(rf"^Seq {seqs[-1]}: "))
+    expect(slider).to_have_attribute("aria-valuetext", f"Seq {seqs[-1]}")
     for _ in range(3):
         page.get_by_role("button", name="Earlier event").click()
-    expect(page.get_by_text(f"Event {last - 3} of {last}")).to_be_visible()
+    expect(position(page)).to_have_text(re.compile(rf"^Seq {seqs[-4]}: "))
     variables = page.get_by_role("table", name="Variables")
     for scope in ("global", "flow"):
         for name, value in then[scope].items():  # type: ignore[attr-defined]
@@ -74,10 +88,14 @@ def test_break_step_scrub_fork_and_diff_the_counter(ui: UI, page: Page) -> None:
             expect(row.first).to_contain_text(str(value))
     assert then["flow"]["count"] == 5  # type: ignore[index]
     keep(page, "timeline-three-events-back")
+    slider.press("ArrowLeft")  # the keyboard steps event by event too
+    expect(slider).to_have_attribute("aria-valuetext", f"Seq {seqs[-5]}")
+    slider.press("ArrowRight")
+    expect(position(page)).to_have_text(re.compile(rf"^Seq {seqs[-4]}: "))
 
     # fork from the second event (count is 0 there) with target=3: it counts to 3
-    slider.fill("2")
-    expect(page.get_by_text(f"Event 2 of {last}")).to_be_visible()
+    slider.fill(str(seqs[1]))
+    expect(position(page)).to_have_text(re.compile(rf"^Seq {seqs[1]}: "))
     page.get_by_label("Variable to change").fill("target")
     page.get_by_label("New value").fill("3")
     page.get_by_role("button", name="Fork from here").click()
@@ -85,6 +103,18 @@ def test_break_step_scrub_fork_and_diff_the_counter(ui: UI, page: Page) -> None:
     expect(status(page)).to_contain_text("COMPLETED")
     fork = page.url.rsplit("/", 1)[1]
     keep(page, "fork-completed")
+    # the fork is the log's second run: the seq its timeline shows is the one the CLI takes
+    forked = seqs_of(ui, fork)
+    expect(position(page)).to_have_text(re.compile(rf"^Seq {forked[-1]}: RunCompleted"))
+    page.get_by_role("button", name="Earlier event").click()
+    expect(position(page)).to_have_text(re.compile(rf"^Seq {forked[-2]}: "))
+    shown = page.get_by_role("slider", name="Timeline position").get_attribute("aria-valuetext")
+    seq = int((shown or "").removeprefix("Seq "))
+    assert seq > seqs[-1]  # after every event of its parent: a seq, not the run's own count
+    said = weboter("state", fork, "--at", str(seq), "--json", home=ui.home)
+    assert said.returncode == 0, said.stderr
+    assert json.loads(said.stdout)["seq"] == seq
+    expect(position(page)).to_contain_text(f"· {json.loads(said.stdout)['status']}")
     page.get_by_role("link", name="Runs", exact=True).click()  # the list: the fork under its parent
     runs = page.get_by_role("table", name="Runs, newest first")
     expect(runs.get_by_role("row").nth(1)).to_contain_text(fork[:12])
@@ -103,19 +133,9 @@ def test_break_step_scrub_fork_and_diff_the_counter(ui: UI, page: Page) -> None:
     # back on the parent, still paused in the sub-flow: rewind it to right after `init`
     page.get_by_role("link", name=f"Run A {run[:12]}").click()
     expect(status(page)).to_contain_text("PAUSED at say")
-    log = EventLog(ui.db_path, create=False)
-    try:
-        init = next(
-            r.run_version
-            for r in log.stored_of_types(run, ("NodeCompleted",))
-            if to_record(r).event.node_id == "init"  # type: ignore[union-attr]
-        )
-    finally:
-        log.close()
+    init = seqs_of(ui, run, "init")[0]
     page.get_by_role("slider", name="Timeline position").fill(str(init))
-    expect(
-        page.get_by_text(re.compile(rf"Event {init} of \d+: NodeCompleted \(init\)"))
-    ).to_be_visible()
+    expect(position(page)).to_have_text(re.compile(rf"^Seq {init}: NodeCompleted \(init\)"))
     page.get_by_role("button", name="Rewind to here").click()
     expect(status(page)).to_contain_text("PAUSED at inc")
     assert types_of(ui, run)[-1] == "RunRewound"
@@ -127,16 +147,8 @@ def test_the_screenshot_of_a_past_step_on_the_demo_shop(ui: UI, page: Page) -> N
         variables = f"base_url={shop.url}, out=products.csv, rows=[]"
         run = start(page, ui, str(workflow), variables, paused=False)
         expect(status(page)).to_contain_text("COMPLETED", timeout=120_000)
-    log = EventLog(ui.db_path, create=False)
-    try:
-        opened = next(
-            r
-            for r in log.stored_of_types(run, ("NodeCompleted",))
-            if to_record(r).event.node_id == "open"  # type: ignore[union-attr]
-        )
-    finally:
-        log.close()
-    page.get_by_role("slider", name="Timeline position").fill(str(opened.run_version))
+    opened = seqs_of(ui, run, "open")[0]
+    page.get_by_role("slider", name="Timeline position").fill(str(opened))
     shot = page.get_by_role("img", name="Screenshot after node open")
     expect(shot).to_be_visible()
     page.wait_for_function(  # the picture itself arrived, not only its element
@@ -152,11 +164,8 @@ def suggest(ui: UI, run: str, action: RepairAction) -> None:
 
 
 def types_of(ui: UI, run: str) -> list[str]:
-    log = EventLog(ui.db_path, create=False)
-    try:
-        return [r.type for r in log.read_stored(run)]
-    finally:
-        log.close()
+    with Reader(ui.db_path) as log:
+        return [r.type for r in log.events(run)]
 
 
 def test_an_error_its_suggestions_rejected_and_approved_then_a_patch(ui: UI, page: Page) -> None:
@@ -176,7 +185,7 @@ def test_an_error_its_suggestions_rejected_and_approved_then_a_patch(ui: UI, pag
     suggest(ui, run, wrong)
     offered = errors.get_by_role("article", name="Suggestion from model")
     expect(offered).to_contain_text("Reason: any number")
-    where = page.get_by_role("status").filter(has_text=re.compile(r"^Event \d+ of"))
+    where = position(page)
     expect(where).to_contain_text("RepairSuggested")  # the page read the run again ...
     expect(alert).to_contain_text("cannot be skipped")  # ... and the user's error stays
     offered.get_by_role("button", name="Reject").click()
@@ -199,8 +208,5 @@ def test_an_error_its_suggestions_rejected_and_approved_then_a_patch(ui: UI, pag
     expect(where).to_contain_text("NodePatched")  # the timeline follows the run's newest event
     page.get_by_role("button", name="Continue").click()
     expect(status(page)).to_contain_text("COMPLETED")
-    log = EventLog(ui.db_path, create=False)
-    try:
-        assert state_at(log, run).globals["size"] == "huge"
-    finally:
-        log.close()
+    with Reader(ui.db_path) as log:
+        assert log.state(run).globals["size"] == "huge"

@@ -1,18 +1,21 @@
-// The timeline: a scrubber over a run's events (1 … N, its run versions). At any position it
-// shows the state right after that event (variables, what the event changed marked), the page
-// of the step it belongs to, the events around it, and what can be done from there: fork with
-// edited variables, or rewind a paused run to it. At the newest event it follows the run.
+// The timeline: a scrubber over a run's events, each named by its seq (the log's one
+// numbering, which `weboter state RUN --at SEQ`, `weboter fork RUN --at SEQ` and MCP's `at_seq`
+// take too; seqs count across every run in the log, so a run's are not always consecutive). At
+// any position it shows the state right after that event (variables, what the event changed
+// marked), the page of the step it belongs to, the events around it, and what can be done from
+// there: fork with edited variables, or rewind a paused run to it. At the newest event it
+// follows the run.
 import { api, attempt, report } from "./api.js";
 import { clear, el, show, typed } from "./dom.js";
 
-const AROUND = 12; // events listed on each side of the position
-
 export function drawTimeline(root, run, refresh) {
-  let total = run.version;
-  let position = total;
+  let first = run.first_seq;
+  let last = run.seq;
+  let position = last; // a seq of this run
+  let near = []; // the seqs of the run's events around the position, from the last answer
   let following = true;
   let asked = 0;
-  const scrubber = el("input", { type: "range", min: 1, max: Math.max(total, 1), value: position,
+  const scrubber = el("input", { type: "range", min: first, max: last, value: position,
     id: "scrubber", "aria-label": "Timeline position" });
   const earlier = el("button", { type: "button" }, "Earlier event");
   const later = el("button", { type: "button" }, "Later event");
@@ -25,37 +28,48 @@ export function drawTimeline(root, run, refresh) {
   root.append(el("h3", {}, "Timeline"), el("div", { class: "scrub" }, scrubber, earlier, later, latest),
     where, stateBox, pageBox, forkBox, eventsBox);
 
-  const ends = () => { // no step beyond either end; the slider says where it is in words
-    earlier.disabled = position <= 1;
-    later.disabled = latest.disabled = position >= total;
-    scrubber.setAttribute("aria-valuetext", `Event ${position} of ${total}`);
+  const ends = () => { // no step beyond either end, nor before the neighbours are known
+    earlier.disabled = position <= first || !near.length;
+    later.disabled = position >= last || !near.length;
+    latest.disabled = position >= last;
+    scrubber.setAttribute("aria-valuetext", `Seq ${position}`);
   };
   const go = (to) => {
-    position = Math.min(Math.max(to, 1), total);
-    following = position === total;
+    position = Math.min(Math.max(to, first), last);
+    following = position === last;
+    if (!near.includes(position)) near = []; // known again when the answer comes
     scrubber.value = position;
     ends();
     load();
   };
+  // the run's next event before or after the position (its seqs may skip other runs' events)
+  const step = (by) => {
+    const seqs = by < 0 ? near.filter((s) => s < position) : near.filter((s) => s > position);
+    if (seqs.length) go(by < 0 ? seqs[seqs.length - 1] : seqs[0]);
+  };
   scrubber.addEventListener("input", () => go(Number(scrubber.value)));
-  earlier.addEventListener("click", () => go(position - 1));
-  later.addEventListener("click", () => go(position + 1));
-  latest.addEventListener("click", () => go(total));
+  scrubber.addEventListener("keydown", (e) => { // arrow keys go event by event, not seq by seq
+    const by = { ArrowLeft: -1, ArrowDown: -1, ArrowRight: 1, ArrowUp: 1 }[e.key];
+    if (by) { e.preventDefault(); step(by); }
+  });
+  earlier.addEventListener("click", () => step(-1));
+  later.addEventListener("click", () => step(1));
+  latest.addEventListener("click", () => go(last));
 
   async function load() {
     const ticket = ++asked; // answers to older positions are dropped
-    const id = run.run_id;
-    const [at, page] = await Promise.all([
-      attempt(() => api(`api/runs/${id}/at/${position}`)),
-      attempt(() => api(`api/runs/${id}/events?after=${Math.max(position - AROUND - 1, 0)}&limit=${2 * AROUND + 1}`)),
-    ]);
+    const at = await attempt(() => api(`api/runs/${run.run_id}/at/${position}`));
     if (ticket !== asked || !at) return;
+    position = at.seq; // a point between two of the run's events shows the earlier one
+    scrubber.value = position;
+    near = at.around.map((e) => e.seq);
+    ends();
     const event = at.event;
-    where.textContent = `Event ${at.version} of ${at.versions}: ${event.type}` +
-      (event.node_id ? ` (${event.node_id})` : "") + ` · seq ${at.seq} · ${at.status}`;
+    where.textContent = `Seq ${at.seq}: ${event.type}` +
+      (event.node_id ? ` (${event.node_id})` : "") + ` · ${at.status}`;
     drawState(stateBox, at);
     drawPage(pageBox, at.evidence);
-    drawEvents(eventsBox, page ? page.events : [], position, go);
+    drawEvents(eventsBox, at.around, position, go);
     drawFork(at);
   }
 
@@ -78,23 +92,25 @@ export function drawTimeline(root, run, refresh) {
         return;
       }
       const variables = name.value.trim() ? { [name.value.trim()]: typed(value.value) } : {};
-      const body = { version: at.version, variables, paused: paused.checked };
+      const body = { seq: at.seq, variables, paused: paused.checked };
       const made = await attempt(() => api(`api/runs/${run.run_id}/fork`, body));
       if (made) location.hash = `#/run/${made.run_id}`;
     });
     rewind.addEventListener("click", async () => {
-      if (await attempt(() => api(`api/runs/${run.run_id}/rewind`, { version: at.version }))) await refresh();
+      if (await attempt(() => api(`api/runs/${run.run_id}/rewind`, { seq: at.seq }))) await refresh();
     });
-    forkBox.append(el("h4", {}, `From event ${at.version}`), form);
+    forkBox.append(el("h4", {}, `From seq ${at.seq}`), form);
   }
 
   go(position);
   return {
     grow(next, acted = false) {
       run = next;
-      total = next.version;
-      scrubber.max = Math.max(total, 1);
-      if (following || acted) go(total);
+      first = next.first_seq;
+      last = next.seq;
+      scrubber.min = first;
+      scrubber.max = last;
+      if (following || acted) go(last);
       else { scrubber.value = position; ends(); }
     },
   };
@@ -115,7 +131,7 @@ function drawState(stateBox, at) {
     }
   }
   if (!body.children.length) body.append(el("tr", {}, el("td", { colspan: 4 }, "No variables yet.")));
-  stateBox.append(el("h4", {}, `State after event ${at.version}` + (at.current_node ? ` · next: ${at.current_node}` : "")),
+  stateBox.append(el("h4", {}, `State after seq ${at.seq}` + (at.current_node ? ` · next: ${at.current_node}` : "")),
     el("table", { class: "vars", "aria-label": "Variables" },
       el("thead", {}, el("tr", {}, ...["Scope", "Name", "Value", ""].map((h) => el("th", { scope: "col" }, h)))),
       body));
@@ -139,10 +155,10 @@ function drawEvents(eventsBox, events, position, go) {
   const list = el("ol", { class: "events" });
   for (const e of events) {
     const button = el("button", { type: "button", class: "link" },
-      `${e.version}. ${e.type}${e.node_id ? ` ${e.node_id}` : ""}`);
-    button.addEventListener("click", () => go(e.version));
-    list.append(el("li", { class: e.version === position ? "here" : "",
-      "aria-current": e.version === position ? "true" : null }, button));
+      `seq ${e.seq} ${e.type}${e.node_id ? ` ${e.node_id}` : ""}`);
+    button.addEventListener("click", () => go(e.seq));
+    list.append(el("li", { class: e.seq === position ? "here" : "",
+      "aria-current": e.seq === position ? "true" : null }, button));
   }
   eventsBox.append(el("h4", {}, "Events"), list);
 }
