@@ -181,16 +181,16 @@ class Debugger:
         self.say(f"breakpoint {args[0]} cleared")
 
     def do_step(self, args: list[str]) -> None:
-        self.client.step(self.run_id, timeout=600)
+        self.run.step(timeout=600)
         self.do_where([])
 
     def do_next(self, args: list[str]) -> None:
-        self.client.step(self.run_id, over=True, timeout=600)
+        self.run.step_over(timeout=600)
         self.do_where([])
 
     def do_continue(self, args: list[str]) -> None:
-        self.client.cont(self.run_id)
-        self.client.wait(self.run_id, timeout=3600)
+        self.run.cont()
+        self.run.wait(timeout=3600)
         self.do_where([])
 
     def do_retry(self, args: list[str]) -> None:
@@ -251,9 +251,8 @@ class Debugger:
     def do_fork(self, args: list[str]) -> None:
         seq = int(args[0]) if args and args[0].isdigit() else self.state().seq
         changes = dict(_pair(a) for a in args if "=" in a)
-        child = self.client.fork(self.run_id, seq, variables=changes, start=None)
-        self.say(f"forked run {child} from seq {seq}; now debugging it")
-        self.run_id = child
+        self.run_id = self.run.fork(seq, variables=changes, start=None).run_id
+        self.say(f"forked run {self.run_id} from seq {seq}; now debugging it")
         self.do_where([])
 
 

@@ -12,7 +12,8 @@ that makes one command (its id made here) and sends it one of two ways:
     run.repair(RepairAction(kind="retry"))
 
 The CLI, the terminal debugger, the MCP server and the UI call these; none builds a command.
-Driving (step, continue, stop, fork, look) goes through the engine client: it needs an engine.
+Driving — `step`, `step_over`, `cont`, `stop`, `fork`, `wait` — needs an engine: a handle made
+`through_engine` drives through it; one made `through_log` says so (WeboterError) instead.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from weboter.runtime.core.decide import COMMANDS, Command, Decider
 from weboter.runtime.core.ids import new_command_id
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.client import EngineClient
+from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.store.runstore import RunStore
@@ -41,6 +43,7 @@ from weboter.schemas.messages import (
     PauseRun,
     RejectRepair,
     Rewind,
+    RunEnded,
     SetBreakpoint,
     SetVariable,
     SuggestRepair,
@@ -97,6 +100,64 @@ class RunHandle:
     def __init__(self, run_id: str, sender: Sender) -> None:
         self.run_id = run_id
         self.sender = sender
+
+    # --- driving: an engine runs the run's nodes ------------------------------------------
+
+    def _engine(self, verb: str) -> EngineClient:
+        client = getattr(self.sender, "client", None)
+        if not isinstance(client, EngineClient):
+            raise WeboterError(
+                f"to {verb} run {self.run_id} an engine must drive it; this handle writes to "
+                "the log only",
+                hint="weboter continue|step|stop|fork RUN start one; a program uses "
+                "through_engine(client)",
+            )
+        return client
+
+    def step(self, *, timeout: float = 30.0) -> RunEnded:
+        """Run exactly one node (into a sub-flow: its first node); returns when it rests."""
+        return self._engine("step").step(self.run_id, timeout=timeout)
+
+    def step_over(self, *, timeout: float = 30.0) -> RunEnded:
+        """One node; a SubFlow node runs whole; returns when the run rests."""
+        return self._engine("step over").step(self.run_id, over=True, timeout=timeout)
+
+    def start_step(self, *, over: bool = False) -> None:
+        """Ask for one step and return at once (`wait` sees the run rest after it)."""
+        self._engine("step").start_step(self.run_id, over=over)
+
+    def cont(self) -> None:
+        """Continue a LOADED, PAUSED (or ERROR: the node again) run; `wait` for it to rest."""
+        self._engine("continue").cont(self.run_id)
+
+    def stop(self) -> None:
+        """Stop the run now (the action in flight is cancelled); `wait` sees it STOPPED."""
+        self._engine("stop").stop(self.run_id)
+
+    def wait(self, *, timeout: float = 30.0) -> RunEnded:
+        """Until the run rests (PAUSED, ERROR or ended)."""
+        return self._engine("wait for").wait(self.run_id, timeout=timeout)
+
+    def fork(
+        self,
+        at_seq: int,
+        *,
+        variables: dict[str, Any] | None = None,
+        start: Mode | None = "continuous",
+        max_nodes: int | None = None,
+        timeout: float = 30.0,
+    ) -> RunHandle:
+        """A new run from this one right after event `at_seq` (its variables changed), as a
+        handle that drives the same way; `start` None: it waits LOADED."""
+        child = self._engine("fork").fork(
+            self.run_id,
+            at_seq,
+            variables=variables,
+            start=start,
+            max_nodes=max_nodes,
+            timeout=timeout,
+        )
+        return RunHandle(child, self.sender)
 
     def _ids(self) -> Ids:
         return {

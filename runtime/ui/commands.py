@@ -80,14 +80,15 @@ class Commands:
             )
 
         def go(client: EngineClient) -> str:
+            handle = RunHandle(run, through_engine(client))
             if verb == "continue":
-                client.cont(run)
+                handle.cont()
             elif verb in ("step", "over"):
-                client.start_step(run, over=verb == "over")
+                handle.start_step(over=verb == "over")
             elif verb == "stop":
-                client.stop(run)
+                handle.stop()
             elif verb == "pause":
-                RunHandle(run, through_engine(client)).pause()
+                handle.pause()
             else:
                 raise UsageError(f"unknown command {verb!r}")
             return run
@@ -104,7 +105,8 @@ class Commands:
         start: Any = None if body.get("paused") else "continuous"
 
         def go(client: EngineClient) -> str:
-            return client.fork(run, seq, variables=variables, start=start)
+            handle = RunHandle(run, through_engine(client))
+            return handle.fork(seq, variables=variables, start=start).run_id
 
         return {"run_id": self._with_client(go), "parent_run": run, "at_seq": seq}
 

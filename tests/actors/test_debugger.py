@@ -11,7 +11,8 @@ import pytest
 from tests.conftest import Runner, counter, flow, node, wait_for
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.engine.client import JobRejected
-from weboter.runtime.engine.handle import RunHandle, through_engine
+from weboter.runtime.engine.handle import RunHandle, through_engine, through_log
+from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.schemas.context import NodeModifications
@@ -282,3 +283,21 @@ def test_pause_of_a_run_that_is_not_running_is_refused(runner: Runner) -> None:
     assert ended.status == "REJECTED"
     assert ended.error is not None
     assert "STOPPED" in ended.error.message
+
+
+def test_the_run_handle_drives_steps_forks_and_says_when_it_cannot(runner: Runner) -> None:
+    """One handle for every verb: step, step over, continue, fork, stop through the engine;
+    a handle on the log alone refuses to drive, saying what to do."""
+    run = handle(runner, load(runner, counter()))
+    assert run.step(timeout=30).status == "PAUSED"
+    assert run.step_over(timeout=30).status == "PAUSED"
+    at = state(runner, run.run_id).seq
+    child = run.fork(at, start=None)
+    assert child.run_id != run.run_id and state(runner, child.run_id).status == "LOADED"
+    run.cont()
+    assert run.wait(timeout=30).status == "COMPLETED"
+    child.stop()
+    assert child.wait(timeout=30).status == "STOPPED"
+    offline = RunHandle(run.run_id, through_log(runner.db_path))
+    with pytest.raises(WeboterError, match="an engine must drive it"):
+        offline.step()
