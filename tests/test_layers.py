@@ -129,8 +129,13 @@ def test_no_import_cycles() -> None:
     assert real == [], "\n".join(" -> ".join(c) for c in real)
 
 
+# front ends whose functions are small with no exception: an MCP tool is a method of its own
+NO_TABLES = ("weboter.runtime.mcp",)
+
+
 def test_big_modules_and_functions() -> None:
-    """No module over ~400 lines, no function over ~60 (parsers and tables say so: `# table`)."""
+    """No module over ~400 lines, no function over ~60 (parsers and tables say so: `# table`,
+    except in NO_TABLES)."""
     too_long = []
     for name, path in modules().items():
         text = path.read_text(encoding="utf-8")
@@ -140,7 +145,8 @@ def test_big_modules_and_functions() -> None:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
                 first = text.splitlines()[node.lineno - 1]
-                if length > 65 and "# table" not in first:
+                table = "# table" in first and not name.startswith(NO_TABLES)
+                if length > 65 and not table:
                     too_long.append(f"{name}.{node.name}: {length} lines")
     assert too_long == []
 

@@ -5,12 +5,12 @@ server's environment (WEBOTER_AI_BASE_URL, WEBOTER_AI_MODEL); without one they s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
 import msgspec
-from mcp.server.mcpserver import MCPServer
 from typing_extensions import TypedDict
 
 from weboter.runtime.ai.gateway import generate_workflow as generate
@@ -37,24 +37,19 @@ class Suggested(TypedDict):
     why_not: str  # when `apply` was asked: the run had moved on, or it needs approval
 
 
-async def _page_text(db: Path, engines: Engines, run_id: str) -> str:
-    """The run's page as accessibility text ("" when it has no page, or it cannot be seen)."""
-    with Reader(db) as log:
-        run = log.run_id(run_id)
-        browser = log.state(run).browser
-    if browser is None:
-        return ""
+class Assisting:
+    """The AI gateway's tools over the log at `db`, with the engine of `engines` to see a
+    run's page; `suggest_repair` on an `operator` server only."""
 
-    def work() -> str:
-        with engines.get().client(follow=False) as client:
-            found = client.look(run, browser)
-        return "" if found.error is not None else found.aria
+    def __init__(self, db: Path, engines: Engines, *, operator: bool) -> None:
+        self.db, self.engines, self.operator = db, engines, operator
 
-    return await anyio.to_thread.run_sync(work)
+    def tools(self) -> list[Callable[..., Any]]:
+        if not self.operator:
+            return [self.generate_workflow]
+        return [self.generate_workflow, self.suggest_repair]
 
-
-def register_assisting(server: MCPServer, db: Path, engines: Engines, *, operator: bool) -> None:
-    @server.tool()
+    @staticmethod
     @clear_errors
     async def generate_workflow(prompt: str, tries: int = 3) -> Generated:
         """Write a workflow for `prompt` with the server's AI model; the engine validates it
@@ -65,13 +60,9 @@ def register_assisting(server: MCPServer, db: Path, engines: Engines, *, operato
         nodes = len(workflow.nodes) + sum(len(f.nodes) for f in workflow.sub_flows)
         return {"workflow": data, "nodes": nodes}
 
-    if not operator:
-        return
-
-    @server.tool()
     @clear_errors
     async def suggest_repair(
-        run_id: str, apply: bool = False, look_at_page: bool = True
+        self, run_id: str, apply: bool = False, look_at_page: bool = True
     ) -> Suggested:
         """Ask the server's AI model how to repair a run in ERROR (or PAUSED): retry, skip,
         patch, set_variables, jump or abort, with a reason and a confidence; checked against
@@ -83,14 +74,14 @@ def register_assisting(server: MCPServer, db: Path, engines: Engines, *, operato
         with `needs_approval` (why) for you to apply with repair_run once you have looked at
         it. Then continue_run."""
         model = configured()
-        aria = await _page_text(db, engines, run_id) if look_at_page else ""
+        aria = await self._page_text(run_id) if look_at_page else ""
         found = await anyio.to_thread.run_sync(
-            lambda: suggest(model, db, run_id, aria=aria, env=engines.env)
+            lambda: suggest(model, self.db, run_id, aria=aria, env=self.engines.env)
         )
         applied, why = False, ""
         if apply:  # nobody has seen it: only what a model may change alone is applied
             applied, why = modify_runtime(
-                db, found.run_id, found.seq, found.action, env=engines.env
+                self.db, found.run_id, found.seq, found.action, env=self.engines.env
             )
         return {
             "run_id": found.run_id,
@@ -100,3 +91,18 @@ def register_assisting(server: MCPServer, db: Path, engines: Engines, *, operato
             "applied": applied,
             "why_not": why,
         }
+
+    async def _page_text(self, run_id: str) -> str:
+        """The run's page as accessibility text ("" when it has no page, or it cannot be seen)."""
+        with Reader(self.db) as log:
+            run = log.run_id(run_id)
+            browser = log.state(run).browser
+        if browser is None:
+            return ""
+
+        def work() -> str:
+            with self.engines.get().client(follow=False) as client:
+                found = client.look(run, browser)
+            return "" if found.error is not None else found.aria
+
+        return await anyio.to_thread.run_sync(work)

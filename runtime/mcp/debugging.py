@@ -5,11 +5,11 @@ Only the `operator` profile has them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
-from mcp.server.mcpserver import MCPServer
 from typing_extensions import TypedDict
 
 from weboter.runtime.core.limits import check_value
@@ -28,20 +28,33 @@ class Committed(TypedDict):
     status: str  # the run's status after it
 
 
-def register_debugging(  # table: one tool per entry
-    server: MCPServer, db: Path, env: EnvSource
-) -> None:
-    def run_of(run_id: str) -> RunHandle:
+class Debugging:
+    """The tools that change a run: each one command through the run's handle, committed to
+    the log at `db` with the server's `env`."""
+
+    def __init__(self, db: Path, env: EnvSource) -> None:
+        self.db, self.env = db, env
+
+    def tools(self) -> list[Callable[..., Any]]:
+        return [
+            self.set_breakpoint,
+            self.clear_breakpoint,
+            self.set_variable,
+            self.patch_node,
+            self.jump_to,
+            self.rewind,
+            self.repair_run,
+            self.pause_run,
+        ]
+
+    def _run(self, run_id: str) -> RunHandle:
         """The run (by id or prefix), its changes committed here with the server's `$env`."""
-        with Reader(db) as log:
-            return RunHandle(log.run_id(run_id), through_log(db, env))
+        with Reader(self.db) as log:
+            return RunHandle(log.run_id(run_id), through_log(self.db, self.env))
 
-    def said(done: Done, what: str) -> Committed:
-        return {"run_id": done.run_id, "done": what, "seqs": done.seqs, "status": done.status}
-
-    @server.tool()
     @clear_errors
     def set_breakpoint(
+        self,
         run_id: str,
         node_id: str | None = None,
         when: Literal["before", "after", "condition", "error"] = "before",
@@ -56,48 +69,44 @@ def register_debugging(  # table: one tool per entry
         if when == "condition" and not condition:
             raise UsageError('a condition breakpoint needs condition, e.g. "page > 2"')
         bp = breakpoint_at(when, node_id, condition, once=once, id_=breakpoint_id)
-        return said(run_of(run_id).set_breakpoint(bp), f"breakpoint {bp.id} set")
+        return _said(self._run(run_id).set_breakpoint(bp), f"breakpoint {bp.id} set")
 
-    @server.tool()
     @clear_errors
-    def clear_breakpoint(run_id: str, breakpoint_id: str) -> Committed:
+    def clear_breakpoint(self, run_id: str, breakpoint_id: str) -> Committed:
         """Remove a breakpoint by its id (get_snapshot lists them)."""
-        done = run_of(run_id).clear_breakpoint(breakpoint_id)
-        return said(done, f"breakpoint {breakpoint_id} cleared")
+        done = self._run(run_id).clear_breakpoint(breakpoint_id)
+        return _said(done, f"breakpoint {breakpoint_id} cleared")
 
-    @server.tool()
     @clear_errors
     def set_variable(
-        run_id: str, name: str, value: Any, scope: Literal["flow", "global"] = "flow"
+        self, run_id: str, name: str, value: Any, scope: Literal["flow", "global"] = "flow"
     ) -> Committed:
         """Set a variable of a paused (or running) run; it counts from the next node on."""
         check_value(value, f"variable {name!r}")
-        return said(run_of(run_id).set_variable(name, value, scope), f"{scope} variable {name} set")
+        done = self._run(run_id).set_variable(name, value, scope)
+        return _said(done, f"{scope} variable {name} set")
 
-    @server.tool()
     @clear_errors
-    def patch_node(run_id: str, node_id: str, changes: dict[str, Any]) -> Committed:
+    def patch_node(self, run_id: str, node_id: str, changes: dict[str, Any]) -> Committed:
         """Change one node of a paused run's workflow: any of `inputs`, `params`, `control`,
         `action` (only those given change)."""
-        done = run_of(run_id).patch(node_id, _modifications(changes))
-        return said(done, f"node {node_id} patched")
+        done = self._run(run_id).patch(node_id, _modifications(changes))
+        return _said(done, f"node {node_id} patched")
 
-    @server.tool()
     @clear_errors
-    def jump_to(run_id: str, node_id: str) -> Committed:
+    def jump_to(self, run_id: str, node_id: str) -> Committed:
         """Make `node_id` the next node of a paused run."""
-        return said(run_of(run_id).jump(node_id), f"next node is {node_id}")
+        return _said(self._run(run_id).jump(node_id), f"next node is {node_id}")
 
-    @server.tool()
     @clear_errors
-    def rewind(run_id: str, to_seq: int) -> Committed:
+    def rewind(self, run_id: str, to_seq: int) -> Committed:
         """Take a paused run back to its state right after event `to_seq` (nothing is
         deleted: the rewind is an event). Its browser comes back at the next step."""
-        return said(run_of(run_id).rewind(to_seq), f"rewound to seq {to_seq}")
+        return _said(self._run(run_id).rewind(to_seq), f"rewound to seq {to_seq}")
 
-    @server.tool()
     @clear_errors
     def repair_run(
+        self,
         run_id: str,
         kind: Literal["retry", "skip", "patch", "set_variables", "jump", "abort"],
         reason: str = "",
@@ -120,15 +129,18 @@ def register_debugging(  # table: one tool per entry
             target_node=target_node,
             reason=reason,
         )
-        done = run_of(run_id).repair(action, expect_version=expect_version)
-        return said(done, f"{kind} applied")
+        done = self._run(run_id).repair(action, expect_version=expect_version)
+        return _said(done, f"{kind} applied")
 
-    @server.tool()
     @clear_errors
-    def pause_run(run_id: str) -> Committed:
+    def pause_run(self, run_id: str) -> Committed:
         """Ask a running run to pause at its next node boundary (whichever process drives
         it); get_snapshot shows it PAUSED once it has."""
-        return said(run_of(run_id).pause(), "pause requested")
+        return _said(self._run(run_id).pause(), "pause requested")
+
+
+def _said(done: Done, what: str) -> Committed:
+    return {"run_id": done.run_id, "done": what, "seqs": done.seqs, "status": done.status}
 
 
 def _modifications(changes: dict[str, Any]) -> NodeModifications:

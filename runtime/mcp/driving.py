@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import anyio.from_thread
 import anyio.to_thread
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from typing_extensions import TypedDict
 
 from weboter.runtime.core.references import display
@@ -39,16 +39,25 @@ class Rested(TypedDict):
     nodes_run: int  # nodes completed during this call
 
 
-def register_driving(server: MCPServer, db: Path, engines: Engines) -> None:  # table
-    async def drive(
-        ctx: Context | None, start: Callable[[EngineClient], str], wait_seconds: float
+class Driving:
+    """The tools that drive runs, on the one engine of `engines` (started on first use),
+    reading where a run is from the log at `db`."""
+
+    def __init__(self, db: Path, engines: Engines) -> None:
+        self.db, self.engines = db, engines
+
+    def tools(self) -> list[Callable[..., Any]]:
+        return [self.run_workflow, self.step, self.continue_run, self.fork_run, self.stop_run]
+
+    async def _drive(
+        self, ctx: Context | None, start: Callable[[EngineClient], str], wait_seconds: float
     ) -> Rested:
         """`start(client)` in a worker thread, then wait there for the run to rest. Progress:
         a notification per node as its event streams in; the count comes from the log (an
         event can stream in after the run's end is known), and what the stream had not told
         yet is notified before the answer."""
         counted = [0]
-        with Reader(db) as log:
+        with Reader(self.db) as log:
             since = log.last_seq()
 
         def on_event(header: dict[str, Any], payload: bytes) -> None:
@@ -58,7 +67,7 @@ def register_driving(server: MCPServer, db: Path, engines: Engines) -> None:  # 
                     anyio.from_thread.run(ctx.report_progress, counted[0], None)
 
         def work() -> tuple[str, RunEnded | None]:
-            with engines.get().client() as client:
+            with self.engines.get().client() as client:
                 run_id = start(client)
                 try:
                     ended = client.wait(run_id, timeout=max(wait_seconds, 0.1), on_event=on_event)
@@ -73,16 +82,16 @@ def register_driving(server: MCPServer, db: Path, engines: Engines) -> None:  # 
                 error.message if error else f"run {run_id} cannot be driven now",
                 hint=(error.hint if error else "") or "get_snapshot shows where it is",
             )
-        with Reader(db) as log:
+        with Reader(self.db) as log:
             ran = len(log.of_types(run_id, ("NodeCompleted",), after=since))
         if ctx is not None:  # what the stream had not told yet
             for done in range(counted[0] + 1, ran + 1):
                 await ctx.report_progress(done, None)
-        return _where(db, run_id, ran)
+        return _where(self.db, run_id, ran)
 
-    @server.tool()
     @clear_errors
     async def run_workflow(
+        self,
         workflow: dict[str, Any] | str,
         variables: dict[str, Any] | None = None,
         breakpoints: list[str] | None = None,
@@ -117,41 +126,43 @@ def register_driving(server: MCPServer, db: Path, engines: Engines) -> None:  # 
             return run_id
 
         if paused:
-            return _where(db, await _once(engines, start), 0)
-        return await drive(ctx, start, wait_seconds)
+            return _where(self.db, await _once(self.engines, start), 0)
+        return await self._drive(ctx, start, wait_seconds)
 
-    @server.tool()
     @clear_errors
     async def step(
-        run_id: str, over: bool = False, wait_seconds: float = 60.0, ctx: Context | None = None
+        self,
+        run_id: str,
+        over: bool = False,
+        wait_seconds: float = 60.0,
+        ctx: Context | None = None,
     ) -> Rested:
         """Run exactly one node of a paused run (`over`: a SubFlow node runs whole), then
         pause again."""
-        run = _resolve(db, run_id)
+        run = _resolve(self.db, run_id)
 
         def start(client: EngineClient) -> str:
             return client.start_step(run, over=over)
 
-        return await drive(ctx, start, wait_seconds)
+        return await self._drive(ctx, start, wait_seconds)
 
-    @server.tool()
     @clear_errors
     async def continue_run(
-        run_id: str, wait_seconds: float = 60.0, ctx: Context | None = None
+        self, run_id: str, wait_seconds: float = 60.0, ctx: Context | None = None
     ) -> Rested:
         """Go on with a paused run (or retry the failed node of a run in ERROR) until it
         ends or meets a breakpoint."""
-        run = _resolve(db, run_id)
+        run = _resolve(self.db, run_id)
 
         def start(client: EngineClient) -> str:
             client.cont(run)
             return run
 
-        return await drive(ctx, start, wait_seconds)
+        return await self._drive(ctx, start, wait_seconds)
 
-    @server.tool()
     @clear_errors
     async def fork_run(
+        self,
         run_id: str,
         at_seq: int,
         variables: dict[str, Any] | None = None,
@@ -164,7 +175,7 @@ def register_driving(server: MCPServer, db: Path, engines: Engines) -> None:  # 
         set; it runs on (`continuous`), runs one node (`step`), or waits (`paused`);
         `max_nodes`: its node budget from the fork point (default: the parent's). Its
         browser, if it had one, comes back as it was and is checked."""
-        run = _resolve(db, run_id)
+        run = _resolve(self.db, run_id)
         mode: Any = None if start == "paused" else start
         budget = _budget(max_nodes)
 
@@ -172,20 +183,19 @@ def register_driving(server: MCPServer, db: Path, engines: Engines) -> None:  # 
             return client.fork(run, at_seq, variables=variables or {}, start=mode, max_nodes=budget)
 
         if mode is None:
-            return _where(db, await _once(engines, begin), 0)
-        return await drive(ctx, begin, wait_seconds)
+            return _where(self.db, await _once(self.engines, begin), 0)
+        return await self._drive(ctx, begin, wait_seconds)
 
-    @server.tool()
     @clear_errors
-    async def stop_run(run_id: str, wait_seconds: float = 10.0) -> Rested:
+    async def stop_run(self, run_id: str, wait_seconds: float = 10.0) -> Rested:
         """Stop a run this server drives, now (an action in flight is cancelled)."""
-        run = _resolve(db, run_id)
+        run = _resolve(self.db, run_id)
 
         def start(client: EngineClient) -> str:
             client.stop(run)
             return run
 
-        return await drive(None, start, wait_seconds)
+        return await self._drive(None, start, wait_seconds)
 
 
 async def _once(engines: Engines, start: Callable[[EngineClient], str]) -> str:

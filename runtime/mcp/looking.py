@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import anyio.to_thread
-from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, ImageContent, TextContent
 from typing_extensions import TypedDict
 
@@ -60,11 +60,19 @@ class PageView(TypedDict):
     note: str  # what the answer could not show, and why
 
 
-def register_looking(server: MCPServer, db: Path, engines: Engines, *, operator: bool) -> None:
-    @server.tool()
+class Looking:
+    """`page_snapshot` over the log at `db`: on an `operator` server through `engines` (this
+    server's browser), else from the recorded evidence only."""
+
+    def __init__(self, db: Path, engines: Engines, *, operator: bool) -> None:
+        self.db, self.engines, self.operator = db, engines, operator
+
+    def tools(self) -> list[Callable[..., Any]]:
+        return [self.page_snapshot]
+
     @clear_errors
     async def page_snapshot(
-        run_id: str, offset: int = 0, limit: int = 4000
+        self, run_id: str, offset: int = 0, limit: int = 4000
     ) -> Annotated[CallToolResult, PageView]:
         """What a run's page shows: URL, title, its accessibility tree as text (`offset`/
         `limit` characters of it) and a screenshot (as an image, and by name). The page's
@@ -72,11 +80,11 @@ def register_looking(server: MCPServer, db: Path, engines: Engines, *, operator:
         server: from the evidence the run recorded, never by loading the page (`source`
         "recorded"; `note` says what was not recorded). Operator server: this server's
         browser, the page put back as recorded when it has none for the run."""
-        run, browser = _page_of(db, run_id)
-        if operator:
+        run, browser = _page_of(self.db, run_id)
+        if self.operator:
 
             def work() -> PageLooked:
-                with engines.get().client(follow=False) as client:
+                with self.engines.get().client(follow=False) as client:
                     return client.look(run, browser)
 
             found = await anyio.to_thread.run_sync(work)
@@ -85,8 +93,8 @@ def register_looking(server: MCPServer, db: Path, engines: Engines, *, operator:
             view = _view(run, "browser", found.url, found.title, found.aria, offset, limit)
             view["screenshot"], view["differences"] = found.screenshot, found.differences
         else:
-            view = recorded_view(db, run, browser.url, offset, limit)
-        return _answer(db, view)
+            view = recorded_view(self.db, run, browser.url, offset, limit)
+        return _answer(self.db, view)
 
 
 def _page_of(db: Path, run_id: str) -> tuple[str, BrowserState]:

@@ -7,11 +7,11 @@ calls), with secrets shown as their `$env{...}` reference.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
 import msgspec
-from mcp.server.mcpserver import MCPServer
 from typing_extensions import TypedDict
 
 from weboter.runtime.actions import default_catalog
@@ -73,10 +73,26 @@ class Events(TypedDict):
     next_after: int  # pass as `after` for the next page; equal to `after` when none came
 
 
-def register_reads(  # table: one tool per entry
-    server: MCPServer, db: Path, env: EnvSource
-) -> None:
-    @server.tool()
+class Reads:
+    """The tools that only read: over the log at `db`, `verify_run` resolving `$env` from
+    `env` (the server's)."""
+
+    def __init__(self, db: Path, env: EnvSource) -> None:
+        self.db, self.env = db, env
+
+    def tools(self) -> list[Callable[..., Any]]:
+        return [
+            self.catalog,
+            self.workflow_schema,
+            self.validate_workflow,
+            self.list_runs,
+            self.get_snapshot,
+            self.get_events,
+            self.diff_runs,
+            self.verify_run,
+        ]
+
+    @staticmethod
     @clear_errors
     def catalog() -> Catalog:
         """Every action and control a workflow can use, with the inputs/params each reads
@@ -84,14 +100,14 @@ def register_reads(  # table: one tool per entry
         described = default_catalog().described()
         return {"actions": described["actions"], "controls": described["controls"]}
 
-    @server.tool()
+    @staticmethod
     @clear_errors
     def workflow_schema() -> dict[str, Any]:
         """The JSON schema of a workflow (flows of nodes: action, inputs, control, params)."""
         schema: dict[str, Any] = msgspec.json.schema(Workflow)
         return schema
 
-    @server.tool()
+    @staticmethod
     @clear_errors
     def validate_workflow(workflow: dict[str, Any] | str) -> Validation:
         """Check a workflow (an object, or YAML/JSON text) without running it: every finding
@@ -106,15 +122,14 @@ def register_reads(  # table: one tool per entry
         valid = not any(f.severity == "error" for f in findings)
         return {"valid": valid, "nodes": nodes, "findings": [_finding(f) for f in findings]}
 
-    @server.tool()
     @clear_errors
-    def list_runs(limit: int = 50) -> list[RunRow]:
+    def list_runs(self, limit: int = 50) -> list[RunRow]:
         """The most recent runs in the log (newest first), with their status."""
-        return runs_of(db, limit)
+        return runs_of(self.db, limit)
 
-    @server.tool()
     @clear_errors
     def get_snapshot(
+        self,
         run_id: str,
         at_seq: int | None = None,
         variables: list[str] | None = None,
@@ -128,35 +143,34 @@ def register_reads(  # table: one tool per entry
         (`next_step`), and a page of its node history, newest first (`history_offset`
         counts back from the newest, `history_limit` <= 100; `history_total` says how many
         there are). Long texts and lists are cut, each cut said in place."""
-        return snapshot_of(db, run_id, at_seq, variables, history_offset, history_limit)
+        return snapshot_of(self.db, run_id, at_seq, variables, history_offset, history_limit)
 
-    @server.tool()
     @clear_errors
-    def get_events(run_id: str, after: int = 0, limit: int = 50) -> Events:
+    def get_events(self, run_id: str, after: int = 0, limit: int = 50) -> Events:
         """A run's committed events with seq > `after`, oldest first, at most `limit` (<= 200);
         page on with `next_after`. Workflows in RunCreated are left out (get the workflow
         from get_snapshot's run, or the file)."""
-        return events_of(db, run_id, after, limit)
+        return events_of(self.db, run_id, after, limit)
 
-    @server.tool()
     @clear_errors
-    def diff_runs(run_a: str, run_b: str) -> dict[str, Any]:
+    def diff_runs(self, run_a: str, run_b: str) -> dict[str, Any]:
         """Two runs side by side, step by step (a fork's steps begin with its parent's): the
         first step where they part, and per step the outputs and variables that differ."""
-        with Reader(db) as log:
+        with Reader(self.db) as log:
             a, b = log.run_id(run_a), log.run_id(run_b)
             return comparison(a, b, log.diff(a, b))
 
-    @server.tool()
     @clear_errors
-    def verify_run(run_id: str, workflow: dict[str, Any] | str | None = None) -> dict[str, Any]:
+    def verify_run(
+        self, run_id: str, workflow: dict[str, Any] | str | None = None
+    ) -> dict[str, Any]:
         """Replay every control decision of a run against its recorded outputs, with the
         workflow it ran or `workflow` (another version): the first node that would now go
         elsewhere, or none."""
         other = workflow_from(workflow) if workflow is not None else None
-        with Reader(db) as log:
+        with Reader(self.db) as log:
             run = log.run_id(run_id)
-            checked, found = log.verify(run, default_catalog(), env, other)
+            checked, found = log.verify(run, default_catalog(), self.env, other)
         return {
             "run_id": run,
             "decisions_checked": checked,

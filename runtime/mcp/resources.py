@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,27 +28,47 @@ ARTIFACT = re.compile(r"[0-9a-f]{64}(\.[a-z0-9]{1,8})?")  # content hash + exten
 STORED_STATE = ".json"  # what a browser's storage state and page snapshots are kept as
 
 
-def register_resources(server: MCPServer, db: Path) -> None:  # table: one entry each
-    @server.resource("weboter://runs", mime_type="application/json")
+def register_resources(server: MCPServer, db: Path) -> None:
+    """The resources of the log at `db` and the prompts, on `server`."""
+    served = Served(db)
+    for uri, mime_type, read in served.resources():
+        server.resource(uri, mime_type=mime_type)(read)
+    for prompt in (debug_run, write_workflow):
+        server.prompt()(prompt)
+
+
+class Served:
+    """What the resources read: the runs of the log at `db`, and the artifacts beside it."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+
+    def resources(self) -> list[tuple[str, str | None, Callable[..., Any]]]:
+        """(uri template, mime type, the reader) per resource."""
+        json_ = "application/json"
+        return [
+            ("weboter://runs", json_, self.runs),
+            ("weboter://runs/{run_id}/snapshot", json_, self.snapshot),
+            ("weboter://runs/{run_id}/events{?after,limit}", json_, self.events),
+            ("weboter://artifacts/{name}", None, self.artifact),
+        ]
+
     @clear_resource_errors
-    def runs() -> str:
+    def runs(self) -> str:
         """The 100 most recent runs, newest first."""
-        return json.dumps(runs_of(db, 100))
+        return json.dumps(runs_of(self.db, 100))
 
-    @server.resource("weboter://runs/{run_id}/snapshot", mime_type="application/json")
     @clear_resource_errors
-    def snapshot(run_id: str) -> str:
+    def snapshot(self, run_id: str) -> str:
         """A run's latest state: status, current node, variables, the last 20 nodes."""
-        return json.dumps(snapshot_of(db, run_id), default=str)
+        return json.dumps(snapshot_of(self.db, run_id), default=str)
 
-    @server.resource("weboter://runs/{run_id}/events{?after,limit}", mime_type="application/json")
     @clear_resource_errors
-    def events(run_id: str, after: int = 0, limit: int = 200) -> str:
+    def events(self, run_id: str, after: int = 0, limit: int = 200) -> str:
         """A run's events with seq > `after`, at most `limit` (<= 200), oldest first."""
-        return json.dumps(events_of(db, run_id, after, limit), default=str)
+        return json.dumps(events_of(self.db, run_id, after, limit), default=str)
 
-    @server.resource("weboter://artifacts/{name}")
-    def artifact(name: str) -> bytes:
+    def artifact(self, name: str) -> bytes:
         """An artifact beside the log by its name (hash.ext): a screenshot, a DOM, page text."""
         if not ARTIFACT.fullmatch(name):
             raise ResourceError(f"{name!r} is not an artifact name (a 64-hex hash and extension)")
@@ -59,39 +80,39 @@ def register_resources(server: MCPServer, db: Path) -> None:  # table: one entry
                 "screenshot, DOM and page text artifacts)"
             )
         try:
-            return ArtifactStore.beside(db).get(name)
+            return ArtifactStore.beside(self.db).get(name)
         except OSError as exc:
             raise ResourceError(f"no artifact {name} beside the log") from exc
 
-    @server.prompt()
-    def debug_run(run_id: str) -> str:
-        """A playbook for finding out why a run failed or went somewhere unexpected."""
-        return (
-            f"Debug the Weboter run {run_id}.\n"
-            "1. get_snapshot: its status, error (kind, message, hint, node), current node.\n"
-            "2. get_events from 0, paging with next_after: what each node did, its outputs.\n"
-            "3. For a browser node, the error's evidence names artifacts (screenshot, DOM):\n"
-            "   read weboter://artifacts/{name}.\n"
-            "4. Form a hypothesis, then test it without touching the original: fork_run at the\n"
-            "   seq before the failing node with changed variables (or patch_node on the fork\n"
-            "   while it is paused: fork_run start='paused'), and step it.\n"
-            "5. diff_runs original fork shows where they part; verify_run checks a fixed\n"
-            "   workflow against the original's recorded outputs.\n"
-            "Say what failed, why, and the smallest change that fixes it."
-        )
 
-    @server.prompt()
-    def write_workflow(task: str) -> str:
-        """Write a Weboter workflow for a task, with the format and every action at hand."""
-        described = default_catalog().described()
-        actions, controls = described["actions"], described["controls"]
-        schema: Any = msgspec.json.schema(Workflow)
-        return (
-            f"Write a Weboter workflow (JSON) that does this: {task}\n\n"
-            "A workflow is {id, name, start_node_id, nodes: [...], sub_flows: [...]}; a node is\n"
-            "{id, action, inputs, outputs: [{src, name, pos}], control, params}. References:\n"
-            "$global{x}, $flow{x}, $prev{x}, $env{name} (secrets: never write them literally).\n"
-            "Check it with validate_workflow, then run_workflow with breakpoints to try it.\n\n"
-            f"JSON schema:\n{json.dumps(schema)}\n\n"
-            f"Actions:\n{json.dumps(actions)}\n\nControls:\n{json.dumps(controls)}"
-        )
+def debug_run(run_id: str) -> str:
+    """A playbook for finding out why a run failed or went somewhere unexpected."""
+    return (
+        f"Debug the Weboter run {run_id}.\n"
+        "1. get_snapshot: its status, error (kind, message, hint, node), current node.\n"
+        "2. get_events from 0, paging with next_after: what each node did, its outputs.\n"
+        "3. For a browser node, the error's evidence names artifacts (screenshot, DOM):\n"
+        "   read weboter://artifacts/{name}.\n"
+        "4. Form a hypothesis, then test it without touching the original: fork_run at the\n"
+        "   seq before the failing node with changed variables (or patch_node on the fork\n"
+        "   while it is paused: fork_run start='paused'), and step it.\n"
+        "5. diff_runs original fork shows where they part; verify_run checks a fixed\n"
+        "   workflow against the original's recorded outputs.\n"
+        "Say what failed, why, and the smallest change that fixes it."
+    )
+
+
+def write_workflow(task: str) -> str:
+    """Write a Weboter workflow for a task, with the format and every action at hand."""
+    described = default_catalog().described()
+    actions, controls = described["actions"], described["controls"]
+    schema: Any = msgspec.json.schema(Workflow)
+    return (
+        f"Write a Weboter workflow (JSON) that does this: {task}\n\n"
+        "A workflow is {id, name, start_node_id, nodes: [...], sub_flows: [...]}; a node is\n"
+        "{id, action, inputs, outputs: [{src, name, pos}], control, params}. References:\n"
+        "$global{x}, $flow{x}, $prev{x}, $env{name} (secrets: never write them literally).\n"
+        "Check it with validate_workflow, then run_workflow with breakpoints to try it.\n\n"
+        f"JSON schema:\n{json.dumps(schema)}\n\n"
+        f"Actions:\n{json.dumps(actions)}\n\nControls:\n{json.dumps(controls)}"
+    )

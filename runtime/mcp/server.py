@@ -19,11 +19,11 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.engine.shared import Engines
-from weboter.runtime.mcp.assisting import register_assisting
-from weboter.runtime.mcp.debugging import register_debugging
-from weboter.runtime.mcp.driving import register_driving
-from weboter.runtime.mcp.looking import register_looking
-from weboter.runtime.mcp.reads import register_reads
+from weboter.runtime.mcp.assisting import Assisting
+from weboter.runtime.mcp.debugging import Debugging
+from weboter.runtime.mcp.driving import Driving
+from weboter.runtime.mcp.looking import Looking
+from weboter.runtime.mcp.reads import Reads
 from weboter.runtime.mcp.resources import register_resources
 from weboter.runtime.mcp.updates import following
 from weboter.runtime.store.reading import Reader
@@ -61,12 +61,14 @@ def build_server(
     engines = Engines(
         settings or Settings(db_path=db_path, on_error="pause"), env, name="the MCP server"
     )
-    register_reads(server, db_path, env)
-    register_resources(server, db_path)
-    if profile == "operator":
-        register_debugging(server, db_path, env)
-        register_driving(server, db_path, engines)
+    operator = profile == "operator"
+    tools = Reads(db_path, env).tools()
+    if operator:
+        tools += Debugging(db_path, env).tools() + Driving(db_path, engines).tools()
     # operator: this server's browser, put back as recorded; read-only: the recorded evidence
-    register_looking(server, db_path, engines, operator=profile == "operator")
-    register_assisting(server, db_path, engines, operator=profile == "operator")
+    tools += Looking(db_path, engines, operator=operator).tools()
+    tools += Assisting(db_path, engines, operator=operator).tools()
+    for tool in tools:  # each a method: its name, docstring and parameters make the tool
+        server.add_tool(tool)
+    register_resources(server, db_path)
     return server, engines
