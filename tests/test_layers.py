@@ -165,6 +165,7 @@ RUN_COMMANDS = {
     "RejectRepair",
     "SuggestRepair",
 }
+DRIVING = {"StartRun", "Drive", "Step", "Stop", "ForkJob"}  # the engine client's to make
 FRONT_ENDS = ("weboter.runtime.cli", "weboter.runtime.mcp", "weboter.runtime.ui")
 
 
@@ -177,7 +178,8 @@ def test_no_front_end_builds_a_command_itself() -> None:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("weboter"):
-                made = RUN_COMMANDS & {a.name for a in node.names}
+                names = {a.name for a in node.names}
+                made = (RUN_COMMANDS | (DRIVING if name.startswith(FRONT_ENDS) else set())) & names
                 builders += [f"{name}: {m}" for m in sorted(made)]
     assert builders == []
 
@@ -259,3 +261,18 @@ def test_the_ui_reads_nothing_through_mcp() -> None:
         or (name.startswith("weboter.runtime.mcp") and dep.startswith("weboter.runtime.ui"))
     ]
     assert crossing == []
+
+
+def test_front_ends_drive_a_run_through_its_handle() -> None:
+    """Step, continue, stop and fork go through RunHandle, not the engine client's verbs."""
+    verbs = {"cont", "start_step", "step", "stop", "fork"}
+    direct = []
+    for name, path in modules().items():
+        if not name.startswith(FRONT_ENDS):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            func = node.func if isinstance(node, ast.Call) else None
+            if isinstance(func, ast.Attribute) and func.attr in verbs:
+                if isinstance(func.value, ast.Name) and "client" in func.value.id:
+                    direct.append(f"{name}:{node.lineno} {ast.unparse(func)}")
+    assert direct == []

@@ -331,11 +331,11 @@ def cmd_debug(args: argparse.Namespace) -> int:
     return 0
 
 
-def fork_request(args: argparse.Namespace, run_id: str) -> dict[str, Any]:
+def fork_request(args: argparse.Namespace) -> dict[str, Any]:
+    """`RunHandle.fork`'s options from the command line."""
     variables = dict(parse_assignment(pair) for pair in args.set)
     patches = read_patches(args.patch) if args.patch else {}
     return {
-        "run_id": run_id,
         "at_seq": args.at,
         "variables": variables,
         "patches": patches,

@@ -13,7 +13,6 @@ from typing import Any
 
 import msgspec
 
-from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli.common import (
     check_env_references,
     db_path,
@@ -28,7 +27,6 @@ from weboter.runtime.cli.debug_commands import fork_request, resolve
 from weboter.runtime.cli.interrupt import pause_now, sigterm_interrupts
 from weboter.runtime.cli.progress import Progress
 from weboter.runtime.cli.remote_run import engine_for, remote_job, summary_source, where
-from weboter.runtime.core.decide import Decider
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.handle import RunHandle, through_engine
@@ -39,7 +37,7 @@ from weboter.runtime.store.reading import Reader
 from weboter.schemas.events import (
     RepairApplied,
 )
-from weboter.schemas.messages import REJECTED, Mode, RunEnded, StartRun
+from weboter.schemas.messages import REJECTED, Mode, RunEnded
 from weboter.schemas.state import Breakpoint
 from weboter.schemas.workflow import Workflow
 
@@ -168,7 +166,7 @@ def submit_job(client: EngineClient, workflow: Workflow, job: dict[str, Any]) ->
     handle = RunHandle(run_id, through_engine(client))
     for bp in breakpoints:
         handle.set_breakpoint(bp)
-    client.cont(run_id)
+    handle.cont()
     return run_id
 
 
@@ -257,29 +255,33 @@ def drive_resting(args: argparse.Namespace, mode: str) -> int:
     settings = engine_settings(args)
     env = env_source(args.env_file)
     if mode == "fork":
-        request = fork_request(args, run_id)
+        request = fork_request(args)
         return drive(
             args,
             settings,
             env,
             [(state.workflow, {})],
-            start=lambda client, wf, job: client.fork(**request),
+            start=lambda client, wf, job: _handle(client, run_id).fork(**request).run_id,
         )
     # refused here with the engine's own words, before an engine starts (a dry run)
-    check = StartRun(command_id="", run_id=run_id, reply_to="", mode=_MODES[mode])
-    Decider(default_catalog(), env).decide(state, check)
+    RunHandle.check_start(state, _MODES[mode], env)
     if mode == "step":
+
+        def one_step(client: EngineClient, workflow: Workflow, job: dict[str, Any]) -> str:
+            _handle(client, run_id).start_step()
+            return run_id
+
         return drive(
             args,
             settings,
             env,
             [(state.workflow, {})],
             resting=("PAUSED", "COMPLETED"),
-            start=lambda client, wf, job: client.start_step(run_id),
+            start=one_step,
         )
 
     def go_on(client: EngineClient, workflow: Workflow, job: dict[str, Any]) -> str:
-        client.cont(run_id)
+        _handle(client, run_id).cont()
         return run_id
 
     return drive(
@@ -347,3 +349,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             lines.append(f"             -> {check['hint']}")
     out(args, result, "\n".join(lines))
     return 0 if result["ok"] else 1
+
+
+def _handle(client: EngineClient, run_id: str) -> RunHandle:
+    return RunHandle(run_id, through_engine(client))

@@ -46,9 +46,10 @@ from weboter.schemas.messages import (
     RunEnded,
     SetBreakpoint,
     SetVariable,
+    StartRun,
     SuggestRepair,
 )
-from weboter.schemas.state import Breakpoint
+from weboter.schemas.state import Breakpoint, RunState
 from weboter.schemas.workflow import Node
 
 When = Literal["before", "after", "condition", "error"]
@@ -143,21 +144,33 @@ class RunHandle:
         at_seq: int,
         *,
         variables: dict[str, Any] | None = None,
+        patches: dict[str, NodeModifications] | None = None,
         start: Mode | None = "continuous",
         max_nodes: int | None = None,
+        on_error: str | None = None,
         timeout: float = 30.0,
     ) -> RunHandle:
-        """A new run from this one right after event `at_seq` (its variables changed), as a
-        handle that drives the same way; `start` None: it waits LOADED."""
+        """A new run from this one right after event `at_seq` (its variables changed, its
+        nodes patched), as a handle that drives the same way; `start` None: it waits LOADED;
+        `max_nodes`/`on_error` None: the parent's."""
         child = self._engine("fork").fork(
             self.run_id,
             at_seq,
             variables=variables,
+            patches=patches,
             start=start,
             max_nodes=max_nodes,
+            on_error=on_error,
             timeout=timeout,
         )
         return RunHandle(child, self.sender)
+
+    @staticmethod
+    def check_start(state: RunState, mode: Mode, env: EnvSource) -> None:
+        """IllegalTransition, in the engine's own words, when `state`'s run cannot be started
+        (continued, stepped) now: a dry run, before anything is started."""
+        check = StartRun(command_id="", run_id=state.run_id, reply_to="", mode=mode)
+        Decider(default_catalog(), env).decide(state, check)
 
     def _ids(self) -> Ids:
         return {

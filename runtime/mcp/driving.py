@@ -122,7 +122,7 @@ class Driving:
             for bp in points:
                 handle.set_breakpoint(bp)
             if not paused:
-                client.cont(run_id)
+                handle.cont()
             return run_id
 
         if paused:
@@ -142,7 +142,8 @@ class Driving:
         run = _resolve(self.db, run_id)
 
         def start(client: EngineClient) -> str:
-            return client.start_step(run, over=over)
+            RunHandle(run, through_engine(client)).start_step(over=over)
+            return run
 
         return await self._drive(ctx, start, wait_seconds)
 
@@ -155,7 +156,7 @@ class Driving:
         run = _resolve(self.db, run_id)
 
         def start(client: EngineClient) -> str:
-            client.cont(run)
+            RunHandle(run, through_engine(client)).cont()
             return run
 
         return await self._drive(ctx, start, wait_seconds)
@@ -180,7 +181,8 @@ class Driving:
         budget = _budget(max_nodes)
 
         def begin(client: EngineClient) -> str:
-            return client.fork(run, at_seq, variables=variables or {}, start=mode, max_nodes=budget)
+            parent = RunHandle(run, through_engine(client))
+            return parent.fork(at_seq, variables=variables, start=mode, max_nodes=budget).run_id
 
         if mode is None:
             return _where(self.db, await _once(self.engines, begin), 0)
@@ -192,7 +194,7 @@ class Driving:
         run = _resolve(self.db, run_id)
 
         def start(client: EngineClient) -> str:
-            client.stop(run)
+            RunHandle(run, through_engine(client)).stop()
             return run
 
         return await self._drive(None, start, wait_seconds)
