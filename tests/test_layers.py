@@ -272,7 +272,11 @@ def test_front_ends_drive_a_run_through_its_handle() -> None:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             func = node.func if isinstance(node, ast.Call) else None
-            if isinstance(func, ast.Attribute) and func.attr in verbs:
-                if isinstance(func.value, ast.Name) and "client" in func.value.id:
-                    direct.append(f"{name}:{node.lineno} {ast.unparse(func)}")
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr in verbs
+                and isinstance(func.value, ast.Name)
+                and "client" in func.value.id
+            ):
+                direct.append(f"{name}:{node.lineno} {ast.unparse(func)}")
     assert direct == []
