@@ -132,6 +132,8 @@ class Broker(MessageActor):
             self._log.close()
 
     def on_receive(self, message: Any) -> Any:
+        if not isinstance(message, bytes) or self._socket is None:
+            return super().on_receive(message)  # started_ok's question; a failed start
         self._tick()  # beats go out however busy the inbox is
         if isinstance(message, bytes):
             try:

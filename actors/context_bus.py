@@ -97,7 +97,7 @@ class ContextBus(MessageActor):
                 check_bindable(endpoint, curve=self.curve is not None)
                 self.bound.append(bind(self._pub, endpoint))
         except BaseException:
-            self.stopping()  # pykka does not call on_stop when on_start fails
+            self.stopping()  # a failed start undoes its own part: on_stop will not
             raise
         self.watch(self._pub, self._subscriptions)
         self._last_seq = self._opened().last_seq()  # a heartbeat before any publish says it

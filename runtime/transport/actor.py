@@ -153,13 +153,14 @@ class MessageActor(pykka.ThreadingActor):
     """A pykka actor that talks only in msgspec messages over the bridge."""
 
     address = "actor"
-    # why an actor could not start, by its pykka urn: read by whoever started it (`started_ok`)
-    start_failures: dict[str, BaseException] = {}  # noqa: RUF012
 
     def __init__(self, bridge: Transport) -> None:
         super().__init__()
         self.bridge = bridge
         self._outbox: Sender | None = None
+        # why `started` failed: the actor then serves nothing but `started_ok`'s question,
+        # which pykka's public `ask` carries back to whoever started it
+        self._start_failure: BaseException | None = None
         assert isinstance(self.actor_inbox, SocketInbox)
         bridge.actor_inbox(self.address, self.actor_inbox)
 
@@ -171,16 +172,16 @@ class MessageActor(pykka.ThreadingActor):
         try:
             self._outbox = self.bridge.outbox()  # created here: this socket lives in this thread
             self.started()
-        except BaseException as exc:
-            MessageActor.start_failures[self.actor_urn] = exc
-            raise
+        except Exception as exc:  # kept for `started_ok`, which stops the actor
+            self._start_failure = exc
 
     def started(self) -> None:
         """Hook: set-up that must run in the actor's own thread."""
 
     def on_stop(self) -> None:
         try:
-            self.stopping()
+            if self._start_failure is None:  # a failed start undid its own part (`started`)
+                self.stopping()
         finally:
             self._close()
 
@@ -218,6 +219,10 @@ class MessageActor(pykka.ThreadingActor):
         self.actor_inbox.watch(sock, on_ready)
 
     def on_receive(self, message: Any) -> Any:
+        if message is HOW_STARTED:
+            return self._start_failure
+        if self._start_failure is not None:
+            return None  # it did not start: it serves nothing until it is stopped
         if not isinstance(message, bytes | bytearray | memoryview):
             return None  # pykka's own messages (ask/tell of Python objects) are not used
         try:
@@ -237,12 +242,13 @@ class MessageActor(pykka.ThreadingActor):
         raise NotImplementedError
 
 
+HOW_STARTED = object()  # started_ok's question to an actor (through pykka's public `ask`)
+
+
 def started_ok(ref: pykka.ActorRef[Any], timeout: float = 30) -> None:
-    """Wait until the actor behind `ref` has run its `started`; raise what stopped it."""
-    try:
-        ref.ask(None, timeout=timeout)
-    except pykka.ActorDeadError:
-        failure = MessageActor.start_failures.pop(ref.actor_urn, None)
-        if failure is None:
-            raise
-        raise failure from None
+    """Wait until the actor behind `ref` has run its `started`; if that failed, stop the
+    actor and raise what failed it."""
+    failure = ref.ask(HOW_STARTED, timeout=timeout)
+    if isinstance(failure, BaseException):
+        ref.stop(timeout=timeout)
+        raise failure
