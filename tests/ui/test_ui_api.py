@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.ai.model_server import ModelServer, Reply
-from tests.conftest import weboter
+from tests.incli import cli
 from tests.ui.conftest import ROOT, UI, get, launch, post, request, shutdown
 from weboter.runtime.demo.run import PASSWORD
 from weboter.runtime.store.artifacts import ArtifactStore
@@ -106,7 +106,7 @@ def test_only_its_own_name_reaches_it_on_loopback(ui: UI) -> None:
 
 
 def test_beyond_loopback_only_with_a_token(tmp_path: Path) -> None:
-    refused = weboter("ui", "--host", "0.0.0.0", "--no-open", home=tmp_path)
+    refused = cli("ui", "--host", "0.0.0.0", "--no-open", home=tmp_path)
     assert refused.returncode == 2
     assert "without a token" in refused.stderr
     assert "--token" in refused.stderr
