@@ -7,6 +7,8 @@ served by real HTTP servers on 127.0.0.1.
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -134,6 +136,23 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserRunner]
 @pytest.fixture(autouse=True)
 def _stop_actors() -> None:
     """The session's engine lives across tests here (one Chromium for all of them)."""
+
+
+def copy_log(source: Path, folder: Path) -> Path:
+    """The log at `source` (a consistent copy, taken even while an engine writes it) and
+    everything beside it (artifacts, files the runs wrote) into `folder`; the copy's path."""
+    shutil.copytree(
+        source.parent, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns(source.name + "*")
+    )
+    target = folder / source.name
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    target.chmod(0o600)
+    return target
 
 
 def chain(*nodes: dict[str, Any]) -> dict[str, Any]:

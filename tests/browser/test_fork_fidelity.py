@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserRunner, on_playground
+from tests.browser.conftest import BrowserRunner, copy_log, on_playground
 from tests.browser.test_time_travel import login_flow
 from tests.conftest import node
 from tests.incli import cli
@@ -103,21 +101,6 @@ def chosen(steps: list[EventRecord], whole: set[int], mode: str) -> list[EventRe
 class Modes:
     runners: dict[str, BrowserRunner]  # one engine per restore mode
     demo: str  # the demo run, recorded once and in each runner's log
-
-
-def copy_log(source: Path, folder: Path) -> Path:
-    """The log at `source` (a consistent copy, taken while its engine runs) and the artifacts
-    beside it, into `folder`."""
-    target = folder / source.name
-    src, dst = sqlite3.connect(source), sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
-    target.chmod(0o600)
-    shutil.copytree(source.parent / "artifacts", folder / "artifacts")
-    return target
 
 
 @pytest.fixture(scope="module")
