@@ -7,8 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,6 +22,17 @@ from weboter.runtime.store.eventlog import EventLog
 
 pytestmark = pytest.mark.timeout(120)
 COUNTER = str(ROOT / "examples" / "counter.json")
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
+    """One `weboter ui` for this module's tests that talk to one: each starts runs of its own
+    (or none) and reads only those. A start and stop of the server are seconds."""
+    started = launch(tmp_path_factory.mktemp("ui"))
+    try:
+        yield started
+    finally:
+        shutdown(started)
 
 
 def run_to_the_end(ui: UI, path: str = COUNTER, **variables: object) -> tuple[str, list[dict]]:
@@ -206,13 +216,9 @@ def test_bad_requests_say_what_and_how(ui: UI, tmp_path: Path) -> None:
 
 
 def test_weboter_ui_help_teaches(tmp_path: Path) -> None:
-    shown = subprocess.run(
-        [sys.executable, "-m", "weboter.runtime.cli.main", "ui", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    helped = cli("ui", "--help", home=tmp_path)
+    assert helped.returncode == 0, helped.stderr
+    shown = helped.stdout
     for words in ("--token", "--port", "breakpoint", "timeline", "fork"):
         assert words in shown
 
