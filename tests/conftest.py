@@ -80,10 +80,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = 1
 
 
+# the actors of an engine the whole session keeps (tests/browser's one Chromium): a test of
+# another folder may run between two that use it, and must not stop it
+SESSION_ACTORS: set[pykka.ActorRef[Any]] = set()
+
+
 @pytest.fixture(autouse=True)
 def _stop_actors() -> Iterator[None]:
     yield
-    pykka.ActorRegistry.stop_all()
+    for ref in reversed(pykka.ActorRegistry.get_all()):  # the newest first, as stop_all
+        if ref not in SESSION_ACTORS:
+            ref.stop()
 
 
 @pytest.fixture

@@ -16,9 +16,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pykka
 import pytest
 
-from tests.conftest import Outcome, flow, node
+from tests.conftest import SESSION_ACTORS, Outcome, flow, node
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.demo.shop import ShopServer
@@ -128,8 +129,12 @@ class BrowserRunner:
 
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserRunner]:
+    before = set(pykka.ActorRegistry.get_all())
     runner = BrowserRunner(tmp_path_factory.mktemp("browser") / "weboter.db")
+    kept = set(pykka.ActorRegistry.get_all()) - before
+    SESSION_ACTORS.update(kept)
     yield runner
+    SESSION_ACTORS.difference_update(kept)
     runner.close()
 
 
