@@ -39,6 +39,34 @@ def pytest_configure(config: pytest.Config) -> None:
     _CHROMIUM_AT_START.append(chromium_processes())
 
 
+# The files whose tests take longest (many seconds each: Chromium, several processes), run
+# first: on two pytest-xdist workers (`--dist worksteal`, pyproject.toml) the one that is
+# done early takes the other's waiting tests, which works only if none of those is long.
+LONG_FIRST = (
+    "tests/workers/",
+    "tests/browser/test_fork_fidelity.py",
+    "tests/browser/test_healing.py",
+    "tests/guards/test_reach.py",
+    "tests/test_crash_resume.py",
+    "tests/ui/",
+    "tests/ai/",
+    "tests/guards/test_fuzz.py",
+    "tests/mcp/",
+    "tests/browser/test_time_travel.py",
+    "tests/browser/test_runs.py",
+    "tests/test_concurrency.py",
+    "tests/test_engine_restarts.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return next((i for i, p in enumerate(LONG_FIRST) if path.startswith(p)), len(LONG_FIRST))
+
+    items.sort(key=rank)  # stable: within a file, and for every other file, as collected
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """After the whole suite, no Chromium the tests started may still be running (checked
     once, by the process that ran the session, after every xdist worker ended)."""
@@ -52,10 +80,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = 1
 
 
+# the actors of an engine the whole session keeps (tests/browser's one Chromium): a test of
+# another folder may run between two that use it, and must not stop it
+SESSION_ACTORS: set[pykka.ActorRef[Any]] = set()
+
+
 @pytest.fixture(autouse=True)
 def _stop_actors() -> Iterator[None]:
     yield
-    pykka.ActorRegistry.stop_all()
+    for ref in reversed(pykka.ActorRegistry.get_all()):  # the newest first, as stop_all
+        if ref not in SESSION_ACTORS:
+            ref.stop()
 
 
 @pytest.fixture

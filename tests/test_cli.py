@@ -1,4 +1,6 @@
-"""The `weboter` command, run as a real subprocess: happy paths and every kind of bad input."""
+"""The `weboter` command: happy paths and every kind of bad input. Called in this process
+(tests/incli.py); a real subprocess where the process is what is tested (a reader that goes
+away: SIGPIPE)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import counter, weboter
+from tests.conftest import counter
+from tests.incli import cli
 from weboter.runtime.cli.progress import LINES_BURST, LINES_PER_SECOND
 from weboter.runtime.store.reading import Reader
 from weboter.runtime.ui.reads import at_seq
@@ -33,7 +36,7 @@ def test_progress_of_a_long_loop_is_rate_limited(tmp_path: Path) -> None:
     loop = tmp_path / "loop.json"
     loop.write_text(json.dumps(counter(limit=1000, done=False)), encoding="utf-8")
     started = time.monotonic()
-    result = weboter("run", str(loop), home=tmp_path)
+    result = cli("run", str(loop), home=tmp_path)
     took = time.monotonic() - started
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("  [")]
@@ -55,25 +58,25 @@ def test_progress_of_a_long_loop_is_rate_limited(tmp_path: Path) -> None:
 
 
 def test_run_history_state_runs(tmp_path: Path) -> None:
-    result = weboter("run", str(EXAMPLES / "counter.json"), "--var", "target=4", home=tmp_path)
+    result = cli("run", str(EXAMPLES / "counter.json"), "--var", "target=4", home=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "COMPLETED" in result.stdout
     assert "[   1] counter:init" in result.stderr  # progress, node by node
-    runs = as_json(weboter("runs", "--json", home=tmp_path))
+    runs = as_json(cli("runs", "--json", home=tmp_path))
     assert [r["status"] for r in runs] == ["COMPLETED"]
     run_id = runs[0]["run_id"]
 
-    history = as_json(weboter("history", run_id[:5], "--json", home=tmp_path))
+    history = as_json(cli("history", run_id[:5], "--json", home=tmp_path))
     types = [e["type"] for e in history["events"]]
     assert types[0] == "RunCreated"
     assert types[-1] == "RunCompleted"
     assert types.count("NodeCompleted") == 1 + 4 + 1 + 1  # init, inc x4, say, big
 
-    state = as_json(weboter("state", run_id, "--json", home=tmp_path))
+    state = as_json(cli("state", run_id, "--json", home=tmp_path))
     assert state["status"] == "COMPLETED"
     assert state["variables"]["global"] == {"target": 4, "message": "counted to 4", "size": "big"}
     second_inc = [e for e in history["events"] if e["event"].get("node_id") == "inc"][1]
-    at = as_json(weboter("state", run_id, "--at", str(second_inc["seq"]), "--json", home=tmp_path))
+    at = as_json(cli("state", run_id, "--at", str(second_inc["seq"]), "--json", home=tmp_path))
     assert at["variables"]["flow"]["count"] == 2
     assert at["current_node"] == "inc"
     assert at["status"] == "RUNNING"
@@ -84,24 +87,24 @@ def test_the_seq_the_ui_shows_for_a_second_run_is_what_at_takes(tmp_path: Path) 
     """One numbering: the UI names an event of the log's second run by its seq (seqs count
     across the log), and `state --at` and `fork --at` take that number; `history` shows it."""
     for target in ("2", "3"):
-        done = weboter(
+        done = cli(
             "run", str(EXAMPLES / "counter.json"), "--var", f"target={target}", home=tmp_path
         )
         assert done.returncode == 0, done.stderr
-    second = as_json(weboter("runs", "--json", home=tmp_path))[0]["run_id"]
-    history = as_json(weboter("history", second, "--json", home=tmp_path))["events"]
+    second = as_json(cli("runs", "--json", home=tmp_path))[0]["run_id"]
+    history = as_json(cli("history", second, "--json", home=tmp_path))["events"]
     with Reader(tmp_path / "weboter.db") as log:  # what GET /api/runs/RUN/at/SEQ answers
         shown = at_seq(log, second, history[3]["seq"])
     assert shown["seq"] == history[3]["seq"] > len(history)  # a seq, not the run's own count
     assert shown["first_seq"] == history[0]["seq"]
 
-    at = as_json(weboter("state", second, "--at", str(shown["seq"]), "--json", home=tmp_path))
+    at = as_json(cli("state", second, "--at", str(shown["seq"]), "--json", home=tmp_path))
     assert at["seq"] == shown["seq"]
     assert at["status"] == shown["status"]
     assert at["variables"]["global"] == shown["variables"]["global"]
-    forked = weboter("fork", second, "--at", str(shown["seq"]), "--json", home=tmp_path)
+    forked = cli("fork", second, "--at", str(shown["seq"]), "--json", home=tmp_path)
     assert forked.returncode == 0, forked.stderr
-    text = weboter("history", second, home=tmp_path).stdout.splitlines()
+    text = cli("history", second, home=tmp_path).stdout.splitlines()
     assert text[0].split() == ["SEQ", "TYPE", "DETAIL"]  # one number per event: its seq
     assert text[4].split()[0] == str(shown["seq"])
 
@@ -112,7 +115,7 @@ def test_run_json_summary_and_exit_code_on_failure(tmp_path: Path) -> None:
         "id: f\nname: fails\nnodes:\n  - id: a\n    action: data.JsonParse\n"
         "    inputs: {text: '{broken'}\n    control: EndFlow\n"
     )
-    result = weboter("run", str(wf), "--json", home=tmp_path)
+    result = cli("run", str(wf), "--json", home=tmp_path)
     assert result.returncode == 1
     summary = as_json(result)
     assert summary["status"] == "FAILED"
@@ -121,13 +124,13 @@ def test_run_json_summary_and_exit_code_on_failure(tmp_path: Path) -> None:
 
 
 def test_validate_and_schema_and_catalog(tmp_path: Path) -> None:
-    ok = weboter("validate", str(EXAMPLES / "counter.json"), "--json", home=tmp_path)
+    ok = cli("validate", str(EXAMPLES / "counter.json"), "--json", home=tmp_path)
     assert ok.returncode == 0
     assert as_json(ok)["valid"] is True
-    schema = as_json(weboter("schema", "workflow", home=tmp_path))
+    schema = as_json(cli("schema", "workflow", home=tmp_path))
     assert "$defs" in schema
     assert "Node" in schema["$defs"]
-    catalog = as_json(weboter("catalog", "--json", home=tmp_path))
+    catalog = as_json(cli("catalog", "--json", home=tmp_path))
     assert "builtin.PyEvalAction" in [a["name"] for a in catalog["actions"]]
 
 
@@ -167,7 +170,7 @@ def test_bad_workflow_exit_2_with_place_and_nothing_logged(tmp_path: Path, name:
     text, expected = BAD_WORKFLOWS[name]
     path = tmp_path / name
     path.write_text(text)
-    result = weboter("run", str(path), home=tmp_path)
+    result = cli("run", str(path), home=tmp_path)
     assert result.returncode == 2, result.stderr
     assert expected in result.stderr
     top_level = [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -186,7 +189,7 @@ def test_unresolvable_reference_at_run_time_exits_2_naming_node_input_reference(
         '{"id": "x", "name": "y", "nodes": [{"id": "a", "action": "SetData", '
         '"inputs": {"key": "k", "value": "$flow{missing}"}, "control": "EndFlow"}]}'
     )
-    result = weboter("run", str(path), home=tmp_path)
+    result = cli("run", str(path), home=tmp_path)
     assert result.returncode == 2
     assert "node a" in result.stdout
     assert "inputs.value" in result.stdout
@@ -210,7 +213,7 @@ def test_bad_database_exit_2(tmp_path: Path, problem: str) -> None:
         (tmp_path / "afile").write_text("")
         db = tmp_path / "afile" / "x.db"
         expected = "cannot create the directory"
-    result = weboter(
+    result = cli(
         "run", str(EXAMPLES / "counter.json"), "--db", str(db), "--var", "target=1", home=tmp_path
     )
     assert result.returncode == 2, result.stderr
@@ -221,17 +224,17 @@ def test_bad_database_exit_2(tmp_path: Path, problem: str) -> None:
 
 
 def test_unknown_run_and_missing_log(tmp_path: Path) -> None:
-    result = weboter("history", "abc", home=tmp_path)
+    result = cli("history", "abc", home=tmp_path)
     assert result.returncode == 2
     assert "no event log" in result.stderr
-    weboter("run", str(EXAMPLES / "counter.json"), "--var", "target=1", home=tmp_path)
-    result = weboter("state", "zzzz", "--json", home=tmp_path)
+    cli("run", str(EXAMPLES / "counter.json"), "--var", "target=1", home=tmp_path)
+    result = cli("state", "zzzz", "--json", home=tmp_path)
     assert result.returncode == 2
     assert as_json(result)["error"]["kind"] == "RunNotFound"
 
 
 def test_help_teaches(tmp_path: Path) -> None:
-    result = weboter("--help", home=tmp_path)
+    result = cli("--help", home=tmp_path)
     assert result.returncode == 0
     assert "examples:" in result.stdout
     assert "weboter state 3f2a --at 17" in result.stdout
@@ -242,7 +245,7 @@ def test_a_reader_that_goes_away_early_gets_no_traceback(tmp_path: Path) -> None
     quietly (141, as after SIGPIPE)."""
     wf = tmp_path / "count.json"
     wf.write_text(json.dumps(counter(3)))
-    ran = weboter("run", str(wf), "--json", home=tmp_path)
+    ran = cli("run", str(wf), "--json", home=tmp_path)
     assert ran.returncode == 0, ran.stderr
     run_id = json.loads(ran.stdout)["run_id"]
     reader = subprocess.Popen(

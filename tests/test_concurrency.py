@@ -1,6 +1,8 @@
 """Several processes on one log, as users run them: a second shell changes a run that another
-process drives; two processes resume or continue the same run at once. Real subprocesses, real
-SQLite; waits are for log rows (with deadlines), never sleeps."""
+process drives; two processes resume or continue the same run at once. The drivers are real
+subprocesses; the second shell's commands run in the test's process (tests/incli.py), a
+process of its own all the same. Real SQLite; waits are for log rows (with deadlines), never
+sleeps."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import counter, flow, node, wait_for, weboter
+from tests.conftest import counter, flow, node, wait_for
+from tests.incli import cli
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 
@@ -81,7 +84,7 @@ def test_break_set_and_pause_from_a_second_process_are_honoured(
     driver = start(home, "run", str(flow_file), "--var", "limit=100000", "--quiet")
     run_id = running_run(home)
     # set: the driver's next nodes see the new limit; the run ends there instead of at 100000
-    done = weboter("set", run_id, "limit=40", "--global", home=home)
+    done = cli("set", run_id, "limit=40", "--global", home=home)
     assert done.returncode == 0, done.stderr
     code, _out, err = finish(driver)
     assert "Traceback" not in err
@@ -103,7 +106,7 @@ def test_break_set_and_pause_from_a_second_process_are_honoured(
     # break: set while it runs, the driver pauses there
     driver = start(home, "run", str(flow_file), "--var", "limit=100000", "--quiet")
     second = running_run_after(home, run_id)
-    done = weboter("break", second, "inc", home=home)
+    done = cli("break", second, "inc", home=home)
     assert done.returncode == 0, done.stderr
     code, _out, err = finish(driver)
     assert "Traceback" not in err
@@ -111,14 +114,14 @@ def test_break_set_and_pause_from_a_second_process_are_honoured(
     assert paused.status == "PAUSED"
     assert paused.pause_reason == "breakpoint"
     assert paused.current_node == "inc"
-    listed = json.loads(weboter("runs", "--json", home=home).stdout)
+    listed = json.loads(cli("runs", "--json", home=home).stdout)
     assert {r["run_id"]: r["status"] for r in listed}[second] == "PAUSED"
 
     # pause: from a third process, while `continue` drives it
-    weboter("unbreak", second, "before:inc", home=home)
+    cli("unbreak", second, "before:inc", home=home)
     driver = start(home, "continue", second, "--quiet")
     wait_for(lambda: events(home, second).count("RunStarted") >= 2, "the run to go on")
-    done = weboter("pause", second, home=home)
+    done = cli("pause", second, home=home)
     assert done.returncode == 0, done.stderr
     code, _out, err = finish(driver)
     assert "Traceback" not in err
@@ -161,12 +164,10 @@ def test_two_resumes_at_once_record_one_resume(tmp_path: Path, flow_file: Path) 
 
 def test_two_continues_of_one_paused_run_drive_it_once(tmp_path: Path, flow_file: Path) -> None:
     home = tmp_path / "home"
-    made = weboter(
-        "run", str(flow_file), "--var", "limit=30", "--break", "inc", "--quiet", home=home
-    )
+    made = cli("run", str(flow_file), "--var", "limit=30", "--break", "inc", "--quiet", home=home)
     assert made.returncode == 0, made.stderr
     run_id = events_run(home)
-    assert weboter("unbreak", run_id, "before:inc", home=home).returncode == 0
+    assert cli("unbreak", run_id, "before:inc", home=home).returncode == 0
     procs = [start(home, "continue", run_id, "--quiet") for _ in range(2)]  # at once
     results = [finish(p) for p in procs]
     assert all("Traceback" not in err for _, _, err in results), results
@@ -197,7 +198,7 @@ def test_a_resumed_run_is_owned_by_the_process_that_resumed_it(tmp_path: Path) -
     process owns the run now), instead of running the node twice."""
     home = tmp_path / "home"
     started = time.monotonic()
-    weboter("runs", home=home)  # how long a command takes on this machine, as busy as it is
+    cli("runs", home=home)  # how long a command takes on this machine, as busy as it is
     # the node outlasts the second `resume` command (4 s, longer on a starved machine)
     duration = min(30.0, max(4.0, 4 * (time.monotonic() - started)))
     slow = tmp_path / "slow.json"
@@ -217,7 +218,7 @@ def test_a_resumed_run_is_owned_by_the_process_that_resumed_it(tmp_path: Path) -
     first = start(home, "resume", run_id, "--quiet")
     try:
         wait_for(lambda: "RunResumed" in events(home, run_id), "the first resume")
-        second = weboter("resume", run_id, home=home)
+        second = cli("resume", run_id, home=home)
         assert second.returncode == 2, second.stderr
         assert "being driven by process" in second.stderr
         code, _out, err = finish(first)

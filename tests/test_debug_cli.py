@@ -1,4 +1,5 @@
-"""The debugger's commands as real subprocesses: verify, diff, fork, rewind, jump, patch."""
+"""The debugger's commands, one command line after another (in this process: tests/incli.py):
+verify, diff, fork, rewind, jump, patch."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import weboter
+from tests.incli import cli
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -15,7 +16,7 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 def run_example(home: Path, *extra: str) -> str:
-    result = weboter(
+    result = cli(
         "run", str(EXAMPLES / "counter.json"), "--var", "target=4", "--json", *extra, home=home
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -23,12 +24,12 @@ def run_example(home: Path, *extra: str) -> str:
 
 
 def events(home: Path, run_id: str) -> list[dict]:
-    return json.loads(weboter("history", run_id, "--json", home=home).stdout)["events"]
+    return json.loads(cli("history", run_id, "--json", home=home).stdout)["events"]
 
 
 def test_verify_catches_a_control_changed_after_the_run(tmp_path: Path) -> None:
     run_id = run_example(tmp_path)
-    same = weboter("verify", run_id, "--json", home=tmp_path)
+    same = cli("verify", run_id, "--json", home=tmp_path)
     assert same.returncode == 0
     assert json.loads(same.stdout)["divergence"] is None
     changed = json.loads((EXAMPLES / "counter.json").read_text())
@@ -36,32 +37,32 @@ def test_verify_catches_a_control_changed_after_the_run(tmp_path: Path) -> None:
     greet["params"]["value"] = 10  # IfElse threshold: `big` becomes `small`
     path = tmp_path / "changed.json"
     path.write_text(json.dumps(changed))
-    result = weboter("verify", run_id, "--workflow", str(path), "--json", home=tmp_path)
+    result = cli("verify", run_id, "--workflow", str(path), "--json", home=tmp_path)
     assert result.returncode == 1
     divergence = json.loads(result.stdout)["divergence"]
     assert divergence["node_id"] == "greet"
     assert (divergence["expected"], divergence["actual"]) == ("big", "small")
-    text = weboter("verify", run_id, "--workflow", str(path), home=tmp_path).stdout
+    text = cli("verify", run_id, "--workflow", str(path), home=tmp_path).stdout
     assert "went to 'big', the workflow now says 'small'" in text
 
 
 def test_fork_then_diff(tmp_path: Path) -> None:
     parent = run_example(tmp_path)
     first_inc = next(e for e in events(tmp_path, parent) if e["event"].get("node_id") == "inc")
-    fork = weboter(
+    fork = cli(
         "fork", parent, "--at", str(first_inc["seq"]), "--set", "target=2", "--json", home=tmp_path
     )
     assert fork.returncode == 0, fork.stdout + fork.stderr
     child = json.loads(fork.stdout)
     assert child["variables"]["target"] == 2
     assert child["variables"]["size"] == "small"
-    compared = json.loads(weboter("diff", parent, child["run_id"], "--json", home=tmp_path).stdout)
+    compared = json.loads(cli("diff", parent, child["run_id"], "--json", home=tmp_path).stdout)
     # init and inc(1) are shared; the second inc leaves the loop in the fork
     assert compared["first_divergence"] == 2
     assert compared["steps"][0]["changes"]["next_node"] == {"a": "inc", "b": "greet"}
     # the variable changed at the fork shows, as it stands after each step
     assert compared["steps"][0]["changes"]["variables"]["global.target"] == {"a": 4, "b": 2}
-    human = weboter("diff", parent, child["run_id"], home=tmp_path).stdout
+    human = cli("diff", parent, child["run_id"], home=tmp_path).stdout
     assert "first divergence at step 2" in human
 
 
@@ -69,8 +70,8 @@ def test_rewind_jump_patch_on_a_paused_run(tmp_path: Path) -> None:
     run_id = run_example(tmp_path, "--break", "big")
     history = events(tmp_path, run_id)
     first_inc = next(e for e in history if e["event"].get("node_id") == "inc")
-    assert weboter("rewind", run_id, "--to", str(first_inc["seq"]), home=tmp_path).returncode == 0
-    state = json.loads(weboter("state", run_id, "--json", home=tmp_path).stdout)
+    assert cli("rewind", run_id, "--to", str(first_inc["seq"]), home=tmp_path).returncode == 0
+    state = json.loads(cli("state", run_id, "--json", home=tmp_path).stdout)
     assert state["variables"]["flow"]["count"] == 1
     patch = tmp_path / "patch.yaml"
     patch.write_text(
@@ -79,32 +80,32 @@ def test_rewind_jump_patch_on_a_paused_run(tmp_path: Path) -> None:
         'extra:\n  action: SetData\n  inputs: {key: "$global{extra}", value: 1}\n'
         "  control: EndFlow\n"
     )
-    assert weboter("jump", run_id, "big", home=tmp_path).returncode == 0
+    assert cli("jump", run_id, "big", home=tmp_path).returncode == 0
     half_bad = tmp_path / "half-bad.yaml"
     half_bad.write_text(
         'big:\n  inputs: {key: "$global{size}", value: fine}\ninc:\n  control: NoSuchControl\n'
     )
     before = len(events(tmp_path, run_id))
-    refused = weboter("patch", run_id, str(half_bad), home=tmp_path)
+    refused = cli("patch", run_id, str(half_bad), home=tmp_path)
     assert refused.returncode == 2 and "NoSuchControl" in refused.stderr
     assert len(events(tmp_path, run_id)) == before  # all or nothing: the good half was not kept
-    assert weboter("patch", run_id, str(patch), home=tmp_path).returncode == 0
-    assert weboter("unbreak", run_id, "before:big", home=tmp_path).returncode == 0
-    done = weboter("continue", run_id, "--json", home=tmp_path)
+    assert cli("patch", run_id, str(patch), home=tmp_path).returncode == 0
+    assert cli("unbreak", run_id, "before:big", home=tmp_path).returncode == 0
+    done = cli("continue", run_id, "--json", home=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["variables"]["size"] == "huge"
     assert json.loads(done.stdout)["variables"]["extra"] == 1  # the added node ran
-    bad = weboter("jump", run_id, "nowhere", home=tmp_path)
+    bad = cli("jump", run_id, "nowhere", home=tmp_path)
     assert bad.returncode == 2
     assert "COMPLETED" in bad.stderr
 
 
 def test_break_needs_a_place(tmp_path: Path) -> None:
     run_id = run_example(tmp_path, "--break", "inc")
-    result = weboter("break", run_id, home=tmp_path)
+    result = cli("break", run_id, home=tmp_path)
     assert result.returncode == 2  # a usage error
     assert "say where to break" in result.stderr
-    ok = weboter("break", run_id, "--if", "count >= 2", "--json", home=tmp_path)
+    ok = cli("break", run_id, "--if", "count >= 2", "--json", home=tmp_path)
     assert ok.returncode == 0
 
 
@@ -136,14 +137,14 @@ def test_runs_lists_the_status_the_fold_gives_after_a_rewind_from_error(tmp_path
         encoding="utf-8",
     )
     home = tmp_path / "home"
-    ran = weboter("run", str(flow_file), "--break-on-error", "--json", home=home)
+    ran = cli("run", str(flow_file), "--break-on-error", "--json", home=home)
     run_id = json.loads(ran.stdout)["run_id"]
-    listed = json.loads(weboter("runs", "--json", home=home).stdout)
+    listed = json.loads(cli("runs", "--json", home=home).stdout)
     assert [r["status"] for r in listed] == ["ERROR"]
-    history = json.loads(weboter("history", run_id, "--json", home=home).stdout)
+    history = json.loads(cli("history", run_id, "--json", home=home).stdout)
     first = history["events"][0]["seq"] if isinstance(history, dict) else history[0]["seq"]
-    rewound = weboter("rewind", run_id, "--to", str(first + 1), home=home)
+    rewound = cli("rewind", run_id, "--to", str(first + 1), home=home)
     assert rewound.returncode == 0, rewound.stderr
-    state = json.loads(weboter("state", run_id, "--json", home=home).stdout)
-    listed = json.loads(weboter("runs", "--json", home=home).stdout)
+    state = json.loads(cli("state", run_id, "--json", home=home).stdout)
+    listed = json.loads(cli("runs", "--json", home=home).stdout)
     assert [r["status"] for r in listed] == [state["status"]] == ["PAUSED"]

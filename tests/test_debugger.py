@@ -1,16 +1,14 @@
-"""`weboter debug`: the interactive debugger, driven line by line through stdin."""
+"""`weboter debug`: the interactive debugger, driven line by line through stdin (in this
+process: tests/incli.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import weboter
+from tests.incli import cli
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -18,15 +16,7 @@ COUNTER = Path(__file__).parent.parent / "examples" / "counter.json"
 
 
 def debug(home: Path, target: str, script: str, *extra: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "weboter.runtime.cli.main", "debug", target, *extra],
-        input=script,
-        env={**os.environ, "WEBOTER_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=100,
-        check=False,
-    )
+    result = cli("debug", target, *extra, home=home, stdin=script)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -61,14 +51,14 @@ def test_break_step_vars_set_back_patch_continue(tmp_path: Path) -> None:
     assert "back before inc" in out
     assert "COMPLETED at counter:__end__" in out
     assert '{"global.size": "huge"}' in out
-    runs = json.loads(weboter("runs", "--json", home=tmp_path).stdout)
+    runs = json.loads(cli("runs", "--json", home=tmp_path).stdout)
     assert runs[0]["status"] == "COMPLETED"
 
 
 def test_a_finished_run_is_read_only_but_can_be_forked(tmp_path: Path) -> None:
-    done = weboter("run", str(COUNTER), "--var", "target=2", "--json", home=tmp_path)
+    done = cli("run", str(COUNTER), "--var", "target=2", "--json", home=tmp_path)
     run_id = json.loads(done.stdout)["run_id"]
-    events = json.loads(weboter("history", run_id, "--json", home=tmp_path).stdout)["events"]
+    events = json.loads(cli("history", run_id, "--json", home=tmp_path).stdout)["events"]
     first_inc = next(e for e in events if e["event"].get("node_id") == "inc")
     out = debug(
         tmp_path,

@@ -21,7 +21,7 @@ import msgspec
 import pytest
 import zmq
 
-from tests.conftest import weboter
+from tests.incli import cli
 from tests.test_serve import free_ports, start_server, stop_server
 from tests.test_serve_restart import LOOPS, SLOW_LOOP, completed, status
 from weboter.runtime.store.eventlog import EventLog, to_record
@@ -183,7 +183,7 @@ def test_a_stopped_engine_started_again_goes_on_with_the_runs_it_drove(tmp_path:
             # a run a person paused (from another shell) stays paused across the restart
             kept = submitted(info["commands"], tmp_path, naps(LOOPS * 20))
             progressed(stream, 1, kept)
-            asked = weboter("pause", kept, home=tmp_path)
+            asked = cli("pause", kept, home=tmp_path)
             assert asked.returncode == 0, asked.stderr
             paused(stream, kept)
             with waiting_client(tmp_path, bind) as client:

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import zmq
 
-from tests.conftest import flow, node, weboter
+from tests.conftest import flow, node
+from tests.incli import cli
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.transport.bridge import encode, message_decoder
 from weboter.runtime.transport.security import CurveConfig, client_keys, connect_client
@@ -127,7 +128,7 @@ def test_serve_takes_jobs_and_streams_events(tmp_path: Path) -> None:
         assert types[-1] == "RunCompleted"
     finally:
         stop_server(proc)
-    runs = json.loads(weboter("runs", "--json", home=tmp_path).stdout)
+    runs = json.loads(cli("runs", "--json", home=tmp_path).stdout)
     assert [r["status"] for r in runs] == ["COMPLETED"]
 
 
@@ -166,7 +167,7 @@ def test_serve_on_a_taken_port_says_so_and_exits(tmp_path: Path) -> None:
     port = free_ports()
     taken.bind(f"tcp://127.0.0.1:{port + 2}")  # the events port: bound last, by the bus
     try:
-        result = weboter("serve", "--bind", f"tcp://127.0.0.1:{port}", home=tmp_path)
+        result = cli("serve", "--bind", f"tcp://127.0.0.1:{port}", home=tmp_path)
     finally:
         taken.close()
     assert result.returncode == 1
@@ -175,7 +176,7 @@ def test_serve_on_a_taken_port_says_so_and_exits(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_other_hosts_without_keys(tmp_path: Path) -> None:
-    result = weboter("serve", "--bind", f"tcp://0.0.0.0:{free_ports()}", home=tmp_path)
+    result = cli("serve", "--bind", f"tcp://0.0.0.0:{free_ports()}", home=tmp_path)
     assert result.returncode == 2
     assert "refusing to listen on" in result.stderr
     assert "--curve-key" in result.stderr

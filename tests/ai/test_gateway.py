@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from tests.ai.model_server import ModelServer, Reply
-from tests.conftest import Runner, flow, node, weboter
+from tests.conftest import Runner, flow, node
+from tests.incli import cli
 from weboter.runtime.ai.gateway import generate_workflow
 from weboter.runtime.ai.models import Model, ModelConfig, configured
 from weboter.runtime.core.loader import to_workflow
@@ -83,7 +84,7 @@ def test_a_slow_server_and_a_busy_one() -> None:
 def test_without_a_model_every_ai_feature_says_so_in_one_line(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="no AI model is configured"):
         configured({})
-    result = weboter("generate", "anything", "-o", str(tmp_path / "f.yaml"), home=tmp_path)
+    result = cli("generate", "anything", "-o", str(tmp_path / "f.yaml"), home=tmp_path)
     assert result.returncode == 1
     assert result.stderr.startswith("error: no AI model is configured")
     assert "Traceback" not in result.stderr and not (tmp_path / "f.yaml").exists()

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.ai.model_server import ModelServer, Reply
-from tests.conftest import weboter
+from tests.incli import cli
 from weboter.runtime.ai.models import ModelConfig
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.core.references import EnvSource
@@ -63,7 +63,7 @@ def test_weboter_repair_shows_the_model_the_page(tmp_path: Path) -> None:
     env_file.write_text(json.dumps({"shop": {"user": USER, "password": PASSWORD}}))
     skip = {"kind": "skip", "reason": "nothing to list", "confidence": 0.2}
     with ShopServer() as shop, ModelServer([Reply(json.dumps(skip))]) as model:
-        ran = weboter(
+        ran = cli(
             "run",
             str(broken),
             "--json",
@@ -83,7 +83,7 @@ def test_weboter_repair_shows_the_model_the_page(tmp_path: Path) -> None:
         )
         run = json.loads(ran.stdout)
         assert run["status"] == "ERROR", ran.stdout + ran.stderr
-        asked = weboter("repair", run["run_id"], "--json", home=tmp_path, env=model.env())
+        asked = cli("repair", run["run_id"], "--json", home=tmp_path, env=model.env())
     assert asked.returncode == 0, asked.stderr
     assert json.loads(asked.stdout)["suggestion"]["kind"] == "skip"
     told = model.bodies[0]

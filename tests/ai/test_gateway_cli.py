@@ -1,6 +1,6 @@
-"""`weboter generate` and `weboter repair` as real subprocesses, against the scripted model
-server on loopback: a generated workflow runs against the demo shop; a suggested repair is
-applied on --yes, and recorded as rejected when not confirmed."""
+"""`weboter generate` and `weboter repair` on the command line (in this process: tests/incli.py),
+against the scripted model server on loopback: a generated workflow runs against the demo shop;
+a suggested repair is applied on --yes, and recorded as rejected when not confirmed."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from tests.ai.model_server import ModelServer, Reply
-from tests.conftest import flow, node, weboter
+from tests.conftest import flow, node
+from tests.incli import cli
 from weboter.runtime.demo.run import WORKFLOW
 from weboter.runtime.demo.shop import PASSWORD, PRODUCTS, USER, ShopServer
 
@@ -23,7 +24,7 @@ def test_a_generated_workflow_validates_and_runs_against_the_demo_shop(tmp_path:
     shop_workflow = json.dumps(yaml.safe_load(WORKFLOW.read_text()))
     out = tmp_path / "flow.json"
     with ModelServer([Reply("not json at all"), Reply(shop_workflow)]) as model:
-        made = weboter(
+        made = cli(
             "generate",
             "log in to the shop and export every product to CSV",
             "-o",
@@ -37,7 +38,7 @@ def test_a_generated_workflow_validates_and_runs_against_the_demo_shop(tmp_path:
     env_file = tmp_path / "env.json"
     env_file.write_text(json.dumps({"shop": {"user": USER, "password": PASSWORD}}))
     with ShopServer() as shop:
-        ran = weboter(
+        ran = cli(
             "run",
             str(out),
             "--json",
@@ -65,7 +66,7 @@ def test_repair_applies_on_yes_and_only_suggests_otherwise(tmp_path: Path) -> No
     wf.write_text(json.dumps(slow))
     runs = []
     for _ in range(3):
-        failed = weboter("run", str(wf), "--on-error", "pause", "--json", home=tmp_path)
+        failed = cli("run", str(wf), "--on-error", "pause", "--json", home=tmp_path)
         runs.append(json.loads(failed.stdout)["run_id"])
         assert json.loads(failed.stdout)["status"] == "ERROR"
     fix = json.dumps(
@@ -80,12 +81,12 @@ def test_repair_applies_on_yes_and_only_suggests_otherwise(tmp_path: Path) -> No
         }
     )
     with ModelServer([Reply(fix), Reply(away), Reply(fix)]) as model:
-        applied = weboter("repair", runs[0], "--yes", "--json", home=tmp_path, env=model.env())
-        refused = weboter("repair", runs[1], "--yes", "--json", home=tmp_path, env=model.env())
-        asked = weboter("repair", runs[2], "--json", home=tmp_path, env=model.env())
+        applied = cli("repair", runs[0], "--yes", "--json", home=tmp_path, env=model.env())
+        refused = cli("repair", runs[1], "--yes", "--json", home=tmp_path, env=model.env())
+        asked = cli("repair", runs[2], "--json", home=tmp_path, env=model.env())
     assert applied.returncode == 0, applied.stderr
     assert json.loads(applied.stdout)["applied"] is True
-    done = weboter("continue", runs[0], "--json", home=tmp_path)
+    done = cli("continue", runs[0], "--json", home=tmp_path)
     assert json.loads(done.stdout)["status"] == "COMPLETED"
     # --yes applies only what a model may change alone: a new action waits for a person
     assert refused.returncode == 1
@@ -94,10 +95,10 @@ def test_repair_applies_on_yes_and_only_suggests_otherwise(tmp_path: Path) -> No
     assert said["needs_approval"] == (
         "needs approval: it changes the action from SleepFor to OpenPage"
     )
-    state = json.loads(weboter("state", runs[1], "--json", home=tmp_path).stdout)
+    state = json.loads(cli("state", runs[1], "--json", home=tmp_path).stdout)
     assert state["status"] == "ERROR" and state["waiting_for"] == said["needs_approval"]
     assert json.loads(asked.stdout)["applied"] is False  # no terminal to confirm on, no --yes
-    history = json.loads(weboter("history", runs[1], "--json", home=tmp_path).stdout)["events"]
+    history = json.loads(cli("history", runs[1], "--json", home=tmp_path).stdout)["events"]
     types = [e["type"] for e in history]
     # nobody was asked (no terminal, no --yes): suggested, neither applied nor rejected
     assert "RepairSuggested" in types

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from tests.ai.model_server import ModelServer, Reply
-from tests.conftest import flow, node, weboter
+from tests.conftest import flow, node
+from tests.incli import cli
 from tests.recording_server import RecordingServer
 
 pytestmark = pytest.mark.timeout(180)
@@ -85,18 +86,18 @@ def test_a_page_cannot_talk_the_model_into_sending_a_secret_out(
     ):
         wf = tmp_path / "account.json"
         wf.write_text(json.dumps(workflow(site.url + "/account")))
-        ran = weboter(
+        ran = cli(
             "run", str(wf), "--on-error", "ai", "--env-file", str(env_file), "--json",
             home=tmp_path, env=model.env(),
         )  # fmt: skip
     said = json.loads(ran.stdout)
     assert ran.returncode == 1 and said["status"] == "ERROR", ran.stdout + ran.stderr
     assert attacker.paths == []  # nothing was sent out
-    state = json.loads(weboter("state", said["run_id"], "--json", home=tmp_path).stdout)
+    state = json.loads(cli("state", said["run_id"], "--json", home=tmp_path).stdout)
     assert state["waiting_for"] == (
         "needs approval: it changes the action from ExtractData to OpenPage"
     )
-    history = json.loads(weboter("history", said["run_id"], "--json", home=tmp_path).stdout)
+    history = json.loads(cli("history", said["run_id"], "--json", home=tmp_path).stdout)
     suggested = [e["event"] for e in history["events"] if e["type"] == "RepairSuggested"]
     assert suggested and suggested[0]["held"] == state["waiting_for"]
     assert "RepairApplied" not in [e["type"] for e in history["events"]]
@@ -119,18 +120,18 @@ def test_history_and_progress_show_the_action_that_ran(tmp_path: Path) -> None:
             )
         )
     )
-    first = weboter("run", str(wf), "--break", "b", "--json", home=tmp_path)
+    first = cli("run", str(wf), "--break", "b", "--json", home=tmp_path)
     run_id = json.loads(first.stdout)["run_id"]
     patch = tmp_path / "patch.json"
     changes = {"action": "SetData", "inputs": {"key": "$global{x}", "value": 7}}
     patch.write_text(json.dumps({"b": changes}))
-    patched = weboter("patch", run_id, str(patch), home=tmp_path)
+    patched = cli("patch", run_id, str(patch), home=tmp_path)
     assert patched.returncode == 0, patched.stderr
-    went_on = weboter("continue", run_id, home=tmp_path)
+    went_on = cli("continue", run_id, home=tmp_path)
     assert went_on.returncode == 0, went_on.stderr
     line = next(t for t in went_on.stderr.splitlines() if ":b " in t)
     assert "SetData" in line and "EmptyAction" not in line
-    history = json.loads(weboter("state", run_id, "--json", home=tmp_path).stdout)["history"]
+    history = json.loads(cli("state", run_id, "--json", home=tmp_path).stdout)["history"]
     assert [(h["node_id"], h["action"]) for h in history] == [
         ("a", "EmptyAction"),
         ("b", "SetData"),

@@ -7,6 +7,8 @@ served by real HTTP servers on 127.0.0.1.
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -14,9 +16,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pykka
 import pytest
 
-from tests.conftest import Outcome, flow, node
+from tests.conftest import SESSION_ACTORS, Outcome, flow, node
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.demo.shop import ShopServer
@@ -126,14 +129,35 @@ class BrowserRunner:
 
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserRunner]:
+    before = set(pykka.ActorRegistry.get_all())
     runner = BrowserRunner(tmp_path_factory.mktemp("browser") / "weboter.db")
+    kept = set(pykka.ActorRegistry.get_all()) - before
+    SESSION_ACTORS.update(kept)
     yield runner
+    SESSION_ACTORS.difference_update(kept)
     runner.close()
 
 
 @pytest.fixture(autouse=True)
 def _stop_actors() -> None:
     """The session's engine lives across tests here (one Chromium for all of them)."""
+
+
+def copy_log(source: Path, folder: Path) -> Path:
+    """The log at `source` (a consistent copy, taken even while an engine writes it) and
+    everything beside it (artifacts, files the runs wrote) into `folder`; the copy's path."""
+    shutil.copytree(
+        source.parent, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns(source.name + "*")
+    )
+    target = folder / source.name
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    target.chmod(0o600)
+    return target
 
 
 def chain(*nodes: dict[str, Any]) -> dict[str, Any]:

@@ -3,9 +3,10 @@ outputs from there on — or pauses in ERROR with the reason (RestoreMismatch). 
 goes on, or completes, on a page unlike the recorded one.
 
 The login flow is forked at every browser step and run to its end. The demo shop (43 browser
-steps) is forked at the first two runs of each of its browser nodes (all 43 with
+steps), run once, is forked at the first two runs of each of its browser nodes (all 43 with
 WEBOTER_FIDELITY=all: `just fidelity`) and stepped until its next browser node has run (that
-is where a wrong restore shows), and in auto mode run to its end from its start, middle and end.
+is where a wrong restore shows) in captured and redrive mode, and in auto mode run to its end
+from its start, middle and end.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserRunner, on_playground
+from tests.browser.conftest import BrowserRunner, copy_log, on_playground
 from tests.browser.test_time_travel import login_flow
-from tests.conftest import node, weboter
+from tests.conftest import node
+from tests.incli import cli
 from weboter.runtime.core.loader import load_workflow
 from weboter.runtime.demo.run import WORKFLOW
 from weboter.runtime.store.eventlog import EventLog
@@ -75,10 +78,13 @@ def step_to_next_browser_node(runner: BrowserRunner, child: str) -> None:
         ended = runner.client.step(child, timeout=60)
 
 
-def chosen(steps: list[EventRecord], whole: set[int]) -> list[EventRecord]:
+def chosen(steps: list[EventRecord], whole: set[int], mode: str) -> list[EventRecord]:
     """Every step with WEBOTER_FIDELITY=all (`just fidelity`, about 4 minutes); else the
     first two times each browser node ran (every kind of page state the demo has: one tab
-    or two, before and after a tab closed) and the steps run whole."""
+    or two, before and after a tab closed) and the steps run whole. In auto mode only the
+    steps run whole: auto restores as captured does where the page came back the same, and
+    captured mode is held to no mismatch at each of these steps (where it came back
+    different, auto re-drives as redrive mode does)."""
     if os.environ.get("WEBOTER_FIDELITY") == "all":
         return steps
     seen: dict[str, int] = {}
@@ -86,24 +92,40 @@ def chosen(steps: list[EventRecord], whole: set[int]) -> list[EventRecord]:
     for step in steps:
         node_id = step.event.node_id  # type: ignore[union-attr]
         seen[node_id] = seen.get(node_id, 0) + 1
-        if seen[node_id] <= 2 or step.seq in whole:
+        if (seen[node_id] <= 2 and mode != "auto") or step.seq in whole:
             picked.append(step)
     return picked
 
 
+@dataclass
+class Modes:
+    runners: dict[str, BrowserRunner]  # one engine per restore mode
+    demo: str  # the demo run, recorded once and in each runner's log
+
+
 @pytest.fixture(scope="module")
-def runners(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, BrowserRunner]]:
-    made = {m: BrowserRunner(tmp_path_factory.mktemp(m) / "w.db", restore=m) for m in MODES}
-    yield made
-    for runner in made.values():
-        runner.close()
+def modes(tmp_path_factory: pytest.TempPathFactory, shop: Any) -> Iterator[Modes]:
+    """The demo is run once, by the auto runner; the other runners start on a copy of its log:
+    what a run records is the same whatever the mode (only a restore reads it)."""
+    auto = BrowserRunner(tmp_path_factory.mktemp("auto") / "w.db", restore="auto")
+    made = {"auto": auto}
+    try:
+        out = auto.db_path.parent / "out.csv"  # beside the log: a folder the runner allows
+        variables = {"base_url": shop.url, "out": str(out), "rows": []}
+        demo = auto.client.submit(load_workflow(WORKFLOW), variables=variables)
+        assert auto.outcome(demo, timeout=120).ended.status == "COMPLETED"
+        for mode in ("captured", "redrive"):
+            db = copy_log(auto.db_path, tmp_path_factory.mktemp(mode))
+            made[mode] = BrowserRunner(db, restore=mode)
+        yield Modes(made, demo)
+    finally:
+        for runner in made.values():
+            runner.close()
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_login_flow_forks_at_every_browser_step(
-    runners: dict[str, BrowserRunner], shop: Any, mode: str
-) -> None:
-    runner = runners[mode]
+def test_login_flow_forks_at_every_browser_step(modes: Modes, shop: Any, mode: str) -> None:
+    runner = modes.runners[mode]
     parent = runner.start(login_flow(shop.url))
     assert runner.outcome(parent).ended.status == "COMPLETED"
     events = read_events(runner, parent)
@@ -127,14 +149,8 @@ def test_login_flow_forks_at_every_browser_step(
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_demo_forks_at_every_browser_step(
-    runners: dict[str, BrowserRunner], shop: Any, mode: str
-) -> None:
-    runner = runners[mode]
-    out = runner.db_path.parent / "out.csv"  # beside the log: a folder the runner allows
-    variables = {"base_url": shop.url, "out": str(out), "rows": []}
-    parent = runner.client.submit(load_workflow(WORKFLOW), variables=variables)
-    assert runner.outcome(parent, timeout=120).ended.status == "COMPLETED"
+def test_demo_forks_at_every_browser_step(modes: Modes, mode: str) -> None:
+    runner, parent = modes.runners[mode], modes.demo
     events = read_events(runner, parent)
     steps = browser_steps(events)
     assert len(steps) > 30
@@ -142,7 +158,7 @@ def test_demo_forks_at_every_browser_step(
     # the same way or by the same re-drive)
     whole = {steps[0].seq, steps[len(steps) // 2].seq, steps[-2].seq} if mode == "auto" else set()
     outcomes = []
-    for step in chosen(steps[:-1], whole):
+    for step in chosen(steps[:-1], whole, mode):
         if step.seq in whole:
             child = runner.client.fork(parent, step.seq)
             runner.client.wait(child, timeout=120)
@@ -155,12 +171,12 @@ def test_demo_forks_at_every_browser_step(
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_page_that_held_more_than_a_snapshot_is_never_taken_for_the_recorded_one(
-    runners: dict[str, BrowserRunner], pages_url: str, mode: str
+    modes: Modes, pages_url: str, mode: str
 ) -> None:
     """Hovering changes the page's text through a script: a captured restore cannot bring
     that back, and says so (captured: ERROR with the difference); auto and redrive do the
     hover again and go on exactly."""
-    runner = runners[mode]
+    runner = modes.runners[mode]
     flow = on_playground(
         pages_url,
         node("hover", "Hover", inputs={"locator": "#menu"}),
@@ -195,9 +211,10 @@ def test_a_page_that_held_more_than_a_snapshot_is_never_taken_for_the_recorded_o
 def test_the_restore_mode_is_chosen_on_the_command_line_or_in_the_environment(
     tmp_path: Path, shop: Any
 ) -> None:
-    """A run paused between filling the form and submitting it goes on in another process:
-    with `--restore captured` the typed fields come back (no second login needed), with
-    WEBOTER_RESTORE=redrive the steps are done again; both are recorded. A bad mode is a
+    """A run paused between filling the form and submitting it goes on in another command (a
+    new engine, with no browser of the run's: tests/browser/test_time_travel.py does it across
+    processes): with `--restore captured` the typed fields come back (no second login needed),
+    with WEBOTER_RESTORE=redrive the steps are done again; both are recorded. A bad mode is a
     usage error."""
     wf = tmp_path / "login.json"
     wf.write_text(json.dumps(login_flow(shop.url)))
@@ -206,10 +223,10 @@ def test_the_restore_mode_is_chosen_on_the_command_line_or_in_the_environment(
         ("captured", ["--restore", "captured"], {}),
         ("redrive", [], {"WEBOTER_RESTORE": "redrive"}),
     ):
-        first = weboter("run", str(wf), "--break", "submit", "--json", home=tmp_path, env=env)
+        first = cli("run", str(wf), "--break", "submit", "--json", home=tmp_path, env=env)
         assert first.returncode == 0, first.stdout + first.stderr
         run_id = json.loads(first.stdout)["run_id"]
-        go_on = weboter("continue", run_id, "--json", *extra, home=tmp_path, env=env | more_env)
+        go_on = cli("continue", run_id, "--json", *extra, home=tmp_path, env=env | more_env)
         assert go_on.returncode == 0, go_on.stdout + go_on.stderr
         done = json.loads(go_on.stdout)
         assert done["status"] == "COMPLETED"
@@ -218,7 +235,7 @@ def test_the_restore_mode_is_chosen_on_the_command_line_or_in_the_environment(
         modes = [r.event.mode for r in log.read(run_id) if isinstance(r.event, BrowserRestored)]
         log.close()
         assert modes == [how]
-    bad = weboter("continue", run_id, home=tmp_path, env={"WEBOTER_RESTORE": "fast"})
+    bad = cli("continue", run_id, home=tmp_path, env={"WEBOTER_RESTORE": "fast"})
     assert bad.returncode == 2
     assert "WEBOTER_RESTORE='fast' is not a restore mode" in bad.stderr
     assert "Traceback" not in bad.stderr
@@ -229,7 +246,8 @@ def test_a_secret_the_restore_puts_back_into_the_page_stays_redacted(
     tmp_path: Path, pages_url: str, mode: str
 ) -> None:
     """A password typed from `$env`, read back from the page by a node that runs after the
-    browser came back in another process: the log and the files beside it keep the marker."""
+    browser came back in another command (a new engine): the log and the files beside it keep
+    the marker."""
     secret = "pw-" + os.urandom(6).hex()
     flow = on_playground(
         pages_url,
@@ -244,10 +262,10 @@ def test_a_secret_the_restore_puts_back_into_the_page_stays_redacted(
     wf = tmp_path / "secret.json"
     wf.write_text(json.dumps(flow))
     env = {"SHOP_PASSWORD": secret}
-    first = weboter("run", str(wf), "--break", "read", "--json", home=tmp_path, env=env)
+    first = cli("run", str(wf), "--break", "read", "--json", home=tmp_path, env=env)
     assert first.returncode == 0, first.stdout + first.stderr
     run_id = json.loads(first.stdout)["run_id"]
-    go_on = weboter("continue", run_id, "--json", "--restore", mode, home=tmp_path, env=env)
+    go_on = cli("continue", run_id, "--json", "--restore", mode, home=tmp_path, env=env)
     assert go_on.returncode == 0, go_on.stdout + go_on.stderr
     assert json.loads(go_on.stdout)["variables"]["typed"] == "$env{shop.password}"
     assert secret not in go_on.stdout + go_on.stderr

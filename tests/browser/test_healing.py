@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import demo_workflow, weboter
+from tests.browser.conftest import copy_log
+from tests.conftest import demo_workflow
+from tests.incli import cli
 from weboter.runtime.demo.run import run_demo
 from weboter.runtime.demo.shop import PASSWORD, USER, ShopServer
 
@@ -24,11 +26,21 @@ def rows(path: Path) -> list[dict[str, str]]:
         return sorted(csv.DictReader(handle), key=lambda r: r["name"])
 
 
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo run once against the shop as it was: its log, and the CSV it wrote
+    (before.csv). Each test starts on a copy: the history it heals from."""
+    folder = tmp_path_factory.mktemp("recorded")
+    done = run_demo(folder / "weboter.db", folder / "before.csv", quiet=True)
+    assert done["status"] == "COMPLETED"
+    return folder / "weboter.db"
+
+
 def run_on(home: Path, shop: ShopServer, out: Path, *more: str) -> dict:
     """The demo workflow as a user runs it: `weboter run`, against `shop`."""
     env_file = home / "env.json"
     env_file.write_text(json.dumps({"shop": {"user": USER, "password": PASSWORD}}))
-    result = weboter(
+    result = cli(
         "run",
         str(demo_workflow(home)),  # its locators give up after 1 s, not 5: healing starts sooner
         "--json",
@@ -52,12 +64,13 @@ def run_on(home: Path, shop: ShopServer, out: Path, *more: str) -> dict:
 
 
 def history(home: Path, run_id: str) -> list[dict]:
-    return json.loads(weboter("history", run_id, "--json", home=home).stdout)["events"]
+    return json.loads(cli("history", run_id, "--json", home=home).stdout)["events"]
 
 
-def test_a_redesigned_shop_is_healed_from_the_runs_own_history(tmp_path: Path) -> None:
-    recorded = run_demo(tmp_path / "weboter.db", tmp_path / "before.csv", quiet=True)
-    assert recorded["status"] == "COMPLETED"
+def test_a_redesigned_shop_is_healed_from_the_runs_own_history(
+    recorded: Path, tmp_path: Path
+) -> None:
+    copy_log(recorded, tmp_path)
     with ShopServer(variant="renamed") as shop:
         broken = run_on(tmp_path, shop, tmp_path / "broken.csv")
         assert broken["status"] == "FAILED" and broken["error"]["node_id"] == "password"
@@ -76,17 +89,17 @@ def test_a_redesigned_shop_is_healed_from_the_runs_own_history(tmp_path: Path) -
     assert patched["links"]["inputs"]["locator"]["element"] == "li.item"
     # each node healed once: after the patch, later pages use the new locator
     assert len(applied) == 3
-    verified = weboter("verify", healed["run_id"], "--json", home=tmp_path)
+    verified = cli("verify", healed["run_id"], "--json", home=tmp_path)
     assert verified.returncode == 0 and json.loads(verified.stdout)["divergence"] is None
     # the heals, written back into a copy of the workflow, run without healing
     copy = tmp_path / "flow.json"
     copy.write_text(demo_workflow(tmp_path).read_text())
-    wrote = weboter("heal", healed["run_id"], "--write", str(copy), "--json", home=tmp_path)
+    wrote = cli("heal", healed["run_id"], "--write", str(copy), "--json", home=tmp_path)
     assert wrote.returncode == 0, wrote.stderr
     assert set(json.loads(wrote.stdout)["healed"]) == {"password", "links", "read"}
     assert "li.item" in copy.read_text() and "#pw" in copy.read_text()
     with ShopServer(variant="renamed") as shop:
-        again = weboter(
+        again = cli(
             "run",
             str(copy),
             "--json",
@@ -106,9 +119,8 @@ def test_a_redesigned_shop_is_healed_from_the_runs_own_history(tmp_path: Path) -
     assert rows(tmp_path / "again.csv") == rows(tmp_path / "before.csv")
 
 
-def test_two_elements_as_alike_are_not_healed(tmp_path: Path) -> None:
-    recorded = run_demo(tmp_path / "weboter.db", tmp_path / "before.csv", quiet=True)
-    assert recorded["status"] == "COMPLETED"
+def test_two_elements_as_alike_are_not_healed(recorded: Path, tmp_path: Path) -> None:
+    copy_log(recorded, tmp_path)
     with ShopServer(variant="twins") as shop:
         waiting = run_on(tmp_path, shop, tmp_path / "twins.csv", "--on-error", "heal")
     assert waiting["status"] == "ERROR", waiting

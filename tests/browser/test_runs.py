@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import BrowserRunner, chain, chromium_processes, on_playground
-from tests.conftest import flow, node, weboter
+from tests.conftest import flow, node
+from tests.incli import cli
 from weboter.runtime.demo.shop import PRODUCTS
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.schemas.events import NodeCompleted
@@ -107,7 +108,7 @@ def test_secret_typed_into_a_page_is_not_in_the_log_or_artifacts(tmp_path: Path,
 
 
 def test_demo_writes_every_product_once(tmp_path: Path) -> None:
-    result = weboter("demo", "--json", "--out", str(tmp_path / "p.csv"), home=tmp_path)
+    result = cli("demo", "--json", "--out", str(tmp_path / "p.csv"), home=tmp_path)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["status"] == "COMPLETED"
@@ -116,7 +117,7 @@ def test_demo_writes_every_product_once(tmp_path: Path) -> None:
         rows = list(csv.DictReader(handle))
     assert sorted(r["name"] for r in rows) == sorted(p.name for p in PRODUCTS)
     assert {r["name"]: r["stock"] for r in rows}["Stoneware Mug"] == "0"
-    human = weboter("demo", "--out", str(tmp_path / "q.csv"), home=tmp_path)
+    human = cli("demo", "--out", str(tmp_path / "q.csv"), home=tmp_path)
     assert f"{len(PRODUCTS)}/{len(PRODUCTS)} products" in human.stderr
     assert "weboter history" in human.stdout
 
@@ -124,11 +125,11 @@ def test_demo_writes_every_product_once(tmp_path: Path) -> None:
 def test_missing_browser_is_one_clear_error(tmp_path: Path) -> None:
     wf = tmp_path / "b.json"
     wf.write_text(json.dumps(flow(node("o", "OpenPage", "EndFlow", inputs={"url": "about:blank"}))))
-    result = weboter("run", str(wf), home=tmp_path, env={"WEBOTER_BROWSER": "/nonexistent/chrome"})
+    result = cli("run", str(wf), home=tmp_path, env={"WEBOTER_BROWSER": "/nonexistent/chrome"})
     assert result.returncode == 1
     assert "WEBOTER_BROWSER names /nonexistent/chrome" in result.stdout
     assert "Traceback" not in result.stderr + result.stdout
-    doctor = weboter("doctor", "--json", home=tmp_path, env={"WEBOTER_BROWSER": "/nonexistent/x"})
+    doctor = cli("doctor", "--json", home=tmp_path, env={"WEBOTER_BROWSER": "/nonexistent/x"})
     assert doctor.returncode == 1
     checks = {c["check"]: c for c in json.loads(doctor.stdout)["checks"]}
     assert checks["browser"]["ok"] is False
@@ -136,7 +137,7 @@ def test_missing_browser_is_one_clear_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "examples").glob("*.*")))
 def test_examples_run(example: str, tmp_path: Path, shop: Any, pages_url: str) -> None:
-    result = weboter(
+    result = cli(
         "run",
         str(ROOT / "examples" / example),
         "--json",
@@ -199,7 +200,7 @@ def test_cli_runs_files_in_parallel(tmp_path: Path, pages_url: str) -> None:
     )
     for name in ("a", "b"):
         (tmp_path / f"{name}.json").write_text(json.dumps(on_playground(pages_url, read)))
-    result = weboter(
+    result = cli(
         "run",
         str(tmp_path / "a.json"),
         str(tmp_path / "b.json"),

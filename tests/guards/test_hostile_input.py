@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import flow, node, weboter
+from tests.conftest import flow, node
+from tests.incli import cli
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -36,10 +37,10 @@ def test_a_yaml_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
     bomb = write(tmp_path, "bomb.yaml", "\n".join(lines) + "\n")
     small = write(tmp_path, "small.yaml", "a: [x]\n")  # refused too: the time of any refusal
     started = time.monotonic()
-    weboter("validate", str(small), home=tmp_path)
+    cli("validate", str(small), home=tmp_path)
     usual = time.monotonic() - started  # on this machine, as busy as it is now
     started = time.monotonic()
-    refused(weboter("validate", str(bomb), home=tmp_path), "more than")
+    refused(cli("validate", str(bomb), home=tmp_path), "more than")
     took = time.monotonic() - started
     # its ~90 million items, expanded, would take minutes; counted up to the limit: ~0.3 s
     assert took < 3 * usual + 10, f"{took:.1f} s (a small file: {usual:.1f} s)"
@@ -47,9 +48,9 @@ def test_a_yaml_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
 
 def test_a_workflow_nested_a_thousand_deep_is_refused(tmp_path: Path) -> None:
     deep = write(tmp_path, "deep.json", "[" * 1000 + "]" * 1000)
-    refused(weboter("validate", str(deep), home=tmp_path), "deep")
+    refused(cli("validate", str(deep), home=tmp_path), "deep")
     deep_yaml = write(tmp_path, "deep.yaml", "a: " + "[" * 1000 + "]" * 1000 + "\n")
-    refused(weboter("validate", str(deep_yaml), home=tmp_path))
+    refused(cli("validate", str(deep_yaml), home=tmp_path))
 
 
 def test_numbers_beyond_64_bits_are_refused_where_they_come_in(tmp_path: Path) -> None:
@@ -57,11 +58,11 @@ def test_numbers_beyond_64_bits_are_refused_where_they_come_in(tmp_path: Path) -
     wf = flow(node("a", "SetData", "EndFlow", inputs={"key": "x", "value": 1}))
     wf["nodes"][0]["inputs"]["value"] = "BIG"
     path = write(tmp_path, "big.json", json.dumps(wf).replace('"BIG"', big))
-    refused(weboter("validate", str(path), home=tmp_path), "64 bits")
+    refused(cli("validate", str(path), home=tmp_path), "64 bits")
     ok = write(tmp_path, "ok.json", json.dumps(flow(node("a", "EmptyAction", "EndFlow"))))
-    refused(weboter("run", str(ok), "--var", f"n={big}", home=tmp_path), "64 bits")
+    refused(cli("run", str(ok), "--var", f"n={big}", home=tmp_path), "64 bits")
     digits = write(tmp_path, "digits.json", json.dumps(wf).replace('"BIG"', "7" * 5000))
-    refused(weboter("validate", str(digits), home=tmp_path))
+    refused(cli("validate", str(digits), home=tmp_path))
 
 
 def test_an_action_that_makes_a_huge_number_fails_its_node(tmp_path: Path) -> None:
@@ -75,7 +76,7 @@ def test_an_action_that_makes_a_huge_number_fails_its_node(tmp_path: Path) -> No
         )
     )
     path = write(tmp_path, "big.json", json.dumps(wf))
-    ran = weboter("run", str(path), "--json", home=tmp_path)
+    ran = cli("run", str(path), "--json", home=tmp_path)
     assert ran.returncode == 1, ran.stderr
     summary = json.loads(ran.stdout)
     assert summary["status"] == "FAILED"
@@ -84,12 +85,12 @@ def test_an_action_that_makes_a_huge_number_fails_its_node(tmp_path: Path) -> No
 
 def test_malformed_assignments_and_seqs_exit_2(tmp_path: Path) -> None:
     path = write(tmp_path, "ok.json", json.dumps(flow(node("a", "EmptyAction", "EndFlow"))))
-    refused(weboter("run", str(path), "--var", "foo", home=tmp_path), "not K=V")
-    ran = weboter("run", str(path), "--json", home=tmp_path)
+    refused(cli("run", str(path), "--var", "foo", home=tmp_path), "not K=V")
+    ran = cli("run", str(path), "--json", home=tmp_path)
     run_id = json.loads(ran.stdout)["run_id"]
-    refused(weboter("set", run_id, "factor", home=tmp_path), "not K=V")
-    refused(weboter("fork", run_id, "--at", "1", "--set", "factor", home=tmp_path), "not K=V")
-    refused(weboter("state", run_id, "--at", "99999999999999999999", home=tmp_path), "seq")
+    refused(cli("set", run_id, "factor", home=tmp_path), "not K=V")
+    refused(cli("fork", run_id, "--at", "1", "--set", "factor", home=tmp_path), "not K=V")
+    refused(cli("state", run_id, "--at", "99999999999999999999", home=tmp_path), "seq")
 
 
 @pytest.mark.parametrize(
@@ -108,7 +109,7 @@ def test_validate_refuses_bad_controls_timeouts_and_retries(
     wf = flow(node("a", "EmptyAction", "NextNode", params={"next_node": "__end__"}))
     wf["nodes"][0].update(change)
     path = write(tmp_path, "wf.json", json.dumps(wf))
-    checked = weboter("validate", str(path), home=tmp_path)
+    checked = cli("validate", str(path), home=tmp_path)
     assert checked.returncode == 2, checked.stdout + checked.stderr
     assert words in checked.stdout + checked.stderr
 
@@ -117,7 +118,7 @@ def test_history_names_an_unreadable_event_and_shows_the_rest(tmp_path: Path) ->
     import sqlite3  # noqa: PLC0415
 
     path = write(tmp_path, "ok.json", json.dumps(flow(node("a", "EmptyAction", "EndFlow"))))
-    run_id = json.loads(weboter("run", str(path), "--json", home=tmp_path).stdout)["run_id"]
+    run_id = json.loads(cli("run", str(path), "--json", home=tmp_path).stdout)["run_id"]
     conn = sqlite3.connect(tmp_path / "weboter.db")
     seq = conn.execute(
         "SELECT seq FROM events WHERE type = 'NodeCompleted' AND run_id = ?", (run_id,)
@@ -125,10 +126,10 @@ def test_history_names_an_unreadable_event_and_shows_the_rest(tmp_path: Path) ->
     conn.execute("UPDATE events SET payload = ? WHERE seq = ?", (b"\xc1", seq))
     conn.commit()
     conn.close()
-    shown = weboter("history", run_id, "--json", home=tmp_path)
+    shown = cli("history", run_id, "--json", home=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert f"event seq {seq} of run {run_id}" in shown.stderr
     events = json.loads(shown.stdout)["events"]
     assert [e["type"] for e in events][-1] == "RunCompleted"  # the rest is there
     assert "unreadable" in next(e for e in events if e["seq"] == seq)["event"]
-    refused(weboter("state", run_id, home=tmp_path), f"event seq {seq}")
+    refused(cli("state", run_id, home=tmp_path), f"event seq {seq}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import weboter
+from tests.incli import cli
 from tests.test_concurrency import events, finish, looping, running_run, start
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
@@ -35,7 +35,7 @@ def test_a_signal_pauses_the_run_and_continue_finishes_it(
     state = state_at(EventLog(home / "weboter.db", create=False), run_id)
     assert state.status == "PAUSED"
     assert state.pause_reason == "interrupted"
-    went_on = weboter("continue", run_id, "--json", home=home)
+    went_on = cli("continue", run_id, "--json", home=home)
     assert went_on.returncode == 0, went_on.stderr
     assert json.loads(went_on.stdout)["variables"]["count"] == 30
     assert events(home, run_id).count("RunResumed") == 0  # continued, not resumed

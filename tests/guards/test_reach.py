@@ -19,6 +19,7 @@ from mcp import Client, StdioServerParameters
 
 from tests.browser.conftest import chain
 from tests.conftest import flow, node, wait_for, weboter
+from tests.incli import cli
 from tests.recording_server import RecordingServer
 from tests.ui.conftest import get, launch, post, shutdown
 from weboter.runtime.engine.engine import Engine
@@ -155,7 +156,7 @@ def test_allow_host_keeps_pages_and_http_actions_to_the_hosts_allowed(tmp_path: 
         for name, workflow in cases.items():
             path = tmp_path / f"{name}.json"
             path.write_text(json.dumps(workflow))
-            ran = weboter("run", str(path), "--allow-host", allowed, "--json", home=tmp_path)
+            ran = cli("run", str(path), "--allow-host", allowed, "--json", home=tmp_path)
             ended[name] = json.loads(ran.stdout)
     assert ended["page"]["status"] == "COMPLETED", ended["page"]
     assert attacker.paths == []  # nothing reached it: no fetch, image, frame, redirect, request
@@ -177,12 +178,12 @@ def test_a_workflow_s_allow_hosts_narrows_it_and_is_checked(tmp_path: Path) -> N
         workflow["allow_hosts"] = [site.url.removeprefix("http://")]
         path = tmp_path / "narrow.json"
         path.write_text(json.dumps(workflow))
-        ran = json.loads(weboter("run", str(path), "--json", home=tmp_path).stdout)
+        ran = json.loads(cli("run", str(path), "--json", home=tmp_path).stdout)
     assert ran["status"] == "FAILED" and "the workflow's allow_hosts" in ran["error"]["message"]
     assert attacker.paths == [] and site.paths == ["/"]
     workflow["allow_hosts"] = ["not a host!"]
     path.write_text(json.dumps(workflow))
-    checked = weboter("validate", str(path), home=tmp_path)
+    checked = cli("validate", str(path), home=tmp_path)
     assert checked.returncode == 2 and "allow_hosts[0]" in checked.stdout + checked.stderr
 
 
@@ -243,7 +244,7 @@ pc.createOffer().then((offer) => pc.setLocalDescription(offer));
                     )
                 )
             )
-            ran = json.loads(weboter("run", str(path), "--json", home=tmp_path).stdout)
+            ran = json.loads(cli("run", str(path), "--json", home=tmp_path).stdout)
         assert ran["status"] == "COMPLETED", ran  # gathering ended, without a STUN exchange
         with pytest.raises(BlockingIOError):
             udp.recvfrom(2048)  # nothing ever reached the STUN server

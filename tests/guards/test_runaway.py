@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import flow, node, weboter
+from tests.conftest import flow, node
+from tests.incli import cli
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 
@@ -24,7 +25,7 @@ def test_a_loop_that_never_ends_fails_at_the_node_budget(tmp_path: Path) -> None
     path = tmp_path / "forever.json"
     path.write_text(json.dumps(FOREVER), encoding="utf-8")
     home = tmp_path / "home"
-    ran = weboter("run", str(path), "--max-nodes", "40", "--var", "n=0", "--json", home=home)
+    ran = cli("run", str(path), "--max-nodes", "40", "--var", "n=0", "--json", home=home)
     assert ran.returncode == 1, ran.stderr
     assert "Traceback" not in ran.stderr
     summary = json.loads(ran.stdout)
@@ -39,7 +40,7 @@ def test_a_loop_that_never_ends_fails_at_the_node_budget(tmp_path: Path) -> None
     # a fork from near the end gets a budget of its own, counted from the fork point
     seq = [e.seq for e in log.read_stored(summary["run_id"]) if e.type == "NodeCompleted"][-5]
     log.close()
-    forked = weboter(
+    forked = cli(
         "fork", summary["run_id"], "--at", str(seq), "--max-nodes", "10", "--json", home=home
     )
     assert forked.returncode == 1, forked.stderr
@@ -51,6 +52,6 @@ def test_a_loop_that_never_ends_fails_at_the_node_budget(tmp_path: Path) -> None
 def test_the_budget_is_a_bad_input_when_negative(tmp_path: Path) -> None:
     path = tmp_path / "forever.json"
     path.write_text(json.dumps(FOREVER), encoding="utf-8")
-    ran = weboter("run", str(path), "--max-nodes", "-1", home=tmp_path / "home")
+    ran = cli("run", str(path), "--max-nodes", "-1", home=tmp_path / "home")
     assert ran.returncode == 2
     assert "cannot be negative" in ran.stderr

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import flow, node, weboter
+from tests.conftest import flow, node
+from tests.incli import cli
 from weboter.runtime.errors import ActionError
 from weboter.runtime.store.workspace import PathRefused, Workspace
 
@@ -69,14 +70,14 @@ def test_a_workflow_cannot_overwrite_its_own_log(tmp_path: Path) -> None:
     path = tmp_path / "wf.json"
     path.write_text(json.dumps(wf), encoding="utf-8")
     for target in (str(home / "weboter.db"), str(tmp_path / "bashrc")):
-        ran = weboter("run", str(path), "--var", f"target={target}", "--json", home=home)
+        ran = cli("run", str(path), "--var", f"target={target}", "--json", home=home)
         assert ran.returncode == 1, ran.stderr
         summary = json.loads(ran.stdout)
         assert summary["status"] == "FAILED"
         assert summary["error"]["kind"] == "PathRefused"
     assert not (tmp_path / "bashrc").exists()
-    assert weboter("runs", home=home).returncode == 0  # the log is intact
-    allowed = weboter(
+    assert cli("runs", home=home).returncode == 0  # the log is intact
+    allowed = cli(
         "run",
         str(path),
         "--var",

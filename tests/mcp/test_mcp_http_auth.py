@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
-import subprocess
 from pathlib import Path
 
 import httpx2
 import pytest
 
-from tests.mcp.served import client_of, command, mcp_http
+from tests.incli import cli
+from tests.mcp.served import client_of, mcp_http
 from tests.mcp.test_mcp import WORKFLOW, call
 from weboter.runtime.errors import UsageError
 from weboter.runtime.mcp.tokens import kept_token, token_path
@@ -70,13 +70,9 @@ def test_no_token_or_another_is_refused_and_the_right_one_drives_runs(db_path: P
                 assert run["status"] == "COMPLETED"
 
         asyncio.run(main())
-        runs = subprocess.run(
-            [*command(db_path)[:3], "runs", "--db", str(db_path), "--json"],
-            capture_output=True,
-            timeout=60,
-            check=True,
-        )
-        assert runs.stdout.count(b'"run_id"') == 1  # only the authenticated client's run
+        runs = cli("runs", "--db", str(db_path), "--json", home=db_path.parent)
+        assert runs.returncode == 0, runs.stderr
+        assert runs.stdout.count('"run_id"') == 1  # only the authenticated client's run
     assert token.encode() not in served.said()  # printed nowhere, not even where it is
 
 
@@ -118,21 +114,13 @@ def test_a_token_file_others_can_read_is_refused_not_used(db_path: Path) -> None
     given = db_path.parent / "given.token"
     given.write_text("z" * 32)
     given.chmod(0o640)
-    served = subprocess.run(
-        command(db_path, "--http", "127.0.0.1:0", "--token-file", str(given)),
-        check=False,
-        capture_output=True,
-        timeout=60,
+    home = db_path.parent
+    served = cli(
+        "mcp", "--db", str(db_path), "--http", "127.0.0.1:0", "--token-file", str(given), home=home
     )
-    assert served.returncode == 2 and b"can be read by other users" in served.stderr
-    stdio = subprocess.run(
-        command(db_path, "--token", "z" * 32),
-        check=False,
-        capture_output=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-    assert stdio.returncode == 2 and b"are for --http" in stdio.stderr
+    assert served.returncode == 2 and "can be read by other users" in served.stderr
+    stdio = cli("mcp", "--db", str(db_path), "--token", "z" * 32, home=home)
+    assert stdio.returncode == 2 and "are for --http" in stdio.stderr
 
 
 def test_a_token_given_in_a_file_is_the_one_asked_for(db_path: Path) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from weboter.runtime.browser.host import LAUNCH_ARGS, find_browser
 from weboter.runtime.demo.run import PASSWORD, USER
@@ -94,16 +94,27 @@ def ui(tmp_path: Path) -> Iterator[UI]:
         shutdown(started)
 
 
-@pytest.fixture
-def page() -> Iterator[Page]:
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """The person's browser: one per module (a launch is seconds); each test has a context
+    of its own (its own cookies and storage), as a new browser profile would."""
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=find_browser().path, args=LAUNCH_ARGS)
         try:
-            view = browser.new_page(viewport={"width": 1400, "height": 1000})
-            view.set_default_timeout(30_000)
-            yield view
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        view = context.new_page()
+        view.set_default_timeout(30_000)
+        yield view
+    finally:
+        context.close()
 
 
 def keep(page: Page, name: str) -> None:

@@ -7,15 +7,14 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.ai.model_server import ModelServer, Reply
-from tests.conftest import weboter
+from tests.incli import cli
 from tests.ui.conftest import ROOT, UI, get, launch, post, request, shutdown
 from weboter.runtime.demo.run import PASSWORD
 from weboter.runtime.store.artifacts import ArtifactStore
@@ -23,6 +22,17 @@ from weboter.runtime.store.reading import Reader
 
 pytestmark = pytest.mark.timeout(120)
 COUNTER = str(ROOT / "examples" / "counter.json")
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
+    """One `weboter ui` for this module's tests that talk to one: each starts runs of its own
+    (or none) and reads only those. A start and stop of the server are seconds."""
+    started = launch(tmp_path_factory.mktemp("ui"))
+    try:
+        yield started
+    finally:
+        shutdown(started)
 
 
 def run_to_the_end(ui: UI, path: str = COUNTER, **variables: object) -> tuple[str, list[dict]]:
@@ -106,7 +116,7 @@ def test_only_its_own_name_reaches_it_on_loopback(ui: UI) -> None:
 
 
 def test_beyond_loopback_only_with_a_token(tmp_path: Path) -> None:
-    refused = weboter("ui", "--host", "0.0.0.0", "--no-open", home=tmp_path)
+    refused = cli("ui", "--host", "0.0.0.0", "--no-open", home=tmp_path)
     assert refused.returncode == 2
     assert "without a token" in refused.stderr
     assert "--token" in refused.stderr
@@ -231,18 +241,14 @@ def test_a_run_is_read_and_forked_by_the_seqs_the_log_gives_it(ui: UI) -> None:
     status, forked = post(ui, f"/api/runs/{first}/fork", {"seq": mine[gap], "paused": True})
     assert status == 200, forked
     assert forked["at_seq"] == mine[gap]
-    said = weboter("state", first, "--at", str(mine[gap]), "--json", home=ui.home)
+    said = cli("state", first, "--at", str(mine[gap]), "--json", home=ui.home)
     assert json.loads(said.stdout)["seq"] == mine[gap], said.stderr
 
 
 def test_weboter_ui_help_teaches(tmp_path: Path) -> None:
-    shown = subprocess.run(
-        [sys.executable, "-m", "weboter.runtime.cli.main", "ui", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    helped = cli("ui", "--help", home=tmp_path)
+    assert helped.returncode == 0, helped.stderr
+    shown = helped.stdout
     for words in ("--token", "--port", "breakpoint", "timeline", "fork"):
         assert words in shown
 

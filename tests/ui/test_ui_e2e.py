@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import weboter
-from tests.ui.conftest import ROOT, UI, keep
+from tests.ui.conftest import ROOT, UI, keep, launch, shutdown
 from weboter.runtime.demo.shop import ShopServer
 from weboter.runtime.engine.handle import RunHandle, through_log
 from weboter.runtime.store.projection import variables_of
@@ -19,6 +20,16 @@ from weboter.runtime.store.reading import Reader
 from weboter.schemas.context import RepairAction
 
 pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
+    """One `weboter ui` for this module: each test starts its own run and looks at it."""
+    started = launch(tmp_path_factory.mktemp("ui"))
+    try:
+        yield started
+    finally:
+        shutdown(started)
 
 
 def status(page: Page) -> object:

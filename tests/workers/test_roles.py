@@ -14,7 +14,8 @@ import msgspec
 import pytest
 import zmq
 
-from tests.conftest import flow, node, weboter
+from tests.conftest import flow, node
+from tests.incli import cli
 from tests.test_serve import free_ports
 from tests.workers.conftest import Served
 from weboter.runtime.core.loader import to_workflow
@@ -214,11 +215,11 @@ def test_connecting_to_nothing_or_with_a_bad_key_says_what_to_check(tmp_path: Pa
     flow_file = tmp_path / "flow.json"
     flow_file.write_text(msgspec.json.encode(napping(0.0)).decode())
     port = free_ports()
-    nowhere = weboter("run", str(flow_file), "--engine", f"tcp://127.0.0.1:{port}", home=tmp_path)
+    nowhere = cli("run", str(flow_file), "--engine", f"tcp://127.0.0.1:{port}", home=tmp_path)
     assert nowhere.returncode != 0
     assert "no engine answered at" in nowhere.stderr and "--server-key" in nowhere.stderr
-    bad = weboter("serve", "--workers", "--worker", "HO{#dW2CG", home=tmp_path)
+    bad = cli("serve", "--workers", "--worker", "HO{#dW2CG", home=tmp_path)
     assert bad.returncode == 2 and "--worker 'HO{#dW2CG': not a public key" in bad.stderr
     assert "in quotes" in bad.stderr
-    address = weboter("worker", "--connect", "127.0.0.1:5600", home=tmp_path)
+    address = cli("worker", "--connect", "127.0.0.1:5600", home=tmp_path)
     assert address.returncode == 2 and "is not an engine's address" in address.stderr
