@@ -10,10 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserRunner, chain
+from tests.browser.conftest import BrowserRunner, Recorded, chain, copy_log
 from tests.conftest import node, weboter
-from weboter.runtime.core.loader import load_workflow
-from weboter.runtime.demo.run import WORKFLOW
 from weboter.runtime.demo.shop import PER_PAGE, PRODUCTS
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.verify import diff
@@ -63,15 +61,12 @@ def test_durable_pause_across_processes_restores_the_browser(tmp_path: Path, sho
     assert "COMPLETED" in refused.stderr
 
 
-def test_demo_forked_at_page_two_with_a_changed_variable(tmp_path: Path, shop: Any) -> None:
-    runner = BrowserRunner(tmp_path / "f.db")
+def test_demo_forked_at_page_two_with_a_changed_variable(
+    tmp_path: Path, recorded_demo: Recorded
+) -> None:
+    runner = BrowserRunner(copy_log(recorded_demo.db_path, tmp_path))
     try:
-        workflow = load_workflow(WORKFLOW)
-        first_csv, fork_csv = tmp_path / "first.csv", tmp_path / "fork.csv"
-        parent = runner.client.submit(
-            workflow, variables={"base_url": shop.url, "out": str(first_csv), "rows": []}
-        )
-        assert runner.outcome(parent).ended.status == "COMPLETED"
+        parent, first_csv, fork_csv = recorded_demo.run_id, recorded_demo.out, tmp_path / "f.csv"
         log = EventLog(runner.db_path)
         events = list(log.read(parent))
         log.close()
