@@ -12,6 +12,7 @@ import pytest
 
 from tests.browser.conftest import BrowserRunner, Recorded, chain, copy_log
 from tests.conftest import node, weboter
+from tests.incli import cli
 from weboter.runtime.demo.shop import PER_PAGE, PRODUCTS
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.verify import diff
@@ -49,14 +50,14 @@ def test_durable_pause_across_processes_restores_the_browser(tmp_path: Path, sho
     step = weboter("step", run_id[:6], "--json", home=tmp_path, env=env)
     assert step.returncode == 0, step.stdout + step.stderr
     assert json.loads(step.stdout)["status"] == "PAUSED"
-    state = json.loads(weboter("state", run_id, "--json", home=tmp_path).stdout)
+    state = json.loads(cli("state", run_id, "--json", home=tmp_path).stdout)  # a read: here
     assert state["current_node"] == "read"
     go_on = weboter("continue", run_id, "--json", home=tmp_path, env=env)
     assert go_on.returncode == 0, go_on.stdout + go_on.stderr
     done = json.loads(go_on.stdout)
     assert done["status"] == "COMPLETED"
     assert done["variables"]["page"] == "Page 2 of 3"  # still logged in: cookies came back
-    refused = weboter("continue", run_id, home=tmp_path, env=env)
+    refused = cli("continue", run_id, home=tmp_path, env=env)  # a refusal: here
     assert refused.returncode == 2
     assert "COMPLETED" in refused.stderr
 
