@@ -44,15 +44,15 @@ def pytest_configure(config: pytest.Config) -> None:
 # done early takes the other's waiting tests, which works only if none of those is long.
 LONG_FIRST = (
     "tests/workers/",
-    "tests/browser/test_fork_fidelity.py",
-    "tests/browser/test_healing.py",
+    "tests/browser/test_fork_fidelity.py",  # these three start on copies of one recorded demo,
+    "tests/browser/test_healing.py",  # made once per worker: together, they most often share it
+    "tests/browser/test_time_travel.py",
     "tests/guards/test_reach.py",
     "tests/test_crash_resume.py",
     "tests/ui/",
     "tests/ai/",
     "tests/guards/test_fuzz.py",
     "tests/mcp/",
-    "tests/browser/test_time_travel.py",
     "tests/browser/test_runs.py",
     "tests/test_concurrency.py",
     "tests/test_engine_restarts.py",

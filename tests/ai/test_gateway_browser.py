@@ -25,8 +25,9 @@ pytestmark = pytest.mark.timeout(240)
 def test_the_model_sees_the_page_and_its_patch_completes_the_run(tmp_path: Path) -> None:
     data = yaml.safe_load(WORKFLOW.read_text())
     links = next(n for n in data["nodes"] if n["id"] == "links")
-    fixed_inputs = dict(links["inputs"])
-    links["inputs"]["locator"] = {"element": "li.gone", "type": "css"}  # the break
+    fixed_inputs = {**links["inputs"], "timeout": 5000}  # the default, said: the patch sets it
+    links["inputs"]["locator"] = {"element": "li.gone", "type": "css"}  # the break ...
+    links["inputs"]["timeout"] = 1000  # ... found out after 1 s, not the default 5
     patch = {
         "kind": "patch",
         "node_id": "links",
@@ -57,6 +58,7 @@ def test_weboter_repair_shows_the_model_the_page(tmp_path: Path) -> None:
     data = yaml.safe_load(WORKFLOW.read_text())
     links = next(n for n in data["nodes"] if n["id"] == "links")
     links["inputs"]["locator"] = {"element": "li.gone", "type": "css"}
+    links["inputs"]["timeout"] = 1000  # the break found out after 1 s, not the default 5
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps(data))
     env_file = tmp_path / "env.json"

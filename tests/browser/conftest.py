@@ -10,7 +10,8 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,8 +21,9 @@ import pykka
 import pytest
 
 from tests.conftest import SESSION_ACTORS, Outcome, flow, node
-from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.core.loader import load_workflow, to_workflow
 from weboter.runtime.core.references import EnvSource
+from weboter.runtime.demo.run import WORKFLOW
 from weboter.runtime.demo.shop import ShopServer
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
@@ -95,7 +97,13 @@ def shop() -> Iterator[ShopServer]:
 class BrowserRunner:
     """Runs workflow dicts on one engine with a browser, reading outcomes from the log."""
 
-    def __init__(self, db_path: Path, evidence: str = "on_error", restore: str = "auto") -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        evidence: str = "on_error",
+        restore: str = "auto",
+        allow: Sequence[Path] = (),
+    ) -> None:
         self.db_path = db_path
         env = EnvSource({"shop": {"user": "demo", "password": "demo-pass-123"}}, use_os=False)
         self.engine = Engine(
@@ -103,7 +111,7 @@ class BrowserRunner:
                 db_path=db_path,
                 evidence=evidence,  # type: ignore[arg-type]
                 browser_restore=restore,  # type: ignore[arg-type]
-                allow_paths=[db_path.parent],
+                allow_paths=[db_path.parent, *allow],
             ),
             env=env,
         ).start()
@@ -136,6 +144,31 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserRunner]
     yield runner
     SESSION_ACTORS.difference_update(kept)
     runner.close()
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A completed run of the demo against the session's shop, alone in a log of its own."""
+
+    db_path: Path
+    run_id: str
+    out: Path  # the CSV it wrote, beside the log: a run forked from it to its end writes it
+
+
+@pytest.fixture(scope="session")
+def recorded_demo(tmp_path_factory: pytest.TempPathFactory, shop: ShopServer) -> Recorded:
+    """The demo, run once (it takes seconds): a test that needs its recording starts an
+    engine on a copy of the log (copy_log); one that forks it to its end allows `out`'s folder
+    (the run writes its CSV there again)."""
+    runner = BrowserRunner(tmp_path_factory.mktemp("recorded") / "weboter.db")
+    try:
+        out = runner.db_path.parent / "products.csv"
+        variables = {"base_url": shop.url, "out": str(out), "rows": []}
+        run_id = runner.client.submit(load_workflow(WORKFLOW), variables=variables)
+        assert runner.outcome(run_id, timeout=120).ended.status == "COMPLETED"
+    finally:
+        runner.close()
+    return Recorded(runner.db_path, run_id, out)
 
 
 @pytest.fixture(autouse=True)

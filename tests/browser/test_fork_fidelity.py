@@ -20,12 +20,10 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserRunner, copy_log, on_playground
+from tests.browser.conftest import BrowserRunner, Recorded, copy_log, on_playground
 from tests.browser.test_time_travel import login_flow
 from tests.conftest import node
 from tests.incli import cli
-from weboter.runtime.core.loader import load_workflow
-from weboter.runtime.demo.run import WORKFLOW
 from weboter.runtime.store.eventlog import EventLog
 from weboter.schemas.events import BrowserRestored, EventRecord, NodeCompleted
 
@@ -104,20 +102,15 @@ class Modes:
 
 
 @pytest.fixture(scope="module")
-def modes(tmp_path_factory: pytest.TempPathFactory, shop: Any) -> Iterator[Modes]:
-    """The demo is run once, by the auto runner; the other runners start on a copy of its log:
-    what a run records is the same whatever the mode (only a restore reads it)."""
-    auto = BrowserRunner(tmp_path_factory.mktemp("auto") / "w.db", restore="auto")
-    made = {"auto": auto}
+def modes(tmp_path_factory: pytest.TempPathFactory, recorded_demo: Recorded) -> Iterator[Modes]:
+    """An engine per restore mode, each on a copy of the log of the recorded demo: what a run
+    records is the same whatever the mode (only a restore reads it)."""
+    made: dict[str, BrowserRunner] = {}
     try:
-        out = auto.db_path.parent / "out.csv"  # beside the log: a folder the runner allows
-        variables = {"base_url": shop.url, "out": str(out), "rows": []}
-        demo = auto.client.submit(load_workflow(WORKFLOW), variables=variables)
-        assert auto.outcome(demo, timeout=120).ended.status == "COMPLETED"
-        for mode in ("captured", "redrive"):
-            db = copy_log(auto.db_path, tmp_path_factory.mktemp(mode))
-            made[mode] = BrowserRunner(db, restore=mode)
-        yield Modes(made, demo)
+        for mode in MODES:
+            db = copy_log(recorded_demo.db_path, tmp_path_factory.mktemp(mode))
+            made[mode] = BrowserRunner(db, restore=mode, allow=[recorded_demo.out.parent])
+        yield Modes(made, recorded_demo.run_id)
     finally:
         for runner in made.values():
             runner.close()

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import copy_log
+from tests.browser.conftest import Recorded, copy_log
 from tests.conftest import demo_workflow
 from tests.incli import cli
-from weboter.runtime.demo.run import run_demo
 from weboter.runtime.demo.shop import PASSWORD, USER, ShopServer
 
 pytestmark = pytest.mark.timeout(300)
@@ -24,16 +23,6 @@ pytestmark = pytest.mark.timeout(300)
 def rows(path: Path) -> list[dict[str, str]]:
     with path.open() as handle:
         return sorted(csv.DictReader(handle), key=lambda r: r["name"])
-
-
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo run once against the shop as it was: its log, and the CSV it wrote
-    (before.csv). Each test starts on a copy: the history it heals from."""
-    folder = tmp_path_factory.mktemp("recorded")
-    done = run_demo(folder / "weboter.db", folder / "before.csv", quiet=True)
-    assert done["status"] == "COMPLETED"
-    return folder / "weboter.db"
 
 
 def run_on(home: Path, shop: ShopServer, out: Path, *more: str) -> dict:
@@ -68,16 +57,17 @@ def history(home: Path, run_id: str) -> list[dict]:
 
 
 def test_a_redesigned_shop_is_healed_from_the_runs_own_history(
-    recorded: Path, tmp_path: Path
+    recorded_demo: Recorded, tmp_path: Path
 ) -> None:
-    copy_log(recorded, tmp_path)
+    copy_log(recorded_demo.db_path, tmp_path)  # the shop as it was, recorded
+    before = tmp_path / recorded_demo.out.name
     with ShopServer(variant="renamed") as shop:
         broken = run_on(tmp_path, shop, tmp_path / "broken.csv")
         assert broken["status"] == "FAILED" and broken["error"]["node_id"] == "password"
         healed = run_on(tmp_path, shop, tmp_path / "after.csv", "--on-error", "heal")
     assert healed["exit"] == 0, healed
     assert healed["status"] == "COMPLETED"
-    assert rows(tmp_path / "after.csv") == rows(tmp_path / "before.csv")
+    assert rows(tmp_path / "after.csv") == rows(before)
     events = history(tmp_path, healed["run_id"])
     applied = [e["event"] for e in events if e["type"] == "RepairApplied"]
     assert {a["node_id"] for a in applied} == {"password", "links", "read"}
@@ -116,11 +106,11 @@ def test_a_redesigned_shop_is_healed_from_the_runs_own_history(
             home=tmp_path,
         )
     assert again.returncode == 0, again.stdout + again.stderr
-    assert rows(tmp_path / "again.csv") == rows(tmp_path / "before.csv")
+    assert rows(tmp_path / "again.csv") == rows(before)
 
 
-def test_two_elements_as_alike_are_not_healed(recorded: Path, tmp_path: Path) -> None:
-    copy_log(recorded, tmp_path)
+def test_two_elements_as_alike_are_not_healed(recorded_demo: Recorded, tmp_path: Path) -> None:
+    copy_log(recorded_demo.db_path, tmp_path)  # the shop as it was, recorded
     with ShopServer(variant="twins") as shop:
         waiting = run_on(tmp_path, shop, tmp_path / "twins.csv", "--on-error", "heal")
     assert waiting["status"] == "ERROR", waiting

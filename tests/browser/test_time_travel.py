@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserRunner, chain
+from tests.browser.conftest import BrowserRunner, Recorded, chain, copy_log
 from tests.conftest import node, weboter
-from weboter.runtime.core.loader import load_workflow
-from weboter.runtime.demo.run import WORKFLOW
+from tests.incli import cli
 from weboter.runtime.demo.shop import PER_PAGE, PRODUCTS
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.verify import diff
@@ -51,27 +50,24 @@ def test_durable_pause_across_processes_restores_the_browser(tmp_path: Path, sho
     step = weboter("step", run_id[:6], "--json", home=tmp_path, env=env)
     assert step.returncode == 0, step.stdout + step.stderr
     assert json.loads(step.stdout)["status"] == "PAUSED"
-    state = json.loads(weboter("state", run_id, "--json", home=tmp_path).stdout)
+    state = json.loads(cli("state", run_id, "--json", home=tmp_path).stdout)  # a read: here
     assert state["current_node"] == "read"
     go_on = weboter("continue", run_id, "--json", home=tmp_path, env=env)
     assert go_on.returncode == 0, go_on.stdout + go_on.stderr
     done = json.loads(go_on.stdout)
     assert done["status"] == "COMPLETED"
     assert done["variables"]["page"] == "Page 2 of 3"  # still logged in: cookies came back
-    refused = weboter("continue", run_id, home=tmp_path, env=env)
+    refused = cli("continue", run_id, home=tmp_path, env=env)  # a refusal: here
     assert refused.returncode == 2
     assert "COMPLETED" in refused.stderr
 
 
-def test_demo_forked_at_page_two_with_a_changed_variable(tmp_path: Path, shop: Any) -> None:
-    runner = BrowserRunner(tmp_path / "f.db")
+def test_demo_forked_at_page_two_with_a_changed_variable(
+    tmp_path: Path, recorded_demo: Recorded
+) -> None:
+    runner = BrowserRunner(copy_log(recorded_demo.db_path, tmp_path))
     try:
-        workflow = load_workflow(WORKFLOW)
-        first_csv, fork_csv = tmp_path / "first.csv", tmp_path / "fork.csv"
-        parent = runner.client.submit(
-            workflow, variables={"base_url": shop.url, "out": str(first_csv), "rows": []}
-        )
-        assert runner.outcome(parent).ended.status == "COMPLETED"
+        parent, first_csv, fork_csv = recorded_demo.run_id, recorded_demo.out, tmp_path / "f.csv"
         log = EventLog(runner.db_path)
         events = list(log.read(parent))
         log.close()

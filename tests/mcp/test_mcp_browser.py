@@ -72,7 +72,11 @@ def test_the_model_sees_the_page_of_a_run_in_error_never_a_secret(
         server, engines = build_server(db_path, settings=Settings(db_path=db_path), env=env)
 
         async def session(client: Client, shop_url: str) -> None:
-            broken = WORKFLOW.read_text(encoding="utf-8").replace("li.product", "li.gone")
+            broken = WORKFLOW.read_text(encoding="utf-8").replace(  # found out after 1 s, not 5
+                "locator: {element: li.product, type: css}\n",
+                "locator: {element: li.gone, type: css}\n      timeout: 1000\n",
+            )
+            assert "li.gone" in broken
             variables: dict[str, Any] = {"base_url": shop_url, "out": "out.csv", "rows": []}
             run = await call(
                 client, "run_workflow", workflow=broken, variables=variables, on_error="pause"
