@@ -24,6 +24,8 @@ import zmq
 from tests.incli import cli
 from tests.test_serve import free_ports, start_server, stop_server
 from tests.test_serve_restart import LOOPS, SLOW_LOOP, completed, status
+from weboter.runtime.engine.settings import engine_gone_after
+from weboter.runtime.errors import UsageError
 from weboter.runtime.store.eventlog import EventLog, to_record
 from weboter.runtime.transport.bridge import encode, message_decoder
 from weboter.runtime.transport.security import client_keys, connect_client
@@ -33,7 +35,7 @@ from weboter.schemas.workflow import Workflow
 
 pytestmark = pytest.mark.timeout(150)
 
-GONE_WITHIN = 30.0  # what a client waits at most, after its engine went silent, to say so
+GONE_AFTER = 6.0  # what the client of the "gone" test waits (WEBOTER_ENGINE_GONE_AFTER)
 
 
 def naps(loops: int) -> Workflow:
@@ -60,15 +62,15 @@ def serving(home: Path, bind: str) -> Iterator[tuple[subprocess.Popen[str], dict
 
 
 @contextmanager
-def waiting_client(home: Path, bind: str) -> Iterator[subprocess.Popen[str]]:
-    """`weboter run SLOW_LOOP --engine BIND --json` as a real process; killed if the test
-    leaves it running."""
+def waiting_client(home: Path, bind: str, **env: str) -> Iterator[subprocess.Popen[str]]:
+    """`weboter run SLOW_LOOP --engine BIND --json` as a real process (`env` added to its
+    environment); killed if the test leaves it running."""
     flow_file = home / "slow.json"
     flow_file.write_text(msgspec.json.encode(SLOW_LOOP).decode(), encoding="utf-8")
     command = ["run", str(flow_file), "--engine", bind, "--json"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "weboter.runtime.cli.main", *command],
-        env={**os.environ, "WEBOTER_HOME": str(home)},
+        env={**os.environ, "WEBOTER_HOME": str(home), **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -131,18 +133,22 @@ def test_a_client_waits_through_a_killed_engine_started_again(tmp_path: Path) ->
 def test_a_client_says_the_engine_is_gone_when_it_does_not_come_back(tmp_path: Path) -> None:
     db = tmp_path / "weboter.db"
     bind = f"tcp://127.0.0.1:{free_ports()}"
-    with serving(tmp_path, bind) as (proc, info), waiting_client(tmp_path, bind) as client:
+    gone_after = {"WEBOTER_ENGINE_GONE_AFTER": f"{GONE_AFTER:g}"}
+    with (
+        serving(tmp_path, bind) as (proc, info),
+        waiting_client(tmp_path, bind, **gone_after) as client,
+    ):
         run = progressed_run(info, tmp_path)
         stop(proc, signal.SIGKILL)
         killed = time.monotonic()
         try:
-            _out, err = client.communicate(timeout=GONE_WITHIN + 15)
+            _out, err = client.communicate(timeout=GONE_AFTER + 30)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"the client still waits {GONE_WITHIN + 15:g} s after the kill")
+            pytest.fail(f"the client still waits {GONE_AFTER + 30:g} s after the kill")
         took = time.monotonic() - killed
     assert client.returncode not in (0, None)
-    assert took <= GONE_WITHIN + 3, f"said so only after {took:.1f} s"
-    assert f"the engine at {bind} is gone" in err, err[-3000:]
+    assert took <= GONE_AFTER + 10, f"said so only after {took:.1f} s"
+    assert f"the engine at {bind} is gone: nothing heard from it for 6 s" in err, err[-3000:]
     assert "weboter serve" in err  # what to do: start it again
     assert run in err
     assert status(db, run) == "RUNNING"  # nothing lost: a restarted engine takes it up
@@ -211,3 +217,16 @@ def test_a_stopped_engine_started_again_goes_on_with_the_runs_it_drove(tmp_path:
     finally:
         log.close()
     assert [r.reason for r in resumed] == ["restart"]  # type: ignore[union-attr]
+
+
+def test_how_long_a_client_waits_for_a_silent_engine_is_set_in_its_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("WEBOTER_ENGINE_GONE_AFTER", raising=False)
+    assert engine_gone_after() == 20.0  # under the 30 s a waiting user is promised
+    monkeypatch.setenv("WEBOTER_ENGINE_GONE_AFTER", "120")
+    assert engine_gone_after() == 120.0
+    for bad in ("soon", "1", "-5", "inf", "nan"):
+        monkeypatch.setenv("WEBOTER_ENGINE_GONE_AFTER", bad)
+        with pytest.raises(UsageError, match=r"WEBOTER_ENGINE_GONE_AFTER=.* is not a number"):
+            engine_gone_after()

@@ -2,7 +2,7 @@
 keeps up (here or on another machine) instead of one started in this process. Progress, the
 summary and the exit code are the same; what the run came to is read back from that engine.
 The wait goes on across a restart of the engine (it takes the run up); an engine that does not
-come back is reported within `GONE_AFTER` seconds (runtime/engine/watch.py).
+come back is reported within `$WEBOTER_ENGINE_GONE_AFTER` seconds (runtime/engine/watch.py).
 """
 
 from __future__ import annotations

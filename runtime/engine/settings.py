@@ -41,6 +41,22 @@ def default_restore() -> RestoreMode:
     )
 
 
+def engine_gone_after() -> float:
+    """`$WEBOTER_ENGINE_GONE_AFTER`: seconds a client of `weboter serve` waits for an engine
+    that went silent before it says the engine is gone (default 20)."""
+    chosen = os.environ.get("WEBOTER_ENGINE_GONE_AFTER") or "20"
+    try:
+        seconds = float(chosen)
+    except ValueError:
+        seconds = -1.0
+    if not 3.0 < seconds < 86_400:
+        raise UsageError(
+            f"WEBOTER_ENGINE_GONE_AFTER={chosen!r} is not a number of seconds above 3",
+            hint="give the seconds to wait for a silent engine, e.g. 20 (the default) or 120",
+        )
+    return seconds
+
+
 @dataclass
 class Settings:
     db_path: Path = field(default_factory=default_db)

@@ -7,7 +7,8 @@ also watches the engine's heartbeats (about one a second, each with the engine's
 every start). Once the engine went silent, or beats under another id, an answer may have been
 lost: from then on the client also reads its runs from the engine's log (catch-up by seq,
 folded here, as every reader folds) and sees there when one rests. An engine silent for
-`GONE_AFTER` seconds is gone: the wait ends with EngineGone, which says where and what to do.
+`gone_after` seconds (`$WEBOTER_ENGINE_GONE_AFTER`, default 20) is gone: the wait ends with
+EngineGone, which says where and what to do.
 
 A run that its engine paused because it stopped (`ENGINE_STOPPED`) does not rest: that engine
 takes it up when it starts again, and the client waits for that as for any engine that went
@@ -25,6 +26,7 @@ import msgspec
 import zmq
 
 from weboter.runtime.core.fold import apply
+from weboter.runtime.engine.settings import engine_gone_after
 from weboter.runtime.errors import EngineGone, NoAnswer, WeboterError
 from weboter.runtime.store.eventlog import to_record
 from weboter.runtime.transport.subscriber import fetch
@@ -33,7 +35,6 @@ from weboter.schemas.messages import Message, RunEnded, StoredEvent
 from weboter.schemas.state import RunState, RunStatus
 
 SILENT_AFTER = 3.0  # seconds without a heartbeat (one comes every ~1 s): the engine is away
-GONE_AFTER = 20.0  # seconds without one: the engine is gone, and the client says so
 SETTLE = 1.5  # a run in ERROR that nothing followed for this long rests (its policy waits)
 ASK = 5.0  # seconds the catch-up endpoint has to answer a look at the log
 # events after which a run rests: the last ones a follower of a run waits for (a client that
@@ -82,6 +83,7 @@ class EngineWatch:
         self._dealer: tuple[zmq.Socket[Any], str] | None = None
         self.notice = notice or (lambda _text: None)
         self.engine = ""  # the engine's id: its subscription acknowledgement's, its beats'
+        self.gone_after = engine_gone_after()  # silent this long: the engine is gone
         self.heard = time.monotonic()  # the last heartbeat
         self.away = False  # silent for SILENT_AFTER: down, restarting or cut off
         self.lost = False  # an answer may have been lost: the log says when a run rests
@@ -112,7 +114,7 @@ class EngineWatch:
         """Block until one of `run_ids` rests, as the engine answers or (an answer lost) as
         its log says; `on_event` sees each of their events once, in order, also those the
         stream missed while the engine was away. EngineGone if the engine went silent and did
-        not come back within GONE_AFTER seconds."""
+        not come back within `gone_after` seconds."""
         self._on_event, self._rested = on_event, set()
         early = client.take_early(run_ids)
         for at, ended in enumerate(early):
@@ -195,14 +197,14 @@ class EngineWatch:
         the engine stayed silent too long."""
         now = time.monotonic()
         silent = now - self.heard
-        if silent > GONE_AFTER:
+        if silent > self.gone_after:
             raise self._gone(run_ids)
         if silent > SILENT_AFTER:
             if not self.away:
                 self.away = self.lost = True
                 self.notice(
                     f"the engine at {self.base} is silent (no heartbeat for {silent:.0f} s); "
-                    f"waiting for it to come back (at most {GONE_AFTER:g} s after the last)"
+                    f"waiting for it to come back (at most {self.gone_after:g} s after the last)"
                 )
             return None
         if not (self.lost and self.due):
@@ -234,9 +236,9 @@ class EngineWatch:
             return RunEnded(run_id=run, status=str(status), error=state.error) if waited else None
         if state.pause_reason != ENGINE_STOPPED:
             return RunEnded(run_id=run, status=str(status))
-        if now - max(since, self.back_at or since) > GONE_AFTER:
+        if now - max(since, self.back_at or since) > self.gone_after:
             self.notice(
-                f"run {run} is still PAUSED ({ENGINE_STOPPED}) {GONE_AFTER:g} s after the "
+                f"run {run} is still PAUSED ({ENGINE_STOPPED}) {self.gone_after:g} s after the "
                 f"engine at {self.base} came back: it did not take the run up"
             )
             return RunEnded(run_id=run, status=str(status))
@@ -298,7 +300,7 @@ class EngineWatch:
         )
         short = next(iter(run_ids))[:8] if len(run_ids) == 1 else "RUN"
         return EngineGone(
-            f"the engine at {self.base} is gone: nothing heard from it for {GONE_AFTER:g} s "
+            f"the engine at {self.base} is gone: nothing heard from it for {self.gone_after:g} s "
             f"while waiting on run {runs}",
             hint=f"start it again on the same log (`weboter serve --bind {self.base}` with its "
             "--db or WEBOTER_HOME): it takes up the runs it was driving, and nothing they "

@@ -117,7 +117,8 @@ def test_demo_writes_every_product_once(tmp_path: Path) -> None:
         rows = list(csv.DictReader(handle))
     assert sorted(r["name"] for r in rows) == sorted(p.name for p in PRODUCTS)
     assert {r["name"]: r["stock"] for r in rows}["Stoneware Mug"] == "0"
-    human = cli("demo", "--out", str(tmp_path / "q.csv"), home=tmp_path)
+    # what a person sees (no screenshots this time: the evidence is not what is looked at)
+    human = cli("demo", "--out", str(tmp_path / "q.csv"), "--evidence", "none", home=tmp_path)
     assert f"{len(PRODUCTS)}/{len(PRODUCTS)} products" in human.stderr
     assert "weboter history" in human.stdout
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import weboter
+from tests.conftest import flow, node, weboter
 from tests.ui.conftest import ROOT, UI, keep, launch, shutdown
 from weboter.runtime.demo.shop import ShopServer
 from weboter.runtime.engine.handle import RunHandle, through_log
@@ -152,12 +153,19 @@ def test_break_step_scrub_fork_and_diff_the_counter(ui: UI, page: Page) -> None:
     assert types_of(ui, run)[-1] == "RunRewound"
 
 
-def test_the_screenshot_of_a_past_step_on_the_demo_shop(ui: UI, page: Page) -> None:
+def test_the_screenshot_of_a_past_step_on_the_demo_shop(ui: UI, page: Page, tmp_path: Path) -> None:
+    workflow = tmp_path / "sign_in.json"  # the demo's first two steps
+    opening = node("open", inputs={"url": "$global{base_url}/login"}, action="OpenPage")
+    typing = node(
+        "user",
+        "FillInput",
+        "EndFlow",
+        inputs={"locator": {"element": "Username", "type": "label"}, "text": "someone"},
+    )
+    workflow.write_text(json.dumps(flow(opening | {"params": {"next_node": "user"}}, typing)))
     with ShopServer() as shop:
-        workflow = ROOT / "runtime" / "demo" / "shop_workflow.yaml"
-        variables = f"base_url={shop.url}, out=products.csv, rows=[]"
-        run = start(page, ui, str(workflow), variables, paused=False)
-        expect(status(page)).to_contain_text("COMPLETED", timeout=120_000)
+        run = start(page, ui, str(workflow), f"base_url={shop.url}", paused=False)
+        expect(status(page)).to_contain_text("COMPLETED", timeout=60_000)
     opened = seqs_of(ui, run, "open")[0]
     page.get_by_role("slider", name="Timeline position").fill(str(opened))
     shot = page.get_by_role("img", name="Screenshot after node open")
