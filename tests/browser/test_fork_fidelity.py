@@ -3,7 +3,7 @@ outputs from there on — or pauses in ERROR with the reason (RestoreMismatch). 
 goes on, or completes, on a page unlike the recorded one.
 
 The login flow is forked at every browser step and run to its end. The demo shop (43 browser
-steps), run once, is forked at the first two runs of each of its browser nodes (all 43 with
+steps), run once, is forked at the first runs of each of its browser nodes (all 43 with
 WEBOTER_FIDELITY=all: `just fidelity`) and stepped until its next browser node has run (that
 is where a wrong restore shows) in captured and redrive mode, and in auto mode run to its end
 from its start, middle and end.
@@ -77,20 +77,23 @@ def step_to_next_browser_node(runner: BrowserRunner, child: str) -> None:
 
 
 def chosen(steps: list[EventRecord], whole: set[int], mode: str) -> list[EventRecord]:
-    """Every step with WEBOTER_FIDELITY=all (`just fidelity`, about 4 minutes); else the
-    first two times each browser node ran (every kind of page state the demo has: one tab
-    or two, before and after a tab closed) and the steps run whole. In auto mode only the
-    steps run whole: auto restores as captured does where the page came back the same, and
-    captured mode is held to no mismatch at each of these steps (where it came back
-    different, auto re-drives as redrive mode does)."""
+    """Every step with WEBOTER_FIDELITY=all (`just fidelity`, about 4 minutes); else, in
+    captured mode, the first two times each browser node ran (every kind of page state the
+    demo has: one tab or two, before and after a tab closed). In redrive mode the first time
+    each ran: a re-drive does the run's browser actions again, in order, the same way at
+    any point, and the fork at the first `close` steps on to a page opened after a tab closed.
+    In auto mode only the steps run whole: auto restores as captured does where the page
+    came back the same, and captured mode is held to no mismatch at each of these steps
+    (where it came back different, auto re-drives as redrive mode does)."""
     if os.environ.get("WEBOTER_FIDELITY") == "all":
         return steps
+    times = {"captured": 2, "redrive": 1}.get(mode, 0)
     seen: dict[str, int] = {}
     picked = []
     for step in steps:
         node_id = step.event.node_id  # type: ignore[union-attr]
         seen[node_id] = seen.get(node_id, 0) + 1
-        if (seen[node_id] <= 2 and mode != "auto") or step.seq in whole:
+        if seen[node_id] <= times or step.seq in whole:
             picked.append(step)
     return picked
 
