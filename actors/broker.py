@@ -131,16 +131,12 @@ class Broker(MessageActor):
         if self._log is not None:
             self._log.close()
 
-    def on_receive(self, message: Any) -> Any:
-        if not isinstance(message, bytes) or self._socket is None:
-            return super().on_receive(message)  # started_ok's question; a failed start
+    def receive(self, message: bytes) -> None:
         self._tick()  # beats go out however busy the inbox is
-        if isinstance(message, bytes):
-            try:
-                self._from_engine(message_decoder.decode(message), message)
-            except Exception:
-                log.exception("broker: a message for the node runner could not be handled")
-        return None
+        try:
+            self._from_engine(message_decoder.decode(message), message)
+        except Exception:
+            log.exception("broker: a message for the node runner could not be handled")
 
     def handle(self, message: Message) -> None:
         self._from_engine(message, encode(message))

@@ -23,6 +23,7 @@ from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
+from weboter.runtime.transport.actor import stop_actor
 from weboter.schemas.events import EventRecord
 from weboter.schemas.messages import RunEnded
 from weboter.schemas.state import RunState
@@ -90,7 +91,7 @@ def _stop_actors() -> Iterator[None]:
     yield
     for ref in reversed(pykka.ActorRegistry.get_all()):  # the newest first, as stop_all
         if ref not in SESSION_ACTORS:
-            ref.stop()
+            stop_actor(ref)
 
 
 @pytest.fixture

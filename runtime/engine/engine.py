@@ -43,7 +43,7 @@ from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.reading import Reader
 from weboter.runtime.store.workspace import Workspace
-from weboter.runtime.transport.actor import started_ok
+from weboter.runtime.transport.actor import started_ok, stop_actor
 from weboter.runtime.transport.bridge import Bridge
 from weboter.runtime.transport.memory import MemoryBridge
 from weboter.runtime.transport.seam import Transport
@@ -208,7 +208,7 @@ class Engine:
             client.close()
         for ref in reversed(self._refs):
             with contextlib.suppress(pykka.ActorDeadError):
-                ref.stop(timeout=10)
+                stop_actor(ref, timeout=10)
         self._refs.clear()
         self.bridge.stop()
         if self._auth is not None:

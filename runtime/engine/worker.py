@@ -34,7 +34,7 @@ from weboter.runtime.browser.evidence import EvidencePolicy
 from weboter.runtime.browser.host import BrowserHost
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.store.workspace import Workspace
-from weboter.runtime.transport.actor import started_ok
+from weboter.runtime.transport.actor import started_ok, stop_actor
 from weboter.runtime.transport.addresses import NODE_RUNNER
 from weboter.runtime.transport.bridge import encode, message_decoder
 from weboter.runtime.transport.link import UploadingStore, WorkerLink
@@ -138,7 +138,7 @@ class Worker:
                     break
                 backoff = min(backoff * 2, BACKOFF_MAX)
         finally:
-            runner.stop(timeout=30)
+            stop_actor(runner, timeout=30)
             self.link.stop()
             self.context.term()
 

@@ -1,17 +1,17 @@
-"""What every actor shares: its inbox, decoding what arrives, sending through this thread's
+"""What every actor shares: its sockets, decoding what arrives, sending through this thread's
 Outbox, and surviving a bad message (log it, keep serving).
 
-Why an actor's pykka inbox is a ZeroMQ socket (`SocketInbox`), and why it lives here alone:
-pykka's public API delivers messages through `ActorRef.tell` into a queue. A message from
-another actor would then cross two threads — a receiving thread that owns the socket, then the
-actor's own — which costs a thread wake-up per message on the hot path (a node takes three
-hops). With the socket as the inbox, the actor's thread blocks on the socket itself, and
-pykka's own envelopes (stop, ask) arrive through `put` and a wake-up pipe. This needs one of
-pykka's non-public names, the `_create_actor_inbox` hook (pykka has no public way to give an
-actor its inbox). A message from the socket is handed to pykka as a `_Delivered`, which has the
-two attributes pykka's receive loop reads from an envelope (`message`, `reply_to`), so pykka's
-own Envelope type is not imported. Both stay in this module: a pykka upgrade that changes them
-breaks here and nowhere else (tests/actors cover it).
+Each actor is a pykka `ThreadingActor` used through pykka's public API only. Messages from
+other actors come over ZeroMQ (an inproc PULL socket; a worker's link delivers into the same
+inbox in memory), not through pykka's queue: a thread that owned the socket and handed each
+message on with `ActorRef.tell` would add a thread wake-up per hop (`bench/actor_hop.py`
+measures both). So the actor takes *turns at its sockets*: `on_start` tells the actor `_TURN`;
+a turn receives and handles socket messages for as long as pykka's own inbox
+(`Actor.actor_inbox`) is empty, then tells itself `_TURN` again and returns, so pykka's loop
+runs what was told or asked meanwhile (stop, `started_ok`'s question) in order. A turn waits on
+its sockets at most `MAX_WAIT` seconds at a time, and `wake(ref)` ends the wait at once: this
+module's `stop_actor` and `started_ok` wake the actor they ask; anyone else's `tell` or `ask`
+is seen within `MAX_WAIT`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import collections
 import contextlib
 import logging
 import os
-import queue
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -36,27 +35,18 @@ from weboter.schemas.messages import Message
 log = logging.getLogger(__name__)
 
 _EVENTS, _POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)
-
-
-class _Delivered:
-    """A message from the socket, as pykka's receive loop reads an envelope: its `message`,
-    and `reply_to` (None: nobody waits for an answer; actors answer by message)."""
-
-    __slots__ = ("message", "reply_to")
-
-    def __init__(self, message: bytes) -> None:
-        self.message = message
-        self.reply_to = None
+MAX_WAIT = 0.1  # seconds a turn waits on the sockets before it looks at pykka's inbox again
 
 
 class SocketInbox:
-    """A pykka actor inbox fed by a ZeroMQ PULL socket (other actors' messages) and by `put`
-    (pykka's own envelopes from any thread, signalled through a pipe)."""
+    """An actor's messages from other actors: a ZeroMQ PULL socket, and `deliver` (the
+    in-memory transports, from any thread, signalled through a pipe); plus sockets the actor
+    watches and its idle hook."""
 
     def __init__(self) -> None:
         self.context: zmq.Context[Any] | None = None
         self.endpoint = ""
-        self._local: collections.deque[Any] = collections.deque()
+        self._local: collections.deque[bytes] = collections.deque()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         self._socket: zmq.Socket[Any] | None = None
@@ -74,21 +64,19 @@ class SocketInbox:
         self.context, self.endpoint = context, endpoint
 
     def deliver(self, payload: bytes) -> None:
-        """A message from the in-memory transport (any thread)."""
-        self.put(_Delivered(payload))
+        """A message from an in-memory transport (any thread)."""
+        self._local.append(payload)
+        self.wake()
 
-    def put(self, envelope: Any, block: bool = True, timeout: float | None = None) -> None:
-        self._local.append(envelope)
+    def wake(self) -> None:
+        """End the owner's wait on its sockets (any thread)."""
         with self._lock:  # never write to the pipe once `close` gave its descriptor back
             if not self._closed:
                 with contextlib.suppress(OSError):
                     os.write(self._wake_w, b"\0")
 
-    def empty(self) -> bool:
-        return not self._local
-
     def waiting(self) -> bool:
-        """True when a message waits (from the socket, or pykka's own): cheap, never blocks."""
+        """True when a message waits: cheap, never blocks."""
         if self._local:
             return True
         if self._socket is None:
@@ -96,27 +84,28 @@ class SocketInbox:
         ready: int = self._socket.getsockopt(_EVENTS)  # type: ignore[assignment]
         return bool(ready & _POLLIN)  # ints, not zmq's enums: cheaper
 
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        while True:
-            if self._local:
-                return self._local.popleft()
-            if self._closed:
-                raise queue.Empty
-            if self._poller is None:
-                self._open()
-            assert self._poller is not None
-            if self._socket is not None:
-                ready = self._socket.getsockopt(zmq.EVENTS)  # raises nothing when empty
-                if isinstance(ready, int) and ready & zmq.POLLIN:
-                    return _Delivered(self._socket.recv())
-            wait = self.idle() if self.idle is not None else None
-            events = dict(self._poller.poll(None if wait is None else max(int(wait * 1000), 1)))
-            for sock, on_ready in self._watched.items():
-                if sock in events:
-                    on_ready()
-            if self._wake_r in events:
-                with contextlib.suppress(BlockingIOError):
-                    os.read(self._wake_r, 4096)
+    def receive(self) -> bytes | None:
+        """The next message, or None after a wait of at most MAX_WAIT (a watched socket was
+        served, the idle hook ran, or something woke the owner): ask again."""
+        if self._local:
+            return self._local.popleft()
+        if self._poller is None:
+            self._open()
+        assert self._poller is not None
+        if self._socket is not None:
+            ready: int = self._socket.getsockopt(_EVENTS)  # type: ignore[assignment]
+            if ready & _POLLIN:
+                return self._socket.recv()
+        wait = self.idle() if self.idle is not None else None
+        wait = MAX_WAIT if wait is None else min(wait, MAX_WAIT)
+        events = dict(self._poller.poll(max(int(wait * 1000), 1)))
+        for sock, on_ready in self._watched.items():
+            if sock in events:
+                on_ready()
+        if self._wake_r in events:
+            with contextlib.suppress(BlockingIOError):
+                os.read(self._wake_r, 4096)
+        return None
 
     def _open(self) -> None:
         assert self.endpoint, "attach() the inbox before the actor starts"
@@ -138,7 +127,7 @@ class SocketInbox:
             self._poller.register(sock, zmq.POLLIN)
 
     def close(self) -> None:
-        """Close the socket (from the owning thread); pykka envelopes still drain."""
+        """Close the socket (from the owning thread)."""
         if self._socket is not None:
             self._socket.close(linger=0)
             self._socket = None
@@ -147,6 +136,39 @@ class SocketInbox:
             for fd in (self._wake_r, self._wake_w):
                 with contextlib.suppress(OSError):
                     os.close(fd)
+
+
+_TURN = object()  # an actor's turn at its sockets, told to itself
+HOW_STARTED = object()  # started_ok's question to an actor (through pykka's public `ask`)
+_inboxes: dict[str, SocketInbox] = {}  # actor_urn -> its inbox, for `wake`
+_inboxes_lock = threading.Lock()
+
+
+def wake(ref: pykka.ActorRef[Any]) -> None:
+    """End the wait of the actor behind `ref` on its sockets, so that it sees at once what
+    was just told or asked through pykka."""
+    with _inboxes_lock:
+        inbox = _inboxes.get(ref.actor_urn)
+    if inbox is not None:
+        inbox.wake()
+
+
+def stop_actor(ref: pykka.ActorRef[Any], timeout: float | None = None) -> bool:
+    """pykka's `ActorRef.stop`, the actor woken for it: False if it was already dead."""
+    stopped = ref.stop(block=False)
+    wake(ref)
+    return stopped.get(timeout=timeout)
+
+
+def started_ok(ref: pykka.ActorRef[Any], timeout: float = 30) -> None:
+    """Wait until the actor behind `ref` has run its `started`; if that failed, stop the
+    actor and raise what failed it."""
+    answer = ref.ask(HOW_STARTED, block=False)
+    wake(ref)
+    failure = answer.get(timeout=timeout)
+    if isinstance(failure, BaseException):
+        stop_actor(ref, timeout=timeout)
+        raise failure
 
 
 class MessageActor(pykka.ThreadingActor):
@@ -161,12 +183,10 @@ class MessageActor(pykka.ThreadingActor):
         # why `started` failed: the actor then serves nothing but `started_ok`'s question,
         # which pykka's public `ask` carries back to whoever started it
         self._start_failure: BaseException | None = None
-        assert isinstance(self.actor_inbox, SocketInbox)
-        bridge.actor_inbox(self.address, self.actor_inbox)
-
-    @staticmethod
-    def _create_actor_inbox() -> SocketInbox:
-        return SocketInbox()
+        self.inbox = SocketInbox()
+        bridge.actor_inbox(self.address, self.inbox)
+        with _inboxes_lock:
+            _inboxes[self.actor_urn] = self.inbox
 
     def on_start(self) -> None:
         try:
@@ -174,6 +194,8 @@ class MessageActor(pykka.ThreadingActor):
             self.started()
         except Exception as exc:  # kept for `started_ok`, which stops the actor
             self._start_failure = exc
+            return
+        self.actor_ref.tell(_TURN)
 
     def started(self) -> None:
         """Hook: set-up that must run in the actor's own thread."""
@@ -191,9 +213,9 @@ class MessageActor(pykka.ThreadingActor):
     def _close(self) -> None:
         self.bridge.unregister(self.address)
         self.bridge.close_outbox()
-        inbox = self.actor_inbox
-        if isinstance(inbox, SocketInbox):
-            inbox.close()
+        with _inboxes_lock:
+            _inboxes.pop(self.actor_urn, None)
+        self.inbox.close()
 
     def stopping(self) -> None:
         """Hook: tear-down in the actor's own thread."""
@@ -205,50 +227,47 @@ class MessageActor(pykka.ThreadingActor):
 
     def inbox_waiting(self) -> bool:
         """True when another message waits for this actor (a long job may yield to it)."""
-        assert isinstance(self.actor_inbox, SocketInbox)
-        return self.actor_inbox.waiting()
+        return self.inbox.waiting() or not self.actor_inbox.empty()
 
     def on_idle(self, hook: Callable[[], float | None]) -> None:
         """Call `hook` whenever the inbox is empty; it returns how long to wait (s) or None."""
-        assert isinstance(self.actor_inbox, SocketInbox)
-        self.actor_inbox.idle = hook
+        self.inbox.idle = hook
 
     def watch(self, sock: zmq.Socket[Any], on_ready: Callable[[], None]) -> None:
         """Also wake for `sock` (made in this actor's thread), calling `on_ready`."""
-        assert isinstance(self.actor_inbox, SocketInbox)
-        self.actor_inbox.watch(sock, on_ready)
+        self.inbox.watch(sock, on_ready)
 
     def on_receive(self, message: Any) -> Any:
+        if message is _TURN:
+            self._turn()
+            return None
         if message is HOW_STARTED:
             return self._start_failure
-        if self._start_failure is not None:
-            return None  # it did not start: it serves nothing until it is stopped
-        if not isinstance(message, bytes | bytearray | memoryview):
-            return None  # pykka's own messages (ask/tell of Python objects) are not used
+        return None  # nothing else is told through pykka
+
+    def _turn(self) -> None:
+        """Serve the sockets while pykka's inbox is empty; then give pykka's loop its turn."""
+        pykka_inbox, inbox = self.actor_inbox, self.inbox
+        while pykka_inbox.empty():
+            message = inbox.receive()
+            if message is not None:
+                self.receive(message)
+        self.actor_ref.tell(_TURN)
+
+    def receive(self, message: bytes) -> None:
+        """One message from another actor: decoded and handled (a failure logged, never
+        raised: the actor keeps serving)."""
         try:
             decoded = message_decoder.decode(message)
         except msgspec.DecodeError as exc:
             log.warning("%s: dropped a message that does not decode: %s", self.address, exc)
-            return None
+            return
         try:
             self.handle(decoded)
         except Exception:
             log.exception(
                 "%s: failed handling %s; still serving", self.address, type(decoded).__name__
             )
-        return None
 
     def handle(self, message: Message) -> None:
         raise NotImplementedError
-
-
-HOW_STARTED = object()  # started_ok's question to an actor (through pykka's public `ask`)
-
-
-def started_ok(ref: pykka.ActorRef[Any], timeout: float = 30) -> None:
-    """Wait until the actor behind `ref` has run its `started`; if that failed, stop the
-    actor and raise what failed it."""
-    failure = ref.ask(HOW_STARTED, timeout=timeout)
-    if isinstance(failure, BaseException):
-        ref.stop(timeout=timeout)
-        raise failure

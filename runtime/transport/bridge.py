@@ -5,8 +5,8 @@ Every local address (an actor, or a client thread) has an inbox: a PULL socket b
 PUSH socket per destination, so a message between two actors of one process is a single
 inproc hop straight into the receiver's inbox — no thread in between, nothing re-encoded.
 
-Each actor's pykka inbox is a `SocketInbox` (runtime/transport/actor.py): the actor blocks on
-its PULL socket and, through a wake-up pipe, on pykka's own envelopes (stop, ask).
+Each actor receives on its own PULL socket (`SocketInbox`, runtime/transport/actor.py), in
+turns that give way to pykka's own inbox (stop, ask) as soon as something is put there.
 
 A send never blocks: to an address that is not (or no longer) registered, or whose inbox is
 gone, the message is dropped with a log line (`Outbox.send_raw`).

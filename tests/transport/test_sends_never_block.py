@@ -12,6 +12,7 @@ import zmq
 
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
+from weboter.runtime.transport.actor import stop_actor
 from weboter.runtime.transport.bridge import Bridge
 from weboter.runtime.transport.subscriber import subscribe
 from weboter.schemas.messages import Shutdown
@@ -77,7 +78,7 @@ def test_a_send_to_a_closed_inbox_that_is_still_registered_does_not_block(bridge
 def test_hook_interest_to_a_stopped_executor_does_not_hang_the_engine(tmp_path: Path) -> None:
     engine = Engine(Settings(db_path=tmp_path / "runs.db")).start()
     step_executor = next(r for r in engine._refs if r.actor_class.__name__ == "StepExecutor")
-    step_executor.stop(timeout=10)
+    stop_actor(step_executor, timeout=10)
     sub = engine.context.socket(zmq.SUB)
     sub.connect(engine.bus_endpoint)
     subscribe(sub, b"hook.")  # the bus now tells both executors, one of them stopped
