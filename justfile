@@ -44,6 +44,7 @@ bench:
     {{bin}}/python bench/ui_open.py
     {{bin}}/python bench/restore.py
     {{bin}}/python bench/workers.py
+    {{bin}}/python bench/actor_hop.py
 
 # Weboter against LangGraph + SqliteSaver on the same loop (installs the `peer` extra first)
 bench-peer:

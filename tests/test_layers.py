@@ -280,3 +280,18 @@ def test_front_ends_drive_a_run_through_its_handle() -> None:
             ):
                 direct.append(f"{name}:{node.lineno} {ast.unparse(func)}")
     assert direct == []
+
+
+def test_pykka_is_used_through_its_public_api() -> None:
+    """No module reaches into pykka's non-public names (`_create_actor_inbox`, `pykka._…`): a
+    pykka release may change those without notice (docs/decisions.md, Transport)."""
+    private = []
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pykka._"):
+                private.append(f"{name}:{node.lineno} imports {node.module}")
+            elif isinstance(node, ast.FunctionDef) and node.name == "_create_actor_inbox":
+                private.append(f"{name}:{node.lineno} overrides _create_actor_inbox")
+            elif isinstance(node, ast.Attribute) and ast.unparse(node).startswith("pykka._"):
+                private.append(f"{name}:{node.lineno} uses {ast.unparse(node)}")
+    assert private == []
