@@ -4,7 +4,6 @@ a suggested repair is applied on --yes, and recorded as rejected when not confir
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -52,11 +51,14 @@ def test_a_generated_workflow_validates_and_runs_against_the_demo_shop(tmp_path:
             str(env_file),
             "--allow-path",
             str(tmp_path),
+            "--break",
+            "close",  # far enough: signed in, a page listed, its first product read
             home=tmp_path,
         )
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    with (tmp_path / "products.csv").open() as handle:
-        assert len(list(csv.DictReader(handle))) == len(PRODUCTS)
+    paused = json.loads(ran.stdout)
+    assert paused["status"] == "PAUSED", paused
+    assert paused["variables"]["rows"][0]["name"] == PRODUCTS[0].name
 
 
 def test_repair_applies_on_yes_and_only_suggests_otherwise(tmp_path: Path) -> None:
