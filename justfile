@@ -17,7 +17,7 @@ setup:
 
 # run the test suite (pass pytest arguments after it: just test -k log)
 test *args:
-    {{bin}}/python -m pytest -q -n 2 {{args}}
+    {{bin}}/python -m pytest -q -n 3 {{args}}
 
 # formatting, lint and types
 lint:
