@@ -8,6 +8,7 @@ upcaster (runtime/store/upcast.py) — old rows are upcast when read, never rewr
 
 from __future__ import annotations
 
+import typing
 from typing import Any, Literal
 
 import msgspec
@@ -179,6 +180,17 @@ class NodeAdded(_Event, frozen=True):
     node: Node
 
 
+class SessionOpened(_Event, frozen=True):
+    """The run is an agent's session: each act is a node added to it; at the end of its nodes
+    it pauses (reason "session") instead of completing."""
+
+    name: str = ""
+
+
+class SessionEnded(_Event, frozen=True):
+    """The session takes no more acts: at the end of its nodes the run completes."""
+
+
 class JumpedTo(_Event, frozen=True):
     """The run goes on at another node of the current flow."""
 
@@ -284,6 +296,8 @@ Event = (
     | VariableSet
     | NodePatched
     | NodeAdded
+    | SessionOpened
+    | SessionEnded
     | JumpedTo
     | RunRewound
     | NodeInputsOverridden
@@ -295,39 +309,7 @@ Event = (
     | RunWaiting
 )
 
-EVENT_TYPES: dict[str, type[_Event]] = {
-    cls.__name__: cls
-    for cls in (
-        RunCreated,
-        RunStarted,
-        RunResumed,
-        NodeCompleted,
-        NodeAttemptFailed,
-        BrowserRestored,
-        NodeRequeued,
-        SubFlowEntered,
-        SubFlowReturned,
-        NodeFailed,
-        RunPaused,
-        RunCompleted,
-        RunFailed,
-        RunStopped,
-        BreakpointSet,
-        BreakpointCleared,
-        VariableSet,
-        NodePatched,
-        NodeAdded,
-        JumpedTo,
-        RunRewound,
-        NodeInputsOverridden,
-        PauseRequested,
-        RepairSuggested,
-        RepairApplied,
-        RepairRejected,
-        RepairRequested,
-        RunWaiting,
-    )
-}
+EVENT_TYPES: dict[str, type[_Event]] = {cls.__name__: cls for cls in typing.get_args(Event)}
 
 # The current schema version of each event type. Bump with an upcaster, never in place.
 SCHEMA_VERSIONS: dict[str, int] = dict.fromkeys(EVENT_TYPES, 1)

@@ -38,6 +38,16 @@ class AddNode(_Command, frozen=True):
     flow_path: list[str] = []
 
 
+class OpenSession(_Command, frozen=True):
+    """Make a LOADED run an agent's session (SessionOpened)."""
+
+    name: str = ""
+
+
+class EndSession(_Command, frozen=True):
+    """A session takes no more acts (SessionEnded)."""
+
+
 class JumpTo(_Command, frozen=True):
     node_id: str
 

@@ -16,7 +16,9 @@ from weboter.schemas.live import (
     AddNode,
     ApplyRepair,
     ClearBreakpoint,
+    EndSession,
     JumpTo,
+    OpenSession,
     PatchNode,
     RejectRepair,
     Rewind,
@@ -24,6 +26,7 @@ from weboter.schemas.live import (
     SetVariable,
     SuggestRepair,
 )
+from weboter.schemas.page import LookAtPage, PageLooked
 from weboter.schemas.state import BrowserState, RestoreReport, RunState, RunStatus
 from weboter.schemas.stream import CaughtUp
 from weboter.schemas.workflow import Node, Workflow
@@ -352,27 +355,6 @@ class RepairDeclined(_Msg, frozen=True):
     reason: str
 
 
-class LookAtPage(_Msg, frozen=True):
-    """Client -> Node Runner: what the run's browser shows now (put back if need be)."""
-
-    command_id: str
-    run_id: str
-    reply_to: str
-    browser: BrowserState | None = None  # the run's recorded browser state
-    allow_hosts: list[str] = []  # its workflow's, from the log (for a worker; never a client's)
-
-
-class PageLooked(_Msg, frozen=True):
-    command_id: str
-    run_id: str
-    url: str = ""
-    title: str = ""
-    aria: str = ""  # the page's accessibility tree as text (secrets redacted)
-    screenshot: str = ""  # artifact name of a PNG beside the log
-    differences: list[str] = []  # how the page differs from the recorded one, if restored
-    error: ErrorContext | None = None
-
-
 Message = (
     SubmitJob
     | ForkJob
@@ -383,6 +365,8 @@ Message = (
     | SetVariable
     | PatchNode
     | AddNode
+    | OpenSession
+    | EndSession
     | JumpTo
     | Rewind
     | PauseRun

@@ -82,6 +82,9 @@ class RunState(msgspec.Struct, frozen=True, omit_defaults=True):
     # on_error attempts (policy retries, model asks) used at the current node since the run
     # arrived at it: events, so a resumed or forked run counts on where it was
     recoveries: int = 0
+    # an agent's session (SessionOpened): at the end of its nodes the run pauses, waiting for
+    # the next act, instead of completing; SessionEnded lets it complete
+    session: bool = False
 
     @property
     def frame(self) -> Frame:

@@ -20,6 +20,8 @@ Which command is allowed when (the statuses are those of `RunStatus`):
 | SetBreakpoint, ClearBreakpoint       | any but COMPLETED, FAILED, STOPPED             |
 | SetVariable                          | LOADED, PAUSED, ERROR, RUNNING, STEPPING       |
 | PatchNode, AddNode, JumpTo, Rewind   | LOADED, PAUSED, ERROR                          |
+| OpenSession                          | LOADED                                         |
+| EndSession                           | LOADED, PAUSED, ERROR                          |
 | FailRun                              | LOADED, RUNNING, STEPPING, PAUSED, ERROR       |
 | StopRun                              | any but COMPLETED, FAILED, STOPPED             |
 | ApplyRepair (runtime/core/repair.py) | ERROR, PAUSED                                  |
@@ -70,8 +72,10 @@ from weboter.schemas.messages import (
     ApplyRepair,
     ClearBreakpoint,
     CreateRun,
+    EndSession,
     FailRun,
     JumpTo,
+    OpenSession,
     OverrideInputs,
     PatchNode,
     PauseRun,
@@ -102,6 +106,8 @@ Command = (
     | SetVariable
     | PatchNode
     | AddNode
+    | OpenSession
+    | EndSession
     | JumpTo
     | Rewind
     | VetoNode

@@ -41,6 +41,8 @@ from weboter.schemas.events import (
     RunStarted,
     RunStopped,
     RunWaiting,
+    SessionEnded,
+    SessionOpened,
     SubFlowEntered,
     SubFlowReturned,
     VariableSet,
@@ -335,6 +337,16 @@ def _patched(state: RunState, event: NodePatched, common: Common) -> RunState:
 @rule(NodeAdded)
 def _added(state: RunState, event: NodeAdded, common: Common) -> RunState:
     return replace(state, workflow=add_node(state.workflow, event.flow_path, event.node), **common)
+
+
+@rule(SessionOpened)
+def _session_opened(state: RunState, event: SessionOpened, common: Common) -> RunState:
+    return replace(state, session=True, **common)
+
+
+@rule(SessionEnded)
+def _session_ended(state: RunState, event: SessionEnded, common: Common) -> RunState:
+    return replace(state, session=False, **common)
 
 
 @rule(JumpedTo)

@@ -2,8 +2,8 @@
 
 Breakpoints may be set or cleared on any run that has not ended, and variables set on a run
 at rest or a driven one (from its next node on: a node in flight that writes the same variable
-wins); the other live changes (nodes, the next node, rewinding) only on a run at rest: LOADED,
-PAUSED or ERROR.
+wins); the other live changes (nodes, the next node, rewinding, ending a session) only on a run
+at rest: LOADED, PAUSED or ERROR. A run becomes an agent's session while it is LOADED.
 """
 
 from __future__ import annotations
@@ -21,12 +21,16 @@ from weboter.schemas.events import (
     NodeAdded,
     NodePatched,
     RunRewound,
+    SessionEnded,
+    SessionOpened,
     VariableSet,
 )
 from weboter.schemas.messages import (
     AddNode,
     ClearBreakpoint,
+    EndSession,
     JumpTo,
+    OpenSession,
     PatchNode,
     Rewind,
     SetBreakpoint,
@@ -35,8 +39,28 @@ from weboter.schemas.messages import (
 from weboter.schemas.state import RunState, RunStatus
 from weboter.schemas.workflow import END, EXIT
 
-LiveCommand = SetBreakpoint | ClearBreakpoint | SetVariable | PatchNode | AddNode | JumpTo | Rewind
-LIVE_COMMANDS = (SetBreakpoint, ClearBreakpoint, SetVariable, PatchNode, AddNode, JumpTo, Rewind)
+LiveCommand = (
+    SetBreakpoint
+    | ClearBreakpoint
+    | SetVariable
+    | PatchNode
+    | AddNode
+    | JumpTo
+    | Rewind
+    | OpenSession
+    | EndSession
+)
+LIVE_COMMANDS = (
+    SetBreakpoint,
+    ClearBreakpoint,
+    SetVariable,
+    PatchNode,
+    AddNode,
+    JumpTo,
+    Rewind,
+    OpenSession,
+    EndSession,
+)
 RESTING = (RunStatus.LOADED, RunStatus.PAUSED, RunStatus.ERROR)
 SETTABLE = (*RESTING, RunStatus.RUNNING, RunStatus.STEPPING)
 
@@ -67,7 +91,14 @@ def live_events(
     if isinstance(command, SetVariable):
         require(state, command, SETTABLE)
         return [VariableSet(name=command.name, value=command.value, scope=command.scope)]
+    if isinstance(command, OpenSession):
+        require(state, command, (RunStatus.LOADED,))
+        return [SessionOpened(name=command.name)]
     require(state, command, RESTING)
+    if isinstance(command, EndSession):
+        if not state.session:
+            raise IllegalTransition(f"run {state.run_id} is not a session")
+        return [SessionEnded()]
     index = index_for(state.workflow)
     here = state.frame.flow_path
     if isinstance(command, PatchNode):

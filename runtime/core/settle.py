@@ -2,8 +2,9 @@
 
 After a node completes (or a run starts), `Settler.settle` walks the steps the engine takes
 by itself, in the same command: entering a SubFlow, returning from one (its control decides
-where the caller goes on), ending the run at `__end__`/`__exit__`, pausing at a breakpoint, on
-request, or after a step. It stops where a node for a Node Runner is next, or the run rests.
+where the caller goes on), ending the run at `__end__`/`__exit__` (an agent's session pauses
+there instead, for its next act), pausing at a breakpoint, on request, or after a step. It
+stops where a node for a Node Runner is next, or the run rests.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ class Settler:
             if step is None or (stepping and stepped and isinstance(step, SubFlowEntered)):
                 break
             current = decision.add(step)
+            if isinstance(step, RunPaused):  # a session at its end: it waits for the next act
+                return
             if over is None:
                 stepped = stepped or isinstance(step, SubFlowEntered)
             elif isinstance(step, SubFlowReturned) and len(current.frames) <= over:
@@ -98,7 +101,7 @@ class Settler:
             return RunCompleted(end=EXIT)
         if cursor == END or cursor is None:
             if len(state.frames) == 1:
-                return RunCompleted(end=END)
+                return RunPaused(reason="session") if state.session else RunCompleted(end=END)
             return self._return(state, secrets)
         node = index_for(state.workflow).node(frame.flow_path, cursor)
         if node is None:

@@ -38,7 +38,9 @@ from weboter.schemas.messages import (
     AddNode,
     ApplyRepair,
     ClearBreakpoint,
+    EndSession,
     JumpTo,
+    OpenSession,
     PatchNode,
     PauseRun,
     RejectRepair,
@@ -225,6 +227,26 @@ class RunHandle:
             for node_id, changes in patched.items()
         ]
         return self._send(*commands)
+
+    def append(self, node: Node, after: Node | None) -> Done:
+        """`node` added to the current flow and made the run's next node, linked from `after`
+        (its `next_node`, its other params kept): one commit. An agent's act."""
+        commands: list[Command] = [AddNode(**self._ids(), node=node)]
+        if after is not None:
+            params = {**after.params, "next_node": node.id}
+            changes = NodeModifications(params=params)
+            commands.append(PatchNode(**self._ids(), node_id=after.id, changes=changes))
+        commands.append(JumpTo(**self._ids(), node_id=node.id))
+        return self._send(*commands)
+
+    def open_session(self, name: str = "") -> Done:
+        """Make this LOADED run an agent's session: at the end of its nodes it pauses for the
+        next act instead of completing."""
+        return self._send(OpenSession(**self._ids(), name=name))
+
+    def end_session(self) -> Done:
+        """The session takes no more acts: continued, it completes at the end of its nodes."""
+        return self._send(EndSession(**self._ids()))
 
     def jump(self, node_id: str) -> Done:
         return self._send(JumpTo(**self._ids(), node_id=node_id))
