@@ -33,12 +33,14 @@ from weboter.runtime.browser.evidence import EvidencePolicy, capture, describe
 from weboter.runtime.browser.heal import acting
 from weboter.runtime.browser.host import BrowserHost
 from weboter.runtime.browser.look import look
+from weboter.runtime.browser.pin import pin
 from weboter.runtime.browser.restore import BrowserRestore
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Catalog
 from weboter.runtime.core.failure import error_context
 from weboter.runtime.core.node import resolve_inputs
 from weboter.runtime.core.references import EnvSource, Resolver
 from weboter.runtime.core.results import completed
+from weboter.runtime.core.untrusted import scrub
 from weboter.runtime.core.validate import MAX_ATTEMPTS
 from weboter.runtime.errors import (
     ActionError,
@@ -192,7 +194,17 @@ class NodeRunner(MessageActor):
             )
             secrets = self.run_secrets.setdefault(message.run_id, {})
             secrets.update(put_back)
-            found = await look(session, self.artifacts, secrets)
+            if message.ref:  # which locator finds this element of the agent's last snapshot
+                found = await pin(await session.page(), message.ref)
+                found["element"] = scrub(found["element"], secrets)
+            else:
+                found = await look(
+                    session,
+                    self.artifacts,
+                    secrets,
+                    refs=message.refs,
+                    screenshot=message.screenshot,
+                )
             found["differences"] = report.differences if report else []
         except Exception as exc:  # said to the one who asked; the runner goes on
             error = error_context(exc, None, [])

@@ -15,15 +15,26 @@ LOOK_TIMEOUT_MS = 10_000
 
 
 async def look(
-    session: RunSession, artifacts: ArtifactStore, secrets: dict[str, str]
+    session: RunSession,
+    artifacts: ArtifactStore,
+    secrets: dict[str, str],
+    *,
+    refs: bool = False,
+    screenshot: bool = True,
 ) -> dict[str, Any]:
-    """{url, title, aria, screenshot}: the run's current page (a blank one if it has none)."""
+    """{url, title, aria, screenshot}: the run's current page (a blank one if it has none).
+    `refs`: the page text with element refs (`[ref=e12]`) an agent can name to act on."""
     page = await session.page()
-    aria = await page.locator("body").aria_snapshot(timeout=LOOK_TIMEOUT_MS)
-    shot = await page.screenshot(type="png", timeout=LOOK_TIMEOUT_MS)
-    return {
+    if refs:
+        aria = await page.aria_snapshot(mode="ai", timeout=LOOK_TIMEOUT_MS)
+    else:
+        aria = await page.locator("body").aria_snapshot(timeout=LOOK_TIMEOUT_MS)
+    found = {
         "url": scrub(page.url, secrets),
         "title": scrub(await page.title(), secrets),
         "aria": scrub(aria, secrets),
-        "screenshot": artifacts.put(shot, ".png"),
     }
+    if screenshot:
+        shot = await page.screenshot(type="png", timeout=LOOK_TIMEOUT_MS)
+        found["screenshot"] = artifacts.put(shot, ".png")
+    return found

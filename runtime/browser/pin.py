@@ -75,18 +75,21 @@ def candidates(facts: dict[str, Any], role: str, name: str) -> list[dict[str, An
 
 async def pin(page: Any, ref: str) -> dict[str, Any]:
     """{locator, element}: the most robust locator that finds the element `ref` names and no
-    other, and a short description of the element (`button "Log in"`)."""
-    target = page.get_by_ref(ref)
-    try:
-        handle = await target.element_handle(timeout=PIN_TIMEOUT_MS)
-    except Exception as exc:
+    other, and a short description of the element (`button "Log in"`). The page is looked at
+    again first: refs stay the same for an element as long as the page is not loaded anew,
+    and other looks at the page (evidence, a snapshot of its state) must not have cleared
+    them."""
+    snapshot = await page.aria_snapshot(mode="ai", timeout=PIN_TIMEOUT_MS)
+    line = next((ln for ln in snapshot.splitlines() if f"[ref={ref}]" in ln), None)
+    if line is None:
         raise ActionError(
             f"ref {ref} is not on the page now",
-            hint="refs belong to the latest snapshot: call browser_snapshot again and use a "
-            "ref from it",
-        ) from exc
+            hint="refs belong to the page as the latest snapshot showed it: call "
+            "browser_snapshot again and use a ref from it",
+        )
+    role, name = role_and_name(line)
+    handle = await page.get_by_ref(ref).element_handle(timeout=PIN_TIMEOUT_MS)
     try:
-        role, name = role_and_name(await target.aria_snapshot(timeout=PIN_TIMEOUT_MS))
         facts = await handle.evaluate(_DESCRIBE)
         for spec in candidates(facts, role, name):
             found = build(page, spec)

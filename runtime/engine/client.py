@@ -209,13 +209,27 @@ class EngineClient:
         return self._reply(command_id, timeout).run_id
 
     def look(
-        self, run_id: str, browser: BrowserState | None, *, timeout: float = 60.0
+        self,
+        run_id: str,
+        browser: BrowserState | None,
+        *,
+        timeout: float = 60.0,
+        refs: bool = False,
+        screenshot: bool = True,
+        ref: str = "",
     ) -> PageLooked:
         """What the run's page shows (its browser put back as recorded in `browser` when the
-        engine has none for it): URL, title, ARIA text, a screenshot artifact."""
+        engine has none for it): URL, title, ARIA text (`refs`: with element refs), a
+        screenshot artifact. With `ref`: only the locator that finds that element."""
         command_id = new_command_id()
         ask = LookAtPage(
-            command_id=command_id, run_id=run_id, reply_to=self.address, browser=browser
+            command_id=command_id,
+            run_id=run_id,
+            reply_to=self.address,
+            browser=browser,
+            refs=refs,
+            screenshot=screenshot,
+            ref=ref,
         )
         self.outbox.send(NODE_RUNNER, ask)
         found = self._answer(command_id, timeout, PageLooked)

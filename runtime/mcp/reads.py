@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import msgspec
 from typing_extensions import TypedDict
@@ -17,6 +17,7 @@ from typing_extensions import TypedDict
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.core.analysis import analyse
 from weboter.runtime.core.explain import next_step
+from weboter.runtime.core.export import as_text
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import EnvSource, display
 from weboter.runtime.core.validate import validate
@@ -90,6 +91,7 @@ class Reads:
             self.get_events,
             self.diff_runs,
             self.verify_run,
+            self.export_workflow,
         ]
 
     @staticmethod
@@ -144,6 +146,23 @@ class Reads:
         counts back from the newest, `history_limit` <= 100; `history_total` says how many
         there are). Long texts and lists are cut, each cut said in place."""
         return snapshot_of(self.db, run_id, at_seq, variables, history_offset, history_limit)
+
+    @clear_errors
+    def export_workflow(
+        self,
+        run_id: str,
+        format: Literal["yaml", "json"] = "yaml",
+    ) -> dict[str, Any]:
+        """A run's workflow as it stands now — patches, applied repairs and added nodes (an
+        agent session's acts) included — as a workflow file's text `weboter run` reads."""
+        with Reader(self.db) as log:
+            run = log.run_id(run_id)
+            workflow = log.state(run).workflow
+        return {
+            "run_id": run,
+            "format": format,
+            "workflow": as_text(workflow, default_catalog(), format),
+        }
 
     @clear_errors
     def get_events(self, run_id: str, after: int = 0, limit: int = 50) -> Events:

@@ -25,6 +25,7 @@ from weboter.runtime.mcp.driving import Driving
 from weboter.runtime.mcp.looking import Looking
 from weboter.runtime.mcp.reads import Reads
 from weboter.runtime.mcp.resources import register_resources
+from weboter.runtime.mcp.session import Sessions
 from weboter.runtime.mcp.updates import following
 from weboter.runtime.store.reading import Reader
 
@@ -65,6 +66,7 @@ def build_server(
     tools = Reads(db_path, env).tools()
     if operator:
         tools += Debugging(db_path, env).tools() + Driving(db_path, engines).tools()
+        tools += Sessions(db_path, engines).tools()  # an agent acts on a live page
     # operator: this server's browser, put back as recorded; read-only: the recorded evidence
     tools += Looking(db_path, engines, operator=operator).tools()
     tools += Assisting(db_path, engines, operator=operator).tools()

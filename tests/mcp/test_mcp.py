@@ -46,6 +46,7 @@ READING = {
     "get_events",
     "diff_runs",
     "verify_run",
+    "export_workflow",
     "page_snapshot",
     "generate_workflow",
 }

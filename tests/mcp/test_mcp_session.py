@@ -1,0 +1,135 @@
+"""An agent's session on the demo shop through the MCP SDK's client: it logs in (the password
+as `$env{…}`), pages through the products and extracts them, saves them as CSV, and exports
+the session — which `weboter run` repeats with no model, writing the same CSV. The password is
+in neither the log nor the export; the export holds locators, never a snapshot's refs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from tests.incli import cli
+from tests.mcp.served import client_of, command, mcp_http
+from tests.mcp.test_mcp import call
+from weboter.runtime.demo.shop import PASSWORD, PRODUCTS, USER, ShopServer
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def ref_of(snapshot: str, role: str, name: str | None = None) -> str:
+    """The ref of the first element of `role` (named `name`) in an agent's snapshot."""
+    named = rf' "{re.escape(name)}"' if name is not None else ""
+    found = re.search(rf"- {role}{named}[^\n]*?\[ref=(\w+)\]", snapshot)
+    assert found, f"no {role} {name!r} in:\n{snapshot}"
+    return found.group(1)
+
+
+async def look(client: Client) -> str:
+    return str((await call(client, "browser_snapshot"))["snapshot"])
+
+
+async def acted(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    done = await call(client, tool, **arguments)
+    assert done["status"] == "PAUSED", (tool, done)
+    return done
+
+
+async def agent(client: Client, shop_url: str) -> dict[str, Any]:
+    """What an agent does, step by step, reading each page before it acts."""
+    await call(client, "session_start", name="shop products", variables={"base_url": shop_url})
+    await acted(client, "browser_navigate", url=f"{shop_url}/login")
+    page = await look(client)
+    user = ref_of(page, "textbox", "Username")
+    await acted(client, "browser_type", element="Username", ref=user, text="$env{shop.user}")
+    secret = ref_of(page, "textbox", "Password")
+    await acted(
+        client, "browser_type", element="Password", target=secret, text="$env{shop.password}"
+    )
+    signed_in = await acted(
+        client, "browser_click", element="Log in", ref=ref_of(page, "button", "Log in")
+    )
+    assert signed_in["locator"] == {
+        "element": "button",
+        "type": "role",
+        "ext": {"name": "Log in", "exact": True},
+    }
+    for _ in range(3):  # the three pages of products
+        page = await look(client)
+        products = ref_of(page, "list")
+        await acted(
+            client, "browser_extract", name="products", element="products", ref=products, list=True
+        )
+        if '"Next"' in page:
+            await acted(client, "browser_click", element="Next", ref=ref_of(page, "link", "Next"))
+    saved = await acted(client, "session_save", variable="products", path="products.csv")
+    exported = await call(client, "session_export", format="yaml")
+    ended = await call(client, "session_end")
+    assert ended["status"] == "COMPLETED"
+    return {"run_id": saved["run_id"], "workflow": exported["workflow"]}
+
+
+@contextlib.asynccontextmanager
+async def connected(transport: str, db_path: Path, env_file: Path) -> AsyncIterator[Client]:
+    """The SDK's client on `weboter mcp` (a real process) over stdio or Streamable HTTP."""
+    more = ("--env-file", str(env_file))
+    if transport == "stdio":
+        cmd = command(db_path, *more)
+        params = StdioServerParameters(command=cmd[0], args=cmd[1:], env=dict(os.environ))
+        async with Client(params) as client:
+            yield client
+        return
+    with mcp_http(db_path, *more) as served:
+        async with client_of(served.url, served.token()) as client:
+            yield client
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_an_agent_session_is_exported_and_replayed_without_a_model(
+    tmp_path: Path, transport: str
+) -> None:
+    db_path = tmp_path / "agent" / "weboter.db"
+    db_path.parent.mkdir()
+    env_file = tmp_path / "env.json"
+    env_file.write_text(json.dumps({"shop": {"user": USER, "password": PASSWORD}}))
+    with ShopServer() as shop:
+
+        async def main() -> dict[str, Any]:
+            async with connected(transport, db_path, env_file) as client:
+                return await agent(client, shop.url)
+
+        session = asyncio.run(main())
+        made = db_path.parent / "workspace" / "products.csv"
+        rows = made.read_text().splitlines()
+        assert len(rows) == 1 + len(PRODUCTS) and PRODUCTS[-1].name in rows[-1]
+
+        exported = session["workflow"]
+        assert "$env{shop.password}" in exported and PASSWORD not in exported
+        assert "ref=" not in exported and "[ref" not in exported
+        assert "$global{base_url}/login" in exported  # runs against another host too
+        assert PASSWORD.encode() not in db_path.read_bytes()
+
+        replay = tmp_path / "replay"
+        replay.mkdir()
+        (replay / "session.yaml").write_text(exported)
+        ran = cli(
+            "run",
+            str(replay / "session.yaml"),
+            "--json",
+            "--var",
+            f"base_url={shop.url}",
+            "--env-file",
+            str(env_file),
+            home=replay,
+        )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert json.loads(ran.stdout)["status"] == "COMPLETED"
+    assert (replay / "workspace" / "products.csv").read_text() == made.read_text()
