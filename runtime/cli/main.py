@@ -22,6 +22,7 @@ import msgspec
 
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli import (
+    export_command,
     mcp_command,
     repair_commands,
     schema_command,
@@ -205,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
     ui_command.add_command(sub, common, browser)
 
     schema_command.add_command(sub, common)
+    export_command.add_command(sub, common)
 
     p = sub.add_parser(
         "demo",

@@ -117,6 +117,11 @@ def test_an_agent_session_is_exported_and_replayed_without_a_model(
         assert "$global{base_url}/login" in exported  # runs against another host too
         assert PASSWORD.encode() not in db_path.read_bytes()
 
+        again = tmp_path / "again.yaml"  # `weboter export` says the same of the run
+        wrote = cli("export", session["run_id"][:8], "-o", str(again), home=db_path.parent)
+        assert wrote.returncode == 0, wrote.stderr
+        assert again.read_text() == exported
+
         replay = tmp_path / "replay"
         replay.mkdir()
         (replay / "session.yaml").write_text(exported)
