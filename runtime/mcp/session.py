@@ -84,18 +84,39 @@ class Sessions:
 
     @clear_errors
     async def session_start(
-        self, name: str = "session", variables: dict[str, Any] | None = None
+        self,
+        name: str = "session",
+        variables: dict[str, Any] | None = None,
+        run_id: str | None = None,
     ) -> dict[str, Any]:
         """Start recording a new session (optional: the first browser_* call starts one).
         `name`: the exported workflow's id and name; `variables`: its `$global` variables —
         a URL that starts with one's value is recorded with the variable, so the export runs
-        elsewhere with `--var`. A session already going is left as it is (session_end ends
-        it)."""
+        elsewhere with `--var`. `run_id`: go on with that session run instead (a fork of a
+        session at an earlier act, say: fork_run with start "paused"); its browser comes
+        back as it was with the next act."""
+        if run_id is not None:
+            return self._go_on(run_id)
         with self._lock:
             self.name = _slug(name) or "session"
             self.variables = dict(variables or {})
             self.run_id, self.last = None, None
         return {"name": self.name, "variables": self.variables, "run_id": None}
+
+    def _go_on(self, run_id: str) -> dict[str, Any]:
+        with Reader(self.db) as log:
+            run = log.run_id(run_id)
+            state = log.state(run)
+        if not state.session or state.status.terminal:
+            raise UsageError(
+                f"run {run} is not a session that can take acts ({state.status})",
+                hint="fork it at an act (fork_run with start paused) and go on with the fork",
+            )
+        ends = [n for n in state.workflow.nodes if n.params.get("next_node") == END]
+        with self._lock:
+            self.name, self.variables = state.workflow.id, dict(state.globals)
+            self.run_id, self.last = run, (ends[-1] if ends else None)
+        return {"name": self.name, "variables": self.variables, "run_id": run}
 
     @clear_errors
     async def session_export(self, format: Literal["yaml", "json"] = "yaml") -> dict[str, Any]:

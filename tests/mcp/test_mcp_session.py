@@ -74,7 +74,24 @@ async def agent(client: Client, shop_url: str) -> dict[str, Any]:
     exported = await call(client, "session_export", format="yaml")
     ended = await call(client, "session_end")
     assert ended["status"] == "COMPLETED"
+    await forked_at_the_third_act(client, saved["run_id"])
     return {"run_id": saved["run_id"], "workflow": exported["workflow"]}
+
+
+async def forked_at_the_third_act(client: Client, run_id: str) -> None:
+    """A fork right after the third act (the password typed, not yet sent) goes on: the
+    agent's next look there puts the browser back as it was, fields filled (the password
+    from `$env`), and its next act signs in."""
+    events = (await call(client, "get_events", run_id=run_id, limit=200))["events"]
+    third = [e for e in events if e["type"] == "NodeCompleted"][2]
+    assert "password" in json.dumps(third)
+    child = await call(client, "fork_run", run_id=run_id, at_seq=third["seq"], start="paused")
+    went_on = await call(client, "session_start", run_id=child["run_id"])
+    assert went_on["run_id"] == child["run_id"]
+    page = await look(client)
+    await acted(client, "browser_click", element="Log in", ref=ref_of(page, "button", "Log in"))
+    assert "Page 1 of 3" in await look(client)  # signed in with what the fork put back
+    await call(client, "session_end")
 
 
 @contextlib.asynccontextmanager
