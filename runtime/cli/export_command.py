@@ -9,7 +9,7 @@ from typing import Any
 
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli.common import open_log, out
-from weboter.runtime.core.export import as_text
+from weboter.runtime.core.export import Format, as_text
 
 
 def add_command(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -34,7 +34,11 @@ def add_command(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    fmt = args.format or ("json" if args.output and args.output.suffix == ".json" else "yaml")
+    fmt: Format = "yaml"
+    if args.format == "json" or (
+        args.format is None and args.output and args.output.suffix == ".json"
+    ):
+        fmt = "json"
     with open_log(args) as log:
         run_id = log.run_id(args.run)
         workflow = log.state(run_id).workflow
