@@ -152,6 +152,24 @@ def test_an_agent_session_is_exported_and_replayed_without_a_model(
             str(env_file),
             home=replay,
         )
-    assert ran.returncode == 0, ran.stdout + ran.stderr
-    assert json.loads(ran.stdout)["status"] == "COMPLETED"
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        assert json.loads(ran.stdout)["status"] == "COMPLETED"
+        assert (replay / "workspace" / "products.csv").read_text() == made.read_text()
+    # the shop redesigned (ids, classes and names renamed; labels and texts kept): the
+    # export's locators (role and name, label) still find every element
+    (replay / "workspace" / "products.csv").unlink()
+    with ShopServer(variant="renamed") as renamed:
+        again_ran = cli(
+            "run",
+            str(replay / "session.yaml"),
+            "--json",
+            "--var",
+            f"base_url={renamed.url}",
+            "--env-file",
+            str(env_file),
+            "--on-error",
+            "heal",
+            home=replay,
+        )
+    assert again_ran.returncode == 0, again_ran.stdout + again_ran.stderr
     assert (replay / "workspace" / "products.csv").read_text() == made.read_text()
