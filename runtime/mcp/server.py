@@ -23,6 +23,7 @@ from weboter.runtime.mcp.assisting import Assisting
 from weboter.runtime.mcp.debugging import Debugging
 from weboter.runtime.mcp.driving import Driving
 from weboter.runtime.mcp.looking import Looking
+from weboter.runtime.mcp.hints import hints
 from weboter.runtime.mcp.reads import Reads
 from weboter.runtime.mcp.resources import register_resources
 from weboter.runtime.mcp.session import Sessions
@@ -71,6 +72,6 @@ def build_server(
     tools += Looking(db_path, engines, operator=operator).tools()
     tools += Assisting(db_path, engines, operator=operator).tools()
     for tool in tools:  # each a method: its name, docstring and parameters make the tool
-        server.add_tool(tool)
+        server.add_tool(tool, annotations=hints(tool.__name__))
     register_resources(server, db_path)
     return server, engines

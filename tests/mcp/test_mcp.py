@@ -76,6 +76,13 @@ def test_write_validate_run_break_look_change_step_fork_diff(db_path: Path) -> N
     async def session(client: Client) -> None:
         names = {t.name for t in (await client.list_tools()).tools}
         assert names >= READING and {"run_workflow", "set_variable", "fork_run"} <= names
+        for tool in (await client.list_tools()).tools:  # a host can tell what each may do
+            hinted = tool.annotations
+            assert hinted is not None and hinted.read_only_hint is not None, tool.name
+            if tool.name in READING:
+                assert hinted.read_only_hint, tool.name
+            if tool.name in ("stop_run", "rewind", "browser_click"):
+                assert hinted.destructive_hint, tool.name
         assert all(t.output_schema for t in (await client.list_tools()).tools)
         checked = await call(client, "validate_workflow", workflow=WORKFLOW)
         assert checked["valid"] is True and checked["nodes"] == 3
