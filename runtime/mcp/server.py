@@ -22,8 +22,8 @@ from weboter.runtime.engine.shared import Engines
 from weboter.runtime.mcp.assisting import Assisting
 from weboter.runtime.mcp.debugging import Debugging
 from weboter.runtime.mcp.driving import Driving
-from weboter.runtime.mcp.looking import Looking
 from weboter.runtime.mcp.hints import hints
+from weboter.runtime.mcp.looking import Looking
 from weboter.runtime.mcp.reads import Reads
 from weboter.runtime.mcp.resources import register_resources
 from weboter.runtime.mcp.session import Sessions
