@@ -53,13 +53,13 @@ ACTS = {  # act on a website through the browser
 def hints(tool: str) -> ToolAnnotations:
     """The annotations of `tool`; KeyError for a tool nobody classified."""
     if tool in READS:
-        return ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False)
+        return ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
     if tool in LOOKS:
-        return ToolAnnotations(readOnlyHint=True, openWorldHint=True)
+        return ToolAnnotations(read_only_hint=True, open_world_hint=True)
     if tool in CHANGES:
-        return ToolAnnotations(readOnlyHint=False, destructiveHint=False, openWorldHint=True)
+        return ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
     if tool in UNDOES:
-        return ToolAnnotations(readOnlyHint=False, destructiveHint=True, openWorldHint=True)
+        return ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=True)
     if tool in ACTS:  # a click on a website may do anything the site does
-        return ToolAnnotations(readOnlyHint=False, destructiveHint=True, openWorldHint=True)
+        return ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=True)
     raise KeyError(f"the MCP tool {tool!r} has no annotations in runtime/mcp/hints.py")
