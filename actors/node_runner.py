@@ -30,6 +30,7 @@ from weboter.runtime.actions.inline import (
     runs_inline,
 )
 from weboter.runtime.browser.evidence import EvidencePolicy, capture, describe
+from weboter.runtime.browser.expect import check
 from weboter.runtime.browser.heal import acting
 from weboter.runtime.browser.host import BrowserHost
 from weboter.runtime.browser.look import look
@@ -281,6 +282,8 @@ class NodeRunner(MessageActor):
                 inputs, outputs, healed = await acting(
                     partial(self._call, task=task), spec, ctx, inputs, task, self.restore.db_path
                 )
+                if spec.browser:
+                    await check(ctx.browser, inputs)  # its post-condition, if it has one
                 evidence = await self._evidence(ctx, spec, task, resolver, failed=False)
                 result = self._complete(
                     task, ctx, resolver, (inputs, outputs), started, attempt, evidence

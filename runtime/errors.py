@@ -9,7 +9,8 @@ WeboterError
 ├── ActionError              an action failed at run time
 │   ├── ActionTimeout          ... or ran out of time
 │   ├── ElementNotFound        ... or its locator found no element (a healer may step in)
-│   └── RestoreMismatch        ... or its browser came back on a page unlike the recorded one
+│   ├── RestoreMismatch        ... or its browser came back on a page unlike the recorded one
+│   └── PostConditionFailed    ... or what must hold after it (`expect_url`) does not
 ├── CatalogError             unknown action/control, broken plugin
 ├── LogError                 the event log cannot be used (exit code 2)
 │   ├── LogUnavailable         the path is not writable / not a directory / busy too long
@@ -95,6 +96,10 @@ class ActionError(WeboterError):
 
 class ActionTimeout(ActionError):
     pass
+
+
+class PostConditionFailed(ActionError):
+    """A node's action ran, but what must hold after it (`expect_url`) does not."""
 
 
 class ElementNotFound(ActionError):

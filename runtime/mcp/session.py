@@ -8,9 +8,10 @@ engine. An element named by `ref` (from `browser_snapshot`) is recorded by a loc
 for robustness on the live page (runtime/browser/pin.py), never by the ref. A URL that starts
 with a string variable of the session is recorded with the variable (`$global{base_url}/…`),
 so the export runs against another host given `--var base_url=…`; text typed as `$env{NAME}`
-is resolved when the node runs and recorded as the reference. An act that fails leaves the
-run in ERROR at its node; the next act is linked from the last act that succeeded, so the
-export (reachable nodes only) holds what worked.
+is resolved when the node runs and recorded as the reference. An act after which the page's
+URL changed keeps that URL as its post-condition (`expect_url`, runtime/browser/expect.py).
+An act that fails leaves the run in ERROR at its node; the next act is linked from the last
+act that succeeded, so the export (reachable nodes only) holds what worked.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from weboter.runtime.engine.shared import Engines
 from weboter.runtime.errors import ActionError, UsageError
 from weboter.runtime.mcp.common import clear_errors
 from weboter.runtime.store.reading import Reader
+from weboter.schemas.context import NodeModifications
 from weboter.schemas.state import RunState
 from weboter.schemas.workflow import END, Node, Workflow
 
@@ -304,11 +306,13 @@ class Sessions:
                 if pinned is not None:
                     found["locator"] = pinned
                 node = self._node(verb, what, action, found, outputs or [])
+                before = self._url()
                 run = self._record(client, node)
-                ended = RunHandle(run, through_engine(client)).step(timeout=ACT_SECONDS)
+                handle = RunHandle(run, through_engine(client))
+                ended = handle.step(timeout=ACT_SECONDS)
                 state = self._state(run)
                 if ended.status == "PAUSED":
-                    self.last = node
+                    self.last = self._expecting(handle, node, before, state)
                 return _acted(state, node, pinned)
 
         return await anyio.to_thread.run_sync(work)
@@ -359,6 +363,23 @@ class Sessions:
         RunHandle(self.run_id, through_engine(client)).append(node, after=self.last)
         return self.run_id
 
+    def _url(self) -> str:
+        """The session page's URL now ("" before its first page)."""
+        if self.run_id is None:
+            return ""
+        browser = self._state(self.run_id).browser
+        return browser.url if browser else ""
+
+    def _expecting(self, handle: RunHandle, node: Node, before: str, state: RunState) -> Node:
+        """`node` with its post-condition: where the page went, if the act moved it (a replay
+        that ends up elsewhere stops in ERROR there, never goes on as if it had worked)."""
+        after = state.browser.url if state.browser else ""
+        if not after or after == before or action_is_data(node):
+            return node
+        inputs = {**node.inputs, "expect_url": self._templated(after)}
+        handle.patch(node.id, NodeModifications(inputs=inputs))
+        return msgspec.structs.replace(node, inputs=inputs)
+
     def _templated(self, url: str) -> str:
         for name, value in self.variables.items():
             if isinstance(value, str) and value and url.startswith(value):
@@ -374,6 +395,12 @@ class Sessions:
         assert run is not None
         with Reader(self.db) as log:
             return log.state(run)
+
+
+def action_is_data(node: Node) -> bool:
+    """A node whose action uses no browser (nothing to check on a page)."""
+    spec = default_catalog().find_action(node.action)
+    return spec is None or not spec.browser
 
 
 def _acted(state: RunState, node: Node, pinned: Any) -> Acted:

@@ -64,3 +64,21 @@ def test_upload_of_a_missing_file_names_it(
     outcome = browser.run(on_playground(pages_url, act))
     assert outcome.state.error is not None
     assert "nope.txt" in outcome.state.error.message
+
+
+def test_a_post_condition_that_fails_stops_the_run_never_a_silent_pass(
+    browser: BrowserRunner, pages_url: str
+) -> None:
+    """A node's `expect_url` (recorded by an agent session for each act that moved the page)
+    holds, or the node fails there: a replay on a page that went elsewhere does not go on."""
+    here = f"{pages_url}/playground.html"
+    reload = node("act", "Reload", inputs={"expect_url": here})
+    assert browser.run(on_playground(pages_url, reload)).ended.status == "COMPLETED"
+    elsewhere = node(
+        "act", "Reload", inputs={"expect_url": f"{pages_url}/other.html", "timeout": 1000}
+    )
+    outcome = browser.run(on_playground(pages_url, elsewhere))
+    assert outcome.ended.status == "FAILED"
+    error = outcome.state.error
+    assert error is not None and error.kind == "PostConditionFailed" and error.node_id == "act"
+    assert here in error.message and "other.html" in error.message

@@ -132,6 +132,8 @@ def test_an_agent_session_is_exported_and_replayed_without_a_model(
         assert "$env{shop.password}" in exported and PASSWORD not in exported
         assert "ref=" not in exported and "[ref" not in exported
         assert "$global{base_url}/login" in exported  # runs against another host too
+        # where the page went after an act is its post-condition, checked by a replay
+        assert "expect_url: $global{base_url}/products?page=1" in exported
         assert PASSWORD.encode() not in db_path.read_bytes()
 
         again = tmp_path / "again.yaml"  # `weboter export` says the same of the run
