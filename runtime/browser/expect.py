@@ -1,8 +1,8 @@
 """A browser node's post-condition: what must hold after its action, or the node fails
 (PostConditionFailed) — a replay on a page that went elsewhere stops in ERROR instead of
 going on as if it had worked. `expect_url`: the page's URL after the action (waited for, up to
-the node's `timeout`: a click's navigation takes a moment). An agent's session records it for every act after which
-the page's URL changed (runtime/mcp/session.py)."""
+the node's `timeout`: a click's navigation takes a moment). An agent's session records it for
+every act after which the page's URL changed (runtime/mcp/session.py)."""
 
 from __future__ import annotations
 
