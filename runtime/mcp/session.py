@@ -24,7 +24,6 @@ from typing import Any, Literal
 
 import anyio.to_thread
 import msgspec
-from typing_extensions import TypedDict
 
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.core.export import as_text
@@ -32,6 +31,7 @@ from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.handle import RunHandle, through_engine
 from weboter.runtime.engine.shared import Engines
 from weboter.runtime.errors import ActionError, UsageError
+from weboter.runtime.mcp.acts import Acted, act_node, acted, action_is_data, slug
 from weboter.runtime.mcp.common import clear_errors
 from weboter.runtime.store.reading import Reader
 from weboter.schemas.context import NodeModifications
@@ -40,16 +40,6 @@ from weboter.schemas.workflow import END, Node, Workflow
 
 ACT_SECONDS = 60.0  # an act's node, at most (its own timeouts are shorter)
 SNAPSHOT_LIMIT = 8000  # characters of page text per snapshot answer: page on with `offset`
-
-
-class Acted(TypedDict):
-    run_id: str
-    node_id: str  # the node the act was recorded as
-    status: str  # PAUSED (done: waiting for the next act) or ERROR (the act failed)
-    url: str  # the page's URL after the act
-    locator: dict[str, Any] | None  # how the element is found on a later run
-    error: dict[str, Any] | None
-    variables: dict[str, Any]  # the session's variables after the act ($env values never)
 
 
 class Sessions:
@@ -100,7 +90,7 @@ class Sessions:
         if run_id is not None:
             return self._go_on(run_id)
         with self._lock:
-            self.name = _slug(name) or "session"
+            self.name = slug(name) or "session"
             self.variables = dict(variables or {})
             self.run_id, self.last = None, None
         return {"name": self.name, "variables": self.variables, "run_id": None}
@@ -125,7 +115,11 @@ class Sessions:
         """The session as a workflow file's text (every act that worked, in order), which
         `weboter run FILE` repeats with no model."""
         state = self._state(self._run())
-        return {"run_id": state.run_id, "format": format, "workflow": _text(state, format)}
+        return {
+            "run_id": state.run_id,
+            "format": format,
+            "workflow": as_text(state.workflow, default_catalog(), format),
+        }
 
     @clear_errors
     async def session_end(self) -> dict[str, Any]:
@@ -313,7 +307,7 @@ class Sessions:
                 state = self._state(run)
                 if ended.status == "PAUSED":
                     self.last = self._expecting(handle, node, before, state)
-                return _acted(state, node, pinned)
+                return acted(state, node, pinned)
 
         return await anyio.to_thread.run_sync(work)
 
@@ -337,21 +331,7 @@ class Sessions:
         outputs: list[dict[str, Any]],
     ) -> Node:
         taken = {n.id for n in self._state(self.run_id).workflow.nodes} if self.run_id else set()
-        base = "_".join(filter(None, [verb, _slug(what)[:30]]))
-        node_id, count = base, 1
-        while node_id in taken:
-            count += 1
-            node_id = f"{base}_{count}"
-        spec = {
-            "id": node_id,
-            "action": action,
-            "inputs": inputs,
-            "outputs": outputs,
-            "params": {"next_node": END},
-        }
-        if what:
-            spec["name"] = what
-        return msgspec.convert(spec, Node)
+        return act_node(verb, what, action, inputs, outputs, taken)
 
     def _record(self, client: EngineClient, node: Node) -> str:
         """The session's run with `node` as its next node (the run made by the first act)."""
@@ -395,30 +375,3 @@ class Sessions:
         assert run is not None
         with Reader(self.db) as log:
             return log.state(run)
-
-
-def action_is_data(node: Node) -> bool:
-    """A node whose action uses no browser (nothing to check on a page)."""
-    spec = default_catalog().find_action(node.action)
-    return spec is None or not spec.browser
-
-
-def _acted(state: RunState, node: Node, pinned: Any) -> Acted:
-    error = msgspec.to_builtins(state.error) if state.error is not None else None
-    return {
-        "run_id": state.run_id,
-        "node_id": node.id,
-        "status": str(state.status),
-        "url": state.browser.url if state.browser else "",
-        "locator": pinned,
-        "error": error,
-        "variables": {k: v for k, v in state.globals.items() if not k.endswith("_page")},
-    }
-
-
-def _text(state: RunState, fmt: Literal["yaml", "json"]) -> str:
-    return as_text(state.workflow, default_catalog(), fmt)
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")

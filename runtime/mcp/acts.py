@@ -1,0 +1,74 @@
+"""How an agent's act is written down: the node it becomes (an id from the verb and the
+element's words, unique in the session), and what the tool answers after it ran."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from typing_extensions import TypedDict
+
+from weboter.runtime.actions import default_catalog
+from weboter.schemas.state import RunState
+from weboter.schemas.workflow import END, Node
+
+
+class Acted(TypedDict):
+    run_id: str
+    node_id: str  # the node the act was recorded as
+    status: str  # PAUSED (done: waiting for the next act) or ERROR (the act failed)
+    url: str  # the page's URL after the act
+    locator: dict[str, Any] | None  # how the element is found on a later run
+    error: dict[str, Any] | None
+    variables: dict[str, Any]  # the session's variables after the act ($env values never)
+
+
+def act_node(
+    verb: str,
+    what: str,
+    action: str,
+    inputs: dict[str, Any],
+    outputs: list[dict[str, Any]],
+    taken: set[str],
+) -> Node:
+    """The node an act becomes: `click_log_in` (`_2`, `_3`… when taken), going to `__end__`
+    until the next act is linked from it."""
+    base = "_".join(filter(None, [verb, slug(what)[:30]]))
+    node_id, count = base, 1
+    while node_id in taken:
+        count += 1
+        node_id = f"{base}_{count}"
+    spec: dict[str, Any] = {
+        "id": node_id,
+        "action": action,
+        "inputs": inputs,
+        "outputs": outputs,
+        "params": {"next_node": END},
+    }
+    if what:
+        spec["name"] = what
+    return msgspec.convert(spec, Node)
+
+
+def action_is_data(node: Node) -> bool:
+    """A node whose action uses no browser (nothing to check on a page)."""
+    spec = default_catalog().find_action(node.action)
+    return spec is None or not spec.browser
+
+
+def acted(state: RunState, node: Node, pinned: Any) -> Acted:
+    error = msgspec.to_builtins(state.error) if state.error is not None else None
+    return {
+        "run_id": state.run_id,
+        "node_id": node.id,
+        "status": str(state.status),
+        "url": state.browser.url if state.browser else "",
+        "locator": pinned,
+        "error": error,
+        "variables": {k: v for k, v in state.globals.items() if not k.endswith("_page")},
+    }
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
