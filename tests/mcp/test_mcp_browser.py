@@ -37,7 +37,10 @@ def test_a_paused_runs_page_as_text_and_image(db_path: Path) -> None:
             breakpoints=["links"],
         )
         assert run["status"] == "PAUSED" and run["current_node"] == "links"
-        result = await client.call_tool("page_snapshot", {"run_id": run["run_id"]})
+        bare = await client.call_tool("page_snapshot", {"run_id": run["run_id"]})
+        assert not [c for c in bare.content if c.type == "image"]  # no image unless asked
+        asked = {"run_id": run["run_id"], "screenshot": True}
+        result = await client.call_tool("page_snapshot", asked)
         assert not result.is_error, result.content
         view = result.structured_content
         assert view is not None and "/products" in view["url"]

@@ -122,7 +122,8 @@ def test_a_read_only_page_snapshot_loads_nothing_and_shows_the_evidence(
 ) -> None:
     async def main() -> tuple[Any, Any]:
         async with client_of(recorded.served.url, recorded.served.token()) as client:
-            kept = await client.call_tool("page_snapshot", {"run_id": recorded.with_evidence})
+            asked = {"run_id": recorded.with_evidence, "screenshot": True}
+            kept = await client.call_tool("page_snapshot", asked)
             none = await client.call_tool("page_snapshot", {"run_id": recorded.without})
             return kept, none
 
