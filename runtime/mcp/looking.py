@@ -187,9 +187,9 @@ def _answer(db: Path, view: PageView, *, image: bool) -> CallToolResult:
     content: list[Any] = [TextContent(type="text", text=json.dumps(view))]
     if view["screenshot"] and image:
         try:
-            image = ArtifactStore.beside(db).get(view["screenshot"])
+            png = ArtifactStore.beside(db).get(view["screenshot"])
         except OSError:  # the artifacts folder was cleaned: the answer goes without it
             return CallToolResult(content=content, structured_content=dict(view))
-        encoded = base64.b64encode(image).decode()
+        encoded = base64.b64encode(png).decode()
         content.append(ImageContent(type="image", data=encoded, mime_type="image/png"))
     return CallToolResult(content=content, structured_content=dict(view))
