@@ -25,6 +25,7 @@ from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.schemas.workflow import Workflow
 
 ARTIFACT = re.compile(r"[0-9a-f]{64}(\.[a-z0-9]{1,8})?")  # content hash + extension, nothing else
+TYPED = {"png": "image/png", "html": "text/html", "txt": "text/plain"}  # artifacts by extension
 STORED_STATE = ".json"  # what a browser's storage state and page snapshots are kept as
 
 
@@ -50,8 +51,23 @@ class Served:
             ("weboter://runs", json_, self.runs),
             ("weboter://runs/{run_id}/snapshot", json_, self.snapshot),
             ("weboter://runs/{run_id}/events{?after,limit}", json_, self.events),
-            ("weboter://artifacts/{name}", None, self.artifact),
+            *[
+                (f"weboter://artifacts/{{name}}.{ext}", mime, self._typed(ext))
+                for ext, mime in TYPED.items()
+            ],
+            ("weboter://artifacts/{name}", "application/octet-stream", self.artifact),
         ]
+
+    def _typed(self, ext: str) -> Callable[[str], bytes]:
+        """The reader of artifacts ending in `.ext` (served with their own MIME type, so a
+        host shows a screenshot as an image, not as text)."""
+
+        def read(name: str) -> bytes:
+            return self.artifact(f"{name}.{ext}")
+
+        read.__name__ = f"artifact_{ext}"
+        read.__doc__ = f"An artifact beside the log that is a .{ext} file, by its hash."
+        return clear_resource_errors(read)
 
     @clear_resource_errors
     def runs(self) -> str:

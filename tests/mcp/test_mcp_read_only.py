@@ -163,6 +163,9 @@ def test_a_browsers_stored_cookies_are_never_served(recorded: Recorded) -> None:
                 f"weboter://artifacts/{done['evidence']['screenshot']}"
             )
             assert base64.b64decode(shot.contents[0].blob)[:4] == b"\x89PNG"  # type: ignore[union-attr]
+            assert shot.contents[0].mime_type == "image/png"  # a host shows it as an image
+            dom = await client.read_resource(f"weboter://artifacts/{done['evidence']['dom']}")
+            assert dom.contents[0].mime_type == "text/html"
 
     asyncio.run(main())
     assert len(recorded.site.seen()) == recorded.requests
