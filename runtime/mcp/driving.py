@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import anyio.from_thread
 import anyio.to_thread
+import msgspec
 from mcp.server.mcpserver import Context
 from typing_extensions import TypedDict
 
@@ -50,12 +51,17 @@ class Driving:
         return [self.run_workflow, self.step, self.continue_run, self.fork_run, self.stop_run]
 
     async def _drive(
-        self, ctx: Context | None, start: Callable[[EngineClient], str], wait_seconds: float
+        self,
+        ctx: Context | None,
+        start: Callable[[EngineClient], str],
+        wait_seconds: float,
+        total: float | None = None,
     ) -> Rested:
         """`start(client)` in a worker thread, then wait there for the run to rest. Progress:
-        a notification per node as its event streams in; the count comes from the log (an
-        event can stream in after the run's end is known), and what the stream had not told
-        yet is notified before the answer."""
+        a notification per node as its event streams in, naming the node (`total`: how many
+        nodes the call runs, when that is known: a step runs one); the count comes from the
+        log (an event can stream in after the run's end is known), and what the stream had
+        not told yet is notified before the answer."""
         counted = [0]
         with Reader(self.db) as log:
             since = log.last_seq()
@@ -64,7 +70,8 @@ class Driving:
             if header.get("type") == "NodeCompleted":
                 counted[0] += 1
                 if ctx is not None:  # a notification only when the client asked for progress
-                    anyio.from_thread.run(ctx.report_progress, counted[0], None)
+                    said = f"node {_node_of(payload)} completed"
+                    anyio.from_thread.run(ctx.report_progress, counted[0], total, said)
 
         def work() -> tuple[str, RunEnded | None]:
             with self.engines.get().client() as client:
@@ -83,10 +90,12 @@ class Driving:
                 hint=(error.hint if error else "") or "get_snapshot shows where it is",
             )
         with Reader(self.db) as log:
-            ran = len(log.of_types(run_id, ("NodeCompleted",), after=since))
+            rows = log.decoded(log.of_types(run_id, ("NodeCompleted",), after=since))
+            nodes = [str(getattr(r.event, "node_id", "?")) for r in rows]
+        ran = len(nodes)
         if ctx is not None:  # what the stream had not told yet
             for done in range(counted[0] + 1, ran + 1):
-                await ctx.report_progress(done, None)
+                await ctx.report_progress(done, total, f"node {nodes[done - 1]} completed")
         return _where(self.db, run_id, ran)
 
     @clear_errors
@@ -145,7 +154,7 @@ class Driving:
             RunHandle(run, through_engine(client)).start_step(over=over)
             return run
 
-        return await self._drive(ctx, start, wait_seconds)
+        return await self._drive(ctx, start, wait_seconds, total=None if over else 1)
 
     @clear_errors
     async def continue_run(
@@ -214,6 +223,14 @@ def _budget(max_nodes: int | None) -> int | None:
     if max_nodes is not None and max_nodes < 0:
         raise UsageError(f"max_nodes cannot be negative (got {max_nodes}); 0 means no limit")
     return max_nodes
+
+
+def _node_of(payload: bytes) -> str:
+    """The node a NodeCompleted event's payload names ("?" if it does not decode)."""
+    try:
+        return str(msgspec.msgpack.decode(payload).get("node_id", "?"))
+    except (msgspec.DecodeError, AttributeError):
+        return "?"
 
 
 def _resolve(db: Path, run_id: str) -> str:

@@ -96,10 +96,10 @@ def test_write_validate_run_break_look_change_step_fork_diff(db_path: Path) -> N
         assert snap["next_step"]["node_id"] == "b"
         assert snap["next_step"]["inputs"] == {"expr": "param1 * 10", "param1": 1}
         await call(client, "set_variable", run_id=run_id, name="n", value=7, scope="global")
-        heard: list[float] = []
+        heard: list[tuple[float, float | None, str | None]] = []
 
         async def progress(done: float, total: float | None, message: str | None) -> None:
-            heard.append(done)
+            heard.append((done, total, message))
 
         stepped_result = await client.call_tool(
             "step", {"run_id": run_id}, progress_callback=progress
@@ -110,7 +110,8 @@ def test_write_validate_run_break_look_change_step_fork_diff(db_path: Path) -> N
         async with asyncio.timeout(10):
             while not heard:
                 await asyncio.sleep(0.01)  # not a sync: waiting for the notification, bounded
-        assert heard == [1.0]
+        # the node by name, and out of how many: a step runs one
+        assert heard == [(1.0, 1.0, "node b completed")]
         assert stepped["status"] == "PAUSED" and stepped["current_node"] == "c"
         went_on = await call(client, "continue_run", run_id=run_id)
         assert went_on["status"] == "COMPLETED" and went_on["nodes_run"] == 1
