@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,9 @@ def add_command(  # table: the parser
         "read snapshots at any seq, set breakpoints and variables, step, rewind, fork and "
         "compare runs. Add it to an MCP host as the command `weboter mcp` (stdio). Over "
         "--http every request needs `Authorization: Bearer TOKEN`: the token is kept in "
-        "keys/mcp.token beside the log (mode 0600, made on first use).",
+        "keys/mcp.token beside the log (mode 0600, made on first use). Without --db or "
+        "WEBOTER_HOME the log is kept in the user's data folder ($XDG_DATA_HOME/weboter, else "
+        "~/.local/share/weboter), not in whatever folder the MCP host started it in.",
         epilog="examples:\n  weboter mcp --db runs/weboter.db            # stdio, for an MCP host\n"
         "  weboter mcp --http 127.0.0.1:8765 --json   # prints the URL and where the token is",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -71,8 +75,22 @@ def add_command(  # table: the parser
     p.set_defaults(handler=cmd_mcp)
 
 
+def host_db(environ: Mapping[str, str]) -> Path:
+    """Where `weboter mcp` keeps its log when neither --db nor WEBOTER_HOME says: the user's
+    data folder ($XDG_DATA_HOME/weboter, else ~/.local/share/weboter), never the folder an
+    MCP host happened to start it in (often / or the host's own install)."""
+    data = environ.get("XDG_DATA_HOME") or str(
+        Path(environ.get("HOME") or Path.home()) / ".local/share"
+    )
+    return Path(data) / "weboter" / "weboter.db"
+
+
 def cmd_mcp(args: argparse.Namespace) -> int:
     from weboter.runtime.mcp import build_server  # noqa: PLC0415 - the SDK is a heavy import
+
+    if not args.db and not os.environ.get("WEBOTER_HOME"):
+        args.db = str(host_db(os.environ))
+        Path(args.db).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     if args.http is None and (args.token is not None or args.token_file is not None):
         raise UsageError(

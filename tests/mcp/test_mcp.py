@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -276,3 +277,22 @@ def test_runs_still_going_when_the_server_stops_are_left_paused(db_path: Path) -
     finally:
         log.close()
     assert state.status == "PAUSED" and state.pause_reason == "the MCP server stopped"
+
+
+def test_without_db_the_log_is_kept_in_the_users_data_folder(tmp_path: Path) -> None:
+    """An MCP host starts `weboter mcp` in a folder of its own choosing (often /): the log
+    goes to the user's data folder, never there."""
+    started_in = tmp_path / "host"
+    started_in.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("WEBOTER_HOME", "XDG_DATA_HOME")}
+    env["HOME"] = str(tmp_path / "me")
+    cmd = [sys.executable, "-m", "weboter.runtime.cli.main", "mcp"]
+    params = StdioServerParameters(command=cmd[0], args=cmd[1:], env=env, cwd=started_in)
+
+    async def main() -> None:
+        async with Client(params) as client:
+            assert not (await client.call_tool("list_runs", {})).is_error
+
+    asyncio.run(main())
+    assert (tmp_path / "me" / ".local/share/weboter/weboter.db").is_file()
+    assert list(started_in.iterdir()) == []
