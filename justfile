@@ -35,6 +35,10 @@ fmt:
 # everything that must pass before a commit
 check: lint test
 
+# context cost of an agent session beside Playwright MCP (npm: @playwright/mcp)
+bench-context:
+    {{bin}}/python bench/context_cost.py
+
 # benchmarks: ratios against baselines measured in the same run
 bench:
     {{bin}}/python bench/node_overhead.py --durability sync

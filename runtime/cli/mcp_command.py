@@ -64,10 +64,12 @@ def add_command(  # table: the parser
     )
     p.add_argument(
         "--profile",
-        choices=("operator", "read-only"),
+        choices=("operator", "read-only", "agent"),
         default="operator",
         help="read-only: only the tools that read, and nothing that loads a page again or "
-        "hands out a browser's cookies; operator (default): all tools",
+        "hands out a browser's cookies; agent: only the session tools an agent acts on a "
+        "live page with (browser_*, session_*: docs/agents.md), small in a model's context; "
+        "operator (default): all tools",
     )
     add_max_nodes(p, "a run the server starts (unless the call gives max_nodes)")
     add_env_options(p, "runs the server starts")

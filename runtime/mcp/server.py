@@ -64,6 +64,12 @@ def build_server(
         settings or Settings(db_path=db_path, on_error="pause"), env, name="the MCP server"
     )
     operator = profile == "operator"
+    if profile == "agent":  # Playwright MCP's set, and its session recorded: nothing more
+        tools = Sessions(db_path, engines).tools()
+        for tool in tools:
+            server.add_tool(tool, annotations=hints(tool.__name__))
+        register_resources(server, db_path)
+        return server, engines
     tools = Reads(db_path, env).tools()
     if operator:
         tools += Debugging(db_path, env).tools() + Driving(db_path, engines).tools()

@@ -296,3 +296,15 @@ def test_without_db_the_log_is_kept_in_the_users_data_folder(tmp_path: Path) -> 
     asyncio.run(main())
     assert (tmp_path / "me" / ".local/share/weboter/weboter.db").is_file()
     assert list(started_in.iterdir()) == []
+
+
+def test_the_agent_profile_lists_the_session_tools_only(db_path: Path) -> None:
+    """`--profile agent`: Playwright MCP's tools and the session's, nothing more (a model's
+    context pays for every tool listed: bench/context_cost.py)."""
+
+    async def session(client: Client) -> None:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert {"browser_navigate", "browser_snapshot", "browser_click", "session_export"} <= names
+        assert names <= {n for n in names if n.startswith(("browser_", "session_"))}
+
+    in_process(db_path, session, profile="agent")
