@@ -45,6 +45,7 @@ ACTS = {  # act on a website through the browser
     "browser_hover",
     "browser_wait_for",
     "browser_navigate_back",
+    "browser_tabs",
     "browser_extract",
     "session_save",
 }

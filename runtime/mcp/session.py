@@ -66,6 +66,7 @@ class Sessions:
             self.browser_hover,
             self.browser_wait_for,
             self.browser_navigate_back,
+            self.browser_tabs,
             self.browser_extract,
             self.session_save,
             self.session_export,
@@ -225,6 +226,24 @@ class Sessions:
     async def browser_navigate_back(self) -> Acted:
         """Go back to the previous page."""
         return await self._act("back", "GoBack", {})
+
+    @clear_errors
+    async def browser_tabs(
+        self, action: Literal["new", "select", "close"], index: int | None = None, url: str = ""
+    ) -> Acted:
+        """Tabs: `new` opens one (at `url`, if given) and makes it current; `select` makes
+        tab `index` (0 = the first) current; `close` closes the current one (or tab `index`:
+        selected first). Each is recorded as an act (NewPage, SwitchPage, ClosePage)."""
+        if action == "new":
+            inputs = {"url": self._templated(url)} if url else {}
+            return await self._act("new_tab", "NewPage", inputs)
+        if action == "select" or index is not None:
+            if index is None:
+                raise UsageError("browser_tabs select needs `index` (0 = the first tab)")
+            selected = await self._act("tab", "SwitchPage", {"index": index})
+            if action == "select" or selected["status"] != "PAUSED":
+                return selected
+        return await self._act("close_tab", "ClosePage", {})
 
     @clear_errors
     async def browser_extract(

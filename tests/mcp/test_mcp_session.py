@@ -70,6 +70,10 @@ async def agent(client: Client, shop_url: str) -> dict[str, Any]:
         )
         if '"Next"' in page:
             await acted(client, "browser_click", element="Next", ref=ref_of(page, "link", "Next"))
+    # a look at one product in a tab of its own, then back to the list's tab
+    await acted(client, "browser_tabs", action="new", url=f"{shop_url}/product/1")
+    assert PRODUCTS[0].name in await look(client)
+    await acted(client, "browser_tabs", action="close")
     saved = await acted(client, "session_save", variable="products", path="products.csv")
     exported = await call(client, "session_export", format="yaml")
     ended = await call(client, "session_end")
