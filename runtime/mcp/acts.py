@@ -4,14 +4,22 @@ element's words, unique in the session), and what the tool answers after it ran.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from pydantic import Field
 from typing_extensions import TypedDict
 
 from weboter.runtime.actions import default_catalog
 from weboter.schemas.state import RunState
 from weboter.schemas.workflow import END, Node
+
+# what a model reads about the acting tools' arguments (their JSON schema's descriptions)
+Element = Annotated[str, Field(description="the element in words, as a person names it")]
+Ref = Annotated[str, Field(description="the element's ref in the latest browser_snapshot: e12")]
+Target = Annotated[str, Field(description="the same as ref (Playwright MCP 0.0.83's name)")]
+Text = Annotated[str, Field(description="what to type; a secret as $env{NAME}, never in clear")]
+Url = Annotated[str, Field(description="the address to go to, http(s)://…")]
 
 
 class Acted(TypedDict):

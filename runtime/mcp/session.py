@@ -31,7 +31,18 @@ from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.handle import RunHandle, through_engine
 from weboter.runtime.engine.shared import Engines
 from weboter.runtime.errors import ActionError, UsageError
-from weboter.runtime.mcp.acts import Acted, act_node, acted, action_is_data, slug
+from weboter.runtime.mcp.acts import (
+    Acted,
+    Element,
+    Ref,
+    Target,
+    Text,
+    Url,
+    act_node,
+    acted,
+    action_is_data,
+    slug,
+)
 from weboter.runtime.mcp.common import clear_errors
 from weboter.runtime.store.reading import Reader
 from weboter.schemas.context import NodeModifications
@@ -169,19 +180,26 @@ class Sessions:
     # --- acts ---------------------------------------------------------------------------------
 
     @clear_errors
-    async def browser_navigate(self, url: str) -> Acted:
+    async def browser_navigate(self, url: Url) -> Acted:
         """Go to `url` (recorded as an OpenPage node)."""
         return await self._act("open", "OpenPage", {"url": self._templated(url)})
 
     @clear_errors
-    async def browser_click(self, element: str = "", ref: str = "", target: str = "") -> Acted:
+    async def browser_click(
+        self, element: Element = "", ref: Ref = "", target: Target = ""
+    ) -> Acted:
         """Click the element `ref` (or `target`) of the last snapshot; `element`: what it is,
         in words."""
         return await self._act("click", "ClickItem", {}, ref=ref or target, what=element)
 
     @clear_errors
     async def browser_type(
-        self, text: str, element: str = "", ref: str = "", target: str = "", submit: bool = False
+        self,
+        text: Text,
+        element: Element = "",
+        ref: Ref = "",
+        target: Target = "",
+        submit: bool = False,
     ) -> Acted:
         """Type `text` into the field `ref` (replacing what it holds); `submit`: press Enter
         after. Write a secret as `$env{NAME}`: it is typed resolved and recorded as the
@@ -196,7 +214,7 @@ class Sessions:
 
     @clear_errors
     async def browser_select_option(
-        self, values: list[str], element: str = "", ref: str = "", target: str = ""
+        self, values: list[str], element: Element = "", ref: Ref = "", target: Target = ""
     ) -> Acted:
         """Choose `values` in the select `ref`."""
         inputs = {"value": values}
@@ -208,7 +226,9 @@ class Sessions:
         return await self._act("press", "PressKey", {"key": key})
 
     @clear_errors
-    async def browser_hover(self, element: str = "", ref: str = "", target: str = "") -> Acted:
+    async def browser_hover(
+        self, element: Element = "", ref: Ref = "", target: Target = ""
+    ) -> Acted:
         """Move the mouse over the element `ref`."""
         return await self._act("hover", "Hover", {}, ref=ref or target, what=element)
 
@@ -249,9 +269,9 @@ class Sessions:
     async def browser_extract(
         self,
         name: str,
-        element: str = "",
-        ref: str = "",
-        target: str = "",
+        element: Element = "",
+        ref: Ref = "",
+        target: Target = "",
         attribute: str = "",
         list: bool = False,
     ) -> Acted:
