@@ -1,5 +1,7 @@
 """`weboter export RUN [-o FILE]`: a run's workflow as it stands now — patches, applied
-repairs and an agent session's acts included — as a workflow file `weboter run` reads."""
+repairs and an agent session's acts included — as a workflow file `weboter run` reads. A run
+started from a YAML file is written as that file with the changes made in place: its
+comments and layout kept."""
 
 from __future__ import annotations
 
@@ -9,7 +11,11 @@ from typing import Any
 
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli.common import open_log, out
-from weboter.runtime.core.export import Format, as_text
+from weboter.runtime.core.export import Format, as_text, rewritten
+from weboter.runtime.core.loader import parse_text, to_workflow
+from weboter.runtime.errors import WeboterError
+from weboter.schemas.events import RunCreated
+from weboter.schemas.workflow import Workflow
 
 
 def add_command(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -19,8 +25,10 @@ def add_command(sub: Any, common: argparse.ArgumentParser) -> None:
         help="write a run's current workflow (patches, repairs, an agent's acts) as a file",
         description="The workflow of RUN as it stands now: every patch, applied repair and "
         "added node (an agent session's acts, recorded over MCP) included; nodes no path "
-        "reaches any more are left out. `weboter run FILE` repeats it. Without -o, the text "
-        "goes to stdout (--json: a document with it).",
+        "reaches any more are left out. `weboter run FILE` repeats it. A run started from a "
+        "YAML file that is unchanged since is written as that file with the changes made in "
+        "place: its comments and layout kept. Without -o, the text goes to stdout (--json: a "
+        "document with it).",
     )
     p.add_argument("run", help="the run's id (a unique prefix will do)")
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write it to FILE")
@@ -42,11 +50,32 @@ def cmd_export(args: argparse.Namespace) -> int:
     with open_log(args) as log:
         run_id = log.run_id(args.run)
         workflow = log.state(run_id).workflow
-    text = as_text(workflow, default_catalog(), fmt)
+        created = log.decoded(log.of_types(run_id, ("RunCreated",)))[0].event
+    assert isinstance(created, RunCreated)
+    kept = _as_its_file(created, workflow) if fmt == "yaml" else None
+    text = kept or as_text(workflow, default_catalog(), fmt)
     if args.output is None:
         out(args, {"run_id": run_id, "format": fmt, "workflow": text}, text)
         return 0
     args.output.write_text(text, encoding="utf-8")
-    said = f"run {run_id}'s workflow written to {args.output} ({len(workflow.nodes)} nodes)"
+    how = "its file's comments and layout kept" if kept else f"{len(workflow.nodes)} nodes"
+    said = f"run {run_id}'s workflow written to {args.output} ({how})"
     out(args, {"run_id": run_id, "format": fmt, "file": str(args.output)}, said)
     return 0
+
+
+def _as_its_file(created: RunCreated, workflow: Workflow) -> str | None:
+    """The YAML file the run was started from, changed to say `workflow` (comments and layout
+    kept) — when that file is still there and still says what the run started with; else
+    None. (Only here, for the person at the terminal: an MCP client gets the workflow from
+    the log alone, never a local file's text.)"""
+    source = Path(created.source) if created.source else None
+    if source is None or source.suffix not in (".yaml", ".yml") or not source.is_file():
+        return None
+    try:
+        text = source.read_text(encoding="utf-8")
+        if to_workflow(parse_text(text, str(source)), str(source)) != created.workflow:
+            return None  # the file changed since the run started
+    except (OSError, UnicodeDecodeError, WeboterError):
+        return None
+    return rewritten(text, created.workflow, workflow)
