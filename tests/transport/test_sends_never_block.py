@@ -17,11 +17,12 @@ from weboter.runtime.transport.bridge import Bridge
 from weboter.runtime.transport.subscriber import subscribe
 from weboter.schemas.messages import Shutdown
 
-pytestmark = pytest.mark.timeout(30)
+pytestmark = pytest.mark.timeout(60)
 
 
-def bounded(fn, seconds: float = 5.0) -> object:  # type: ignore[no-untyped-def]
-    """Run `fn` in a thread; fail (instead of hanging the suite) if it does not return."""
+def bounded(fn, seconds: float = 20.0) -> object:  # type: ignore[no-untyped-def]
+    """Run `fn` in a thread; fail (instead of hanging the suite) if it does not return. A
+    send that blocks blocks for good: the bound is there for a busy machine, not a measure."""
     result: list[object] = []
     worker = threading.Thread(target=lambda: result.append(fn()), daemon=True)
     worker.start()
@@ -66,13 +67,14 @@ def test_a_send_to_a_closed_inbox_that_is_still_registered_does_not_block(bridge
         outbox.send("stale", Shutdown())
         box.get(timeout=5)
         box.close()  # closed, but its address was never unregistered
-        results = [outbox.send("stale", Shutdown(reason=str(i))) for i in range(10_000)]
+        # past ZeroMQ's default high-water mark (1,000): where a send could block, these would
+        results = [outbox.send("stale", Shutdown(reason=str(i))) for i in range(3_000)]
         bridge.close_outbox()
         return results
 
-    results = bounded(scenario)  # the point: 10,000 sends returned, none blocked
+    results = bounded(scenario)  # the point: 3,000 sends returned, none blocked
     assert isinstance(results, list)
-    assert len(results) == 10_000
+    assert len(results) == 3_000
 
 
 def test_hook_interest_to_a_stopped_executor_does_not_hang_the_engine(tmp_path: Path) -> None:
