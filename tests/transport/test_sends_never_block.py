@@ -67,7 +67,7 @@ def test_a_send_to_a_closed_inbox_that_is_still_registered_does_not_block(bridge
         outbox.send("stale", Shutdown())
         box.get(timeout=5)
         box.close()  # closed, but its address was never unregistered
-        # past ZeroMQ's default high-water mark (1,000): where a send could block, these would
+        # past ZeroMQ's default high-water mark (1,000), where a send could otherwise block
         results = [outbox.send("stale", Shutdown(reason=str(i))) for i in range(3_000)]
         bridge.close_outbox()
         return results
