@@ -53,6 +53,11 @@ async def click_item(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
 
 async def fill_input(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     text = inputs.get("text")
+    if isinstance(text, dict | list):  # `$env{shop}` names a mapping: never typed as text
+        raise ActionError(
+            f"node {ctx.node_id!r}: `text` is a {type(text).__name__}, not text",
+            hint="name one value: $env{shop.password}, not $env{shop}",
+        )
     await _act(ctx, inputs, "fill", value="" if text is None else str(text))
     return {}
 

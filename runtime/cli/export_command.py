@@ -11,7 +11,7 @@ from typing import Any
 
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli.common import open_log, out
-from weboter.runtime.core.export import Format, as_text, rewritten
+from weboter.runtime.core.export import Format, as_text, reachable, rewritten
 from weboter.runtime.core.loader import parse_text, to_workflow
 from weboter.runtime.errors import WeboterError
 from weboter.schemas.events import RunCreated
@@ -58,7 +58,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         out(args, {"run_id": run_id, "format": fmt, "workflow": text}, text)
         return 0
     args.output.write_text(text, encoding="utf-8")
-    how = "its file's comments and layout kept" if kept else f"{len(workflow.nodes)} nodes"
+    count = len(reachable(workflow, default_catalog()).nodes)
+    how = "its file's comments and layout kept" if kept else f"{count} nodes"
     said = f"run {run_id}'s workflow written to {args.output} ({how})"
     out(args, {"run_id": run_id, "format": fmt, "file": str(args.output)}, said)
     return 0

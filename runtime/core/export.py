@@ -1,8 +1,10 @@
 """A run's workflow as it stands now — patches, applied repairs and added nodes (an agent's
 acts) included — written out as a workflow file: YAML or JSON, in the format `weboter run`
 reads. Nodes no path reaches any more (an act that failed and was done another way) are left
-out of the root flow. A run that came from a YAML file is written as that file changed
-(`rewritten`): its comments, order and layout kept, only what changed written anew."""
+out of the root flow. A secret's value the log keeps as a marker (text typed that was an
+`$env` value) is written as its `$env{…}` reference. A run that came from a YAML file is
+written as that file changed (`rewritten`): its comments, order and layout kept, only what
+changed written anew."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from weboter.runtime.core.catalog import Catalog
+from weboter.runtime.core.references import display
 from weboter.schemas.workflow import END, EXIT, Node, Workflow
 
 Format = Literal["yaml", "json"]
@@ -55,7 +58,7 @@ def reachable(workflow: Workflow, catalog: Catalog) -> Workflow:
 
 def as_text(workflow: Workflow, catalog: Catalog, fmt: Format = "yaml") -> str:
     """The workflow as a file's text (`weboter run` reads it back as it is)."""
-    data: dict[str, Any] = msgspec.to_builtins(reachable(workflow, catalog))
+    data: dict[str, Any] = display(msgspec.to_builtins(reachable(workflow, catalog)))
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
@@ -84,7 +87,7 @@ def rewritten(text: str, original: Workflow, current: Workflow) -> str | None:
     in_file = {entry.get("id"): entry for entry in nodes if isinstance(entry, dict)}
     before = {node.id: msgspec.to_builtins(node) for node in original.nodes}
     for node in current.nodes:
-        after = msgspec.to_builtins(node)
+        after = display(msgspec.to_builtins(node))
         if node.id not in in_file:
             nodes.append(after)
         elif before.get(node.id) != after:

@@ -11,6 +11,9 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from weboter.runtime.actions import default_catalog
+from weboter.runtime.engine.handle import RunHandle
+from weboter.runtime.errors import UsageError
+from weboter.schemas.context import NodeModifications
 from weboter.schemas.state import RunState
 from weboter.schemas.workflow import END, Node
 
@@ -80,3 +83,36 @@ def acted(state: RunState, node: Node, pinned: Any) -> Acted:
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def expecting(
+    handle: RunHandle, node: Node, before: str, state: RunState, variables: dict[str, Any]
+) -> Node:
+    """`node` with its post-condition: where the page went, if the act moved it (a replay
+    that ends up elsewhere stops in ERROR there, never goes on as if it had worked)."""
+    after = state.browser.url if state.browser else ""
+    if not after or after == before or action_is_data(node):
+        return node
+    inputs = {**node.inputs, "expect_url": templated(variables, after)}
+    handle.patch(node.id, NodeModifications(inputs=inputs))
+    return msgspec.structs.replace(node, inputs=inputs)
+
+
+def templated(variables: dict[str, Any], url: str) -> str:
+    """`url` with a leading session variable's value written as the variable."""
+    for name, value in variables.items():
+        if isinstance(value, str) and value and url.startswith(value):
+            return f"$global{{{name}}}" + url[len(value) :]
+    return url
+
+
+def element_ref(ref: str, target: str) -> str:
+    """The element an act is on: `ref` (or `target`, Playwright MCP 0.0.83's name)."""
+    if ref and target and ref != target:
+        raise UsageError(f"ref {ref} and target {target} name two elements: give one")
+    if not (ref or target):
+        raise UsageError(
+            "this act needs the element: its `ref` from the latest browser_snapshot",
+            hint="call browser_snapshot, find the element's [ref=…], pass it as `ref`",
+        )
+    return ref or target

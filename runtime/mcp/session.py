@@ -1,6 +1,5 @@
-"""An agent's session over MCP: tools with Playwright MCP's names and arguments that act on a
-live page, each act recorded as a node of one run (an agent's session, a run like any other),
-and the session exported as a workflow that `weboter run` repeats with no model.
+"""An agent's session over MCP: Playwright MCP's tools act on a live page, each act a node of
+one run (a run like any other), exported as a workflow `weboter run` repeats with no model.
 
 An act is a node appended to the session's workflow (`RunHandle.append`: added, linked from
 the last act, made the next node; one commit), then stepped like any node by this server's
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import anyio.to_thread
-import msgspec
 
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.core.export import as_text
@@ -40,8 +38,10 @@ from weboter.runtime.mcp.acts import (
     Url,
     act_node,
     acted,
-    action_is_data,
+    element_ref,
+    expecting,
     slug,
+    templated,
 )
 from weboter.runtime.mcp.common import clear_errors
 from weboter.runtime.store.reading import Reader
@@ -63,6 +63,7 @@ class Sessions:
         self.variables: dict[str, Any] = {}
         self.run_id: str | None = None
         self.last: Node | None = None  # the last act that succeeded
+        self.ended: str | None = None  # the session ended last (session_export still has it)
         self._lock = threading.Lock()
 
     def tools(self) -> list[Callable[..., Any]]:
@@ -125,8 +126,8 @@ class Sessions:
     @clear_errors
     async def session_export(self, format: Literal["yaml", "json"] = "yaml") -> dict[str, Any]:
         """The session as a workflow file's text (every act that worked, in order), which
-        `weboter run FILE` repeats with no model."""
-        state = self._state(self._run())
+        `weboter run FILE` repeats with no model (the session ended last, once it ended)."""
+        state = self._state(self.run_id or self.ended or self._run())
         return {
             "run_id": state.run_id,
             "format": format,
@@ -141,13 +142,18 @@ class Sessions:
         def work() -> str:
             with self.engines.get().client() as client:
                 handle = RunHandle(run, through_engine(client))
+                if self._state(run).status == "ERROR":  # the last act failed: not run again,
+                    if self.last is not None:  # and not in the workflow's path any more
+                        unlinked = {**self.last.params, "next_node": END}
+                        handle.patch(self.last.id, NodeModifications(params=unlinked))
+                    handle.jump(END)
                 handle.end_session()
                 handle.cont()
                 return handle.wait(timeout=ACT_SECONDS).status
 
         status = await anyio.to_thread.run_sync(work)
         with self._lock:
-            self.run_id, self.last = None, None
+            self.run_id, self.last, self.ended = None, None, run
         return {"run_id": run, "status": status}
 
     # --- looking ------------------------------------------------------------------------------
@@ -182,7 +188,7 @@ class Sessions:
     @clear_errors
     async def browser_navigate(self, url: Url) -> Acted:
         """Go to `url` (recorded as an OpenPage node)."""
-        return await self._act("open", "OpenPage", {"url": self._templated(url)})
+        return await self._act("open", "OpenPage", {"url": templated(self.variables, url)})
 
     @clear_errors
     async def browser_click(
@@ -190,7 +196,7 @@ class Sessions:
     ) -> Acted:
         """Click the element `ref` (or `target`) of the last snapshot; `element`: what it is,
         in words."""
-        return await self._act("click", "ClickItem", {}, ref=ref or target, what=element)
+        return await self._act("click", "ClickItem", {}, ref=element_ref(ref, target), what=element)
 
     @clear_errors
     async def browser_type(
@@ -205,7 +211,7 @@ class Sessions:
         after. Write a secret as `$env{NAME}`: it is typed resolved and recorded as the
         reference, never in clear."""
         acted = await self._act(
-            "type", "FillInput", {"text": text}, ref=ref or target, what=element
+            "type", "FillInput", {"text": text}, ref=element_ref(ref, target), what=element
         )
         if submit and acted["status"] == "PAUSED" and acted["locator"]:
             inputs = {"locator": acted["locator"], "key": "Enter"}
@@ -218,7 +224,9 @@ class Sessions:
     ) -> Acted:
         """Choose `values` in the select `ref`."""
         inputs = {"value": values}
-        return await self._act("select", "SelectOption", inputs, ref=ref or target, what=element)
+        return await self._act(
+            "select", "SelectOption", inputs, ref=element_ref(ref, target), what=element
+        )
 
     @clear_errors
     async def browser_press_key(self, key: str) -> Acted:
@@ -230,14 +238,17 @@ class Sessions:
         self, element: Element = "", ref: Ref = "", target: Target = ""
     ) -> Acted:
         """Move the mouse over the element `ref`."""
-        return await self._act("hover", "Hover", {}, ref=ref or target, what=element)
+        return await self._act("hover", "Hover", {}, ref=element_ref(ref, target), what=element)
 
     @clear_errors
     async def browser_wait_for(self, text: str = "", time: float = 0.0) -> Acted:
-        """Wait until `text` is on the page, or `time` seconds."""
+        """Wait until `text` is visible on the page (up to `time` seconds, else 5): the act
+        fails (status ERROR) if it does not appear; or, without `text`, wait `time` seconds."""
         if text:
-            locator = {"element": text, "type": "text"}
-            return await self._act("wait", "WaitElement", {"locator": locator})
+            inputs: dict[str, Any] = {"locator": {"element": text, "type": "text"}}
+            if time > 0:
+                inputs["timeout"] = int(time * 1000)
+            return await self._act("wait", "AssertVisible", inputs)
         if time <= 0:
             raise UsageError("browser_wait_for needs `text` or `time`")
         return await self._act("wait", "SleepFor", {"duration": time})
@@ -249,13 +260,21 @@ class Sessions:
 
     @clear_errors
     async def browser_tabs(
-        self, action: Literal["new", "select", "close"], index: int | None = None, url: str = ""
+        self,
+        action: Literal["new", "select", "close", "list"],
+        index: int | None = None,
+        url: str = "",
     ) -> Acted:
         """Tabs: `new` opens one (at `url`, if given) and makes it current; `select` makes
         tab `index` (0 = the first) current; `close` closes the current one (or tab `index`:
         selected first). Each is recorded as an act (NewPage, SwitchPage, ClosePage)."""
+        if action == "list":
+            raise UsageError(
+                "browser_tabs list is not there yet",
+                hint="browser_snapshot shows the current tab; select one by index (0 = first)",
+            )
         if action == "new":
-            inputs = {"url": self._templated(url)} if url else {}
+            inputs = {"url": templated(self.variables, url)} if url else {}
             return await self._act("new_tab", "NewPage", inputs)
         if action == "select" or index is not None:
             if index is None:
@@ -286,7 +305,12 @@ class Sessions:
             outputs = [{"src": "data", "name": name, "pos": "global"}]
             inputs = {"data_source": source}
             return await self._act(
-                "read", "ExtractData", inputs, ref=ref or target, what=element, outputs=outputs
+                "read",
+                "ExtractData",
+                inputs,
+                ref=element_ref(ref, target),
+                what=element,
+                outputs=outputs,
             )
         fields = {name: {"locator": ".", "data_source": source}}
         rows = f"{name}_page"
@@ -295,7 +319,7 @@ class Sessions:
             "list",
             "ExtractList",
             {"fields": fields, "allow_empty": False},
-            ref=ref or target,
+            ref=element_ref(ref, target),
             what=element,
             outputs=outputs,
             items=True,
@@ -339,13 +363,15 @@ class Sessions:
                 if pinned is not None:
                     found["locator"] = pinned
                 node = self._node(verb, what, action, found, outputs or [])
-                before = self._url()
+                before = self._state(self.run_id).browser if self.run_id else None
                 run = self._record(client, node)
                 handle = RunHandle(run, through_engine(client))
                 ended = handle.step(timeout=ACT_SECONDS)
                 state = self._state(run)
                 if ended.status == "PAUSED":
-                    self.last = self._expecting(handle, node, before, state)
+                    self.last = expecting(
+                        handle, node, before.url if before else "", state, self.variables
+                    )
                 return acted(state, node, pinned)
 
         return await anyio.to_thread.run_sync(work)
@@ -381,29 +407,6 @@ class Sessions:
             return self.run_id
         RunHandle(self.run_id, through_engine(client)).append(node, after=self.last)
         return self.run_id
-
-    def _url(self) -> str:
-        """The session page's URL now ("" before its first page)."""
-        if self.run_id is None:
-            return ""
-        browser = self._state(self.run_id).browser
-        return browser.url if browser else ""
-
-    def _expecting(self, handle: RunHandle, node: Node, before: str, state: RunState) -> Node:
-        """`node` with its post-condition: where the page went, if the act moved it (a replay
-        that ends up elsewhere stops in ERROR there, never goes on as if it had worked)."""
-        after = state.browser.url if state.browser else ""
-        if not after or after == before or action_is_data(node):
-            return node
-        inputs = {**node.inputs, "expect_url": self._templated(after)}
-        handle.patch(node.id, NodeModifications(inputs=inputs))
-        return msgspec.structs.replace(node, inputs=inputs)
-
-    def _templated(self, url: str) -> str:
-        for name, value in self.variables.items():
-            if isinstance(value, str) and value and url.startswith(value):
-                return f"$global{{{name}}}" + url[len(value) :]
-        return url
 
     def _run(self) -> str:
         if self.run_id is None:

@@ -48,6 +48,8 @@ async def agent(client: Client, shop_url: str) -> dict[str, Any]:
     await call(client, "session_start", name="shop products", variables={"base_url": shop_url})
     await acted(client, "browser_navigate", url=f"{shop_url}/login")
     page = await look(client)
+    unnamed = await client.call_tool("browser_click", {"element": "Log in"})  # no ref
+    assert unnamed.is_error and "browser_snapshot" in unnamed.content[0].text  # type: ignore[union-attr]
     user = ref_of(page, "textbox", "Username")
     await acted(client, "browser_type", element="Username", ref=user, text="$env{shop.user}")
     secret = ref_of(page, "textbox", "Password")
@@ -62,6 +64,8 @@ async def agent(client: Client, shop_url: str) -> dict[str, Any]:
         "type": "role",
         "ext": {"name": "Log in", "exact": True},
     }
+    missed = await call(client, "browser_wait_for", text="No such words", time=0.5)
+    assert missed["status"] == "ERROR"  # a failed act: the next one goes on from the last good
     for _ in range(3):  # the three pages of products
         page = await look(client)
         products = ref_of(page, "list")
@@ -95,7 +99,11 @@ async def forked_at_the_third_act(client: Client, run_id: str) -> None:
     page = await look(client)
     await acted(client, "browser_click", element="Log in", ref=ref_of(page, "button", "Log in"))
     assert "Page 1 of 3" in await look(client)  # signed in with what the fork put back
-    await call(client, "session_end")
+    await call(client, "browser_wait_for", text="No such words", time=0.5)  # fails: ERROR
+    ended = await call(client, "session_end")  # the failed act is not run again
+    assert ended["status"] == "COMPLETED", ended
+    after = await call(client, "session_export")  # still there once the session ended
+    assert "click_log_in" in after["workflow"] and "No such words" not in after["workflow"]
 
 
 @contextlib.asynccontextmanager
