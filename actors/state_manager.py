@@ -99,13 +99,13 @@ class StateManager(MessageActor):
 
     def handle(self, message: Message) -> None:
         if isinstance(message, COMMANDS):
-            self.execute(message)
+            self.serve(message)
         elif isinstance(message, HookInterest):
             self.hooks_wanted = message.active
         else:
             log.warning("state manager: ignored %s", type(message).__name__)
 
-    def execute(self, command: Command) -> None:
+    def serve(self, command: Command) -> None:
         """Commit `command`; then, while the next node can run inline here (and nothing else
         waits), run it and commit its result, and so on: the reply goes out for the last."""
         sent = True  # the first command came by message; the rest are results made here

@@ -1,6 +1,6 @@
 """The commands a debugger (a person, the CLI, an MCP client, the AI gateway) sends about one
 run: breakpoints, variables, node patches, jumps, rewinds, and repairs of a run in ERROR.
-Each is decided by runtime/core/live.py or runtime/core/repair.py, and is one or more events.
+Each is decided by runtime/core/changes.py or runtime/core/repair.py, and is one or more events.
 """
 
 from __future__ import annotations

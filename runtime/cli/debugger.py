@@ -91,7 +91,7 @@ class Debugger:
         nodes = {n for flow in index_for(self.state().workflow).nodes.values() for n in flow}
         return commands + sorted(nodes)
 
-    def execute(self, line: str) -> bool:
+    def run_line(self, line: str) -> bool:
         """Run one command line; False when the session should end."""
         try:
             words = shlex.split(line)
@@ -292,5 +292,5 @@ def lines(debugger: Debugger, history_file: Path) -> Iterator[str]:
 def repl(debugger: Debugger, history_file: Path) -> None:
     debugger.do_where([])
     for line in lines(debugger, history_file):
-        if not debugger.execute(line):
+        if not debugger.run_line(line):
             return

@@ -11,8 +11,8 @@ from typing import Any
 
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli.common import open_log, out
-from weboter.runtime.core.export import Format, as_text, reachable, rewritten
 from weboter.runtime.core.loader import parse_text, to_workflow
+from weboter.runtime.core.workflow_text import Format, as_text, reachable, rewritten
 from weboter.runtime.errors import WeboterError
 from weboter.schemas.events import RunCreated
 from weboter.schemas.workflow import Workflow

@@ -36,11 +36,11 @@ from dataclasses import dataclass, field
 
 from weboter.runtime.core.advance import Moved, advance
 from weboter.runtime.core.catalog import Catalog
+from weboter.runtime.core.changes import LIVE_COMMANDS, live_events, require
 from weboter.runtime.core.containment import held_back
 from weboter.runtime.core.decision import Decision
 from weboter.runtime.core.failure import error_context
 from weboter.runtime.core.flows import index_for
-from weboter.runtime.core.live import LIVE_COMMANDS, live_events, require
 from weboter.runtime.core.node import Writes
 from weboter.runtime.core.recover import recover
 from weboter.runtime.core.references import EnvSource

@@ -17,10 +17,10 @@ from typing_extensions import TypedDict
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.core.analysis import analyse
 from weboter.runtime.core.explain import next_step
-from weboter.runtime.core.export import as_text
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import EnvSource, display
 from weboter.runtime.core.validate import validate
+from weboter.runtime.core.workflow_text import as_text
 from weboter.runtime.errors import UsageError, WorkflowInvalid
 from weboter.runtime.mcp.common import clear_errors, workflow_from
 from weboter.runtime.store.reading import Reader

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import anyio.to_thread
 
 from weboter.runtime.actions import default_catalog
-from weboter.runtime.core.export import as_text
+from weboter.runtime.core.workflow_text import as_text
 from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.handle import RunHandle, through_engine
 from weboter.runtime.engine.shared import Engines

@@ -40,8 +40,8 @@ from weboter.runtime.store.views import comparison, run_rows
 from weboter.runtime.ui import reads
 from weboter.runtime.ui.commands import Commands
 from weboter.runtime.ui.guard import Guard, cookie_name, matches, page_path
-from weboter.runtime.ui.live import stream
 from weboter.runtime.ui.marks import NodeMarks
+from weboter.runtime.ui.sse import stream
 
 STATIC = Path(__file__).parent / "static"
 ARTIFACT = re.compile(r"[0-9a-f]{64}\.(png|html)")  # screenshots and DOMs; never storage
