@@ -14,7 +14,7 @@ from tests.test_concurrency import events, finish, looping, running_run, start
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
