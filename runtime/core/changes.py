@@ -8,6 +8,7 @@ at rest: LOADED, PAUSED or ERROR. A run becomes an agent's session while it is L
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
 
 from weboter.runtime.core.expressions import check_syntax
@@ -50,17 +51,7 @@ LiveCommand = (
     | OpenSession
     | EndSession
 )
-LIVE_COMMANDS = (
-    SetBreakpoint,
-    ClearBreakpoint,
-    SetVariable,
-    PatchNode,
-    AddNode,
-    JumpTo,
-    Rewind,
-    OpenSession,
-    EndSession,
-)
+LIVE_COMMANDS = typing.get_args(LiveCommand)
 RESTING = (RunStatus.LOADED, RunStatus.PAUSED, RunStatus.ERROR)
 SETTABLE = (*RESTING, RunStatus.RUNNING, RunStatus.STEPPING)
 

@@ -362,16 +362,16 @@ class Sessions:
                 pinned = self._pin(client, ref, items) if ref else None
                 if pinned is not None:
                     found["locator"] = pinned
-                node = self._node(verb, what, action, found, outputs or [])
-                before = self._state(self.run_id).browser if self.run_id else None
+                now = self._state(self.run_id) if self.run_id else None  # one read
+                taken = {n.id for n in now.workflow.nodes} if now else set()
+                node = act_node(verb, what, action, found, outputs or [], taken)
+                before = now.browser.url if now and now.browser else ""
                 run = self._record(client, node)
                 handle = RunHandle(run, through_engine(client))
                 ended = handle.step(timeout=ACT_SECONDS)
                 state = self._state(run)
                 if ended.status == "PAUSED":
-                    self.last = expecting(
-                        handle, node, before.url if before else "", state, self.variables
-                    )
+                    self.last = expecting(handle, node, before, state, self.variables)
                 return acted(state, node, pinned)
 
         return await anyio.to_thread.run_sync(work)
@@ -386,17 +386,6 @@ class Sessions:
         if items:
             return [found.locator, {"element": ":scope > *", "type": "css"}]
         return found.locator
-
-    def _node(
-        self,
-        verb: str,
-        what: str,
-        action: str,
-        inputs: dict[str, Any],
-        outputs: list[dict[str, Any]],
-    ) -> Node:
-        taken = {n.id for n in self._state(self.run_id).workflow.nodes} if self.run_id else set()
-        return act_node(verb, what, action, inputs, outputs, taken)
 
     def _record(self, client: EngineClient, node: Node) -> str:
         """The session's run with `node` as its next node (the run made by the first act)."""
