@@ -50,8 +50,9 @@ def events(home: Path, run_id: str | None = None) -> list[str]:
         log.close()
 
 
-def running_run(home: Path, nodes: int = 3) -> str:
-    """The id of the run once it has completed `nodes` nodes."""
+def running_run(home: Path, driver: subprocess.Popen[str], nodes: int = 3) -> str:
+    """The id of the run `driver` drives once it has completed `nodes` nodes; if it does
+    not, the failure shows every thread of `driver` (`kill -USR1`, docs/debugging.md)."""
 
     def check() -> str | None:
         if not (home / "weboter.db").exists():
@@ -66,7 +67,17 @@ def running_run(home: Path, nodes: int = 3) -> str:
 
     # a new process that imports Weboter and starts an engine: on a busy machine (the suite's
     # three processes beside stress-ng) that alone has taken over 30 s
-    return wait_for(check, f"{nodes} completed nodes", timeout=STARTED_WITHIN)
+    try:
+        return wait_for(check, f"{nodes} completed nodes", timeout=STARTED_WITHIN)
+    except AssertionError as exc:
+        driver.send_signal(signal.SIGUSR1)  # its threads' stacks on its stderr, then stop it
+        driver.send_signal(signal.SIGTERM)
+        try:
+            _out, err = driver.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            driver.kill()
+            _out, err = driver.communicate(timeout=20)
+        raise AssertionError(f"{exc}; the driver's stderr:\n{err[-20000:]}") from None
 
 
 def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
@@ -86,7 +97,7 @@ def test_break_set_and_pause_from_a_second_process_are_honoured(
 ) -> None:
     home = tmp_path / "home"
     driver = start(home, "run", str(flow_file), "--var", "limit=100000", "--quiet")
-    run_id = running_run(home)
+    run_id = running_run(home, driver)
     # set: the driver's next nodes see the new limit; the run ends there instead of at 100000
     done = cli("set", run_id, "limit=40", "--global", home=home)
     assert done.returncode == 0, done.stderr
@@ -151,7 +162,7 @@ def running_run_after(home: Path, earlier: str) -> str:
 def test_two_resumes_at_once_record_one_resume(tmp_path: Path, flow_file: Path) -> None:
     home = tmp_path / "home"
     driver = start(home, "run", str(flow_file), "--var", "limit=60", "--quiet")
-    run_id = running_run(home)
+    run_id = running_run(home, driver)
     driver.send_signal(signal.SIGKILL)  # the run stays RUNNING with nobody driving it
     finish(driver)
     first = start(home, "resume", run_id, "--quiet")

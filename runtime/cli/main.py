@@ -11,8 +11,10 @@ drive.py (running things), debug_commands.py (the debugger's) and compare.py (ve
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -81,6 +83,9 @@ examples:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None and hasattr(signal, "SIGUSR1"):  # a `weboter` process, not a caller's
+        # `kill -USR1 PID`: every thread's stack on stderr, and it goes on (docs/debugging.md)
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     parser = build_parser()
     args = parser.parse_args(serving.keys_attached(list(sys.argv[1:] if argv is None else argv)))
     try:

@@ -49,6 +49,7 @@ class SocketInbox:
         self._local: collections.deque[bytes] = collections.deque()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)  # a full pipe already wakes: never block a sender
         self._socket: zmq.Socket[Any] | None = None
         self._poller: zmq.Poller | None = None
         self._closed = False

@@ -25,7 +25,7 @@ def test_a_signal_pauses_the_run_and_continue_finishes_it(
     path = tmp_path / "loop.json"
     path.write_text(json.dumps(looping(limit="30")), encoding="utf-8")
     driver = start(home, "run", str(path), "--quiet")
-    run_id = running_run(home)
+    run_id = running_run(home, driver)
     driver.send_signal(signum)
     exit_code, _out, err = finish(driver)
     assert exit_code == code, err

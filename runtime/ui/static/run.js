@@ -88,13 +88,16 @@ export async function showRun(root, runId) {
     else state.timeline.grow(run, acted);
   }
 
-  state.catalog = await attempt(() => api("api/catalog"));
-  await refresh();
+  // listen before the first read: an event committed while it is answered schedules a read
+  // of its own (registered after it, a run that ended meanwhile would show RUNNING for ever)
   let pending = null;
-  return onLog((event) => {
-    if (!state.run || event.run_id !== state.run.run_id || pending) return;
+  const stop = onLog((event) => {
+    if (event.run_id !== runId || pending) return;
     pending = setTimeout(() => { pending = null; refresh(); }, 150);
   });
+  state.catalog = await attempt(() => api("api/catalog"));
+  await refresh();
+  return stop;
 }
 
 
