@@ -209,6 +209,7 @@ class Broker(MessageActor):
                 stored[storage] = self.artifacts.get(storage)
             except OSError:
                 log.warning("broker: run %s: stored browser state is missing", run_id)
+        log.info("broker: run %s leased to worker %s", run_id, entry.name)
         lease = RunLease(run_id=run_id, env=self.env.sent(run_id), artifacts=stored)
         self._frames(entry.identity, [LEASE, msgspec.msgpack.encode(lease)])
 

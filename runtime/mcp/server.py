@@ -23,6 +23,7 @@ from weboter.runtime.mcp.assisting import Assisting
 from weboter.runtime.mcp.debugging import Debugging
 from weboter.runtime.mcp.driving import Driving
 from weboter.runtime.mcp.hints import hints
+from weboter.runtime.mcp.legacy import Subscribers
 from weboter.runtime.mcp.looking import Looking
 from weboter.runtime.mcp.reads import Reads
 from weboter.runtime.mcp.resources import register_resources
@@ -53,9 +54,14 @@ def build_server(
     (stop it when the server is done)."""
     Reader(db_path, create=True).close()  # made now if need be: the reading tools work at once
     bus = InMemorySubscriptionBus()  # resource updates, fed from the log's tail
+    legacy = Subscribers()  # and the same to clients of the protocol before 2026-07-28
     server = MCPServer(
-        "weboter", instructions=INSTRUCTIONS, subscriptions=bus, lifespan=following(db_path, bus)
+        "weboter",
+        instructions=INSTRUCTIONS,
+        subscriptions=bus,
+        lifespan=following(db_path, bus, legacy),
     )
+    legacy.serve(server)
     # a failing node waits in ERROR for the client to fix it (unless the workflow says else)
     # runs see `$env` only from what the caller gives (`weboter mcp --env-file/--env-allow`):
     # none of this process's environment by default

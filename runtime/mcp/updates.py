@@ -1,7 +1,9 @@
 """Resource updates for MCP subscribers, fed from the log: whoever drives a run (this server,
 `weboter run` in a shell, `serve`), each node it completes, fails or pauses at, and each start
 and end, tell a client listening to `weboter://runs/{run_id}/snapshot` to read it again (and
-listeners to `weboter://runs` that the list changed).
+listeners to `weboter://runs` that the list changed): a listener of the 2026-07-28 protocol
+through the SDK's bus, a client of an earlier one that sent `resources/subscribe` through
+`Subscribers` (runtime/mcp/legacy.py).
 
 The log is the one place every process writes to, so the server follows its tail: it reads
 the events after the last one it saw, every `POLL_SECONDS`, in a worker thread.
@@ -21,6 +23,7 @@ from mcp.server.subscriptions import SubscriptionBus
 from mcp.shared.subscriptions import ResourceUpdated
 
 from weboter.runtime.errors import WeboterError
+from weboter.runtime.mcp.legacy import Subscribers
 from weboter.runtime.store.reading import Reader
 
 POLL_SECONDS = 0.2
@@ -42,14 +45,14 @@ NOTIFIED = {  # the events that change what a snapshot shows
 }
 
 
-def following(db: Path, bus: SubscriptionBus) -> Any:
+def following(db: Path, bus: SubscriptionBus, legacy: Subscribers) -> Any:
     """The server's lifespan: follow the log's tail while the server runs, publishing on
-    `bus` (the server's subscription bus)."""
+    `bus` (the server's subscription bus) and to `legacy` subscribers."""
 
     @contextlib.asynccontextmanager
     async def lifespan(server: MCPServer) -> AsyncIterator[dict[str, Any]]:
         async with anyio.create_task_group() as group:
-            group.start_soon(_follow, bus, db)
+            group.start_soon(_follow, bus, legacy, db)
             try:
                 yield {}
             finally:
@@ -58,7 +61,7 @@ def following(db: Path, bus: SubscriptionBus) -> Any:
     return lifespan
 
 
-async def _follow(bus: SubscriptionBus, db: Path) -> None:
+async def _follow(bus: SubscriptionBus, legacy: Subscribers, db: Path) -> None:
     last = await anyio.to_thread.run_sync(_last_seq, db)
     while True:
         await anyio.sleep(POLL_SECONDS)  # not a sync: the pace of following the log's tail
@@ -69,9 +72,14 @@ async def _follow(bus: SubscriptionBus, db: Path) -> None:
         for seq, run_id, type_ in rows:
             last = seq
             if type_ in NOTIFIED:
-                await bus.publish(ResourceUpdated(uri=f"weboter://runs/{run_id}/snapshot"))
+                await _updated(bus, legacy, f"weboter://runs/{run_id}/snapshot")
             if type_ in ("RunCreated", "RunCompleted", "RunFailed", "RunStopped"):
-                await bus.publish(ResourceUpdated(uri="weboter://runs"))
+                await _updated(bus, legacy, "weboter://runs")
+
+
+async def _updated(bus: SubscriptionBus, legacy: Subscribers, uri: str) -> None:
+    await bus.publish(ResourceUpdated(uri=uri))
+    await legacy.updated(uri)
 
 
 def _last_seq(db: Path) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.shared.exceptions import MCPDeprecationWarning
 
 from tests.conftest import flow, node
 from tests.mcp.served import client_of, command, mcp_http
@@ -260,6 +261,45 @@ def test_a_subscriber_hears_of_every_node_of_a_running_run(db_path: Path) -> Non
         assert heard.count(uri) == 4
 
     in_process(db_path, session)
+
+
+def test_a_2025_client_subscribes_with_resources_subscribe(db_path: Path) -> None:
+    """A client of the protocol before 2026-07-28 (the handshake; `resources/subscribe`, as
+    the 2025 Inspector and most hosts send it) hears of each change of the run it watches."""
+    server, engines = build_server(db_path)
+    heard: list[str] = []
+
+    async def main() -> None:
+        watched, enough = "", asyncio.Event()
+
+        async def on_message(message: Any) -> None:
+            uri = getattr(getattr(message, "params", None), "uri", None)
+            if uri is not None:
+                heard.append(str(uri))
+                if heard.count(watched) >= 4:  # started, node a, node b, completed
+                    enough.set()
+
+        async with Client(server, mode="legacy", message_handler=on_message) as client:
+            capabilities = client.session.server_capabilities
+            assert capabilities is not None and capabilities.resources is not None
+            assert capabilities.resources.subscribe  # advertised to this client
+            run = await call(client, "run_workflow", workflow=WORKFLOW, paused=True)
+            watched = f"weboter://runs/{run['run_id']}/snapshot"
+            with pytest.warns(MCPDeprecationWarning):  # the SDK says: of 2025
+                await client.subscribe_resource(watched)
+            done = await call(client, "continue_run", run_id=run["run_id"])
+            assert done["status"] == "COMPLETED"
+            async with asyncio.timeout(30):
+                await enough.wait()
+            with pytest.warns(MCPDeprecationWarning):
+                await client.unsubscribe_resource(watched)
+
+    try:
+        asyncio.run(main())
+    finally:
+        engines.stop()
+    # each change of the run it watches (its start, nodes and end; the runs list it did not ask for)
+    assert len(heard) >= 4 and len(set(heard)) == 1 and heard[0].endswith("/snapshot"), heard
 
 
 def test_runs_still_going_when_the_server_stops_are_left_paused(db_path: Path) -> None:

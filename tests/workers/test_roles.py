@@ -196,16 +196,14 @@ def test_a_run_waiting_for_a_busy_worker_gets_its_lease_and_env(served: Served) 
 
 
 def test_a_worker_that_stops_says_bye_and_its_run_moves_at_once(served: Served) -> None:
-    started = time.monotonic()
     leaving = served.worker("--name", "leaving")
-    # the nap outlasts the second worker's start (4 s; longer on a starved machine)
-    nap = min(30.0, max(4.0, 2 * (time.monotonic() - started)))
-    run_id = submit(served, napping(nap), client_keys(served.home))
-    wait_for(served, run_id, RunStarted)
-    served.worker("--name", "staying")
-    leaving.proc.send_signal(signal.SIGTERM)  # Ctrl-C, as a person stops it
+    served.wait_logged("worker leaving ready")
+    run_id = submit(served, napping(5.0), client_keys(served.home))
+    served.wait_logged(f"run {run_id} leased to worker leaving")  # its node goes there now
+    leaving.proc.send_signal(signal.SIGTERM)  # Ctrl-C, as a person stops it, mid-nap
     # before any heartbeat could have been missed (7.5 s): the worker said BYE
     served.wait_logged("worker leaving lost (the worker stopped)", timeout=7)
+    served.worker("--name", "staying")  # the node, requeued, goes to it once it is there
     wait_for(served, run_id, RunCompleted)
     requeued = [r.event for r in served.events(run_id) if isinstance(r.event, NodeRequeued)]
     assert [(e.worker, e.reason) for e in requeued] == [("leaving", "the worker stopped")]
