@@ -35,3 +35,4 @@ class PageLooked(_Msg, frozen=True):
     error: ErrorContext | None = None
     locator: dict[str, Any] = {}  # for `ref`: a locator that finds that element, and no other
     element: str = ""  # for `ref`: the element, described (`button "Log in"`)
+    tabs: list[dict[str, Any]] = []  # the run's tabs: {index, url, title, current}

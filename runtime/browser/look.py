@@ -22,18 +22,28 @@ async def look(
     refs: bool = False,
     screenshot: bool = True,
 ) -> dict[str, Any]:
-    """{url, title, aria, screenshot}: the run's current page (a blank one if it has none).
+    """{url, title, aria, tabs, screenshot}: the run's current page (a blank one if it has
+    none), and its tabs.
     `refs`: the page text with element refs (`[ref=e12]`) an agent can name to act on."""
     page = await session.page()
     if refs:
         aria = await page.aria_snapshot(mode="ai", timeout=LOOK_TIMEOUT_MS)
     else:
         aria = await page.locator("body").aria_snapshot(timeout=LOOK_TIMEOUT_MS)
-    found = {
+    found: dict[str, Any] = {
         "url": scrub(page.url, secrets),
         "title": scrub(await page.title(), secrets),
         "aria": scrub(aria, secrets),
     }
+    found["tabs"] = [
+        {
+            "index": index,
+            "url": scrub(tab.url, secrets),
+            "title": scrub(await tab.title(), secrets),
+            "current": tab is page,
+        }
+        for index, tab in enumerate(session.pages)
+    ]
     if screenshot:
         shot = await page.screenshot(type="png", timeout=LOOK_TIMEOUT_MS)
         found["screenshot"] = artifacts.put(shot, ".png")

@@ -178,6 +178,7 @@ def _product(p: Product) -> str:
         f'<article class="product-detail"><h1 class="name">{html.escape(p.name)}</h1>'
         f'<p>Price: <span class="price">{p.price}</span> EUR</p>'
         f'<p class="stock" data-count="{p.stock}">{stock}</p>'
+        "<details><summary>Shipping</summary><p>Ships in 2 days</p></details>"
         '<a href="javascript:history.back()">Back</a></article>'
     )
 

@@ -4,16 +4,19 @@ element's words, unique in the session), and what the tool answers after it ran.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, NotRequired
 
 import msgspec
 from pydantic import Field
 from typing_extensions import TypedDict
 
 from weboter.runtime.actions import default_catalog
+from weboter.runtime.browser.appeared import appeared
 from weboter.runtime.engine.handle import RunHandle
 from weboter.runtime.errors import UsageError
 from weboter.schemas.context import NodeModifications
+from weboter.schemas.page import PageLooked
 from weboter.schemas.state import RunState
 from weboter.schemas.workflow import END, Node
 
@@ -33,6 +36,7 @@ class Acted(TypedDict):
     locator: dict[str, Any] | None  # how the element is found on a later run
     error: dict[str, Any] | None
     variables: dict[str, Any]  # the session's variables after the act ($env values never)
+    tabs: NotRequired[list[dict[str, Any]]]  # browser_tabs list: {index, url, title, current}
 
 
 def act_node(
@@ -68,11 +72,11 @@ def action_is_data(node: Node) -> bool:
     return spec is None or not spec.browser
 
 
-def acted(state: RunState, node: Node, pinned: Any) -> Acted:
+def acted(state: RunState, node: Node | None, pinned: Any) -> Acted:
     error = msgspec.to_builtins(state.error) if state.error is not None else None
     return {
         "run_id": state.run_id,
-        "node_id": node.id,
+        "node_id": node.id if node is not None else "",
         "status": str(state.status),
         "url": state.browser.url if state.browser else "",
         "locator": pinned,
@@ -85,17 +89,49 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
+# acts after which something may have appeared on a page that kept its URL
+SHOWING = {"ClickItem", "PressKey", "Hover", "SelectOption"}
+
+
 def expecting(
-    handle: RunHandle, node: Node, before: str, state: RunState, variables: dict[str, Any]
+    handle: RunHandle,
+    node: Node,
+    before: str,
+    state: RunState,
+    variables: dict[str, Any],
+    shown: dict[str, Any] | None = None,
 ) -> Node:
-    """`node` with its post-condition: where the page went, if the act moved it (a replay
-    that ends up elsewhere stops in ERROR there, never goes on as if it had worked)."""
+    """`node` with its post-condition: where the page went, if the act moved it, else the
+    element that appeared (`shown`), if one did (a replay that ends up elsewhere, or on which
+    it does not appear, stops in ERROR there, never goes on as if the act had worked)."""
     after = state.browser.url if state.browser else ""
-    if not after or after == before or action_is_data(node):
+    if not after or action_is_data(node):
         return node
-    inputs = {**node.inputs, "expect_url": templated(variables, after)}
+    if after != before:
+        inputs = {**node.inputs, "expect_url": templated(variables, after)}
+    elif shown is not None:
+        inputs = {**node.inputs, "expect_visible": shown}
+    else:
+        return node
     handle.patch(node.id, NodeModifications(inputs=inputs))
     return msgspec.structs.replace(node, inputs=inputs)
+
+
+def shown_after(
+    look: Callable[[], PageLooked], seen: tuple[str, str] | None, node: Node, url: str
+) -> tuple[dict[str, Any] | None, tuple[str, str] | None]:
+    """After an act that left the page at `url`, what appeared on it since the page was
+    `seen` (url, ARIA text), and the page as seen now; nothing for an act of another kind
+    or when the page was last seen elsewhere (a typed field is not what an act showed)."""
+    if seen is None or seen[0] != url:
+        return None, None
+    if node.action not in SHOWING:
+        return None, seen
+    found = look()
+    if found.error is not None:
+        return None, None
+    now = (found.url, found.aria)
+    return appeared(seen[1], found.aria), now
 
 
 def templated(variables: dict[str, Any], url: str) -> str:

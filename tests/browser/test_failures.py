@@ -82,3 +82,13 @@ def test_a_post_condition_that_fails_stops_the_run_never_a_silent_pass(
     error = outcome.state.error
     assert error is not None and error.kind == "PostConditionFailed" and error.node_id == "act"
     assert here in error.message and "other.html" in error.message
+    # `expect_visible`: an element that must show after the act (what an agent's act brought up)
+    heading = {"element": "heading", "type": "role", "ext": {"name": "Playground"}}
+    shown = node("act", "Reload", inputs={"expect_visible": heading})
+    assert browser.run(on_playground(pages_url, shown)).ended.status == "COMPLETED"
+    gone = {"element": "Added to the cart", "type": "text"}
+    missing = node("act", "Reload", inputs={"expect_visible": gone, "timeout": 1000})
+    outcome = browser.run(on_playground(pages_url, missing))
+    error = outcome.state.error
+    assert error is not None and error.kind == "PostConditionFailed"
+    assert "Added to the cart" in error.message and "expect_visible" in error.message

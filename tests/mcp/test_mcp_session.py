@@ -77,7 +77,15 @@ async def agent(client: Client, shop_url: str, *, fork: bool) -> dict[str, Any]:
             await acted(client, "browser_click", element="Next", ref=ref_of(page, "link", "Next"))
     # a look at one product in a tab of its own, then back to the list's tab
     await acted(client, "browser_tabs", action="new", url=f"{shop_url}/product/1")
-    assert PRODUCTS[0].name in await look(client)
+    page = await look(client)
+    assert PRODUCTS[0].name in page
+    tabs = (await call(client, "browser_tabs", action="list"))["tabs"]
+    assert [(t["index"], t["current"]) for t in tabs] == [(0, False), (1, True)]
+    assert tabs[1]["url"].endswith("/product/1") and "products" in tabs[0]["url"]
+    # an act that keeps the URL: what it brought up is its post-condition
+    await acted(
+        client, "browser_click", element="Shipping", ref=ref_of(page, "generic", "Shipping")
+    )
     await acted(client, "browser_tabs", action="close")
     saved = await acted(client, "session_save", variable="products", path="products.csv")
     exported = await call(client, "session_export", format="yaml")
@@ -149,6 +157,7 @@ def test_an_agent_session_is_exported_and_replayed_without_a_model(
         assert "$global{base_url}/login" in exported  # runs against another host too
         # where the page went after an act is its post-condition, checked by a replay
         assert "expect_url: $global{base_url}/products?page=1" in exported
+        assert "expect_visible:\n      element: Ships in 2 days" in exported, exported
         assert PASSWORD.encode() not in db_path.read_bytes()
 
         again = tmp_path / "again.yaml"  # `weboter export` says the same of the run
