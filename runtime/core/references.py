@@ -254,7 +254,7 @@ class Resolver:
             known = ", ".join(sorted(str(k) for k in self.scopes[canonical])) or "none"
             raise ReferenceError_(
                 f"{where or 'value'}: {text} does not resolve (variables in ${canonical}: {known})",
-                hint="check the spelling, or set the variable in an earlier node's outputs",
+                hint=_unresolved_hint(canonical, path),
             )
         return self._unmark(found)
 
@@ -365,3 +365,12 @@ def display(value: Any) -> Any:
 def _shown(found: re.Match[str]) -> str:
     encoding = found.group(2)
     return f"$env{{{found.group(1)}}}" + (f" ({shown(encoding)}-encoded)" if encoding else "")
+
+
+def _unresolved_hint(scope: str, path: str) -> str:
+    """How to give a variable that does not resolve: a global one can come with the run."""
+    hint = "check the spelling, or set the variable in an earlier node's outputs"
+    if scope == "global":
+        name = path.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0]
+        hint += f"; or give it with the run: `weboter run FILE --var {name}=VALUE`"
+    return hint
