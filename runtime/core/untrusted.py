@@ -23,7 +23,7 @@ def scrub(text: str, secrets: Mapping[str, Any]) -> str:
     """`text` with every secret (reference path -> value; a group's values too) replaced by
     `$env{path}`, whatever its length: as the log redacts, and also a short secret inside
     longer text, as it is, escaped or inside longer base64 (runtime/core/secret_forms.py)."""
-    flat = dict(_flat(secrets))
+    flat = dict(flat_values(secrets))
     if not flat:
         return text
     found = redact(text, flat)
@@ -49,13 +49,13 @@ def secrets_of(value: Any, env: EnvSource) -> dict[str, Any]:
     return found
 
 
-def _flat(secrets: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
+def flat_values(secrets: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
     """(path, text) of every value: a group's by their own paths (`shop.user`)."""
     for key, value in secrets.items():
         path = f"{prefix}{key}"
         if isinstance(value, dict):
-            yield from _flat(value, f"{path}.")
+            yield from flat_values(value, f"{path}.")
         elif isinstance(value, list):
-            yield from _flat({str(i): v for i, v in enumerate(value)}, f"{path}.")
+            yield from flat_values({str(i): v for i, v in enumerate(value)}, f"{path}.")
         elif value is not None and str(value):
             yield path, str(value)

@@ -4,7 +4,7 @@ element's words, unique in the session), and what the tool answers after it ran.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, NotRequired
 
 import msgspec
@@ -13,6 +13,7 @@ from typing_extensions import TypedDict
 
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.browser.appeared import appeared
+from weboter.runtime.core.untrusted import flat_values
 from weboter.runtime.engine.handle import RunHandle
 from weboter.runtime.errors import UsageError
 from weboter.schemas.context import NodeModifications
@@ -152,3 +153,12 @@ def element_ref(ref: str, target: str) -> str:
             hint="call browser_snapshot, find the element's [ref=…], pass it as `ref`",
         )
     return ref or target
+
+
+def as_reference(text: str, env: Mapping[str, Any]) -> str:
+    """`text` that is one of the server's own `$env` values (its --env-file), typed in clear
+    by an agent: the reference instead, so it is typed resolved and never recorded in clear."""
+    for path, value in flat_values(env):
+        if text == value:
+            return f"$env{{{path}}}"
+    return text

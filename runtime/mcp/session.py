@@ -41,6 +41,7 @@ from weboter.runtime.mcp.acts import (
     Url,
     act_node,
     acted,
+    as_reference,
     element_ref,
     expecting,
     shown_after,
@@ -207,10 +208,11 @@ class Sessions:
         submit: bool = False,
     ) -> Acted:
         """Type `text` into the field `ref` (replacing what it holds); `submit`: press Enter
-        after. Write a secret as `$env{NAME}`: it is typed resolved and recorded as the
-        reference, never in clear."""
+        after. A secret as `$env{NAME}` (or one of the server's values, typed in clear) is
+        typed resolved and recorded as the reference, never in clear."""
+        typed = {"text": as_reference(text, self.engines.env.own())}
         acted = await self._act(
-            "type", "FillInput", {"text": text}, ref=element_ref(ref, target), what=element
+            "type", "FillInput", typed, ref=element_ref(ref, target), what=element
         )
         if submit and acted["status"] == "PAUSED" and acted["locator"]:
             inputs = {"locator": acted["locator"], "key": "Enter"}

@@ -54,9 +54,9 @@ async def agent(client: Client, shop_url: str, *, fork: bool) -> dict[str, Any]:
     user = ref_of(page, "textbox", "Username")
     await acted(client, "browser_type", element="Username", ref=user, text="$env{shop.user}")
     secret = ref_of(page, "textbox", "Password")
-    await acted(
-        client, "browser_type", element="Password", target=secret, text="$env{shop.password}"
-    )
+    # as a reference, or (over HTTP) in clear: one of the server's values is recorded as one
+    typed = PASSWORD if not fork else "$env{shop.password}"
+    await acted(client, "browser_type", element="Password", target=secret, text=typed)
     signed_in = await acted(
         client, "browser_click", element="Log in", ref=ref_of(page, "button", "Log in")
     )
