@@ -209,6 +209,8 @@ class RunRewound(_Event, frozen=True):
 
     to_seq: int
     state: RunState
+    # the changes to its workflow it undoes ("node read patched", "node extra added")
+    undone: list[str] = []
 
 
 class RunCompleted(_Event, frozen=True):

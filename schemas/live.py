@@ -28,9 +28,14 @@ class SetVariable(_Command, frozen=True):
 
 
 class PatchNode(_Command, frozen=True):
+    """`changes` to a node: its `inputs` and `params` merged into the node's own (a key given
+    as null is removed; a new action or control takes the given ones only), or, with
+    `replace`, the given maps instead of the node's."""
+
     node_id: str
     changes: NodeModifications
     flow_path: list[str] = []  # default: the current flow
+    replace: bool = False
 
 
 class AddNode(_Command, frozen=True):

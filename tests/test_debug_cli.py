@@ -75,7 +75,7 @@ def test_rewind_jump_patch_on_a_paused_run(tmp_path: Path) -> None:
     assert state["variables"]["flow"]["count"] == 1
     patch = tmp_path / "patch.yaml"
     patch.write_text(
-        'big:\n  inputs: {key: "$global{size}", value: huge}\n'
+        "big:\n  inputs: {value: huge}\n"  # merged: its key ($global{size}) kept
         "  control: NextNode\n  params: {next_node: extra}\n"  # ... into a node added here
         'extra:\n  action: SetData\n  inputs: {key: "$global{extra}", value: 1}\n'
         "  control: EndFlow\n"
@@ -89,7 +89,11 @@ def test_rewind_jump_patch_on_a_paused_run(tmp_path: Path) -> None:
     refused = cli("patch", run_id, str(half_bad), home=tmp_path)
     assert refused.returncode == 2 and "NoSuchControl" in refused.stderr
     assert len(events(tmp_path, run_id)) == before  # all or nothing: the good half was not kept
+    before_patch = events(tmp_path, run_id)[-1]["seq"]
     assert cli("patch", run_id, str(patch), home=tmp_path).returncode == 0
+    undoing = cli("rewind", run_id, "--to", str(before_patch), home=tmp_path)  # says so
+    assert "this undoes: node big patched, node extra added" in undoing.stdout, undoing.stdout
+    assert cli("patch", run_id, str(patch), home=tmp_path).returncode == 0  # kept, again
     assert cli("unbreak", run_id, "before:big", home=tmp_path).returncode == 0
     done = cli("continue", run_id, "--json", home=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr

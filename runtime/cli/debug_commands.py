@@ -121,6 +121,12 @@ def add_commands(  # table: the parser
         "action}; an id the flow lacks, given an action, is added",
     )
     p.add_argument("file", type=Path)
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="a node's given inputs and params replace its own whole (default: merged into "
+        "them; a key set to null is removed)",
+    )
     p.set_defaults(handler=cmd_patch)
     p = command("rewind", "take a paused run back to right after event SEQ")
     p.add_argument(
@@ -131,9 +137,7 @@ def add_commands(  # table: the parser
         help="the event to go back to (the SEQ column of `weboter history RUN`: seqs count "
         "across the whole log)",
     )
-    p.set_defaults(
-        handler=lambda a: _send(a, lambda run: run.rewind(a.to), f"rewound to seq {a.to}")
-    )
+    p.set_defaults(handler=cmd_rewind)
     p = command(
         "fork", "start a new run from any event of any run, with changes", [common, browser]
     )
@@ -206,6 +210,19 @@ def _send(args: argparse.Namespace, act: Callable[[RunHandle], Done], done: str)
     return 0
 
 
+def cmd_rewind(args: argparse.Namespace) -> int:
+    """Rewind, saying which patches and added nodes that undoes."""
+    run_id, _ = resolve(args, args.run)
+    done = handle(args, run_id).rewind(args.to)
+    undid = done.undoes()
+    text = f"run {run_id}: rewound to seq {args.to} (seq {', '.join(map(str, done.seqs))})"
+    if undid:
+        text += f"\n  this undoes: {', '.join(undid)} (`weboter patch` them again to keep them)"
+    said = {"run_id": run_id, "seqs": done.seqs, "done": f"rewound to seq {args.to}"}
+    args.out(args, {**said, "undone": undid}, text)
+    return 0
+
+
 def cmd_break(args: argparse.Namespace) -> int:
     when: Literal["before", "after", "condition", "error"]
     if args.on_error:
@@ -274,6 +291,7 @@ def cmd_patch(args: argparse.Namespace) -> int:
         .change_nodes(
             [_new_node(n, patches[n]) for n in added],
             {n: c for n, c in patches.items() if n not in added},
+            replace=args.replace,
         )
         .seqs
     )

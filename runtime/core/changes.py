@@ -12,7 +12,7 @@ import typing
 from collections.abc import Callable
 
 from weboter.runtime.core.expressions import check_syntax
-from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.flows import index_for, merged, undone
 from weboter.runtime.errors import ExpressionError, IllegalTransition, RunNotFound
 from weboter.schemas.events import (
     BreakpointCleared,
@@ -94,9 +94,11 @@ def live_events(
     here = state.frame.flow_path
     if isinstance(command, PatchNode):
         path = command.flow_path or here
-        if index.node(path, command.node_id) is None:
+        node = index.node(path, command.node_id)
+        if node is None:
             raise IllegalTransition(f"flow {'/'.join(path)} has no node {command.node_id!r}")
-        return [NodePatched(flow_path=list(path), node_id=command.node_id, changes=command.changes)]
+        changes = command.changes if command.replace else merged(node, command.changes)
+        return [NodePatched(flow_path=list(path), node_id=command.node_id, changes=changes)]
     if isinstance(command, AddNode):
         path = command.flow_path or here
         if index.node(path, command.node.id) is not None:
@@ -124,7 +126,9 @@ def live_events(
             f"seq {command.to_seq} is before run {state.run_id} began",
             hint="`weboter history RUN` lists its seqs; fork the parent to go further back",
         ) from exc
-    return [RunRewound(to_seq=command.to_seq, state=past)]
+    return [
+        RunRewound(to_seq=command.to_seq, state=past, undone=undone(state.workflow, past.workflow))
+    ]
 
 
 def _breakpoint(state: RunState, command: SetBreakpoint | ClearBreakpoint) -> list[Event]:

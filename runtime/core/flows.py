@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 from msgspec import to_builtins
 from msgspec.structs import replace
@@ -92,8 +93,44 @@ def patch_node(
     return _rebuild(workflow, tuple(flow_path), change)
 
 
+def merged(node: Node, changes: NodeModifications) -> NodeModifications:
+    """`changes` with the whole maps a patch writes: its `inputs` and `params` merged into
+    `node`'s own (a key given as None is removed) — unless it changes the node's action (its
+    inputs) or control (its params): those are the new action's or control's alone."""
+
+    def merge(own: dict[str, Any], given: dict[str, Any] | None, fresh: bool) -> Any:
+        if given is None:
+            return None
+        both = given if fresh else {**own, **given}
+        return {key: value for key, value in both.items() if value is not None}
+
+    new_action = changes.action is not None and changes.action != node.action
+    new_control = changes.control is not None and changes.control != node.control
+    return replace(
+        changes,
+        inputs=merge(node.inputs, changes.inputs, new_action),
+        params=merge(node.params, changes.params, new_control),
+    )
+
+
 def add_node(workflow: Workflow, flow_path: list[str], node: Node) -> Workflow:
     def change(flow: Flow) -> Flow:
         return replace(flow, nodes=[*flow.nodes, node])
 
     return _rebuild(workflow, tuple(flow_path), change)
+
+
+def undone(now: Workflow, past: Workflow) -> list[str]:
+    """What going back from `now` to `past` undoes in the workflow: each node patched or
+    added since ("node read patched", "node extra added", "sub/node x patched")."""
+    then = index_for(past).nodes
+    said = []
+    for path, nodes in index_for(now).nodes.items():
+        where = "/".join(path[1:]) + "/" if len(path) > 1 else ""
+        for node_id, node in nodes.items():
+            before = then.get(path, {}).get(node_id)
+            if before is None:
+                said.append(f"node {where}{node_id} added")
+            elif before != node:
+                said.append(f"node {where}{node_id} patched")
+    return said

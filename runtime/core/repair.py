@@ -26,7 +26,7 @@ from weboter.runtime.core.advance import advance
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.containment import needs_approval
 from weboter.runtime.core.decision import Decision
-from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.flows import index_for, merged
 from weboter.runtime.core.node import Writes
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.errors import IllegalTransition, WeboterError
@@ -186,15 +186,13 @@ def _changes(
         )
     elif action.kind == "patch":
         target = action.node_id or here.cursor or ""
-        if action.modifications is None or index.node(here.flow_path, target) is None:
+        node = index.node(here.flow_path, target)
+        if action.modifications is None or node is None:
             raise IllegalTransition(
                 f"a patch needs `modifications` and a node of the flow ({target!r})"
             )
-        decision.add(
-            NodePatched(
-                flow_path=list(here.flow_path), node_id=target, changes=action.modifications
-            )
-        )
+        changes = merged(node, action.modifications)  # a repair's inputs: only what changes
+        decision.add(NodePatched(flow_path=list(here.flow_path), node_id=target, changes=changes))
     elif action.kind == "set_variables":
         for key, value in action.variables.items():
             scope, name = _scoped(key, state)

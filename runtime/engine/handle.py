@@ -19,7 +19,7 @@ Driving — `step`, `step_over`, `cont`, `stop`, `fork`, `wait` — needs an eng
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypedDict
 
@@ -29,11 +29,12 @@ from weboter.runtime.core.ids import new_command_id
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.errors import WeboterError
-from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.eventlog import EventLog, to_record
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.store.runstore import RunStore
 from weboter.schemas.base import Mode
 from weboter.schemas.context import NodeModifications, RepairAction
+from weboter.schemas.events import Event, RunRewound
 from weboter.schemas.messages import (
     AddNode,
     ApplyRepair,
@@ -49,6 +50,7 @@ from weboter.schemas.messages import (
     SetBreakpoint,
     SetVariable,
     StartRun,
+    StoredEvent,
     SuggestRepair,
 )
 from weboter.schemas.state import Breakpoint, RunState
@@ -72,6 +74,11 @@ class Done:
     run_id: str
     seqs: list[int]
     status: str
+    events: list[Event] = field(default_factory=list)  # what it appended, in order
+
+    def undoes(self) -> list[str]:
+        """The changes to the run's workflow a rewind among these events undid."""
+        return [said for e in self.events if isinstance(e, RunRewound) for said in e.undone]
 
 
 class Sender(Protocol):
@@ -209,21 +216,40 @@ class RunHandle:
         return self._send(SetVariable(**self._ids(), name=name, value=value, scope=scope))
 
     def patch(
-        self, node_id: str, changes: NodeModifications, flow_path: list[str] | None = None
+        self,
+        node_id: str,
+        changes: NodeModifications,
+        flow_path: list[str] | None = None,
+        *,
+        replace: bool = False,
     ) -> Done:
+        """`changes` merged into the node (`replace`: its inputs and params replaced whole)."""
         return self._send(
-            PatchNode(**self._ids(), node_id=node_id, changes=changes, flow_path=flow_path or [])
+            PatchNode(
+                **self._ids(),
+                node_id=node_id,
+                changes=changes,
+                flow_path=flow_path or [],
+                replace=replace,
+            )
         )
 
     def add_node(self, node: Node, flow_path: list[str] | None = None) -> Done:
         """A node the run's flow (by default: the current one) did not have."""
         return self._send(AddNode(**self._ids(), node=node, flow_path=flow_path or []))
 
-    def change_nodes(self, added: Iterable[Node], patched: dict[str, NodeModifications]) -> Done:
-        """Add `added` (in order), then patch `patched`: all of it or none of it."""
+    def change_nodes(
+        self,
+        added: Iterable[Node],
+        patched: dict[str, NodeModifications],
+        *,
+        replace: bool = False,
+    ) -> Done:
+        """Add `added` (in order), then patch `patched` (merged, or `replace`d): all of it or
+        none of it."""
         commands: list[Command] = [AddNode(**self._ids(), node=node) for node in added]
         commands += [
-            PatchNode(**self._ids(), node_id=node_id, changes=changes)
+            PatchNode(**self._ids(), node_id=node_id, changes=changes, replace=replace)
             for node_id, changes in patched.items()
         ]
         return self._send(*commands)
@@ -315,14 +341,14 @@ class _ThroughLog:
                 for command in commands:
                     dry = decider.decide(dry, command).after
             store = RunStore(log, default_catalog(), self.env)
-            seqs: list[int] = []
+            records: list[StoredEvent] = []
             status = ""
             for command in commands:
                 assert isinstance(command, COMMANDS)
                 outcome = store.execute(command)
-                seqs += [e.seq for e in outcome.events]
+                records += outcome.events
                 status = str(outcome.state.status)
-            return Done(run_id, seqs, status)
+            return Done(run_id, [r.seq for r in records], status, _decoded(records))
         finally:
             log.close()
 
@@ -336,13 +362,13 @@ class _ThroughEngine:
         self.timeout = timeout
 
     def send(self, commands: list[Command]) -> Done:
-        seqs: list[int] = []
+        records: list[StoredEvent] = []
         status = ""
         for command in commands:
             committed = self.client.send_command(command, timeout=self.timeout)
-            seqs += [e.seq for e in committed.events]
+            records += committed.events
             status = committed.status
-        return Done(commands[0].run_id, seqs, status)
+        return Done(commands[0].run_id, [r.seq for r in records], status, _decoded(records))
 
 
 def through_log(db_path: Path, env: EnvSource | None = None) -> Sender:
@@ -355,3 +381,7 @@ def through_log(db_path: Path, env: EnvSource | None = None) -> Sender:
 def through_engine(client: EngineClient, timeout: float = 30.0) -> Sender:
     """Commands sent to the engine `client` talks to (each answered within `timeout`)."""
     return _ThroughEngine(client, timeout)
+
+
+def _decoded(stored: list[StoredEvent]) -> list[Event]:
+    return [to_record(s).event for s in stored]

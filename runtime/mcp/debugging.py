@@ -87,11 +87,16 @@ class Debugging:
         return _said(done, f"{scope} variable {name} set")
 
     @clear_errors
-    def patch_node(self, run_id: str, node_id: str, changes: dict[str, Any]) -> Committed:
+    def patch_node(
+        self, run_id: str, node_id: str, changes: dict[str, Any], replace: bool = False
+    ) -> Committed:
         """Change one node of a paused run's workflow: any of `inputs`, `params`, `control`,
-        `action` (only those given change)."""
-        done = self._run(run_id).patch(node_id, _modifications(changes))
-        return _said(done, f"node {node_id} patched")
+        `action` (only those given change). `inputs` and `params` are merged into the node's
+        own: `{"inputs": {"value": 3}}` keeps its other inputs, a key set to null is removed
+        (a new action or control takes only the given ones). `replace`: the given maps
+        replace the node's whole."""
+        done = self._run(run_id).patch(node_id, _modifications(changes), replace=replace)
+        return _said(done, f"node {node_id} patched" + (" (replaced)" if replace else ""))
 
     @clear_errors
     def jump_to(self, run_id: str, node_id: str) -> Committed:
@@ -101,8 +106,15 @@ class Debugging:
     @clear_errors
     def rewind(self, run_id: str, to_seq: int) -> Committed:
         """Take a paused run back to its state right after event `to_seq` (nothing is
-        deleted: the rewind is an event). Its browser comes back at the next step."""
-        return _said(self._run(run_id).rewind(to_seq), f"rewound to seq {to_seq}")
+        deleted: the rewind is an event). Its browser comes back at the next step. Patches
+        and added nodes since are undone too: the answer says which."""
+        done = self._run(run_id).rewind(to_seq)
+        undid = done.undoes()
+        return _said(
+            done,
+            f"rewound to seq {to_seq}"
+            + (f"; this undoes: {', '.join(undid)} (patch again to keep them)" if undid else ""),
+        )
 
     @clear_errors
     def repair_run(

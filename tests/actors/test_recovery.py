@@ -109,7 +109,8 @@ def test_repairs_patch_set_jump_abort_and_refusals(runner: Runner) -> None:
         runner,
         run_id,
         "patch",
-        modifications=NodeModifications(inputs={"expr": "41 + 1"}),
+        # merged into the node's inputs: its param1 ($global{n}, unset) removed by a null
+        modifications=NodeModifications(inputs={"expr": "41 + 1", "param1": None}),
     )
     assert patched.status == "PAUSED"
     runner.client.cont(run_id)
