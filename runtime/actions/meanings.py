@@ -81,8 +81,8 @@ DOCS: dict[str, str] = {  # table
     "equals)." + FIND,
     "builtin.AssertVisible": "Fails unless the element is visible." + FIND,
     "builtin.ExtractList": "One record per element the locator matches: `fields` {name: "
-    "{locator inside the item, data_source}}; `allow_empty`: no item gives [] instead of "
-    "failing." + FIND,
+    "{locator inside the item, data_source}}. No item: an error, unless `allow_empty` is true "
+    "or the locator is a chain [list, items] whose list is on the page (then [])." + FIND,
     "builtin.ExportData": "Writes the list of mappings `data` to `path` in the workspace as "
     "`format` csv|json|jsonl.",
     "builtin.NextNode": "Always goes to `next_node`.",

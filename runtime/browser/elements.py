@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from weboter.runtime.browser.locators import build
+from weboter.runtime.browser.locators import build, normalise
 from weboter.runtime.browser.support import (
     browser_action,
     browser_error,
@@ -17,6 +17,7 @@ from weboter.runtime.browser.support import (
     page_url,
     read,
     read_if_present,
+    scope_of,
     timeout_ms,
 )
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Plugin
@@ -186,7 +187,7 @@ async def extract_list(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     try:  # the first item's fingerprint: what the healer looks for again
         items, _ = await locate(ctx, inputs, record=True)
     except ActionError:
-        if inputs.get("allow_empty", True):
+        if await _empty_list(ctx, inputs):
             return {"items": [], "count": 0}
         raise
     plain = _plain_fields(fields)
@@ -209,6 +210,20 @@ async def extract_list(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
                 row[name] = None
         rows.append(row)
     return {"items": rows, "count": len(rows)}
+
+
+async def _empty_list(ctx: ActionContext, inputs: Inputs) -> bool:
+    """No item found: an empty list (`[]`) when `allow_empty` is true, or when it is not
+    given and the locator is a chain [list, items] whose list is on the page (found, but
+    empty); a locator that finds nothing at all is an error, never a silent `[]`."""
+    allowed = inputs.get("allow_empty")
+    if allowed is not None:
+        return bool(allowed)
+    parts = normalise(inputs.get("locator"), "inputs.locator") if inputs.get("locator") else []
+    if len(parts) < 2:
+        return False
+    container = build(await scope_of(ctx, inputs), parts[:-1], "inputs.locator")
+    return bool(await container.count())
 
 
 LIST_JS = """(items, fields) => items.map(item => {
@@ -267,17 +282,18 @@ def _spec(
     *,
     optional: tuple[str, ...] = (),
     finds: bool = True,
+    element: bool = True,
     **defaults: Any,
 ) -> ActionSpec:
     """An element action's catalog entry. `finds`: it finds its element with locate(), which
-    reads `locator`, `locators`, `scope` and `timeout` (5000 ms by default); `optional`: the
-    other inputs it reads that have no default."""
+    reads `locator`, `locators`, `scope` and `timeout` (5000 ms by default), and (`element`)
+    a node must say which; `optional`: the other inputs it reads that have no default."""
     if finds:
         defaults = {"timeout": 5000, **defaults}
     spec = browser_action(name, fn, required, outputs, **defaults)
     listed = (*(_FIND if finds else ()), *optional)
     unlisted = [n for n in dict.fromkeys(listed) if n not in spec.defaults and n not in required]
-    return replace(spec, optional=tuple(unlisted))
+    return replace(spec, optional=tuple(unlisted), needs_element=finds and element)
 
 
 PLUGIN = Plugin(
@@ -313,7 +329,7 @@ PLUGIN = Plugin(
             finds=False,
         ),
         _spec("SelectOption", select_option, outputs=("selected",), optional=("value", "label")),
-        _spec("PressKey", press_key, required=("key",)),
+        _spec("PressKey", press_key, required=("key",), element=False),  # else the page's
         _spec("Hover", hover),
         _spec("Check", check, outputs=("checked",), optional=("checked",)),
         _spec("UploadFile", upload_file, required=("files",), outputs=("files",)),

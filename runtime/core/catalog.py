@@ -108,6 +108,7 @@ class ActionSpec:
     # synchronous action that is not (a plugin's) runs on a worker thread under its node's
     # timeout, or the engine's node timeout; a bounded one runs inline, the fast way
     bounded: bool = False
+    needs_element: bool = False  # acts on an element: a node must give `locator` or `locators`
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Validation before anything runs: every finding with the path of its fault.
 
-Errors: unknown action or control, missing required input or param, a next node that does not
+Errors: unknown action or control, missing required input or param, an input the action does
+not read (a misspelt key), an element action without its locator, a next node that does not
 exist, a start node that does not exist, duplicate node ids, a sub-flow that is not visible,
 an unknown reference scope, a next node that is not text, a timeout that is not positive,
 retries outside 1 .. MAX_ATTEMPTS or with a negative backoff, a host pattern in `allow_hosts`
@@ -11,9 +12,10 @@ can go anywhere).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 
-from weboter.runtime.core.catalog import Catalog
+from weboter.runtime.core.catalog import ActionSpec, Catalog
 from weboter.runtime.core.flows import FlowIndex
 from weboter.runtime.core.hosts import pattern_fault
 from weboter.runtime.core.references import REFERENCE, SCOPE_ALIASES, references_in, unclosed_in
@@ -100,6 +102,7 @@ def _node(
         for name in action.required:
             if node.inputs.get(name) is None and action.defaults.get(name) is None:
                 error(f"{at}.inputs.{name}", f"{action.name} needs input {name!r}")
+        _inputs_known(node, action, at, error)
         if action.engine:
             flow_id = node.inputs.get("flow_id")
             literal = isinstance(flow_id, str) and not REFERENCE.search(flow_id)
@@ -173,3 +176,29 @@ def _reachable(
                     f"node {node.id!r} cannot be reached from {start!r}",
                 )
             )
+
+
+POST_CONDITIONS = ("expect_url", "expect_visible")  # any browser node's (runtime/browser/expect.py)
+
+
+def _inputs_known(
+    node: Node, action: ActionSpec, at: str, error: Callable[[str, str], None]
+) -> None:
+    """Every input a node gives is one its action reads (a misspelt `locatr` is refused, not
+    left unread); an element action is told its element."""
+    known = {*action.required, *action.defaults, *action.optional}
+    if action.browser:
+        known.update(POST_CONDITIONS)
+    for name in node.inputs:
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            takes = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else f"it takes: {', '.join(sorted(known)) or 'none'}"
+            )
+            error(f"{at}.inputs.{name}", f"{action.name} has no input {name!r}: {takes}")
+    if action.needs_element and not (node.inputs.get("locator") or node.inputs.get("locators")):
+        error(
+            f"{at}.inputs.locator", f"{action.name} needs input 'locator': the element it acts on"
+        )

@@ -92,3 +92,30 @@ def test_a_post_condition_that_fails_stops_the_run_never_a_silent_pass(
     error = outcome.state.error
     assert error is not None and error.kind == "PostConditionFailed"
     assert "Added to the cart" in error.message and "expect_visible" in error.message
+
+
+def test_an_extraction_whose_locator_finds_nothing_is_an_error_not_an_empty_list(
+    browser: BrowserRunner, pages_url: str
+) -> None:
+    """`[]` only where the list may be empty: `allow_empty: true`, or a chain [list, items]
+    whose list is on the page; a locator that finds nothing at all fails the node."""
+    fields = {"text": {"locator": "."}}
+
+    def extract(node_id: str, **inputs: Any) -> dict[str, Any]:
+        out = [{"src": "items", "name": node_id, "pos": "global"}]
+        return node(node_id, "ExtractList", inputs={"fields": fields, **inputs}, outputs=out)
+
+    none = {"element": ".none", "type": "css"}
+    empty = browser.run(
+        on_playground(
+            pages_url,
+            extract("chained", locator=[{"element": "#list", "type": "css"}, none], timeout=300),
+            extract("allowed", locator=none, allow_empty=True, timeout=300),
+        )
+    )
+    assert empty.ended.status == "COMPLETED", empty.state.error
+    assert empty.state.globals["chained"] == [] and empty.state.globals["allowed"] == []
+    missing = browser.run(on_playground(pages_url, extract("lost", locator=none, timeout=300)))
+    error = missing.state.error
+    assert missing.ended.status == "FAILED" and error is not None
+    assert error.kind == "ElementNotFound" and ".none" in error.message

@@ -45,6 +45,21 @@ def test_missing_required_input() -> None:
     assert any(f.startswith("error: nodes[0].inputs.expr") for f in result)
 
 
+def test_an_input_the_action_does_not_read_and_an_element_action_without_locator() -> None:
+    click = {"locatr": {"element": "#go"}, "expect_url": "https://shop.test/"}
+    result = findings(flow(node("a", "ClickItem", inputs=click, params={"next_node": "__end__"})))
+    assert (
+        "error: nodes[0].inputs.locatr: builtin.ClickItem has no input 'locatr': "
+        "did you mean 'locator'?" in result
+    )
+    assert "error: nodes[0].inputs.locator: builtin.ClickItem needs input 'locator': the " in (
+        " ".join(result)
+    )
+    assert not any("expect_url" in f for f in result)  # any browser node's post-condition
+    key = {"key": "Enter", "locator": "#q"}  # PressKey's element is optional: the page's
+    assert findings(flow(node("a", "PressKey", inputs=key, params={"next_node": "__end__"}))) == []
+
+
 def test_missing_start_node_and_unreachable_warning() -> None:
     result = findings(
         flow(node("a", control="EndFlow"), node("b", control="EndFlow"), start_node_id="nope")
