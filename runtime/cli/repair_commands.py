@@ -14,11 +14,13 @@ import yaml
 
 from weboter.runtime.cli import ai_commands
 from weboter.runtime.cli.debug_commands import handle, resolve
-from weboter.runtime.core.loader import parse_text
+from weboter.runtime.core.flows import patch_node
+from weboter.runtime.core.loader import parse_text, to_workflow
+from weboter.runtime.core.workflow_text import rewritten
 from weboter.runtime.engine.settings import default_db
 from weboter.runtime.errors import UsageError
 from weboter.runtime.store.reading import Reader
-from weboter.schemas.context import RepairAction
+from weboter.schemas.context import NodeModifications, RepairAction
 from weboter.schemas.events import NodePatched, RepairApplied
 
 Out = Callable[[argparse.Namespace, Any, str], None]
@@ -101,7 +103,7 @@ def add_heal(sub: Any, common: argparse.ArgumentParser, out: Out) -> None:
         help="the locators a run healed (on_error: heal), as a patch or written into FILE",
         description="Every locator the healer found again in RUN (RepairApplied by `healer`), "
         "as a `weboter patch` file on stdout, or written into the workflow FILE with --write "
-        "(YAML comments are not kept).",
+        "(a YAML file keeps its comments and layout: only the healed locators change).",
     )
     p.add_argument("run", help="a run id (or a unique prefix)")
     p.add_argument("--write", type=Path, metavar="FILE", help="the workflow file to update")
@@ -124,18 +126,21 @@ def cmd_heal(args: argparse.Namespace) -> int:
         args.out(args, {"run_id": run_id, "patch": patch}, text.rstrip())
         return 0
     try:
-        data = parse_text(args.write.read_text(encoding="utf-8"), str(args.write))
+        was = args.write.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(
             f"--write {args.write}: {exc.strerror}",
             hint="give the workflow file the run was made from",
         ) from exc
-    for (flow_path, node_id), inputs in found.items():
-        _node_in(data, flow_path, node_id, str(args.write))["inputs"] = inputs
-    if args.write.suffix.lower() == ".json":
-        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    else:
-        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    data = parse_text(was, str(args.write))
+    text: str | None = _kept_layout(was, data, found, str(args.write))
+    if text is None:  # JSON, or a heal inside a sub-flow: the file written anew
+        for (flow_path, node_id), inputs in found.items():
+            _node_in(data, flow_path, node_id, str(args.write))["inputs"] = inputs
+        if args.write.suffix.lower() == ".json":
+            text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     args.write.write_text(text, encoding="utf-8")
     names = [node_id for _, node_id in found]
     args.out(
@@ -144,6 +149,22 @@ def cmd_heal(args: argparse.Namespace) -> int:
         f"wrote {args.write}: healed {', '.join(names)}",
     )
     return 0
+
+
+def _kept_layout(
+    text: str, data: Any, found: dict[tuple[tuple[str, ...], str], dict[str, Any]], source: str
+) -> str | None:
+    """The YAML file `text` with the healed inputs written in place (its comments, order and
+    layout kept; only the changed keys written), or None where that cannot be done."""
+    if source.lower().endswith(".json"):
+        return None
+    original = to_workflow(data, source)
+    healed = original
+    for (flow_path, node_id), inputs in found.items():
+        _node_in(data, flow_path, node_id, source)  # there, or refused saying so
+        changes = NodeModifications(inputs=inputs)
+        healed = patch_node(healed, [original.id, *flow_path[1:]], node_id, changes)
+    return rewritten(text, original, healed)
 
 
 def healed_nodes(log: Reader, run_id: str) -> dict[tuple[tuple[str, ...], str], dict[str, Any]]:

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.browser.conftest import Recorded, copy_log
 from tests.conftest import demo_workflow
@@ -84,12 +85,17 @@ def test_a_redesigned_shop_is_healed_from_the_runs_own_history(
     assert verified.returncode == 0 and json.loads(verified.stdout)["divergence"] is None
     # the heals, written back into a copy of the workflow, run without healing (as far as the
     # first product read: each healed node has run once by then, which is what is checked)
-    copy = tmp_path / "flow.json"
-    copy.write_text(demo_workflow(tmp_path).read_text())
+    copy = tmp_path / "flow.yaml"
+    written = yaml.safe_dump(json.loads(demo_workflow(tmp_path).read_text()), sort_keys=False)
+    copy.write_text("# the shop's products, page by page (a person's note: kept)\n" + written)
     wrote = cli("heal", healed["run_id"], "--write", str(copy), "--json", home=tmp_path)
     assert wrote.returncode == 0, wrote.stderr
     assert set(json.loads(wrote.stdout)["healed"]) == {"password", "links", "read"}
-    assert "li.item" in copy.read_text() and "#pw" in copy.read_text()
+    now = copy.read_text()
+    assert "li.item" in now and "#pw" in now
+    assert now.startswith("# the shop's products, page by page (a person's note: kept)\n")
+    # only the healed locators changed: every other line is as it was
+    assert len(set(now.splitlines()) - set(written.splitlines())) <= 12
     with ShopServer(variant="renamed") as shop:
         again = cli(
             "run",
