@@ -122,8 +122,8 @@ def cmd_heal(args: argparse.Namespace) -> int:
         )
     patch = {node_id: {"inputs": inputs} for (_, node_id), inputs in found.items()}
     if args.write is None:
-        text = yaml.safe_dump(patch, sort_keys=False, allow_unicode=True)
-        args.out(args, {"run_id": run_id, "patch": patch}, text.rstrip())
+        shown = yaml.safe_dump(patch, sort_keys=False, allow_unicode=True)
+        args.out(args, {"run_id": run_id, "patch": patch}, shown.rstrip())
         return 0
     try:
         was = args.write.read_text(encoding="utf-8")
@@ -133,7 +133,7 @@ def cmd_heal(args: argparse.Namespace) -> int:
             hint="give the workflow file the run was made from",
         ) from exc
     data = parse_text(was, str(args.write))
-    text: str | None = _kept_layout(was, data, found, str(args.write))
+    text = _kept_layout(was, data, found, str(args.write))
     if text is None:  # JSON, or a heal inside a sub-flow: the file written anew
         for (flow_path, node_id), inputs in found.items():
             _node_in(data, flow_path, node_id, str(args.write))["inputs"] = inputs
