@@ -35,6 +35,10 @@ fmt:
 # everything that must pass before a commit
 check: lint test
 
+# the healer on sites it was never tuned to: correct / wrong / refused per kind of change
+bench-heal:
+    {{bin}}/python bench/heal.py
+
 # context cost of an agent session beside Playwright MCP (npm: @playwright/mcp)
 bench-context:
     {{bin}}/python bench/context_cost.py

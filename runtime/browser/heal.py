@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from weboter.runtime.browser.likeness import NotHealed, choose
+from weboter.runtime.browser.support import FINGERPRINT_JS
 from weboter.runtime.core.catalog import ActionContext, ActionSpec
 from weboter.runtime.errors import ElementNotFound
 from weboter.runtime.store.reading import Reader
@@ -27,29 +28,12 @@ Call = Callable[[ActionSpec, ActionContext, dict[str, Any]], Awaitable[dict[str,
 
 # Runs in the page: every element of the recorded tag (and those showing the recorded text),
 # each with its fingerprint and the selectors that would find it (and how many they find).
-CANDIDATES_JS = """([tag, text, limit]) => {
+CANDIDATES_JS = (
+    """([tag, text, limit]) => {
   const q = (s) => { try { return document.querySelectorAll(s).length; } catch (e) { return 0; } };
-  const label = (el) => (el.tagName || "").toLowerCase() + (el.id ? "#" + el.id : "")
-    + Array.from(el.classList || []).map(c => "." + c).join("");
-  const finger = (el) => {
-    const attrs = {};
-    for (const n of ["name", "type", "href", "src", "placeholder", "value", "data-testid",
-                     "aria-label", "title", "alt", "for"]) {
-      const v = el.getAttribute(n); if (v !== null) attrs[n] = v.slice(0, 200);
-    }
-    const t = (el.innerText || el.textContent || "").trim().replace(/\\s+/g, " ");
-    const ancestors = [];
-    for (let p = el.parentElement; p && ancestors.length < 4; p = p.parentElement) {
-      ancestors.push(label(p));
-    }
-    const same = el.parentElement
-      ? Array.from(el.parentElement.children).filter(s => s.tagName === el.tagName) : [el];
-    return {tag: el.tagName.toLowerCase(), role: el.getAttribute("role") || "",
-            name: (el.getAttribute("aria-label") || el.getAttribute("title")
-                   || el.getAttribute("alt") || t).slice(0, 120),
-            id: el.id || "", classes: Array.from(el.classList), text: t.slice(0, 200),
-            attributes: attrs, ancestors, index: same.indexOf(el)};
-  };
+  const finger = """
+    + FINGERPRINT_JS
+    + """;
   const selectors = (el) => {
     const tagName = el.tagName.toLowerCase(), out = [];
     const add = (s) => out.push([s, q(s)]);
@@ -84,6 +68,7 @@ CANDIDATES_JS = """([tag, text, limit]) => {
   }
   return found.map(el => ({...finger(el), selectors: selectors(el)}));
 }"""
+)
 
 
 async def acting(

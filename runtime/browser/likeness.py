@@ -15,9 +15,8 @@ from typing import Any
 
 from weboter.runtime.errors import ActionError
 
-THRESHOLD = 0.6  # a candidate scoring less is not the element
+THRESHOLD = 0.45  # a candidate scoring less is not the element (and it must say the same)
 MARGIN = 0.08  # the best must beat the second best by this much, or nothing is healed
-IGNORED_ATTRIBUTES = ("data-testid", "value")  # test id scored on its own; value is typed
 
 Fingerprint = Mapping[str, Any]
 
@@ -40,47 +39,121 @@ def _ratio(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a[:200], b[:200]).ratio()
 
 
+def _same_words(a: str, b: str) -> float:
+    """1 for the same words; half the share of words they have in common otherwise."""
+    if a == b:
+        return 1.0
+    mine, theirs = set(_WORD.findall(a.lower())), set(_WORD.findall(b.lower()))
+    return 0.5 * len(mine & theirs) / len(mine | theirs) if mine | theirs else 0.0
+
+
+_WORD = re.compile(r"[^\W_]+")
+SAYS = ("label", "name", "text", "placeholder")  # what a person reads on or beside it
+SAME_ENOUGH = 0.75  # words this alike still say the same ("Sign in" / "Sign in now")
+
+
+def says_the_same(recorded: Fingerprint, candidate: Fingerprint) -> bool:
+    """Whether the candidate says what the recorded element said — by the first of its
+    label, name, text and placeholder it had (a field's label names it, not a placeholder two
+    fields share): alike enough, or the same words with some added ("Edit" / "Edit now").
+    True when it said nothing to compare."""
+    for kind in SAYS:
+        mine = _said(recorded, kind)
+        if mine:
+            theirs = _said(candidate, kind)
+            if _ratio(mine, theirs) >= SAME_ENOUGH:
+                return True
+            shorter, longer = sorted((mine, theirs), key=len)
+            words = set(_WORD.findall(shorter.lower()))
+            return bool(words) and words <= set(_WORD.findall(longer.lower()))
+    return True
+
+
+def _said(print_: Fingerprint, kind: str) -> str:
+    if kind == "placeholder":
+        return str((print_.get("attributes") or {}).get("placeholder") or "")
+    return str(print_.get(kind) or "")
+
+
 def _tag(ancestor: str) -> str:
     return re.split(r"[#.]", ancestor, maxsplit=1)[0]
 
 
+# How much each trait tells the element apart once a site is redesigned: what a person reads
+# (its label, name, text, the words before it) and what it is (tag, type, role) outlast what
+# the site's code calls it (id, classes, name attribute), which a redesign renames. Chosen on
+# `just bench-heal` (bench/heal.py; docs/ai.md has the figures).
+WEIGHTS = {
+    "tag": 1.0,
+    "type": 1.5,
+    "role": 1.0,
+    "testid": 2.5,
+    "label": 3.0,
+    "name": 2.0,
+    "text": 1.5,
+    "placeholder": 1.5,
+    "near": 1.5,
+    "href": 1.0,
+    "id": 1.0,
+    "attributes": 0.75,
+    "classes": 0.5,
+    "ancestors": 0.75,
+    "index": 0.25,
+}
+OWN = ("name", "type", "placeholder", "href", "data-testid", "value")  # scored on their own
+
+
 def score(recorded: Fingerprint, candidate: Fingerprint) -> float:
     """0..1: the share of what was recorded about the element that the candidate matches
-    (each trait weighted by how well it tells elements apart)."""
+    (each trait weighted by how well it tells elements apart: WEIGHTS)."""
     earned = possible = 0.0
 
-    def trait(weight: float, value: float) -> None:
+    def trait(kind: str, value: float) -> None:
         nonlocal earned, possible
-        possible += weight
-        earned += weight * value
+        possible += WEIGHTS[kind]
+        earned += WEIGHTS[kind] * value
 
-    trait(1.0, float(recorded.get("tag") == candidate.get("tag")))
-    if recorded.get("id"):
-        trait(2.0, float(recorded["id"] == candidate.get("id")))
+    def words(kind: str) -> None:
+        mine = str(recorded.get(kind) or "")
+        if mine:
+            trait(kind, _ratio(mine, str(candidate.get(kind) or "")))
+
+    trait("tag", float(recorded.get("tag") == candidate.get("tag")))
     attrs = recorded.get("attributes") or {}
     theirs = candidate.get("attributes") or {}
-    if attrs.get("data-testid"):
-        trait(2.5, float(attrs["data-testid"] == theirs.get("data-testid")))
+    for kind, attribute in (("type", "type"), ("testid", "data-testid")):
+        if attrs.get(attribute):
+            trait(kind, float(attrs[attribute] == theirs.get(attribute)))
+    for kind in ("placeholder", "href"):
+        if attrs.get(kind):
+            trait(kind, _ratio(str(attrs[kind]), str(theirs.get(kind) or "")))
     if recorded.get("role"):
-        trait(0.5, float(recorded["role"] == candidate.get("role")))
+        trait("role", float(recorded["role"] == candidate.get("role")))
+    if recorded.get("id"):
+        trait("id", float(recorded["id"] == candidate.get("id")))
+    words("label")
+    if recorded.get("near"):  # the same words, not words alike: the next item's name is alike
+        trait("near", _same_words(str(recorded["near"]), str(candidate.get("near") or "")))
     name, text = str(recorded.get("name") or ""), str(recorded.get("text") or "")
     if name:
-        trait(1.5, _ratio(name, str(candidate.get("name") or "")))
+        trait("name", _ratio(name, str(candidate.get("name") or "")))
     if text and text != name:
-        trait(1.5, _ratio(text, str(candidate.get("text") or "")))
-    kept = {k: v for k, v in attrs.items() if k not in IGNORED_ATTRIBUTES}
+        trait("text", _ratio(text, str(candidate.get("text") or "")))
+    kept = {k: v for k, v in attrs.items() if k not in OWN}
+    if attrs.get("name"):
+        kept["name"] = attrs["name"]
     if kept:
-        trait(1.5, sum(theirs.get(k) == v for k, v in kept.items()) / len(kept))
+        trait("attributes", sum(theirs.get(k) == v for k, v in kept.items()) / len(kept))
     classes = set(recorded.get("classes") or [])
     if classes:
         other = set(candidate.get("classes") or [])
-        trait(1.0, len(classes & other) / len(classes | other))
+        trait("classes", len(classes & other) / len(classes | other))
     ancestors = [_tag(a) for a in recorded.get("ancestors") or []]
     if ancestors:  # the same nesting, even one wrapper deeper or shallower
         others = [_tag(a) for a in candidate.get("ancestors") or []]
-        trait(1.0, difflib.SequenceMatcher(None, ancestors, others).ratio())
+        trait("ancestors", difflib.SequenceMatcher(None, ancestors, others).ratio())
     if recorded.get("index") is not None:
-        trait(0.5, float(recorded["index"] == candidate.get("index")))
+        trait("index", float(recorded["index"] == candidate.get("index")))
     return earned / possible if possible else 0.0
 
 
@@ -100,6 +173,11 @@ def choose(
         raise NotHealed("the page has no element of the kind this node acted on before")
     best, first = ranked[0]
     found = candidates[first]
+    if not any(says_the_same(r, found) for r in recorded):
+        raise NotHealed(
+            f"no element says what it said: the most alike, {describe(found)}, scores "
+            f"{best:.2f} but reads otherwise (a removed element is never healed onto another)"
+        )
     if best < THRESHOLD:
         raise NotHealed(
             f"no element is alike enough: the best, {describe(found)}, scores {best:.2f} "

@@ -27,7 +27,19 @@ FINGERPRINT_JS = """(el) => {
   }
   const kin = el.parentElement
     ? Array.from(el.parentElement.children).filter(s => s.tagName === el.tagName) : [el];
+  const words = (e) => e ? (e.innerText || e.textContent || "").trim().replace(/\\s+/g, " ") : "";
+  const by = (el.getAttribute("aria-labelledby") || "").split(/\\s+/).filter(Boolean);
+  const label = by.length ? by.map(id => words(document.getElementById(id))).join(" ")
+    : (el.labels && el.labels.length ? words(el.labels[0]) : "");
+  let near = "";  // the words just before it: a heading, a label, the item's name
+  for (let s = el.previousElementSibling, i = 0; s && !near && i < 3;
+       s = s.previousElementSibling, i++) near = words(s);
+  for (let p = el.parentElement, i = 0; p && !near && i < 3; p = p.parentElement, i++) {
+    for (let s = p.previousElementSibling, j = 0; s && !near && j < 2;
+         s = s.previousElementSibling, j++) near = words(s);
+  }
   return {tag: el.tagName.toLowerCase(), role: el.getAttribute("role") || "",
+          label: label.slice(0, 120), near: near.slice(0, 80),
           name: (el.getAttribute("aria-label") || el.getAttribute("title") || el.getAttribute("alt")
                  || text).slice(0, 120),
           id: el.id || "", classes: Array.from(el.classList), text: text.slice(0, 200),

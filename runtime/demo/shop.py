@@ -130,7 +130,8 @@ LOGIN_FORM = """<h1>Log in</h1>
 
 # The shop redesigned, for the self-healing tests: what a site's next release does to a
 # recorded workflow. "renamed": ids and classes renamed, the log-in button moved; "twins": a
-# second form with a password field just like the first (no healer can tell which is meant).
+# second form with a password field just like the first, under the same label (no healer can
+# tell which is meant).
 VARIANTS: dict[str, list[tuple[str, str]]] = {
     "": [],
     "renamed": [
@@ -151,7 +152,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         (
             "</form>",
             '</form><form method="post" action="/login"><label for="login">Login</label> '
-            '<input id="login" name="login"><label for="pw-b">Secret</label> '
+            '<input id="login" name="login"><label for="pw-b">Password</label> '
             '<input id="pw-b" name="password" type="password"></form>',
         ),
     ],

@@ -58,3 +58,37 @@ def test_a_list_is_found_by_its_family_one_element_by_a_unique_selector() -> Non
     assert selector_for(item, many=False) == "main > ul > li:nth-of-type(1)"
     with pytest.raises(NotHealed, match="alone"):
         selector_for({"tag": "li", "selectors": [["li", 4]]}, many=False)
+
+
+def test_a_site_never_seen_renamed_whole_keeps_its_password_field_by_its_label() -> None:
+    """A bank's redesign: every id, class and name renamed, labels and types kept. The only
+    password input under the same label is the element (it scored 0.54 before labels and
+    the words around an element were fingerprinted)."""
+    recorded = {
+        **PASSWORD,
+        "classes": ["form-control"],
+        "label": "Password",
+        "near": "Password",
+        "ancestors": ["div.field", "form#login", "main", "body"],
+    }
+    renamed = {
+        "id": "nw-secret-q9",
+        "classes": ["nw-in-7"],
+        "attributes": {"name": "secret_word", "type": "password"},
+        "ancestors": ["div.nw-row", "form#nw-f", "main", "body"],
+    }
+    secret = candidate(**renamed, label="Password", near="Password")
+    secret["selectors"] = [["#nw-secret-q9", 1]]
+    user = candidate(
+        id="nw-id-3",
+        attributes={"name": "who", "type": "text"},
+        label="Customer number",
+        near="Customer number",
+        index=0,
+        selectors=[["#nw-id-3", 1]],
+    )
+    chosen = choose([recorded], [user, secret], many=False)
+    assert chosen.selector == "#nw-secret-q9" and chosen.score > chosen.runner_up + 0.2
+    # the password field gone: the customer number field is never taken for it
+    with pytest.raises(NotHealed, match="says what it said"):
+        choose([recorded], [user], many=False)
