@@ -1,7 +1,8 @@
 """Self-healing locators (`on_error: heal`): when a node's locator finds nothing, the page's
 candidates are scored against the fingerprints of the elements this node acted on in its
 earlier successful runs (runtime/browser/likeness.py); a unique match above the threshold
-gets a selector, and the action runs again with it. Only its success counts: the node's result
+gets a selector, and the action runs again with it. Only its success counts — the action
+done, the node's post-condition holding after it, a read finding something: the node's result
 then carries what was healed (`Healed`), which the State Manager records as RepairSuggested,
 RepairApplied (source `healer`) and NodePatched — so later runs of the node, and
 `weboter heal RUN --write`, use the new locator. No model and no network are involved.
@@ -13,10 +14,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from weboter.runtime.browser.likeness import NotHealed, choose
+from weboter.runtime.browser.expect import check
+from weboter.runtime.browser.likeness import Choice, NotHealed, choose, describe
 from weboter.runtime.browser.support import FINGERPRINT_JS
 from weboter.runtime.core.catalog import ActionContext, ActionSpec
-from weboter.runtime.errors import ElementNotFound
+from weboter.runtime.errors import ElementNotFound, PostConditionFailed
 from weboter.runtime.store.reading import Reader
 from weboter.schemas.context import Healed
 from weboter.schemas.messages import ExecuteNode
@@ -115,13 +117,30 @@ async def _healed(
     locator = {"element": chosen.selector, "type": "css"}
     tried = {k: v for k, v in inputs.items() if k != "locators"} | {"locator": locator}
     ctx.elements.clear()
-    outputs = await call(spec, ctx, tried)  # the heal counts only if the action succeeds
+    outputs = await call(spec, ctx, tried)  # the heal counts only if the action succeeds,
+    await _held(ctx, spec, tried, outputs, chosen)  # and what must hold after it holds
     raw = {k: v for k, v in task.node.inputs.items() if k != "locators"} | {"locator": locator}
     reason = (
         f"the locator found nothing; {chosen.selector} scored {chosen.score:.2f} against "
         f"{len(recorded)} fingerprint(s) of earlier runs (next best {chosen.runner_up:.2f})"
     )
     return tried, outputs, Healed(inputs=raw, locator=locator, score=chosen.score, reason=reason)
+
+
+async def _held(
+    ctx: ActionContext, spec: ActionSpec, inputs: dict[str, Any], outputs: Any, chosen: Choice
+) -> None:
+    """NotHealed unless the healed action did what the node is there for: its post-condition
+    (expect_url, expect_visible) holds, and a read found something to read — a wrong element
+    that happens to take a click is never a silent heal."""
+    found = f"{describe(chosen.candidate)} ({chosen.score:.2f}, next best {chosen.runner_up:.2f})"
+    try:
+        await check(ctx.browser, inputs)
+    except PostConditionFailed as failed:
+        raise NotHealed(f"{found} took the action, but then {failed.message}") from failed
+    empty = isinstance(outputs, dict) and all(v in (None, "", [], {}, 0) for v in outputs.values())
+    if spec.reads_only and empty:
+        raise NotHealed(f"{found} reads nothing: not the element that was read before")
 
 
 def fingerprints(db_path: Path, task: ExecuteNode) -> list[dict[str, Any]]:

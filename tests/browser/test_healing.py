@@ -27,13 +27,16 @@ def rows(path: Path) -> list[dict[str, str]]:
         return sorted(csv.DictReader(handle), key=lambda r: r["name"])
 
 
-def run_on(home: Path, shop: ShopServer, out: Path, *more: str) -> dict:
-    """The demo workflow as a user runs it: `weboter run`, against `shop`."""
+def run_on(
+    home: Path, shop: ShopServer, out: Path, *more: str, workflow: Path | None = None
+) -> dict:
+    """The demo workflow (or `workflow`) as a user runs it: `weboter run`, against `shop`."""
     env_file = home / "env.json"
     env_file.write_text(json.dumps({"shop": {"user": USER, "password": PASSWORD}}))
     result = cli(
         "run",
-        str(demo_workflow(home)),  # its locators give up after 1 s, not 5: healing starts sooner
+        # its locators give up after 1 s, not 5: healing starts sooner
+        str(workflow or demo_workflow(home)),
         "--json",
         "--var",
         f"base_url={shop.url}",
@@ -131,5 +134,27 @@ def test_two_elements_as_alike_are_not_healed(recorded_demo: Recorded, tmp_path:
     assert waiting["error"]["node_id"] == "password"
     said = waiting["error"]["message"]
     assert "not healed" in said and "about as alike" in said and "#pw-a" in said
+    events = history(tmp_path, waiting["run_id"])
+    assert not any(e["type"] == "RepairApplied" for e in events)
+
+
+def test_a_heal_after_which_the_node_post_condition_fails_is_no_heal(
+    recorded_demo: Recorded, tmp_path: Path
+) -> None:
+    """The healed element takes the action, but what must show after it does not: not
+    healed (the run waits in ERROR naming the element tried), never a silent pass."""
+    copy_log(recorded_demo.db_path, tmp_path)
+    flow = json.loads(demo_workflow(tmp_path).read_text())
+    password = next(n for n in flow["nodes"] if n["id"] == "password")
+    password["inputs"]["expect_visible"] = {"element": "No such banner", "type": "text"}
+    strict = tmp_path / "strict.json"
+    strict.write_text(json.dumps(flow))
+    with ShopServer(variant="renamed") as shop:
+        waiting = run_on(tmp_path, shop, tmp_path / "s.csv", "--on-error", "heal", workflow=strict)
+    assert waiting["status"] == "ERROR", waiting
+    error = waiting["error"]
+    assert error["node_id"] == "password" and "not healed" in error["message"]
+    assert "took the action, but then" in error["message"] and "No such banner" in error["message"]
+    assert "<input#pw" in error["message"]  # the element it tried, named
     events = history(tmp_path, waiting["run_id"])
     assert not any(e["type"] == "RepairApplied" for e in events)
