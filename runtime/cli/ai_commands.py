@@ -19,7 +19,7 @@ from weboter.runtime.cli.detail import printable
 from weboter.runtime.core.analysis import analyse
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import EnvSource
-from weboter.runtime.engine.commands import modify_runtime, suggest_repair
+from weboter.runtime.engine.commands import approve, modify_runtime, reject, suggest_repair
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.handle import RunHandle, through_log
 from weboter.runtime.engine.settings import Settings, default_db
@@ -67,6 +67,19 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, out: Out) -> None:
     p.add_argument("run", help="a run id (or a unique prefix), in ERROR or PAUSED")
     p.add_argument("--yes", action="store_true", help="apply the suggestion without asking")
     p.add_argument(
+        "--approve",
+        type=int,
+        metavar="SEQ",
+        help="apply the suggestion recorded at SEQ, as it was shown (no model is asked again)",
+    )
+    p.add_argument(
+        "--reject",
+        type=int,
+        metavar="SEQ",
+        help="record that you rejected the suggestion at SEQ (with --reason)",
+    )
+    p.add_argument("--reason", default="", help="why it was rejected (kept in the log)")
+    p.add_argument(
         "--no-page",
         dest="page",
         action="store_false",
@@ -106,6 +119,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_repair(args: argparse.Namespace) -> int:
     db = Path(args.db) if args.db else default_db()
+    if args.approve is not None or args.reject is not None:
+        return _reviewed(args, db)
     run_id, state, _ = failure_of(db, args.run)  # a run that cannot be repaired says so first
     model = configured()
     aria = page_text(db, run_id, state.browser) if args.page and state.browser else ""
@@ -119,6 +134,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
     )
     if found.held:
         text += f"\n  {found.held} (look at it before you say yes)"
+    later = f"weboter repair {found.run_id[:8]} --approve {found.seq}"
+    text += f"\n  suggestion seq {found.seq}: apply it later as shown with `{later}`"
     asked = not args.yes and not args.json and sys.stdin.isatty()
     confirmed = asked and _confirmed(text)
     applied, why = False, "not applied: pass --yes to apply it"
@@ -141,6 +158,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
         {
             "run_id": found.run_id,
             "suggestion": msgspec.to_builtins(action),
+            "suggestion_seq": found.seq,
             "confidence": found.confidence,
             "needs_approval": found.held,
             "applied": applied,
@@ -149,6 +167,20 @@ def cmd_repair(args: argparse.Namespace) -> int:
         f"{text}\n{said}".strip(),
     )
     return 0 if applied or not args.yes else 1
+
+
+def _reviewed(args: argparse.Namespace, db: Path) -> int:
+    """--approve SEQ / --reject SEQ: the suggestion a person looked at, no model asked."""
+    env = EnvSource(holder="this command")
+    if args.approve is not None:
+        applied, why = approve(db, args.run, args.approve, env=env)
+        said = "applied; go on: weboter continue RUN" if applied else f"not applied: {why}"
+        args.out(args, {"applied": applied, "why": why, "suggestion_seq": args.approve}, said)
+        return 0 if applied else 1
+    reject(db, args.run, args.reject, args.reason, env=env)
+    said = f"rejected the suggestion at seq {args.reject} (recorded)"
+    args.out(args, {"rejected": True, "suggestion_seq": args.reject}, said)
+    return 0
 
 
 def page_text(db: Path, run_id: str, browser: BrowserState) -> str:

@@ -1,7 +1,8 @@
 """A model's repair of a run, through the run handle (runtime/engine/handle.py):
 `suggest_repair` asks the model and records its suggestion (RepairSuggested, with why it waits
 for a person when it does); `modify_runtime` applies a repair only if the run is still where
-it was when the suggestion was made."""
+it was when the suggestion was made; `approve` and `reject` act on a suggestion reviewed, by
+its seq — never a new ask."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from weboter.runtime.ai.models import Model
 from weboter.runtime.core.containment import held_back
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.handle import RunHandle, through_log
-from weboter.runtime.errors import IllegalTransition
+from weboter.runtime.errors import IllegalTransition, UsageError
 from weboter.runtime.store.reading import Reader
 from weboter.schemas.context import RepairAction
+from weboter.schemas.events import RepairSuggested
 
 
 @dataclass(frozen=True)
@@ -61,3 +63,33 @@ def modify_runtime(
     except IllegalTransition as exc:
         return False, exc.message
     return True, ""
+
+
+def reviewed(db_path: Path, run_id: str, seq: int) -> tuple[str, RepairAction]:
+    """(the run, the repair) suggested at `seq`: the one a person looked at."""
+    with Reader(db_path) as log:
+        run = log.run_id(run_id)
+        rows = log.decoded(log.of_types(run, ("RepairSuggested",), after=seq - 1, until=seq))
+    if not rows or not isinstance(rows[0].event, RepairSuggested):
+        raise UsageError(
+            f"run {run} has no repair suggested at seq {seq}",
+            hint=f"`weboter history {run[:8]}` lists its suggestions (RepairSuggested, with seqs)",
+        )
+    return run, rows[0].event.action
+
+
+def approve(
+    db_path: Path, run_id: str, seq: int, *, env: EnvSource | None = None
+) -> tuple[bool, str]:
+    """Apply exactly the repair suggested at `seq`, approved by a person (no model asked):
+    (True, "") once applied, else (False, why: the run moved on since)."""
+    run, action = reviewed(db_path, run_id, seq)
+    return modify_runtime(db_path, run, seq, action, source="person", env=env)
+
+
+def reject(
+    db_path: Path, run_id: str, seq: int, reason: str, *, env: EnvSource | None = None
+) -> None:
+    """Record that a person rejected the repair suggested at `seq` (RepairRejected)."""
+    run, action = reviewed(db_path, run_id, seq)
+    RunHandle(run, through_log(db_path, env)).reject(action, reason or "rejected")

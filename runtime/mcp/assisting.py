@@ -15,7 +15,7 @@ from typing_extensions import TypedDict
 
 from weboter.runtime.ai.gateway import generate_workflow as generate
 from weboter.runtime.ai.models import configured
-from weboter.runtime.engine.commands import modify_runtime
+from weboter.runtime.engine.commands import approve, modify_runtime, reject
 from weboter.runtime.engine.commands import suggest_repair as suggest
 from weboter.runtime.engine.shared import Engines
 from weboter.runtime.mcp.common import clear_errors
@@ -29,6 +29,7 @@ class Generated(TypedDict):
 
 class Suggested(TypedDict):
     run_id: str
+    suggestion_seq: int  # the suggestion's seq: approve_repair / reject_repair name it by it
     action: dict[str, Any]  # kind, reason, and what it changes
     confidence: float
     # why a person must approve it before it is applied ("": a model may apply it alone)
@@ -47,7 +48,12 @@ class Assisting:
     def tools(self) -> list[Callable[..., Any]]:
         if not self.operator:
             return [self.generate_workflow]
-        return [self.generate_workflow, self.suggest_repair]
+        return [
+            self.generate_workflow,
+            self.suggest_repair,
+            self.approve_repair,
+            self.reject_repair,
+        ]
 
     @staticmethod
     @clear_errors
@@ -71,8 +77,8 @@ class Assisting:
         accessibility tree — secrets as references, fenced as untrusted data. `apply`: apply it
         at once when a model may make that change alone (a retry; the failing node's
         locators, waits, timeouts) and the run is still where it was; anything else comes back
-        with `needs_approval` (why) for you to apply with repair_run once you have looked at
-        it. Then continue_run."""
+        with `needs_approval` (why) and `suggestion_seq`: approve_repair applies exactly that
+        one once you have looked at it (reject_repair records a no). Then continue_run."""
         model = configured()
         aria = await self._page_text(run_id) if look_at_page else ""
         found = await anyio.to_thread.run_sync(
@@ -85,12 +91,33 @@ class Assisting:
             )
         return {
             "run_id": found.run_id,
+            "suggestion_seq": found.seq,
             "action": msgspec.to_builtins(found.action),
             "confidence": found.confidence,
             "needs_approval": found.held,
             "applied": applied,
             "why_not": why,
         }
+
+    @clear_errors
+    async def approve_repair(self, run_id: str, suggestion_seq: int) -> dict[str, Any]:
+        """Apply exactly the repair suggested at `suggestion_seq` (suggest_repair's answer),
+        as you reviewed it: no model is asked again. Refused when the run moved on since.
+        Then continue_run."""
+        applied, why = await anyio.to_thread.run_sync(
+            lambda: approve(self.db, run_id, suggestion_seq, env=self.engines.env)
+        )
+        return {"applied": applied, "why_not": why, "suggestion_seq": suggestion_seq}
+
+    @clear_errors
+    async def reject_repair(
+        self, run_id: str, suggestion_seq: int, reason: str = ""
+    ) -> dict[str, Any]:
+        """Record that the repair suggested at `suggestion_seq` was rejected, and why."""
+        await anyio.to_thread.run_sync(
+            lambda: reject(self.db, run_id, suggestion_seq, reason, env=self.engines.env)
+        )
+        return {"rejected": True, "suggestion_seq": suggestion_seq}
 
     async def _page_text(self, run_id: str) -> str:
         """The run's page as accessibility text ("" when it has no page, or it cannot be seen)."""

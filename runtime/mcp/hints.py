@@ -33,9 +33,16 @@ CHANGES = {  # runs change; nothing is lost
     "continue_run",
     "fork_run",
     "suggest_repair",
+    "reject_repair",
     "session_start",
 }
-UNDOES = {"rewind", "stop_run", "repair_run", "session_end"}  # may end or undo a run's course
+UNDOES = {
+    "rewind",
+    "stop_run",
+    "repair_run",
+    "approve_repair",
+    "session_end",
+}  # may end or undo a run's course
 ACTS = {  # act on a website through the browser
     "browser_navigate",
     "browser_click",

@@ -105,3 +105,19 @@ def test_repair_applies_on_yes_and_only_suggests_otherwise(tmp_path: Path) -> No
     # nobody was asked (no terminal, no --yes): suggested, neither applied nor rejected
     assert "RepairSuggested" in types
     assert "RepairApplied" not in types and "RepairRejected" not in types
+    # the suggestion looked at is applied as it was shown, by its seq: no model is asked (none
+    # is configured now); one held back is rejected, and that is recorded
+    shown = json.loads(asked.stdout)
+    approved = cli("repair", runs[2], "--approve", str(shown["suggestion_seq"]), home=tmp_path)
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    done = json.loads(cli("continue", runs[2], "--json", home=tmp_path).stdout)
+    assert done["status"] == "COMPLETED"
+    seq = said["suggestion_seq"]
+    no = cli("repair", runs[1], "--reject", str(seq), "--reason", "not a page", home=tmp_path)
+    assert no.returncode == 0 and f"seq {seq}" in no.stdout
+    history = json.loads(cli("history", runs[1], "--json", home=tmp_path).stdout)["events"]
+    assert [e["event"]["reason"] for e in history if e["type"] == "RepairRejected"] == [
+        "not a page"
+    ]
+    wrong = cli("repair", runs[1], "--approve", "1", home=tmp_path)
+    assert wrong.returncode == 2 and "no repair suggested at seq 1" in wrong.stderr
