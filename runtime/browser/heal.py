@@ -81,8 +81,13 @@ async def acting(
     task: ExecuteNode,
     db_path: Path | None,
 ) -> tuple[dict[str, Any], dict[str, Any], Healed | None]:
-    """(inputs, outputs, what was healed): the action; when its locator finds nothing and
-    the node heals, healed and run again. ElementNotFound says why it was not healed."""
+    """(inputs, outputs, what was healed): the action — with the locator the workflow's
+    repair memory holds for it, if a heal or repair of an earlier run replaced the one it is
+    written with; when its locator finds nothing and the node heals, healed and run again.
+    ElementNotFound says why it was not healed."""
+    recalled = await _recalled(call, spec, ctx, inputs, task, db_path)
+    if recalled is not None:
+        return recalled
     try:
         return inputs, await call(spec, ctx, inputs), None
     except ElementNotFound as exc:
@@ -125,6 +130,43 @@ async def _healed(
         f"{len(recorded)} fingerprint(s) of earlier runs (next best {chosen.runner_up:.2f})"
     )
     return tried, outputs, Healed(inputs=raw, locator=locator, score=chosen.score, reason=reason)
+
+
+async def _recalled(
+    call: Call,
+    spec: ActionSpec,
+    ctx: ActionContext,
+    inputs: dict[str, Any],
+    task: ExecuteNode,
+    db_path: Path | None,
+) -> tuple[dict[str, Any], dict[str, Any], Healed] | None:
+    """The action with the locator an earlier run of the workflow healed (or repaired) this
+    node's written locator to — tried first, so a known redesign costs no wait; None when
+    there is none, or it no longer works (then the node goes on as written)."""
+    if not task.heal or not spec.browser or db_path is None or task.node.inputs.get("locators"):
+        return None
+    with Reader(db_path) as log:
+        memory = log.remembered(
+            task.flow_path[0] if task.flow_path else "", task.flow_path, task.node.id
+        )
+    if memory is None or memory[0] != task.node.inputs.get("locator"):
+        return None
+    if not isinstance(memory[1], dict):  # a heal's locator is a mapping (Healed.locator)
+        return None
+    was, now, found_in = memory
+    tried = {**inputs, "locator": now}
+    ctx.elements.clear()
+    try:
+        outputs = await call(
+            spec, ctx, {**tried, "timeout": min(float(inputs.get("timeout") or 5000), 1000)}
+        )
+        await check(ctx.browser, tried)
+    except Exception:  # the page changed again: as written, then healing as usual
+        ctx.elements.clear()
+        return None
+    raw = {**task.node.inputs, "locator": now}
+    reason = f"remembered: run {found_in} replaced this node's locator {was} with {now}"
+    return tried, outputs, Healed(inputs=raw, locator=now, score=1.0, reason=reason)
 
 
 async def _held(

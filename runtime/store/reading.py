@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from weboter.runtime.core.catalog import Catalog
+from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import EnvSource, display
 from weboter.runtime.errors import UsageError
 from weboter.runtime.store.eventlog import EventLog, to_record
@@ -29,7 +30,7 @@ from weboter.runtime.store.runs import RunSummary
 from weboter.runtime.store.verify import Comparison, Divergence, Step, diff, history, step_back
 from weboter.runtime.store.verify import verify as verify_run
 from weboter.schemas.context import ContextSnapshot
-from weboter.schemas.events import EventRecord, NodeCompleted
+from weboter.schemas.events import EventRecord, NodeCompleted, NodePatched, RunCreated
 from weboter.schemas.messages import StoredEvent
 from weboter.schemas.state import RunState
 from weboter.schemas.workflow import Workflow
@@ -232,3 +233,40 @@ class Reader:
                 if len(found) >= FINGERPRINTS:
                     return found
         return found
+
+    def remembered(
+        self, workflow_id: str, flow_path: list[str], node_id: str
+    ) -> tuple[Any, Any, str] | None:
+        """The workflow's repair memory for one node: (the locator it was written with, the
+        locator a heal or an applied repair gave it, the run that found it), from the
+        workflow's most recent run that changed it — None when none did."""
+        runs = [r.run_id for r in self._log.runs(500) if r.workflow_id == workflow_id]
+        for run_id in runs[:FINGERPRINT_RUNS]:
+            patched = self.of_types(run_id, ("NodePatched",), newest_first=True)
+            for row in patched:
+                event = to_record(row).event
+                if not (
+                    isinstance(event, NodePatched)
+                    and event.node_id == node_id
+                    and event.flow_path == flow_path
+                    and event.changes.inputs
+                    and event.changes.inputs.get("locator") is not None
+                ):
+                    continue
+                was = _written(self, run_id, flow_path, node_id)
+                now = event.changes.inputs["locator"]
+                if was is not None and was != now:
+                    return was, now, run_id
+        return None
+
+
+def _written(log: Reader, run_id: str, flow_path: list[str], node_id: str) -> Any:
+    """The node's locator as the run's workflow was written (its RunCreated)."""
+    created = log.of_types(run_id, ("RunCreated",), limit=1)
+    if not created:
+        return None
+    event = to_record(created[0]).event
+    if not isinstance(event, RunCreated):
+        return None
+    node = index_for(event.workflow).node(flow_path, node_id)
+    return node.inputs.get("locator") if node is not None else None
