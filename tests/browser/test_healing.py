@@ -61,7 +61,7 @@ def history(home: Path, run_id: str) -> list[dict]:
     return json.loads(cli("history", run_id, "--json", home=home).stdout)["events"]
 
 
-def test_a_redesigned_shop_is_healed_from_the_runs_own_history(
+def test_a_redesigned_shop_is_healed_from_its_own_history_and_then_remembered(
     recorded_demo: Recorded, tmp_path: Path
 ) -> None:
     copy_log(recorded_demo.db_path, tmp_path)  # the shop as it was, recorded
@@ -124,6 +124,19 @@ def test_a_redesigned_shop_is_healed_from_the_runs_own_history(
     first = {k: str(v) for k, v in paused["variables"]["rows"][0].items()}
     assert first in rows(before)
     assert not any(e["type"] == "RepairApplied" for e in history(tmp_path, paused["run_id"]))
+    # the workflow's repair memory: its next run with healing on tries the healed locators
+    # first (recorded as repairs naming the run it remembers) instead of failing and healing
+    with ShopServer(variant="renamed") as shop:
+        second = run_on(
+            tmp_path, shop, tmp_path / "b.csv", "--on-error", "heal", "--break", "close"
+        )
+    assert second["status"] == "PAUSED", second
+    recalled = [
+        e["event"] for e in history(tmp_path, second["run_id"]) if e["type"] == "RepairApplied"
+    ]
+    assert {a["node_id"] for a in recalled} == {"password", "links", "read"}
+    said = [a["action"]["reason"] for a in recalled]
+    assert all(r.startswith(f"remembered: run {healed['run_id']}") for r in said), said
 
 
 def test_two_elements_as_alike_are_not_healed(recorded_demo: Recorded, tmp_path: Path) -> None:
@@ -158,24 +171,3 @@ def test_a_heal_after_which_the_node_post_condition_fails_is_no_heal(
     assert "<input#pw" in error["message"]  # the element it tried, named
     events = history(tmp_path, waiting["run_id"])
     assert not any(e["type"] == "RepairApplied" for e in events)
-
-
-def test_the_next_run_reuses_what_a_heal_found_without_healing_again(
-    recorded_demo: Recorded, tmp_path: Path
-) -> None:
-    """The workflow's repair memory: once a run healed a node's locator, the next run of the
-    workflow (healing on) tries the healed locator first — recorded as a repair, its reason
-    naming the run it remembers — instead of failing and healing again."""
-    copy_log(recorded_demo.db_path, tmp_path)
-    with ShopServer(variant="renamed") as shop:
-        first = run_on(tmp_path, shop, tmp_path / "a.csv", "--on-error", "heal", "--break", "close")
-        second = run_on(
-            tmp_path, shop, tmp_path / "b.csv", "--on-error", "heal", "--break", "close"
-        )
-    assert first["status"] == second["status"] == "PAUSED", (first, second)
-    applied = [
-        e["event"] for e in history(tmp_path, second["run_id"]) if e["type"] == "RepairApplied"
-    ]
-    assert {a["node_id"] for a in applied} == {"password", "links", "read"}
-    reasons = [a["action"]["reason"] for a in applied]
-    assert all(r.startswith(f"remembered: run {first['run_id']}") for r in reasons), reasons
