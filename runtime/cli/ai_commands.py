@@ -16,6 +16,7 @@ import yaml
 from weboter.runtime.ai.gateway import failure_of, generate_workflow
 from weboter.runtime.ai.models import configured
 from weboter.runtime.cli.detail import printable
+from weboter.runtime.cli.export_command import write_into
 from weboter.runtime.core.analysis import analyse
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import EnvSource
@@ -24,6 +25,7 @@ from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.handle import RunHandle, through_log
 from weboter.runtime.engine.settings import Settings, default_db
 from weboter.runtime.errors import UsageError
+from weboter.runtime.store.reading import Reader
 from weboter.schemas.state import BrowserState
 
 Out = Callable[[argparse.Namespace, Any, str], None]
@@ -79,6 +81,13 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, out: Out) -> None:
         help="record that you rejected the suggestion at SEQ (with --reason)",
     )
     p.add_argument("--reason", default="", help="why it was rejected (kept in the log)")
+    p.add_argument(
+        "--write",
+        type=Path,
+        metavar="FILE",
+        help="once applied, write the run's workflow into FILE, the workflow file it came "
+        "from (a YAML file keeps its comments and layout: only what changed is written)",
+    )
     p.add_argument(
         "--no-page",
         dest="page",
@@ -151,6 +160,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
         why = "not applied: declined"
         RunHandle(found.run_id, through_log(db, env)).reject(action, "not confirmed")
     said = f"applied; go on: weboter continue {found.run_id[:8]}" if applied else why
+    if applied and args.write is not None:
+        said += _written(db, found.run_id, args.write)
     if asked:
         text = ""  # it was shown when asking
     args.out(
@@ -175,12 +186,22 @@ def _reviewed(args: argparse.Namespace, db: Path) -> int:
     if args.approve is not None:
         applied, why = approve(db, args.run, args.approve, env=env)
         said = "applied; go on: weboter continue RUN" if applied else f"not applied: {why}"
+        if applied and args.write is not None:
+            said += _written(db, args.run, args.write)
         args.out(args, {"applied": applied, "why": why, "suggestion_seq": args.approve}, said)
         return 0 if applied else 1
     reject(db, args.run, args.reject, args.reason, env=env)
     said = f"rejected the suggestion at seq {args.reject} (recorded)"
     args.out(args, {"rejected": True, "suggestion_seq": args.reject}, said)
     return 0
+
+
+def _written(db: Path, run_id: str, path: Path) -> str:
+    """The run's workflow, repaired, written into `path`; what to say about it."""
+    with Reader(db) as log:
+        workflow = log.state(log.run_id(run_id)).workflow
+    kept = write_into(path, workflow)
+    return f"\nwrote {path}" + (" (its comments and layout kept)" if kept else "")
 
 
 def page_text(db: Path, run_id: str, browser: BrowserState) -> str:

@@ -13,7 +13,7 @@ from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli.common import open_log, out
 from weboter.runtime.core.loader import parse_text, to_workflow
 from weboter.runtime.core.workflow_text import Format, as_text, reachable, rewritten
-from weboter.runtime.errors import WeboterError
+from weboter.runtime.errors import UsageError, WeboterError
 from weboter.schemas.events import RunCreated
 from weboter.schemas.workflow import Workflow
 
@@ -80,3 +80,21 @@ def _as_its_file(created: RunCreated, workflow: Workflow) -> str | None:
     except (OSError, UnicodeDecodeError, WeboterError):
         return None
     return rewritten(text, created.workflow, workflow)
+
+
+def write_into(path: Path, workflow: Workflow) -> bool:
+    """Write `workflow` (a run's, as it stands now) into the workflow file `path` it came
+    from: a YAML file keeps its comments and layout, only what changed written in place
+    (True); else the file is written anew from the workflow (False)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        original = to_workflow(parse_text(text, str(path)), str(path))
+    except (OSError, UnicodeDecodeError, WeboterError) as exc:
+        raise UsageError(
+            f"--write {path}: cannot read it as a workflow ({exc})",
+            hint="give the workflow file the run was made from",
+        ) from exc
+    kept = rewritten(text, original, workflow) if path.suffix in (".yaml", ".yml") else None
+    fmt: Format = "json" if path.suffix == ".json" else "yaml"
+    path.write_text(kept or as_text(workflow, default_catalog(), fmt), encoding="utf-8")
+    return kept is not None

@@ -108,8 +108,14 @@ def test_repair_applies_on_yes_and_only_suggests_otherwise(tmp_path: Path) -> No
     # the suggestion looked at is applied as it was shown, by its seq: no model is asked (none
     # is configured now); one held back is rejected, and that is recorded
     shown = json.loads(asked.stdout)
-    approved = cli("repair", runs[2], "--approve", str(shown["suggestion_seq"]), home=tmp_path)
+    kept = tmp_path / "slow.yaml"  # the workflow as its person keeps it, with a comment
+    kept.write_text("# naps, then ends (kept)\n" + yaml.safe_dump(slow, sort_keys=False))
+    seq = str(shown["suggestion_seq"])
+    approved = cli("repair", runs[2], "--approve", seq, "--write", str(kept), home=tmp_path)
     assert approved.returncode == 0, approved.stdout + approved.stderr
+    assert "comments and layout kept" in approved.stdout
+    text = kept.read_text()
+    assert text.startswith("# naps, then ends (kept)\n") and "duration: 0.01" in text
     done = json.loads(cli("continue", runs[2], "--json", home=tmp_path).stdout)
     assert done["status"] == "COMPLETED"
     seq = said["suggestion_seq"]
