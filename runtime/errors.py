@@ -42,10 +42,11 @@ class WeboterError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, hint: str = "") -> None:
+    def __init__(self, message: str, *, hint: str = "", waiting_for: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.waiting_for = waiting_for  # why a person must decide (a run waiting in ERROR)
 
     def __str__(self) -> str:
         return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message

@@ -20,6 +20,9 @@ class ErrorContext(msgspec.Struct, frozen=True, omit_defaults=True):
     stack: str = ""
     hint: str = ""
     evidence: dict[str, str] = {}  # artifact hashes (screenshot, dom, storage), url, title
+    # why a person must decide (a heal that would not choose: "not healed: two elements are
+    # about as alike: ..."); the run's `waiting_for` while it waits in ERROR
+    waiting_for: str = ""
 
 
 class NodeHistory(msgspec.Struct, frozen=True, omit_defaults=True):

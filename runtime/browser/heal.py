@@ -99,6 +99,7 @@ async def acting(
             raise ElementNotFound(
                 f"{exc.message}; not healed: {refused.message}",
                 hint="the run waits in ERROR: patch the node's locator, then weboter retry RUN",
+                waiting_for=f"not healed: {refused.message}",
             ) from exc
 
 

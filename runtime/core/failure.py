@@ -21,4 +21,5 @@ def error_context(
         attempt=attempt,
         stack="" if deliberate else "".join(traceback.format_exception(exc))[-4000:],
         hint=exc.hint if isinstance(exc, WeboterError) else "",
+        waiting_for=exc.waiting_for if isinstance(exc, WeboterError) else "",
     )

@@ -175,7 +175,12 @@ def _inputs(state: RunState, event: NodeInputsOverridden, common: Common) -> Run
 @rule(NodeFailed)
 def _failed(state: RunState, event: NodeFailed, common: Common) -> RunState:
     return replace(
-        state, status=RunStatus.ERROR, error=event.error, next_inputs=None, waiting_for="", **common
+        state,
+        status=RunStatus.ERROR,
+        error=event.error,
+        next_inputs=None,
+        waiting_for=event.error.waiting_for,
+        **common,
     )
 
 

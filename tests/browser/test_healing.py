@@ -147,6 +147,9 @@ def test_two_elements_as_alike_are_not_healed(recorded_demo: Recorded, tmp_path:
     assert waiting["error"]["node_id"] == "password"
     said = waiting["error"]["message"]
     assert "not healed" in said and "about as alike" in said and "#pw-a" in said
+    # why it waits is the run's state, as a held-back repair's is (state, get_snapshot, UI)
+    state = json.loads(cli("state", waiting["run_id"], "--json", home=tmp_path).stdout)
+    assert state["waiting_for"].startswith("not healed: two elements are about as alike")
     events = history(tmp_path, waiting["run_id"])
     assert not any(e["type"] == "RepairApplied" for e in events)
 
