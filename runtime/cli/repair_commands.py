@@ -14,12 +14,13 @@ import yaml
 
 from weboter.runtime.cli import ai_commands
 from weboter.runtime.cli.debug_commands import handle, resolve
-from weboter.runtime.core.flows import patch_node
+from weboter.runtime.core.changes import RESTING
+from weboter.runtime.core.flows import index_for, patch_node
 from weboter.runtime.core.loader import parse_text, to_workflow
 from weboter.runtime.core.workflow_text import rewritten
 from weboter.runtime.engine.settings import default_db
 from weboter.runtime.errors import UsageError
-from weboter.runtime.store.reading import Reader
+from weboter.runtime.store.reading import REVERTED, Reader
 from weboter.schemas.context import NodeModifications, RepairAction
 from weboter.schemas.events import NodePatched, RepairApplied
 
@@ -107,11 +108,19 @@ def add_heal(sub: Any, common: argparse.ArgumentParser, out: Out) -> None:
     )
     p.add_argument("run", help="a run id (or a unique prefix)")
     p.add_argument("--write", type=Path, metavar="FILE", help="the workflow file to update")
+    p.add_argument(
+        "--revert",
+        metavar="NODE",
+        help="undo the heal of NODE: recorded as rejected (later runs do not reuse it), and "
+        "on a run that rests, its locator put back",
+    )
     p.set_defaults(handler=cmd_heal, out=out)
 
 
 def cmd_heal(args: argparse.Namespace) -> int:
     db = Path(args.db) if args.db else default_db()
+    if args.revert:
+        return _revert(args, db)
     with Reader(db) as log:
         run_id = log.run_id(args.run)
         found = healed_nodes(log, run_id)
@@ -165,6 +174,41 @@ def _kept_layout(
         changes = NodeModifications(inputs=inputs)
         healed = patch_node(healed, [original.id, *flow_path[1:]], node_id, changes)
     return rewritten(text, original, healed)
+
+
+def _revert(args: argparse.Namespace, db: Path) -> int:
+    """Undo the last heal of a node: RepairRejected (the repair memory skips it), and on a
+    run that rests the node's locator as it was before the heal."""
+    with Reader(db) as log:
+        run_id = log.run_id(args.run)
+        heal: RepairApplied | None = None
+        patch: tuple[int, NodePatched] | None = None
+        for record in log.records(run_id):
+            event = record.event
+            if isinstance(event, RepairApplied) and event.source == "healer":
+                heal = event if event.node_id == args.revert else None
+            elif isinstance(event, NodePatched) and heal is not None:
+                patch, heal_of = (record.seq, event), heal
+                heal = None
+        if patch is None:
+            raise UsageError(
+                f"run {run_id} has no heal of node {args.revert!r}",
+                hint=f"`weboter heal {run_id[:8]}` lists the nodes it healed",
+            )
+        before = log.state(run_id, patch[0] - 1)
+        now = log.state(run_id)
+    node = index_for(before.workflow).node(patch[1].flow_path, args.revert)
+    was = node.inputs.get("locator") if node is not None else None
+    run = handle(args, run_id)
+    said = f"run {run_id}: the heal of {args.revert} is reverted (later runs will not reuse it)"
+    if now.status in RESTING and was is not None:
+        run.patch(args.revert, NodeModifications(inputs={"locator": was}), patch[1].flow_path)
+        said += f"; its locator is back to {was}"
+    elif was is not None:
+        said += f"; the run is {now.status}: its workflow stays as it ran"
+    run.reject(heal_of.action, f"{REVERTED} by a person")  # last: the memory stops here
+    args.out(args, {"run_id": run_id, "reverted": args.revert, "locator": was}, said)
+    return 0
 
 
 def healed_nodes(log: Reader, run_id: str) -> dict[tuple[tuple[str, ...], str], dict[str, Any]]:

@@ -38,6 +38,7 @@ from weboter.schemas.workflow import Workflow
 STEPS = ("NodeCompleted", "NodeFailed")  # a node ran: where evidence and fingerprints are
 FINGERPRINT_RUNS = 20  # the most recent runs of a workflow whose fingerprints count
 FINGERPRINTS = 50  # at most this many per node
+REVERTED = "heal reverted"  # a RepairRejected's reason: `weboter heal RUN --revert NODE`
 
 
 @dataclass(frozen=True)
@@ -239,10 +240,23 @@ class Reader:
     ) -> tuple[Any, Any, str] | None:
         """The workflow's repair memory for one node: (the locator it was written with, the
         locator a heal or an applied repair gave it, the run that found it), from the
-        workflow's most recent run that changed it — None when none did."""
+        workflow's most recent run that changed it (and did not reject that change later) —
+        None when none did."""
         runs = [r.run_id for r in self._log.runs(500) if r.workflow_id == workflow_id]
         for run_id in runs[:FINGERPRINT_RUNS]:
+            rejected = self.decoded(self.of_types(run_id, ("RepairRejected",)))
+            reverted = max(  # `weboter heal RUN --revert NODE`: the memory stops there
+                (
+                    r.seq
+                    for r in rejected
+                    if getattr(r.event, "node_id", None) == node_id
+                    and str(getattr(r.event, "reason", "")).startswith(REVERTED)
+                ),
+                default=0,
+            )
             patched = self.of_types(run_id, ("NodePatched",), newest_first=True)
+            if reverted and not any(row.seq > reverted for row in patched):
+                return None
             for row in patched:
                 event = to_record(row).event
                 if not (

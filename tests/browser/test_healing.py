@@ -18,6 +18,7 @@ from tests.browser.conftest import Recorded, copy_log
 from tests.conftest import demo_workflow
 from tests.incli import cli
 from weboter.runtime.demo.shop import PASSWORD, USER, ShopServer
+from weboter.runtime.store.reading import Reader
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -137,6 +138,15 @@ def test_a_redesigned_shop_is_healed_from_its_own_history_and_then_remembered(
     assert {a["node_id"] for a in recalled} == {"password", "links", "read"}
     said = [a["action"]["reason"] for a in recalled]
     assert all(r.startswith(f"remembered: run {healed['run_id']}") for r in said), said
+    # a heal reverted: recorded as rejected, its locator put back (the run rests), never reused
+    undone = cli("heal", second["run_id"], "--revert", "password", "--json", home=tmp_path)
+    assert undone.returncode == 0, undone.stderr
+    assert json.loads(undone.stdout)["locator"] == {"element": "#password", "type": "css"}
+    with Reader(tmp_path / "weboter.db") as log:
+        password = next(n for n in log.state(second["run_id"]).workflow.nodes if n.id == "password")
+        assert password.inputs["locator"] == {"element": "#password", "type": "css"}
+        assert log.remembered("shop_scrape", ["shop_scrape"], "password") is None
+        assert log.remembered("shop_scrape", ["shop_scrape"], "links") is not None
 
 
 def test_two_elements_as_alike_are_not_healed(recorded_demo: Recorded, tmp_path: Path) -> None:
