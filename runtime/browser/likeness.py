@@ -99,6 +99,7 @@ WEIGHTS = {
     "classes": 0.5,
     "ancestors": 0.75,
     "index": 0.25,
+    "size": 0.25,
 }
 OWN = ("name", "type", "placeholder", "href", "data-testid", "value")  # scored on their own
 
@@ -154,7 +155,24 @@ def score(recorded: Fingerprint, candidate: Fingerprint) -> float:
         trait("ancestors", difflib.SequenceMatcher(None, ancestors, others).ratio())
     if recorded.get("index") is not None:
         trait("index", float(recorded["index"] == candidate.get("index")))
+    size = _size(recorded.get("box"), candidate.get("box"))
+    if size is not None:  # where it sits moves with a layout; how big it is, less
+        trait("size", size)
     return earned / possible if possible else 0.0
+
+
+def _size(mine: Any, theirs: Any) -> float | None:
+    """How alike two elements' sizes are (0..1); None when the recorded one was not measured
+    or had no size (hidden)."""
+    if not isinstance(mine, Mapping) or not isinstance(theirs, Mapping):
+        return None
+    alike = 1.0
+    for side in ("width", "height"):
+        a, b = float(mine.get(side) or 0), float(theirs.get(side) or 0)
+        if a <= 0:
+            return None
+        alike *= min(a, b) / max(a, b) if b > 0 else 0.0
+    return alike
 
 
 def choose(
