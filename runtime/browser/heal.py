@@ -18,7 +18,7 @@ from weboter.runtime.browser.expect import check
 from weboter.runtime.browser.likeness import Choice, NotHealed, choose, describe
 from weboter.runtime.browser.support import FINGERPRINT_JS
 from weboter.runtime.core.catalog import ActionContext, ActionSpec
-from weboter.runtime.errors import ElementNotFound, PostConditionFailed
+from weboter.runtime.errors import ElementNotFound, PostConditionFailed, WeboterError
 from weboter.runtime.store.reading import Reader
 from weboter.schemas.context import Healed
 from weboter.schemas.messages import ExecuteNode
@@ -144,12 +144,18 @@ async def _recalled(
     """The action with the locator an earlier run of the workflow healed (or repaired) this
     node's written locator to — tried first, so a known redesign costs no wait; None when
     there is none, or it no longer works (then the node goes on as written)."""
-    if not task.heal or not spec.browser or db_path is None or task.node.inputs.get("locators"):
+    written = task.node.inputs.get("locator")
+    if not task.heal or not spec.browser or db_path is None or not isinstance(written, dict):
         return None
-    with Reader(db_path) as log:
-        memory = log.remembered(
-            task.flow_path[0] if task.flow_path else "", task.flow_path, task.node.id
-        )
+    if task.node.inputs.get("locators"):
+        return None
+    try:
+        with Reader(db_path) as log:
+            memory = log.remembered(
+                task.flow_path[0] if task.flow_path else "", task.flow_path, task.node.id
+            )
+    except WeboterError:  # the log busy or unreadable for a moment: the node as written
+        return None
     if memory is None or memory[0] != task.node.inputs.get("locator"):
         return None
     if not isinstance(memory[1], dict):  # a heal's locator is a mapping (Healed.locator)
@@ -161,10 +167,10 @@ async def _recalled(
         outputs = await call(
             spec, ctx, {**tried, "timeout": min(float(inputs.get("timeout") or 5000), 1000)}
         )
-        await check(ctx.browser, tried)
-    except Exception:  # the page changed again: as written, then healing as usual
+    except ElementNotFound:  # the page changed again: as written, then healing as usual
         ctx.elements.clear()
         return None
+    await check(ctx.browser, tried)  # it acted: what must hold after it holds, or the node fails
     raw = {**task.node.inputs, "locator": now}
     reason = f"remembered: run {found_in} replaced this node's locator {was} with {now}"
     return tried, outputs, Healed(inputs=raw, locator=now, score=1.0, reason=reason)

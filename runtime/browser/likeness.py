@@ -59,14 +59,30 @@ def says_the_same(recorded: Fingerprint, candidate: Fingerprint) -> bool:
     True when it said nothing to compare."""
     for kind in SAYS:
         mine = _said(recorded, kind)
-        if mine:
-            theirs = _said(candidate, kind)
-            if _ratio(mine, theirs) >= SAME_ENOUGH:
-                return True
-            shorter, longer = sorted((mine, theirs), key=len)
-            words = set(_WORD.findall(shorter.lower()))
-            return bool(words) and words <= set(_WORD.findall(longer.lower()))
-    return True
+        if mine:  # against what the candidate says as its own (a label may become its name)
+            return any(_alike(mine, _said(candidate, other)) for other in (kind, *SAYS))
+    # it said nothing: only the same id, test id or name attribute tells it is the element
+    attrs, theirs = recorded.get("attributes") or {}, candidate.get("attributes") or {}
+    return any(
+        [
+            bool(recorded.get("id")) and recorded.get("id") == candidate.get("id"),
+            *(
+                bool(attrs.get(k)) and attrs.get(k) == theirs.get(k)
+                for k in ("data-testid", "name")
+            ),
+        ]
+    )
+
+
+def _alike(mine: str, theirs: str) -> bool:
+    """Alike enough, or the same words with some added ("Edit" / "Edit now")."""
+    if not theirs:
+        return False
+    if _ratio(mine, theirs) >= SAME_ENOUGH:
+        return True
+    shorter, longer = sorted((mine, theirs), key=len)
+    words = set(_WORD.findall(shorter.lower()))
+    return bool(words) and words <= set(_WORD.findall(longer.lower()))
 
 
 def _said(print_: Fingerprint, kind: str) -> str:

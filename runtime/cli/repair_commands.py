@@ -22,7 +22,7 @@ from weboter.runtime.engine.settings import default_db
 from weboter.runtime.errors import UsageError
 from weboter.runtime.store.reading import REVERTED, Reader
 from weboter.schemas.context import NodeModifications, RepairAction
-from weboter.schemas.events import NodePatched, RepairApplied
+from weboter.schemas.events import NodePatched, RepairApplied, RepairRejected
 
 Out = Callable[[argparse.Namespace, Any, str], None]
 
@@ -201,10 +201,11 @@ def _revert(args: argparse.Namespace, db: Path) -> int:
     was = node.inputs.get("locator") if node is not None else None
     run = handle(args, run_id)
     said = f"run {run_id}: the heal of {args.revert} is reverted (later runs will not reuse it)"
-    if now.status in RESTING and was is not None:
-        run.patch(args.revert, NodeModifications(inputs={"locator": was}), patch[1].flow_path)
+    if now.status in RESTING and node is not None:
+        back = NodeModifications(inputs=node.inputs)  # as before the heal: locators too
+        run.patch(args.revert, back, patch[1].flow_path, replace=True)
         said += f"; its locator is back to {was}"
-    elif was is not None:
+    else:
         said += f"; the run is {now.status}: its workflow stays as it ran"
     run.reject(heal_of.action, f"{REVERTED} by a person")  # last: the memory stops here
     args.out(args, {"run_id": run_id, "reverted": args.revert, "locator": was}, said)
@@ -222,6 +223,8 @@ def healed_nodes(log: Reader, run_id: str) -> dict[tuple[tuple[str, ...], str], 
         elif isinstance(event, NodePatched) and healer and event.changes.inputs is not None:
             found[(tuple(event.flow_path), event.node_id)] = event.changes.inputs
             healer = False
+        elif isinstance(event, RepairRejected) and event.reason.startswith(REVERTED):
+            found = {key: v for key, v in found.items() if key[1] != event.node_id}
     return found
 
 

@@ -243,6 +243,7 @@ class Reader:
         workflow's most recent run that changed it (and did not reject that change later) —
         None when none did."""
         runs = [r.run_id for r in self._log.runs(500) if r.workflow_id == workflow_id]
+        undone = _reverted(self, runs[:FINGERPRINT_RUNS], node_id)  # in any run: never again
         for run_id in runs[:FINGERPRINT_RUNS]:
             rejected = self.decoded(self.of_types(run_id, ("RepairRejected",)))
             reverted = max(  # `weboter heal RUN --revert NODE`: the memory stops there
@@ -254,22 +255,22 @@ class Reader:
                 ),
                 default=0,
             )
-            patched = self.of_types(run_id, ("NodePatched",), newest_first=True)
-            if reverted and not any(row.seq > reverted for row in patched):
+            patched = [
+                (row.seq, event)
+                for row in self.of_types(run_id, ("NodePatched",), newest_first=True)
+                if isinstance(event := to_record(row).event, NodePatched)
+                and event.node_id == node_id
+                and event.flow_path == flow_path
+                and event.changes.inputs
+                and event.changes.inputs.get("locator") is not None
+            ]
+            if reverted and not any(seq > reverted for seq, _ in patched):
                 return None
-            for row in patched:
-                event = to_record(row).event
-                if not (
-                    isinstance(event, NodePatched)
-                    and event.node_id == node_id
-                    and event.flow_path == flow_path
-                    and event.changes.inputs
-                    and event.changes.inputs.get("locator") is not None
-                ):
-                    continue
+            for _seq, event in patched:
+                assert event.changes.inputs is not None
                 was = _written(self, run_id, flow_path, node_id)
                 now = event.changes.inputs["locator"]
-                if was is not None and was != now:
+                if was is not None and was != now and now not in undone:
                     return was, now, run_id
         return None
 
@@ -284,3 +285,19 @@ def _written(log: Reader, run_id: str, flow_path: list[str], node_id: str) -> An
         return None
     node = index_for(event.workflow).node(flow_path, node_id)
     return node.inputs.get("locator") if node is not None else None
+
+
+def _reverted(log: Reader, runs: list[str], node_id: str) -> list[Any]:
+    """The locators a person reverted a heal of `node_id` to not be, in any of `runs`."""
+    found = []
+    for run_id in runs:
+        for record in log.decoded(log.of_types(run_id, ("RepairRejected",))):
+            event = record.event
+            if (
+                getattr(event, "node_id", None) == node_id
+                and str(getattr(event, "reason", "")).startswith(REVERTED)
+                and event.action.modifications is not None  # type: ignore[union-attr]
+                and event.action.modifications.inputs  # type: ignore[union-attr]
+            ):
+                found.append(event.action.modifications.inputs.get("locator"))  # type: ignore[union-attr]
+    return found

@@ -40,7 +40,7 @@ def test_a_renamed_id_is_found_by_what_else_it_is() -> None:
 
 
 def test_nothing_alike_enough_or_two_as_alike_is_not_healed() -> None:
-    with pytest.raises(NotHealed, match="alike enough"):
+    with pytest.raises(NotHealed, match="alike enough|says what it said"):
         choose([PASSWORD], [candidate(tag="select", attributes={}, id="x")], many=False)
     with pytest.raises(NotHealed, match="about as alike"):
         choose([PASSWORD], [candidate(id="pw-a"), candidate(id="pw-b")], many=False)
@@ -92,3 +92,29 @@ def test_a_site_never_seen_renamed_whole_keeps_its_password_field_by_its_label()
     # the password field gone: the customer number field is never taken for it
     with pytest.raises(NotHealed, match="says what it said"):
         choose([recorded], [user], many=False)
+
+
+def test_an_element_that_said_nothing_is_healed_only_onto_its_own_id_or_name() -> None:
+    """An unlabelled checkbox removed: the one left beside it is not taken for it; renamed
+    but keeping its `name`, it is found. A label that became an aria-label still says it."""
+    terms = {
+        "tag": "input",
+        "id": "terms",
+        "attributes": {"type": "checkbox", "name": "terms"},
+        "ancestors": ["form", "main", "body"],
+        "index": 0,
+    }
+    newsletter = {
+        **terms,
+        "id": "newsletter",
+        "attributes": {"type": "checkbox", "name": "news"},
+        "selectors": [["#newsletter", 1]],
+    }
+    with pytest.raises(NotHealed, match="says what it said"):
+        choose([terms], [newsletter], many=False)
+    renamed = {**terms, "id": "t-9", "selectors": [["#t-9", 1]]}  # its name kept
+    assert choose([terms], [renamed], many=False).selector == "#t-9"
+    email = {**PASSWORD, "label": "Email", "attributes": {"name": "email", "type": "email"}}
+    named = candidate(id="e", label="", name="Email", attributes=email["attributes"])
+    named["selectors"] = [["#e", 1]]
+    assert choose([email], [named], many=False).selector == "#e"
