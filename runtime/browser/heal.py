@@ -160,6 +160,8 @@ async def _recalled(
         return None
     if not isinstance(memory[1], dict):  # a heal's locator is a mapping (Healed.locator)
         return None
+    if ":nth-of-type" in str(memory[1].get("element", "")):  # a position: not tried blind
+        return None
     was, now, found_in = memory
     tried = {**inputs, "locator": now}
     ctx.elements.clear()

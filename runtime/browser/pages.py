@@ -302,11 +302,14 @@ PLUGIN = Plugin(
             outputs=("y", "count", "rounds"),
             optional=("amount", "to", "until_no_new", "max_rounds", "pause"),
         ),
-        _spec(
-            "Download",
-            download,
-            outputs=("artifact", "filename", "path", "bytes"),
-            optional=_FIND,
+        replace(  # it clicks an element to start the download: a node must say which
+            _spec(
+                "Download",
+                download,
+                outputs=("artifact", "filename", "path", "bytes"),
+                optional=_FIND,
+            ),
+            needs_element=True,
         ),
     ],
 )

@@ -143,9 +143,10 @@ def cmd_repair(args: argparse.Namespace) -> int:
     )
     if found.held:
         text += f"\n  {found.held} (look at it before you say yes)"
-    later = f"weboter repair {found.run_id[:8]} --approve {found.seq}"
-    text += f"\n  suggestion seq {found.seq}: apply it later as shown with `{later}`"
     asked = not args.yes and not args.json and sys.stdin.isatty()
+    if not asked:  # (asked, a "no" is recorded: the run moves on from that suggestion)
+        later = f"weboter repair {found.run_id[:8]} --approve {found.seq}"
+        text += f"\n  suggestion seq {found.seq}: apply it later as shown with `{later}`"
     confirmed = asked and _confirmed(text)
     applied, why = False, "not applied: pass --yes to apply it"
     if found.held and not asked:

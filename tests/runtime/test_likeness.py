@@ -40,7 +40,7 @@ def test_a_renamed_id_is_found_by_what_else_it_is() -> None:
 
 
 def test_nothing_alike_enough_or_two_as_alike_is_not_healed() -> None:
-    with pytest.raises(NotHealed, match="alike enough|says what it said"):
+    with pytest.raises(NotHealed, match=r"alike enough|says what it said"):
         choose([PASSWORD], [candidate(tag="select", attributes={}, id="x")], many=False)
     with pytest.raises(NotHealed, match="about as alike"):
         choose([PASSWORD], [candidate(id="pw-a"), candidate(id="pw-b")], many=False)
