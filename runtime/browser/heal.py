@@ -149,13 +149,7 @@ async def _recalled(
         return None
     if task.node.inputs.get("locators"):
         return None
-    try:
-        with Reader(db_path) as log:
-            memory = log.remembered(
-                task.flow_path[0] if task.flow_path else "", task.flow_path, task.node.id
-            )
-    except WeboterError:  # the log busy or unreadable for a moment: the node as written
-        return None
+    memory = _memory(db_path, task)
     if memory is None or memory[0] != task.node.inputs.get("locator"):
         return None
     if not isinstance(memory[1], dict):  # a heal's locator is a mapping (Healed.locator)
@@ -176,6 +170,26 @@ async def _recalled(
     raw = {**task.node.inputs, "locator": now}
     reason = f"remembered: run {found_in} replaced this node's locator {was} with {now}"
     return tried, outputs, Healed(inputs=raw, locator=now, score=1.0, reason=reason)
+
+
+_MEMORY: dict[tuple[str, str, tuple[str, ...], str], Any] = {}  # per run and node
+_MEMORY_KEPT = 2000
+
+
+def _memory(db_path: Path, task: ExecuteNode) -> Any:
+    """The workflow's repair memory for the task's node, read from the log once per run and
+    node (a node in a loop runs many times; the per-node path stays one dict lookup)."""
+    key = (str(db_path), task.run_id, tuple(task.flow_path), task.node.id)
+    if key not in _MEMORY:
+        try:
+            with Reader(db_path) as log:
+                workflow = task.flow_path[0] if task.flow_path else ""
+                _MEMORY[key] = log.remembered(workflow, task.flow_path, task.node.id)
+        except WeboterError:  # the log busy or unreadable for a moment: the node as written
+            return None
+        if len(_MEMORY) > _MEMORY_KEPT:
+            del _MEMORY[next(iter(_MEMORY))]
+    return _MEMORY[key]
 
 
 async def _held(
