@@ -15,8 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from weboter.runtime.browser.expect import check
-from weboter.runtime.browser.likeness import Choice, NotHealed, choose, describe
-from weboter.runtime.browser.support import FINGERPRINT_JS
+from weboter.runtime.browser.likeness import (
+    THRESHOLD,
+    Choice,
+    NotHealed,
+    choose,
+    describe,
+    says_the_same,
+    score,
+)
+from weboter.runtime.browser.locators import build
+from weboter.runtime.browser.support import FINGERPRINT_JS, timeout_ms
 from weboter.runtime.core.catalog import ActionContext, ActionSpec
 from weboter.runtime.errors import ElementNotFound, PostConditionFailed, WeboterError
 from weboter.runtime.store.reading import Reader
@@ -158,6 +167,8 @@ async def _recalled(
         return None
     was, now, found_in = memory
     tried = {**inputs, "locator": now}
+    if not await same_element(ctx, tried, _prints(db_path, task)):
+        return None  # another element now answers to it: as written, then healing as usual
     ctx.elements.clear()
     try:
         outputs = await call(
@@ -172,8 +183,41 @@ async def _recalled(
     return tried, outputs, Healed(inputs=raw, locator=now, score=1.0, reason=reason)
 
 
+async def same_element(
+    ctx: ActionContext, inputs: dict[str, Any], recorded: list[dict[str, Any]]
+) -> bool:
+    """Whether the element the remembered locator finds now is the one this node acted on
+    before: it says the same and is alike enough to its recorded fingerprints — checked
+    before it is acted on, so a locator that now finds another element never clicks it."""
+    if not recorded:
+        return False
+    scope = await ctx.browser.scope()
+    try:
+        found = build(scope, inputs["locator"], "inputs.locator").first
+        await found.wait_for(state="attached", timeout=min(timeout_ms(inputs), 1000))
+        print_ = await found.evaluate(f"(el) => ({FINGERPRINT_JS})(el)")
+    except Exception:  # not there (or the page changed under it): the node as written
+        return False
+    alike = max(score(r, print_) for r in recorded)
+    return alike >= THRESHOLD and any(says_the_same(r, print_) for r in recorded)
+
+
 _MEMORY: dict[tuple[str, str, tuple[str, ...], str], Any] = {}  # per run and node
+_PRINTS: dict[tuple[str, str, tuple[str, ...], str], list[dict[str, Any]]] = {}
 _MEMORY_KEPT = 2000
+
+
+def _prints(db_path: Path, task: ExecuteNode) -> list[dict[str, Any]]:
+    """The node's recorded fingerprints, read once per run and node ([] if the log is busy)."""
+    key = (str(db_path), task.run_id, tuple(task.flow_path), task.node.id)
+    if key not in _PRINTS:
+        try:
+            _PRINTS[key] = fingerprints(db_path, task)
+        except WeboterError:
+            return []
+        if len(_PRINTS) > _MEMORY_KEPT:
+            del _PRINTS[next(iter(_PRINTS))]
+    return _PRINTS[key]
 
 
 def _memory(db_path: Path, task: ExecuteNode) -> Any:

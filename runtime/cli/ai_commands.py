@@ -68,13 +68,14 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, out: Out) -> None:
     )
     p.add_argument("run", help="a run id (or a unique prefix), in ERROR or PAUSED")
     p.add_argument("--yes", action="store_true", help="apply the suggestion without asking")
-    p.add_argument(
+    review = p.add_mutually_exclusive_group()  # one suggestion, one verdict
+    review.add_argument(
         "--approve",
         type=int,
         metavar="SEQ",
         help="apply the suggestion recorded at SEQ, as it was shown (no model is asked again)",
     )
-    p.add_argument(
+    review.add_argument(
         "--reject",
         type=int,
         metavar="SEQ",

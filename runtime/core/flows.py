@@ -100,17 +100,22 @@ def merged(node: Node, changes: NodeModifications) -> NodeModifications:
 
     def merge(own: dict[str, Any], given: dict[str, Any] | None, fresh: bool) -> Any:
         if given is None:
-            return None
+            return {} if fresh else None  # a new action without inputs keeps none of the old
         both = given if fresh else {**own, **given}
         return {key: value for key, value in both.items() if value is not None}
 
-    new_action = changes.action is not None and changes.action != node.action
-    new_control = changes.control is not None and changes.control != node.control
+    new_action = changes.action is not None and _same(changes.action) != _same(node.action)
+    new_control = changes.control is not None and _same(changes.control) != _same(node.control)
     return replace(
         changes,
         inputs=merge(node.inputs, changes.inputs, new_action),
         params=merge(node.params, changes.params, new_control),
     )
+
+
+def _same(name: str | None) -> str | None:
+    """An action or control's name as the catalog knows it: `ClickItem` is `builtin.ClickItem`."""
+    return name.removeprefix("builtin.") if name else name
 
 
 def add_node(workflow: Workflow, flow_path: list[str], node: Node) -> Workflow:

@@ -84,7 +84,15 @@ def approve(
     """Apply exactly the repair suggested at `seq`, approved by a person (no model asked):
     (True, "") once applied, else (False, why: the run moved on since)."""
     run, action = reviewed(db_path, run_id, seq)
+    with Reader(db_path) as log:  # other suggestions or rejections since do not move the run
+        since = log.events(run, after=seq, limit=REVIEWS_SKIPPED + 1)
+    if since and len(since) <= REVIEWS_SKIPPED and all(r.type in REVIEWS for r in since):
+        seq = since[-1].seq
     return modify_runtime(db_path, run, seq, action, source="person", env=env)
+
+
+REVIEWS = ("RepairSuggested", "RepairRejected")  # recorded, but the run stays where it was
+REVIEWS_SKIPPED = 50
 
 
 def reject(

@@ -54,6 +54,8 @@ class Subscribers:
         found = self._connections.get(id(client))
         if found is not None:
             found[2].discard(str(params.uri))
+            if not found[2]:  # subscribed to nothing more: nothing to keep it for
+                del self._connections[id(client)]
         return types.EmptyResult()
 
     async def updated(self, uri: str) -> None:

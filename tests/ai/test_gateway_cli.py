@@ -82,10 +82,13 @@ def test_repair_applies_on_yes_and_only_suggests_otherwise(tmp_path: Path) -> No
             "confidence": 0.99,
         }
     )
-    with ModelServer([Reply(fix), Reply(away), Reply(fix)]) as model:
+    with ModelServer([Reply(fix), Reply(away), Reply(fix), Reply(fix)]) as model:
         applied = cli("repair", runs[0], "--yes", "--json", home=tmp_path, env=model.env())
         refused = cli("repair", runs[1], "--yes", "--json", home=tmp_path, env=model.env())
         asked = cli("repair", runs[2], "--json", home=tmp_path, env=model.env())
+        # asked again: a second suggestion is recorded; the first stays approvable
+        again = cli("repair", runs[2], "--json", home=tmp_path, env=model.env())
+    assert json.loads(again.stdout)["suggestion_seq"] > json.loads(asked.stdout)["suggestion_seq"]
     assert applied.returncode == 0, applied.stderr
     assert json.loads(applied.stdout)["applied"] is True
     done = cli("continue", runs[0], "--json", home=tmp_path)
@@ -111,6 +114,8 @@ def test_repair_applies_on_yes_and_only_suggests_otherwise(tmp_path: Path) -> No
     kept = tmp_path / "slow.yaml"  # the workflow as its person keeps it, with a comment
     kept.write_text("# naps, then ends (kept)\n" + yaml.safe_dump(slow, sort_keys=False))
     seq = str(shown["suggestion_seq"])
+    both = cli("repair", runs[2], "--approve", seq, "--reject", seq, home=tmp_path)
+    assert both.returncode == 2 and "not allowed with" in both.stderr  # one verdict at a time
     approved = cli("repair", runs[2], "--approve", seq, "--write", str(kept), home=tmp_path)
     assert approved.returncode == 0, approved.stdout + approved.stderr
     assert "comments and layout kept" in approved.stdout
