@@ -17,11 +17,14 @@ from typing import Any, Literal
 import pykka
 import pytest
 
+from tests import pgcluster
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.location import log_location
+from weboter.runtime.store.postgres import close_pools
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.transport.actor import stop_actor
 from weboter.schemas.events import EventRecord
@@ -29,6 +32,9 @@ from weboter.schemas.messages import RunEnded
 from weboter.schemas.state import RunState
 
 _CHROMIUM_AT_START: list[int] = []
+POSTGRES = "WEBOTER_TEST_POSTGRES"  # the URL of the tests' PostgreSQL server (tests/pgcluster.py)
+NO_POSTGRES = "WEBOTER_TEST_NO_POSTGRES"  # why there is none: the PostgreSQL tests skip
+_POSTGRES_STARTED: list[Path] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,6 +44,16 @@ def pytest_configure(config: pytest.Config) -> None:
     # set before pytest-xdist starts its workers, which inherit it
     os.environ.setdefault(SESSION_MARK, uuid.uuid4().hex)
     _CHROMIUM_AT_START.append(chromium_processes())
+    if hasattr(config, "workerinput") or os.environ.get(POSTGRES):
+        return  # an xdist worker (its controller started the server), or .ci/run did
+    try:  # one throwaway PostgreSQL server for the whole session (tests/pgcluster.py)
+        url, folder = pgcluster.start()
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        said = getattr(exc, "stderr", b"") or b""
+        os.environ[NO_POSTGRES] = f"{exc} {said.decode(errors='replace')}".strip()
+        return
+    os.environ[POSTGRES] = url
+    _POSTGRES_STARTED.append(folder)
 
 
 # The files whose tests take longest (many seconds each: Chromium, several processes), run
@@ -75,6 +91,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     if hasattr(session.config, "workerinput"):  # an xdist worker: others may still run
         return
+    for folder in _POSTGRES_STARTED:
+        pgcluster.stop(folder)
     left = chromium_processes() - (_CHROMIUM_AT_START[0] if _CHROMIUM_AT_START else 0)
     if left > 0:
         print(f"\nFAILED: {left} Chromium process(es) outlived the test suite")
@@ -97,6 +115,30 @@ def _stop_actors() -> Iterator[None]:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "weboter.db"
+
+
+def postgres_database() -> str:
+    """The URL of a new, empty database on the tests' PostgreSQL server (skips if none)."""
+    server = os.environ.get(POSTGRES)
+    if not server:
+        pytest.skip(f"no PostgreSQL server for the tests: {os.environ.get(NO_POSTGRES, '?')}")
+    import psycopg  # noqa: PLC0415
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return server.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log_path(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    """The log of a test that runs on both backends: an SQLite file, or a new PostgreSQL
+    database (its stand-in path in tmp_path: runtime/store/location.py)."""
+    if request.param == "sqlite":
+        yield tmp_path / "weboter.db"
+        return
+    yield log_location(postgres_database(), home=tmp_path)
+    close_pools()  # its connections, before the next test's database gets its own
 
 
 @dataclass

@@ -57,6 +57,7 @@ from weboter.runtime.cli.remote_run import add_engine_options
 from weboter.runtime.core.explain import next_step
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.errors import LogCorrupt, WeboterError
+from weboter.runtime.store.location import log_location
 from weboter.runtime.store.views import event_body
 
 EPILOG = """\
@@ -103,6 +104,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141  # as a shell reports a process ended by SIGPIPE
 
 
+def db_argument(text: str) -> Path:
+    """--db: a file path, or a PostgreSQL URL (runtime/store/location.py); another URL is
+    refused here, with how to give one Weboter opens."""
+    try:
+        return log_location(text)
+    except WeboterError as exc:
+        raise argparse.ArgumentTypeError(f"{exc.message} ({exc.hint})") from None
+
+
 def build_parser() -> argparse.ArgumentParser:  # table: the parser
     parser = argparse.ArgumentParser(
         prog="weboter",
@@ -115,9 +125,12 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
     common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     common.add_argument(
         "--db",
-        type=Path,
+        type=db_argument,
         default=None,
-        help="the event log (default: $WEBOTER_HOME/weboter.db or ./.weboter/)",
+        metavar="FILE|URL",
+        help="the event log: an SQLite file, or postgresql://USER@HOST/DATABASE for engines "
+        "that share one log (default: $WEBOTER_DB, else $WEBOTER_HOME/weboter.db, else "
+        "./.weboter/weboter.db)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -21,6 +21,7 @@ from weboter.runtime.cli.common import (
     out,
 )
 from weboter.runtime.errors import UsageError
+from weboter.runtime.store.location import log_label
 
 
 def add_command(  # table: the parser
@@ -130,10 +131,10 @@ def _serve_http(args: argparse.Namespace, server: Any) -> None:
         "header": "Authorization: Bearer TOKEN",
         "token_file": str(token_file) if token_file else None,  # never the token itself
         "profile": args.profile,
-        "log": str(db_path(args)),
+        "log": log_label(db_path(args)),
     }
     text = f"weboter mcp: {url}\n  clients send `Authorization: Bearer TOKEN`, {told}"
-    out(args, info, text + f"\n  (log {db_path(args)}; stop with Ctrl-C)")
+    out(args, info, text + f"\n  (log {log_label(db_path(args))}; stop with Ctrl-C)")
     sys.stdout.flush()
     # uvicorn stops gracefully on SIGINT/SIGTERM, then raises the signal again for the handler
     # it found: with these, that ends here and the engine is stopped by the caller (its runs

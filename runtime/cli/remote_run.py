@@ -17,6 +17,7 @@ from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.remote import RemoteEngine
 from weboter.runtime.engine.settings import Settings
+from weboter.runtime.store.location import log_label
 
 
 def add_engine_options(p: argparse.ArgumentParser) -> None:
@@ -69,7 +70,7 @@ def summary_source(engine: Engine | RemoteEngine) -> Any:
 def where(engine: Engine | RemoteEngine) -> str:
     if isinstance(engine, RemoteEngine):
         return f"engine {engine.base}"
-    return f"log {engine.db_path}"
+    return f"log {log_label(engine.db_path)}"
 
 
 def remote_job(args: argparse.Namespace, env: EnvSource) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from weboter.runtime.cli.common import add_allow_host, add_env_options, db_path, out
 from weboter.runtime.errors import UsageError
+from weboter.runtime.store.location import log_label
 
 
 def add_command(sub: Any, common: argparse.ArgumentParser) -> None:  # table: the parser
@@ -103,7 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     def ready(info: dict[str, Any]) -> None:
         text = "\n".join(f"{k:<18} {v}" for k, v in info.items())
-        out(args, info, f"serving (log {db_path(args)}); stop with Ctrl-C\n{text}")
+        out(args, info, f"serving (log {log_label(db_path(args))}); stop with Ctrl-C\n{text}")
         sys.stdout.flush()
 
     # clients' workflows see the env file, and of this process's environment only what

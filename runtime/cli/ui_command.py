@@ -19,6 +19,7 @@ from weboter.runtime.cli.common import (
     out,
 )
 from weboter.runtime.errors import UsageError
+from weboter.runtime.store.location import log_label
 
 
 def add_command(
@@ -87,8 +88,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     )
     # once: it redirects to the page's own path, with the token in a cookie for that path
     url = f"{base}/?token={token}"
-    info = {"url": url, "token": token, "log": str(db_path(args))}
-    out(args, info, f"weboter ui: {url}\n(log {db_path(args)}; stop with Ctrl-C)")
+    info = {"url": url, "token": token, "log": log_label(db_path(args))}
+    out(args, info, f"weboter ui: {url}\n(log {log_label(db_path(args))}; stop with Ctrl-C)")
     sys.stdout.flush()
     if not args.no_open:
         webbrowser.open(url)

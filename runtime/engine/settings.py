@@ -11,6 +11,7 @@ from weboter.runtime.ai.models import ModelConfig
 from weboter.runtime.browser.evidence import EvidencePolicy
 from weboter.runtime.errors import UsageError
 from weboter.runtime.store.eventlog import Durability
+from weboter.runtime.store.location import log_location
 from weboter.runtime.transport.security import CurveConfig
 
 DEFAULT_MAX_NODES = 100_000
@@ -22,6 +23,10 @@ def home() -> Path:
 
 
 def default_db() -> Path:
+    """`$WEBOTER_DB` (a file or a PostgreSQL URL), else `weboter.db` in the home folder."""
+    chosen = os.environ.get("WEBOTER_DB")
+    if chosen:
+        return log_location(chosen, home())
     return home() / "weboter.db"
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,10 +27,10 @@ from typing import Any, Literal
 
 import msgspec
 
-from weboter.runtime.errors import LogCorrupt, LogTooNew, LogUnavailable
-from weboter.runtime.store.private import create_log_file, private_folder, tighten_log
+from weboter.runtime.errors import LogCorrupt, LogUnavailable
+from weboter.runtime.store.database import Database
+from weboter.runtime.store.location import postgres_url
 from weboter.runtime.store.runs import RunQueries
-from weboter.runtime.store.schema import APPLICATION_ID, LOG_SCHEMA, migrate
 from weboter.runtime.store.transactions import Transactions
 from weboter.runtime.store.upcast import upcast
 from weboter.schemas.events import SCHEMA_VERSIONS, Event, EventRecord
@@ -105,53 +104,14 @@ class EventLog(RunQueries):
     ) -> None:
         self.path = Path(path)
         self.durability = durability
-        self._conn = _connect(self.path, create=create)
-        self._tx = Transactions(self._conn, self.path, grouped=durability == "batch")
-        try:
-            self._prepare(durability)
-        except sqlite3.DatabaseError as exc:
-            self._conn.close()
-            raise LogCorrupt(
-                f"{self.path} is not a usable SQLite database ({exc})",
-                hint="point --db at a Weboter log, or move this file away and start a new one",
-            ) from exc
-
-    # --- set-up ----------------------------------------------------------------------------
-
-    def _prepare(self, durability: Durability) -> None:
-        conn = self._conn
-        conn.execute("PRAGMA busy_timeout=5000")  # another process may be creating it now
-        # one read transaction: what another process creates is seen whole or not at all
-        conn.execute("BEGIN")
-        try:
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = {
-                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            }
-        finally:
-            conn.execute("COMMIT")
-        if app_id != APPLICATION_ID and tables:
-            raise LogCorrupt(
-                f"{self.path} is an SQLite database, but not a Weboter log "
-                f"(it has tables: {', '.join(sorted(tables)[:5])})",
-                hint="use another --db path; Weboter will not write into foreign databases",
-            )
-        if version > LOG_SCHEMA:
-            raise LogTooNew(
-                f"{self.path} was written by a newer Weboter (log schema {version}, "
-                f"this one knows up to {LOG_SCHEMA})",
-                hint="upgrade weboter (pip install -U weboter), or use another --db",
-            )
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
-        conn.execute("PRAGMA busy_timeout=5000")
-        if version < LOG_SCHEMA:
-            migrate(self._conn, version)
+        self._db = open_database(self.path, create=create, full=durability == "full")
+        self._tx = Transactions(self._db, grouped=durability == "batch")
 
     def close(self) -> None:
-        self.commit()
-        self._conn.close()
+        try:
+            self.commit()
+        finally:
+            self._db.close()
 
     @property
     def pending(self) -> bool:
@@ -203,13 +163,13 @@ class EventLog(RunQueries):
         DuplicateCommand if `command_id` already produced events. `repeatable=False`: the
         command was never sent, so its id is not kept for idempotence (rule 4).
         """
-        conn = self._conn
+        db = self._db
         now = time.time()
         stored: list[StoredEvent] = []
         try:
             self._tx.begin()
-        except sqlite3.OperationalError as exc:
-            raise _unavailable(self.path, exc) from exc
+        except db.busy as exc:
+            raise _unavailable(db, exc) from exc
         try:
             version = base_version
             for type_, payload in payloads:
@@ -221,20 +181,21 @@ class EventLog(RunQueries):
                 self._track_status(run_id, status, stored, now, driver=driver)
             taken = snapshot(stored) if snapshot is not None else None
             if taken is not None:
-                conn.execute(
-                    "INSERT OR REPLACE INTO snapshots (run_id, run_version, seq, state) "
-                    "VALUES (?, ?, ?, ?)",
+                db.execute(
+                    "INSERT INTO snapshots (run_id, run_version, seq, state) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (run_id, run_version) DO UPDATE SET seq = excluded.seq, "
+                    "state = excluded.state",
                     (run_id, *taken),
                 )
             self._tx.end()
         except BaseException as exc:
-            self._tx.undo()  # this command only (GroupLost if SQLite dropped the whole group)
-            if isinstance(exc, sqlite3.OperationalError):
-                raise _unavailable(self.path, exc) from exc
-            if isinstance(exc, sqlite3.DatabaseError):
+            self._tx.undo()  # this command only (GroupLost if the database dropped the group)
+            if isinstance(exc, db.busy):
+                raise _unavailable(db, exc) from exc
+            if isinstance(exc, db.broken):
                 raise LogCorrupt(
-                    f"the event log {self.path} is damaged ({exc}); nothing was appended",
-                    hint="copy it away and check it: sqlite3 FILE 'PRAGMA integrity_check'",
+                    f"the event log {db.where} is damaged ({exc}); nothing was appended",
+                    hint=db.check_hint,
                 ) from exc
             raise
         return stored
@@ -244,25 +205,23 @@ class EventLog(RunQueries):
     ) -> StoredEvent:
         schema = SCHEMA_VERSIONS[type_]
         try:
-            cursor = self._conn.execute(
+            seq = self._db.execute(
                 "INSERT INTO events (run_id, run_version, type, schema_version, command_id, "
-                "payload, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "payload, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
                 (run_id, version, type_, schema, command_id, payload, now),
-            )
-        except sqlite3.IntegrityError as exc:  # UNIQUE(run_id, run_version): another writer
+            ).fetchone()[0]
+        except self._db.conflict as exc:  # UNIQUE(run_id, run_version): another writer
             raise VersionConflict(run_id, version) from exc
-        return StoredEvent(
-            cursor.lastrowid or 0, run_id, version, type_, schema, command_id, now, payload
-        )
+        return StoredEvent(seq, run_id, version, type_, schema, command_id, now, payload)
 
     def _record_command(self, command_id: str, run_id: str, stored: list[StoredEvent]) -> None:
         try:
-            self._conn.execute(
+            self._db.execute(
                 "INSERT INTO commands (command_id, run_id, first_seq, last_seq) "
                 "VALUES (?, ?, ?, ?)",
                 (command_id, run_id, stored[0].seq, stored[-1].seq),
             )
-        except sqlite3.IntegrityError as exc:
+        except self._db.conflict as exc:
             raise DuplicateCommand(command_id) from exc
 
     def _track_status(
@@ -270,7 +229,7 @@ class EventLog(RunQueries):
     ) -> None:
         if stored[0].type == "RunCreated":
             created: Any = _event_decoder.decode(stored[0].payload)
-            self._conn.execute(
+            self._db.execute(
                 "INSERT INTO runs (run_id, workflow_id, name, source, status, created_at, "
                 "updated_at, parent_run, parent_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -289,13 +248,13 @@ class EventLog(RunQueries):
         # who drives a running run (refuses a second driver on this host), or parked it
         if driver or status not in ("RUNNING", "STEPPING"):
             owner = (os.getpid(), socket.gethostname()) if driver else (None, None)
-            self._conn.execute(
+            self._db.execute(
                 "UPDATE runs SET status = ?, updated_at = ?, owner_pid = ?, owner_host = ? "
                 "WHERE run_id = ?",
                 (status, now, *owner, run_id),
             )
         else:
-            self._conn.execute(
+            self._db.execute(
                 "UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?",
                 (status, now, run_id),
             )
@@ -370,44 +329,22 @@ class EventLog(RunQueries):
             return None  # snapshots are a cache (rule 6): fold from the events instead
 
 
-def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
-    if not create and not path.exists():
-        raise LogUnavailable(
-            f"there is no event log at {path}",
-            hint="run a workflow first (`weboter run FILE`), or pass --db PATH",
-        )
-    try:
-        private_folder(path.parent)
-    except OSError as exc:
-        raise LogUnavailable(
-            f"cannot create the directory for the event log {path}: {exc.strerror}",
-            hint="pass --db with a writable path, or set WEBOTER_HOME",
-        ) from exc
-    if path.exists() and path.is_dir():
-        raise LogUnavailable(
-            f"{path} is a directory, not an event log file", hint="pass --db with a file path"
-        )
-    try:  # 0600 before SQLite opens it: its -wal and -shm files copy the log file's mode
-        if create:
-            create_log_file(path)
-        tighten_log(path)
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA schema_version").fetchone()
-    except sqlite3.DatabaseError as exc:
-        raise LogCorrupt(
-            f"{path} is not an SQLite database ({exc})",
-            hint="point --db at a Weboter log, or move this file away and start a new one",
-        ) from exc
-    except OSError as exc:
-        raise LogUnavailable(
-            f"cannot open the event log {path}: {exc}", hint="pass --db with a writable path"
-        ) from exc
-    return conn
+def open_database(path: Path, *, create: bool, full: bool = False) -> Database:
+    """The database `path` names: PostgreSQL if it stands for a URL
+    (runtime/store/location.py), else the SQLite file."""
+    url = postgres_url(path)
+    if url is not None:
+        from weboter.runtime.store.postgres import PostgresDatabase  # noqa: PLC0415
+
+        return PostgresDatabase(url, create=create)
+    from weboter.runtime.store.sqlite import SQLiteDatabase  # noqa: PLC0415
+
+    return SQLiteDatabase(path, create=create, full=full)
 
 
-def _unavailable(path: Path, exc: sqlite3.OperationalError) -> LogUnavailable:
+def _unavailable(db: Database, exc: BaseException) -> LogUnavailable:
     return LogUnavailable(
-        f"the event log {path} cannot be written now ({exc})",
+        f"the event log {db.where} cannot be written now ({exc})",
         hint="another process holds it for too long, or the disk is full or read-only; "
         "try again, or check the file",
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import msgspec
 
 from weboter.runtime.errors import LogCorrupt, LogUnavailable, RunNotFound
+from weboter.runtime.store.database import Database
 from weboter.schemas.events import ENGINE_STOPPED
 from weboter.schemas.messages import StoredEvent
 
@@ -38,21 +38,21 @@ class RunQueries:
     """Questions about runs, answered from the `runs` table (a part of EventLog)."""
 
     path: Path
-    _conn: sqlite3.Connection
+    _db: Database
 
     def _read(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[Any]:
-        """Every row of a query; SQLite's errors as LogErrors (the store seam)."""
+        """Every row of a query; the database's errors as LogErrors (the store seam)."""
+        db = self._db
         try:
-            return self._conn.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
+            return db.execute(sql, params).fetchall()
+        except db.busy as exc:
             raise LogUnavailable(
-                f"the event log {self.path} cannot be read now ({exc})",
+                f"the event log {db.where} cannot be read now ({exc})",
                 hint="another process may hold it for too long; try again",
             ) from exc
-        except sqlite3.DatabaseError as exc:
+        except db.broken as exc:
             raise LogCorrupt(
-                f"the event log {self.path} is damaged ({exc})",
-                hint="copy it away and check it with `sqlite3 FILE 'PRAGMA integrity_check'`",
+                f"the event log {db.where} is damaged ({exc})", hint=db.check_hint
             ) from exc
 
     def _one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
@@ -131,7 +131,7 @@ class RunQueries:
         )
         if not rows:
             raise RunNotFound(
-                f"no run with id {prefix!r} in {self.path}",
+                f"no run with id {prefix!r} in {self._db.where}",
                 hint="`weboter runs` lists the runs in this log",
             )
         if len(rows) > 1 and rows[0][0] != prefix:

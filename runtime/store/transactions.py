@@ -6,11 +6,10 @@ A crash loses at most the open group, never part of a command."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from pathlib import Path
 
 from weboter.runtime.errors import LogUnavailable
+from weboter.runtime.store.database import Database
 
 BATCH_COMMANDS = 100  # `batch`: commands grouped in one transaction at most ...
 BATCH_SECONDS = 0.02  # ... and for about this long after the first (checked after a command)
@@ -21,8 +20,8 @@ class GroupLost(LogUnavailable):
 
 
 class Transactions:
-    def __init__(self, conn: sqlite3.Connection, path: Path, *, grouped: bool) -> None:
-        self.conn, self.path, self.grouped = conn, path, grouped
+    def __init__(self, db: Database, *, grouped: bool) -> None:
+        self.conn, self.grouped = db, grouped
         self._group: tuple[float, int] | None = None  # an open group: (began, commands)
 
     @property
@@ -41,12 +40,21 @@ class Transactions:
     def begin(self) -> None:
         """Open the command's transaction, or its savepoint in the (new) group."""
         if not self.grouped:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._begin()
             return
         if self._group is None:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._begin()
             self._group = (time.monotonic(), 0)
         self.conn.execute("SAVEPOINT command")
+
+    def _begin(self) -> None:
+        self.conn.execute(self.conn.begin_write[0])
+        try:
+            for statement in self.conn.begin_write[1:]:  # PostgreSQL: the seq-order lock
+                self.conn.execute(statement)
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
 
     def end(self) -> None:
         """The command is written: commit it, or keep it in the group."""
@@ -80,14 +88,14 @@ class Transactions:
         commands, self._group = self._group[1], None
         try:
             self.conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
+        except self.conn.busy as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise self._lost(commands, str(exc)) from exc
 
     def _lost(self, commands: int, why: str) -> GroupLost:
         return GroupLost(
-            f"the event log {self.path} could not commit the last {commands} command(s) "
+            f"the event log {self.conn.where} could not commit the last {commands} command(s) "
             f"({why}); they are not recorded",
             hint="free disk space or check the file; the results planned on them are refused, "
             "and the runs go on from what the log holds",

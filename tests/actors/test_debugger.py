@@ -1,9 +1,11 @@
 """The debugger's commands on real runs: breakpoints, pause, stop, live changes, rewind, fork —
-each state transition, and the illegal ones (a clear error, nothing changed)."""
+each state transition, and the illegal ones (a clear error, nothing changed) — with the log in
+SQLite and in PostgreSQL (the same engine, the same tests)."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +22,11 @@ from weboter.schemas.state import Breakpoint, RunState
 from weboter.schemas.workflow import Node
 
 pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def db_path(log_path: Path) -> Path:  # every test here on both backends (tests/conftest.py)
+    return log_path
 
 
 def state(runner: Runner, run_id: str) -> RunState:

@@ -12,8 +12,9 @@ from tests.conftest import Runner, flow, node
 from weboter.runtime.core.fold import fold
 from weboter.runtime.errors import LogCorrupt, LogTooNew, LogUnavailable, RunNotFound
 from weboter.runtime.store import upcast
-from weboter.runtime.store.eventlog import LOG_SCHEMA, EventLog, VersionConflict, encode_event
+from weboter.runtime.store.eventlog import EventLog, VersionConflict, encode_event
 from weboter.runtime.store.projection import state_at
+from weboter.runtime.store.schema import LOG_SCHEMA
 from weboter.schemas.events import SCHEMA_VERSIONS, RunCompleted, RunStarted
 from weboter.schemas.state import RunState
 
@@ -54,7 +55,7 @@ def test_snapshots_bound_replay_and_equal_the_full_fold(runner: Runner) -> None:
     outcome = runner.run(wf, {"n": 0})
     assert outcome.ended.status == "COMPLETED"
     log = EventLog(runner.db_path)
-    snapshots = log._conn.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0]
+    snapshots = log._db.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0]
     assert snapshots >= 5  # snapshot_every=5 in the test engine
     for record in outcome.events:
         from_snapshot = state_at(log, outcome.run_id, record.seq)
@@ -88,7 +89,7 @@ def test_upcaster_reads_old_events(db_path: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_event_of_a_newer_version_is_a_clear_error(db_path: Path) -> None:
     log = EventLog(db_path)
-    log._conn.execute(
+    log._db.execute(
         "INSERT INTO events (run_id, run_version, type, schema_version, command_id, payload, "
         "recorded_at) VALUES ('r', 1, 'RunCompleted', 9, 'c', x'80', 0)"
     )
@@ -152,9 +153,9 @@ def test_a_version_1_log_is_migrated_in_place(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     log = EventLog(path)
-    columns = {r[1] for r in log._conn.execute("PRAGMA table_info(runs)")}
+    columns = {r[1] for r in log._db.execute("PRAGMA table_info(runs)")}
     assert {"owner_pid", "owner_host"} <= columns
-    assert log._conn.execute("PRAGMA user_version").fetchone()[0] == LOG_SCHEMA
+    assert log._db.execute("PRAGMA user_version").fetchone()[0] == LOG_SCHEMA
     log.close()
 
 

@@ -1,10 +1,11 @@
 """The event log's numbered rules (runtime/store/eventlog.py's docstring), one test each, run
-against the recorder directly: a real SQLite file, no engine, no actors."""
+against the recorder directly — on both backends: a real SQLite file and a real PostgreSQL
+database (tests/pgcluster.py); no engine, no actors."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -30,8 +31,8 @@ def setting(value: int) -> tuple[str, bytes]:
 
 class TestLogContract:
     @pytest.fixture
-    def log(self, tmp_path: Path) -> EventLog:
-        found = EventLog(tmp_path / "log.db")
+    def log(self, log_path: Path) -> Iterator[EventLog]:
+        found = EventLog(log_path)
         yield found
         found.close()
 
@@ -60,8 +61,8 @@ class TestLogContract:
             log.append("r", 0, [setting(1), setting(2), setting(3)], command_id="c2")
         assert [e.command_id for e in log.read_stored("r")] == ["c1"]  # none of the three
 
-    def test_3_appends_from_many_threads_serialise(self, tmp_path: Path) -> None:
-        path = tmp_path / "log.db"
+    def test_3_appends_from_many_threads_serialise(self, log_path: Path) -> None:
+        path = log_path
         EventLog(path).close()
         errors: list[BaseException] = []
 
@@ -88,10 +89,10 @@ class TestLogContract:
         for n in range(4):
             assert [e.run_version for e in rows if e.run_id == f"r{n}"] == list(range(1, 51))
 
-    def test_3_batch_groups_commands_and_fails_them_one_by_one(self, tmp_path: Path) -> None:
+    def test_3_batch_groups_commands_and_fails_them_one_by_one(self, log_path: Path) -> None:
         """Durability `batch`: commands share a transaction until it is due or committed;
         another reader sees none of them before; a command that fails takes only itself."""
-        path = tmp_path / "log.db"
+        path = log_path
         log = EventLog(path, durability="batch")
         reader = EventLog(path)
         try:
@@ -127,16 +128,11 @@ class TestLogContract:
         assert msgspec.msgpack.decode(stored.payload)["type"] == "VariableSet"
         assert to_record(stored).event == VariableSet(name="n", value=7)
 
-    def test_6_events_are_never_changed_and_snapshots_are_a_cache(
-        self, log: EventLog, tmp_path: Path
-    ) -> None:
+    def test_6_events_are_never_changed_and_snapshots_are_a_cache(self, log: EventLog) -> None:
         stored = log.append("r", 0, [STARTED], command_id="c1")
         before = log.read_stored("r")
         log.append("r", 1, [PAUSED], command_id="c2")
         assert log.read_stored("r", until_seq=stored[-1].seq) == before
-        conn = sqlite3.connect(tmp_path / "log.db")
-        conn.execute("DELETE FROM snapshots")  # dropping the cache loses nothing
-        conn.commit()
-        conn.close()
+        log._db.execute("DELETE FROM snapshots")  # dropping the cache loses nothing
         assert log.snapshot_before("r") is None
         assert [e.type for e in log.read_stored("r")] == ["RunStarted", "RunPaused"]

@@ -7,9 +7,11 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import postgres_database
 from tests.core.test_decide_table import ERR, WF
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.core.decide import Command
@@ -17,6 +19,8 @@ from weboter.runtime.core.fork import fork_state
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.errors import IllegalTransition
 from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.location import log_location
+from weboter.runtime.store.postgres import close_pools
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.store.runstore import RunStore
 from weboter.schemas.messages import (
@@ -70,9 +74,15 @@ def command(store: RunStore, run_id: str, step: str, pick: int) -> Command | Non
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 @given(st.lists(st.tuples(st.sampled_from(STEPS), st.integers(0, 50)), max_size=25))
-def test_runs_status_always_equals_the_fold(tmp_path: Path, steps: list[tuple[str, int]]) -> None:
-    log = EventLog(tmp_path / f"{uuid.uuid4().hex}.db")
+def test_runs_status_always_equals_the_fold(
+    tmp_path: Path, backend: str, steps: list[tuple[str, int]]
+) -> None:
+    if backend == "sqlite":
+        log = EventLog(tmp_path / f"{uuid.uuid4().hex}.db")
+    else:  # a new database each example, as a new file for SQLite
+        log = EventLog(log_location(postgres_database(), home=tmp_path))
     store = RunStore(log, default_catalog(), EnvSource({}))
     try:
         runs = [uuid.uuid4().hex[:8]]
@@ -93,6 +103,7 @@ def test_runs_status_always_equals_the_fold(tmp_path: Path, steps: list[tuple[st
                 assert listed[known] == str(state_at(log, known).status)
     finally:
         log.close()
+        close_pools()
 
 
 def fork(store: RunStore, log: EventLog, run_id: str, pick: int) -> str:

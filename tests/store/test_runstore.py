@@ -1,5 +1,6 @@
 """The write path with two writers on one log (two RunStores, as two processes would have):
-conflicts are decided again on what the log says, never refused on a stale memory."""
+conflicts are decided again on what the log says, never refused on a stale memory — on both
+backends (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,7 @@ from weboter.schemas.messages import (
 from weboter.schemas.state import Breakpoint
 
 
-def stores(tmp_path: Path) -> tuple[RunStore, RunStore]:
-    path = tmp_path / "log.db"
+def stores(path: Path) -> tuple[RunStore, RunStore]:
     return (
         RunStore(EventLog(path), default_catalog(), EnvSource({})),
         RunStore(EventLog(path), default_catalog(), EnvSource({})),
@@ -35,16 +35,16 @@ def cmd(cls: type, n: str, **fields: object) -> object:
     return cls(command_id=n, run_id="r", reply_to="", **fields)
 
 
-def test_a_refusal_on_a_remembered_state_is_checked_against_the_log(tmp_path: Path) -> None:
-    a, b = stores(tmp_path)
+def test_a_refusal_on_a_remembered_state_is_checked_against_the_log(log_path: Path) -> None:
+    a, b = stores(log_path)
     a.execute(cmd(CreateRun, "c1", workflow=WF))  # a remembers the run LOADED
     b.execute(cmd(StartRun, "c2"))  # b starts it: RUNNING
     outcome = a.execute(cmd(PauseRun, "c3"))  # allowed: the log says RUNNING
     assert [e.type for e in outcome.events] == ["PauseRequested"]
 
 
-def test_a_conflict_is_decided_again_and_the_node_result_still_stands(tmp_path: Path) -> None:
-    a, b = stores(tmp_path)
+def test_a_conflict_is_decided_again_and_the_node_result_still_stands(log_path: Path) -> None:
+    a, b = stores(log_path)
     a.execute(cmd(CreateRun, "c1", workflow=WF))
     started = a.execute(cmd(StartRun, "c2")).state
     # another process sets a breakpoint before b while a's node a is in flight
@@ -64,8 +64,8 @@ def test_a_conflict_is_decided_again_and_the_node_result_still_stands(tmp_path: 
     assert outcome.prev_seq == other.events[-1].seq
 
 
-def test_a_repeated_create_returns_the_first_outcome(tmp_path: Path) -> None:
-    a, _ = stores(tmp_path)
+def test_a_repeated_create_returns_the_first_outcome(log_path: Path) -> None:
+    a, _ = stores(log_path)
     first = a.execute(cmd(CreateRun, "c1", workflow=WF))
     again = RunStore(a.log, default_catalog(), EnvSource({})).execute(
         cmd(CreateRun, "c1", workflow=WF)
