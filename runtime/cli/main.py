@@ -25,6 +25,7 @@ import msgspec
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli import (
     export_command,
+    log_command,
     mcp_command,
     repair_commands,
     schema_command,
@@ -222,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
     repair_commands.add_commands(sub, common, browser, out, drive_resting)  # + heal, AI
     mcp_command.add_command(sub, common, browser)
     ui_command.add_command(sub, common, browser)
+    log_command.add_command(sub, common, db_argument)
 
     schema_command.add_command(sub, common)
     export_command.add_command(sub, common)

@@ -18,6 +18,8 @@ class Rows(Protocol):
 class Database(Protocol):
     where: str  # how messages name the log (a file, or a URL without its password)
     begin_write: tuple[str, ...]  # statements that open a write transaction
+    begin_snapshot: tuple[str, ...]  # ... a read transaction that sees one moment of the log
+    after_copy: tuple[str, ...]  # what makes new seqs follow those a copy wrote
     conflict: tuple[type[BaseException], ...]  # a unique key taken: another writer was first
     busy: tuple[type[BaseException], ...]  # locked, unreachable, full: try again later
     broken: tuple[type[BaseException], ...]  # any other database error: the log is damaged

@@ -114,6 +114,11 @@ class EventLog(RunQueries):
             self._db.close()
 
     @property
+    def database(self) -> Database:
+        """The connection itself: for `weboter log copy` (runtime/store/copy.py) only."""
+        return self._db
+
+    @property
     def pending(self) -> bool:
         """True while a group of appended commands is not committed yet (`batch` only)."""
         return self._tx.pending

@@ -84,6 +84,11 @@ class PostgresDatabase:
         psycopg, pool_module = _driver()
         self.where = shown_url(url)
         self.begin_write: tuple[str, ...] = ("BEGIN", "LOCK TABLE events IN EXCLUSIVE MODE")
+        self.begin_snapshot: tuple[str, ...] = ("BEGIN ISOLATION LEVEL REPEATABLE READ",)
+        self.after_copy: tuple[str, ...] = (
+            "SELECT setval(pg_get_serial_sequence('events', 'seq'), COALESCE(MAX(seq), 1), "
+            "MAX(seq) IS NOT NULL) FROM events",
+        )
         self.conflict: tuple[type[BaseException], ...] = (psycopg.errors.UniqueViolation,)
         self.busy: tuple[type[BaseException], ...] = (
             psycopg.OperationalError,

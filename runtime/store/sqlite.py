@@ -15,9 +15,9 @@ from weboter.runtime.store.schema import APPLICATION_ID, LOG_SCHEMA, migrate
 
 
 class SQLiteDatabase:
-    begin_write: tuple[str, ...] = (
-        "BEGIN IMMEDIATE",
-    )  # one writer at a time: commit order is seq order
+    begin_write: tuple[str, ...] = ("BEGIN IMMEDIATE",)  # one writer: commits in seq order
+    begin_snapshot: tuple[str, ...] = ("BEGIN",)  # WAL: a reader sees the log as it began
+    after_copy: tuple[str, ...] = ()  # AUTOINCREMENT follows the seqs written
     conflict: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
     busy: tuple[type[BaseException], ...] = (sqlite3.OperationalError,)
     broken: tuple[type[BaseException], ...] = (sqlite3.DatabaseError,)
