@@ -13,6 +13,13 @@ receives it knows everything published from then on reaches it (no sleeping and 
 Subscribers skip frames whose header has `subscribed`; other subscribers of the same prefix see
 it too. `ID` is new each time the engine starts, and every heartbeat carries it: a client that
 sees another knows the engine restarted.
+
+On a log that engines share (PostgreSQL), the stream also carries the runs other engines
+drive: the bus follows the log by seq (every TAIL_SECONDS, from the seq it started at) and
+publishes each event it has not published yet, so a client hears of every run whichever engine
+it talks to. Polling by seq, not LISTEN/NOTIFY: it is the catch-up's own query, works on both
+backends, and misses nothing (commits come in seq order: runtime/store/postgres.py); a
+notification would only wake the poll sooner.
 """
 
 from __future__ import annotations
@@ -21,13 +28,16 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import zmq
 
+from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.location import shared
 from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import BUS, EXECUTORS, STATE_MANAGER
 from weboter.runtime.transport.bridge import bind, check_bindable
@@ -44,12 +54,15 @@ from weboter.schemas.messages import (
 )
 from weboter.schemas.stream import CaughtUp, EventHeader, Heartbeat
 
-log = logging.getLogger(__name__)
+log_ = logging.getLogger(__name__)
 
 _encoder = msgspec.msgpack.Encoder()
 
 
 HEARTBEAT_SECONDS = 1.0  # how often the stream says its last seq (docs/protocol.md)
+TAIL_SECONDS = 0.2  # a shared log: how often other engines' events are looked for
+TAIL_BATCH = 1000
+PUBLISHED_KEPT = 10_000  # runs whose last published seq is remembered (a shared log)
 HEARTBEAT_TOPIC = b"heartbeat"
 
 
@@ -82,6 +95,10 @@ class ContextBus(MessageActor):
         self._last_seq = 0  # the newest seq published
         self._engine = uuid.uuid4().hex[:16]  # new each start: clients see a restart in beats
         self._next_beat = 0.0
+        self._shared = shared(db_path)  # other engines append too: follow the log
+        self._tailed = 0  # the newest seq looked at in the log (a shared log)
+        self._next_tail = 0.0
+        self._published: OrderedDict[str, int] = OrderedDict()  # run: newest seq published
 
     def started(self) -> None:
         # XPUB: subscriptions reach us, so executors publish pre_node_execute only while
@@ -101,6 +118,7 @@ class ContextBus(MessageActor):
             raise
         self.watch(self._pub, self._subscriptions)
         self._last_seq = self._opened().last_seq()  # a heartbeat before any publish says it
+        self._tailed = self._last_seq
         self.on_idle(self._beat)
 
     def _subscriptions(self) -> None:
@@ -154,7 +172,29 @@ class ContextBus(MessageActor):
             with contextlib.suppress(zmq.ZMQError):
                 self._pub.send_multipart([HEARTBEAT_TOPIC, _encoder.encode(beat), b""])
             self._next_beat = now + HEARTBEAT_SECONDS
+        if self._shared and now >= self._next_tail:
+            self._tail()
+            self._next_tail = now + TAIL_SECONDS
+            return max(min(self._next_beat, self._next_tail) - now, 0.001)
         return max(self._next_beat - now, 0.001)
+
+    def _tail(self) -> None:
+        """Publish what other engines appended to the shared log since the last look."""
+        log = self._opened()
+        try:
+            rows = log.read_stored(after_seq=self._tailed, limit=TAIL_BATCH)
+        except WeboterError as exc:  # the database away for a moment: the next look
+            log_.warning("context bus: the log cannot be followed now: %s", exc.message)
+            return
+        for row in rows:
+            self._tailed = row.seq
+            self._last_seq = max(self._last_seq, row.seq)
+            if row.seq > self._published.get(row.run_id, 0):
+                prev = self._published.get(row.run_id)
+                if prev is None:  # its predecessor's seq, from the log
+                    before = log.stored_before(row.run_id, row.seq, 1)
+                    prev = before[0].seq if before else 0
+                self._send(row, prev)
 
     def handle(self, message: Message) -> None:
         self._beat()  # also while busy: the inbox may never be empty
@@ -165,7 +205,7 @@ class ContextBus(MessageActor):
         elif isinstance(message, CatchUp):
             self._catch_up(message)
         else:
-            log.warning("context bus: ignored %s", type(message).__name__)
+            log_.warning("context bus: ignored %s", type(message).__name__)
 
     def _publish(self, message: Publish) -> None:
         assert self._pub is not None
@@ -176,24 +216,36 @@ class ContextBus(MessageActor):
         prevs = dict(message.prev_seqs)
         for event in message.events:
             prev_seq, prevs[event.run_id] = prevs.get(event.run_id, 0), event.seq
-            about = topic(event.run_id, event.type)
-            if self._wanted(about):
-                header = EventHeader(
-                    seq=event.seq,
-                    prev_seq=prev_seq,
-                    run_id=event.run_id,
-                    run_version=event.run_version,
-                    type=event.type,
-                    schema_version=event.schema_version,
-                    command_id=event.command_id,
-                    recorded_at=event.recorded_at,
-                )
-                self._pub.send_multipart([about, _encoder.encode(header), event.payload])
+            if not self._shared or event.seq > self._published.get(event.run_id, 0):
+                self._send(event, prev_seq)  # (a shared log's tail may have published it)
             # post_node_execute and on_node_error are the committed events themselves
             if event.type == "NodeCompleted":
                 self._hook(event.run_id, "post_node_execute", event.payload)
             elif event.type == "NodeFailed":
                 self._hook(event.run_id, "on_node_error", event.payload)
+
+    def _send(self, event: StoredEvent, prev_seq: int) -> None:
+        """Publish one committed event (if anybody subscribes to its topic)."""
+        assert self._pub is not None
+        if self._shared:
+            self._published[event.run_id] = event.seq
+            self._published.move_to_end(event.run_id)
+            if len(self._published) > PUBLISHED_KEPT:
+                self._published.popitem(last=False)
+        about = topic(event.run_id, event.type)
+        if not self._wanted(about):
+            return
+        header = EventHeader(
+            seq=event.seq,
+            prev_seq=prev_seq,
+            run_id=event.run_id,
+            run_version=event.run_version,
+            type=event.type,
+            schema_version=event.schema_version,
+            command_id=event.command_id,
+            recorded_at=event.recorded_at,
+        )
+        self._pub.send_multipart([about, _encoder.encode(header), event.payload])
 
     def _wanted(self, about: bytes) -> bool:
         """Whether a subscriber would receive a frame on topic `about` (building and sending

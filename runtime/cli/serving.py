@@ -12,7 +12,7 @@ from typing import Any
 
 from weboter.runtime.cli.common import add_allow_host, add_env_options, db_path, out
 from weboter.runtime.errors import UsageError
-from weboter.runtime.store.location import log_label
+from weboter.runtime.store.location import log_label, shared
 
 
 def add_command(sub: Any, common: argparse.ArgumentParser) -> None:  # table: the parser
@@ -110,13 +110,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # clients' workflows see the env file, and of this process's environment only what
     # --env-allow names (by prefix)
     env = allowed_env(args, "`weboter serve`")
-    if workers:  # workers joining and leaving are what an operator watches: shown
+    # workers joining and leaving, runs taken over from another engine of a shared log: what
+    # an operator watches, shown
+    watched = ["weboter.actors.broker"] if workers else []
+    if shared(db_path(args)):
+        watched.append("weboter.runtime.engine.serve")
+    for name in watched:
         shown = logging.StreamHandler()
         shown.setFormatter(logging.Formatter("%(message)s"))
-        broker = logging.getLogger("weboter.actors.broker")
-        broker.setLevel(logging.INFO)
-        broker.addHandler(shown)
-        broker.propagate = False
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(shown)
+        logger.propagate = False
     if workers and (args.env_file or args.env_allow):
         print(
             "warning: with --workers, nodes run in the workers: they read $env from the values "

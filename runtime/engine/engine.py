@@ -36,11 +36,13 @@ from weboter.runtime.core.hooks import HookRegistry
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.handle import RunHandle, through_engine
+from weboter.runtime.engine.leases import LeaseKeeper
 from weboter.runtime.engine.owners import RunOwners
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.location import shared
 from weboter.runtime.store.reading import Reader
 from weboter.runtime.store.workspace import Workspace
 from weboter.runtime.transport.actor import started_ok, stop_actor
@@ -71,6 +73,7 @@ class Engine:
         self._clients: list[EngineClient] = []  # open ones; each removes itself on close
         self._clients_lock = threading.Lock()
         self._auth: Any = None
+        self._leases: LeaseKeeper | None = None  # a shared log: the runs it drives, renewed
 
     def _transport(self) -> Transport:
         s = self.settings
@@ -115,6 +118,8 @@ class Engine:
         # actor starts, with the log's own error.
         EventLog(self.db_path, durability=self.settings.durability).close()
         s = self.settings
+        if shared(s.db_path):
+            self._leases = LeaseKeeper(s.db_path).start()
         if s.curve is not None:  # before any socket binds: ZAP must be in place
             self._auth = start_authenticator(self.context, s.curve)
         self.bridge.start()
@@ -210,6 +215,9 @@ class Engine:
             with contextlib.suppress(pykka.ActorDeadError):
                 stop_actor(ref, timeout=10)
         self._refs.clear()
+        if self._leases is not None:
+            self._leases.stop()
+            self._leases = None
         self.bridge.stop()
         if self._auth is not None:
             self._auth.stop()

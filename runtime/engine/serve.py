@@ -27,6 +27,7 @@ from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import UsageError, WeboterError
+from weboter.runtime.store.location import shared
 from weboter.runtime.store.reading import Reader
 from weboter.runtime.transport.bridge import is_loopback
 from weboter.runtime.transport.security import CurveConfig, local_keys, say_serving, worker_keys
@@ -164,8 +165,13 @@ def serve(
             info["resumed"] = take_up(engine)
             say_serving(db_path.parent, curve.public_key)  # local clients find it, whatever key
             ready(info)
-            while not stop.wait(0.5):
-                pass
+            # a shared log: runs another engine drove and left (it died, or stopped) are
+            # taken up here within a second of being found (runtime/engine/leases.py)
+            sharing = shared(engine.db_path)
+            while not stop.wait(TAKE_UP_SECONDS if sharing else 0.5):
+                if sharing:
+                    for run_id in take_up(engine, starting=False):
+                        _log.info("run %s taken over: the engine that drove it is gone", run_id)
             # what it still drives is parked: taken up when it starts again (take_up)
             engine.pause_driven(ENGINE_STOPPED)
     finally:
@@ -173,7 +179,10 @@ def serve(
             signal.signal(sig, handler)
 
 
-def take_up(engine: Engine) -> list[str]:
+TAKE_UP_SECONDS = 1.0  # a shared log: how often orphaned runs are looked for
+
+
+def take_up(engine: Engine, *, starting: bool = True) -> list[str]:
     """Resume the runs a served engine was driving on this host when it stopped or died, so
     they go on after a restart. One rule for both (`EventLog.orphaned`): runs a client of an
     engine started (`RunCreated.client` is set) whose driving process on this host is gone,
@@ -185,7 +194,9 @@ def take_up(engine: Engine) -> list[str]:
     instead)."""
     with Reader(engine.db_path) as log:
         found = [
-            (run_id, log.state(run_id).version) for run_id in log.orphaned() if _served(log, run_id)
+            (run_id, log.state(run_id).version)
+            for run_id in log.orphaned(starting=starting)
+            if _served(log, run_id)
         ]
     resumed = []
     with engine.client(follow=False) as client:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from weboter.runtime.store.location import postgres_url
 from weboter.runtime.store.private import private_folder, replace_private
 
 
@@ -19,7 +20,20 @@ class ArtifactStore:
 
     @classmethod
     def beside(cls, db_path: Path) -> ArtifactStore:
+        """The artifacts of the log `db_path`: in the folder beside it; for a log engines
+        share (PostgreSQL), kept in its database too (runtime/store/shared_artifacts.py)."""
+        url = postgres_url(db_path)
+        if url is not None:
+            from weboter.runtime.store.shared_artifacts import SharedArtifacts  # noqa: PLC0415
+
+            return SharedArtifacts(db_path.parent / "artifacts", url)
         return cls(db_path.parent / "artifacts")
+
+    def addresses(self) -> list[str]:
+        """Every artifact this store holds."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.glob("*/*") if p.is_file())
 
     def put(self, data: bytes, suffix: str = "") -> str:
         """Store `data`; returns its address (`sha256` hex + suffix)."""

@@ -168,19 +168,13 @@ def _digests(db: Database) -> dict[str, tuple[int, str]]:
 
 
 def _copy_artifacts(source: Path, destination: Path) -> int:
-    """The artifact files of `source`'s folder that `destination`'s folder lacks (none when
-    both logs keep theirs in one folder)."""
-    mine, theirs = ArtifactStore.beside(source).root, ArtifactStore.beside(destination).root
-    if not mine.is_dir() or mine.resolve() == theirs.resolve():
-        return 0
+    """The artifacts of `source` that `destination` lacks (none when both logs keep theirs in
+    one folder): files beside an SQLite log, rows of a PostgreSQL one."""
+    mine, theirs = ArtifactStore.beside(source), ArtifactStore.beside(destination)
+    have = set(theirs.addresses())
     count = 0
-    for path in sorted(mine.glob("*/*")):
-        target = ArtifactStore(theirs).path(path.name)
-        if not target.exists():
-            ArtifactStore(theirs).put(path.read_bytes(), _suffix(path.name))
+    for address in mine.addresses():
+        if address not in have:
+            theirs.put(mine.get(address), address[64:])  # (after the 64 hex digits: ".png")
             count += 1
     return count
-
-
-def _suffix(address: str) -> str:
-    return address[64:]  # after the sha256's 64 hex digits: ".png", ".html", ...

@@ -20,6 +20,7 @@ class Database(Protocol):
     begin_write: tuple[str, ...]  # statements that open a write transaction
     begin_snapshot: tuple[str, ...]  # ... a read transaction that sees one moment of the log
     after_copy: tuple[str, ...]  # what makes new seqs follow those a copy wrote
+    clock: str  # SQL for the database's time (s since 1970): leases compare on one clock
     conflict: tuple[type[BaseException], ...]  # a unique key taken: another writer was first
     busy: tuple[type[BaseException], ...]  # locked, unreachable, full: try again later
     broken: tuple[type[BaseException], ...]  # any other database error: the log is damaged

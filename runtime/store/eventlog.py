@@ -19,7 +19,6 @@ Storage rules (each one a test in tests/store/test_log_contract.py):
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,7 +29,7 @@ import msgspec
 from weboter.runtime.errors import LogCorrupt, LogUnavailable
 from weboter.runtime.store.database import Database
 from weboter.runtime.store.location import postgres_url
-from weboter.runtime.store.runs import RunQueries
+from weboter.runtime.store.runs import LEASE_SECONDS, RunQueries, this_host
 from weboter.runtime.store.transactions import Transactions
 from weboter.runtime.store.upcast import upcast
 from weboter.schemas.events import SCHEMA_VERSIONS, Event, EventRecord
@@ -252,11 +251,11 @@ class EventLog(RunQueries):
             return
         # who drives a running run (refuses a second driver on this host), or parked it
         if driver or status not in ("RUNNING", "STEPPING"):
-            owner = (os.getpid(), socket.gethostname()) if driver else (None, None)
-            self._db.execute(
-                "UPDATE runs SET status = ?, updated_at = ?, owner_pid = ?, owner_host = ? "
-                "WHERE run_id = ?",
-                (status, now, *owner, run_id),
+            owner = (os.getpid(), this_host()) if driver else (None, None)
+            self._db.execute(  # a driver holds the run's lease from now (runs.renew_leases)
+                "UPDATE runs SET status = ?, updated_at = ?, owner_pid = ?, owner_host = ?, "
+                f"lease_until = {self._db.clock} + ? WHERE run_id = ?",
+                (status, now, *owner, LEASE_SECONDS, run_id),
             )
         else:
             self._db.execute(

@@ -54,6 +54,11 @@ def postgres_url(path: str | Path) -> str | None:
     return _POSTGRES.get(Path(path))
 
 
+def shared(path: str | Path) -> bool:
+    """Whether the log is one that engines on several hosts share (PostgreSQL)."""
+    return postgres_url(path) is not None
+
+
 def log_label(path: str | Path) -> str:
     """How messages name the log: the file, or the database's URL without its password."""
     url = postgres_url(path)

@@ -59,8 +59,11 @@ TABLES = (
         workflow_id TEXT, name TEXT, source TEXT, status TEXT,
         created_at DOUBLE PRECISION, updated_at DOUBLE PRECISION,
         parent_run TEXT COLLATE "C", parent_seq BIGINT,
-        owner_pid INTEGER, owner_host TEXT)""",
+        owner_pid INTEGER, owner_host TEXT, lease_until DOUBLE PRECISION)""",
     "CREATE INDEX runs_created ON runs (created_at)",
+    # engines on several hosts read each other's artifacts (screenshots, a browser's stored
+    # state): kept here too, by their content address (runtime/store/shared_artifacts.py)
+    'CREATE TABLE artifacts (address TEXT COLLATE "C" PRIMARY KEY, data BYTEA NOT NULL)',
     "CREATE INDEX runs_parent ON runs (parent_run)",
 )
 
@@ -89,6 +92,7 @@ class PostgresDatabase:
             "SELECT setval(pg_get_serial_sequence('events', 'seq'), COALESCE(MAX(seq), 1), "
             "MAX(seq) IS NOT NULL) FROM events",
         )
+        self.clock = "EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION"  # the server's
         self.conflict: tuple[type[BaseException], ...] = (psycopg.errors.UniqueViolation,)
         self.busy: tuple[type[BaseException], ...] = (
             psycopg.OperationalError,
@@ -102,11 +106,14 @@ class PostgresDatabase:
         except pool_module.PoolTimeout as exc:
             raise _unreachable(self.where, exc) from exc
         self._sql: dict[str, str] = {}
+        if url in _PREPARED:  # checked (and made) once per process: every later open is cheap
+            return
         try:
             _prepare(self, create=create)
         except BaseException:
             self.close()
             raise
+        _PREPARED.add(url)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         mine = self._sql.get(sql)
@@ -126,6 +133,7 @@ class PostgresDatabase:
 
 
 _POOLS: dict[str, Any] = {}
+_PREPARED: set[str] = set()  # databases this process found to be a Weboter log it can read
 _POOLS_LOCK = threading.Lock()
 
 
@@ -166,6 +174,7 @@ def close_pools() -> None:
         for pool in _POOLS.values():
             pool.close(timeout=1)
         _POOLS.clear()
+        _PREPARED.clear()
 
 
 def _unreachable(where: str, exc: BaseException) -> LogUnavailable:
@@ -206,6 +215,14 @@ def _prepare(db: PostgresDatabase, *, create: bool) -> None:
         version = int(
             db.execute("SELECT value FROM weboter_log WHERE key = 'schema'").fetchone()[0]
         )
+        if version < 3:  # the driver's lease (runtime/store/schema.py says the same)
+            db.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS lease_until DOUBLE PRECISION")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS artifacts "
+                '(address TEXT COLLATE "C" PRIMARY KEY, data BYTEA NOT NULL)'
+            )
+            db.execute("UPDATE weboter_log SET value = '3' WHERE key = 'schema'")
+            version = 3
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
@@ -216,3 +233,25 @@ def _prepare(db: PostgresDatabase, *, create: bool) -> None:
             f"this one knows up to {LOG_SCHEMA})",
             hint="upgrade weboter (pip install -U weboter), or use another --db",
         )
+
+
+def put_artifact(url: str, address: str, data: bytes) -> None:
+    """Keep an artifact in the log's database (once: its address is its content's hash)."""
+    with _pool(url, shown_url(url)).connection() as conn:
+        conn.execute(
+            "INSERT INTO artifacts (address, data) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (address, data),
+        )
+
+
+def get_artifact(url: str, address: str) -> bytes | None:
+    """An artifact kept in the log's database, or None."""
+    with _pool(url, shown_url(url)).connection() as conn:
+        row = conn.execute("SELECT data FROM artifacts WHERE address = %s", (address,)).fetchone()
+    return None if row is None else bytes(row[0])
+
+
+def artifact_addresses(url: str) -> list[str]:
+    """Every artifact kept in the log's database."""
+    with _pool(url, shown_url(url)).connection() as conn:
+        return [r[0] for r in conn.execute("SELECT address FROM artifacts ORDER BY address")]

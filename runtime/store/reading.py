@@ -92,9 +92,9 @@ class Reader:
         """The runs this process drives now."""
         return self._log.driven_here()
 
-    def orphaned(self) -> list[str]:
-        """Runs whose driving process, of this host, is gone (EventLog.orphaned says which)."""
-        return self._log.orphaned()
+    def orphaned(self, *, starting: bool = True) -> list[str]:
+        """Runs whose driving process is gone (EventLog.orphaned says which)."""
+        return self._log.orphaned(starting=starting)
 
     # --- a run at a point: its state, history, snapshot ----------------------------------------
 

@@ -78,7 +78,7 @@ class RunQueries:
             "('RUNNING', 'STEPPING')",
             (run_id,),
         )
-        if row is None or row[0] is None or row[1] != socket.gethostname():
+        if row is None or row[0] is None or row[1] != this_host():
             return None
         return (int(row[0]), str(row[1])) if _alive(int(row[0])) else None
 
@@ -87,25 +87,45 @@ class RunQueries:
         rows = self._read(
             "SELECT run_id FROM runs WHERE status IN ('RUNNING', 'STEPPING') "
             "AND owner_pid = ? AND owner_host = ?",
-            (os.getpid(), socket.gethostname()),
+            (os.getpid(), this_host()),
         )
         return [str(r[0]) for r in rows]
 
-    def orphaned(self) -> list[str]:
-        """Runs whose driving process, of this host, is gone (oldest first), left as it was
-        driving them: RUNNING or STEPPING (it died), or PAUSED by its own stop (a stopping
-        engine parks its runs, and the row keeps naming it: `ENGINE_STOPPED`). What `serve`
-        takes up when it starts; a pause anybody else recorded cleared the row's driver."""
+    def renew_leases(self) -> int:
+        """Extend the lease of every run this process drives by LEASE_SECONDS (engines that
+        share a log renew theirs every few seconds: runtime/engine/leases.py); how many."""
+        db = self._db
+        try:
+            rows = db.execute(
+                f"UPDATE runs SET lease_until = {db.clock} + ? WHERE owner_pid = ? AND "
+                "owner_host = ? AND status IN ('RUNNING', 'STEPPING') RETURNING run_id",
+                (LEASE_SECONDS, os.getpid(), this_host()),
+            ).fetchall()
+        except db.busy as exc:
+            raise LogUnavailable(f"the event log {db.where} cannot be written now ({exc})") from exc
+        return len(rows)
+
+    def orphaned(self, *, starting: bool = True) -> list[str]:
+        """Runs whose driving process is gone (oldest first), left as it was driving them:
+        RUNNING or STEPPING (it died), or PAUSED by its own stop (a stopping engine parks its
+        runs, and the row keeps naming it: `ENGINE_STOPPED`). Gone means: a process of this
+        host that no longer lives, or — on another host, which cannot be asked — one whose
+        lease ran out (it stopped renewing it). What `serve` takes up; a pause anybody else
+        recorded cleared the row's driver. `starting`: this process has just started, so a
+        row naming its pid is a predecessor's (a container restarted under the same pid);
+        later (a shared log's engine looking every second), those runs are its own."""
         rows = self._read(
-            "SELECT run_id, owner_pid, status FROM runs WHERE owner_host = ? "
-            "AND owner_pid IS NOT NULL AND status IN ('RUNNING', 'STEPPING', 'PAUSED') "
+            f"SELECT run_id, owner_pid, owner_host, status, "
+            f"COALESCE(lease_until, 0) < {self._db.clock} FROM runs "
+            "WHERE owner_pid IS NOT NULL AND status IN ('RUNNING', 'STEPPING', 'PAUSED') "
             "ORDER BY created_at",
-            (socket.gethostname(),),
         )
+        here = this_host()
         return [
             str(run_id)
-            for run_id, pid, status in rows
-            if not _alive(int(pid)) and (status != "PAUSED" or self._parked(str(run_id)))
+            for run_id, pid, host, status, expired in rows
+            if (_gone(int(pid), starting) if host == here else bool(expired))
+            and (status != "PAUSED" or self._parked(str(run_id)))
         ]
 
     def _parked(self, run_id: str) -> bool:
@@ -194,6 +214,22 @@ class RunQueries:
             "SELECT run_id FROM runs WHERE parent_run = ? ORDER BY created_at", (run_id,)
         )
         return [str(r[0]) for r in rows]
+
+
+LEASE_SECONDS = 5.0  # a driver on another host that renews nothing for this long is gone
+
+
+def this_host() -> str:
+    """The name this process's host has in the log: $WEBOTER_HOST, else its host name (give
+    each engine's host its own name where containers share one)."""
+    return os.environ.get("WEBOTER_HOST") or socket.gethostname()
+
+
+def _gone(pid: int, starting: bool) -> bool:
+    """Whether process `pid` of this host no longer drives its runs."""
+    if pid == os.getpid():
+        return starting
+    return not _alive(pid)
 
 
 def _alive(pid: int) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 
 APPLICATION_ID = 0x57424F54  # "WBOT": marks the file as a Weboter log
-LOG_SCHEMA = 2  # PRAGMA user_version; bump with a migration below
+LOG_SCHEMA = 3  # PRAGMA user_version; bump with a migration below
 
 
 def migrate(conn: sqlite3.Connection, version: int) -> None:
@@ -71,6 +71,8 @@ def migrate(conn: sqlite3.Connection, version: int) -> None:
             db.execute("ALTER TABLE runs ADD COLUMN owner_pid INTEGER")
             db.execute("ALTER TABLE runs ADD COLUMN owner_host TEXT")
             db.execute("CREATE INDEX IF NOT EXISTS events_run_seq ON events (run_id, seq)")
+        if version < 3:  # until when the driver's lease holds (engines sharing one log)
+            db.execute("ALTER TABLE runs ADD COLUMN lease_until REAL")
         conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
         conn.execute(f"PRAGMA user_version={LOG_SCHEMA}")
         conn.execute("COMMIT")

@@ -18,6 +18,7 @@ class SQLiteDatabase:
     begin_write: tuple[str, ...] = ("BEGIN IMMEDIATE",)  # one writer: commits in seq order
     begin_snapshot: tuple[str, ...] = ("BEGIN",)  # WAL: a reader sees the log as it began
     after_copy: tuple[str, ...] = ()  # AUTOINCREMENT follows the seqs written
+    clock = "((julianday('now') - 2440587.5) * 86400.0)"  # seconds since 1970, as time.time()
     conflict: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
     busy: tuple[type[BaseException], ...] = (sqlite3.OperationalError,)
     broken: tuple[type[BaseException], ...] = (sqlite3.DatabaseError,)
