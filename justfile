@@ -43,6 +43,10 @@ bench-heal:
 bench-context:
     {{bin}}/python bench/context_cost.py
 
+# the log on PostgreSQL beside SQLite: appends/s, per-node overhead, takeover after SIGKILL
+bench-postgres:
+    {{bin}}/python bench/postgres.py
+
 # benchmarks: ratios against baselines measured in the same run
 bench:
     {{bin}}/python bench/node_overhead.py --durability sync

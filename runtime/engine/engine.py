@@ -36,12 +36,12 @@ from weboter.runtime.core.hooks import HookRegistry
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.handle import RunHandle, through_engine
-from weboter.runtime.engine.leases import LeaseKeeper
 from weboter.runtime.engine.owners import RunOwners
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.leases import LeaseKeeper
 from weboter.runtime.store.location import shared
 from weboter.runtime.store.reading import Reader
 from weboter.runtime.store.workspace import Workspace

@@ -166,7 +166,7 @@ def serve(
             say_serving(db_path.parent, curve.public_key)  # local clients find it, whatever key
             ready(info)
             # a shared log: runs another engine drove and left (it died, or stopped) are
-            # taken up here within a second of being found (runtime/engine/leases.py)
+            # taken up here within a second of being found (runtime/store/leases.py)
             sharing = shared(engine.db_path)
             while not stop.wait(TAKE_UP_SECONDS if sharing else 0.5):
                 if sharing:

@@ -21,11 +21,9 @@ class ArtifactStore:
     @classmethod
     def beside(cls, db_path: Path) -> ArtifactStore:
         """The artifacts of the log `db_path`: in the folder beside it; for a log engines
-        share (PostgreSQL), kept in its database too (runtime/store/shared_artifacts.py)."""
+        share (PostgreSQL), kept in its database too (SharedArtifacts, below)."""
         url = postgres_url(db_path)
         if url is not None:
-            from weboter.runtime.store.shared_artifacts import SharedArtifacts  # noqa: PLC0415
-
             return SharedArtifacts(db_path.parent / "artifacts", url)
         return cls(db_path.parent / "artifacts")
 
@@ -52,3 +50,37 @@ class ArtifactStore:
 
     def get(self, address: str) -> bytes:
         return self.path(address).read_bytes()
+
+
+# Artifacts of a log that engines on several hosts share (PostgreSQL): each is written to the
+# engine's own folder, as always, and kept in the log's database by its content address; an
+# engine that needs one it does not have (another engine's screenshot, the stored browser
+# state of a run it took over) fetches it from there once, into its folder. No folder has to
+# be shared between hosts.
+class SharedArtifacts(ArtifactStore):
+    def __init__(self, root: Path, url: str) -> None:
+        super().__init__(root)
+        self.url = url
+
+    def put(self, data: bytes, suffix: str = "") -> str:
+        from weboter.runtime.store.postgres import put_artifact  # noqa: PLC0415
+
+        address = super().put(data, suffix)
+        put_artifact(self.url, address, data)
+        return address
+
+    def path(self, address: str) -> Path:
+        """Where the artifact is on this host, fetched from the database if it is not yet."""
+        from weboter.runtime.store.postgres import get_artifact  # noqa: PLC0415
+
+        found = super().path(address)
+        if not found.exists():
+            data = get_artifact(self.url, address)
+            if data is not None:
+                replace_private(private_folder(found.parent) / found.name, data)
+        return found
+
+    def addresses(self) -> list[str]:
+        from weboter.runtime.store.postgres import artifact_addresses  # noqa: PLC0415
+
+        return artifact_addresses(self.url)

@@ -38,6 +38,7 @@ from weboter.schemas.state import RunState
 
 Durability = Literal["sync", "full", "batch"]
 
+ROWS_PER_INSERT = 500  # events per INSERT statement (SQLite allows 32766 parameters)
 _encoder = msgspec.msgpack.Encoder()
 _event_decoder = msgspec.msgpack.Decoder(Event)
 _state_decoder = msgspec.msgpack.Decoder(RunState)
@@ -175,10 +176,7 @@ class EventLog(RunQueries):
         except db.busy as exc:
             raise _unavailable(db, exc) from exc
         try:
-            version = base_version
-            for type_, payload in payloads:
-                version += 1
-                stored.append(self._insert(run_id, version, type_, payload, command_id, now))
+            stored = self._insert(run_id, base_version, payloads, command_id, now)
             if repeatable:
                 self._record_command(command_id, run_id, stored)
             if status is not None:
@@ -205,18 +203,37 @@ class EventLog(RunQueries):
         return stored
 
     def _insert(
-        self, run_id: str, version: int, type_: str, payload: bytes, command_id: str, now: float
-    ) -> StoredEvent:
-        schema = SCHEMA_VERSIONS[type_]
-        try:
-            seq = self._db.execute(
-                "INSERT INTO events (run_id, run_version, type, schema_version, command_id, "
-                "payload, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
-                (run_id, version, type_, schema, command_id, payload, now),
-            ).fetchone()[0]
-        except self._db.conflict as exc:  # UNIQUE(run_id, run_version): another writer
-            raise VersionConflict(run_id, version) from exc
-        return StoredEvent(seq, run_id, version, type_, schema, command_id, now, payload)
+        self,
+        run_id: str,
+        base_version: int,
+        payloads: list[tuple[str, bytes]],
+        command_id: str,
+        now: float,
+    ) -> list[StoredEvent]:
+        """The command's events, in one statement (one round trip to a database server)."""
+        rows = [
+            (run_id, base_version + n, type_, SCHEMA_VERSIONS[type_], command_id, payload, now)
+            for n, (type_, payload) in enumerate(payloads, 1)
+        ]
+        seqs: dict[int, int] = {}  # (the order RETURNING gives rows in is not promised)
+        for start in range(0, len(rows), ROWS_PER_INSERT):
+            part = rows[start : start + ROWS_PER_INSERT]
+            marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(part))
+            try:
+                seqs.update(
+                    self._db.execute(
+                        "INSERT INTO events (run_id, run_version, type, schema_version, "
+                        f"command_id, payload, recorded_at) VALUES {marks} "
+                        "RETURNING run_version, seq",
+                        [value for row in part for value in row],
+                    ).fetchall()
+                )
+            except self._db.conflict as exc:  # UNIQUE(run_id, run_version): another writer
+                raise VersionConflict(run_id, part[0][1]) from exc
+        return [
+            StoredEvent(seqs[version], run_id, version, type_, schema, command_id, now, payload)
+            for run_id, version, type_, schema, command_id, payload, now in rows
+        ]
 
     def _record_command(self, command_id: str, run_id: str, stored: list[StoredEvent]) -> None:
         try:

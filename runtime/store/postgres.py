@@ -62,7 +62,7 @@ TABLES = (
         owner_pid INTEGER, owner_host TEXT, lease_until DOUBLE PRECISION)""",
     "CREATE INDEX runs_created ON runs (created_at)",
     # engines on several hosts read each other's artifacts (screenshots, a browser's stored
-    # state): kept here too, by their content address (runtime/store/shared_artifacts.py)
+    # state): kept here too, by their content address (runtime/store/artifacts.py)
     'CREATE TABLE artifacts (address TEXT COLLATE "C" PRIMARY KEY, data BYTEA NOT NULL)',
     "CREATE INDEX runs_parent ON runs (parent_run)",
 )
@@ -86,7 +86,8 @@ class PostgresDatabase:
     def __init__(self, url: str, *, create: bool) -> None:
         psycopg, pool_module = _driver()
         self.where = shown_url(url)
-        self.begin_write: tuple[str, ...] = ("BEGIN", "LOCK TABLE events IN EXCLUSIVE MODE")
+        # one round trip: the transaction and the seq-order lock (rule 1)
+        self.begin_write: tuple[str, ...] = ("BEGIN; LOCK TABLE events IN EXCLUSIVE MODE",)
         self.begin_snapshot: tuple[str, ...] = ("BEGIN ISOLATION LEVEL REPEATABLE READ",)
         self.after_copy: tuple[str, ...] = (
             "SELECT setval(pg_get_serial_sequence('events', 'seq'), COALESCE(MAX(seq), 1), "

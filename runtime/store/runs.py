@@ -93,7 +93,7 @@ class RunQueries:
 
     def renew_leases(self) -> int:
         """Extend the lease of every run this process drives by LEASE_SECONDS (engines that
-        share a log renew theirs every few seconds: runtime/engine/leases.py); how many."""
+        share a log renew theirs every few seconds: runtime/store/leases.py); how many."""
         db = self._db
         try:
             rows = db.execute(

@@ -7,6 +7,7 @@ when a log written by an older Weboter is opened; events are never rewritten by 
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 APPLICATION_ID = 0x57424F54  # "WBOT": marks the file as a Weboter log
 LOG_SCHEMA = 3  # PRAGMA user_version; bump with a migration below
@@ -25,48 +26,7 @@ def migrate(conn: sqlite3.Connection, version: int) -> None:
             conn.execute("COMMIT")
             return
         if version < 1:
-            db.execute(
-                """CREATE TABLE IF NOT EXISTS events (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    run_id TEXT NOT NULL,
-                    run_version INTEGER NOT NULL,
-                    type TEXT NOT NULL,
-                    schema_version INTEGER NOT NULL,
-                    command_id TEXT NOT NULL,
-                    payload BLOB NOT NULL,
-                    recorded_at REAL NOT NULL,
-                    UNIQUE (run_id, run_version))"""
-            )
-            # a run's events by seq (state_at's tail, catch-up of one run)
-            db.execute("CREATE INDEX IF NOT EXISTS events_run_seq ON events (run_id, seq)")
-            db.execute(
-                """CREATE TABLE IF NOT EXISTS commands (
-                    command_id TEXT PRIMARY KEY,
-                    run_id TEXT NOT NULL,
-                    first_seq INTEGER NOT NULL,
-                    last_seq INTEGER NOT NULL) WITHOUT ROWID"""
-            )
-            db.table("snapshots").create(
-                {"run_id": str, "run_version": int, "seq": int, "state": bytes},
-                pk=("run_id", "run_version"),
-                if_not_exists=True,
-            )
-            db.table("snapshots").create_index(["run_id", "seq"], if_not_exists=True)
-            db.table("runs").create(
-                {
-                    "run_id": str,
-                    "workflow_id": str,
-                    "name": str,
-                    "source": str,
-                    "status": str,
-                    "created_at": float,
-                    "updated_at": float,
-                    "parent_run": str,
-                    "parent_seq": int,
-                },
-                pk="run_id",
-                if_not_exists=True,
-            )
+            _first_tables(db)
         if version < 2:  # who drives a running run (refuses a second driver on this host)
             db.execute("ALTER TABLE runs ADD COLUMN owner_pid INTEGER")
             db.execute("ALTER TABLE runs ADD COLUMN owner_host TEXT")
@@ -79,3 +39,49 @@ def migrate(conn: sqlite3.Connection, version: int) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _first_tables(db: Any) -> None:
+    """The tables of schema 1 (what later migrations change, they change)."""
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id TEXT NOT NULL,
+            run_version INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            schema_version INTEGER NOT NULL,
+            command_id TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            recorded_at REAL NOT NULL,
+            UNIQUE (run_id, run_version))"""
+    )
+    # a run's events by seq (state_at's tail, catch-up of one run)
+    db.execute("CREATE INDEX IF NOT EXISTS events_run_seq ON events (run_id, seq)")
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS commands (
+            command_id TEXT PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            first_seq INTEGER NOT NULL,
+            last_seq INTEGER NOT NULL) WITHOUT ROWID"""
+    )
+    db.table("snapshots").create(
+        {"run_id": str, "run_version": int, "seq": int, "state": bytes},
+        pk=("run_id", "run_version"),
+        if_not_exists=True,
+    )
+    db.table("snapshots").create_index(["run_id", "seq"], if_not_exists=True)
+    db.table("runs").create(
+        {
+            "run_id": str,
+            "workflow_id": str,
+            "name": str,
+            "source": str,
+            "status": str,
+            "created_at": float,
+            "updated_at": float,
+            "parent_run": str,
+            "parent_seq": int,
+        },
+        pk="run_id",
+        if_not_exists=True,
+    )
