@@ -260,3 +260,22 @@ def test_a_reader_that_goes_away_early_gets_no_traceback(tmp_path: Path) -> None
     reader.stderr.close()
     assert reader.wait(timeout=60) == 141, err
     assert "Traceback" not in err
+
+
+def test_a_log_url_weboter_cannot_open_is_refused_never_taken_for_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--db mysql://…` (or WEBOTER_DB) says what Weboter opens, exits 2, and makes nothing:
+    no folder named after the URL in the working directory, no log."""
+    monkeypatch.chdir(tmp_path)
+    refused = cli("runs", "--db", "mysql://someone@db.internal/runs", home=tmp_path / "home")
+    assert refused.returncode == 2
+    assert "not in mysql" in refused.stderr and "postgresql://USER@HOST" in refused.stderr
+    unreachable = cli(  # a PostgreSQL URL nothing answers at: said, with what to check
+        "runs", "--db", "postgresql://weboter@127.0.0.1:9/none", home=tmp_path / "home"
+    )
+    assert unreachable.returncode != 0
+    assert "cannot open the PostgreSQL log postgresql://weboter@127.0.0.1:9/none" in (
+        unreachable.stderr
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing made, anywhere here
