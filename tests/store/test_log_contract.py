@@ -11,6 +11,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from weboter.runtime.store import transactions
 from weboter.runtime.store.eventlog import (
     DuplicateCommand,
     EventLog,
@@ -18,7 +19,6 @@ from weboter.runtime.store.eventlog import (
     encode_event,
     to_record,
 )
-from weboter.runtime.store import transactions
 from weboter.runtime.store.transactions import BATCH_COMMANDS
 from weboter.schemas.events import SCHEMA_VERSIONS, RunPaused, RunStarted, VariableSet
 
