@@ -1,21 +1,24 @@
 """The debugger's commands on real runs: breakpoints, pause, stop, live changes, rewind, fork —
-each state transition, and the illegal ones (a clear error, nothing changed) — with the log in
-SQLite and in PostgreSQL (the same engine, the same tests)."""
+each state transition, and the illegal ones (a clear error, nothing changed). Time travel and
+breakpoints run with the log in SQLite and in PostgreSQL (the same engine, the same tests)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Runner, counter, flow, node, wait_for
+from tests.conftest import Runner, counter, flow, node, postgres_database, wait_for
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.engine.client import JobRejected
 from weboter.runtime.engine.handle import RunHandle, through_engine, through_log
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.location import log_location
+from weboter.runtime.store.postgres import close_pools
 from weboter.runtime.store.projection import state_at
 from weboter.schemas.context import NodeModifications
 from weboter.schemas.state import Breakpoint, RunState
@@ -25,8 +28,21 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-def db_path(log_path: Path) -> Path:  # every test here on both backends (tests/conftest.py)
-    return log_path
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def db_path(backend: str, tmp_path: Path) -> Iterator[Path]:
+    """SQLite; and PostgreSQL for the tests marked `on_both` (time travel, breakpoints)."""
+    if backend == "sqlite":
+        yield tmp_path / "weboter.db"
+        return
+    yield log_location(postgres_database(), home=tmp_path)
+    close_pools()
+
+
+on_both = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 
 
 def state(runner: Runner, run_id: str) -> RunState:
@@ -63,6 +79,7 @@ def set_bp(runner: Runner, run_id: str, **fields: Any) -> None:
     handle(runner, run_id).set_breakpoint(bp)
 
 
+@on_both
 def test_break_before_and_after_a_node_then_continue(runner: Runner) -> None:
     client = runner.client
     run_id = load(runner, counter())
@@ -184,6 +201,7 @@ def test_live_changes_are_events(runner: Runner) -> None:
     assert {"VariableSet", "NodePatched", "NodeAdded", "BreakpointSet"} <= set(types)
 
 
+@on_both
 def test_jump_to_another_node(runner: Runner) -> None:
     client = runner.client
     run_id = load(runner, counter(limit=50))
@@ -199,6 +217,7 @@ def test_jump_to_another_node(runner: Runner) -> None:
     assert final.globals["done"] is True
 
 
+@on_both
 def test_rewind_goes_back_and_runs_again_from_there(runner: Runner) -> None:
     client = runner.client
     run_id = load(runner, counter(limit=4))
@@ -223,6 +242,7 @@ def test_rewind_goes_back_and_runs_again_from_there(runner: Runner) -> None:
     assert versions == list(range(1, len(versions) + 1))  # history only grows
 
 
+@on_both
 def test_fork_at_an_event_with_a_changed_variable(runner: Runner) -> None:
     client = runner.client
     parent = client.submit(to_workflow(counter(limit=5), "t"))
@@ -292,6 +312,7 @@ def test_pause_of_a_run_that_is_not_running_is_refused(runner: Runner) -> None:
     assert "STOPPED" in ended.error.message
 
 
+@on_both
 def test_the_run_handle_drives_steps_forks_and_says_when_it_cannot(runner: Runner) -> None:
     """One handle for every verb: step, step over, continue, fork, stop through the engine;
     a handle on the log alone refuses to drive, saying what to do."""

@@ -108,7 +108,9 @@ def test_secret_typed_into_a_page_is_not_in_the_log_or_artifacts(tmp_path: Path,
 
 
 def test_demo_writes_every_product_once(tmp_path: Path) -> None:
-    result = cli("demo", "--json", "--out", str(tmp_path / "p.csv"), home=tmp_path)
+    result = cli(
+        "demo", "--json", "--out", str(tmp_path / "p.csv"), "--evidence", "none", home=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["status"] == "COMPLETED"
@@ -117,7 +119,7 @@ def test_demo_writes_every_product_once(tmp_path: Path) -> None:
         rows = list(csv.DictReader(handle))
     assert sorted(r["name"] for r in rows) == sorted(p.name for p in PRODUCTS)
     assert {r["name"]: r["stock"] for r in rows}["Stoneware Mug"] == "0"
-    # what a person sees (no screenshots this time: the evidence is not what is looked at)
+    # what a person sees (no screenshots: the evidence is not what is looked at here)
     human = cli("demo", "--out", str(tmp_path / "q.csv"), "--evidence", "none", home=tmp_path)
     assert f"{len(PRODUCTS)}/{len(PRODUCTS)} products" in human.stderr
     assert "weboter history" in human.stdout
