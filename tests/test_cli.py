@@ -271,11 +271,15 @@ def test_a_log_url_weboter_cannot_open_is_refused_never_taken_for_a_path(
     refused = cli("runs", "--db", "mysql://someone@db.internal/runs", home=tmp_path / "home")
     assert refused.returncode == 2
     assert "not in mysql" in refused.stderr and "postgresql://USER@HOST" in refused.stderr
-    unreachable = cli(  # a PostgreSQL URL nothing answers at: said, with what to check
-        "runs", "--db", "postgresql://weboter@127.0.0.1:9/none", home=tmp_path / "home"
+    unreachable = cli(  # a PostgreSQL URL nothing answers at: said, with what to check,
+        "runs",  # and never its password, however it is given
+        "--db",
+        "postgresql://weboter:s3cret-a@127.0.0.1:9/none?password=s3cret-b&sslmode=disable",
+        "--json",
+        home=tmp_path / "home",
     )
     assert unreachable.returncode != 0
-    assert "cannot open the PostgreSQL log postgresql://weboter@127.0.0.1:9/none" in (
-        unreachable.stderr
-    )
+    said = unreachable.stdout + unreachable.stderr
+    assert "cannot open the PostgreSQL log postgresql://weboter:***@127.0.0.1:9/none" in said
+    assert "s3cret" not in said and "host, port and database" in said
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing made, anywhere here

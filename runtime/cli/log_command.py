@@ -8,10 +8,10 @@ from typing import Any
 
 from weboter.runtime.cli.common import out
 from weboter.runtime.store.copy import copy_log
-from weboter.runtime.store.location import log_label
+from weboter.runtime.store.location import has_password, log_label, postgres_url, shown_url
 
 
-def add_command(sub: Any, common: argparse.ArgumentParser, db_argument: Any) -> None:
+def add_command(sub: Any, db_argument: Any) -> None:
     log = sub.add_parser(
         "log",
         help="the event log as a whole: copy it to another database",
@@ -20,7 +20,6 @@ def add_command(sub: Any, common: argparse.ArgumentParser, db_argument: Any) -> 
     verbs = log.add_subparsers(dest="verb", required=True, metavar="VERB")
     p = verbs.add_parser(
         "copy",
-        parents=[common],
         help="copy every run of a log into an empty one (SQLite <-> PostgreSQL)",
         description="Copy a whole log into an empty one — an SQLite file into PostgreSQL when "
         "one host is no longer enough, or back — keeping every seq, run id, fork lineage, "
@@ -39,7 +38,18 @@ def add_command(sub: Any, common: argparse.ArgumentParser, db_argument: Any) -> 
         "destination", type=db_argument, metavar="DST", help="an empty log (FILE|URL), made if new"
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.set_defaults(handler=cmd_copy)
+
+
+def _usable(log: Any) -> str:
+    """The log as a person passes it again: a URL without its password (which goes in
+    PGPASSWORD or ~/.pgpass)."""
+    url = postgres_url(log)
+    if url is None:
+        return str(log)
+    shown = shown_url(url, mask="")
+    return shown + ("  (its password in PGPASSWORD or ~/.pgpass)" if has_password(log) else "")
 
 
 def cmd_copy(args: argparse.Namespace) -> int:
@@ -61,6 +71,6 @@ def cmd_copy(args: argparse.Namespace) -> int:
         said,
         f"copied {copied.runs} run(s), {copied.events} event(s) and {copied.artifacts} "
         f"artifact(s) into {said['destination']}; every run's events checked (count, SHA-256)"
-        f"\nuse it: weboter runs --db {said['destination']}",
+        f"\nuse it: weboter runs --db {_usable(args.destination)}",
     )
     return 0

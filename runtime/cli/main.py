@@ -111,7 +111,7 @@ def db_argument(text: str) -> Path:
     try:
         return log_location(text)
     except WeboterError as exc:
-        raise argparse.ArgumentTypeError(f"{exc.message} ({exc.hint})") from None
+        raise argparse.ArgumentTypeError(f"{exc.message}; {exc.hint}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:  # table: the parser
@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
     repair_commands.add_commands(sub, common, browser, out, drive_resting)  # + heal, AI
     mcp_command.add_command(sub, common, browser)
     ui_command.add_command(sub, common, browser)
-    log_command.add_command(sub, common, db_argument)
+    log_command.add_command(sub, db_argument)
 
     schema_command.add_command(sub, common)
     export_command.add_command(sub, common)

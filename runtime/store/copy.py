@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from weboter.runtime.errors import UsageError
+from weboter.runtime.errors import LogUnavailable, UsageError
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.database import Database
 from weboter.runtime.store.eventlog import EventLog
@@ -54,8 +54,16 @@ def copy_log(
     and a hash of every run's events). UsageError if the destination holds events or the
     check fails."""
     if log_label(source) == log_label(destination):
-        raise UsageError("the source and the destination are the same log")
-    src = EventLog(source, create=False)
+        raise UsageError(
+            "the source and the destination are the same log",
+            hint="give as DST a new file or an empty database",
+        )
+    try:
+        src = EventLog(source, create=False)
+    except LogUnavailable as exc:
+        raise LogUnavailable(
+            f"SRC: {exc.message}", hint="SRC is the log to copy: a Weboter log file or database"
+        ) from exc
     try:
         dst = EventLog(destination)
         try:

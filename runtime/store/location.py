@@ -38,9 +38,9 @@ def log_location(text: str | Path, home: Path | None = None) -> Path:
     scheme = found.group(1).lower()
     if scheme not in SCHEMES:
         raise UsageError(
-            f"--db {shown_url(value)}: Weboter keeps its log in an SQLite file or in "
+            f"{shown_url(value)}: Weboter keeps its log in an SQLite file or in "
             f"PostgreSQL, not in {scheme}",
-            hint="give a file path (e.g. --db runs.db) or postgresql://USER@HOST/DATABASE",
+            hint="give a file path (e.g. runs.db) or postgresql://USER@HOST/DATABASE",
         )
     if home is None:
         home = Path(os.environ.get("WEBOTER_HOME") or Path.cwd() / ".weboter")
@@ -65,13 +65,32 @@ def log_label(path: str | Path) -> str:
     return str(path) if url is None else shown_url(url)
 
 
-def shown_url(url: str) -> str:
-    """`url` with any password replaced by `***` (messages, logs, `serve`'s banner)."""
+SECRET_PARAMETERS = ("password", "passfile", "sslpassword", "sslkey")  # never shown
+
+
+def shown_url(url: str, *, mask: str = "***") -> str:
+    """`url` with any password — after the user name, or a `?password=` parameter — replaced
+    by `mask` (messages, logs, `serve`'s banner); `mask=""` leaves it out altogether."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host += f":{parts.port}"
-    netloc = f"{parts.username or ''}:***@{host}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    if parts.password is not None:
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host += f":{parts.port}"
+        who = f"{parts.username or ''}:{mask}" if mask else parts.username or ""
+        parts = parts._replace(netloc=f"{who}@{host}" if who else host)
+    if parts.query:
+        kept = [
+            pair
+            if pair.split("=", 1)[0].lower() not in SECRET_PARAMETERS
+            else f"{pair.split('=', 1)[0]}={mask}"
+            for pair in parts.query.split("&")
+            if mask or pair.split("=", 1)[0].lower() not in SECRET_PARAMETERS
+        ]
+        parts = parts._replace(query="&".join(kept))
+    return urlunsplit(parts)
+
+
+def has_password(path: str | Path) -> bool:
+    """Whether the log's URL carries a password (told to move it to PGPASSWORD)."""
+    url = postgres_url(path)
+    return url is not None and shown_url(url, mask="") != url

@@ -180,11 +180,16 @@ def close_pools() -> None:
 
 def _unreachable(where: str, exc: BaseException) -> LogUnavailable:
     said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return LogUnavailable(
-        f"cannot open the PostgreSQL log {where}: {said}",
-        hint="is the server running and the URL right? A password goes in PGPASSWORD or "
-        "~/.pgpass (never in a command line other accounts can read)",
-    )
+    if "does not exist" in said and "database" in said:
+        hint = "create it first (createdb NAME, or CREATE DATABASE NAME as its owner); " + (
+            "Weboter makes its tables in an empty database"
+        )
+    elif "password" in said or "authentication" in said:
+        hint = "check the user and its password: PGPASSWORD or ~/.pgpass (never in a command "
+        hint += "line other accounts can read)"
+    else:
+        hint = "is the server running, and the URL's host, port and database right?"
+    return LogUnavailable(f"cannot open the PostgreSQL log {where}: {said}", hint=hint)
 
 
 def _prepare(db: PostgresDatabase, *, create: bool) -> None:

@@ -64,6 +64,10 @@ def test_a_log_moves_to_postgresql_and_back_as_it_was(tmp_path: Path) -> None:
     # a log that holds runs is never written into: the copy is refused, nothing added
     again = cli("log", "copy", sqlite, url, home=tmp_path)
     assert again.returncode != 0 and "already holds runs" in again.stderr
+    same = cli("log", "copy", sqlite, sqlite, home=tmp_path)  # what to give instead: said
+    assert same.returncode == 2 and "same log" in same.stderr and "DST" in same.stderr
+    missing = cli("log", "copy", str(tmp_path / "none.db"), str(tmp_path / "x.db"), home=tmp_path)
+    assert missing.returncode != 0 and "SRC: there is no event log" in missing.stderr
     # and back, into a new file: the same runs, events and checksums
     back = tmp_path / "back.db"
     returned = weboter(tmp_path, "log", "copy", url, str(back), "--quiet")
