@@ -105,7 +105,8 @@ def test_only_the_lease_holder_reports_and_only_workers_serve(tmp_path: Path) ->
         keys = client_keys(tmp_path)
         engine_public = keys[0]
         run_id = submit(served, napping(3.0), keys)
-        wait_for(served, run_id, RunStarted)  # its first node is leased to `honest` by now
+        wait_for(served, run_id, RunStarted)
+        served.wait_logged(f"run {run_id} leased to worker honest")  # a lease the rogue lacks
 
         # a worker key the engine lets in, that holds no lease, forges the node's result
         rogue = dealer(served.info["workers"], (engine_public, rogue_public, rogue_secret))
