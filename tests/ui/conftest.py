@@ -132,7 +132,8 @@ def request(
 ) -> tuple[int, dict[str, str], bytes]:
     """One HTTP request as a script sends it (no browser): status, headers, body."""
     where = urlsplit(url)
-    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    # bounded; 60 s: a model call through the UI on a machine kept busy can take half of it
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
     try:
         data = (
             None
