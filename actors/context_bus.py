@@ -182,6 +182,10 @@ class ContextBus(MessageActor):
         """Publish what other engines appended to the shared log since the last look."""
         log = self._opened()
         try:
+            if not self._topics:  # nobody listens: where the log is, not what it holds
+                self._tailed = self._last_seq = max(self._last_seq, log.last_seq())
+                self._published.clear()  # runs moved on unseen: prev_seq comes from the log
+                return
             rows = log.read_stored(after_seq=self._tailed, limit=TAIL_BATCH)
         except WeboterError as exc:  # the database away for a moment: the next look
             log_.warning("context bus: the log cannot be followed now: %s", exc.message)

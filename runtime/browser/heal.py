@@ -202,38 +202,42 @@ async def same_element(
     return alike >= THRESHOLD and any(says_the_same(r, print_) for r in recorded)
 
 
-_MEMORY: dict[tuple[str, str, tuple[str, ...], str], Any] = {}  # per run and node
-_PRINTS: dict[tuple[str, str, tuple[str, ...], str], list[dict[str, Any]]] = {}
-_MEMORY_KEPT = 2000
+Key = tuple[str, str, tuple[str, ...], str]  # log, run, flow path, node
+_MEMORY: dict[Key, Any] = {}  # the repair memory of a node, per run
+_PRINTS: dict[Key, Any] = {}  # its recorded fingerprints, per run
+_KEPT = 2000
 
 
 def _prints(db_path: Path, task: ExecuteNode) -> list[dict[str, Any]]:
     """The node's recorded fingerprints, read once per run and node ([] if the log is busy)."""
-    key = (str(db_path), task.run_id, tuple(task.flow_path), task.node.id)
-    if key not in _PRINTS:
-        try:
-            _PRINTS[key] = fingerprints(db_path, task)
-        except WeboterError:
-            return []
-        if len(_PRINTS) > _MEMORY_KEPT:
-            del _PRINTS[next(iter(_PRINTS))]
-    return _PRINTS[key]
+    found = _once(_PRINTS, db_path, task, lambda: fingerprints(db_path, task))
+    return [] if found is None else list(found)
 
 
 def _memory(db_path: Path, task: ExecuteNode) -> Any:
     """The workflow's repair memory for the task's node, read from the log once per run and
     node (a node in a loop runs many times; the per-node path stays one dict lookup)."""
+
+    def read() -> Any:
+        with Reader(db_path) as log:
+            workflow = task.flow_path[0] if task.flow_path else ""
+            return log.remembered(workflow, task.flow_path, task.node.id)
+
+    return _once(_MEMORY, db_path, task, read)
+
+
+def _once(cache: dict[Key, Any], db_path: Path, task: ExecuteNode, read: Any) -> Any:
+    """`read()` for the task's run and node, kept in `cache` (the oldest of _KEPT dropped);
+    None, not kept, when the log cannot be read for a moment (the node goes as written)."""
     key = (str(db_path), task.run_id, tuple(task.flow_path), task.node.id)
-    if key not in _MEMORY:
+    if key not in cache:
         try:
-            with Reader(db_path) as log:
-                workflow = task.flow_path[0] if task.flow_path else ""
-                _MEMORY[key] = log.remembered(workflow, task.flow_path, task.node.id)
-        except WeboterError:  # the log busy or unreadable for a moment: the node as written
+            cache[key] = read()
+        except WeboterError:
             return None
-        if len(_MEMORY) > _MEMORY_KEPT:
-            del _MEMORY[next(iter(_MEMORY))]
-    return _MEMORY[key]
+        if len(cache) > _KEPT:
+            del cache[next(iter(cache))]
+    return cache[key]
 
 
 async def _held(

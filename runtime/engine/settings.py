@@ -11,7 +11,7 @@ from weboter.runtime.ai.models import ModelConfig
 from weboter.runtime.browser.evidence import EvidencePolicy
 from weboter.runtime.errors import UsageError
 from weboter.runtime.store.eventlog import Durability
-from weboter.runtime.store.location import log_location
+from weboter.runtime.store.location import log_location, weboter_home
 from weboter.runtime.transport.security import CurveConfig
 
 DEFAULT_MAX_NODES = 100_000
@@ -19,7 +19,7 @@ DEFAULT_MAX_NODES = 100_000
 
 def home() -> Path:
     """`$WEBOTER_HOME`, else `./.weboter/`."""
-    return Path(os.environ.get("WEBOTER_HOME") or Path.cwd() / ".weboter")
+    return weboter_home()
 
 
 def default_db() -> Path:

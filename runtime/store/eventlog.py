@@ -1,10 +1,12 @@
-"""The event log: an SQLite file; writers go through RunStore (runtime/store/runstore.py), any
-number of readers.
+"""The event log: an SQLite file or a PostgreSQL database (runtime/store/location.py says
+which, runtime/store/database.py what each gives); writers go through RunStore
+(runtime/store/runstore.py), any number of readers.
 
-Storage rules (each one a test in tests/store/test_log_contract.py):
-1. `seq` is global, assigned at append, never reused (AUTOINCREMENT); commit order = seq order.
+Storage rules (each one a test in tests/store/test_log_contract.py, run on both databases):
+1. `seq` is global, assigned at append, never reused (AUTOINCREMENT; an identity column);
+   commit order = seq order (one writer at a time: `BEGIN IMMEDIATE`; the `events` lock).
 2. `(run_id, run_version)` is unique: a run's events are totally ordered, with no gaps.
-3. All events of one command are appended in one transaction (`BEGIN IMMEDIATE`), or, with
+3. All events of one command are appended in one transaction, or, with
    durability `batch`, in one savepoint of a transaction that groups commands until it is
    due or the writer commits it (runtime/store/transactions.py). A crash loses at most that
    uncommitted group, never part of a command.

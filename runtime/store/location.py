@@ -42,11 +42,16 @@ def log_location(text: str | Path, home: Path | None = None) -> Path:
             f"PostgreSQL, not in {scheme}",
             hint="give a file path (e.g. runs.db) or postgresql://USER@HOST/DATABASE",
         )
-    if home is None:
-        home = Path(os.environ.get("WEBOTER_HOME") or Path.cwd() / ".weboter")
-    stand_in = home / f"postgresql-{hashlib.sha256(value.encode()).hexdigest()[:12]}.log"
+    stand_in = (
+        home or weboter_home()
+    ) / f"postgresql-{hashlib.sha256(value.encode()).hexdigest()[:12]}.log"
     _POSTGRES[stand_in] = value
     return stand_in
+
+
+def weboter_home() -> Path:
+    """`$WEBOTER_HOME`, else `./.weboter/`: where an engine keeps its log file and folders."""
+    return Path(os.environ.get("WEBOTER_HOME") or Path.cwd() / ".weboter")
 
 
 def postgres_url(path: str | Path) -> str | None:
