@@ -59,9 +59,11 @@ class Launcher(MessageActor):
         max_nodes: int = 0,
         env: EnvSource | None = None,
         on_error: str = "",
+        evidence: str = "",
     ) -> None:
         super().__init__(bridge)
         self.on_error = on_error  # a failing node's policy in a job that names none
+        self.evidence = evidence  # the browser evidence of the runs (and forks) it makes
         self.env = env or EnvSource()  # where a job's own `$env` values are kept (in memory)
         self.max_nodes = max_nodes  # the node budget of a job that names none
         self.catalog = catalog
@@ -137,6 +139,7 @@ class Launcher(MessageActor):
                 max_nodes=self.max_nodes if job.max_nodes is None else job.max_nodes,
                 client=job.client,
                 on_error=self.on_error if job.on_error is None else job.on_error,
+                evidence=self.evidence,
             ),
         )
 
@@ -180,6 +183,7 @@ class Launcher(MessageActor):
                 max_nodes=state.max_nodes,
                 client=job.client,
                 on_error=state.on_error if job.on_error is None else job.on_error,
+                evidence=self.evidence,
             ),
         )
 

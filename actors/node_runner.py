@@ -29,7 +29,13 @@ from weboter.runtime.actions.inline import (
     run_inline,
     runs_inline,
 )
-from weboter.runtime.browser.evidence import EvidencePolicy, capture, describe
+from weboter.runtime.browser.evidence import (
+    EvidencePolicy,
+    StepStart,
+    begin,
+    capture,
+    describe,
+)
 from weboter.runtime.browser.expect import check
 from weboter.runtime.browser.heal import acting
 from weboter.runtime.browser.host import BrowserHost
@@ -259,6 +265,7 @@ class NodeRunner(MessageActor):
         restored: RestoreReport | None = None
         for attempt in range(1, attempts + 1):
             ctx, resolver = self._context(task)
+            start: StepStart | None = None
             try:
                 if spec is None:
                     spec = self.catalog.action(task.node.action)
@@ -278,13 +285,14 @@ class NodeRunner(MessageActor):
                             "steps: `weboter continue RUN --restore redrive`; to go on with the "
                             "page as it is: `continue` in the same `weboter debug` session",
                         )
+                    start = await self._begin(ctx, task)
                 inputs = resolve_inputs(task.node, spec, resolver)
                 inputs, outputs, healed = await acting(
                     partial(self._call, task=task), spec, ctx, inputs, task, self.restore.db_path
                 )
                 if spec.browser:
                     await check(ctx.browser, inputs)  # its post-condition, if it has one
-                evidence = await self._evidence(ctx, spec, task, resolver, failed=False)
+                evidence = await self._evidence(ctx, spec, task, resolver, start, failed=False)
                 result = self._complete(
                     task, ctx, resolver, (inputs, outputs), started, attempt, evidence
                 )
@@ -297,7 +305,7 @@ class NodeRunner(MessageActor):
                 return msgspec.structs.replace(result, restored=restored, healed=healed)
             except Exception as exc:
                 last = attempt == attempts or isinstance(exc, NOT_RETRIED)
-                evidence = await self._evidence(ctx, spec, task, resolver, failed=last)
+                evidence = await self._evidence(ctx, spec, task, resolver, start, failed=last)
                 if last:
                     failed = self._failed(task, resolver, exc, started, attempt, evidence)
                     return msgspec.structs.replace(failed, restored=restored)
@@ -326,15 +334,23 @@ class NodeRunner(MessageActor):
         spec: ActionSpec | None,
         task: ExecuteNode,
         resolver: Resolver,
+        start: StepStart | None,
         *,
         failed: bool,
     ) -> dict[str, str]:
-        if ctx.session is None or spec is None or not spec.browser or self.evidence == "none":
+        policy = task.evidence or self.evidence  # the run's, else this process's
+        if ctx.session is None or spec is None or not spec.browser or policy == "none":
             return {}
-        if not failed and self.evidence != "every_node":
+        if not failed and policy != "every_node":
             return {}
         secrets = {**self.run_secrets.get(task.run_id, {}), **resolver.secrets}
-        return await capture(ctx.session, self.artifacts, secrets)
+        return await capture(ctx.session, self.artifacts, secrets, start)
+
+    async def _begin(self, ctx: ActionContext, task: ExecuteNode) -> StepStart | None:
+        """At every node's evidence: the page before the step, and its traffic from now."""
+        if ctx.session is None or (task.evidence or self.evidence) != "every_node":
+            return None
+        return await begin(ctx.session, self.artifacts)
 
     async def _call(
         self, spec: ActionSpec, ctx: ActionContext, inputs: dict[str, Any], *, task: ExecuteNode

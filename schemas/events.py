@@ -35,6 +35,9 @@ class RunCreated(_Event, frozen=True):
     max_nodes: int = 0  # the node budget: the run fails once it completed this many (0: none)
     client: str = ""  # CURVE public key of the client that asked for it ("": the engine's host)
     on_error: str = ""  # what a failing node does unless it says: fail ("") | pause | ...
+    # the browser evidence its steps keep: none | on_error | every_node ("": the runner's own),
+    # set by the engine that made it, so a worker or an engine that takes it over keeps it too
+    evidence: str = ""
 
 
 class RunStarted(_Event, frozen=True):

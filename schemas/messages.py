@@ -124,6 +124,7 @@ class CreateRun(_Msg, frozen=True):
     max_nodes: int = 0  # the run's node budget (0: none)
     client: str = ""  # who asked for the run (RunCreated.client)
     on_error: str = ""  # RunCreated.on_error
+    evidence: str = ""  # RunCreated.evidence
 
 
 class StartRun(_Command, frozen=True):
@@ -287,6 +288,7 @@ class ExecuteNode(_Msg, frozen=True):
     # node sent to a runner: the runner redacts them too (screenshots, DOM, captured pages)
     secrets: dict[str, str] = {}
     allow_hosts: list[str] = []  # the workflow's allow_hosts: the only hosts it may reach
+    evidence: str = ""  # the run's evidence policy (RunCreated.evidence; "": the runner's)
 
 
 class ReleaseRun(_Msg, frozen=True):

@@ -76,6 +76,7 @@ class RunState(msgspec.Struct, frozen=True, omit_defaults=True):
     pause_requested: bool = False  # pause at the next node boundary (PauseRequested)
     max_nodes: int = 0  # the node budget (RunCreated); 0: none
     on_error: str = ""  # a failing node's default policy (RunCreated.on_error; "": fail)
+    evidence: str = ""  # the browser evidence its steps keep (RunCreated.evidence)
     # why the run waits for a person (a suggested repair held back: "needs approval: ..."),
     # until it moves on or the suggestion is applied or rejected
     waiting_for: str = ""

@@ -123,6 +123,7 @@ class RunSession:
     rule: HostRule = field(default_factory=HostRule)  # the hosts its pages may reach
     files: Workspace | None = None  # the files they may read (none without a workspace)
     refused: list[str] = field(default_factory=list)  # what its pages were refused
+    traffic: Any = None  # its requests and console messages, once watched (browser/traffic.py)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def reach(self, url: str) -> None:

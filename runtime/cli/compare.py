@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli.common import open_log
@@ -46,6 +47,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         "steps": result.steps,
         "only_a": result.only_a,
         "only_b": result.only_b,
+        "fork_from": result.fork_from,
     }
     lines = [f"a = {run_a}, b = {run_b}"]
     if result.first_divergence is None:
@@ -58,6 +60,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
             f"{step['node_b']} (seq {step['seq_b']})"
         )
         for kind, changes in step["changes"].items():
+            if kind == "only":
+                lines.append(f"    only {changes} ran this step")
+                continue
             if kind in ("node", "next_node", "repairs"):
                 lines.append(f"    {kind}: {changes['a']} -> {changes['b']}")
                 continue
@@ -67,6 +72,16 @@ def cmd_diff(args: argparse.Namespace) -> int:
                     f"{json.dumps(pair['b'], default=str)}"
                 )
     if result.only_a or result.only_b:
-        lines.append(f"  {result.only_a} more step(s) in a, {result.only_b} in b")
+        lines.append(f"  {result.only_a} step(s) only in a, {result.only_b} only in b")
+    if result.fork_from is not None:
+        found = result.fork_from
+        changes = "".join(
+            f" --set {shlex.quote(f'{k}={json.dumps(v, default=str)}')}"
+            for k, v in found["variables"].items()
+        )
+        lines.append(
+            f"to run b on from right before it parted: weboter fork {found['run_id']} "
+            f"--at {found['seq']}{changes}"
+        )
     args.out(args, doc, "\n".join(lines))
     return 0

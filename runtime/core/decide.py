@@ -354,6 +354,7 @@ def _created(command: CreateRun) -> RunCreated:
         max_nodes=command.max_nodes,
         client=command.client,
         on_error=command.on_error,
+        evidence=command.evidence,
     )
 
 

@@ -124,6 +124,7 @@ def _created(event: RunCreated, *, seq: int, version: int, at: float) -> RunStat
             pause_requested=False,
             max_nodes=event.max_nodes,
             on_error=event.on_error,
+            evidence=event.evidence or event.initial_state.evidence,
             waiting_for="",
             recoveries=0,
         )
@@ -142,6 +143,7 @@ def _created(event: RunCreated, *, seq: int, version: int, at: float) -> RunStat
         node_version=version,
         max_nodes=event.max_nodes,
         on_error=event.on_error,
+        evidence=event.evidence,
     )
 
 

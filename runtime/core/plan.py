@@ -44,6 +44,7 @@ def plan(state: RunState, reply_to: str) -> ExecuteNode | None:
         arrived=state.node_version,
         heal=policy_for(node, state) == "heal",
         allow_hosts=state.workflow.allow_hosts,
+        evidence=state.evidence,
     )
 
 

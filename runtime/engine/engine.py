@@ -164,6 +164,7 @@ class Engine:
                     max_nodes=s.max_nodes,
                     env=self.env,
                     on_error=s.on_error,
+                    evidence=s.evidence,
                 ),
             ),
         ]

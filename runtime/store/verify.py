@@ -4,8 +4,9 @@ verify: replay a run's control decisions against its recorded action outputs (wi
 recorded workflow, or another version of it) and report the first node whose control now
 chooses differently — non-determinism, or a changed workflow.
 
-diff: two runs side by side — the first step where they part, then per step the outputs and
-the variables (as they stand after the step, so a value changed at a fork shows) that differ.
+diff: two runs side by side, their steps lined up by the nodes they ran — the first step where
+they part, then per step the outputs and the variables (as they stand after the step, so a
+value changed at a fork shows) that differ, and the steps only one of them took.
 A fork's history is its parent's up to the fork point, then its own.
 """
 
@@ -21,7 +22,9 @@ from weboter.runtime.core.fold import apply
 from weboter.runtime.core.node import Writes
 from weboter.runtime.core.references import EnvSource, display
 from weboter.runtime.errors import IllegalTransition, WeboterError
+from weboter.runtime.store.align import aligned
 from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.projection import state_at
 from weboter.schemas.events import (
     NodeCompleted,
     RepairApplied,
@@ -183,38 +186,85 @@ def _variables(state: RunState) -> dict[str, Any]:
 
 @dataclass
 class Comparison:
-    first_divergence: int | None  # index into the steps, None when they agree throughout
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    only_a: int = 0
+    first_divergence: int | None  # index into the aligned rows, None when they agree throughout
+    steps: list[dict[str, Any]] = field(default_factory=list)  # the rows that differ
+    only_a: int = 0  # steps only A has (no step of B ran that node there)
     only_b: int = 0
+    # where B (the run that went wrong, usually) can be forked to go on as A did: the event
+    # right before its first diverging step, with A's global variables there
+    fork_from: dict[str, Any] | None = None
 
 
 def diff(log: EventLog, run_a: str, run_b: str) -> Comparison:
+    """Two runs compared step by step, their steps lined up by the nodes they ran (align.py):
+    every row where they differ, the first one marked."""
     a, b = history(log, run_a), history(log, run_b)
-    result = Comparison(
-        first_divergence=None, only_a=max(len(a) - len(b), 0), only_b=max(len(b) - len(a), 0)
-    )
-    for index, (x, y) in enumerate(zip(a, b, strict=False)):
+    pairs = aligned([(*s.flow_path, s.node_id) for s in a], [(*s.flow_path, s.node_id) for s in b])
+    result = Comparison(first_divergence=None)
+    last_a = last_b = None
+    for index, (i, j) in enumerate(pairs):
+        x, y = (a[i] if i is not None else None), (b[j] if j is not None else None)
         changes = _changes(x, y)
-        if changes and result.first_divergence is None:
-            result.first_divergence = index
         if changes:
-            result.steps.append(
-                {
-                    "index": index,
-                    "node_a": x.node_id,
-                    "node_b": y.node_id,
-                    "seq_a": x.seq,
-                    "seq_b": y.seq,
-                    "changes": changes,
-                }
-            )
-    if result.first_divergence is None and len(a) != len(b):
-        result.first_divergence = min(len(a), len(b))
+            result.only_a += y is None
+            result.only_b += x is None
+            result.steps.append(_row(index, i, j, x, y, changes))
+            if result.first_divergence is None:
+                result.first_divergence = index
+                result.fork_from = _fork_from(log, (run_a, run_b), last_a, last_b)
+        last_a = x or last_a
+        last_b = y or last_b
     return result
 
 
-def _changes(x: Step, y: Step) -> dict[str, Any]:
+def _row(
+    index: int, i: int | None, j: int | None, x: Step | None, y: Step | None, changes: dict
+) -> dict[str, Any]:
+    return {
+        "index": index,
+        "step_a": i,
+        "step_b": j,
+        "node_a": x.node_id if x else None,
+        "node_b": y.node_id if y else None,
+        "seq_a": x.seq if x else None,
+        "seq_b": y.seq if y else None,
+        "changes": changes,
+    }
+
+
+def _fork_from(
+    log: EventLog, runs: tuple[str, str], a: Step | None, b: Step | None
+) -> dict[str, Any]:
+    """B right before the divergence (its last step that matched, or its first event), with
+    the global variables A had there where B's differ (secrets, shown as references, left)."""
+    if b is None:
+        first = log.read_stored(runs[1], limit=1)
+        seq, run_b = (first[0].seq if first else 0), runs[1]
+        mine = _globals(state_at(log, run_b, seq)) if first else {}
+    else:
+        seq, run_b, mine = b.seq, b.run_id, b.state
+    if a is None:
+        first = log.read_stored(runs[0], limit=1)
+        theirs = _globals(state_at(log, runs[0], first[0].seq)) if first else {}
+    else:
+        theirs = a.state
+    variables = {
+        key.removeprefix("global."): value
+        for key, value in theirs.items()
+        if key.startswith("global.")
+        and mine.get(key) != value
+        and not (isinstance(value, str) and value.startswith("$env{"))
+    }
+    return {"run_id": run_b, "seq": seq, "variables": variables}
+
+
+def _globals(state: RunState) -> dict[str, Any]:
+    return display({f"global.{k}": v for k, v in state.globals.items()})
+
+
+def _changes(x: Step | None, y: Step | None) -> dict[str, Any]:
+    if x is None or y is None:  # a step only one run took
+        return {"only": "a" if y is None else "b"}
     found: dict[str, Any] = {}
     if x.node_id != y.node_id:
         found["node"] = {"a": x.node_id, "b": y.node_id}

@@ -89,4 +89,5 @@ def comparison(run_a: str, run_b: str, compared: Comparison) -> dict[str, Any]:
         "steps": display(compared.steps),
         "only_a": compared.only_a,
         "only_b": compared.only_b,
+        "fork_from": display(compared.fork_from),
     }

@@ -37,10 +37,10 @@ from weboter.runtime.errors import UsageError, WeboterError
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.reading import Reader
 from weboter.runtime.store.views import comparison, run_rows
-from weboter.runtime.ui import reads
+from weboter.runtime.ui import actions, reads
 from weboter.runtime.ui.commands import Commands
 from weboter.runtime.ui.guard import Guard, cookie_name, matches, page_path
-from weboter.runtime.ui.marks import NodeMarks
+from weboter.runtime.ui.outline import Outlines
 from weboter.runtime.ui.sse import stream
 
 STATIC = Path(__file__).parent / "static"
@@ -90,7 +90,12 @@ class _Handlers:
     def __init__(
         self, db_path: Path, commands: Commands, token: str, cookie: str, page: str
     ) -> None:
-        self.db_path, self.marks, self.commands, self.token = db_path, NodeMarks(), commands, token
+        self.db_path, self.outlines, self.commands, self.token = (
+            db_path,
+            Outlines(),
+            commands,
+            token,
+        )
         self.cookie, self.page_path = cookie, page
         self.artifacts = ArtifactStore.beside(db_path)
         self.catalog = default_catalog()
@@ -158,16 +163,36 @@ def _routes(h: _Handlers) -> list[Any]:  # table: every route of docs/ui.md
         Route("/api/runs", h.reading(lambda e, r: run_rows(e.runs(_limit(r, 200, 500))))),
         Route("/api/runs", h.changing(lambda _r, b: c.start(b)), methods=["POST"]),
         Route("/api/catalog", h.reading(lambda _e, _r: h.catalog.described())),
-        Route(run, h.reading(lambda e, r: reads.run_view(e, h.catalog, h.marks, _run(r)))),
+        Route(run, h.reading(lambda e, r: reads.run_view(e, h.catalog, h.outlines, _run(r)))),
         Route(
             f"{run}/at/{{seq:int}}",
-            h.reading(lambda e, r: reads.at_seq(e, _run(r), r.path_params["seq"])),
+            h.reading(lambda e, r: reads.at_seq(e, h.outlines, _run(r), r.path_params["seq"])),
+        ),
+        Route(
+            f"{run}/steps",
+            h.reading(
+                lambda e, r: actions.actions_page(
+                    e, h.outlines, _run(r), _int(r, "after", 0), _limit(r, 200, actions.MAX_STEPS)
+                )
+            ),
+        ),
+        Route(
+            f"{run}/steps/{{seq:int}}",
+            h.reading(
+                lambda e, r: actions.action_at(
+                    e, h.outlines, h.artifacts, _run(r), r.path_params["seq"]
+                )
+            ),
         ),
         Route(
             f"{run}/events",
             h.reading(
                 lambda e, r: reads.events_page(
-                    e, _run(r), _int(r, "after", 0), _limit(r, 100, reads.MAX_EVENTS)
+                    e,
+                    _run(r),
+                    _int(r, "after", 0),
+                    _limit(r, 100, reads.MAX_EVENTS),
+                    r.query_params.get("q", "").strip(),
                 )
             ),
         ),

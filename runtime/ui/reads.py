@@ -6,7 +6,7 @@ shown as their `$env{...}` references; long values are cut in place.
 Every event is named by its seq, the log's one numbering (it counts across all the runs in the
 log): the timeline shows it, and `at`, a fork and a rewind take it, so a number read on the page
 works with `weboter state RUN --at SEQ` too. Nothing here reads a whole run, so a run of 100,000
-events opens as fast as a short one (marks.py reads it once per server).
+events opens as fast as a short one (outline.py reads it once per server).
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ from weboter.runtime.store.projection import variables_of
 from weboter.runtime.store.reading import Reader
 from weboter.runtime.store.views import event_line, shortened
 from weboter.runtime.ui.graph import graph_of
-from weboter.runtime.ui.marks import NodeMarks
+from weboter.runtime.ui.outline import Outlines
 
 MAX_EVENTS = 500  # events per page of the timeline's list
 AROUND = 12  # events listed on each side of a point of the timeline
+PAGE_STEPS = 100  # steps looked back through for the page shown at a point
+SCAN = 20_000  # events one search request looks through (it says where it stopped)
 REPAIRS = ("NodeFailed", "RepairSuggested", "RepairApplied", "RepairRejected")
 # what each button may do to a run in each status: the engine's own rules (core/decide.py)
 DRIVABLE = {
@@ -45,7 +47,7 @@ def can(status: str) -> list[str]:
     return verbs + (["retry", "skip"] if status == "ERROR" else [])
 
 
-def run_view(log: Reader, catalog: Catalog, marks: NodeMarks, run_id: str) -> dict[str, Any]:
+def run_view(log: Reader, catalog: Catalog, outlines: Outlines, run_id: str) -> dict[str, Any]:
     """A run as its page opens: status, graph, where it is, breakpoints, error, repairs, and
     the seqs of its first and last events (the ends of its timeline)."""
     run = log.run_id(run_id)
@@ -70,16 +72,17 @@ def run_view(log: Reader, catalog: Catalog, marks: NodeMarks, run_id: str) -> di
         "parent_seq": state.parent_seq,
         "children": log.children(run),
         "flows": graph_of(state.workflow, catalog),
-        "marks": marks.of(log, run),
+        **outlines.graph_at(log, run),  # marks, taken: as the run stands
         "suggestions": suggestions(log, run) if str(state.status) in ("ERROR", "PAUSED") else [],
         "model": ModelConfig.from_env() is not None,  # "Ask the AI" can be offered
     }
 
 
-def at_seq(log: Reader, run_id: str, seq: Any) -> dict[str, Any]:
+def at_seq(log: Reader, outlines: Outlines, run_id: str, seq: Any) -> dict[str, Any]:
     """The run right after its event at `seq` (or its last one before it: a slider may point
     between two): the event, the state (variables with what that event changed), the evidence
-    of the step it belongs to, the events around it and the seqs of its neighbours."""
+    of the step it belongs to, the graph as of then, the events around it and the seqs of its
+    neighbours."""
     run = log.run_id(run_id)
     row = log.event_at(run, seq)
     state = log.state(run, row.seq)
@@ -99,7 +102,7 @@ def at_seq(log: Reader, run_id: str, seq: Any) -> dict[str, Any]:
         for name in sorted(set(now[scope]) | set(before[scope]))  # type: ignore[call-overload]
         if now[scope].get(name, None) != before[scope].get(name, None)  # type: ignore[attr-defined]
     ]
-    found = log.evidence(run, row.seq)
+    found = log.evidence(run, row.seq, steps=PAGE_STEPS)  # a data node's step: the last page
     return {
         "run_id": run,
         "seq": row.seq,
@@ -110,6 +113,10 @@ def at_seq(log: Reader, run_id: str, seq: Any) -> dict[str, Any]:
         "event": event_line(row),
         "status": str(state.status),
         "current_node": state.current_node,
+        "current": None
+        if not state.frames or state.frames[-1].cursor is None
+        else {"path": state.frames[-1].flow_path, "node": state.frames[-1].cursor},
+        "graph": outlines.graph_at(log, run, row.seq),
         "variables": shortened({"global": now["global"], "flow": now["flow"]}),
         "changed": changed,
         "evidence": None
@@ -119,19 +126,42 @@ def at_seq(log: Reader, run_id: str, seq: Any) -> dict[str, Any]:
     }
 
 
-def events_page(log: Reader, run_id: str, after: int, limit: int) -> dict[str, Any]:
+def events_page(log: Reader, run_id: str, after: int, limit: int, q: str = "") -> dict[str, Any]:
     """The run's events with seq > `after`, oldest first, at most `limit` (≤ MAX_EVENTS);
-    page on with `next_after`."""
+    page on with `next_after`. With `q`: only those whose type, node or content has that text
+    (any case), looking through at most SCAN events per request (`next_after` says how far)."""
     run = log.run_id(run_id)
     if after < 0:
         raise UsageError(f"after must be a seq, 0 or more (got {after})")
-    rows = log.events(run, after=after, limit=max(1, min(limit, MAX_EVENTS)))
+    limit = max(1, min(limit, MAX_EVENTS))
+    if not q:
+        rows = log.events(run, after=after, limit=limit)
+        lines, reached = [event_line(r) for r in rows], (rows[-1].seq if rows else after)
+    else:
+        lines, reached = _searched(log, run, after, limit, q.lower())
     return {
         "run_id": run,
-        "events": [event_line(r) for r in rows],
-        "next_after": rows[-1].seq if rows else after,
+        "events": lines,
+        "next_after": reached,
         "last_seq": log.last_seq(run),
     }
+
+
+def _searched(log: Reader, run: str, after: int, limit: int, q: str) -> tuple[list[Any], int]:
+    found: list[dict[str, Any]] = []
+    reached, looked = after, 0
+    while len(found) < limit and looked < SCAN:
+        rows = log.events(run, after=reached, limit=MAX_EVENTS)
+        if not rows:
+            break
+        for row in rows:
+            reached, looked = row.seq, looked + 1
+            line = event_line(row)
+            if q in msgspec.json.encode(line).decode().lower():
+                found.append(line)
+                if len(found) == limit:
+                    break
+    return found, reached
 
 
 def suggestions(log: Reader, run_id: str) -> list[dict[str, Any]]:

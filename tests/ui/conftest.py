@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # what a page shows may take a while on a busy machine: wait for it (never sleep) up to 30 s
 expect.set_options(timeout=30_000)
 ARTIFACTS = Path(os.environ.get("WEBOTER_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "ui"
+DOC_SHOTS = ROOT / "docs" / "images" / "ui"  # the screenshots docs/ui.md shows
 
 
 @dataclass
@@ -117,10 +118,15 @@ def page(chromium: Browser) -> Iterator[Page]:
         context.close()
 
 
-def keep(page: Page, name: str) -> None:
-    """A screenshot of the view as a test artifact."""
+def keep(page: Page, name: str, *, doc: bool = False) -> None:
+    """A screenshot of the view as a test artifact; `doc`: one docs/ui.md shows, written to
+    docs/images/ui/ too when WEBOTER_DOC_SHOTS=1 (`just doc-shots`), so the docs show the
+    page as it is."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    if doc and os.environ.get("WEBOTER_DOC_SHOTS") == "1":
+        DOC_SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOC_SHOTS / f"{name}.png"))
 
 
 def request(

@@ -136,7 +136,7 @@ def test_break_step_scrub_fork_and_diff_the_counter(ui: UI, page: Page) -> None:
 
     page.get_by_role("link", name="Compare with parent").click()
     page.wait_for_url(re.compile(rf"#/diff/{run}/{fork}"))
-    expect(page.get_by_text("First divergence at step 1.")).to_be_visible()
+    expect(page.get_by_text("First divergence at step 1 (A: init, B: init).")).to_be_visible()
     differing = page.get_by_role("table", name="Steps that differ")
     expect(differing).to_contain_text("variables global.target: 5 → 3")
     expect(differing.get_by_role("row").nth(1)).to_contain_text("first divergence")
@@ -173,7 +173,8 @@ def test_the_screenshot_of_a_past_step_on_the_demo_shop(ui: UI, page: Page, tmp_
     page.wait_for_function(  # the picture itself arrived, not only its element
         "() => [...document.querySelectorAll('img.shot')].some(i => i.complete && i.naturalWidth)"
     )
-    expect(page.get_by_text(f"{shop.url}/login")).to_be_visible()
+    page_at = page.get_by_role("region", name="Page at this step")
+    expect(page_at.get_by_text(f"{shop.url}/login")).to_be_visible()
     keep(page, "demo-shop-past-step")
 
 

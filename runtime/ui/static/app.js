@@ -4,6 +4,7 @@ import { showRun } from "./run.js";
 import { showDiff } from "./diff.js";
 import { el, clear, shortId, typed, when } from "./dom.js";
 import { ApiError, api, attempt, follow, onLog, report } from "./api.js";
+import { helpKey } from "./keys.js";
 
 const view = document.getElementById("view");
 
@@ -115,5 +116,6 @@ function pairs(text) {
 }
 
 window.addEventListener("hashchange", route);
+helpKey(document.getElementById("help-keys"));
 follow();
 route();

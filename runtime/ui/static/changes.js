@@ -33,13 +33,22 @@ function variableForm(run, refresh) {
   return form;
 }
 
-let chosen = ""; // the node last chosen to patch ("path/id"): kept when the form is drawn again
+// the node last chosen to patch in each run ("path/id"): kept when the form is drawn again
+const chosen = new Map();
+
+// the node a person most likely wants to patch: the one that failed, else the one the run is at
+function likely(run) {
+  const where = run.current ? run.current.path.join("/") : "";
+  if (run.error && run.error.node_id) return `${run.error.flow_path && run.error.flow_path.length ? run.error.flow_path.join("/") : where}/${run.error.node_id}`;
+  return run.current ? `${where}/${run.current.node}` : "";
+}
 
 function patchForm(run, catalog, refresh) {
   const nodes = run.flows.flatMap((flow) => flow.nodes.map((node) => ({ flow, node })));
   const keyOf = ({ flow, node }) => `${flow.path.join("/")}/${node.id}`;
+  const wanted = chosen.get(run.run_id) || likely(run);
   const choice = el("select", { id: "patch-node" },
-    ...nodes.map((entry, i) => el("option", { value: i, selected: keyOf(entry) === chosen || null },
+    ...nodes.map((entry, i) => el("option", { value: i, selected: keyOf(entry) === wanted || null },
       entry.flow.path.length > 1 ? `${entry.flow.name} / ${entry.node.id}` : entry.node.id)));
   const fields = el("div", { class: "fields" });
   const form = el("form", { class: "patch", "aria-label": "Patch a node" },
@@ -49,7 +58,6 @@ function patchForm(run, catalog, refresh) {
     clear(fields);
     const entry = nodes[Number(choice.value)];
     if (!entry) return;
-    chosen = keyOf(entry);
     const { node } = entry;
     const spec = find(catalog, node.action);
     const names = spec ? [...spec.required, ...spec.optional] : Object.keys(node.inputs);
@@ -64,7 +72,11 @@ function patchForm(run, catalog, refresh) {
           "data-given": key in node.inputs ? "1" : null }));
     }
   };
-  choice.addEventListener("change", inputsFor);
+  choice.addEventListener("change", () => { // a person's choice stays until they choose again
+    const entry = nodes[Number(choice.value)];
+    if (entry) chosen.set(run.run_id, keyOf(entry));
+    inputsFor();
+  });
   inputsFor();
   form.addEventListener("submit", async (e) => {
     e.preventDefault();

@@ -6,6 +6,8 @@ import { clear, el, shortId, show } from "./dom.js";
 import { drawFlow } from "./graph.js";
 import { drawTimeline } from "./timeline.js";
 import { drawChanges } from "./changes.js";
+import { drawActions } from "./actions.js";
+import { shortcuts } from "./keys.js";
 
 const CONTROLS = [ // label, verb (the server says which the run allows now: run.can)
   ["Continue", "continue"], ["Pause", "pause"], ["Step", "step"], ["Step over", "over"],
@@ -13,7 +15,7 @@ const CONTROLS = [ // label, verb (the server says which the run allows now: run
 ];
 
 export async function showRun(root, runId) {
-  const state = { run: null, catalog: null, timeline: null };
+  const state = { run: null, catalog: null, timeline: null, actions: null, at: null };
   const title = el("h2");
   const status = el("p", { class: "run-status", role: "status", "aria-live": "polite" });
   const links = el("p", { class: "links" });
@@ -22,8 +24,10 @@ export async function showRun(root, runId) {
   const errors = el("section", { class: "errors", "aria-label": "Error and repairs" });
   const timelineBox = el("section", { class: "timeline", "aria-label": "Timeline" });
   const changesBox = el("section", { class: "changes", "aria-label": "Change the run" });
+  const actionsBox = el("section", { class: "trace", "aria-label": "Action list" });
   root.append(title, status, links, toolbar,
-    el("div", { class: "columns" }, el("div", {}, errors, graphs, changesBox), timelineBox));
+    el("div", { class: "columns" }, el("div", {}, errors, graphs, changesBox),
+      el("div", {}, timelineBox, actionsBox)));
 
   const buttons = CONTROLS.map(([label, verb]) => {
     const button = el("button", { type: "button", "data-verb": verb }, label);
@@ -50,20 +54,27 @@ export async function showRun(root, runId) {
     if (done) await refresh(true);
   }
 
+  // the graph as of the time cursor: its marks, the path taken, the node the run was at then
   function drawGraphs(run) {
+    const at = state.at && state.at.run_id === run.run_id ? state.at : null;
+    const view = at ? { marks: at.graph.marks, taken: at.graph.taken, current: at.current,
+      erred: at.status === "ERROR", seq: at.seq }
+      : { marks: run.marks, taken: run.taken, current: run.current, erred: run.status === "ERROR", seq: run.seq };
     const focused = document.activeElement && document.activeElement.dataset
       ? document.activeElement.dataset.node : undefined;
     clear(graphs);
-    graphs.append(el("h3", {}, "Workflow"), el("p", { class: "legend" },
+    graphs.append(el("h3", {}, `Workflow as of seq ${view.seq}`), el("p", { class: "legend" },
       el("span", { class: "key current" }, "current"), el("span", { class: "key done" }, "ran"),
-      el("span", { class: "key failed" }, "failed"), el("span", { class: "key breakpoint" }, "breakpoint"),
+      el("span", { class: "key failed" }, "failed"), el("span", { class: "key skipped" }, "skipped"),
+      el("span", { class: "key retried" }, "↻ retried"), el("span", { class: "key healed" }, "✚ healed"),
+      el("span", { class: "key taken" }, "→ path taken"), el("span", { class: "key breakpoint" }, "breakpoint"),
       " Click a node to toggle a breakpoint before it."));
     const breakpoints = new Set(run.breakpoints.filter((b) => (b.when || "before") === "before").map((b) => b.node_id));
     run.flows.forEach((flow, i) => {
-      const drawn = drawFlow(flow, { marks: run.marks, current: run.current, erred: run.status === "ERROR",
-        breakpoints, onToggle: toggle });
+      const drawn = drawFlow(flow, { marks: view.marks, taken: view.taken, current: view.current,
+        erred: view.erred, breakpoints, onToggle: toggle });
       if (i === 0) { graphs.append(drawn); return; }
-      const inside = run.current && run.current.path.join("/") === flow.path.join("/");
+      const inside = view.current && view.current.path.join("/") === flow.path.join("/");
       graphs.append(el("details", { open: inside || null },
         el("summary", {}, `Sub-flow ${flow.name}`), drawn));
     });
@@ -84,8 +95,17 @@ export async function showRun(root, runId) {
     drawGraphs(run);
     drawErrors(errors, run, refresh);
     drawChanges(changesBox, run, state.catalog, () => refresh(true));
-    if (!state.timeline) state.timeline = drawTimeline(timelineBox, run, () => refresh(true));
-    else state.timeline.grow(run, acted);
+    if (!state.actions) {
+      state.actions = drawActions(actionsBox, run, (seq) => state.timeline.go(seq));
+      await state.actions.ready;
+    } else await state.actions.grow(run, acted);
+    if (!state.timeline) {
+      state.timeline = drawTimeline(timelineBox, run, () => refresh(true), (at) => {
+        state.at = at;
+        drawGraphs(state.run);
+        state.actions.at(at.seq);
+      });
+    } else state.timeline.grow(run, acted);
   }
 
   // listen before the first read: an event committed while it is answered schedules a read
@@ -95,9 +115,17 @@ export async function showRun(root, runId) {
     if (event.run_id !== runId || pending) return;
     pending = setTimeout(() => { pending = null; refresh(); }, 150);
   });
+  const keys = shortcuts({ // each acts once the page knows the run (and its timeline)
+    continue: () => act("continue"), step: () => act("step"), over: () => act("over"),
+    pause: () => act("pause"), stop: () => act("stop"),
+    earlier: () => state.timeline && state.timeline.step(-1),
+    later: () => state.timeline && state.timeline.step(1),
+    latest: () => state.timeline && state.timeline.latest(),
+    allowed: (verb) => Boolean(state.run && state.run.can.includes(verb)),
+  });
   state.catalog = await attempt(() => api("api/catalog"));
   await refresh();
-  return stop;
+  return () => { stop(); keys(); };
 }
 
 
@@ -108,7 +136,7 @@ function drawErrors(errors, run, refresh) {
   errors.append(el("h3", {}, "Error and repairs"));
   if (run.error) {
     const e = run.error;
-    errors.append(el("p", { class: "error-text" }, `${e.kind} at ${e.node_id || "?"}: ${e.message}`));
+    errors.append(el("p", { class: "error-text" }, `${e.kind} at ${e.node_id || "?"}: `, ...linked(e.message)));
     if (e.hint) errors.append(el("p", {}, `Hint: ${e.hint}`));
     if (e.evidence && e.evidence.screenshot) {
       errors.append(el("img", { class: "shot", src: `api/artifacts/${e.evidence.screenshot}`,
@@ -169,4 +197,17 @@ function drawHeader({ title, status, links, buttons }, run) {
     links.append(" Fork ", el("a", { href: `#/run/${child}` }, shortId(child)), " (",
       el("a", { href: `#/diff/${run.run_id}/${child}` }, `Compare with fork ${shortId(child)}`), ")");
   }
+}
+
+// A message with the artifacts it names (…/artifacts/ab/<sha256>.png) as links to them.
+function linked(text) {
+  const parts = [];
+  let last = 0;
+  for (const found of text.matchAll(/\S*?([0-9a-f]{64}\.(?:png|html))/g)) {
+    parts.push(text.slice(last, found.index));
+    parts.push(el("a", { href: `api/artifacts/${found[1]}`, target: "_blank", rel: "noopener" }, found[0]));
+    last = found.index + found[0].length;
+  }
+  parts.push(text.slice(last));
+  return parts;
 }

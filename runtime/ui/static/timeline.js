@@ -8,7 +8,7 @@
 import { api, attempt, report } from "./api.js";
 import { clear, el, show, typed } from "./dom.js";
 
-export function drawTimeline(root, run, refresh) {
+export function drawTimeline(root, run, refresh, onAt) {
   let first = run.first_seq;
   let last = run.seq;
   let position = last; // a seq of this run
@@ -25,8 +25,9 @@ export function drawTimeline(root, run, refresh) {
   const pageBox = el("section", { "aria-label": "Page at this step" });
   const eventsBox = el("section", { "aria-label": "Events around this point" });
   const forkBox = el("section", { "aria-label": "From this point" });
+  const searchBox = el("section", { "aria-label": "Search in the events" });
   root.append(el("h3", {}, "Timeline"), el("div", { class: "scrub" }, scrubber, earlier, later, latest),
-    where, stateBox, pageBox, forkBox, eventsBox);
+    where, stateBox, pageBox, forkBox, eventsBox, searchBox);
 
   const ends = () => { // no step beyond either end, nor before the neighbours are known
     earlier.disabled = position <= first || !near.length;
@@ -71,6 +72,7 @@ export function drawTimeline(root, run, refresh) {
     drawPage(pageBox, at.evidence);
     drawEvents(eventsBox, at.around, position, go);
     drawFork(at);
+    if (onAt) onAt(at);
   }
 
   function drawFork(at) {
@@ -102,8 +104,12 @@ export function drawTimeline(root, run, refresh) {
     forkBox.append(el("h4", {}, `From seq ${at.seq}`), form);
   }
 
+  drawSearch(searchBox, run, (seq) => go(seq));
   go(position);
   return {
+    go,
+    step,
+    latest: () => go(last),
     grow(next, acted = false) {
       run = next;
       first = next.first_seq;
@@ -161,4 +167,29 @@ function drawEvents(eventsBox, events, position, go) {
       "aria-current": e.seq === position ? "true" : null }, button));
   }
   eventsBox.append(el("h4", {}, "Events"), list);
+}
+
+// Search the run's events (type, node, content), on the server: a click on a hit goes there.
+function drawSearch(box, run, go) {
+  const input = el("input", { id: "events-q", type: "search", placeholder: "e.g. NodeFailed, login, 404" });
+  const found = el("ol", { class: "events", "aria-label": "Events found" });
+  const said = el("p", { role: "status", "aria-live": "polite", class: "muted" });
+  const form = el("form", { class: "search", role: "search", "aria-label": "Search the run's events" },
+    el("label", { for: "events-q" }, "Search events"), input, el("button", { type: "submit" }, "Search"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clear(found);
+    const q = input.value.trim();
+    if (!q) { said.textContent = ""; return; }
+    const page = await attempt(() => api(`api/runs/${run.run_id}/events?q=${encodeURIComponent(q)}&limit=100`));
+    if (!page) return;
+    for (const e of page.events) {
+      const button = el("button", { type: "button", class: "link" },
+        `seq ${e.seq} ${e.type}${e.node_id ? ` ${e.node_id}` : ""}`);
+      button.addEventListener("click", () => go(e.seq));
+      found.append(el("li", {}, button));
+    }
+    said.textContent = page.events.length ? `${page.events.length} events found` : `No event has "${q}".`;
+  });
+  box.append(form, said, found);
 }

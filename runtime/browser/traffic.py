@@ -1,0 +1,95 @@
+"""What a run's pages did during one step, for its evidence: the network requests they made
+(method, URL, status or failure, kind) and the console messages and page errors they printed.
+
+A run's browser context is watched only when its evidence is kept at every node (listening
+costs a little on every request, so runs that keep no evidence pay nothing). Entries are kept
+in memory, at most LIMIT of each kind per context; a step takes those that arrived since it
+began (`Traffic.mark`, then `Traffic.since`). What is stored is redacted with the run's secrets
+like every other text evidence (runtime/browser/evidence.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+LIMIT = 500  # entries of each kind a context keeps (older ones go first)
+TEXT = 500  # characters of one URL or message kept
+
+
+@dataclass
+class Traffic:
+    """The requests and console messages of one browser context, in arrival order."""
+
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    console: list[dict[str, Any]] = field(default_factory=list)
+    dropped: int = 0  # entries let go at the front (marks count from the first ever)
+
+    def mark(self) -> tuple[int, int]:
+        """Where a step begins: (requests seen, console messages seen) so far."""
+        return self.dropped + len(self.requests), self.dropped + len(self.console)
+
+    def since(self, mark: tuple[int, int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The requests and console messages that arrived after `mark`."""
+        start_r = max(mark[0] - self.dropped, 0)
+        start_c = max(mark[1] - self.dropped, 0)
+        return self.requests[start_r:], self.console[start_c:]
+
+    def add(self, kind: str, entry: dict[str, Any]) -> None:
+        found = self.requests if kind == "request" else self.console
+        found.append(entry)
+        if len(found) > LIMIT:  # both lists drop together: one offset serves both
+            cut = LIMIT // 5
+            del self.requests[:cut]
+            del self.console[:cut]
+            self.dropped += cut
+
+
+def watch(context: Any) -> Traffic:
+    """Listen to a browser context's responses, failed requests, console messages and page
+    errors (all its tabs and frames, those opened later too)."""
+    traffic = Traffic()
+
+    def response(resp: Any) -> None:
+        request = resp.request
+        traffic.add(
+            "request",
+            {
+                "method": request.method,
+                "url": request.url[:TEXT],
+                "status": resp.status,
+                "type": request.resource_type,
+            },
+        )
+
+    def failed(request: Any) -> None:
+        traffic.add(
+            "request",
+            {
+                "method": request.method,
+                "url": request.url[:TEXT],
+                "failure": str(request.failure or "failed")[:TEXT],
+                "type": request.resource_type,
+            },
+        )
+
+    def console(message: Any) -> None:
+        where = message.location or {}
+        traffic.add(
+            "console",
+            {
+                "type": message.type,
+                "text": message.text[:TEXT],
+                "url": str(where.get("url", ""))[:TEXT],
+                "line": where.get("lineNumber"),
+            },
+        )
+
+    def page_error(error: Any) -> None:
+        traffic.add("console", {"type": "pageerror", "text": str(error.error)[:TEXT]})
+
+    context.on("response", response)
+    context.on("requestfailed", failed)
+    context.on("console", console)
+    context.on("weberror", page_error)
+    return traffic
