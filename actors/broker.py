@@ -33,7 +33,7 @@ from weboter.runtime.store.projection import state_at
 from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import NODE_RUNNER, STATE_MANAGER
 from weboter.runtime.transport.bridge import bind, check_bindable, encode, message_decoder
-from weboter.runtime.transport.peers import PEERS_KEPT, Bounded, Refusals
+from weboter.runtime.transport.peers import PEERS_KEPT, Bounded, Refusals, shown
 from weboter.runtime.transport.seam import Transport
 from weboter.runtime.transport.security import WORKERS, CurveConfig
 from weboter.runtime.workers.leases import Dispatch, Entry, Leases, Task
@@ -363,7 +363,7 @@ class Broker(MessageActor):
         try:
             self._socket.send_multipart([identity, *frames], zmq.NOBLOCK)
         except zmq.ZMQError as exc:  # gone: its heartbeat stops, its nodes are placed again
-            log.info("broker: worker %r cannot take a message (%s)", identity, exc)
+            log.info("broker: worker %s cannot take a message (%s)", shown(identity), exc)
 
 
 def _task(message: ExecuteNode, payload: bytes, storage: str) -> Task:

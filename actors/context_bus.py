@@ -49,6 +49,8 @@ from weboter.schemas.messages import (
     Hook,
     HookInterest,
     Message,
+    Ping,
+    Pong,
     Publish,
     StoredEvent,
 )
@@ -208,6 +210,8 @@ class ContextBus(MessageActor):
             self._hook(message.run_id, message.name, message.payload)
         elif isinstance(message, CatchUp):
             self._catch_up(message)
+        elif isinstance(message, Ping):  # reads no run: any client let in may ask
+            self.send(message.reply_to, Pong(engine=self._engine, last_seq=self._last_seq))
         else:
             log_.warning("context bus: ignored %s", type(message).__name__)
 

@@ -28,7 +28,7 @@ from weboter.schemas.live import (
 )
 from weboter.schemas.page import LookAtPage, PageLooked
 from weboter.schemas.state import BrowserState, RestoreReport, RunState, RunStatus
-from weboter.schemas.stream import CaughtUp
+from weboter.schemas.stream import CaughtUp, Ping, Pong
 from weboter.schemas.workflow import Node, Workflow
 
 
@@ -398,6 +398,8 @@ Message = (
     | Publish
     | CatchUp
     | EventBatch
+    | Ping
+    | Pong
     | AskRepair
     | RepairDeclined
     | LookAtPage

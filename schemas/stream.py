@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import msgspec
 
+from weboter.schemas.base import _Msg
+
 
 class EventHeader(msgspec.Struct, frozen=True):
     """The second frame of a published event: where it stands in the log and in its run.
@@ -44,3 +46,18 @@ class Heartbeat(msgspec.Struct, frozen=True):
     last_seq: int
     at: float
     engine: str = ""
+
+
+class Ping(_Msg, frozen=True):
+    """Client -> `bus`: is an engine there, and does it let me in? Any client the engine
+    admits may ask (readers too); it reads no run. Answered by `Pong`."""
+
+    reply_to: str
+
+
+class Pong(_Msg, frozen=True):
+    """The answer to `Ping`: the engine's id (as its heartbeats carry it, new at each start)
+    and the newest seq it has committed."""
+
+    engine: str
+    last_seq: int = 0

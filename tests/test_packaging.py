@@ -34,3 +34,11 @@ def test_the_ui_page_and_its_files_are_package_data() -> None:
     missed = [f for f in files if not any(fnmatch.fnmatch(f, pat) for pat in patterns)]
     assert files
     assert missed == []
+
+
+def test_the_demo_sites_pages_are_package_data() -> None:
+    patterns = config()["package-data"]["weboter.runtime.demo"]
+    demo = ROOT / "runtime" / "demo"
+    files = [p.relative_to(demo).as_posix() for p in (demo / "pages").rglob("*") if p.is_file()]
+    assert files
+    assert [f for f in files if not any(fnmatch.fnmatch(f, pat) for pat in patterns)] == []

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from weboter.runtime.browser.gate import Gate
+from weboter.runtime.browser.snapshot import NotOpened, reopen
 from weboter.runtime.core.hosts import WIDEN, HostRule, host_rule
 from weboter.runtime.errors import ActionError, WeboterError
 from weboter.runtime.store.workspace import PathRefused, Workspace
@@ -266,8 +267,11 @@ class BrowserHost:
                 await context.route("file://**", partial(_file_request, found))
                 self._sessions[run_id] = found
                 if restore and restore[0] and restore[0] != "about:blank":
-                    page = await found.page()
-                    await page.goto(restore[0])
+                    try:
+                        await reopen(await found.page(), restore[0])
+                    except NotOpened:  # no half-restored context stays for the next node
+                        await self.discard(run_id)
+                        raise
             return found
 
     async def state_of(self, session: RunSession) -> tuple[str, dict[str, Any]]:

@@ -12,6 +12,9 @@ Three modes (setting `browser_restore`, `--restore`; docs/debugging.md):
 Either way the page is then checked against the snapshot (URL, fields, text). The outcome is a
 `RestoreReport` (recorded as a BrowserRestored event); with differences left, the node fails
 with RestoreMismatch and the run pauses in ERROR — it never goes on with a page that differs.
+A recorded page that does not open at all (the site is down) fails the node the same way, at
+once, saying which URL did not answer; the half-made context is dropped, so a retry restores
+again.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from weboter.runtime.browser.host import BrowserHost, RunSession
-from weboter.runtime.browser.snapshot import differences, put_back, take
+from weboter.runtime.browser.snapshot import NotOpened, differences, put_back, take
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Catalog
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import MISSING, EnvSource, Resolver
 from weboter.runtime.core.secrets import redact
+from weboter.runtime.errors import RestoreMismatch
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.reading import Reader
 from weboter.schemas.state import BrowserState, RestoreReport
@@ -38,6 +43,12 @@ from weboter.schemas.state import BrowserState, RestoreReport
 log = logging.getLogger(__name__)
 
 MODES = ("auto", "captured", "redrive")
+# how Chromium and Playwright say that a site did not answer a navigation
+NO_ANSWER = re.compile(
+    r"net::ERR_(?:CONNECTION_\w+|TIMED_OUT|NAME_NOT_RESOLVED|ADDRESS_UNREACHABLE|"
+    r"INTERNET_DISCONNECTED|EMPTY_RESPONSE|NETWORK_CHANGED)"
+)
+TIMED_OUT = re.compile(r"Timeout (\d+)ms exceeded")  # a page.goto that got no page in time
 
 # calls one action with the node's timeout: (spec, ctx, inputs) -> outputs
 Call = Callable[[ActionSpec, ActionContext, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -58,9 +69,19 @@ class BrowserRestore:
         """The run's browser session: the live one, or one put back from what was recorded
         (with the report of how, and how the page differs from the recorded one), and the
         secrets the restore put into the page (the run's nodes must redact them from now on:
-        this process may never have seen them)."""
+        this process may never have seen them). RestoreMismatch when a recorded page cannot
+        be opened again (the site is down): nothing half put back stays for the next try."""
         if self.host.has_session(run_id) or recorded is None:
             return await self.host.session(run_id), None, {}
+        try:
+            return await self._put_back(run_id, recorded, call)
+        except NotOpened as gone:
+            await self.host.discard(run_id)
+            raise not_opened(run_id, gone) from None
+
+    async def _put_back(
+        self, run_id: str, recorded: BrowserState, call: Call
+    ) -> tuple[RunSession, RestoreReport, dict[str, str]]:
         started = time.perf_counter()
         snapshot = self._snapshot(run_id, recorded)
         resolver = Resolver(self.env.for_run(run_id))
@@ -137,9 +158,14 @@ class BrowserRestore:
                 session=session,
                 artifacts=self.artifacts,
             )
+            inputs = resolver.unmark(step.inputs)
             try:
-                await call(spec, ctx, resolver.unmark(step.inputs))
+                await call(spec, ctx, inputs)
             except Exception as exc:  # a step that does not replay shows in the check after
+                code = NO_ANSWER.search(str(exc))
+                if code is not None:  # unless the site is gone: the next steps would wait
+                    url = str(inputs.get("url") or "its site")
+                    raise NotOpened(url, code[0], step.node_id) from None
                 log.warning("run %s: re-driving %s failed: %s", run_id, step.node_id, exc)
 
     async def capture(
@@ -168,6 +194,32 @@ class BrowserRestore:
         url = page.url if page is not None and not page.is_closed() else ""
         text = json.dumps(redact(snapshot, secrets), sort_keys=True)
         return BrowserState(url=url, storage=self.artifacts.put(text.encode(), ".json"))
+
+
+def not_opened(run_id: str, gone: NotOpened) -> RestoreMismatch:
+    """The error of a restore whose recorded page did not open again: which URL, why, and
+    what to do (the run waits in ERROR: runtime/core/recover.py)."""
+    how = f"re-driving its step {gone.step!r}" if gone.step else "opening its recorded page"
+    answer, late = NO_ANSWER.search(gone.reason), TIMED_OUT.search(gone.reason)
+    if answer:
+        why = f"the site did not answer at {gone.url} ({answer[0]})"
+    elif late:
+        why = f"the site did not answer at {gone.url} within {int(late[1]) / 1000:g} s"
+    else:
+        why = f"{gone.url} did not open ({gone.reason})"
+    other = (
+        "`--restore captured` opens the recorded pages instead of doing the run's browser "
+        "steps again"
+        if gone.step
+        else "`--restore redrive` does the run's browser steps again instead of opening the "
+        "recorded page"
+    )
+    return RestoreMismatch(
+        f"the run's browser could not be put back ({how}): {why}",
+        hint=f"start the site (or check that this machine reaches it), then `weboter retry "
+        f"{run_id[:8]}` puts the browser back again; {other} (--restore on retry, continue or "
+        'fork; docs/debugging.md, "Browser restore")',
+    )
 
 
 def _report(mode: str, found: list[str], fallback: list[str], started: float) -> RestoreReport:

@@ -155,6 +155,25 @@ async def take(session: Any, secrets: dict[str, str]) -> dict[str, Any]:
     }
 
 
+class NotOpened(Exception):
+    """A recorded page that could not be opened again: its URL, why (one line, without
+    Playwright's call log), and the step whose re-driving met it (if one did)."""
+
+    def __init__(self, url: str, reason: str, step: str = "") -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url, self.reason, self.step = url, reason, step
+
+
+async def reopen(page: Any, url: str) -> None:
+    """Open a recorded URL in `page`; NotOpened when it does not load (the site is down, the
+    name does not resolve, it timed out)."""
+    try:
+        await page.goto(url)
+    except Exception as exc:  # Playwright's errors: the first line says it, the rest is a log
+        reason = str(exc).split("\n", 1)[0].removeprefix("Page.goto: ").strip()
+        raise NotOpened(url, reason or type(exc).__name__) from None
+
+
 async def put_back(session: Any, snapshot: dict[str, Any], resolver: Resolver) -> list[str]:
     """Open the snapshot's tabs (the session is new: cookies and storage are in place), fill
     their fields and scroll; the differences that remain (fields that are not there)."""
@@ -165,7 +184,7 @@ async def put_back(session: Any, snapshot: dict[str, Any], resolver: Resolver) -
         session.pages.append(page)
         url = resolver.unmark(tab["url"])
         if url and url != "about:blank":
-            await page.goto(url)
+            await reopen(page, url)
         fields = resolver.unmark(tab.get("fields") or [])
         missing = await page.evaluate(PUT_BACK_JS, [fields, tab.get("scroll") or [0, 0]])
         problems += [f"tab {i + 1}: the field {path} is not on the page" for path in missing]

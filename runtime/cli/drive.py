@@ -31,7 +31,7 @@ from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.client import EngineClient
 from weboter.runtime.engine.handle import RunHandle, through_engine
 from weboter.runtime.engine.settings import Settings
-from weboter.runtime.errors import IllegalTransition
+from weboter.runtime.errors import IllegalTransition, UsageError
 from weboter.runtime.store.projection import variables_of
 from weboter.runtime.store.reading import Reader
 from weboter.schemas.events import (
@@ -296,6 +296,10 @@ def drive_resting(args: argparse.Namespace, mode: str) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.serve:
+        return _demo_site(args)
+    if args.port is not None:
+        raise UsageError("--port goes with --serve", hint="weboter demo --serve --port 8000")
     from weboter.runtime.demo.run import run_demo  # noqa: PLC0415 - the demo is optional
 
     out_file = Path(args.out)
@@ -318,6 +322,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     out(args, summary, text)
     return 0 if summary["status"] == "COMPLETED" else 1
+
+
+def _demo_site(args: argparse.Namespace) -> int:
+    """`weboter demo --serve`: the demo site until Ctrl-C or SIGTERM (exit 0)."""
+    from weboter.runtime.demo.site import DEFAULT_PORT, described, serve_site  # noqa: PLC0415
+
+    def ready(site: Any) -> None:
+        out(args, {"url": site.url}, described(site.url))
+        sys.stdout.flush()
+
+    serve_site(DEFAULT_PORT if args.port is None else args.port, ready)
+    return 0
 
 
 def cmd_browser(args: argparse.Namespace) -> int:

@@ -67,6 +67,7 @@ examples:
   weboter run flow.yaml --var user=ann    run it; progress on stderr, exit 0 if COMPLETED
   weboter run a.yaml b.yaml --parallel 2  two runs at once, one browser, separate cookies
   weboter demo                            scrape a demo shop in headless Chromium, write a CSV
+  weboter demo --serve                    serve the demo site for examples/*.yaml on :8000
   weboter runs                            the runs in the log, newest first
   weboter history 3f2a                    every event of run 3f2a… (ids by unique prefix)
   weboter state 3f2a --at 17              variables and position right after event seq 17
@@ -231,9 +232,17 @@ def build_parser() -> argparse.ArgumentParser:  # table: the parser
     p = sub.add_parser(
         "demo",
         parents=[common, browser],
-        help="scrape a demo shop served on loopback, in headless Chromium",
+        help="scrape a demo shop served on loopback, in headless Chromium; --serve: serve the "
+        "demo site for the browser examples",
     )
     p.add_argument("--out", default="weboter-demo/products.csv", help="the CSV to write")
+    p.add_argument(
+        "--serve",
+        action="store_true",
+        help="only serve the demo site (the shop and the examples' pages) on 127.0.0.1 until "
+        "Ctrl-C; it prints the URL and the examples to run on it",
+    )
+    p.add_argument("--port", type=int, help="with --serve: the port (default: 8000; 0: any free)")
     p.set_defaults(handler=cmd_demo)
 
     p = sub.add_parser("browser", parents=[common], help="get a Chromium: browser install")

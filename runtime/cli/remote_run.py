@@ -36,7 +36,8 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--server-key",
         metavar="KEY_OR_FILE",
-        help="with --engine: the engine's public key (default: keys/engine.json beside the log)",
+        help="with --engine: the engine's public key (Z85, as serve prints it), a key file, or "
+        "the engine's keys/serving.pub (default: the one beside the log)",
     )
 
 

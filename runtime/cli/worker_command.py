@@ -53,8 +53,8 @@ def add_command(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--server-key",
         metavar="KEY_OR_FILE",
-        help="the engine's public key (Z85, as serve prints it) or a key file; default: "
-        "keys/engine.json beside the log",
+        help="the engine's public key (Z85, as serve prints it), a key file, or the engine's "
+        "keys/serving.pub; default: the one beside the log",
     )
     p.add_argument("--capacity", type=int, default=4, help="nodes run at once (default: 4)")
     p.add_argument("--name", help="how the engine's log names this worker (default: host:pid)")

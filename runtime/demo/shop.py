@@ -2,7 +2,8 @@
 
 Log in (user `demo`, password `demo-pass-123`), walk the product list page by page ("Next"),
 open each product, read name, price and stock. Sessions are cookies, so two browser contexts
-never share a login.
+never share a login. The same server answers `/pages/...` and `/download/...`, the pages the
+browser examples open (runtime/demo/static.py); `weboter demo --serve` keeps it up.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from weboter.runtime.demo.static import static
 
 USER, PASSWORD = "demo", "demo-pass-123"
 PER_PAGE = 4
@@ -66,10 +69,12 @@ class ShopHandler(BaseHTTPRequestHandler):
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         for old, new in VARIANTS[self.server.variant]:
             body = body.replace(old.encode(), new.encode())
+        self._answer(status, body, {"Content-Type": "text/html; charset=utf-8", **(headers or {})})
+
+    def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
-        for key, value in (headers or {}).items():
+        for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(body)
@@ -85,6 +90,10 @@ class ShopHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         url = urlparse(self.path)
         self.server.requests.append(f"GET {url.path}")
+        page = static(url.path)  # the examples' pages: no log-in, no variant
+        if page is not None:
+            self._answer(*page)
+            return
         if url.path in ("/", "/login"):
             self._send(200, _page("Log in", LOGIN_FORM))
             return
@@ -188,6 +197,7 @@ class ShopServer(ThreadingHTTPServer):
     """`with ShopServer() as shop: shop.url` — a running shop on a free loopback port."""
 
     daemon_threads = True
+    allow_reuse_port = False  # a port another server listens on is taken: say so, never share
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, variant: str = "") -> None:
         super().__init__((host, port), ShopHandler)

@@ -20,7 +20,7 @@ from pathlib import Path
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.store.reading import Reader
 from weboter.schemas.events import RunCreated
-from weboter.schemas.messages import CatchUp, SubmitJob
+from weboter.schemas.messages import CatchUp, Ping, SubmitJob
 
 
 class RunOwners:
@@ -63,6 +63,8 @@ class RunOwners:
 
     def refusal(self, client: str, message: object) -> str | None:
         """Why `client` may not send `message`, or None when it may."""
+        if isinstance(message, Ping):
+            return None  # is the engine there: every client it lets in may ask; no run read
         if client and client in self.readers:
             if isinstance(message, CatchUp):
                 return None  # a reader reads every run

@@ -33,7 +33,7 @@ from weboter.runtime.store.eventlog import to_record
 from weboter.runtime.transport.bridge import encode, message_decoder
 from weboter.runtime.transport.security import connect_client
 from weboter.runtime.transport.subscriber import EventStream
-from weboter.schemas.messages import CatchUp, Message
+from weboter.schemas.messages import Message, Ping
 from weboter.schemas.state import RunState
 
 PROBE = 5.0  # seconds an engine has to answer the first hello
@@ -115,8 +115,8 @@ class RemoteEngine:
         """Check that an engine answers there (within `PROBE` seconds): a wrong address or key
         would otherwise look like a run that never starts."""
         sock, identity = self._catchup_socket()
-        try:  # any answer will do: a refusal says the engine is there and let us in
-            sock.send(encode(CatchUp(reply_to=identity, run_id="-", after_seq=0)), zmq.NOBLOCK)
+        try:  # a Pong; an engine older than Ping refuses it, which says as much: it is there
+            sock.send(encode(Ping(reply_to=identity)), zmq.NOBLOCK)
             answered = bool(sock.poll(int(PROBE * 1000)))
         except zmq.Again:
             answered = False

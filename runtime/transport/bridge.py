@@ -49,7 +49,7 @@ import zmq
 from weboter.runtime.errors import TransportError
 from weboter.runtime.transport.addresses import BUS
 from weboter.runtime.transport.gate import admit
-from weboter.runtime.transport.peers import PEERS_KEPT, Bounded, Refusals, named
+from weboter.runtime.transport.peers import PEERS_KEPT, Bounded, Refusals, named, shown
 from weboter.runtime.transport.seam import Authorizer, Inbox
 from weboter.runtime.transport.security import CurveConfig
 from weboter.schemas.context import ErrorContext
@@ -328,12 +328,12 @@ class Bridge:
         if peer is None:
             # a client that went away (one that sent a command and closed, as the UI's and
             # the MCP server's fire-and-forget drives do) is normal, not a fault
-            log.info("bridge: no destination %r; message dropped", dest)
+            log.info("bridge: no destination %s; message dropped", shown(dest))
             return
         try:
             peer.send_multipart([dest, payload], zmq.NOBLOCK)
         except zmq.ZMQError as exc:  # the client went away: forget it, keep serving
-            log.info("bridge: client %r is gone (%s)", dest, exc)
+            log.info("bridge: client %s is gone (%s)", shown(dest), exc)
             self._peers.pop(dest, None)
 
     def _from_router(self, router: zmq.Socket[Any], default_dest: str | None) -> None:
@@ -364,7 +364,7 @@ class Bridge:
             )
             return
         try:
-            who = identity.decode(errors="replace")
+            who = identity.decode(errors="surrogateescape")  # shown() gives the bytes back
             admitted, why = admit(dest, payload, who, client, self.owners)
         except Exception as exc:  # e.g. nested too deep to decode: refused, not fatal
             admitted, why = None, f"the message cannot be read ({type(exc).__name__})"

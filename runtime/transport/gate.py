@@ -19,6 +19,7 @@ from weboter.runtime.transport.addresses import (
     STATE_MANAGER,
     STEP_EXECUTOR,
 )
+from weboter.runtime.transport.peers import shown
 from weboter.runtime.transport.seam import Authorizer
 from weboter.schemas.events import ENGINE_STOPPED
 from weboter.schemas.messages import (
@@ -34,6 +35,7 @@ from weboter.schemas.messages import (
     OpenSession,
     PatchNode,
     PauseRun,
+    Ping,
     ResumeJob,
     Rewind,
     SetBreakpoint,
@@ -60,7 +62,7 @@ CLIENT_MESSAGES: dict[str, tuple[type, ...]] = {
     ),
     CONTINUOUS_EXECUTOR: (Drive, Stop),
     STEP_EXECUTOR: (Step, Stop),
-    BUS: (CatchUp,),
+    BUS: (CatchUp, Ping),
     NODE_RUNNER: (LookAtPage,),
 }
 
@@ -98,7 +100,8 @@ def admit(
         )
     reply_to = getattr(message, "reply_to", None)
     if reply_to != identity:
-        return None, f"reply_to must be your own socket identity ({identity!r}), not {reply_to!r}"
+        theirs = shown(reply_to) if isinstance(reply_to, str) else "none"
+        return None, f"reply_to must be your own socket identity ({shown(identity)}), not {theirs}"
     why = owners.refusal(client, message) if owners is not None else None
     if why is not None:
         return None, why

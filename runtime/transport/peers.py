@@ -13,6 +13,7 @@ from typing import TypeVar
 import msgspec
 
 PEERS_KEPT = 50_000  # socket identities remembered (of clients seen most recently)
+SHOWN_CHARS = 40  # of a socket identity in a log line or a refusal
 
 V = TypeVar("V")
 
@@ -36,6 +37,31 @@ class Bounded(collections.OrderedDict[bytes, V]):
         else:
             self.move_to_end(key)  # in use: among the last to be forgotten
         return self[key]
+
+
+def shown(identity: bytes | str) -> str:
+    """A socket identity as a log line or a refusal shows it: printable text as it is, else
+    hex with `0x` (ZeroMQ's own identities are a zero byte and four random ones); at most
+    SHOWN_CHARS characters, `...` where cut."""
+    if isinstance(identity, str):
+        text = identity
+    else:
+        try:
+            text = identity.decode()
+        except UnicodeDecodeError:
+            text = ""
+    if not text or not text.isprintable():
+        raw = identity if isinstance(identity, bytes) else _bytes(identity)
+        text = "0x" + raw.hex() if raw else "(empty)"
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+
+
+def _bytes(identity: str) -> bytes:
+    """The bytes of an identity decoded with errors="surrogateescape" (as the bridge does)."""
+    try:
+        return identity.encode(errors="surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that escapes no byte
+        return identity.encode(errors="backslashreplace")
 
 
 class _Named(msgspec.Struct):
@@ -84,7 +110,6 @@ class Refusals:
             self._window, self._logged, self._hidden = now, 0, 0
         if self._logged < self.per_minute:
             self._logged += 1
-            name = client if isinstance(client, str) else repr(client)  # identities: any bytes
-            self.log.warning("%s: refused %s %s: %s", self.who, self.sender, name, why)
+            self.log.warning("%s: refused %s %s: %s", self.who, self.sender, shown(client), why)
         else:
             self._hidden += 1

@@ -25,13 +25,11 @@ from weboter.runtime.core.loader import load_workflow, to_workflow
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.demo.run import WORKFLOW
 from weboter.runtime.demo.shop import ShopServer
+from weboter.runtime.demo.static import PAGES
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
-
-PAGES = Path(__file__).parent / "pages"
-
 
 SESSION_MARK = "WEBOTER_TEST_SESSION"  # set by tests/conftest.py; every child inherits it
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from tests.browser.conftest import BrowserRunner, chain, chromium_processes, on_playground
 from tests.conftest import flow, node
+from tests.demo_site import serve_demo
 from tests.incli import cli
 from weboter.runtime.demo.shop import PRODUCTS
 from weboter.runtime.store.artifacts import ArtifactStore
@@ -138,16 +140,27 @@ def test_missing_browser_is_one_clear_error(tmp_path: Path) -> None:
     assert checks["browser"]["ok"] is False
 
 
+@pytest.fixture(scope="module")
+def demo_site() -> Iterator[str]:
+    """`weboter demo --serve --port 0` in its own process: the URL it printed, while it runs."""
+    site = serve_demo("--port", "0", "--json")
+    try:
+        yield json.loads(site.said)["url"]
+    finally:
+        assert site.stop() == 0, site.errors()
+
+
 @pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "examples").glob("*.*")))
-def test_examples_run(example: str, tmp_path: Path, shop: Any, pages_url: str) -> None:
+def test_examples_run(example: str, tmp_path: Path, demo_site: str) -> None:
+    """Every example, the browser ones against the site `weboter demo --serve` serves."""
     result = cli(
         "run",
         str(ROOT / "examples" / example),
         "--json",
         "--var",
-        f"shop_url={shop.url}",
+        f"shop_url={demo_site}",
         "--var",
-        f"pages_url={pages_url}",
+        f"pages_url={demo_site}/pages",
         "--var",
         "out=out.csv",  # relative: in the workspace beside the log
         "--var",

@@ -15,9 +15,9 @@ from typing import Any
 
 from weboter.runtime.core.loader import parse_text
 from weboter.runtime.demo.shop import PASSWORD, USER, ShopServer
+from weboter.runtime.demo.static import PAGES
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-PAGES = Path(__file__).resolve().parents[1] / "browser" / "pages"
 NO_BROWSER = ("counter.json", "data_pipeline.yaml")  # examples a mutant may run without a site
 VARS = {"counter.json": ["target=3"], "data_pipeline.yaml": ["out=summary.json"]}
 SHOP_ENV = {"SHOP_USER": USER, "SHOP_PASSWORD": PASSWORD}  # the login example's `$env`
