@@ -82,6 +82,14 @@ def add_command(sub: Any, common: argparse.ArgumentParser) -> None:  # table: th
         help="a worker public key let in (implies --workers); it may only run the nodes the "
         "engine leases to it; repeatable",
     )
+    p.add_argument(
+        "--evidence",
+        choices=("none", "on_error", "every_node"),
+        default="on_error",
+        help="what browser steps of the runs it makes keep (screenshot, DOM; every_node: also "
+        "before-screenshots, network, console) — its workers keep what each run asks for "
+        "(default: on_error)",
+    )
     add_env_options(p, "clients' workflows")
     add_allow_host(p)
     p.set_defaults(handler=cmd_serve)
@@ -137,6 +145,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ready=ready,
         workers=workers,
         allow_hosts=args.allow_hosts,
+        evidence=args.evidence,
     )
     return 0
 

@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 
 from zmq.utils import z85
 
+from weboter.runtime.browser.evidence import EvidencePolicy
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
@@ -138,6 +139,7 @@ def serve(
     stop: threading.Event | None = None,
     workers: bool = False,
     allow_hosts: list[str] | None = None,
+    evidence: EvidencePolicy = "on_error",
 ) -> None:
     """Run an engine until SIGINT/SIGTERM (or `stop` is set); `ready(info)` once it listens.
     `workers`: nodes run in `weboter worker` processes that connect to the fourth endpoint."""
@@ -153,6 +155,7 @@ def serve(
         curve=curve,
         allow_hosts=list(allow_hosts or []),
         process="`weboter serve`",
+        evidence=evidence,
     )
     stop = stop or threading.Event()
     previous = {

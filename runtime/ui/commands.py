@@ -78,6 +78,9 @@ class Commands:
                 if status in ("COMPLETED", "FAILED", "STOPPED")
                 else "wait until it rests (PAUSED or ERROR), or pause it",
             )
+        if verb == "pause":  # recorded in the log: the process driving it (this one, `serve`
+            self._run(run).pause()  # and its workers, …) pauses it there, and keeps it
+            return {"run_id": run, "done": verb}
 
         def go(client: EngineClient) -> str:
             handle = RunHandle(run, through_engine(client))
@@ -87,8 +90,6 @@ class Commands:
                 handle.start_step(over=verb == "over")
             elif verb == "stop":
                 handle.stop()
-            elif verb == "pause":
-                handle.pause()
             else:
                 raise UsageError(f"unknown command {verb!r}")
             return run
