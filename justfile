@@ -35,6 +35,10 @@ fmt:
 # everything that must pass before a commit
 check: lint test
 
+# the screenshots docs/ui.md shows, made again by the UI's end-to-end tests
+doc-shots:
+    WEBOTER_DOC_SHOTS=1 {{bin}}/python -m pytest -q -n 3 tests/ui
+
 # the healer on sites it was never tuned to: correct / wrong / refused per kind of change
 bench-heal:
     {{bin}}/python bench/heal.py

@@ -2,9 +2,10 @@
 (no-op loops through the real engine and log), each request answered by the UI's real app.
 
 Prints, per size, the median time of: opening the run's page (`GET /api/runs/ID`: its state,
-graph, node marks, repairs — the first open reads the node marks of the whole run, later ones
+graph, node marks, repairs — the first open reads the run's steps in outline once, later ones
 only what is new), the state at a point of its timeline (`/at/SEQ`, random SEQ, with the
-events around it), a page of its events, and the runs list; then each 100k/1k ratio. Targets:
+events around it and the graph as of then), a page of its events, the runs list, a page of
+the action list and one step whole; then each 100k/1k ratio. Targets:
 the first open of the 100k run under 1 s; the others flat (ratio under 2).
 
     python bench/ui_open.py [--sizes 1000,100000] [--samples 30]
@@ -71,6 +72,15 @@ def measure(size: int, samples: int, folder: Path) -> dict[str, float]:
             for seq in points
         )
         found["runs list"] = statistics.median(timed(client, "/api/runs") for _ in range(samples))
+        found["action list page"] = statistics.median(
+            timed(client, f"/api/runs/{run_id}/steps?after={max(seq - 50, 0)}&limit=100")
+            for seq in points
+        )
+        steps = client.get(f"/api/runs/{run_id}/steps?limit=500").json()["steps"]
+        found["a step whole"] = statistics.median(
+            timed(client, f"/api/runs/{run_id}/steps/{random.choice(steps)['seq']}")
+            for _ in range(samples)
+        )
     engines.stop()
     print(f"  {events} events:", flush=True)
     for name, seconds in found.items():

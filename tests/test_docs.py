@@ -34,3 +34,16 @@ def test_documented_command_parses(doc: str, command: str) -> None:
 
 def test_there_are_documented_commands() -> None:
     assert len(shown_commands()) >= 15
+
+
+def test_every_screenshot_docs_show_is_made_by_a_test() -> None:
+    """docs/ui.md's pictures exist, and each is one an end-to-end test keeps for the docs
+    (`keep(page, NAME, doc=True)`): `just doc-shots` makes them all again."""
+    shown = re.findall(r"\(images/ui/([\w-]+)\.png\)", (ROOT / "docs" / "ui.md").read_text())
+    assert shown, "docs/ui.md shows no screenshot"
+    kept = set()
+    for test in (ROOT / "tests" / "ui").glob("test_*.py"):
+        kept |= set(re.findall(r'keep\(page, "([\w-]+)", doc=True\)', test.read_text()))
+    for name in shown:
+        assert name in kept, f"docs/ui.md shows {name}.png, which no test makes"
+        assert (ROOT / "docs" / "images" / "ui" / f"{name}.png").is_file(), name

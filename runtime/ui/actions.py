@@ -34,15 +34,15 @@ def actions_page(
     run = log.run_id(run_id)
     if after < 0:
         raise UsageError(f"after must be a seq, 0 or more (got {after})")
-    steps = outlines.of(log, run)
-    page = [s for s in steps if s.seq > after][: max(1, min(limit, MAX_STEPS))]
+    page = outlines.of(log, run, after, max(1, min(limit, MAX_STEPS)))
+    total, last = outlines.count(log, run)
     rows = _events(log, run, page)
     return {
         "run_id": run,
-        "total": len(steps),
+        "total": total,
         "steps": [_line(step, rows.get(step.seq)) for step in page],
         "next_after": page[-1].seq if page else after,
-        "more": bool(page) and page[-1].seq < steps[-1].seq,
+        "more": bool(page) and page[-1].seq < last,
     }
 
 
@@ -52,7 +52,8 @@ def action_at(
     """The step whose event is at `seq`, whole: its network requests and console messages
     read from their artifacts."""
     run = log.run_id(run_id)
-    step = next((s for s in outlines.of(log, run) if s.seq == seq), None)
+    found = outlines.of(log, run, seq - 1, 1)
+    step = found[0] if found and found[0].seq == seq else None
     if step is None:
         raise UsageError(
             f"run {run} has no step at seq {seq}",

@@ -13,6 +13,7 @@ back is left out of everything as of the rewind's seq; before it, it counts.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ from weboter.runtime.store.reading import Reader
 STEPPED = ("NodeCompleted", "SubFlowReturned", "NodeFailed")
 ALONG = ("NodeAttemptFailed", "RepairApplied", "NodePatched", "RunRewound")
 READ = (*STEPPED, *ALONG)
+EVERY = 500  # steps between two checkpoints of the counts
+OUTCOME = {"completed": "done", "failed": "failed", "skipped": "skipped"}
 
 
 class _Where(msgspec.Struct):
@@ -50,7 +53,7 @@ class _Light(msgspec.Struct):
 _decoder = msgspec.msgpack.Decoder(_Light)
 
 
-@dataclass
+@dataclass(slots=True)
 class Outlined:
     """One node run: its event's seq, the node (with its flow's path), where it went."""
 
@@ -62,16 +65,23 @@ class Outlined:
     marks: list[str] = field(default_factory=list)  # retried, healed, patched
     undone_at: int = 0  # the seq of the rewind that took it back (0: none)
 
-    def counts_at(self, seq: int) -> bool:
-        return self.seq <= seq and not (self.undone_at and self.undone_at <= seq)
+
+Marks = dict[str, dict[str, int]]
+Taken = dict[tuple[str, str, str], int]
 
 
 @dataclass
 class _Run:
     seq: int = 0  # the last event read
     steps: list[Outlined] = field(default_factory=list)
+    seqs: list[int] = field(default_factory=list)  # the steps' seqs, to bisect
+    undone: list[Outlined] = field(default_factory=list)  # steps a rewind took back
     since: dict[str, set[str]] = field(default_factory=dict)  # node key -> marks so far
     patched: set[str] = field(default_factory=set)  # node keys patched (and not rewound)
+    # the counts of every EVERY steps, rewound ones included (they are taken off after):
+    # the graph at any point adds at most EVERY steps to the nearest one
+    totals: tuple[Marks, Taken] = field(default_factory=lambda: ({}, {}))
+    checkpoints: list[tuple[Marks, Taken]] = field(default_factory=list)
 
 
 class Outlines:
@@ -81,39 +91,64 @@ class Outlines:
         self._runs: dict[str, _Run] = {}
         self._lock = threading.Lock()
 
-    def of(self, log: Reader, run_id: str) -> list[Outlined]:
+    def _read(self, log: Reader, run_id: str) -> _Run:
+        run = self._runs.setdefault(run_id, _Run())
+        for row in log.of_types(run_id, READ, after=run.seq):
+            run.seq = row.seq
+            _take(run, row.seq, row.type, _decoder.decode(row.payload))
+        return run
+
+    def of(
+        self, log: Reader, run_id: str, after: int = 0, limit: int | None = None
+    ) -> list[Outlined]:
+        """The run's steps with seq > `after`, oldest first (at most `limit`)."""
         with self._lock:
-            run = self._runs.setdefault(run_id, _Run())
-            for row in log.of_types(run_id, READ, after=run.seq):
-                run.seq = row.seq
-                _take(run, row.seq, row.type, _decoder.decode(row.payload))
-            return list(run.steps)
+            run = self._read(log, run_id)
+            first = bisect.bisect_right(run.seqs, after)
+            return run.steps[first : None if limit is None else first + limit]
+
+    def count(self, log: Reader, run_id: str) -> tuple[int, int]:
+        """(how many steps the run has, the seq of its last one; 0 without)."""
+        with self._lock:
+            run = self._read(log, run_id)
+            return len(run.steps), (run.seqs[-1] if run.seqs else 0)
 
     def graph_at(self, log: Reader, run_id: str, seq: int | None = None) -> dict[str, Any]:
         """As of `seq` (the newest event without): per node "path/node" how often it
         completed, failed, was skipped, retried, healed; the edges taken (with how often)."""
-        marks: dict[str, dict[str, int]] = {}
-        taken: dict[tuple[str, str, str], int] = {}
-        for step in self.of(log, run_id):
-            if seq is not None and step.seq > seq:
-                break
-            if not step.counts_at(seq if seq is not None else step.seq):
-                continue
-            key = f"{step.path}/{step.node_id}"
-            counts = marks.setdefault(key, {"done": 0, "failed": 0, "skipped": 0})
-            counts[{"completed": "done"}.get(step.outcome, step.outcome)] += 1
-            for mark in step.marks:
-                counts[mark] = counts.get(mark, 0) + 1
-            if step.outcome != "failed" and step.next_node:
-                edge = (step.path, step.node_id, step.next_node)
-                taken[edge] = taken.get(edge, 0) + 1
+        with self._lock:
+            run = self._read(log, run_id)
+            at = run.seq if seq is None else seq
+            upto = bisect.bisect_right(run.seqs, at)
+            base = upto // EVERY
+            marks, taken = _copied(run.checkpoints[base - 1]) if base else ({}, {})
+            for step in run.steps[base * EVERY : upto]:
+                _count(marks, taken, step, 1)
+            for step in run.undone:  # taken back by then: it no longer counts
+                if step.seq <= at and step.undone_at <= at:
+                    _count(marks, taken, step, -1)
         return {
-            "marks": marks,
+            "marks": {k: v for k, v in marks.items() if any(v.values())},
             "taken": [
                 {"path": p.split("/"), "from": a, "to": b, "times": n}
                 for (p, a, b), n in taken.items()
+                if n > 0
             ],
         }
+
+
+def _count(marks: Marks, taken: Taken, step: Outlined, sign: int) -> None:
+    counts = marks.setdefault(f"{step.path}/{step.node_id}", {"done": 0, "failed": 0, "skipped": 0})
+    counts[OUTCOME[step.outcome]] += sign
+    for mark in step.marks:
+        counts[mark] = counts.get(mark, 0) + sign
+    if step.outcome != "failed" and step.next_node:
+        edge = (step.path, step.node_id, step.next_node)
+        taken[edge] = taken.get(edge, 0) + sign
+
+
+def _copied(point: tuple[Marks, Taken]) -> tuple[Marks, Taken]:
+    return {k: dict(v) for k, v in point[0].items()}, dict(point[1])
 
 
 def _take(run: _Run, seq: int, type_: str, event: _Light) -> None:
@@ -121,9 +156,10 @@ def _take(run: _Run, seq: int, type_: str, event: _Light) -> None:
     path = "/".join(event.error.flow_path if event.error is not None else event.flow_path)
     key = f"{path}/{event.node_id}"
     if type_ == "RunRewound":
-        for step in run.steps:
-            if step.seq > event.to_seq and not step.undone_at:
+        for step in run.steps[bisect.bisect_right(run.seqs, event.to_seq) :]:
+            if not step.undone_at:
                 step.undone_at = seq
+                run.undone.append(step)
         run.since.clear()
         return
     if type_ == "NodePatched":
@@ -149,3 +185,7 @@ def _take(run: _Run, seq: int, type_: str, event: _Light) -> None:
         marks.add("patched")
     step = Outlined(seq, path, event.node_id, event.next_node, outcome, sorted(marks))
     run.steps.append(step)
+    run.seqs.append(seq)
+    _count(*run.totals, step, 1)
+    if len(run.steps) % EVERY == 0:
+        run.checkpoints.append(_copied(run.totals))

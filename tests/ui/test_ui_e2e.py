@@ -75,7 +75,7 @@ def test_break_step_scrub_fork_and_diff_the_counter(ui: UI, page: Page) -> None:
     page.get_by_role("button", name="Continue").click()
     expect(status(page)).to_contain_text("PAUSED at greet")
     expect(greet).to_have_attribute("aria-current", "step")
-    keep(page, "run-paused-at-breakpoint")
+    keep(page, "run-paused-at-breakpoint", doc=True)
 
     page.get_by_role("button", name="Step", exact=True).click()  # into the sub-flow
     expect(status(page)).to_contain_text("PAUSED at say")
@@ -216,7 +216,7 @@ def test_an_error_its_suggestions_rejected_and_approved_then_a_patch(ui: UI, pag
     right = RepairAction(kind="set_variables", variables={"target": 3}, reason="count to 3")
     suggest(ui, run, right)
     expect(offered).to_contain_text("confidence 0.80")
-    keep(page, "error-with-a-suggestion")
+    keep(page, "error-with-a-suggestion", doc=True)
     offered.get_by_role("button", name="Approve").click()
     expect(status(page)).to_contain_text("PAUSED at inc")
     assert "RepairApplied" in types_of(ui, run)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import flow, node
 from tests.recording_server import RecordingServer
-from tests.ui.conftest import ROOT, UI, keep, launch, shutdown
+from tests.ui.conftest import ROOT, UI, get, keep, launch, post, shutdown
 from weboter.runtime.store.reading import Reader
 
 pytestmark = pytest.mark.timeout(240)
@@ -145,7 +146,7 @@ def test_the_graph_follows_the_time_cursor(ui: UI, page: Page) -> None:
     expect(page.get_by_role("button", name="Node small", exact=True)).to_have_attribute(
         "aria-description", "not run yet"
     )
-    keep(page, "graph-at-the-end", doc=True)
+    keep(page, "graph-at-the-end")
 
     # back to right after init ran: inc has not run, init has; the path taken is init's edge
     seq = step_seqs(ui, run, "init")[0]
@@ -233,3 +234,43 @@ def test_search_shortcuts_and_dark_mode(ui: UI, page: Page) -> None:
     assert dark == "rgb(20, 24, 29)", dark
     keep(page, "run-dark", doc=True)
     page.emulate_media(color_scheme="light")
+
+
+def _until(ui: UI, run: str, status: str) -> dict:
+    """The run's page data once it is in `status` (polled: the API is what is tested)."""
+    deadline = time.monotonic() + 60
+    while True:
+        code, found = get(ui, f"/api/runs/{run}")
+        assert code == 200, found
+        if found["status"] == status:
+            return found
+        assert time.monotonic() < deadline, f"run {run} stayed {found['status']}"
+        time.sleep(0.1)  # not a sync: polling the API for the run's status
+
+
+def test_a_rewind_takes_its_steps_out_of_the_counts_from_then_on(ui: UI) -> None:
+    code, started = post(
+        ui,
+        "/api/runs",
+        {"path": str(ROOT / "examples" / "counter.json"), "variables": {"target": 3}},
+    )
+    assert code == 200, started
+    run = started["run_id"]
+    assert post(ui, f"/api/runs/{run}/breakpoint", {"node_id": "greet", "on": True})[0] == 200
+    assert post(ui, f"/api/runs/{run}/continue", {})[0] == 200
+    paused = _until(ui, run, "PAUSED")
+    assert paused["marks"]["counter/inc"]["done"] == 3
+    before_rewind = paused["seq"]
+    init = step_seqs(ui, run, "init")[0]
+    assert post(ui, f"/api/runs/{run}/rewind", {"seq": init})[0] == 200
+    now = _until(ui, run, "PAUSED")  # back at inc, the three incs undone
+    assert "counter/inc" not in now["marks"] and now["marks"]["counter/init"]["done"] == 1
+    assert {"path": ["counter"], "from": "inc", "to": "inc", "times": 2} not in now["taken"]
+    # as of before the rewind, they still count
+    _, then = get(ui, f"/api/runs/{run}/at/{before_rewind}")
+    assert then["graph"]["marks"]["counter/inc"]["done"] == 3
+    assert {"path": ["counter"], "from": "inc", "to": "inc", "times": 2} in then["graph"]["taken"]
+    _, listed = get(ui, f"/api/runs/{run}/steps")
+    incs = [s for s in listed["steps"] if s["node_id"] == "inc"]
+    assert len(incs) == 3 and all(s["undone_at"] for s in incs)
+    assert listed["total"] == len(listed["steps"]) and listed["more"] is False
