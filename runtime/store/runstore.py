@@ -37,12 +37,15 @@ from weboter.runtime.store.eventlog import (
     decode_event,
     encode_event,
 )
+from weboter.runtime.store.listing import FAILING, error_text
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.store.transactions import GroupLost
 from weboter.schemas.events import (
     ENGINE_STOPPED,
     SCHEMA_VERSIONS,
     Event,
+    NodeCompleted,
+    NodeFailed,
     RunCreated,
     RunPaused,
     RunResumed,
@@ -215,6 +218,7 @@ class RunStore:
             command_id=command_id,
             status=str(after.status) if claims or parks else status,
             driver=driver,
+            listed=_listed(base, after, logged),
             snapshot=stamp,
             repeatable=sent,
         )
@@ -226,6 +230,25 @@ def _parks(event: Event) -> bool:
     naming it as their driver, so that it takes them up when it starts again (EventLog.orphaned);
     any other pause clears the driver."""
     return isinstance(event, RunPaused) and event.reason == ENGINE_STOPPED
+
+
+def _listed(base: RunState | None, after: RunState, events: list[Event]) -> dict[str, str | None]:
+    """What the events change in the runs list besides the status (runtime/store/listing.py):
+    the failure a run in ERROR or FAILED is searched by, the worker that ran its node."""
+    found: dict[str, str | None] = {}
+    error = _failure(after)
+    if error != (None if base is None else _failure(base)):
+        found["error"] = error
+    for event in events:
+        if isinstance(event, NodeCompleted | NodeFailed) and event.worker:
+            found["worker"] = event.worker
+    return found
+
+
+def _failure(state: RunState) -> str | None:
+    if state.error is None or str(state.status) not in FAILING:
+        return None
+    return error_text(state.error.kind, state.error.message)
 
 
 def _refold(base: RunState | None, events: list[Event]) -> RunState:
