@@ -35,7 +35,12 @@ _SELECT = (
     "(SELECT MAX(seq) FROM events e WHERE e.run_id = r.run_id), r.parent_run, "
     "(SELECT e.recorded_at FROM events e WHERE e.run_id = r.run_id ORDER BY e.seq DESC LIMIT 1), "
     "r.error, r.engine, r.worker, r.owner_pid, r.owner_host, "
-    "COALESCE(r.lease_until, 0) >= {clock} FROM runs r"
+    "COALESCE(r.lease_until, 0) >= {clock} FROM ({page}) p JOIN runs r ON r.run_id = p.run_id "
+    "ORDER BY r.created_at DESC, r.run_id DESC"
+)
+# the page's runs first: the columns above are read for those only, not for the rows skipped
+_PAGE = (
+    "SELECT r.run_id FROM runs r{where} ORDER BY r.created_at DESC, r.run_id DESC LIMIT ? OFFSET ?"
 )
 # a search's text, in any of these (a failure's error only while it is failed)
 _SEARCHED = (
@@ -92,11 +97,8 @@ class RunListing(RunQueries):
     def runs_page(self, found: RunFilter, limit: int, offset: int = 0) -> RunPage:
         """The runs `found` finds, newest first: `limit` of them after the first `offset`."""
         where, params = _where(found)
-        select = _SELECT.format(clock=self._db.clock)
-        rows = self._read(
-            f"{select}{where} ORDER BY r.created_at DESC, r.run_id DESC LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        )
+        select = _SELECT.format(clock=self._db.clock, page=_PAGE.format(where=where))
+        rows = self._read(select, [*params, limit, offset])
         total = self._one(f"SELECT COUNT(*) FROM runs r{where}", params)
         return RunPage([_listed(row) for row in rows], int(total[0]))
 

@@ -42,8 +42,8 @@ def test_pages_newest_first_with_the_total(log_path: Path) -> None:
 def test_a_search_finds_ids_workflows_statuses_and_errors(log_path: Path) -> None:
     runs = make_runs(log_path, 15, FAILED)
     with Reader(log_path) as log:
-        assert ids(log, RunFilter(text=runs[4][:4])) == [runs[4]]  # an id's beginning
-        assert ids(log, RunFilter(text=runs[4][6:12].upper())) == [runs[4]]  # any part of it
+        assert ids(log, RunFilter(text=runs[4][:8])) == [runs[4]]  # an id's beginning
+        assert ids(log, RunFilter(text=runs[4][6:14].upper())) == [runs[4]]  # any part of it
         assert ids(log, RunFilter(text="count")) == runs[2::3][::-1]  # the workflow's name
         assert (
             ids(log, RunFilter(text="SHOP")) == [r for i, r in enumerate(runs) if i % 3 != 2][::-1]
