@@ -298,6 +298,8 @@ class Broker(MessageActor):
                 self._to_holder(report.run_id, encode(ReleaseRun(run_id=report.run_id)))
                 self.book.release(report.run_id)
             return
+        if report.type == RecordNodeResult.__name__:  # the log names the worker that ran it
+            payload = _by_worker(payload, entry.name)
         self.bridge.outbox().send_raw(dest, payload)
         if report.type == RecordNodeResult.__name__:
             self._send(self.book.finished(entry, report.run_id))
@@ -377,6 +379,15 @@ def _task(message: ExecuteNode, payload: bytes, storage: str) -> Task:
         payload,
         storage,
     )
+
+
+def _by_worker(payload: bytes, name: str) -> bytes:
+    """A worker's RecordNodeResult naming it (the name it said READY with): the broker's
+    word, not the worker's, is what NodeCompleted/NodeFailed record as `worker`."""
+    result = message_decoder.decode(payload)
+    if not isinstance(result, RecordNodeResult):
+        return payload
+    return encode(msgspec.structs.replace(result, worker=name))
 
 
 def _key(frame: zmq.Frame) -> str:

@@ -72,6 +72,7 @@ class NodeCompleted(_Event, frozen=True):
     elements: list[dict[str, Any]] = []  # fingerprints of the elements acted on
     browser: BrowserState | None = None  # a browser node: the page and storage after it
     action: str = ""  # the action that ran (the node's as it stood then: patches change it)
+    worker: str = ""  # the worker process that ran it (`weboter worker`; "": the engine itself)
 
 
 class NodeAttemptFailed(_Event, frozen=True):
@@ -131,6 +132,7 @@ class NodeFailed(_Event, frozen=True):
     node_id: str
     error: ErrorContext
     action: str = ""  # the action that failed (the node's as it stood then), when one ran
+    worker: str = ""  # the worker process it failed on ("": the engine itself)
 
 
 # RunPaused.reason when `weboter serve` stops: it parks the runs it drives, and takes them up

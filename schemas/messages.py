@@ -159,6 +159,7 @@ class RecordNodeResult(_Msg, frozen=True):
     browser: BrowserState | None = None  # a browser node: the page and storage after it
     restored: RestoreReport | None = None  # the run's browser came back before this node
     healed: Healed | None = None  # the healer found the node's element again (on_error heal)
+    worker: str = ""  # the worker process that ran it (set by the engine's broker, not the worker)
 
 
 class RecordAttempt(_Msg, frozen=True):

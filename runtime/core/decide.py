@@ -234,7 +234,10 @@ class Decider:
         decision.secrets.update(command.secrets)
         ran = _action_of(state, command)
         if command.error is not None:
-            decision.add(NodeFailed(node_id=command.node_id, error=command.error, action=ran))
+            failed = NodeFailed(
+                node_id=command.node_id, error=command.error, action=ran, worker=command.worker
+            )
+            decision.add(failed)
             return
         for event in healed_events(command):
             decision.add(event)
@@ -242,7 +245,10 @@ class Decider:
             moved = self._moved(decision.after, command, decision.secrets)
         except Exception as exc:  # an output it maps is missing, or its control cannot decide
             where = error_context(exc, command.node_id, command.flow_path, command.attempts)
-            decision.add(NodeFailed(node_id=command.node_id, error=where, action=ran))
+            failed = NodeFailed(
+                node_id=command.node_id, error=where, action=ran, worker=command.worker
+            )
+            decision.add(failed)
             return
         decision.add(
             NodeCompleted(
@@ -260,6 +266,7 @@ class Decider:
                 elements=command.elements,
                 browser=command.browser,
                 action=ran,
+                worker=command.worker,
             )
         )
         self._settler.settle(decision)

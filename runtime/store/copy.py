@@ -31,7 +31,7 @@ EVENT_COLUMNS = "seq, run_id, run_version, type, schema_version, command_id, pay
 TABLES = {  # table: (its columns, the key it is read in order of)
     "runs": (
         "run_id, workflow_id, name, source, status, created_at, updated_at, parent_run, "
-        "parent_seq, owner_pid, owner_host",
+        "parent_seq, owner_pid, owner_host, error, engine, worker",
         "run_id",
     ),
     "commands": ("command_id, run_id, first_seq, last_seq", "command_id"),

@@ -30,8 +30,9 @@ import msgspec
 
 from weboter.runtime.errors import LogCorrupt, LogUnavailable
 from weboter.runtime.store.database import Database
+from weboter.runtime.store.listing import RunListing
 from weboter.runtime.store.location import postgres_url
-from weboter.runtime.store.runs import LEASE_SECONDS, RunQueries, this_host
+from weboter.runtime.store.runs import LEASE_SECONDS, this_host
 from weboter.runtime.store.transactions import Transactions
 from weboter.runtime.store.upcast import upcast
 from weboter.schemas.events import SCHEMA_VERSIONS, Event, EventRecord
@@ -94,7 +95,7 @@ def to_record(stored: StoredEvent) -> EventRecord:
     )
 
 
-class EventLog(RunQueries):
+class EventLog(RunListing):
     """Open (creating if needed) the log at `path`. Raises LogError subclasses, never sqlite's."""
 
     def __init__(
@@ -156,6 +157,7 @@ class EventLog(RunQueries):
         command_id: str,
         status: str | None = None,
         driver: bool = False,
+        listed: dict[str, str | None] | None = None,
         snapshot: Callable[[list[StoredEvent]], tuple[int, int, bytes] | None] | None = None,
         repeatable: bool = True,
     ) -> list[StoredEvent]:
@@ -165,7 +167,9 @@ class EventLog(RunQueries):
         `runs` lists. `driver`: this process drives the run from now on (it started or
         resumed it), or parked it to go on with it when it starts again (a stopping engine:
         `ENGINE_STOPPED`); without it, a status that is not RUNNING/STEPPING clears the driver.
-        `snapshot(stored)` may return (run_version, seq, state bytes) to store.
+        `listed`: other columns of the row the runs list shows that these events change
+        (`error`, `worker`: runtime/store/listing.py). `snapshot(stored)` may return
+        (run_version, seq, state bytes) to store.
         VersionConflict if another writer appended to the run since `base_version`;
         DuplicateCommand if `command_id` already produced events. `repeatable=False`: the
         command was never sent, so its id is not kept for idempotence (rule 4).
@@ -181,8 +185,8 @@ class EventLog(RunQueries):
             stored = self._insert(run_id, base_version, payloads, command_id, now)
             if repeatable:
                 self._record_command(command_id, run_id, stored)
-            if status is not None:
-                self._track_status(run_id, status, stored, now, driver=driver)
+            if status is not None or listed:
+                self._track_status(run_id, status, stored, now, driver, listed or {})
             taken = snapshot(stored) if snapshot is not None else None
             if taken is not None:
                 db.execute(
@@ -248,9 +252,15 @@ class EventLog(RunQueries):
             raise DuplicateCommand(command_id) from exc
 
     def _track_status(
-        self, run_id: str, status: str, stored: list[StoredEvent], now: float, *, driver: bool
+        self,
+        run_id: str,
+        status: str | None,
+        stored: list[StoredEvent],
+        now: float,
+        driver: bool,
+        listed: dict[str, str | None],
     ) -> None:
-        if stored[0].type == "RunCreated":
+        if stored[0].type == "RunCreated" and status is not None:
             created: Any = _event_decoder.decode(stored[0].payload)
             self._db.execute(
                 "INSERT INTO runs (run_id, workflow_id, name, source, status, created_at, "
@@ -268,19 +278,23 @@ class EventLog(RunQueries):
                 ),
             )
             return
-        # who drives a running run (refuses a second driver on this host), or parked it
-        if driver or status not in ("RUNNING", "STEPPING"):
-            owner = (os.getpid(), this_host()) if driver else (None, None)
-            self._db.execute(  # a driver holds the run's lease from now (runs.renew_leases)
-                "UPDATE runs SET status = ?, updated_at = ?, owner_pid = ?, owner_host = ?, "
-                f"lease_until = {self._db.clock} + ? WHERE run_id = ?",
-                (status, now, *owner, LEASE_SECONDS, run_id),
-            )
-        else:
-            self._db.execute(
-                "UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?",
-                (status, now, run_id),
-            )
+        sets: dict[str, Any] = {
+            name: listed[name] for name in ("error", "worker") if name in listed
+        }
+        if status is not None:
+            sets.update(status=status, updated_at=now)
+        # who drives a running run (refuses a second driver on this host), or parked it; the
+        # engine named for the runs list stays when it lets go
+        if status is not None and (driver or status not in ("RUNNING", "STEPPING")):
+            pid, host = (os.getpid(), this_host()) if driver else (None, None)
+            sets.update(owner_pid=pid, owner_host=host)
+            if driver:
+                sets["engine"] = f"{host}:{pid}"
+        marks = ", ".join(f"{name} = ?" for name in sets)
+        lease = f", lease_until = {self._db.clock} + {LEASE_SECONDS}" if "owner_pid" in sets else ""
+        self._db.execute(  # a driver holds the run's lease from now (runs.renew_leases)
+            f"UPDATE runs SET {marks}{lease} WHERE run_id = ?", (*sets.values(), run_id)
+        )
 
     # --- reading -----------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from weboter.runtime.errors import LogCorrupt, LogTooNew, LogUnavailable
+from weboter.runtime.store.listing import COLUMNS, fill_runs_list
 from weboter.runtime.store.location import shown_url
 from weboter.runtime.store.schema import LOG_SCHEMA
 
@@ -59,7 +60,8 @@ TABLES = (
         workflow_id TEXT, name TEXT, source TEXT, status TEXT,
         created_at DOUBLE PRECISION, updated_at DOUBLE PRECISION,
         parent_run TEXT COLLATE "C", parent_seq BIGINT,
-        owner_pid INTEGER, owner_host TEXT, lease_until DOUBLE PRECISION)""",
+        owner_pid INTEGER, owner_host TEXT, lease_until DOUBLE PRECISION,
+        error TEXT, engine TEXT, worker TEXT)""",
     "CREATE INDEX runs_created ON runs (created_at)",
     # engines on several hosts read each other's artifacts (screenshots, a browser's stored
     # state): kept here too, by their content address (runtime/store/artifacts.py)
@@ -229,6 +231,12 @@ def _prepare(db: PostgresDatabase, *, create: bool) -> None:
             )
             db.execute("UPDATE weboter_log SET value = '3' WHERE key = 'schema'")
             version = 3
+        if version < 4:  # the runs list's columns (runtime/store/listing.py)
+            for column in COLUMNS:
+                db.execute(f"ALTER TABLE runs ADD COLUMN IF NOT EXISTS {column} TEXT")
+            fill_runs_list(db)
+            db.execute("UPDATE weboter_log SET value = '4' WHERE key = 'schema'")
+            version = 4
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")

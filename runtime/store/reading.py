@@ -23,8 +23,9 @@ from typing import Any
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.references import EnvSource, display
-from weboter.runtime.errors import UsageError
+from weboter.runtime.errors import RunNotFound, UsageError
 from weboter.runtime.store.eventlog import EventLog, to_record
+from weboter.runtime.store.listing import ListedRun, RunFilter, RunPage
 from weboter.runtime.store.projection import context_snapshot, state_at
 from weboter.runtime.store.runs import RunSummary
 from weboter.runtime.store.verify import Comparison, Divergence, Step, diff, history, step_back
@@ -79,6 +80,18 @@ class Reader:
     def runs(self, limit: int = 100) -> list[RunSummary]:
         """The newest runs, newest first."""
         return self._log.runs(limit)
+
+    def runs_page(self, found: RunFilter, limit: int, offset: int = 0) -> RunPage:
+        """A page of the runs list: the runs `found` finds, newest first, `limit` of them after
+        the first `offset`, with how many it finds in all (runtime/store/listing.py)."""
+        return self._log.runs_page(found, limit, offset)
+
+    def listed(self, run_id: str) -> ListedRun:
+        """The run's row of the runs list: how long it ran, who drives it or drove it."""
+        found = self._log.runs_page(RunFilter(run_id=run_id), 1).runs
+        if not found:
+            raise RunNotFound(f"no run {run_id!r} in this log", hint="`weboter runs` lists them")
+        return found[0]
 
     def children(self, run_id: str) -> list[str]:
         """The runs forked from `run_id`, oldest first."""

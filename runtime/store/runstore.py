@@ -37,12 +37,15 @@ from weboter.runtime.store.eventlog import (
     decode_event,
     encode_event,
 )
+from weboter.runtime.store.listing import FAILING, error_text
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.store.transactions import GroupLost
 from weboter.schemas.events import (
     ENGINE_STOPPED,
     SCHEMA_VERSIONS,
     Event,
+    NodeCompleted,
+    NodeFailed,
     RunCreated,
     RunPaused,
     RunResumed,
@@ -77,6 +80,7 @@ class RunStore:
         self.decider = Decider(catalog, env, history=self.state_at)
         self._states: dict[str, RunState] = {}
         self._secrets: dict[str, dict[str, str]] = {}  # per run: $env values seen (to redact)
+        self._workers: dict[str, str] = {}  # per run: the worker its `runs` row names
 
     def state_at(self, run_id: str, seq: int | None = None) -> RunState:
         return state_at(self.log, run_id, seq)
@@ -95,6 +99,7 @@ class RunStore:
         """Drop what is kept in memory about a run (it is read again when next needed)."""
         self._states.pop(run_id, None)
         self._secrets.pop(run_id, None)
+        self._workers.pop(run_id, None)
 
     def commit(self) -> None:
         """Commit the log's open group of commands (durability `batch`; else nothing to do).
@@ -103,6 +108,7 @@ class RunStore:
             self.log.commit()
         except GroupLost:
             self._states.clear()
+            self._workers.clear()
             raise
 
     def execute(self, command: Command, *, sent: bool = True) -> Outcome:
@@ -132,9 +138,11 @@ class RunStore:
                 return earlier
             except VersionConflict:
                 self._states.pop(run_id, None)  # somebody else wrote: read the log again
+                self._workers.pop(run_id, None)
                 continue
             except GroupLost:  # `batch`: SQLite dropped the open group: read the log again
                 self._states.clear()
+                self._workers.clear()
                 raise
             if after.status.terminal:
                 self.forget(run_id)
@@ -208,6 +216,9 @@ class RunStore:
         # the `runs` row names the process driving the run, or the engine that parked it
         parked = parks and after.status == RunStatus.PAUSED
         driver = (claims and after.status in _DRIVEN) or parked
+        listed = _listed(base, after, logged)
+        if listed.get("worker") == self._workers.get(run_id, ""):
+            listed.pop("worker", None)  # the row names that worker already: not once per node
         stored = self.log.append(
             run_id,
             base_version,
@@ -215,9 +226,12 @@ class RunStore:
             command_id=command_id,
             status=str(after.status) if claims or parks else status,
             driver=driver,
+            listed=listed,
             snapshot=stamp,
             repeatable=sent,
         )
+        if listed.get("worker"):
+            self._workers[run_id] = str(listed["worker"])
         return stored, stamped[-1]
 
 
@@ -226,6 +240,25 @@ def _parks(event: Event) -> bool:
     naming it as their driver, so that it takes them up when it starts again (EventLog.orphaned);
     any other pause clears the driver."""
     return isinstance(event, RunPaused) and event.reason == ENGINE_STOPPED
+
+
+def _listed(base: RunState | None, after: RunState, events: list[Event]) -> dict[str, str | None]:
+    """What the events change in the runs list besides the status (runtime/store/listing.py):
+    the failure a run in ERROR or FAILED is searched by, the worker that ran its node."""
+    found: dict[str, str | None] = {}
+    error = _failure(after)
+    if error != (None if base is None else _failure(base)):
+        found["error"] = error
+    for event in events:
+        if isinstance(event, NodeCompleted | NodeFailed) and event.worker:
+            found["worker"] = event.worker
+    return found
+
+
+def _failure(state: RunState) -> str | None:
+    if state.error is None or str(state.status) not in FAILING:
+        return None
+    return error_text(state.error.kind, state.error.message)
 
 
 def _refold(base: RunState | None, events: list[Event]) -> RunState:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from weboter.runtime.store.listing import COLUMNS, fill_runs_list
+
 APPLICATION_ID = 0x57424F54  # "WBOT": marks the file as a Weboter log
-LOG_SCHEMA = 3  # PRAGMA user_version; bump with a migration below
+LOG_SCHEMA = 4  # PRAGMA user_version; bump with a migration below
 
 
 def migrate(conn: sqlite3.Connection, version: int) -> None:
@@ -33,6 +35,11 @@ def migrate(conn: sqlite3.Connection, version: int) -> None:
             db.execute("CREATE INDEX IF NOT EXISTS events_run_seq ON events (run_id, seq)")
         if version < 3:  # until when the driver's lease holds (engines sharing one log)
             db.execute("ALTER TABLE runs ADD COLUMN lease_until REAL")
+        if version < 4:  # the runs list: paged, searched, with who drove each run
+            for column in COLUMNS:
+                db.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
+            db.execute("CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at)")
+            fill_runs_list(conn)
         conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
         conn.execute(f"PRAGMA user_version={LOG_SCHEMA}")
         conn.execute("COMMIT")

@@ -36,8 +36,8 @@ from weboter.runtime.engine.shared import Engines
 from weboter.runtime.errors import UsageError, WeboterError
 from weboter.runtime.store.artifacts import ArtifactStore
 from weboter.runtime.store.reading import Reader
-from weboter.runtime.store.views import comparison, run_rows
-from weboter.runtime.ui import actions, reads
+from weboter.runtime.store.views import comparison
+from weboter.runtime.ui import actions, reads, runlist
 from weboter.runtime.ui.commands import Commands
 from weboter.runtime.ui.guard import Guard, cookie_name, matches, page_path
 from weboter.runtime.ui.outline import Outlines
@@ -160,7 +160,7 @@ def _routes(h: _Handlers) -> list[Any]:  # table: every route of docs/ui.md
     return [
         Route("/", h.page),
         Route("/favicon.ico", lambda _r: Response(status_code=204)),
-        Route("/api/runs", h.reading(lambda e, r: run_rows(e.runs(_limit(r, 200, 500))))),
+        Route("/api/runs", h.reading(lambda e, r: runlist.answer(e, r.query_params))),
         Route("/api/runs", h.changing(lambda _r, b: c.start(b)), methods=["POST"]),
         Route("/api/catalog", h.reading(lambda _e, _r: h.catalog.described())),
         Route(run, h.reading(lambda e, r: reads.run_view(e, h.catalog, h.outlines, _run(r)))),

@@ -23,6 +23,7 @@ from weboter.runtime.errors import UsageError
 from weboter.runtime.store.projection import variables_of
 from weboter.runtime.store.reading import Reader
 from weboter.runtime.store.views import event_line, shortened
+from weboter.runtime.ui.drivers import driver_of
 from weboter.runtime.ui.graph import graph_of
 from weboter.runtime.ui.outline import Outlines
 
@@ -75,6 +76,7 @@ def run_view(log: Reader, catalog: Catalog, outlines: Outlines, run_id: str) -> 
         **outlines.graph_at(log, run),  # marks, taken: as the run stands
         "suggestions": suggestions(log, run) if str(state.status) in ("ERROR", "PAUSED") else [],
         "model": ModelConfig.from_env() is not None,  # "Ask the AI" can be offered
+        "driver": driver_of(log, run),  # who drives it (or drove it): drivers.py
     }
 
 

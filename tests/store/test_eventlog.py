@@ -150,12 +150,14 @@ def test_a_version_1_log_is_migrated_in_place(tmp_path: Path) -> None:
     conn.execute("ALTER TABLE runs DROP COLUMN owner_pid")
     conn.execute("ALTER TABLE runs DROP COLUMN owner_host")
     conn.execute("ALTER TABLE runs DROP COLUMN lease_until")
+    for column in ("error", "engine", "worker"):  # schema 4's
+        conn.execute(f"ALTER TABLE runs DROP COLUMN {column}")
     conn.execute("PRAGMA user_version=1")
     conn.commit()
     conn.close()
     log = EventLog(path)
     columns = {r[1] for r in log._db.execute("PRAGMA table_info(runs)")}
-    assert {"owner_pid", "owner_host", "lease_until"} <= columns
+    assert {"owner_pid", "owner_host", "lease_until", "error", "engine", "worker"} <= columns
     assert log._db.execute("PRAGMA user_version").fetchone()[0] == LOG_SCHEMA
     log.close()
 

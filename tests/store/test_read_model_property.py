@@ -1,6 +1,8 @@
 """One read model: whatever commands a run went through (starts, steps, node results and
-errors, pauses, variables, rewinds, forks, stops), the `runs` list says the status the fold
-says. Hypothesis drives the write path (RunStore) directly on a real SQLite file."""
+errors, on the engine or on a worker, pauses, variables, rewinds, forks, stops), the `runs`
+list says the status the fold says, the failure it is searched by while it is ERROR or FAILED,
+and the worker that ran its newest worker node. Hypothesis drives the write path (RunStore)
+directly on a real SQLite file (and a PostgreSQL database)."""
 
 from __future__ import annotations
 
@@ -17,11 +19,13 @@ from weboter.runtime.core.decide import Command
 from weboter.runtime.core.fork import fork_state
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.errors import IllegalTransition
-from weboter.runtime.store.eventlog import EventLog
+from weboter.runtime.store.eventlog import EventLog, to_record
+from weboter.runtime.store.listing import RunFilter, error_text
 from weboter.runtime.store.location import log_location
 from weboter.runtime.store.postgres import close_pools
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.store.runstore import RunStore
+from weboter.schemas.events import NodeCompleted, NodeFailed
 from weboter.schemas.messages import (
     CreateRun,
     FailRun,
@@ -52,6 +56,7 @@ def command(store: RunStore, run_id: str, step: str, pick: int) -> Command | Non
                 node_id=node,
                 flow_path=state.frame.flow_path,
                 error=ERR if step == "error" else None,
+                worker=("", "w1", "w2")[pick % 3],  # the broker names the worker, if any
             )
         case "pause":
             return PauseRun(**base)
@@ -108,11 +113,24 @@ def check(log: EventLog, steps: list[tuple[str, int]]) -> None:
             except IllegalTransition:
                 pass  # refused: nothing changed, and the check below still holds
             listed = {r.run_id: r.status for r in log.runs(limit=1000)}
+            rows = {r.run_id: r for r in log.runs_page(RunFilter(), 1000).runs}
             for known in runs:
-                assert listed[known] == str(state_at(log, known).status)
+                state = state_at(log, known)
+                assert listed[known] == rows[known].status == str(state.status)
+                failing = state.error is not None and listed[known] in ("ERROR", "FAILED")
+                error = error_text(state.error.kind, state.error.message) if failing else None  # type: ignore[union-attr]
+                assert rows[known].error == error
+                assert rows[known].worker == worker_of(log, known)
     finally:
         log.close()
         close_pools()
+
+
+def worker_of(log: EventLog, run_id: str) -> str | None:
+    """The worker that ran the run's newest node run on a worker, from its events."""
+    ran = [to_record(r).event for r in log.read_stored(run_id)]
+    found = [e.worker for e in ran if isinstance(e, NodeCompleted | NodeFailed) and e.worker]
+    return found[-1] if found else None
 
 
 def fork(store: RunStore, log: EventLog, run_id: str, pick: int) -> str:
