@@ -73,7 +73,7 @@ def test_page_to_the_250th_run_and_open_it(many: tuple[UI, list[str]], page: Pag
     expect(rows).to_have_count(51)  # the header and 50 runs
     expect(rows.nth(50)).to_contain_text(the_250th[:12])
     expect(rows.nth(50)).to_contain_text("Shop scrape")
-    keep(page, "runs-page-5")
+    keep(page, "runs-page-5", doc=True)
     page.get_by_role("link", name=the_250th[:12], exact=True).click()
     page.wait_for_url(re.compile(rf"#/run/{the_250th}$"))
     expect(page.get_by_role("status").filter(has_text="Status:")).to_contain_text("LOADED")
@@ -190,7 +190,10 @@ def test_a_run_driven_by_a_worker_shows_the_worker(tmp_path: Path, page: Page) -
         row = table.get_by_role("row").filter(has_text=run_id[:12])
         expect(row).to_contain_text(label)
         expect(row).to_contain_text(re.compile(r"\d s so far"))
-        keep(page, "runs-driven-by-a-worker")
+        keep(page, "runs-driven-by-a-worker", doc=True)
+        row.get_by_role("link", name=run_id[:12]).click()  # the run's page says it too
+        said = page.get_by_role("status").filter(has_text="Status:")
+        expect(said).to_contain_text(f"driven by {label}")
     finally:
         if ui is not None:
             shutdown(ui)

@@ -184,7 +184,8 @@ function drawHeader({ title, status, links, buttons }, run) {
   const at = run.current && !run.current.node.startsWith("__") ? run.current.node : ""; // __end__
   const where = at ? ` at ${at}` : "";
   const why = [run.pause_reason, run.waiting_for].filter(Boolean).map((w) => ` (${w})`).join("");
-  status.textContent = `Status: ${run.status}${where}${why} · ${run.events} events`;
+  const driven = run.driver && run.driver.label ? ` · driven by ${run.driver.label}` : "";
+  status.textContent = `Status: ${run.status}${where}${why} · ${run.events} events${driven}`;
   status.className = `run-status status ${run.status}`;
   for (const [i, [, verb]] of CONTROLS.entries()) buttons[i].disabled = !run.can.includes(verb);
   clear(links);
