@@ -62,8 +62,9 @@ class Outlined:
     node_id: str
     next_node: str
     outcome: str  # completed | failed | skipped
-    marks: list[str] = field(default_factory=list)  # retried, healed, patched
+    marks: tuple[str, ...] = ()  # retried, healed, patched
     undone_at: int = 0  # the seq of the rewind that took it back (0: none)
+    key: str = ""  # "path/node"
 
 
 Marks = dict[str, dict[str, int]]
@@ -138,7 +139,9 @@ class Outlines:
 
 
 def _count(marks: Marks, taken: Taken, step: Outlined, sign: int) -> None:
-    counts = marks.setdefault(f"{step.path}/{step.node_id}", {"done": 0, "failed": 0, "skipped": 0})
+    counts = marks.get(step.key)
+    if counts is None:
+        counts = marks[step.key] = {"done": 0, "failed": 0, "skipped": 0}
     counts[OUTCOME[step.outcome]] += sign
     for mark in step.marks:
         counts[mark] = counts.get(mark, 0) + sign
@@ -153,7 +156,8 @@ def _copied(point: tuple[Marks, Taken]) -> tuple[Marks, Taken]:
 
 def _take(run: _Run, seq: int, type_: str, event: _Light) -> None:
     """One event into the outline."""
-    path = "/".join(event.error.flow_path if event.error is not None else event.flow_path)
+    where = event.error.flow_path if event.error is not None else event.flow_path
+    path = where[0] if len(where) == 1 else "/".join(where)
     key = f"{path}/{event.node_id}"
     if type_ == "RunRewound":
         for step in run.steps[bisect.bisect_right(run.seqs, event.to_seq) :]:
@@ -173,17 +177,18 @@ def _take(run: _Run, seq: int, type_: str, event: _Light) -> None:
         if event.source == "healer":
             run.since.setdefault(event.node_id, set()).add("healed")
         return
-    marks = run.since.pop(event.node_id, set())
+    marks = run.since.pop(event.node_id, None) if run.since else None
     if type_ == "NodeFailed":
         outcome = "failed"
         run.since[event.node_id] = {"retried"}  # run again after this: a retry
     else:
         outcome = "skipped" if event.attempts == 0 else "completed"
         if event.attempts > 1:
-            marks.add("retried")
-    if key in run.patched:
-        marks.add("patched")
-    step = Outlined(seq, path, event.node_id, event.next_node, outcome, sorted(marks))
+            marks = {*(marks or ()), "retried"}
+    if run.patched and key in run.patched:
+        marks = {*(marks or ()), "patched"}
+    shown = tuple(sorted(marks)) if marks else ()
+    step = Outlined(seq, path, event.node_id, event.next_node, outcome, shown, 0, key)
     run.steps.append(step)
     run.seqs.append(seq)
     _count(*run.totals, step, 1)
