@@ -175,6 +175,18 @@ def test_the_screenshot_of_a_past_step_on_the_demo_shop(ui: UI, page: Page, tmp_
     )
     page_at = page.get_by_role("region", name="Page at this step")
     expect(page_at.get_by_text(f"{shop.url}/login")).to_be_visible()
+    # the step whole: the request that opened the login page, and the page before typing
+    page.get_by_role("list", name="Actions").get_by_role(
+        "button", name=re.compile(r"· open · ")
+    ).click()
+    network = page.get_by_role("table", name="Network requests")
+    expect(
+        network.get_by_role("row", name=re.compile(r"GET .*\/login 200 document"))
+    ).to_be_visible()
+    page.get_by_role("list", name="Actions").get_by_role(
+        "button", name=re.compile(r"· user · ")
+    ).click()
+    expect(page.get_by_role("img", name="Before user")).to_be_visible()
     keep(page, "demo-shop-past-step")
 
 
