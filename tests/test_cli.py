@@ -19,6 +19,7 @@ from tests.conftest import counter
 from tests.incli import cli
 from weboter.runtime.cli.progress import LINES_BURST, LINES_PER_SECOND
 from weboter.runtime.store.reading import Reader
+from weboter.runtime.ui.outline import Outlines
 from weboter.runtime.ui.reads import at_seq
 
 pytestmark = pytest.mark.timeout(120)
@@ -94,7 +95,7 @@ def test_the_seq_the_ui_shows_for_a_second_run_is_what_at_takes(tmp_path: Path) 
     second = as_json(cli("runs", "--json", home=tmp_path))[0]["run_id"]
     history = as_json(cli("history", second, "--json", home=tmp_path))["events"]
     with Reader(tmp_path / "weboter.db") as log:  # what GET /api/runs/RUN/at/SEQ answers
-        shown = at_seq(log, second, history[3]["seq"])
+        shown = at_seq(log, Outlines(), second, history[3]["seq"])
     assert shown["seq"] == history[3]["seq"] > len(history)  # a seq, not the run's own count
     assert shown["first_seq"] == history[0]["seq"]
 
