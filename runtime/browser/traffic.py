@@ -23,26 +23,26 @@ class Traffic:
 
     requests: list[dict[str, Any]] = field(default_factory=list)
     console: list[dict[str, Any]] = field(default_factory=list)
-    dropped: int = 0  # entries let go at the front (marks count from the first ever)
+    dropped: list[int] = field(default_factory=lambda: [0, 0])  # let go at the front, per kind
 
     def mark(self) -> tuple[int, int]:
         """Where a step begins: (requests seen, console messages seen) so far."""
-        return self.dropped + len(self.requests), self.dropped + len(self.console)
+        return self.dropped[0] + len(self.requests), self.dropped[1] + len(self.console)
 
     def since(self, mark: tuple[int, int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The requests and console messages that arrived after `mark`."""
-        start_r = max(mark[0] - self.dropped, 0)
-        start_c = max(mark[1] - self.dropped, 0)
+        """The requests and console messages that arrived after `mark` (those still kept)."""
+        start_r = max(mark[0] - self.dropped[0], 0)
+        start_c = max(mark[1] - self.dropped[1], 0)
         return self.requests[start_r:], self.console[start_c:]
 
     def add(self, kind: str, entry: dict[str, Any]) -> None:
-        found = self.requests if kind == "request" else self.console
+        which = 0 if kind == "request" else 1
+        found = self.requests if which == 0 else self.console
         found.append(entry)
-        if len(found) > LIMIT:  # both lists drop together: one offset serves both
+        if len(found) > LIMIT:
             cut = LIMIT // 5
-            del self.requests[:cut]
-            del self.console[:cut]
-            self.dropped += cut
+            del found[:cut]
+            self.dropped[which] += cut
 
 
 def watch(context: Any) -> Traffic:
