@@ -284,3 +284,16 @@ def test_a_log_url_weboter_cannot_open_is_refused_never_taken_for_a_path(
     assert "cannot open the PostgreSQL log postgresql://weboter:***@127.0.0.1:9/none" in said
     assert "s3cret" not in said and "host, port and database" in said
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing made, anywhere here
+
+
+def test_a_mistake_in_the_arguments_is_a_json_error_under_json(tmp_path: Path) -> None:
+    """argparse's own refusals (a bad value, an unknown option) keep `--json`'s promise: one
+    JSON document on stdout, the same shape as every other error, and exit 2."""
+    for args in (("runs", "--limit", "many"), ("history", "--json-please")):
+        said = cli(*args, "--json", home=tmp_path)
+        assert said.returncode == 2, said.stderr
+        error = json.loads(said.stdout)["error"]
+        assert error["kind"] == "UsageError" and error["message"] in said.stderr
+        assert error["hint"] == f"`weboter {args[0]} --help` lists what it takes"
+    plain = cli("runs", "--limit", "many", home=tmp_path)  # without --json: stderr only
+    assert plain.returncode == 2 and plain.stdout == ""

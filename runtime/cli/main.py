@@ -18,6 +18,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from typing import NoReturn
 from pathlib import Path
 
 import msgspec
@@ -89,8 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None and hasattr(signal, "SIGUSR1"):  # a `weboter` process, not a caller's
         # `kill -USR1 PID`: every thread's stack on stderr, and it goes on (docs/debugging.md)
         faulthandler.register(signal.SIGUSR1, all_threads=True)
-    parser = build_parser()
-    args = parser.parse_args(serving.keys_attached(list(sys.argv[1:] if argv is None else argv)))
+    given = serving.keys_attached(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser(json_errors="--json" in given)
+    args = parser.parse_args(given)
     try:
         code = int(args.handler(args))
         sys.stdout.flush()  # here, so a reader that went away is seen below, not at exit
@@ -115,8 +117,25 @@ def db_argument(text: str) -> Path:
         raise argparse.ArgumentTypeError(f"{exc.message}; {exc.hint}") from None
 
 
-def build_parser() -> argparse.ArgumentParser:  # table: the parser
-    parser = argparse.ArgumentParser(
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose mistakes (an unknown option, a bad value) are also said as
+    the JSON error document when `--json` was given (the same shape as every other error)."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if self.json_errors:
+            hint = f"`{self.prog} --help` lists what it takes"
+            doc = {
+                "error": {"kind": "UsageError", "message": message, "hint": hint, "findings": []}
+            }
+            sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        super().error(message)
+
+
+def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:  # table: the parser
+    _Parser.json_errors = json_errors
+    parser = _Parser(
         prog="weboter",
         description="Run web-automation workflows you can debug like code. Every run is an "
         "event log: list it, read it, ask for its state at any event, resume it.",
