@@ -18,8 +18,8 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from typing import NoReturn
 from pathlib import Path
+from typing import NoReturn
 
 import msgspec
 
