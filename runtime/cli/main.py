@@ -135,7 +135,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:  # table: the parser
     _Parser.json_errors = json_errors
-    parser = _Parser(
+    parser: argparse.ArgumentParser = _Parser(
         prog="weboter",
         description="Run web-automation workflows you can debug like code. Every run is an "
         "event log: list it, read it, ask for its state at any event, resume it.",
