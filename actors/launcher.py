@@ -9,13 +9,14 @@ from pathlib import Path
 
 import msgspec
 
+from weboter.runtime.browser.evidence import POLICIES
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.failure import error_context
 from weboter.runtime.core.fork import fork_state
 from weboter.runtime.core.references import EnvSource
 from weboter.runtime.core.secrets import neutralise
 from weboter.runtime.core.validate import validate
-from weboter.runtime.errors import WeboterError, WorkflowInvalid
+from weboter.runtime.errors import Finding, WeboterError, WorkflowInvalid
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.transport.actor import MessageActor
@@ -119,6 +120,9 @@ class Launcher(MessageActor):
 
     def _submit(self, job: SubmitJob) -> None:
         findings = validate(job.workflow, self.catalog)
+        if job.evidence is not None and job.evidence not in POLICIES:
+            said = f"evidence {job.evidence!r} is not one of {', '.join(POLICIES)}"
+            findings = [*findings, Finding("error", "evidence", said)]
         if any(f.severity == "error" for f in findings):
             exc = WorkflowInvalid(job.source or job.workflow.id, findings)
             error = ErrorContext(kind="WorkflowInvalid", message=exc.message, hint=exc.hint)
@@ -139,7 +143,7 @@ class Launcher(MessageActor):
                 max_nodes=self.max_nodes if job.max_nodes is None else job.max_nodes,
                 client=job.client,
                 on_error=self.on_error if job.on_error is None else job.on_error,
-                evidence=self.evidence,
+                evidence=self.evidence if job.evidence is None else job.evidence,
             ),
         )
 

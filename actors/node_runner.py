@@ -266,6 +266,7 @@ class NodeRunner(MessageActor):
         for attempt in range(1, attempts + 1):
             ctx, resolver = self._context(task)
             start: StepStart | None = None
+            inputs: dict[str, Any] = {}  # as resolved, for the failure's record too
             try:
                 if spec is None:
                     spec = self.catalog.action(task.node.action)
@@ -308,7 +309,7 @@ class NodeRunner(MessageActor):
                 evidence = await self._evidence(ctx, spec, task, resolver, start, failed=last)
                 if last:
                     failed = self._failed(task, resolver, exc, started, attempt, evidence)
-                    return msgspec.structs.replace(failed, restored=restored)
+                    return msgspec.structs.replace(failed, restored=restored, inputs=inputs)
                 self._attempt_failed(task, resolver, exc, attempt)
                 await asyncio.sleep(delay)
                 delay *= policy.factor if policy else 1.0

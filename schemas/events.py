@@ -133,6 +133,8 @@ class NodeFailed(_Event, frozen=True):
     error: ErrorContext
     action: str = ""  # the action that failed (the node's as it stood then), when one ran
     worker: str = ""  # the worker process it failed on ("": the engine itself)
+    inputs: dict[str, Any] = {}  # its inputs as resolved, when they were (secrets as markers)
+    duration_ms: float = 0.0  # how long its attempts took
 
 
 # RunPaused.reason when `weboter serve` stops: it parks the runs it drives, and takes them up

@@ -57,6 +57,9 @@ class SubmitJob(_Msg, frozen=True):
     start: Mode | None = "continuous"  # None: create the run (LOADED) and wait
     max_nodes: int | None = None  # the run's node budget; None: the engine's setting
     on_error: str | None = None  # a failing node's default (OnError.do); None: the engine's
+    evidence: str | None = (
+        None  # none | on_error | every_node (RunCreated.evidence); None: the engine's
+    )
     env: dict[str, Any] = {}  # the run's `$env` values: kept in memory only, never logged
     client: str = ""  # set by the engine from the sender's CURVE key (a client's value is replaced)
 

@@ -58,6 +58,22 @@ class Writer:
         """This process drives the run from now on (RUNNING at its first node)."""
         self.store.execute(StartRun(command_id=_new(), run_id=run_id, reply_to=""))
 
+    def node_done(self, run_id: str, worker: str = "") -> None:
+        """Its current node completed (on `worker`, or in this process: "")."""
+        state = self.store.state(run_id)
+        assert state is not None and state.current_node is not None
+        self.store.execute(
+            RecordNodeResult(
+                command_id=_new(),
+                run_id=run_id,
+                reply_to="",
+                version=state.version,
+                node_id=state.current_node,
+                flow_path=state.frame.flow_path,
+                worker=worker,
+            )
+        )
+
     def node_failed(self, run_id: str, message: str, worker: str = "") -> None:
         """Its current node failed (on `worker`, as the broker names it): the run FAILED (its
         on_error policy is the default, fail)."""

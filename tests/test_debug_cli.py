@@ -63,7 +63,21 @@ def test_fork_then_diff(tmp_path: Path) -> None:
     # the variable changed at the fork shows, as it stands after each step
     assert compared["steps"][0]["changes"]["variables"]["global.target"] == {"a": 4, "b": 2}
     human = cli("diff", parent, child["run_id"], home=tmp_path).stdout
-    assert "first divergence at step 2" in human
+    assert "first divergence at step 3 (a: inc, b: inc)" in human  # numbered from 1, as the UI
+    # from right before it parted: the fork's own first event (its steps before are its
+    # parent's), with the parent's target — the command it prints goes on as the parent did
+    born = events(tmp_path, child["run_id"])[0]["seq"]
+    assert compared["fork_from"] == {
+        "run_id": child["run_id"],
+        "seq": born,
+        "variables": {"target": 4},
+    }
+    command = human.rsplit("weboter ", 1)[1].split()
+    assert command == ["fork", child["run_id"], "--at", str(born), "--set", "target=4"]
+    again = json.loads(cli(*command, "--json", home=tmp_path).stdout)
+    assert again["status"] == "COMPLETED" and again["variables"]["size"] == "big"
+    same = json.loads(cli("diff", parent, again["run_id"], "--json", home=tmp_path).stdout)
+    assert same["first_divergence"] is None
 
 
 def test_rewind_jump_patch_on_a_paused_run(tmp_path: Path) -> None:

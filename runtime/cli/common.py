@@ -238,8 +238,10 @@ def engine_options() -> argparse.ArgumentParser:
     options.add_argument(
         "--evidence",
         choices=("none", "on_error", "every_node"),
-        default="on_error",
-        help="screenshot/DOM/storage of browser nodes (default: on_error)",
+        default=None,
+        help="screenshot/DOM/storage of browser nodes; every_node also keeps each step's "
+        "before-screenshot, network requests and console (default: on_error; with --engine: "
+        "that engine's)",
     )
     options.add_argument(
         "--browser",
@@ -310,7 +312,7 @@ def engine_settings(args: argparse.Namespace, **more: Any) -> Settings:
     return Settings(
         on_error=on_error,
         db_path=db_path(args),
-        evidence=args.evidence,
+        evidence=args.evidence or "on_error",
         browser=args.browser,
         workspace=args.workspace,
         allow_paths=list(args.allow_paths),

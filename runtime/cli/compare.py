@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+from typing import Any
 
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.cli.common import open_log
@@ -49,16 +50,17 @@ def cmd_diff(args: argparse.Namespace) -> int:
         "only_b": result.only_b,
         "fork_from": result.fork_from,
     }
-    lines = [f"a = {run_a}, b = {run_b}"]
-    if result.first_divergence is None:
+    lines = [f"a = {run_a}, b = {run_b} (steps numbered from 1, lined up by node)"]
+    first = next((s for s in result.steps if s["index"] == result.first_divergence), None)
+    if first is None:
         lines.append("the runs agree step by step")
     else:
-        lines.append(f"first divergence at step {result.first_divergence}")
-    for step in result.steps:
         lines.append(
-            f"  step {step['index']}: {step['node_a']} (seq {step['seq_a']}) vs "
-            f"{step['node_b']} (seq {step['seq_b']})"
+            f"first divergence at step {_number(first)} (a: {_node(first, 'a')}, "
+            f"b: {_node(first, 'b')})"
         )
+    for step in result.steps:
+        lines.append(f"  step {_number(step)}: a {_where(step, 'a')} vs b {_where(step, 'b')}")
         for kind, changes in step["changes"].items():
             if kind == "only":
                 lines.append(f"    only {changes} ran this step")
@@ -85,3 +87,19 @@ def cmd_diff(args: argparse.Namespace) -> int:
         )
     args.out(args, doc, "\n".join(lines))
     return 0
+
+
+def _number(step: dict[str, Any]) -> int:
+    """A row's step number, from 1 (A's, or B's where only B ran it), as the UI shows it."""
+    return (step["step_a"] if step["step_a"] is not None else step["step_b"]) + 1
+
+
+def _node(step: dict[str, Any], side: str) -> str:
+    return step[f"node_{side}"] or "—"
+
+
+def _where(step: dict[str, Any], side: str) -> str:
+    """`inc (step 4, seq 17)`, or `—` for a step that run did not take."""
+    if step[f"node_{side}"] is None:
+        return "—"
+    return f"{step[f'node_{side}']} (step {step[f'step_{side}'] + 1}, seq {step[f'seq_{side}']})"

@@ -307,7 +307,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         db_path(args),
         out_file,
         quiet=args.json,
-        settings={"evidence": args.evidence, "browser": args.browser},
+        settings={"evidence": args.evidence or "on_error", "browser": args.browser},
     )
     text = (
         f"demo run {summary['run_id']} {summary['status']} in {summary['seconds']} s: "

@@ -75,8 +75,13 @@ def where(engine: Engine | RemoteEngine) -> str:
 
 
 def remote_job(args: argparse.Namespace, env: EnvSource) -> dict[str, Any]:
-    """What a run sent to another engine carries besides its workflow: the --env-file values
-    and --on-error (this process's other engine options are that engine's and its workers')."""
+    """What a run sent to another engine carries besides its workflow: the --env-file values,
+    --on-error and --evidence, when given (this process's other engine options are that
+    engine's and its workers')."""
     if not getattr(args, "engine", None):
         return {}
-    return {"env": env.own(), "on_error": getattr(args, "on_error", None) or None}
+    return {
+        "env": env.own(),
+        "on_error": getattr(args, "on_error", None) or None,
+        "evidence": getattr(args, "evidence", None),
+    }

@@ -235,7 +235,12 @@ class Decider:
         ran = _action_of(state, command)
         if command.error is not None:
             failed = NodeFailed(
-                node_id=command.node_id, error=command.error, action=ran, worker=command.worker
+                node_id=command.node_id,
+                error=command.error,
+                action=ran,
+                worker=command.worker,
+                inputs=command.inputs,
+                duration_ms=command.duration_ms,
             )
             decision.add(failed)
             return

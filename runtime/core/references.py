@@ -161,7 +161,8 @@ class EnvSource:
         if not self._use_os:
             return where, (
                 f"{who} reads no environment variables: put {name} in its --env-file, or "
-                "send it with the run"
+                "send it with the run (`weboter run --engine … --env-file FILE`: a client's "
+                "exported variables are not sent)"
             )
         if self._os_allow is not None:
             return where, (

@@ -143,11 +143,13 @@ class EngineClient:
         max_nodes: int | None = None,
         env: dict[str, Any] | None = None,
         on_error: str | None = None,
+        evidence: str | None = None,
     ) -> str:
         """Create a run (and start it); returns its id once the log has it. `max_nodes`: its
         node budget (None: the engine's setting; 0: none). `env`: `$env` values for this run
         only, looked up before the engine's own (kept in memory, never logged). `on_error`:
-        what a failing node does unless it says (None: the engine's setting)."""
+        what a failing node does unless it says, `evidence` what its browser steps keep
+        (None: the engine's settings)."""
         command_id = command_id or new_command_id()
         self.outbox.send(
             LAUNCHER,
@@ -161,6 +163,7 @@ class EngineClient:
                 max_nodes=max_nodes,
                 env=env or {},
                 on_error=on_error,
+                evidence=evidence,
             ),
         )
         return self._reply(command_id, timeout).run_id

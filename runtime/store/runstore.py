@@ -217,8 +217,8 @@ class RunStore:
         parked = parks and after.status == RunStatus.PAUSED
         driver = (claims and after.status in _DRIVEN) or parked
         listed = _listed(base, after, logged)
-        if listed.get("worker") == self._workers.get(run_id, ""):
-            listed.pop("worker", None)  # the row names that worker already: not once per node
+        if "worker" in listed and listed["worker"] == self._workers.get(run_id):
+            listed.pop("worker")  # the row names that worker already: not once per node
         stored = self.log.append(
             run_id,
             base_version,
@@ -230,8 +230,8 @@ class RunStore:
             snapshot=stamp,
             repeatable=sent,
         )
-        if listed.get("worker"):
-            self._workers[run_id] = str(listed["worker"])
+        if "worker" in listed:
+            self._workers[run_id] = str(listed["worker"] or "")
         return stored, stamped[-1]
 
 
@@ -249,8 +249,8 @@ def _listed(base: RunState | None, after: RunState, events: list[Event]) -> dict
     error = _failure(after)
     if error != (None if base is None else _failure(base)):
         found["error"] = error
-    for event in events:
-        if isinstance(event, NodeCompleted | NodeFailed) and event.worker:
+    for event in events:  # a node run here, not on a worker, names none ("": the engine's)
+        if isinstance(event, NodeFailed) or (isinstance(event, NodeCompleted) and event.attempts):
             found["worker"] = event.worker
     return found
 

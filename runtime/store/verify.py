@@ -235,14 +235,16 @@ def _row(
 def _fork_from(
     log: EventLog, runs: tuple[str, str], a: Step | None, b: Step | None
 ) -> dict[str, Any]:
-    """B right before the divergence (its last step that matched, or its first event), with
-    the global variables A had there where B's differ (secrets, shown as references, left)."""
-    if b is None:
-        first = log.read_stored(runs[1], limit=1)
-        seq, run_b = (first[0].seq if first else 0), runs[1]
+    """B right before the divergence (its last step that matched, or its first event: also
+    when that step is its parent's, before B was forked with its changes), with the global
+    variables A had there where B's differ (secrets, shown as references, left)."""
+    run_b = runs[1]
+    if b is None or b.run_id != run_b:
+        first = log.read_stored(run_b, limit=1)
+        seq = first[0].seq if first else 0
         mine = _globals(state_at(log, run_b, seq)) if first else {}
     else:
-        seq, run_b, mine = b.seq, b.run_id, b.state
+        seq, mine = b.seq, b.state
     if a is None:
         first = log.read_stored(runs[0], limit=1)
         theirs = _globals(state_at(log, runs[0], first[0].seq)) if first else {}

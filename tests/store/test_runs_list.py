@@ -134,3 +134,19 @@ def _as_schema_3(path: Path) -> None:
         conn.execute("UPDATE weboter_log SET value = '3' WHERE key = 'schema'")
     close_pools()
     postgres._PREPARED.discard(url)  # this process looks at the database's schema again
+
+
+def test_a_run_taken_from_its_workers_names_no_worker(log_path: Path) -> None:
+    """A node a worker ran, then one the engine ran itself (a person continued the run in
+    `weboter ui`, say): the runs list no longer names the worker — also when the engine that
+    ran it is another process than the one that wrote the worker."""
+    with Writer(log_path) as writer:
+        run = writer.create()
+        writer.start(run)
+        writer.node_done(run, worker="w1")
+    with Reader(log_path) as log:
+        assert log.listed(run).worker == "w1"
+    with Writer(log_path) as other:  # another process: it never wrote this run's row
+        other.node_done(run)
+    with Reader(log_path) as log:
+        assert not log.listed(run).worker

@@ -122,6 +122,9 @@ def test_the_action_list_shows_what_each_step_did(ui: UI, page: Page, tmp_path: 
     # the failed step: its error, and its evidence paths are links to the artifacts
     actions.get_by_role("button", name=re.compile(r"· missing · ")).click()
     expect(details).to_contain_text("ElementNotFound")
+    # what it was given, and how long it tried
+    expect(details.get_by_role("table", name="Inputs")).to_contain_text("#nowhere")
+    expect(details.get_by_role("definition").nth(2)).to_have_text(re.compile(r"\d+ ms$|\d s$"))
     errors = page.get_by_role("region", name="Error and repairs")
     expect(errors.get_by_role("link", name=re.compile(r"[0-9a-f]{64}\.png"))).to_be_visible()
     # the failed node is the one "Node to patch" offers first
@@ -274,3 +277,18 @@ def test_a_rewind_takes_its_steps_out_of_the_counts_from_then_on(ui: UI) -> None
     incs = [s for s in listed["steps"] if s["node_id"] == "inc"]
     assert len(incs) == 3 and all(s["undone_at"] for s in incs)
     assert listed["total"] == len(listed["steps"]) and listed["more"] is False
+
+
+def test_any_two_runs_are_compared_from_a_runs_page(ui: UI, page: Page) -> None:
+    counter = str(ROOT / "examples" / "counter.json")
+    first = start(page, ui, counter, "target=1", paused=False)
+    expect(status(page)).to_contain_text("COMPLETED")
+    second = start(page, ui, counter, "target=3", paused=False)
+    expect(status(page)).to_contain_text("COMPLETED")
+    page.get_by_label("Compare with run").fill(first[:8])  # the start of its id is enough
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.wait_for_url(re.compile(rf"#/diff/{second}/{first[:8]}$"))
+    expect(page.get_by_role("heading", name=re.compile("Compare runs"))).to_contain_text(
+        second[:12]
+    )
+    expect(page.get_by_role("table", name="Steps that differ")).to_contain_text("global.target")

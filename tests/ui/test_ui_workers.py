@@ -71,3 +71,26 @@ def test_a_workers_run_shows_its_pages_and_pauses_where_it_runs(
         if ui is not None:
             shutdown(ui)
         served.stop()
+
+
+def test_a_client_asks_for_evidence_at_every_node_and_the_worker_keeps_it(
+    tmp_path: Path, shop: GatedShop
+) -> None:
+    """`weboter run --engine … --evidence every_node` on an engine (and a worker) left at
+    their defaults: the run's browser steps keep their pages, before and after, and network."""
+    served = Served(tmp_path)
+    try:
+        served.worker("--name", "w1")
+        proc = run_on(served, shop, "kept.csv", "--evidence", "every_node")
+        out, err = proc.communicate(timeout=180)
+        assert json.loads(out)["status"] == "COMPLETED", err[-2000:]
+        run = json.loads(out)["run_id"]
+        with Reader(tmp_path / "weboter.db") as log:
+            done = [r.event for r in log.records(run) if isinstance(r.event, NodeCompleted)]
+        browser = [e for e in done if e.browser is not None]
+        assert browser and all("screenshot" in e.evidence for e in browser)
+        assert any("network" in e.evidence for e in browser)  # a step that loaded a page
+        assert all(e.worker == "w1" for e in browser)
+        assert any("before" in e.evidence for e in browser)
+    finally:
+        served.stop()

@@ -19,13 +19,20 @@ export function drawActions(root, run, go) {
   moreButton.addEventListener("click", () => load());
   root.append(el("h3", {}, "Actions"), count, list, moreButton, detail);
 
-  async function load() {
-    const after = steps.length ? steps[steps.length - 1].seq : 0;
-    const found = await attempt(() => api(`api/runs/${run.run_id}/steps?after=${after}&limit=${PAGE}`));
-    if (!found) return;
-    steps = steps.concat(found.steps);
-    more = found.more;
-    draw();
+  // one read at a time: a live update and a person's change arriving together must not both
+  // add the same steps (each read goes on from where the one before it ended)
+  let reading = Promise.resolve();
+  function load() {
+    reading = reading.then(async () => {
+      const after = steps.length ? steps[steps.length - 1].seq : 0;
+      const found = await attempt(() => api(`api/runs/${run.run_id}/steps?after=${after}&limit=${PAGE}`));
+      if (!found) return;
+      const known = new Set(steps.map((s) => s.seq));
+      steps = steps.concat(found.steps.filter((s) => !known.has(s.seq)));
+      more = found.more;
+      draw();
+    });
+    return reading;
   }
 
   function draw() {
@@ -59,7 +66,9 @@ export function drawActions(root, run, go) {
   return {
     async grow(next, anew = false) { // new events: the steps after the last one known
       run = next;                      // (anew: a person changed the run: read them all again)
-      if (anew) { steps = []; chosen = null; }
+      if (anew) {
+        reading = reading.then(() => { steps = []; chosen = null; });
+      }
       more = true;
       await load();
     },

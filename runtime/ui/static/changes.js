@@ -7,7 +7,8 @@ const WAITING = ["LOADED", "PAUSED", "ERROR"];
 
 export function drawChanges(root, run, catalog, refresh) {
   // drawn again only when what it shows changed: a live refresh keeps what is being typed
-  const key = `${run.status} ${JSON.stringify(run.flows)}`;
+  const where = run.current ? `${run.current.path.join("/")}/${run.current.node}` : "";
+  const key = `${run.status} ${where} ${JSON.stringify(run.flows)}`;
   if (root.dataset.key === key) return;
   root.dataset.key = key;
   clear(root);

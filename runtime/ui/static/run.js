@@ -25,9 +25,17 @@ export async function showRun(root, runId) {
   const timelineBox = el("section", { class: "timeline", "aria-label": "Timeline" });
   const changesBox = el("section", { class: "changes", "aria-label": "Change the run" });
   const actionsBox = el("section", { class: "trace", "aria-label": "Action list" });
-  root.append(title, status, links, toolbar,
+  const other = el("input", { id: "compare-with", size: 16, placeholder: "a run id or its start" });
+  const compare = el("form", { class: "compare", "aria-label": "Compare with another run" },
+    el("label", { for: "compare-with" }, "Compare with run"), other,
+    el("button", { type: "submit" }, "Compare"));
+  compare.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (other.value.trim()) location.hash = `#/diff/${runId}/${encodeURIComponent(other.value.trim())}`;
+  });
+  root.append(title, status, links, compare, toolbar,
     el("div", { class: "columns" }, el("div", {}, errors, graphs, changesBox),
-      el("div", {}, timelineBox, actionsBox)));
+      el("div", {}, actionsBox, timelineBox)));
 
   const buttons = CONTROLS.map(([label, verb]) => {
     const button = el("button", { type: "button", "data-verb": verb }, label);

@@ -189,7 +189,8 @@ function drawSearch(box, run, go) {
       button.addEventListener("click", () => go(e.seq));
       found.append(el("li", {}, button));
     }
-    said.textContent = page.events.length ? `${page.events.length} events found` : `No event has "${q}".`;
+    const n = page.events.length;
+    said.textContent = n ? `${n} event${n === 1 ? "" : "s"} found` : `No event has "${q}".`;
   });
   box.append(form, said, found);
 }
