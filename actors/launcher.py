@@ -9,7 +9,7 @@ from pathlib import Path
 
 import msgspec
 
-from weboter.runtime.browser.evidence import POLICIES
+from weboter.runtime.browser.evidence import POLICIES, keener
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.failure import error_context
 from weboter.runtime.core.fork import fork_state
@@ -187,7 +187,7 @@ class Launcher(MessageActor):
                 max_nodes=state.max_nodes,
                 client=job.client,
                 on_error=state.on_error if job.on_error is None else job.on_error,
-                evidence=self.evidence,
+                evidence=keener(state.evidence, self.evidence),  # the parent's or this engine's
             ),
         )
 

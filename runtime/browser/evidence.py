@@ -17,14 +17,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from weboter.runtime.browser.traffic import watch
+from weboter.runtime.browser.traffic import cut, watch
 from weboter.runtime.core.secrets import redact
 from weboter.runtime.store.artifacts import ArtifactStore
 
 log = logging.getLogger(__name__)
 
 EvidencePolicy = Literal["none", "on_error", "every_node"]
-POLICIES: tuple[str, ...] = ("none", "on_error", "every_node")
+POLICIES: tuple[str, ...] = ("none", "on_error", "every_node")  # from less to more kept
+
+
+def keener(*policies: str) -> str:
+    """The policy that keeps the most of those given ("": none given)."""
+    known = [p for p in policies if p in POLICIES]
+    return max(known, key=POLICIES.index) if known else ""
 
 
 @dataclass(frozen=True)
@@ -90,9 +96,10 @@ def _during(
         return found
     requests, console = session.traffic.since(start.mark)
     for key, entries in (("network", requests), ("console", console)):
-        if entries:
-            text = "\n".join(json.dumps(e, ensure_ascii=False) for e in entries)
-            found[key] = artifacts.put(redact(text, secrets).encode(), ".jsonl")
+        if entries:  # redacted whole, then cut: no part of a secret is left at the cut
+            kept = [cut(redact(e, secrets)) for e in entries]
+            text = "\n".join(json.dumps(e, ensure_ascii=False) for e in kept)
+            found[key] = artifacts.put(text.encode(), ".jsonl")
     return found
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 LIMIT = 500  # entries of each kind a context keeps (older ones go first)
-TEXT = 500  # characters of one URL or message kept
+RAW = 4000  # characters of one URL or message held until the step's end
+TEXT = 500  # characters of one URL or message stored (cut after the secrets are redacted)
 
 
 @dataclass
@@ -56,7 +57,7 @@ def watch(context: Any) -> Traffic:
             "request",
             {
                 "method": request.method,
-                "url": request.url[:TEXT],
+                "url": request.url[:RAW],
                 "status": resp.status,
                 "type": request.resource_type,
             },
@@ -67,8 +68,8 @@ def watch(context: Any) -> Traffic:
             "request",
             {
                 "method": request.method,
-                "url": request.url[:TEXT],
-                "failure": str(request.failure or "failed")[:TEXT],
+                "url": request.url[:RAW],
+                "failure": str(request.failure or "failed")[:RAW],
                 "type": request.resource_type,
             },
         )
@@ -79,17 +80,22 @@ def watch(context: Any) -> Traffic:
             "console",
             {
                 "type": message.type,
-                "text": message.text[:TEXT],
-                "url": str(where.get("url", ""))[:TEXT],
+                "text": message.text[:RAW],
+                "url": str(where.get("url", ""))[:RAW],
                 "line": where.get("lineNumber"),
             },
         )
 
     def page_error(error: Any) -> None:
-        traffic.add("console", {"type": "pageerror", "text": str(error.error)[:TEXT]})
+        traffic.add("console", {"type": "pageerror", "text": str(error.error)[:RAW]})
 
     context.on("response", response)
     context.on("requestfailed", failed)
     context.on("console", console)
     context.on("weberror", page_error)
     return traffic
+
+
+def cut(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry with each text cut to TEXT characters (after redaction: see evidence.py)."""
+    return {k: (v[:TEXT] if isinstance(v, str) else v) for k, v in entry.items()}

@@ -128,6 +128,7 @@ class RunStore:
                     return earlier
                 if cached:  # refused on what this store remembered: ask the log once more
                     self._states.pop(run_id, None)
+                    self._workers.pop(run_id, None)
                     continue
                 raise
             try:

@@ -10,6 +10,7 @@ DOM, the network requests and console messages while it ran). Secrets are shown 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import msgspec
@@ -24,6 +25,7 @@ from weboter.runtime.ui.outline import Outlined, Outlines
 MAX_STEPS = 500  # steps per page of the action list
 SHOWN = ("before", "screenshot", "dom", "url", "title", "network", "console")
 TRAFFIC = 300  # requests or console messages of one step shown
+TRAFFIC_NAME = re.compile(r"[0-9a-f]{64}\.jsonl")
 
 
 def actions_page(
@@ -49,16 +51,17 @@ def actions_page(
 def action_at(
     log: Reader, outlines: Outlines, artifacts: ArtifactStore, run_id: str, seq: int
 ) -> dict[str, Any]:
-    """The step whose event is at `seq`, whole: its network requests and console messages
-    read from their artifacts."""
+    """The step whose event is at `seq` — or the run's last step before it: the step a time
+    cursor at `seq` is on — whole: its network requests and console messages read from their
+    artifacts."""
     run = log.run_id(run_id)
-    found = outlines.of(log, run, seq - 1, 1)
-    step = found[0] if found and found[0].seq == seq else None
+    step = outlines.at_or_before(log, run, seq)
     if step is None:
         raise UsageError(
-            f"run {run} has no step at seq {seq}",
+            f"run {run} has no step at or before seq {seq}",
             hint="a step's seq is the seq of its NodeCompleted or NodeFailed (the action list)",
         )
+    seq = step.seq
     line = _line(step, _events(log, run, [step]).get(seq))
     kept = line["evidence"]
     for key in ("network", "console"):
@@ -107,7 +110,10 @@ def _line(step: Outlined, event: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _entries(artifacts: ArtifactStore, address: str) -> list[dict[str, Any]]:
-    """A step's requests or console messages (JSON lines, redacted when stored)."""
+    """A step's requests or console messages (JSON lines, redacted when stored), secrets shown
+    as their references; only a traffic artifact (never a stored browser state)."""
+    if not TRAFFIC_NAME.fullmatch(address):
+        return [{"text": f"(not a record of requests or messages: {address[:80]})"}]
     try:
         text = artifacts.get(address).decode("utf-8", "replace")
     except OSError:
@@ -115,7 +121,7 @@ def _entries(artifacts: ArtifactStore, address: str) -> list[dict[str, Any]]:
     found = []
     for line in text.splitlines()[:TRAFFIC]:
         try:
-            found.append(json.loads(line))
+            found.append(display(json.loads(line, strict=False)))
         except ValueError:
             continue
     return found

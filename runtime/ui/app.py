@@ -250,9 +250,14 @@ def _int(request: Request, name: str, default: int) -> int:
     if raw is None:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        raise UsageError(f"{name} must be a whole number (got {raw!r})") from None
+        raise UsageError(
+            f"{name} must be a whole number (got {raw[:40]!r})", hint=f"e.g. {name}=100"
+        ) from None
+    if not -(2**63) < value < 2**63:  # what the log's numbers can be
+        raise UsageError(f"{name} is out of range (got {raw[:40]})", hint=f"e.g. {name}=100")
+    return value
 
 
 def _limit(request: Request, default: int, most: int) -> int:

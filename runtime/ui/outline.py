@@ -78,7 +78,9 @@ class _Run:
     seqs: list[int] = field(default_factory=list)  # the steps' seqs, to bisect
     undone: list[Outlined] = field(default_factory=list)  # steps a rewind took back
     since: dict[str, set[str]] = field(default_factory=dict)  # node key -> marks so far
-    patched: set[str] = field(default_factory=set)  # node keys patched (and not rewound)
+    patched: dict[str, int] = field(default_factory=dict)  # node key -> seq of its patch
+    healed: set[str] = field(default_factory=set)  # node ids the healer fixed, not run since
+    failed: str = ""  # the node key whose step just failed (run again next: a retry)
     # the counts of every EVERY steps, rewound ones included (they are taken off after):
     # the graph at any point adds at most EVERY steps to the nearest one
     totals: tuple[Marks, Taken] = field(default_factory=lambda: ({}, {}))
@@ -107,6 +109,13 @@ class Outlines:
             run = self._read(log, run_id)
             first = bisect.bisect_right(run.seqs, after)
             return run.steps[first : None if limit is None else first + limit]
+
+    def at_or_before(self, log: Reader, run_id: str, seq: int) -> Outlined | None:
+        """The run's step at seq `seq`, or its last one before it (None: none yet)."""
+        with self._lock:
+            run = self._read(log, run_id)
+            found = bisect.bisect_right(run.seqs, seq)
+            return run.steps[found - 1] if found else None
 
     def count(self, log: Reader, run_id: str) -> tuple[int, int]:
         """(how many steps the run has, the seq of its last one; 0 without)."""
@@ -160,33 +169,33 @@ def _take(run: _Run, seq: int, type_: str, event: _Light) -> None:
     path = where[0] if len(where) == 1 else "/".join(where)
     key = f"{path}/{event.node_id}"
     if type_ == "RunRewound":
-        for step in run.steps[bisect.bisect_right(run.seqs, event.to_seq) :]:
-            if not step.undone_at:
-                step.undone_at = seq
-                run.undone.append(step)
-        run.since.clear()
+        _rewound(run, seq, event.to_seq)
         return
     if type_ == "NodePatched":
-        run.patched.add(key)
+        run.patched[key] = seq
         return
-    kind = event.action.kind if isinstance(event.action, _Kind) else ""
-    if type_ == "NodeAttemptFailed" or (type_ == "RepairApplied" and kind == "retry"):
-        run.since.setdefault(event.node_id, set()).add("retried")
+    if type_ == "NodeAttemptFailed":  # tried again at once (the node's retry policy)
+        run.since.setdefault(key, set()).add("retried")
         return
-    if type_ == "RepairApplied":
+    if type_ == "RepairApplied":  # (it names no flow: its node's next step is the one)
         if event.source == "healer":
-            run.since.setdefault(event.node_id, set()).add("healed")
+            run.healed.add(event.node_id)
         return
-    marks = run.since.pop(event.node_id, None) if run.since else None
+    marks = run.since.pop(key, set()) if run.since else set()
+    if run.healed and event.node_id in run.healed:
+        run.healed.discard(event.node_id)
+        marks.add("healed")
+    if run.failed == key and (type_ == "NodeFailed" or event.attempts):
+        marks.add("retried")  # the node that failed, run again (a skip is not a retry)
+    run.failed = key if type_ == "NodeFailed" else ""
     if type_ == "NodeFailed":
         outcome = "failed"
-        run.since[event.node_id] = {"retried"}  # run again after this: a retry
     else:
         outcome = "skipped" if event.attempts == 0 else "completed"
         if event.attempts > 1:
-            marks = {*(marks or ()), "retried"}
-    if run.patched and key in run.patched:
-        marks = {*(marks or ()), "patched"}
+            marks.add("retried")
+    if key in run.patched:
+        marks.add("patched")
     shown = tuple(sorted(marks)) if marks else ()
     step = Outlined(seq, path, event.node_id, event.next_node, outcome, shown, 0, key)
     run.steps.append(step)
@@ -194,3 +203,16 @@ def _take(run: _Run, seq: int, type_: str, event: _Light) -> None:
     _count(*run.totals, step, 1)
     if len(run.steps) % EVERY == 0:
         run.checkpoints.append(_copied(run.totals))
+
+
+def _rewound(run: _Run, seq: int, to_seq: int) -> None:
+    """A rewind at `seq` back to right after `to_seq`: the steps after it are undone, and so
+    are the patches, failures and heals it went back over."""
+    for step in run.steps[bisect.bisect_right(run.seqs, to_seq) :]:
+        if not step.undone_at:
+            step.undone_at = seq
+            run.undone.append(step)
+    run.since.clear()
+    run.healed.clear()
+    run.failed = ""
+    run.patched = {k: at for k, at in run.patched.items() if at <= to_seq}

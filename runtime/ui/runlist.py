@@ -103,11 +103,14 @@ def _whole(query: Mapping[str, str], name: str, default: int) -> int:
     if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise UsageError(
             f"{name} must be a whole number (got {raw!r})", hint="e.g. offset=50&limit=50"
         ) from None
+    if value >= 2**63:
+        raise UsageError(f"{name} is out of range (got {raw[:40]})", hint="e.g. offset=50")
+    return value
 
 
 def _moment(query: Mapping[str, str], name: str, *, end: bool) -> float | None:

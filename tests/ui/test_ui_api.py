@@ -204,6 +204,12 @@ def test_bad_requests_say_what_and_how(ui: UI, tmp_path: Path) -> None:
     status, said = get(ui, f"/api/runs/{run}/at/0")
     assert status == 400
     assert "pick a point" in said["error"]["hint"]
+    for path in (f"events?after={2**70}", "steps?after=none", f"steps?limit={2**64}"):
+        status, said = get(ui, f"/api/runs/{run}/{path}")
+        assert status == 400, (path, said)  # said as JSON, with what to give
+        assert said["error"]["message"] and said["error"]["hint"], path
+    status, said = get(ui, f"/api/runs/{run}/steps/1")  # before the run's first step
+    assert status == 400 and "no step at or before seq 1" in said["error"]["message"]
     status, said = post(ui, f"/api/runs/{run}/continue", {})
     assert status == 409  # a completed run cannot go on: why, and nothing changed
     assert said["error"]["message"]

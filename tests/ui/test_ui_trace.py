@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 from tests.conftest import flow, node
 from tests.recording_server import RecordingServer
 from tests.ui.conftest import ROOT, UI, get, keep, launch, post, shutdown
+from weboter.runtime.demo.run import PASSWORD
 from weboter.runtime.store.reading import Reader
 
 pytestmark = pytest.mark.timeout(240)
@@ -292,3 +293,26 @@ def test_any_two_runs_are_compared_from_a_runs_page(ui: UI, page: Page) -> None:
         second[:12]
     )
     expect(page.get_by_role("table", name="Steps that differ")).to_contain_text("global.target")
+
+
+def test_a_secret_in_a_steps_requests_is_shown_as_its_reference(ui: UI, tmp_path: Path) -> None:
+    workflow = tmp_path / "secret_url.json"
+    opening = node(
+        "open", "OpenPage", "EndFlow", inputs={"url": "$global{site}/in?k=$env{shop.password}"}
+    )
+    workflow.write_text(json.dumps(flow(opening)))
+    with RecordingServer(SITE) as site:
+        code, started = post(
+            ui,
+            "/api/runs",
+            {"path": str(workflow), "variables": {"site": site.url}, "paused": False},
+        )
+        assert code == 200, started
+        run = started["run_id"]
+        _until(ui, run, "COMPLETED")
+    seq = step_seqs(ui, run, "open")[0]
+    code, step = get(ui, f"/api/runs/{run}/steps/{seq}")
+    assert code == 200, step
+    urls = [entry["url"] for entry in step["evidence"]["network"]]
+    assert any(u.endswith("/in?k=$env{shop.password}") for u in urls), urls  # shown, not dropped
+    assert PASSWORD not in json.dumps(step)

@@ -49,17 +49,14 @@ export function drawActions(root, run, go) {
     moreButton.hidden = !more;
   }
 
-  // the step at or before the cursor, shown whole
+  // the step at or before the cursor (the server knows it, loaded in the list or not), whole
   async function at(seq) {
-    const before = steps.filter((s) => s.seq <= seq);
-    const step = before.length ? before[before.length - 1] : null;
-    if (!step) { chosen = null; clear(detail); draw(); return; }
-    if (step.seq === chosen && detail.firstChild) return;
-    chosen = step.seq;
-    draw();
     const ticket = ++asked;
-    const whole = await attempt(() => api(`api/runs/${run.run_id}/steps/${step.seq}`));
-    if (ticket !== asked || !whole) return;
+    if (steps.length && seq < steps[0].seq) { chosen = null; clear(detail); draw(); return; }
+    const whole = await api(`api/runs/${run.run_id}/steps/${seq}`).catch(() => null);
+    if (ticket !== asked) return;
+    if (!whole) { chosen = null; clear(detail); draw(); return; }
+    if (whole.seq !== chosen) { chosen = whole.seq; draw(); }
     drawStep(detail, whole);
   }
 
@@ -67,6 +64,7 @@ export function drawActions(root, run, go) {
     async grow(next, anew = false) { // new events: the steps after the last one known
       run = next;                      // (anew: a person changed the run: read them all again)
       if (anew) {
+        asked += 1; // a step being read for the old list is not drawn
         reading = reading.then(() => { steps = []; chosen = null; });
       }
       more = true;

@@ -7,7 +7,7 @@ export const KEYS = [ // key, what it does, the handler's name
   ["s", "Step one node", "step"],
   ["o", "Step over (a sub-flow runs whole)", "over"],
   ["p", "Pause", "pause"],
-  ["x", "Stop", "stop"],
+  ["X", "Stop (Shift+X: it ends the run)", "stop"],
   [",", "Earlier event (scrub back)", "earlier"],
   [".", "Later event (scrub on)", "later"],
   ["End", "Latest event", "latest"],
@@ -40,9 +40,8 @@ export function toggleHelp() {
 // Listen on the page; returns what stops listening (when the page is left).
 export function shortcuts(handlers) {
   const onKey = (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    const target = event.target;
-    if (target && (target.closest("input, textarea, select, [contenteditable]"))) return;
+    if (event.ctrlKey || event.metaKey || event.altKey || document.querySelector("dialog[open]")) return;
+    if (typing(event.target)) return;
     const found = KEYS.find(([key]) => key === event.key);
     if (!found) return;
     const name = found[2];
@@ -59,8 +58,17 @@ export function shortcuts(handlers) {
 export function helpKey(button) {
   button.addEventListener("click", toggleHelp);
   document.addEventListener("keydown", (event) => {
-    if (event.key !== "?" || (event.target && event.target.closest("input, textarea, select"))) return;
+    if (event.key !== "?" || typing(event.target)) return;
     event.preventDefault();
     toggleHelp();
   });
+}
+
+// a key typed into a text field is the field's (the slider, a checkbox or a button take none)
+const TEXT = ["text", "search", "number", "email", "url", "password", "tel", "date"];
+function typing(target) {
+  if (!target || !target.closest) return false;
+  if (target.closest("textarea, select, [contenteditable]")) return true;
+  const input = target.closest("input");
+  return Boolean(input) && TEXT.includes(input.type || "text");
 }

@@ -119,9 +119,12 @@ export async function showRun(root, runId) {
   // listen before the first read: an event committed while it is answered schedules a read
   // of its own (registered after it, a run that ended meanwhile would show RUNNING for ever)
   let pending = null;
+  let rewound = false; // a rewind made elsewhere (CLI, MCP, another tab): steps read again
   const stop = onLog((event) => {
-    if (event.run_id !== runId || pending) return;
-    pending = setTimeout(() => { pending = null; refresh(); }, 150);
+    if (event.run_id !== runId) return;
+    rewound = rewound || event.type === "RunRewound";
+    if (pending) return;
+    pending = setTimeout(() => { pending = null; const anew = rewound; rewound = false; refresh(anew); }, 150);
   });
   const keys = shortcuts({ // each acts once the page knows the run (and its timeline)
     continue: () => act("continue"), step: () => act("step"), over: () => act("over"),

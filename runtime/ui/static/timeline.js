@@ -181,15 +181,27 @@ function drawSearch(box, run, go) {
     clear(found);
     const q = input.value.trim();
     if (!q) { said.textContent = ""; return; }
-    const page = await attempt(() => api(`api/runs/${run.run_id}/events?q=${encodeURIComponent(q)}&limit=100`));
-    if (!page) return;
-    for (const e of page.events) {
+    // the server looks through a stretch of events per request: go on until 100 hits or the end
+    const hits = [];
+    let after = 0;
+    let last = 0;
+    said.textContent = "searching…";
+    do {
+      const page = await attempt(() => api(`api/runs/${run.run_id}/events?q=${encodeURIComponent(q)}` +
+        `&limit=${100 - hits.length}&after=${after}`));
+      if (!page) return;
+      hits.push(...page.events);
+      if (page.next_after <= after) break;
+      after = page.next_after;
+      last = page.last_seq;
+    } while (hits.length < 100 && after < last);
+    for (const e of hits) {
       const button = el("button", { type: "button", class: "link" },
         `seq ${e.seq} ${e.type}${e.node_id ? ` ${e.node_id}` : ""}`);
       button.addEventListener("click", () => go(e.seq));
       found.append(el("li", {}, button));
     }
-    const n = page.events.length;
+    const n = hits.length;
     said.textContent = n ? `${n} event${n === 1 ? "" : "s"} found` : `No event has "${q}".`;
   });
   box.append(form, said, found);
