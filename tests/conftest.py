@@ -3,10 +3,14 @@ workflow (given as the dict a user would write) through the real actor path."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -34,7 +38,11 @@ from weboter.schemas.state import RunState
 _CHROMIUM_AT_START: list[int] = []
 POSTGRES = "WEBOTER_TEST_POSTGRES"  # the URL of the tests' PostgreSQL server (tests/pgcluster.py)
 NO_POSTGRES = "WEBOTER_TEST_NO_POSTGRES"  # why there is none: the PostgreSQL tests skip
+# the folder where the session's server, being started, says how that went (its URL, or why
+# there is none) once the lock file there is let go (_start_postgres)
+POSTGRES_PENDING = "WEBOTER_TEST_POSTGRES_PENDING"
 _POSTGRES_STARTED: list[Path] = []
+_POSTGRES_STARTING: list[threading.Thread] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -46,14 +54,51 @@ def pytest_configure(config: pytest.Config) -> None:
     _CHROMIUM_AT_START.append(chromium_processes())
     if hasattr(config, "workerinput") or os.environ.get(POSTGRES):
         return  # an xdist worker (its controller started the server), or .ci/run did
-    try:  # one throwaway PostgreSQL server for the whole session (tests/pgcluster.py)
-        url, folder = pgcluster.start()
-    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
-        said = getattr(exc, "stderr", b"") or b""
-        os.environ[NO_POSTGRES] = f"{exc} {said.decode(errors='replace')}".strip()
-        return
-    os.environ[POSTGRES] = url
-    _POSTGRES_STARTED.append(folder)
+    _start_postgres()
+
+
+def _start_postgres() -> None:
+    """One throwaway PostgreSQL server for the whole session (tests/pgcluster.py), started
+    in the background: the tests begin meanwhile, and those that need it wait for it
+    (postgres_server). The lock file is held (exclusive) until the start ended, then the
+    folder holds `url` or `failed` (why not); xdist workers inherit the folder's name."""
+    said = Path(tempfile.mkdtemp(prefix="weboter-pg-start-"))
+    lock = (said / "lock").open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)  # taken before any worker can ask
+    os.environ[POSTGRES_PENDING] = str(said)
+
+    def start() -> None:
+        try:
+            url, folder = pgcluster.start()
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+            why = getattr(exc, "stderr", b"") or b""
+            (said / "failed").write_text(f"{exc} {why.decode(errors='replace')}".strip())
+        else:
+            _POSTGRES_STARTED.append(folder)
+            (said / "url").write_text(url)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
+
+    thread = threading.Thread(target=start, name="postgres-start", daemon=True)
+    thread.start()
+    _POSTGRES_STARTING.append(thread)
+
+
+def postgres_server() -> str | None:
+    """The URL of the session's PostgreSQL server, once it is up (None: there is none, and
+    NO_POSTGRES says why)."""
+    if os.environ.get(POSTGRES) or not os.environ.get(POSTGRES_PENDING):
+        return os.environ.get(POSTGRES)
+    said = Path(os.environ[POSTGRES_PENDING])
+    with (said / "lock").open() as lock:  # not a sleep: blocks until the start let it go
+        fcntl.flock(lock, fcntl.LOCK_SH)
+    if (said / "url").exists():
+        os.environ[POSTGRES] = (said / "url").read_text()
+    else:
+        failed = said / "failed"
+        os.environ[NO_POSTGRES] = failed.read_text() if failed.exists() else "it never started"
+    return os.environ.get(POSTGRES)
 
 
 # The files whose tests take longest (many seconds each: Chromium, several processes), run
@@ -91,8 +136,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     if hasattr(session.config, "workerinput"):  # an xdist worker: others may still run
         return
+    for thread in _POSTGRES_STARTING:
+        thread.join(180)  # its start ends within pgcluster's own timeouts
     for folder in _POSTGRES_STARTED:
         pgcluster.stop(folder)
+    if os.environ.get(POSTGRES_PENDING):
+        shutil.rmtree(os.environ[POSTGRES_PENDING], ignore_errors=True)
     left = chromium_processes() - (_CHROMIUM_AT_START[0] if _CHROMIUM_AT_START else 0)
     if left > 0:
         print(f"\nFAILED: {left} Chromium process(es) outlived the test suite")
@@ -119,7 +168,7 @@ def db_path(tmp_path: Path) -> Path:
 
 def postgres_database() -> str:
     """The URL of a new, empty database on the tests' PostgreSQL server (skips if none)."""
-    server = os.environ.get(POSTGRES)
+    server = postgres_server()
     if not server:
         pytest.skip(f"no PostgreSQL server for the tests: {os.environ.get(NO_POSTGRES, '?')}")
     import psycopg  # noqa: PLC0415
