@@ -24,6 +24,7 @@ import pytest
 from tests import pgcluster
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.core.references import EnvSource
+from weboter.runtime.demo.shop import ShopServer
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.store.eventlog import EventLog
@@ -31,7 +32,7 @@ from weboter.runtime.store.location import log_location
 from weboter.runtime.store.postgres import close_pools
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.transport.actor import stop_actor
-from weboter.schemas.events import EventRecord
+from weboter.schemas.events import EventRecord, NodeCompleted
 from weboter.schemas.messages import RunEnded
 from weboter.schemas.state import RunState
 
@@ -105,7 +106,7 @@ def postgres_server() -> str | None:
 # first: on two pytest-xdist workers (`--dist worksteal`, pyproject.toml) the one that is
 # done early takes the other's waiting tests, which works only if none of those is long.
 LONG_FIRST = (
-    "tests/workers/",
+    "tests/workers/",  # failover and takeover compare with the recorded demo (recorded_demo)
     "tests/browser/test_fork_fidelity.py",  # these three start on copies of one recorded demo,
     "tests/browser/test_healing.py",  # made once per worker: together, they most often share it
     "tests/browser/test_time_travel.py",
@@ -236,6 +237,47 @@ def runner(db_path: Path) -> Iterator[Runner]:
     r = Runner(db_path, env={"shop": {"url": "http://shop.test", "password": "hunter2-secret"}})
     yield r
     r.close()
+
+
+@pytest.fixture(scope="session")
+def demo_shop() -> Iterator[ShopServer]:
+    """The demo shop on loopback for the whole session (tests/browser's `shop`)."""
+    with ShopServer() as server:
+        yield server
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A completed run of the demo against the session's shop, alone in a log of its own."""
+
+    db_path: Path
+    run_id: str
+    out: Path  # the CSV it wrote, beside the log: a run forked from it to its end writes it
+    csv: str  # what it wrote there (kept: `out` is written again by such forks)
+    completed: tuple[str, ...]  # the nodes it completed, in order
+
+
+@pytest.fixture(scope="session")
+def recorded_demo(tmp_path_factory: pytest.TempPathFactory, demo_shop: ShopServer) -> Recorded:
+    """The demo, run once (it takes seconds) in an engine with a real Chromium: a test that
+    needs its recording starts an engine on a copy of the log (tests/browser/conftest.py
+    copy_log); one that forks it to its end allows `out`'s folder (the run writes its CSV
+    there again). Its CSV and completed nodes are an undisturbed run's result."""
+    from tests.browser.conftest import BrowserRunner  # noqa: PLC0415
+    from weboter.runtime.core.loader import load_workflow  # noqa: PLC0415
+    from weboter.runtime.demo.run import WORKFLOW  # noqa: PLC0415
+
+    runner = BrowserRunner(tmp_path_factory.mktemp("recorded") / "weboter.db")
+    try:
+        out = runner.db_path.parent / "products.csv"
+        variables = {"base_url": demo_shop.url, "out": str(out), "rows": []}
+        run_id = runner.client.submit(load_workflow(WORKFLOW), variables=variables)
+        outcome = runner.outcome(run_id, timeout=120)
+        assert outcome.ended.status == "COMPLETED"
+    finally:
+        runner.close()
+    done = tuple(r.event.node_id for r in outcome.events if isinstance(r.event, NodeCompleted))
+    return Recorded(runner.db_path, run_id, out, out.read_text(), done)
 
 
 def node(id_: str, action: str = "EmptyAction", control: str = "NextNode", **fields: Any) -> dict:

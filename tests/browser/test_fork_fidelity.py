@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserRunner, Recorded, copy_log, on_playground
+from tests.browser.conftest import BrowserRunner, copy_log, on_playground
 from tests.browser.test_time_travel import login_flow
-from tests.conftest import node
+from tests.conftest import Recorded, node
 from tests.incli import cli
 from weboter.runtime.store.eventlog import EventLog
 from weboter.schemas.events import BrowserRestored, EventRecord, NodeCompleted

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserRunner, Recorded, chain, copy_log
-from tests.conftest import node, weboter
+from tests.browser.conftest import BrowserRunner, chain, copy_log
+from tests.conftest import Recorded, node, weboter
 from tests.incli import cli
 from weboter.runtime.demo.shop import PER_PAGE, PRODUCTS
 from weboter.runtime.store.eventlog import EventLog
