@@ -283,3 +283,15 @@ def test_a_log_url_weboter_cannot_open_is_refused_never_taken_for_a_path(
     assert "cannot open the PostgreSQL log postgresql://weboter:***@127.0.0.1:9/none" in said
     assert "s3cret" not in said and "host, port and database" in said
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing made, anywhere here
+
+
+def test_only_ui_keeps_evidence_of_every_browser_step_by_default() -> None:
+    """`weboter ui` keeps a screenshot of each browser step for its timeline; every other
+    command that starts an engine keeps evidence on error only, unless --evidence says."""
+    from weboter.runtime.cli.main import build_parser  # noqa: PLC0415
+
+    parser = build_parser()
+    assert parser.parse_args(["ui"]).evidence == "every_node"
+    for argv in (["run", "a.yaml"], ["demo"], ["continue", "r"], ["fork", "r", "--at", "3"]):
+        assert parser.parse_args(argv).evidence == "on_error", argv
+    assert parser.parse_args(["run", "a.yaml", "--evidence", "every_node"]).evidence == "every_node"
