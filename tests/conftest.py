@@ -3,10 +3,14 @@ workflow (given as the dict a user would write) through the real actor path."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,6 +24,7 @@ import pytest
 from tests import pgcluster
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.core.references import EnvSource
+from weboter.runtime.demo.shop import ShopServer
 from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.settings import Settings
 from weboter.runtime.store.eventlog import EventLog
@@ -27,14 +32,18 @@ from weboter.runtime.store.location import log_location
 from weboter.runtime.store.postgres import close_pools
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.transport.actor import stop_actor
-from weboter.schemas.events import EventRecord
+from weboter.schemas.events import EventRecord, NodeCompleted
 from weboter.schemas.messages import RunEnded
 from weboter.schemas.state import RunState
 
 _CHROMIUM_AT_START: list[int] = []
 POSTGRES = "WEBOTER_TEST_POSTGRES"  # the URL of the tests' PostgreSQL server (tests/pgcluster.py)
 NO_POSTGRES = "WEBOTER_TEST_NO_POSTGRES"  # why there is none: the PostgreSQL tests skip
+# the folder where the session's server, being started, says how that went (its URL, or why
+# there is none) once the lock file there is let go (_start_postgres)
+POSTGRES_PENDING = "WEBOTER_TEST_POSTGRES_PENDING"
 _POSTGRES_STARTED: list[Path] = []
+_POSTGRES_STARTING: list[threading.Thread] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,23 +53,76 @@ def pytest_configure(config: pytest.Config) -> None:
     # set before pytest-xdist starts its workers, which inherit it
     os.environ.setdefault(SESSION_MARK, uuid.uuid4().hex)
     _CHROMIUM_AT_START.append(chromium_processes())
-    if hasattr(config, "workerinput") or os.environ.get(POSTGRES):
-        return  # an xdist worker (its controller started the server), or .ci/run did
-    try:  # one throwaway PostgreSQL server for the whole session (tests/pgcluster.py)
-        url, folder = pgcluster.start()
-    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
-        said = getattr(exc, "stderr", b"") or b""
-        os.environ[NO_POSTGRES] = f"{exc} {said.decode(errors='replace')}".strip()
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: its controller did the rest, and its environment says so
+    _cache_bytecode()
+    if not os.environ.get(POSTGRES):  # else .ci/run started the server
+        _start_postgres()
+
+
+def _cache_bytecode() -> None:
+    """Where the environment says not to write Python's bytecode beside the sources
+    (PYTHONDONTWRITEBYTECODE), every process of the session (the xdist workers, each
+    `weboter` subprocess) would compile Weboter's modules again on its start (~0.2 s of CPU
+    each, some hundred times a session): their bytecode goes to a cache folder in the temp
+    dir instead (PYTHONPYCACHEPREFIX), nothing is written beside the sources either way."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
         return
-    os.environ[POSTGRES] = url
-    _POSTGRES_STARTED.append(folder)
+    cache = Path(tempfile.gettempdir()) / f"weboter-tests-pycache-{os.getuid()}"
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    os.environ["PYTHONPYCACHEPREFIX"] = str(cache)
+    sys.pycache_prefix, sys.dont_write_bytecode = str(cache), False
+
+
+def _start_postgres() -> None:
+    """One throwaway PostgreSQL server for the whole session (tests/pgcluster.py), started
+    in the background: the tests begin meanwhile, and those that need it wait for it
+    (postgres_server). The lock file is held (exclusive) until the start ended, then the
+    folder holds `url` or `failed` (why not); xdist workers inherit the folder's name."""
+    said = Path(tempfile.mkdtemp(prefix="weboter-pg-start-"))
+    lock = (said / "lock").open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)  # taken before any worker can ask
+    os.environ[POSTGRES_PENDING] = str(said)
+
+    def start() -> None:
+        try:
+            url, folder = pgcluster.start()
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+            why = getattr(exc, "stderr", b"") or b""
+            (said / "failed").write_text(f"{exc} {why.decode(errors='replace')}".strip())
+        else:
+            _POSTGRES_STARTED.append(folder)
+            (said / "url").write_text(url)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
+
+    thread = threading.Thread(target=start, name="postgres-start", daemon=True)
+    thread.start()
+    _POSTGRES_STARTING.append(thread)
+
+
+def postgres_server() -> str | None:
+    """The URL of the session's PostgreSQL server, once it is up (None: there is none, and
+    NO_POSTGRES says why)."""
+    if os.environ.get(POSTGRES) or not os.environ.get(POSTGRES_PENDING):
+        return os.environ.get(POSTGRES)
+    said = Path(os.environ[POSTGRES_PENDING])
+    with (said / "lock").open() as lock:  # not a sleep: blocks until the start let it go
+        fcntl.flock(lock, fcntl.LOCK_SH)
+    if (said / "url").exists():
+        os.environ[POSTGRES] = (said / "url").read_text()
+    else:
+        failed = said / "failed"
+        os.environ[NO_POSTGRES] = failed.read_text() if failed.exists() else "it never started"
+    return os.environ.get(POSTGRES)
 
 
 # The files whose tests take longest (many seconds each: Chromium, several processes), run
 # first: on two pytest-xdist workers (`--dist worksteal`, pyproject.toml) the one that is
 # done early takes the other's waiting tests, which works only if none of those is long.
 LONG_FIRST = (
-    "tests/workers/",
+    "tests/workers/",  # failover and takeover compare with the recorded demo (recorded_demo)
     "tests/browser/test_fork_fidelity.py",  # these three start on copies of one recorded demo,
     "tests/browser/test_healing.py",  # made once per worker: together, they most often share it
     "tests/browser/test_time_travel.py",
@@ -91,8 +153,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     if hasattr(session.config, "workerinput"):  # an xdist worker: others may still run
         return
+    for thread in _POSTGRES_STARTING:
+        thread.join(180)  # its start ends within pgcluster's own timeouts
     for folder in _POSTGRES_STARTED:
         pgcluster.stop(folder)
+    if os.environ.get(POSTGRES_PENDING):
+        shutil.rmtree(os.environ[POSTGRES_PENDING], ignore_errors=True)
     left = chromium_processes() - (_CHROMIUM_AT_START[0] if _CHROMIUM_AT_START else 0)
     if left > 0:
         print(f"\nFAILED: {left} Chromium process(es) outlived the test suite")
@@ -119,7 +185,7 @@ def db_path(tmp_path: Path) -> Path:
 
 def postgres_database() -> str:
     """The URL of a new, empty database on the tests' PostgreSQL server (skips if none)."""
-    server = os.environ.get(POSTGRES)
+    server = postgres_server()
     if not server:
         pytest.skip(f"no PostgreSQL server for the tests: {os.environ.get(NO_POSTGRES, '?')}")
     import psycopg  # noqa: PLC0415
@@ -187,6 +253,47 @@ def runner(db_path: Path) -> Iterator[Runner]:
     r = Runner(db_path, env={"shop": {"url": "http://shop.test", "password": "hunter2-secret"}})
     yield r
     r.close()
+
+
+@pytest.fixture(scope="session")
+def demo_shop() -> Iterator[ShopServer]:
+    """The demo shop on loopback for the whole session (tests/browser's `shop`)."""
+    with ShopServer() as server:
+        yield server
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A completed run of the demo against the session's shop, alone in a log of its own."""
+
+    db_path: Path
+    run_id: str
+    out: Path  # the CSV it wrote, beside the log: a run forked from it to its end writes it
+    csv: str  # what it wrote there (kept: `out` is written again by such forks)
+    completed: tuple[str, ...]  # the nodes it completed, in order
+
+
+@pytest.fixture(scope="session")
+def recorded_demo(tmp_path_factory: pytest.TempPathFactory, demo_shop: ShopServer) -> Recorded:
+    """The demo, run once (it takes seconds) in an engine with a real Chromium: a test that
+    needs its recording starts an engine on a copy of the log (tests/browser/conftest.py
+    copy_log); one that forks it to its end allows `out`'s folder (the run writes its CSV
+    there again). Its CSV and completed nodes are an undisturbed run's result."""
+    from tests.browser.conftest import BrowserRunner  # noqa: PLC0415
+    from weboter.runtime.core.loader import load_workflow  # noqa: PLC0415
+    from weboter.runtime.demo.run import WORKFLOW  # noqa: PLC0415
+
+    runner = BrowserRunner(tmp_path_factory.mktemp("recorded") / "weboter.db")
+    try:
+        out = runner.db_path.parent / "products.csv"
+        variables = {"base_url": demo_shop.url, "out": str(out), "rows": []}
+        run_id = runner.client.submit(load_workflow(WORKFLOW), variables=variables)
+        outcome = runner.outcome(run_id, timeout=120)
+        assert outcome.ended.status == "COMPLETED"
+    finally:
+        runner.close()
+    done = tuple(r.event.node_id for r in outcome.events if isinstance(r.event, NodeCompleted))
+    return Recorded(runner.db_path, run_id, out, out.read_text(), done)
 
 
 def node(id_: str, action: str = "EmptyAction", control: str = "NextNode", **fields: Any) -> dict:

@@ -297,3 +297,15 @@ def test_a_mistake_in_the_arguments_is_a_json_error_under_json(tmp_path: Path) -
         assert error["hint"] == f"`weboter {args[0]} --help` lists what it takes"
     plain = cli("runs", "--limit", "many", home=tmp_path)  # without --json: stderr only
     assert plain.returncode == 2 and plain.stdout == ""
+
+
+def test_only_ui_keeps_evidence_of_every_browser_step_by_default() -> None:
+    """`weboter ui` keeps a screenshot of each browser step for its timeline; every other
+    command that starts an engine keeps evidence on error only, unless --evidence says."""
+    from weboter.runtime.cli.main import build_parser  # noqa: PLC0415
+
+    parser = build_parser()
+    assert parser.parse_args(["ui"]).evidence == "every_node"
+    for argv in (["run", "a.yaml"], ["demo"], ["continue", "r"], ["fork", "r", "--at", "3"]):
+        assert parser.parse_args(argv).evidence is None, argv  # on_error (with --engine: its)
+    assert parser.parse_args(["run", "a.yaml", "--evidence", "every_node"]).evidence == "every_node"

@@ -14,6 +14,7 @@ from weboter.runtime.cli.common import (
     add_on_error,
     allowed_env,
     db_path,
+    engine_options,
     engine_settings,
     listen,
     out,
@@ -27,7 +28,9 @@ def add_command(
 ) -> None:
     p = sub.add_parser(
         "ui",
-        parents=[common, browser],
+        # its own copy of the engine options: the default set below is an option's, which a
+        # shared parent would change for every other command (run, demo, continue, ...) too
+        parents=[common, engine_options()],
         help="step, inspect and time-travel runs in your browser",
         description="A local web page on the log: every run live; a run's workflow as a graph "
         "(click a node for a breakpoint); continue, pause, step, stop, retry, skip; a timeline "

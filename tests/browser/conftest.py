@@ -11,7 +11,6 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,9 +20,8 @@ import pykka
 import pytest
 
 from tests.conftest import SESSION_ACTORS, Outcome, flow, node
-from weboter.runtime.core.loader import load_workflow, to_workflow
+from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.core.references import EnvSource
-from weboter.runtime.demo.run import WORKFLOW
 from weboter.runtime.demo.shop import ShopServer
 from weboter.runtime.demo.static import PAGES
 from weboter.runtime.engine.engine import Engine
@@ -87,9 +85,9 @@ def pages_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def shop() -> Iterator[ShopServer]:
-    with ShopServer() as server:
-        yield server
+def shop(demo_shop: ShopServer) -> ShopServer:
+    """The session's demo shop (tests/conftest.py), the one the demo was recorded against."""
+    return demo_shop
 
 
 class BrowserRunner:
@@ -142,31 +140,6 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserRunner]
     yield runner
     SESSION_ACTORS.difference_update(kept)
     runner.close()
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """A completed run of the demo against the session's shop, alone in a log of its own."""
-
-    db_path: Path
-    run_id: str
-    out: Path  # the CSV it wrote, beside the log: a run forked from it to its end writes it
-
-
-@pytest.fixture(scope="session")
-def recorded_demo(tmp_path_factory: pytest.TempPathFactory, shop: ShopServer) -> Recorded:
-    """The demo, run once (it takes seconds): a test that needs its recording starts an
-    engine on a copy of the log (copy_log); one that forks it to its end allows `out`'s folder
-    (the run writes its CSV there again)."""
-    runner = BrowserRunner(tmp_path_factory.mktemp("recorded") / "weboter.db")
-    try:
-        out = runner.db_path.parent / "products.csv"
-        variables = {"base_url": shop.url, "out": str(out), "rows": []}
-        run_id = runner.client.submit(load_workflow(WORKFLOW), variables=variables)
-        assert runner.outcome(run_id, timeout=120).ended.status == "COMPLETED"
-    finally:
-        runner.close()
-    return Recorded(runner.db_path, run_id, out)
 
 
 @pytest.fixture(autouse=True)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.browser.conftest import Recorded, copy_log
-from tests.conftest import demo_workflow
+from tests.browser.conftest import copy_log
+from tests.conftest import Recorded, demo_workflow
 from tests.incli import cli
 from weboter.runtime.demo.shop import PASSWORD, USER, ShopServer
 from weboter.runtime.store.reading import Reader

@@ -1,5 +1,7 @@
 """Time travel with a real browser: a durable pause across two processes with the browser
-restored, and the demo forked at the start of page 2 with a changed variable."""
+restored, and the demo forked at the start of page 2 with a changed variable. (A fork of the
+login flow restored both ways, captured without logging in again and re-driven with one
+login: tests/browser/test_fork_fidelity.py forks it at every browser step.)"""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserRunner, Recorded, chain, copy_log
-from tests.conftest import node, weboter
+from tests.browser.conftest import BrowserRunner, chain, copy_log
+from tests.conftest import Recorded, node, weboter
 from tests.incli import cli
 from weboter.runtime.demo.shop import PER_PAGE, PRODUCTS
 from weboter.runtime.store.eventlog import EventLog
@@ -99,28 +101,3 @@ def test_demo_forked_at_page_two_with_a_changed_variable(
     export = compared.steps[-1]
     assert export["node_a"] == export["node_b"] == "export"
     assert export["changes"]["outputs"]["path"] == {"a": str(first_csv), "b": str(fork_csv)}
-
-
-@pytest.mark.parametrize("restore", ["captured", "redrive"])
-def test_fork_restores_the_browser_both_ways(tmp_path: Path, shop: Any, restore: str) -> None:
-    runner = BrowserRunner(tmp_path / "r.db", restore=restore)
-    try:
-        parent = runner.start(login_flow(shop.url))
-        done = runner.outcome(parent)
-        assert done.ended.status == "COMPLETED"
-        submitted = next(
-            r
-            for r in done.events
-            if isinstance(r.event, NodeCompleted) and r.event.node_id == "submit"
-        )
-        logins = len(shop.sessions)
-        child = runner.client.fork(parent, submitted.seq)
-        outcome = runner.outcome(child)
-    finally:
-        runner.close()
-    assert outcome.ended.status == "COMPLETED", outcome.state.error
-    assert outcome.state.globals["page"] == "Page 2 of 3"  # logged in, without logging in
-    ran = [r.event.node_id for r in outcome.events if isinstance(r.event, NodeCompleted)]
-    assert ran == ["visit", "read"]
-    # captured: the parent's cookie came back; re-driving: the login was done again
-    assert len(shop.sessions) == logins + (1 if restore == "redrive" else 0)

@@ -152,12 +152,14 @@ def test_allow_host_keeps_pages_and_http_actions_to_the_hosts_allowed(tmp_path: 
             "redirect": chain(node("open", "OpenPage", inputs={"url": f"{site.url}/hop"})),
             "http": chain(node("get", "HttpGet", inputs={"url": f"{site.url}/go"})),
         }
-        ended = {}
+        files = []
         for name, workflow in cases.items():
-            path = tmp_path / f"{name}.json"
-            path.write_text(json.dumps(workflow))
-            ran = cli("run", str(path), "--allow-host", allowed, "--json", home=tmp_path)
-            ended[name] = json.loads(ran.stdout)
+            files.append(tmp_path / f"{name}.json")
+            files[-1].write_text(json.dumps(workflow))
+        # one `weboter run` of every case (one engine, one Chromium), one after the other:
+        # a summary each, in the order given
+        ran = cli("run", *map(str, files), "--allow-host", allowed, "--json", home=tmp_path)
+        ended = dict(zip(cases, json.loads(ran.stdout), strict=True))
     assert ended["page"]["status"] == "COMPLETED", ended["page"]
     assert attacker.paths == []  # nothing reached it: no fetch, image, frame, redirect, request
     assert "/fine" in site.paths  # ... while the allowed host was reached through the gate

@@ -1,7 +1,9 @@
 """A worker killed (SIGKILL) in the middle of a browser node: the run completes on another
-worker with the same result as an undisturbed run; only the node in flight runs twice, the log
-says it was re-queued, and the browser came back from the log. And a worker, which has no log,
-heals a locator from the runs the engine's log recorded."""
+worker with the same result as an undisturbed run (the session's recorded demo, tests/
+conftest.py: the same workflow against the same shop; a worker's undisturbed demo run is the
+healing test's first run here); only the node in flight runs twice, the log says it was
+re-queued, and the browser came back from the log. And a worker, which has no log, heals a
+locator from the runs the engine's log recorded."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import demo_workflow
+from tests.conftest import Recorded, demo_workflow
 from tests.workers.conftest import GatedShop, Served
 from weboter.runtime.demo.shop import PASSWORD, USER
 from weboter.schemas.events import BrowserRestored, NodeCompleted, NodeRequeued
@@ -57,15 +59,12 @@ def product_hits(shop: GatedShop, since: int) -> collections.Counter[str]:
 
 
 def test_a_run_whose_worker_is_killed_mid_node_completes_on_another(
-    served: Served, shop: GatedShop
+    served: Served, shop: GatedShop, recorded_demo: Recorded
 ) -> None:
     workspace = served.home / "shared-workspace"  # both workers' files land in one place here
     first = served.worker("--workspace", str(workspace), "--name", "first")
 
-    calm = finished(run_on(served, shop, "calm.csv"))
-    assert calm["status"] == "COMPLETED"
-
-    # the same run again, its worker killed while Chromium waits for product 5's page
+    # the demo, its worker killed while Chromium waits for product 5's page
     shop.held = "/product/5"
     since = len(shop.requests)
     proc = run_on(served, shop, "killed.csv")
@@ -76,13 +75,12 @@ def test_a_run_whose_worker_is_killed_mid_node_completes_on_another(
     killed = finished(proc)
 
     assert killed["status"] == "COMPLETED"
-    assert (workspace / "killed.csv").read_text() == (workspace / "calm.csv").read_text()
-    calm_run, killed_run = str(calm["run_id"]), str(killed["run_id"])
+    assert (workspace / "killed.csv").read_text() == recorded_demo.csv
+    killed_run = str(killed["run_id"])
     done = [
-        [r.event.node_id for r in served.events(run) if isinstance(r.event, NodeCompleted)]
-        for run in (calm_run, killed_run)
+        r.event.node_id for r in served.events(killed_run) if isinstance(r.event, NodeCompleted)
     ]
-    assert done[0] == done[1]  # every node completed once, as in the calm run
+    assert tuple(done) == recorded_demo.completed  # every node completed once, as undisturbed
     # product 5's page was asked for when the worker died (held, never answered), then once
     # more by the other worker; every other product page once: only the node in flight ran
     # twice

@@ -1,8 +1,9 @@
 """Two engines (`weboter serve --workers --db postgresql://…`, as on two hosts: each its own
 home and host name) share one log, each with a worker. The engine driving a browser run is
 killed (SIGKILL) in the middle of a node: the other takes the run over within 10 s (its lease
-ran out) and completes it on its worker, with the result of an undisturbed run and each node
-completed once. And a client of either engine hears every run's events."""
+ran out) and completes it on its worker, with the result of an undisturbed run (the session's
+recorded demo, tests/conftest.py) and each node completed once. And a client of either engine
+hears every run's events."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import postgres_database, wait_for
+from tests.conftest import Recorded, postgres_database, wait_for
 from tests.incli import environment
 from tests.workers.conftest import GatedShop, Served
-from tests.workers.test_failover import finished, run_on
+from tests.workers.test_failover import run_on
 from weboter.runtime.demo.shop import PASSWORD, USER
 from weboter.runtime.store.eventlog import EventLog, to_record
 from weboter.runtime.store.location import log_location
@@ -48,7 +49,7 @@ def newest_run(log_path: Path) -> str:
 
 
 def test_a_killed_engines_browser_run_is_taken_over_by_the_other(
-    tmp_path: Path, shop: GatedShop
+    tmp_path: Path, shop: GatedShop, recorded_demo: Recorded
 ) -> None:
     url = postgres_database()
     shared = log_location(url, home=tmp_path)
@@ -59,9 +60,6 @@ def test_a_killed_engines_browser_run_is_taken_over_by_the_other(
         secrets.write_text(json.dumps({"shop": {"user": USER, "password": PASSWORD}}))
         for engine, name in ((first, "worker-a"), (second, "worker-b")):
             engine.worker("--workspace", str(workspace), "--name", name, "--env-file", str(secrets))
-        calm = finished(run_on(first, shop, "calm.csv"))
-        assert calm["status"] == "COMPLETED"
-
         shop.held = "/product/5"  # the next run waits there: its engine dies meanwhile
         client = run_on(first, shop, "killed.csv")
         assert shop.arrived.wait(120), "the run never reached product 5"
@@ -86,12 +84,11 @@ def test_a_killed_engines_browser_run_is_taken_over_by_the_other(
         client.kill()  # it followed the dead engine
         client.communicate(timeout=20)
 
-        assert (workspace / "killed.csv").read_text() == (workspace / "calm.csv").read_text()
+        assert (workspace / "killed.csv").read_text() == recorded_demo.csv
         done = [
-            [r.event.node_id for r in events(shared, run) if isinstance(r.event, NodeCompleted)]
-            for run in (str(calm["run_id"]), run_id)
+            r.event.node_id for r in events(shared, run_id) if isinstance(r.event, NodeCompleted)
         ]
-        assert done[0] == done[1]  # every node completed once, as in the calm run
+        assert tuple(done) == recorded_demo.completed  # every node completed once, as undisturbed
     finally:
         second.stop()
         first.stop()
