@@ -4,6 +4,7 @@ no module imports itself back through others (walks every import with ast)."""
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +29,7 @@ LAYERS = [
 ]
 
 
+@functools.cache  # the tests here all read the same sources: each parsed once a session
 def modules() -> dict[str, Path]:
     found: dict[str, Path] = {}
     for folder, package in FOLDERS.items():
@@ -39,17 +41,22 @@ def modules() -> dict[str, Path]:
     return found
 
 
+@functools.cache
+def nodes(path: Path) -> list[ast.AST]:
+    """Every node of the module at `path`, in ast.walk's order."""
+    return list(ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
+
+
 def imports(path: Path, name: str) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
     typing_only = {
         id(inner)
-        for block in ast.walk(tree)
+        for block in nodes(path)
         if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
         for inner in ast.walk(block)
     }
-    for node in ast.walk(tree):
+    for node in nodes(path):
         if id(node) in typing_only:
             continue  # an import for type annotations only: not a dependency at run time
         if isinstance(node, ast.Import):
@@ -73,6 +80,7 @@ def layer(module: str) -> int:
     return best
 
 
+@functools.cache
 def graph() -> dict[str, set[str]]:
     mods = modules()
     return {name: {m for m in imports(path, name) if m in mods} for name, path in mods.items()}
@@ -141,7 +149,7 @@ def test_big_modules_and_functions() -> None:
         text = path.read_text(encoding="utf-8")
         if len(text.splitlines()) > 420:
             too_long.append(f"{name}: {len(text.splitlines())} lines")
-        for node in ast.walk(ast.parse(text)):
+        for node in nodes(path):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
                 first = text.splitlines()[node.lineno - 1]
@@ -175,8 +183,7 @@ def test_no_front_end_builds_a_command_itself() -> None:
     for name, path in modules().items():
         if not name.startswith(FRONT_ENDS) and name != "weboter.runtime.engine.client":
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
+        for node in nodes(path):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("weboter"):
                 names = {a.name for a in node.names}
                 made = (RUN_COMMANDS | (DRIVING if name.startswith(FRONT_ENDS) else set())) & names
@@ -188,7 +195,7 @@ def _calls(name: str) -> dict[str, list[str]]:
     """module -> the lines that call the function `name` imported by name, or import it."""
     found: dict[str, list[str]] = {}
     for module, path in modules().items():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in nodes(path):
             called = isinstance(node, ast.Call) and getattr(node.func, "id", "") == name
             if called or (
                 isinstance(node, ast.ImportFrom) and name in {a.name for a in node.names}
@@ -245,7 +252,7 @@ def test_everything_else_reads_the_log_through_the_reader() -> None:
     for name, path in modules().items():
         if name.startswith("weboter.runtime.store") or name in OPENS_THE_LOG:
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in nodes(path):
             if isinstance(node, ast.Call) and "EventLog" in ast.unparse(node.func):
                 opened.append(f"{name}:{node.lineno}")
     assert opened == []
@@ -270,7 +277,7 @@ def test_front_ends_drive_a_run_through_its_handle() -> None:
     for name, path in modules().items():
         if not name.startswith(FRONT_ENDS):
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in nodes(path):
             func = node.func if isinstance(node, ast.Call) else None
             if (
                 isinstance(func, ast.Attribute)
@@ -287,7 +294,7 @@ def test_pykka_is_used_through_its_public_api() -> None:
     pykka release may change those without notice (docs/decisions.md, Transport)."""
     private = []
     for name, path in modules().items():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in nodes(path):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pykka._"):
                 private.append(f"{name}:{node.lineno} imports {node.module}")
             elif isinstance(node, ast.FunctionDef) and node.name == "_create_actor_inbox":
