@@ -49,7 +49,9 @@ from throughput_weboter import cluster, run_command, write_shards
 BENCH = Path(__file__).parent
 BROWSER = "/usr/bin/chromium"
 ALL = ("weboter", "weboter-every", "workers", "crawlee", "crawlee-auto")
-Job = tuple[list[str], dict[str, str], Callable[[], list[Path]]]
+TIMEOUT = 1800  # seconds one scrape may take
+Job = tuple[list[str], dict[str, str], Callable[[], list[Path]]]  # command, env, its CSVs
+Maker = Callable[[Path, TextIO], Job]  # (a temporary folder, the log) -> the job
 
 
 @dataclass
@@ -62,6 +64,7 @@ class Result:
     requests: int
     csv: str
     cpu: float = 0.0  # CPU seconds of the whole tree (every process it started, reaped)
+    disk_mib: float = 0.0  # what it left on disk: the log, artifacts, Crawlee's storage, CSVs
     peak: Peak = field(default_factory=Peak)
 
     @property
@@ -78,46 +81,64 @@ class Result:
             f"  {self.contender:<13} {self.per_min:7.1f} pages/min ({self.per_min_span:6.1f} "
             f"over the site's span)  {self.seconds:6.1f} s  peak RSS {self.peak.rss_kib / mib:6.0f}"
             f" MiB  PSS {self.peak.pss_kib / mib:6.0f} MiB  {self.peak.processes:2d} proc  "
-            f"CPU {self.cpu / self.pages * 1000:4.0f} ms/page  {self.requests} requests  "
+            f"CPU {self.cpu / self.pages * 1000:4.0f} ms/page  disk {self.disk_mib:5.1f} MiB  "
+            f"{self.requests} requests  "
             f"CSV {self.csv}"
         )
 
 
-def weboter_job(tmp: Path, args: argparse.Namespace, url: str, log: TextIO, name: str) -> Job:
-    """`weboter run` in-process, or through `serve --workers` and two workers."""
-    home = tmp / "home"
-    home.mkdir()
-    files = write_shards(tmp, args.parallel)
+def weboter_job(
+    url: str, runs: int, evidence: str = "on_error", workers: int = 0, traced: Path | None = None
+) -> Maker:
+    """`weboter run` of `runs` shards at once, in its own engine or (`workers` > 0) through
+    `serve --workers` and that many workers; `traced`: with tracemalloc, its findings there."""
+
+    def make(tmp: Path, log: TextIO) -> Job:
+        home = tmp / "home"
+        home.mkdir()
+        command = run_command(write_shards(tmp, runs), url, runs, evidence)
+        if traced is not None:
+            command[:3] = [sys.executable, str(BENCH / "throughput_traced.py"), str(traced)]
+        if workers:
+            capacity = max(1, -(-runs // workers))
+            command += ["--engine", cluster(home, workers, capacity, evidence, log)]
+        env = {**os.environ, "WEBOTER_HOME": str(home), "WEBOTER_BROWSER": BROWSER}
+        return command, env, lambda: sorted((home / "workspace").glob("shard*.csv"))
+
+    return make
+
+
+def crawlee_job(url: str, concurrency: str) -> Maker:
+    """Crawlee's PlaywrightCrawler, `concurrency` pages at once (or "auto")."""
+
+    def make(tmp: Path, log: TextIO) -> Job:
+        out = tmp / "crawlee.csv"
+        command = [sys.executable, str(BENCH / "throughput_crawlee.py"), url, str(out)]
+        command += ["--concurrency", concurrency, "--browser", BROWSER]
+        env = {**os.environ, "CRAWLEE_STORAGE_DIR": str(tmp / "storage")}
+        return command, env, lambda: [out] if out.exists() else []
+
+    return make
+
+
+def contender(name: str, args: argparse.Namespace, url: str) -> Maker:
+    if name == "crawlee":
+        return crawlee_job(url, str(args.parallel))
+    if name == "crawlee-auto":
+        return crawlee_job(url, "auto")
     evidence = "every_node" if name == "weboter-every" else "on_error"
-    command = run_command(files, url, args.parallel, evidence)
-    if name == "workers":
-        capacity = max(1, -(-args.parallel // 2))
-        command += ["--engine", cluster(home, 2, capacity, evidence, log)]
-    env = {**os.environ, "WEBOTER_HOME": str(home), "WEBOTER_BROWSER": BROWSER}
-    return command, env, lambda: sorted((home / "workspace").glob("shard*.csv"))
+    return weboter_job(url, args.parallel, evidence, workers=2 if name == "workers" else 0)
 
 
-def crawlee_job(tmp: Path, args: argparse.Namespace, url: str, name: str) -> Job:
-    out = tmp / "crawlee.csv"
-    concurrency = "auto" if name == "crawlee-auto" else str(args.parallel)
-    command = [sys.executable, str(BENCH / "throughput_crawlee.py"), url, str(out)]
-    command += ["--concurrency", concurrency, "--browser", BROWSER]
-    env = {**os.environ, "CRAWLEE_STORAGE_DIR": str(tmp / "storage")}
-    return command, env, lambda: [out] if out.exists() else []
-
-
-def measure(name: str, number: int, args: argparse.Namespace, shop: BenchShop) -> Result:
+def measure(name: str, number: int, shop: BenchShop, make: Maker, logs: Path) -> Result:
     """One contender's scrape, timed and sampled; everything it started is gone after."""
     shop.reset()
     cpu = children_cpu()
     with tempfile.TemporaryDirectory(prefix="throughput-") as folder:
         tmp = Path(folder)
-        log = (args.logs / f"{number:02d}-{name}.log").open("w")
+        log = (logs / f"{number:02d}-{name}.log").open("w")
         try:
-            if name.startswith("weboter") or name == "workers":
-                command, env, outputs = weboter_job(tmp, args, shop.url, log, name)
-            else:
-                command, env, outputs = crawlee_job(tmp, args, shop.url, name)
+            command, env, outputs = make(tmp, log)
             sampler = Sampler()
             sampler.start()
             began = time.monotonic()
@@ -127,7 +148,7 @@ def measure(name: str, number: int, args: argparse.Namespace, shop: BenchShop) -
                     env=env,
                     stdout=log,
                     stderr=log,
-                    timeout=args.timeout,
+                    timeout=TIMEOUT,
                     check=False,
                     start_new_session=True,  # a signal to its group never reaches the bench
                 )
@@ -135,13 +156,14 @@ def measure(name: str, number: int, args: argparse.Namespace, shop: BenchShop) -
                 seconds = time.monotonic() - began
                 peak = sampler.stop()
             verdict = check(shop, outputs()) if done.returncode == 0 else f"exit {done.returncode}"
+            disk = sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file()) / 2**20
         finally:
             kill_tree()
             log.close()
     pages = len(shop.products) + shop.pages
     requests = sum(shop.hits.values())
     cpu = children_cpu() - cpu
-    return Result(name, number, seconds, shop.span(), pages, requests, verdict, cpu, peak)
+    return Result(name, number, seconds, shop.span(), pages, requests, verdict, cpu, disk, peak)
 
 
 def children_cpu() -> float:
@@ -215,7 +237,6 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--contenders", default="weboter,workers,crawlee,crawlee-auto")
     parser.add_argument("--quick", action="store_true", help="40 products, 1 round: a smoke test")
-    parser.add_argument("--timeout", type=float, default=1800, help="seconds per scrape")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--logs", type=Path, help="the contenders' output (default: a temp dir)")
     args = parser.parse_args()
@@ -259,7 +280,8 @@ def main() -> int:
                 order = args.contenders if n % 2 == 0 else args.contenders[::-1]
                 print(f"round {n + 1}:", flush=True)
                 for name in order:
-                    results.append(measure(name, n, args, shop))
+                    make = contender(name, args, shop.url)
+                    results.append(measure(name, n, shop, make, args.logs))
                     print(results[-1].line(), flush=True)
         except KeyboardInterrupt:
             print("interrupted: the contenders' processes are ended", file=sys.stderr)
