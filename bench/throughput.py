@@ -65,6 +65,7 @@ class Result:
     csv: str
     cpu: float = 0.0  # CPU seconds of the whole tree (every process it started, reaped)
     disk_mib: float = 0.0  # what it left on disk: the log, artifacts, Crawlee's storage, CSVs
+    tail: float = 0.0  # the part of the span the last 10% of the answers took
     peak: Peak = field(default_factory=Peak)
 
     @property
@@ -82,7 +83,7 @@ class Result:
             f"over the site's span)  {self.seconds:6.1f} s  peak RSS {self.peak.rss_kib / mib:6.0f}"
             f" MiB  PSS {self.peak.pss_kib / mib:6.0f} MiB  {self.peak.processes:2d} proc  "
             f"CPU {self.cpu / self.pages * 1000:4.0f} ms/page  disk {self.disk_mib:5.1f} MiB  "
-            f"{self.requests} requests  "
+            f"last 10% of pages in {self.tail:4.0%} of the span  {self.requests} requests  "
             f"CSV {self.csv}"
         )
 
@@ -163,7 +164,9 @@ def measure(name: str, number: int, shop: BenchShop, make: Maker, logs: Path) ->
     pages = len(shop.products) + shop.pages
     requests = sum(shop.hits.values())
     cpu = children_cpu() - cpu
-    return Result(name, number, seconds, shop.span(), pages, requests, verdict, cpu, disk, peak)
+    return Result(
+        name, number, seconds, shop.span(), pages, requests, verdict, cpu, disk, shop.tail(), peak
+    )
 
 
 def children_cpu() -> float:
@@ -227,6 +230,8 @@ def breakdown(results: list[Result], contenders: list[str]) -> None:
         parts = sorted(last.peak.at_pss.items(), key=lambda kv: -kv[1][1])
         text = ", ".join(f"{k} {n}x {kib / 1024:.0f}" for k, (n, kib) in parts)
         print(f"  {name:<13} {text}")
+        spent = ", ".join(f"{k} {s:.0f}" for k, s in last.peak.cpu_by_kind.items() if s >= 1)
+        print(f"  {'':<13} CPU s by kind: {spent}")
 
 
 def parse() -> argparse.Namespace:

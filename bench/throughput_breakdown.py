@@ -1,9 +1,10 @@
 """Where one Weboter run's memory goes, many runs at once: the bench shop scraped by
-`weboter run` with 1 run and with N, with evidence `on_error`, `none` and `every_node`, and by
-Crawlee at 1 and N pages at once; each tree's PSS at its peak by kind of process (the browser
-process, renderers, the GPU and utility processes, Playwright's node driver, Python), what one
-more run costs ((N - 1 run) / (N - 1)), and where the Weboter process's Python heap goes
-(tracemalloc, by package: bench/throughput_traced.py), the log and artifacts on disk.
+`weboter run` with 1 run and with N (evidence `on_error`, `none` and `every_node`), by N runs
+through `serve --workers` and 2 workers, and by Crawlee at 1 and N pages at once; each tree's
+PSS at its peak by kind of process (the browser process, renderers, the GPU and utility
+processes, Playwright's node driver, Python) and CPU by kind, what one more run costs
+((N runs - 1 run) / (N - 1)), and where the Weboter process's Python heap goes (tracemalloc, by
+package: bench/throughput_traced.py), the log and artifacts on disk.
 
     python bench/throughput_breakdown.py [--products 96] [--per-page 6] [--parallel 8]
 """
@@ -29,6 +30,7 @@ def configs(url: str, n: int, tmp: Path) -> list[tuple[str, Maker]]:
         (f"weboter {n}", weboter_job(url, n)),
         (f"weboter {n} none", weboter_job(url, n, "none")),
         (f"weboter {n} every", weboter_job(url, n, "every_node")),
+        (f"workers {n}", weboter_job(url, n, workers=2)),
         ("crawlee 1", crawlee_job(url, "1")),
         (f"crawlee {n}", crawlee_job(url, str(n))),
         ("traced 1", weboter_job(url, 1, traced=tmp / "traced-1.json")),
@@ -56,6 +58,10 @@ def table(results: list[Result], n: int) -> None:
         ("on disk (MiB)", lambda r: r.disk_mib),
     ):
         print(f"  {label:<34}" + "".join(f"{value(r):>17.1f}" for r in results))
+    print("\nCPU seconds by kind of process (as last seen, a scan a second):")
+    for k in sorted({k for r in results for k in r.peak.cpu_by_kind}):
+        cells = "".join(f"{r.peak.cpu_by_kind.get(k, 0.0):>17.1f}" for r in results)
+        print(f"  {k:<34}{cells}")
     by_name = {r.contender: r for r in results}
     for who in ("weboter", "crawlee"):
         one, many = by_name.get(f"{who} 1"), by_name.get(f"{who} {n}")

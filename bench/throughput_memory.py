@@ -90,6 +90,16 @@ def rss_kib(pid: int) -> int:
         return 0
 
 
+def cpu_ticks(pid: int) -> int | None:
+    """User + system CPU of a process so far, in clock ticks."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def pss_kib(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
@@ -109,6 +119,8 @@ class Peak:
     pss_kib: int = 0
     processes: int = 0
     at_pss: dict[str, tuple[int, int]] = field(default_factory=dict)  # kind -> (count, kib)
+    # CPU seconds by kind, as last seen (a scan a second: the last second of each is lost)
+    cpu_by_kind: dict[str, float] = field(default_factory=dict)
 
 
 class Sampler(threading.Thread):
@@ -119,6 +131,7 @@ class Sampler(threading.Thread):
         self.every, self.scan_every = every, scan_every
         self.peak = Peak()
         self._stop_event = threading.Event()
+        self._cpu: dict[int, tuple[str, int]] = {}  # pid -> (kind, CPU ticks)
 
     def run(self) -> None:
         last_scan = 0.0
@@ -140,6 +153,9 @@ class Sampler(threading.Thread):
             what = kind(pid)
             by_kind[what] += pss_kib(pid)
             counts[what] += 1
+            ticks = cpu_ticks(pid)
+            if ticks is not None:
+                self._cpu[pid] = (what, ticks)
         total = sum(by_kind.values())
         if total > self.peak.pss_kib:
             self.peak.pss_kib = total
@@ -148,6 +164,11 @@ class Sampler(threading.Thread):
     def stop(self) -> Peak:
         self._stop_event.set()
         self.join(5)
+        spent: Counter[str] = Counter()
+        for what, ticks in self._cpu.values():
+            spent[what] += ticks
+        hertz = os.sysconf("SC_CLK_TCK")
+        self.peak.cpu_by_kind = {k: v / hertz for k, v in spent.most_common()}
         return self.peak
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import html
 import random
+import sys
 import threading
 import time
 from collections import Counter
@@ -90,6 +91,12 @@ class BenchShop(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that closed its page before the answer (a favicon, a page a crawler is done
+        with) is no error of the shop's: not printed. Anything else is."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
     def delay(self, path: str) -> float:
         """20-200 ms, the same for a page every time and for every contender."""
         return random.Random(f"{self.seed}:{path}").uniform(0.020, 0.200)
@@ -111,16 +118,27 @@ class BenchShop(ThreadingHTTPServer):
             self.hits: Counter[str] = Counter()
             self.first: float | None = None
             self.last: float | None = None
+            self.ends: list[float] = []  # when each answer went out
 
     def served(self, path: str, began: float) -> None:
         with self._lock:
             self.hits[path] += 1
             self.first = began if self.first is None else min(self.first, began)
             self.last = time.monotonic()
+            self.ends.append(self.last)
 
     def span(self) -> float:
         """Seconds from the first request to the last answer."""
         return (self.last or 0.0) - (self.first or 0.0)
+
+    def tail(self, share: float = 0.1) -> float:
+        """The part of the span the last `share` of the answers took: ~`share` when pages went
+        out at an even pace to the end, more when fewer pages were asked for at once at the end
+        (runs that had finished their part while others had not)."""
+        if len(self.ends) < 10 or self.span() <= 0:
+            return 0.0
+        ends = sorted(self.ends)
+        return (ends[-1] - ends[int(len(ends) * (1 - share))]) / self.span()
 
     def expected(self) -> Counter[tuple[str, str, str]]:
         return Counter((p.name, p.price, str(p.stock)) for p in self.products)
