@@ -89,21 +89,31 @@ class Result:
 
 
 def weboter_job(
-    url: str, runs: int, evidence: str = "on_error", workers: int = 0, traced: Path | None = None
+    url: str,
+    runs: int,
+    evidence: str = "on_error",
+    workers: int = 0,
+    traced: Path | None = None,
+    chromium: str = "",
+    tabs: bool = False,
 ) -> Maker:
     """`weboter run` of `runs` shards at once, in its own engine or (`workers` > 0) through
-    `serve --workers` and that many workers; `traced`: with tracemalloc, its findings there."""
+    `serve --workers` and that many workers; `traced`: with tracemalloc, its findings there;
+    `chromium`: flags added to Chromium's (an experiment: bench/throughput_traced.py);
+    `tabs`: each product in a tab of its own, closed after."""
 
     def make(tmp: Path, log: TextIO) -> Job:
         home = tmp / "home"
         home.mkdir()
-        command = run_command(write_shards(tmp, runs), url, runs, evidence)
-        if traced is not None:
-            command[:3] = [sys.executable, str(BENCH / "throughput_traced.py"), str(traced)]
+        command = run_command(write_shards(tmp, runs, tabs), url, runs, evidence)
+        if traced is not None or chromium:
+            wrapper = [sys.executable, str(BENCH / "throughput_traced.py"), str(traced or "-")]
+            command[:3] = wrapper
         if workers:
             capacity = max(1, -(-runs // workers))
             command += ["--engine", cluster(home, workers, capacity, evidence, log)]
         env = {**os.environ, "WEBOTER_HOME": str(home), "WEBOTER_BROWSER": BROWSER}
+        env["WEBOTER_BENCH_CHROMIUM_ARGS"] = chromium
         return command, env, lambda: sorted((home / "workspace").glob("shard*.csv"))
 
     return make

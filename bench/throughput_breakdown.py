@@ -30,6 +30,8 @@ def configs(url: str, n: int, tmp: Path) -> list[tuple[str, Maker]]:
         (f"weboter {n}", weboter_job(url, n)),
         (f"weboter {n} none", weboter_job(url, n, "none")),
         (f"weboter {n} every", weboter_job(url, n, "every_node")),
+        (f"weboter {n} nobfc", weboter_job(url, n, chromium="--disable-back-forward-cache")),
+        (f"weboter {n} tabs", weboter_job(url, n, tabs=True)),
         (f"workers {n}", weboter_job(url, n, workers=2)),
         ("crawlee 1", crawlee_job(url, "1")),
         (f"crawlee {n}", crawlee_job(url, str(n))),

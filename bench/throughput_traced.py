@@ -2,6 +2,9 @@
 
     python bench/throughput_traced.py OUT.json run flow.json ... (any weboter arguments)
 
+OUT `-`: no tracing. `WEBOTER_BENCH_CHROMIUM_ARGS` (space-separated) adds flags to the ones
+Weboter launches Chromium with, for experiments (a flag Weboter does not pass, measured).
+
 Every 3 s the traced size is read; when it is the largest yet, a snapshot is taken and its
 sizes are summed by package (weboter's by layer, the others by top-level package, the standard
 library by module). At exit the largest is written to OUT.json with the process's RSS/PSS at
@@ -66,6 +69,12 @@ def watch(stop: threading.Event) -> None:
 
 def main() -> int:
     out, argv = sys.argv[1], sys.argv[2:]
+    from weboter.runtime.browser.host import LAUNCH_ARGS  # noqa: PLC0415
+    from weboter.runtime.cli.main import main as weboter  # noqa: PLC0415
+
+    LAUNCH_ARGS.extend(os.environ.get("WEBOTER_BENCH_CHROMIUM_ARGS", "").split())
+    if out == "-":
+        return weboter(argv)
     tracemalloc.start(1)
     stop = threading.Event()
     threading.Thread(target=watch, args=(stop,), daemon=True).start()
@@ -76,7 +85,6 @@ def main() -> int:
             json.dump(found, f, indent=1)
 
     atexit.register(write)
-    from weboter.runtime.cli.main import main as weboter  # noqa: PLC0415
 
     return weboter(argv)
 

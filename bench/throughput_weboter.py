@@ -40,8 +40,9 @@ def to_global(name: str) -> list[dict[str, str]]:
     return [{"src": "result", "name": name, "pos": "global"}]
 
 
-def shard(index: int, runs: int) -> dict[str, Any]:
-    """The workflow of run `index` (0-based) of `runs`."""
+def shard(index: int, runs: int, tabs: bool = False) -> dict[str, Any]:
+    """The workflow of run `index` (0-based) of `runs`; `tabs`: each product in a new tab,
+    closed after (as the demo does, and as Crawlee does with a page per request)."""
     page_url = "$global{base_url}/products?page=$global{page}"
     detail = {"element": "article.product-detail", "type": "css"}
     rows = {"expr": "param1 + param2", "param1": "$global{rows}", "param2": "$prev{items}"}
@@ -67,9 +68,16 @@ def shard(index: int, runs: int) -> dict[str, Any]:
             "control": "ForEach",
             "params": {"items": "$flow{links}", "item": "link", "body": "product", "done": "turn"},
         },
-        node("product", "OpenPage", {"url": "$global{base_url}$flow{link.href}"}, "read"),
+        node(
+            "product",
+            "NewPage" if tabs else "OpenPage",
+            {"url": "$global{base_url}$flow{link.href}"},
+            "read",
+        ),
         node("read", "ExtractList", {"locator": detail, "fields": FIELDS}, "collect"),
-        node("collect", "PyEvalAction", rows, "each", outputs=to_global("rows")),
+        node(
+            "collect", "PyEvalAction", rows, "close" if tabs else "each", outputs=to_global("rows")
+        ),
         node(
             "turn",
             "PyEvalAction",
@@ -84,15 +92,17 @@ def shard(index: int, runs: int) -> dict[str, Any]:
             "control": "EndFlow",
         },
     ]
+    if tabs:
+        nodes.append(node("close", "ClosePage", {}, "each"))
     name = f"bench shop, list pages {index + 1}, {index + 1 + runs}, ..."
     return {"id": f"shard{index}", "name": name, "start_node_id": "first", "nodes": nodes}
 
 
-def write_shards(folder: Path, runs: int) -> list[Path]:
+def write_shards(folder: Path, runs: int, tabs: bool = False) -> list[Path]:
     files = []
     for i in range(runs):
         files.append(folder / f"shard{i}.json")
-        files[-1].write_text(json.dumps(shard(i, runs)))
+        files[-1].write_text(json.dumps(shard(i, runs, tabs)))
     return files
 
 
