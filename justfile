@@ -67,6 +67,12 @@ bench-peer:
     {{bin}}/python -m pip install -q -e '.[peer]'
     {{bin}}/python bench/peer.py
 
+# many runs at once: pages/min and peak memory of Weboter against Crawlee's PlaywrightCrawler on
+# a local shop (installs the `bench` extra first; --quick for a smoke test)
+bench-throughput *args:
+    {{bin}}/python -m pip install -q -e '.[bench]'
+    {{bin}}/python bench/throughput.py {{args}}
+
 # mutants of the examples through validate and run: counts of exit codes, no crash, no hang
 fuzz count="600":
     {{bin}}/python bench/fuzz.py --count {{count}}

@@ -279,11 +279,12 @@ class Broker(MessageActor):
     def _report(self, entry: Entry, dest: str, payload: bytes) -> None:
         report = read(payload)
         uploaded = self.uploads.take(entry.identity)
+        sent = self.uploads.sent(entry.identity, uploaded)
         why: str | None
         if report.type in ("RecordNodeResult", "RecordAttempt") and dest == STATE_MANAGER:
-            why = refusal(report, entry, self.book.holder_of(report.run_id), set(uploaded))
+            why = refusal(report, entry, self.book.holder_of(report.run_id), sent)
         elif report.type == "PageLooked":
-            why = self._look_refusal(report, entry, set(uploaded))
+            why = self._look_refusal(report, entry, sent)
         else:
             why = f"worker {entry.name} may not send {report.type or 'that'} to {dest!r}"
         if why is not None:
@@ -291,6 +292,7 @@ class Broker(MessageActor):
             return
         for address, data in uploaded.items():
             self.artifacts.put(data, address[64:])
+        self.uploads.stored(entry.identity, uploaded)
         if report.type == "PageLooked":
             reply_to, _, done = self.looks.pop(report.command_id)
             self.bridge.outbox().send_raw(reply_to, payload)
@@ -333,7 +335,7 @@ class Broker(MessageActor):
         log.warning("broker: worker %s lost (%s); its runs go to other workers", entry.name, reason)
         self.book.lost(entry)
         self._said_waiting = self._said_waiting and bool(self.book.workers)  # none left: say so
-        self.uploads.drop(entry.identity)
+        self.uploads.forget(entry.identity)
         for task in entry.busy.values():
             requeue = RequeueNode(
                 command_id=f"requeue-{task.command_id}-{entry.name}",

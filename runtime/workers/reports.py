@@ -11,7 +11,9 @@ page state at another run's cookies and be handed them with the next lease.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -85,12 +87,20 @@ def _about(report: Report, task: Task) -> bool:
     return report.command_id.startswith(f"{task.command_id}-") and not report.reply_to
 
 
+KEPT_ADDRESSES = 4096  # addresses remembered per worker as its own, once stored
+
+
 class Uploads:
-    """Artifacts each worker sent ahead of its next report (held until it is accepted)."""
+    """Artifacts each worker sent ahead of its next report (held until it is accepted), and
+    the addresses of those already stored, per worker: a worker running several nodes at once
+    uploads what each made before the next report, whichever run's it is, so one report may
+    carry another's artifacts; the other's report may then name them (its worker uploaded
+    them), though they are no longer held."""
 
     def __init__(self, limit: int = MAX_UPLOAD) -> None:
         self.limit = limit
         self._held: dict[bytes, dict[str, bytes]] = {}
+        self._stored: dict[bytes, dict[str, None]] = {}
 
     def add(self, identity: bytes, address: str, data: bytes) -> str | None:
         """Hold an upload; why it is refused (not its hash, over the limit), or None."""
@@ -108,5 +118,22 @@ class Uploads:
         """The uploads held for `identity` (now given up to the caller)."""
         return self._held.pop(identity, {})
 
+    def stored(self, identity: bytes, addresses: Iterable[str]) -> None:
+        """`identity`'s uploads at these addresses are stored (the last few thousand are
+        remembered as its own)."""
+        own = self._stored.setdefault(identity, {})
+        own.update(dict.fromkeys(addresses))
+        for old in list(itertools.islice(own, max(len(own) - KEPT_ADDRESSES, 0))):
+            del own[old]
+
+    def sent(self, identity: bytes, taken: dict[str, bytes]) -> set[str]:
+        """What `identity` uploaded: `taken` now, and what it uploaded before, stored."""
+        return set(taken) | set(self._stored.get(identity, ()))
+
     def drop(self, identity: bytes) -> None:
         self._held.pop(identity, None)
+
+    def forget(self, identity: bytes) -> None:
+        """The worker is gone: nothing of it is held or remembered."""
+        self.drop(identity)
+        self._stored.pop(identity, None)

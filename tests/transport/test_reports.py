@@ -10,7 +10,7 @@ import pytest
 
 from weboter.runtime.transport.bridge import encode
 from weboter.runtime.workers.leases import Leases, Task
-from weboter.runtime.workers.reports import Uploads, read, refusal
+from weboter.runtime.workers.reports import KEPT_ADDRESSES, Uploads, read, refusal
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import RecordAttempt, RecordNodeResult
 from weboter.schemas.state import BrowserState
@@ -81,3 +81,30 @@ def test_uploads_are_held_under_their_own_hash_within_a_limit() -> None:
     other = b"67890!"
     assert "over" in (uploads.add(b"w", hashlib.sha256(other).hexdigest(), other) or "")
     assert uploads.take(b"w") == {}
+
+
+def test_a_worker_may_name_its_upload_another_of_its_reports_carried() -> None:
+    """Two nodes at once on one worker: what the first made is uploaded before the second's
+    report, which takes it along; the first's report names it, and goes through. Another
+    worker naming it is still refused."""
+    uploads = Uploads()
+    data = b"page state of run A"
+    address = hashlib.sha256(data).hexdigest() + ".json"
+    assert uploads.add(b"w1", address, data) is None
+    carried = uploads.take(b"w1")  # run B's report came first
+    assert carried == {address: data}
+    uploads.stored(b"w1", carried)  # ... and was accepted: its uploads are stored
+    naming = result(browser=BrowserState(url="u", storage=address))
+    assert why(naming, uploaded=frozenset(uploads.sent(b"w1", uploads.take(b"w1")))) == ""
+    assert "did not upload" in why(naming, uploaded=frozenset(uploads.sent(b"w2", {})))
+    uploads.forget(b"w1")  # the worker is gone: nothing of it is remembered
+    assert uploads.sent(b"w1", {}) == set()
+
+
+def test_a_worker_s_stored_addresses_are_bounded() -> None:
+    uploads = Uploads()
+    uploads.stored(b"w", (f"{i:064x}" for i in range(KEPT_ADDRESSES + 10)))
+    kept = uploads.sent(b"w", {})
+    assert len(kept) == KEPT_ADDRESSES
+    assert f"{0:064x}" not in kept
+    assert f"{KEPT_ADDRESSES + 9:064x}" in kept
