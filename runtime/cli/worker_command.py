@@ -76,6 +76,7 @@ def add_command(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from weboter.runtime.engine.serve import endpoints  # noqa: PLC0415
+    from weboter.runtime.engine.settings import worker_heartbeat  # noqa: PLC0415
     from weboter.runtime.engine.worker import Worker, WorkerSettings  # noqa: PLC0415
 
     home = db_path(args).parent
@@ -91,6 +92,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         workspace=args.workspace,
         browser=args.browser,
         evidence=args.evidence,
+        heartbeat=worker_heartbeat(),
     )
     if args.name:
         settings.name = args.name

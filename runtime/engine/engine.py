@@ -176,7 +176,13 @@ class Engine:
         s = self.settings
         if s.workers_endpoint is not None:
             return Broker.start(
-                self.bridge, s.db_path, s.workers_endpoint, s.curve, self.env, context=self.context
+                self.bridge,
+                s.db_path,
+                s.workers_endpoint,
+                s.curve,
+                self.env,
+                context=self.context,
+                heartbeat=s.heartbeat,
             )
         return NodeRunner.start(
             self.bridge,

@@ -13,6 +13,7 @@ from weboter.runtime.errors import UsageError
 from weboter.runtime.store.eventlog import Durability
 from weboter.runtime.store.location import log_location, weboter_home
 from weboter.runtime.transport.security import CurveConfig
+from weboter.schemas.workers import HEARTBEAT
 
 DEFAULT_MAX_NODES = 100_000
 
@@ -62,6 +63,23 @@ def engine_gone_after() -> float:
     return seconds
 
 
+def worker_heartbeat() -> float:
+    """`$WEBOTER_HEARTBEAT`: seconds between the heartbeats an engine with workers and its
+    workers send each other (default 2.5); a side not heard from for three is presumed gone,
+    its runs' nodes placed again. Give the engine and its workers the same."""
+    chosen = os.environ.get("WEBOTER_HEARTBEAT") or str(HEARTBEAT)
+    try:
+        seconds = float(chosen)
+    except ValueError:
+        seconds = -1.0
+    if not 0.2 <= seconds <= 60:
+        raise UsageError(
+            f"WEBOTER_HEARTBEAT={chosen!r} is not a number of seconds from 0.2 to 60",
+            hint=f"give the seconds between heartbeats, e.g. {HEARTBEAT:g} (the default)",
+        )
+    return seconds
+
+
 @dataclass
 class Settings:
     db_path: Path = field(default_factory=default_db)
@@ -71,8 +89,9 @@ class Settings:
     command_endpoint: str | None = None  # ROUTER for remote clients
     catchup_endpoint: str | None = None  # ROUTER for catch-up requests
     # ROUTER for worker processes: set, nodes run in `weboter worker`s (actors/broker.py),
-    # not in this process
+    # not in this process; they and it beat every `heartbeat` seconds ($WEBOTER_HEARTBEAT)
     workers_endpoint: str | None = None
+    heartbeat: float = field(default_factory=worker_heartbeat)
     evidence: EvidencePolicy = "on_error"  # browser evidence: none | on_error | every_node
     browser: str | None = None  # a Chromium executable (else WEBOTER_BROWSER, then searched)
     # how a run's browser comes back in a runner that has none for it: auto | captured |

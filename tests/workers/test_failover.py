@@ -22,7 +22,8 @@ from tests.workers.conftest import GatedShop, Served
 from weboter.runtime.demo.shop import PASSWORD, USER
 from weboter.schemas.events import BrowserRestored, NodeCompleted, NodeRequeued
 
-pytestmark = pytest.mark.timeout(240)
+# each test waits for a worker to be found silent (killed, frozen): beats every 1.5 s
+pytestmark = [pytest.mark.timeout(240), pytest.mark.usefixtures("quick_heartbeat")]
 
 WORKFLOW = Path(__file__).parents[2] / "runtime" / "demo" / "shop_workflow.yaml"
 

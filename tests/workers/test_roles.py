@@ -19,6 +19,8 @@ from tests.incli import cli
 from tests.test_serve import free_ports
 from tests.workers.conftest import Served
 from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.engine.settings import Settings, worker_heartbeat
+from weboter.runtime.errors import UsageError
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.transport.bridge import encode, message_decoder
@@ -30,7 +32,7 @@ from weboter.schemas.messages import (
     RecordNodeResult,
     SubmitJob,
 )
-from weboter.schemas.workers import BEAT, LEASE, MSG, READY, WorkerReady
+from weboter.schemas.workers import BEAT, HEARTBEAT, LEASE, MSG, READY, WorkerReady
 from weboter.schemas.workflow import Workflow
 
 pytestmark = pytest.mark.timeout(180)
@@ -151,7 +153,11 @@ def test_only_the_lease_holder_reports_and_only_workers_serve(tmp_path: Path) ->
     assert "from worker rogue, which does not hold its lease (honest does): refused" in err
 
 
-def test_workers_find_a_restarted_engine_and_its_runs_complete(served: Served) -> None:
+def test_workers_find_a_restarted_engine_and_its_runs_complete(
+    quick_heartbeat: None, served: Served
+) -> None:
+    """The worker finds the engine silent (three heartbeats missed: 4.5 s here), then the new
+    one at the same address."""
     served.worker("--name", "steady")
     # 60 naps of 50 ms: the engine is killed right after the first, ~3 s before the last
     # (it places each node: none runs while it is away)
@@ -210,6 +216,18 @@ def test_a_worker_that_stops_says_bye_and_its_run_moves_at_once(served: Served) 
     wait_for(served, run_id, RunCompleted)
     requeued = [r.event for r in served.events(run_id) if isinstance(r.event, NodeRequeued)]
     assert [(e.worker, e.reason) for e in requeued] == [("leaving", "the worker stopped")]
+
+
+def test_the_heartbeat_is_set_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEBOTER_HEARTBEAT", raising=False)
+    assert worker_heartbeat() == HEARTBEAT == 2.5  # a worker silent for 7.5 s is lost
+    monkeypatch.setenv("WEBOTER_HEARTBEAT", "1.5")
+    assert worker_heartbeat() == 1.5
+    assert Settings(db_path=Path("unused.db")).heartbeat == 1.5  # the engine's, as its workers'
+    for bad in ("soon", "0", "0.1", "-1", "61", "inf", "nan"):
+        monkeypatch.setenv("WEBOTER_HEARTBEAT", bad)
+        with pytest.raises(UsageError, match=r"WEBOTER_HEARTBEAT=.* is not a number of seconds"):
+            worker_heartbeat()
 
 
 def test_connecting_to_nothing_or_with_a_bad_key_says_what_to_check(tmp_path: Path) -> None:
