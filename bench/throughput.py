@@ -150,6 +150,7 @@ def measure(name: str, number: int, shop: BenchShop, make: Maker, logs: Path) ->
         log = (logs / f"{number:02d}-{name}.log").open("w")
         try:
             command, env, outputs = make(tmp, log)
+            print("$", " ".join(command), file=log, flush=True)
             sampler = Sampler()
             sampler.start()
             began = time.monotonic()
