@@ -8,7 +8,7 @@ on /usr/bin/chromium:
 
   weboter          `weboter run shard0.json ... --parallel N`: N runs at once in one engine (one
                    Chromium, a context per run), durability `sync`, evidence `on_error`
-  weboter-every    the same with `--evidence every_node`
+  weboter-every    the same with `--evidence every_node` (`weboter run`'s default today)
   workers          `weboter serve --workers`, 2 `weboter worker`s (capacity N/2 each) and
                    `weboter run --engine ... --parallel N` (the cluster's start is not timed)
   crawlee          PlaywrightCrawler, N pages at once (min = desired = max concurrency = N)
@@ -150,6 +150,7 @@ def measure(name: str, number: int, shop: BenchShop, make: Maker, logs: Path) ->
         log = (logs / f"{number:02d}-{name}.log").open("w")
         try:
             command, env, outputs = make(tmp, log)
+            print("$", " ".join(command), file=log, flush=True)
             sampler = Sampler()
             sampler.start()
             began = time.monotonic()

@@ -76,6 +76,8 @@ def kind(pid: int) -> str:
         return f"chromium {typed}" if typed else "chromium browser"
     if "node" in os.path.basename(argv[0]):
         return "playwright driver (node)"
+    if "throughput_traced.py" in line:  # weboter under the bench's wrapper
+        return "python weboter run"
     for word in ("serve", "worker", "run"):
         if f"cli.main {word}" in line or f"weboter {word}" in line:
             return f"python weboter {word}"
@@ -154,8 +156,9 @@ class Sampler(threading.Thread):
             by_kind[what] += pss_kib(pid)
             counts[what] += 1
             ticks = cpu_ticks(pid)
-            if ticks is not None:
-                self._cpu[pid] = (what, ticks)
+            if ticks is not None:  # an ended one (a zombie has no command line) keeps its kind
+                known = self._cpu.get(pid, ("gone", 0))[0]
+                self._cpu[pid] = (known if what == "gone" else what, ticks)
         total = sum(by_kind.values())
         if total > self.peak.pss_kib:
             self.peak.pss_kib = total

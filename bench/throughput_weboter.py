@@ -111,7 +111,9 @@ def run_command(files: list[Path], base_url: str, parallel: int, evidence: str) 
     command = [*WEBOTER, "run", *map(str, files), "--parallel", str(parallel), "--quiet"]
     command += ["--var", f"base_url={base_url}", "--var", "rows=[]", "--json"]
     command += ["--durability", "sync", "--max-nodes", "100000"]
-    return [*command, "--evidence", evidence] if evidence != "on_error" else command
+    # always given: `weboter run`'s default is every_node (its --help says so; the `ui`
+    # command's default reaches it through the options they share)
+    return [*command, "--evidence", evidence]
 
 
 def free_port() -> int:
