@@ -19,12 +19,14 @@ import msgspec
 
 from weboter.runtime.core.hooks import HookRegistry, PreNode
 from weboter.runtime.core.ids import new_command_id
+from weboter.runtime.core.items import fans_out
 from weboter.runtime.core.plan import DRIVEN
 from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import (
     AI_GATEWAY,
     BUS,
     CONTINUOUS_EXECUTOR,
+    FAN_OUT,
     NODE_RUNNER,
     STATE_MANAGER,
     STEP_EXECUTOR,
@@ -92,6 +94,7 @@ class Executor(MessageActor):
             if self.watchers.setdefault(message.run_id, message.reply_to) != message.reply_to:
                 self.stoppers[message.run_id] = message.reply_to
             self.send(self.runner, CancelNode(run_id=message.run_id))
+            self.send(FAN_OUT, CancelNode(run_id=message.run_id))  # and its item runs
             self.send(
                 STATE_MANAGER,
                 StopRun(
@@ -137,8 +140,8 @@ class Executor(MessageActor):
         if status in DRIVEN:  # the statuses core.plan plans a node for
             if message.plan is None:  # decide turns unknown nodes into NodeFailed; defensive
                 self._fail(run_id, ErrorContext(kind="UnknownNode", message="no node to run"))
-            elif not self._hooked(message.plan):
-                self.send(self.runner, message.plan)
+            elif not self._hooked(message.plan):  # a ForEach goes to the fan-out actor
+                self.send(FAN_OUT if fans_out(message.plan.node) else self.runner, message.plan)
         elif status == RunStatus.ERROR:
             assert message.error is not None
             self._on_error(run_id, message)

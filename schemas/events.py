@@ -14,7 +14,7 @@ from typing import Any, Literal
 import msgspec
 
 from weboter.schemas.context import ErrorContext, NodeModifications, RepairAction
-from weboter.schemas.state import Breakpoint, BrowserState, RunState
+from weboter.schemas.state import Breakpoint, BrowserState, ItemOf, RunState
 from weboter.schemas.workflow import Node, Workflow
 
 
@@ -38,6 +38,9 @@ class RunCreated(_Event, frozen=True):
     # the browser evidence its steps keep: none | on_error | every_node ("": the runner's own),
     # set by the engine that made it, so a worker or an engine that takes it over keeps it too
     evidence: str = ""
+    # an item run: made by a ForEach node of another run (runtime/core/items.py), driven by
+    # that run's fan-out — not taken up on its own after an engine restart
+    item_of: ItemOf | None = None
 
 
 class RunStarted(_Event, frozen=True):

@@ -27,7 +27,7 @@ from weboter.schemas.live import (
     SuggestRepair,
 )
 from weboter.schemas.page import LookAtPage, PageLooked
-from weboter.schemas.state import BrowserState, RestoreReport, RunState, RunStatus
+from weboter.schemas.state import BrowserState, ItemOf, RestoreReport, RunState, RunStatus
 from weboter.schemas.stream import CaughtUp, Ping, Pong
 from weboter.schemas.workflow import Node, Workflow
 
@@ -128,6 +128,7 @@ class CreateRun(_Msg, frozen=True):
     client: str = ""  # who asked for the run (RunCreated.client)
     on_error: str = ""  # RunCreated.on_error
     evidence: str = ""  # RunCreated.evidence
+    item_of: ItemOf | None = None  # RunCreated.item_of
 
 
 class StartRun(_Command, frozen=True):

@@ -33,6 +33,17 @@ class BrowserState(msgspec.Struct, frozen=True, omit_defaults=True):
     storage: str = ""
 
 
+class ItemOf(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Where an item run comes from (a ForEach node, runtime/core/items.py): run `run`'s node
+    `node` (in flow `flow_path`), item `index` of its list (0-based), its `attempt`-th try."""
+
+    run: str
+    node: str
+    index: int
+    flow_path: list[str] = []
+    attempt: int = 0
+
+
 class RestoreReport(msgspec.Struct, frozen=True, omit_defaults=True):
     """How a run's browser came back in a runner that had none for it, and whether the page
     matched the recorded one (`differences` empty)."""

@@ -1,5 +1,6 @@
 """Builtin actions that need no browser: SetData, EmptyAction, SleepFor, PyEvalAction,
-WriteTextFile, and SubFlow (declared here, carried out by the engine: runtime/core/decide.py)."""
+WriteTextFile, SubFlow (declared here, carried out by the engine: runtime/core/decide.py) and
+ForEach (carried out by the engine's fan-out: actors/fan_out.py)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,10 @@ def _engine_only(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
     raise ActionError("SubFlow is carried out by the engine, not by a Node Runner")
 
 
+def _fan_out_only(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
+    raise ActionError("ForEach is carried out by the engine's fan-out, not by a Node Runner")
+
+
 PLUGIN = Plugin(
     name="builtin",
     actions=[
@@ -102,6 +107,17 @@ PLUGIN = Plugin(
             required=("flow_id",),
             defaults={"data_in": [], "data_out": []},
             engine=True,
+        ),
+        ActionSpec(  # runtime/core/items.py, actors/fan_out.py
+            "builtin.ForEach",
+            _fan_out_only,
+            required=("flow_id", "items"),
+            defaults={"item": "item", "at_once": 4, "data_in": [], "data_out": []},
+            outputs=("results", "runs"),
+            is_async=True,
+            raw_inputs=frozenset({"data_in", "data_out"}),
+            doc="run a sub-flow once per item of a list, each item a run of its own, "
+            "`at_once` at a time; `results`: each item's data_out, in order",
         ),
     ],
 )

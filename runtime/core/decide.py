@@ -367,6 +367,7 @@ def _created(command: CreateRun) -> RunCreated:
         client=command.client,
         on_error=command.on_error,
         evidence=command.evidence,
+        item_of=command.item_of,
     )
 
 

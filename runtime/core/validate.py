@@ -18,6 +18,7 @@ from collections.abc import Callable
 from weboter.runtime.core.catalog import ActionSpec, Catalog
 from weboter.runtime.core.flows import FlowIndex
 from weboter.runtime.core.hosts import pattern_fault
+from weboter.runtime.core.items import fans_out
 from weboter.runtime.core.references import REFERENCE, SCOPE_ALIASES, references_in, unclosed_in
 from weboter.runtime.core.repair import check_policy
 from weboter.runtime.errors import Finding
@@ -103,7 +104,7 @@ def _node(
             if node.inputs.get(name) is None and action.defaults.get(name) is None:
                 error(f"{at}.inputs.{name}", f"{action.name} needs input {name!r}")
         _inputs_known(node, action, at, error)
-        if action.engine:
+        if action.engine or fans_out(node):
             flow_id = node.inputs.get("flow_id")
             literal = isinstance(flow_id, str) and not REFERENCE.search(flow_id)
             if literal and index.callable_from(path, str(flow_id)) is None:

@@ -24,6 +24,7 @@ from weboter.actors.ai_gateway import AIGateway
 from weboter.actors.broker import Broker
 from weboter.actors.context_bus import ContextBus
 from weboter.actors.executor import ContinuousExecutor, StepExecutor
+from weboter.actors.fan_out import FanOut
 from weboter.actors.launcher import Launcher
 from weboter.actors.node_runner import NodeRunner
 from weboter.actors.state_manager import StateManager
@@ -153,6 +154,7 @@ class Engine:
                     self.bridge, s.db_path, s.model or ModelConfig.from_env(), self.env
                 ),
             ),
+            ("fan_out", FanOut.start(self.bridge, s.db_path, self.catalog, self.env)),
             ("continuous_executor", ContinuousExecutor.start(self.bridge, hooks=self.hooks)),
             ("step_executor", StepExecutor.start(self.bridge, hooks=self.hooks)),
             (

@@ -9,5 +9,15 @@ EXECUTORS = (CONTINUOUS_EXECUTOR, STEP_EXECUTOR)
 NODE_RUNNER = "node_runner"
 BUS = "bus"  # the Context Bus: the event stream's publisher and the catch-up service
 AI_GATEWAY = "ai_gateway"  # asks the model for repairs (on_error: ai)
+FAN_OUT = "fan_out"  # carries out ForEach nodes: an item run per item (actors/fan_out.py)
 
-ACTORS = (LAUNCHER, STATE_MANAGER, CONTINUOUS_EXECUTOR, STEP_EXECUTOR, NODE_RUNNER, BUS, AI_GATEWAY)
+ACTORS = (
+    LAUNCHER,
+    STATE_MANAGER,
+    CONTINUOUS_EXECUTOR,
+    STEP_EXECUTOR,
+    NODE_RUNNER,
+    BUS,
+    AI_GATEWAY,
+    FAN_OUT,
+)

@@ -1,0 +1,136 @@
+"""ForEach: a sub-flow run over a list, each item as a run of its own (pure parts).
+
+A `ForEach` node names a sub-flow (`flow_id`, as `SubFlow`) and a list (`items`). Each item
+becomes an *item run*: a run whose workflow is that sub-flow (with the sub-flows it may call),
+whose `$flow{<item>}` is the item and whose `$global` scope is a copy of its parent's. Item
+runs are ordinary runs — every step in the log, inspectable, forkable — made and driven by the
+engine's fan-out actor (actors/fan_out.py), at most `at_once` at a time. When every item has
+completed, the node completes with `results`: the `data_out` of each item run, in the order of
+the items.
+
+An item run's id is derived from (parent, node, index, try): a fan-out that starts again after
+a crash finds the runs it made before, takes the results of those that completed, drives on
+those that did not, and makes only the missing ones — each item completes once. A failed
+item's next try (the node run again from ERROR) is a new run: `try` counts the failed ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import msgspec
+
+from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.node import pick, picker_target
+from weboter.runtime.core.references import Resolver
+from weboter.runtime.errors import ActionError
+from weboter.schemas.state import Frame, RunState, RunStatus
+from weboter.schemas.workflow import END, Node, Workflow
+
+ACTION = "builtin.ForEach"
+AT_ONCE_MAX = 64  # items in flight for one node: each may hold a browser context
+
+
+def fans_out(node: Node) -> bool:
+    """True when `node` is carried out by the fan-out actor (its action is ForEach)."""
+    return node.action in (ACTION, "ForEach")
+
+
+class Plan(msgspec.Struct, frozen=True):
+    """A ForEach node's resolved inputs: what each item run starts from."""
+
+    flow_path: tuple[str, ...]  # the sub-flow, as the workflow's index knows it
+    items: list[Any]
+    item: str  # the sub-flow's `$flow` variable that holds the item
+    flow_vars: dict[str, Any]  # data_in's plain (flow) targets, the same for every item
+    global_vars: dict[str, Any]  # data_in's `$global` targets, over the parent's globals
+    data_out: list[Any]  # pickers evaluated in each item run when it has completed
+    at_once: int
+
+
+def item_run_id(parent: str, flow_path: list[str], node: str, index: int, attempt: int) -> str:
+    """The id of an item run: the same for the same item and try, whoever asks."""
+    key = "\x00".join([parent, "/".join(flow_path), node, str(index), str(attempt)])
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def plan_items(
+    workflow: Workflow, flow_path: list[str], node: Node, inputs: dict[str, Any], resolver: Resolver
+) -> Plan:
+    """`inputs` (resolved, but for `data_in`/`data_out`, which are pickers) checked and read;
+    ActionError saying what to fix when they are not usable."""
+    where = f"node {node.id!r}"
+    flow_id = inputs.get("flow_id")
+    path = index_for(workflow).callable_from(flow_path, str(flow_id))
+    if not isinstance(flow_id, str) or path is None:
+        raise ActionError(
+            f"{where}: no sub-flow {flow_id!r} is visible from flow {'/'.join(flow_path)}",
+            hint="flow_id names one of the flow's sub_flows (or an enclosing flow's)",
+        )
+    items = inputs.get("items")
+    if not isinstance(items, list):
+        raise ActionError(
+            f"{where}: items must be a list, got {type(items).__name__}",
+            hint='e.g. items: "$flow{links}" where an earlier node stored a list',
+        )
+    name = inputs.get("item") or "item"
+    at_once = inputs.get("at_once", 4)
+    if not isinstance(at_once, int) or isinstance(at_once, bool) or not 1 <= at_once <= AT_ONCE_MAX:
+        raise ActionError(
+            f"{where}: at_once must be a whole number from 1 to {AT_ONCE_MAX}, got {at_once!r}",
+            hint="how many items run at once (each has a browser context of its own)",
+        )
+    flow_vars: dict[str, Any] = {}
+    global_vars: dict[str, Any] = {}
+    for dst, value in pick(node.inputs.get("data_in") or [], resolver, f"{where} data_in"):
+        scope, target = picker_target(dst)
+        (global_vars if scope == "global" else flow_vars)[target] = value
+    data_out = node.inputs.get("data_out") or []
+    if not isinstance(data_out, list):
+        raise ActionError(f"{where} data_out must be a list of {{src, dst}} pickers")
+    return Plan(path, items, str(name), flow_vars, global_vars, data_out, at_once)
+
+
+def item_workflow(workflow: Workflow, path: tuple[str, ...]) -> Workflow:
+    """The sub-flow at `path` as a workflow of its own: it keeps the sub-flows it could call
+    (its own and its ancestors'), and the workflow's host rule."""
+    index = index_for(workflow)
+    flow = index.flow(path)
+    callable_subs = list(flow.sub_flows)
+    seen = {sub.id for sub in callable_subs}
+    for depth in range(len(path) - 1, 0, -1):  # the ancestors', nearest first
+        for sub in index.flow(path[:depth]).sub_flows:
+            if sub.id not in seen:
+                seen.add(sub.id)
+                callable_subs.append(sub)
+    return msgspec.structs.replace(
+        flow, sub_flows=callable_subs, allow_hosts=list(workflow.allow_hosts)
+    )
+
+
+def item_state(parent: RunState, plan: Plan, index: int, run_id: str) -> RunState:
+    """The first state of item `index`'s run: LOADED at the sub-flow's first node."""
+    workflow = item_workflow(parent.workflow, plan.flow_path)
+    frame = Frame(
+        flow_path=[workflow.id],
+        cursor=workflow.start or END,
+        vars={**plan.flow_vars, plan.item: plan.items[index]},
+    )
+    return RunState(
+        run_id=run_id,
+        workflow=workflow,
+        status=RunStatus.LOADED,
+        globals={**parent.globals, **plan.global_vars},
+        frames=[frame],
+        max_nodes=parent.max_nodes,
+        on_error=parent.on_error,
+        evidence=parent.evidence,
+    )
+
+
+def item_result(done: RunState, data_out: list[Any], resolver: Resolver, index: int) -> Any:
+    """What a completed item run gives back: its `data_out` pickers evaluated in its root
+    flow (as a SubFlow's are when it ends), as {dst: value}."""
+    where = f"item {index} (run {done.run_id}) data_out"
+    return dict(pick(data_out, resolver, where))
