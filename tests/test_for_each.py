@@ -6,8 +6,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Runner, flow, node
+from tests.conftest import Runner, flow, node, wait_for
 from weboter.runtime.core.items import item_run_id
+from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.engine.handle import RunHandle, through_engine
+from weboter.runtime.store.reading import Reader
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.schemas.events import RunCompleted, RunCreated, RunStarted
@@ -138,3 +141,60 @@ def test_a_failing_item_fails_the_node_naming_the_item_and_its_run(runner: Runne
     failed_run = item_run_id(outcome.run_id, ["f"], "each", 1, 0)
     assert f"item 1 (run {failed_run}) ended FAILED" in error.message
     assert "1 of 3 items did not complete (1 did)" in error.message  # item 2 never started
+
+
+def _divide() -> list[dict]:
+    return [
+        node(
+            "calc",
+            "PyEvalAction",
+            "EndFlow",
+            inputs={"expr": "param1 // param2", "param1": "$flow{n}", "param2": "$global{d}"},
+            outputs=[{"src": "result", "name": "sq"}],
+        )
+    ]
+
+
+def test_a_repaired_item_goes_on_and_completed_items_are_kept(runner: Runner) -> None:
+    """Item 1 fails (its run waits in ERROR: on_error pause), so does the node; set the
+    variable in that item run and in the parent, continue the parent: the fan-out continues
+    the same item run, keeps item 0's result, and makes item 2."""
+    workflow = squares([10, 20, 30], at_once=1, sub_nodes=_divide())
+    client = runner.client
+    run_id = client.submit(to_workflow(workflow, "test"), variables={"d": 0}, on_error="pause")
+    # d = 0 fails every item: item 0 first
+    ended = client.wait(run_id, timeout=30)
+    assert ended.status == "ERROR"
+    assert ended.error is not None and ended.error.kind == "ItemsFailed"
+    first = item_run_id(run_id, ["f"], "each", 0, 0)
+    for target in (first, run_id):
+        RunHandle(target, through_engine(client, 10)).set_variable("d", 5, "global")
+    client.cont(run_id)
+    ended = client.wait(run_id, timeout=30)
+    assert ended.status == "COMPLETED", ended.error
+    with Reader(runner.db_path) as reader:
+        state = reader.state(run_id)
+        assert reader.state(first).status == "COMPLETED"  # the same item run, continued
+        assert not reader.last_seq(item_run_id(run_id, ["f"], "each", 0, 1))  # no new try
+    assert [r["sq"] for r in state.globals["squares"]] == [2, 4, 6]
+
+
+def test_stopping_the_parent_stops_its_items_in_flight(runner: Runner) -> None:
+    slow = [node("nap", "SleepFor", "EndFlow", inputs={"duration": 30})]
+    client = runner.client
+    run_id = client.submit(to_workflow(squares([1, 2, 3, 4], at_once=2, sub_nodes=slow), "t"))
+    first, second = (item_run_id(run_id, ["f"], "each", i, 0) for i in (0, 1))
+
+    def napping() -> bool:
+        with Reader(runner.db_path) as reader:
+            return all(
+                reader.last_seq(r) and reader.state(r).status == "RUNNING" for r in (first, second)
+            )
+
+    wait_for(napping, "two items napping", 30)
+    client.stop(run_id)
+    assert client.wait(run_id, timeout=30).status == "STOPPED"
+    with Reader(runner.db_path) as reader:
+        wait_for(lambda: reader.state(first).status == "STOPPED", "item 0 stopped", 30)
+        assert reader.state(second).status == "STOPPED"
+        assert not reader.last_seq(item_run_id(run_id, ["f"], "each", 2, 0))  # never made
