@@ -140,7 +140,7 @@ class Executor(MessageActor):
         if status in DRIVEN:  # the statuses core.plan plans a node for
             if message.plan is None:  # decide turns unknown nodes into NodeFailed; defensive
                 self._fail(run_id, ErrorContext(kind="UnknownNode", message="no node to run"))
-            elif not self._hooked(message.plan):  # a ForEach goes to the fan-out actor
+            elif not self._hooked(message.plan):  # a FanOut goes to the fan-out actor
                 self.send(FAN_OUT if fans_out(message.plan.node) else self.runner, message.plan)
         elif status == RunStatus.ERROR:
             assert message.error is not None

@@ -1,6 +1,6 @@
-"""The fan-out actor: carries out ForEach nodes, each item as a run of its own.
+"""The fan-out actor: carries out FanOut nodes, each item as a run of its own.
 
-An executor hands it a ForEach node (runtime/core/items.py says what the node means) instead
+An executor hands it a FanOut node (runtime/core/items.py says what the node means) instead
 of a Node Runner. It makes an item run per item through the State Manager (`CreateRun`, the
 run's first state given whole, as a fork's is) and has the Continuous Executor drive it
 (`Drive`, this actor hearing its end), at most `at_once` at a time. When every item has
@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Batch:
-    """One ForEach node in flight: its items, which run where, and what came back."""
+    """One FanOut node in flight: its items, which run where, and what came back."""
 
     task: ExecuteNode
     plan: Plan
@@ -85,7 +85,7 @@ class FanOut(MessageActor):
         self.db_path = db_path
         self.catalog = catalog
         self.env = env
-        self.batches: dict[str, Batch] = {}  # parent run -> its ForEach in flight
+        self.batches: dict[str, Batch] = {}  # parent run -> its FanOut in flight
         self.items: dict[str, str] = {}  # item run -> its parent run
         self.creating: dict[str, str] = {}  # CreateRun command id -> item run
 
@@ -103,7 +103,7 @@ class FanOut(MessageActor):
         else:
             log.warning("fan-out: ignored %s", type(message).__name__)
 
-    # --- a ForEach node arrives ----------------------------------------------------------------
+    # --- a FanOut node arrives ----------------------------------------------------------------
 
     def _execute(self, task: ExecuteNode) -> None:
         found = self.batches.get(task.run_id)
@@ -135,7 +135,7 @@ class FanOut(MessageActor):
             plan = plan_items(parent.workflow, task.flow_path, task.node, inputs, resolver)
             if resolver.secrets:
                 raise ActionError(
-                    f"node {task.node.id!r}: ForEach does not pass `$env` values to its item "
+                    f"node {task.node.id!r}: FanOut does not pass `$env` values to its item "
                     "runs (they would be written to the log in their first state)",
                     hint="read $env{...} inside the sub-flow: item runs see the same $env",
                 )
@@ -201,26 +201,28 @@ class FanOut(MessageActor):
         command_id = new_command_id()
         self.creating[command_id] = run_id
         self.env.give(run_id, {}, parent=task.run_id)  # the $env values its parent was sent
+        item_of = ItemOf(
+            run=task.run_id,
+            node=task.node.id,
+            index=index,
+            flow_path=list(task.flow_path),
+            attempt=attempt,
+        )
+        first = item_state(parent, batch.plan, item_of, run_id)
         self.send(
             STATE_MANAGER,
             CreateRun(
                 command_id=command_id,
                 run_id=run_id,
-                workflow=parent.workflow,
+                workflow=first.workflow,
                 reply_to=self.address,
                 source=f"item {index} of node {task.node.id} of run {task.run_id}",
-                initial_state=item_state(parent, batch.plan, index, run_id),
+                initial_state=first,
                 max_nodes=parent.max_nodes,
                 client=batch.client,
                 on_error=parent.on_error,
                 evidence=parent.evidence,
-                item_of=ItemOf(
-                    run=task.run_id,
-                    node=task.node.id,
-                    index=index,
-                    flow_path=list(task.flow_path),
-                    attempt=attempt,
-                ),
+                item_of=item_of,
             ),
         )
 

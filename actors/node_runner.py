@@ -271,6 +271,7 @@ class NodeRunner(MessageActor):
                 if spec is None:
                     spec = self.catalog.action(task.node.action)
                 if spec.browser:
+                    self.browser.lend(task.run_id, task.browser_of)  # an item run: its parent's
                     ctx.session, report, put_back = await self.restore.session(
                         task.run_id, task.browser, partial(self._call, task=task)
                     )

@@ -38,7 +38,7 @@ class RunCreated(_Event, frozen=True):
     # the browser evidence its steps keep: none | on_error | every_node ("": the runner's own),
     # set by the engine that made it, so a worker or an engine that takes it over keeps it too
     evidence: str = ""
-    # an item run: made by a ForEach node of another run (runtime/core/items.py), driven by
+    # an item run: made by a FanOut node of another run (runtime/core/items.py), driven by
     # that run's fan-out — not taken up on its own after an engine restart
     item_of: ItemOf | None = None
 

@@ -294,6 +294,9 @@ class ExecuteNode(_Msg, frozen=True):
     secrets: dict[str, str] = {}
     allow_hosts: list[str] = []  # the workflow's allow_hosts: the only hosts it may reach
     evidence: str = ""  # the run's evidence policy (RunCreated.evidence; "": the runner's)
+    # an item run of a FanOut: the run whose browser context its tabs may open in, while that
+    # run has one in the same process (runtime/browser/host.py BrowserHost.lend)
+    browser_of: str = ""
 
 
 class ReleaseRun(_Msg, frozen=True):

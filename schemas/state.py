@@ -34,7 +34,7 @@ class BrowserState(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class ItemOf(msgspec.Struct, frozen=True, omit_defaults=True):
-    """Where an item run comes from (a ForEach node, runtime/core/items.py): run `run`'s node
+    """Where an item run comes from (a FanOut node, runtime/core/items.py): run `run`'s node
     `node` (in flow `flow_path`), item `index` of its list (0-based), its `attempt`-th try."""
 
     run: str
@@ -97,6 +97,8 @@ class RunState(msgspec.Struct, frozen=True, omit_defaults=True):
     # an agent's session (SessionOpened): at the end of its nodes the run pauses, waiting for
     # the next act, instead of completing; SessionEnded lets it complete
     session: bool = False
+    # an item run (a FanOut's, runtime/core/items.py): where it comes from
+    item_of: ItemOf | None = None
 
     @property
     def frame(self) -> Frame:

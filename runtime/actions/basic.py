@@ -1,6 +1,6 @@
 """Builtin actions that need no browser: SetData, EmptyAction, SleepFor, PyEvalAction,
 WriteTextFile, SubFlow (declared here, carried out by the engine: runtime/core/decide.py) and
-ForEach (carried out by the engine's fan-out: actors/fan_out.py)."""
+FanOut (carried out by the engine's fan-out: actors/fan_out.py)."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def _engine_only(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fan_out_only(ctx: ActionContext, inputs: dict[str, Any]) -> dict[str, Any]:
-    raise ActionError("ForEach is carried out by the engine's fan-out, not by a Node Runner")
+    raise ActionError("FanOut is carried out by the engine's fan-out, not by a Node Runner")
 
 
 PLUGIN = Plugin(
@@ -109,7 +109,7 @@ PLUGIN = Plugin(
             engine=True,
         ),
         ActionSpec(  # runtime/core/items.py, actors/fan_out.py
-            "builtin.ForEach",
+            "builtin.FanOut",
             _fan_out_only,
             required=("flow_id", "items"),
             defaults={"item": "item", "at_once": 4, "data_in": [], "data_out": []},

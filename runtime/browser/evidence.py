@@ -47,7 +47,7 @@ async def begin(session: Any, artifacts: ArtifactStore) -> StepStart | None:
     raises (None: nothing could be taken)."""
     try:
         if session.traffic is None:
-            session.traffic = watch(session.context)
+            session.traffic = watch(session.context, session.pages if session.borrowed else None)
         before = ""
         page = session.current
         if page is not None and not page.is_closed() and page.url != "about:blank":

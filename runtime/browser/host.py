@@ -125,6 +125,9 @@ class RunSession:
     files: Workspace | None = None  # the files they may read (none without a workspace)
     refused: list[str] = field(default_factory=list)  # what its pages were refused
     traffic: Any = None  # its requests and console messages, once watched (browser/traffic.py)
+    # its context is another run's: an item run of a FanOut in its parent's context (its own
+    # tabs, the parent's cookies and storage); closing it closes its tabs, not the context
+    borrowed: bool = False
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def reach(self, url: str) -> None:
@@ -210,6 +213,7 @@ class BrowserHost:
         self._browser: Any = None
         self._sessions: dict[str, RunSession] = {}
         self._rules: dict[str, tuple[str, ...]] = {}  # run -> its workflow's allow_hosts
+        self._lenders: dict[str, str] = {}  # item run -> the run whose context it may use
         self._gate = Gate()
         self._lock = asyncio.Lock()
 
@@ -220,6 +224,26 @@ class BrowserHost:
             self._rules[run_id] = tuple(workflow_hosts)
         else:
             self._rules.pop(run_id, None)
+
+    def lend(self, run_id: str, lender: str) -> None:
+        """`run_id` (an item run of a FanOut: runtime/core/items.py) opens its tabs in
+        `lender`'s context (its parent's) while that one is live here and under the same
+        rule: one log-in for every item, and a context fewer per item at once."""
+        if lender:
+            self._lenders[run_id] = lender
+
+    def _lent(self, run_id: str) -> RunSession | None:
+        """A session of `run_id` in its lender's context, if it has a live one here."""
+        lender = self._sessions.get(self._lenders.get(run_id, ""))
+        if lender is None or lender.borrowed or lender.rule != self.rule_of(run_id):
+            return None
+        return RunSession(
+            context=lender.context,
+            rule=lender.rule,
+            files=self.files,
+            refused=lender.refused,
+            borrowed=True,
+        )
 
     def rule_of(self, run_id: str) -> HostRule:
         return host_rule(self.allow_hosts, self._rules.get(run_id, ()), self.holder)
@@ -253,6 +277,10 @@ class BrowserHost:
             if found is not None and found.rule != self.rule_of(run_id):
                 await self.discard(run_id)  # made under another rule: never reused
                 found = None
+            if found is None and restore is None:
+                found = self._lent(run_id)
+                if found is not None:
+                    self._sessions[run_id] = found
             if found is None:
                 browser = await self._launch()
                 storage = restore[1] if restore else None
@@ -295,15 +323,21 @@ class BrowserHost:
 
     async def close_run(self, run_id: str) -> None:
         self._rules.pop(run_id, None)
+        self._lenders.pop(run_id, None)
         await self.discard(run_id)
 
     async def discard(self, run_id: str) -> None:
         """Close the run's context (its rule stays: the next one is made under it)."""
         self._gate.forget(run_id)
         session = self._sessions.pop(run_id, None)
-        if session is not None:
-            with contextlib.suppress(Exception):  # the browser may already be gone
+        if session is None:
+            return
+        with contextlib.suppress(Exception):  # the browser may already be gone
+            if not session.borrowed:
                 await session.context.close()
+                return
+            for page in session.pages:  # its tabs only: the context is its lender's
+                await page.close()
 
     async def close(self) -> None:
         for run_id in list(self._sessions):

@@ -115,7 +115,8 @@ async def new_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
 async def switch_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     """Make another tab current: by `index`, or the first whose URL contains `url`."""
     session = ctx.browser
-    session.pages = list(session.context.pages)
+    if not session.borrowed:  # its tabs, those a page opened included (a borrowed context's
+        session.pages = list(session.context.pages)  # other tabs are other runs')
     target = None
     if inputs.get("index") is not None:
         index = int(inputs["index"])

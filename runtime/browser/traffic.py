@@ -46,13 +46,19 @@ class Traffic:
             self.dropped[which] += cut
 
 
-def watch(context: Any) -> Traffic:
+def watch(context: Any, pages: list[Any] | None = None) -> Traffic:
     """Listen to a browser context's responses, failed requests, console messages and page
-    errors (all its tabs and frames, those opened later too)."""
+    errors (all its tabs and frames, those opened later too; only those of `pages` when given:
+    a context other runs' tabs share)."""
     traffic = Traffic()
+
+    def ours(page: Any) -> bool:
+        return pages is None or page in pages
 
     def response(resp: Any) -> None:
         request = resp.request
+        if not ours(_page_of(request)):
+            return
         traffic.add(
             "request",
             {
@@ -64,6 +70,8 @@ def watch(context: Any) -> Traffic:
         )
 
     def failed(request: Any) -> None:
+        if not ours(_page_of(request)):
+            return
         traffic.add(
             "request",
             {
@@ -75,6 +83,8 @@ def watch(context: Any) -> Traffic:
         )
 
     def console(message: Any) -> None:
+        if not ours(message.page):
+            return
         where = message.location or {}
         traffic.add(
             "console",
@@ -87,6 +97,8 @@ def watch(context: Any) -> Traffic:
         )
 
     def page_error(error: Any) -> None:
+        if not ours(error.page):
+            return
         traffic.add("console", {"type": "pageerror", "text": str(error.error)[:RAW]})
 
     context.on("response", response)
@@ -94,6 +106,14 @@ def watch(context: Any) -> Traffic:
     context.on("console", console)
     context.on("weberror", page_error)
     return traffic
+
+
+def _page_of(request: Any) -> Any:
+    """The tab a request came from (None for a service worker's)."""
+    try:
+        return request.frame.page
+    except Exception:  # a service worker's request has no frame
+        return None
 
 
 def cut(entry: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
-"""ForEach: a sub-flow run over a list, each item as a run of its own (pure parts).
+"""FanOut: a sub-flow run over a list, each item as a run of its own (pure parts).
 
-A `ForEach` node names a sub-flow (`flow_id`, as `SubFlow`) and a list (`items`). Each item
+A `FanOut` node names a sub-flow (`flow_id`, as `SubFlow`) and a list (`items`). Each item
 becomes an *item run*: a run whose workflow is that sub-flow (with the sub-flows it may call),
 whose `$flow{<item>}` is the item and whose `$global` scope is a copy of its parent's. Item
 runs are ordinary runs — every step in the log, inspectable, forkable — made and driven by the
@@ -25,20 +25,20 @@ from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.node import pick, picker_target
 from weboter.runtime.core.references import Resolver
 from weboter.runtime.errors import ActionError
-from weboter.schemas.state import Frame, RunState, RunStatus
+from weboter.schemas.state import Frame, ItemOf, RunState, RunStatus
 from weboter.schemas.workflow import END, Node, Workflow
 
-ACTION = "builtin.ForEach"
+ACTION = "builtin.FanOut"
 AT_ONCE_MAX = 64  # items in flight for one node: each may hold a browser context
 
 
 def fans_out(node: Node) -> bool:
-    """True when `node` is carried out by the fan-out actor (its action is ForEach)."""
-    return node.action in (ACTION, "ForEach")
+    """True when `node` is carried out by the fan-out actor (its action is FanOut)."""
+    return node.action in (ACTION, "FanOut")
 
 
 class Plan(msgspec.Struct, frozen=True):
-    """A ForEach node's resolved inputs: what each item run starts from."""
+    """A FanOut node's resolved inputs: what each item run starts from."""
 
     flow_path: tuple[str, ...]  # the sub-flow, as the workflow's index knows it
     items: list[Any]
@@ -109,13 +109,13 @@ def item_workflow(workflow: Workflow, path: tuple[str, ...]) -> Workflow:
     )
 
 
-def item_state(parent: RunState, plan: Plan, index: int, run_id: str) -> RunState:
-    """The first state of item `index`'s run: LOADED at the sub-flow's first node."""
+def item_state(parent: RunState, plan: Plan, item_of: ItemOf, run_id: str) -> RunState:
+    """The first state of the run of item `item_of.index`: LOADED at the sub-flow's first node."""
     workflow = item_workflow(parent.workflow, plan.flow_path)
     frame = Frame(
         flow_path=[workflow.id],
         cursor=workflow.start or END,
-        vars={**plan.flow_vars, plan.item: plan.items[index]},
+        vars={**plan.flow_vars, plan.item: plan.items[item_of.index]},
     )
     return RunState(
         run_id=run_id,
@@ -126,6 +126,7 @@ def item_state(parent: RunState, plan: Plan, index: int, run_id: str) -> RunStat
         max_nodes=parent.max_nodes,
         on_error=parent.on_error,
         evidence=parent.evidence,
+        item_of=item_of,
     )
 
 

@@ -45,6 +45,7 @@ def plan(state: RunState, reply_to: str) -> ExecuteNode | None:
         heal=policy_for(node, state) == "heal",
         allow_hosts=state.workflow.allow_hosts,
         evidence=state.evidence,
+        browser_of=state.item_of.run if state.item_of is not None else "",
     )
 
 

@@ -9,7 +9,7 @@ EXECUTORS = (CONTINUOUS_EXECUTOR, STEP_EXECUTOR)
 NODE_RUNNER = "node_runner"
 BUS = "bus"  # the Context Bus: the event stream's publisher and the catch-up service
 AI_GATEWAY = "ai_gateway"  # asks the model for repairs (on_error: ai)
-FAN_OUT = "fan_out"  # carries out ForEach nodes: an item run per item (actors/fan_out.py)
+FAN_OUT = "fan_out"  # carries out FanOut nodes: an item run per item (actors/fan_out.py)
 
 ACTORS = (
     LAUNCHER,

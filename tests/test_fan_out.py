@@ -1,4 +1,4 @@
-"""ForEach: a sub-flow over a list, each item a run of its own, `at_once` at a time."""
+"""FanOut: a sub-flow over a list, each item a run of its own, `at_once` at a time."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ from tests.conftest import Runner, flow, node, wait_for
 from weboter.runtime.core.items import item_run_id
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.engine.handle import RunHandle, through_engine
-from weboter.runtime.store.reading import Reader
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
+from weboter.runtime.store.reading import Reader
 from weboter.schemas.events import RunCompleted, RunCreated, RunStarted
 
 pytestmark = pytest.mark.timeout(60)
 
 
 def squares(items: Any, *, at_once: int = 3, sub_nodes: list[dict] | None = None) -> dict:
-    """A workflow: ForEach `items` through sub-flow `square` ($flow{n} -> $flow{sq} = n*n),
+    """A workflow: FanOut `items` through sub-flow `square` ($flow{n} -> $flow{sq} = n*n),
     its results into $global{squares}."""
     square = flow(
         *(
@@ -39,7 +39,7 @@ def squares(items: Any, *, at_once: int = 3, sub_nodes: list[dict] | None = None
     )
     each = node(
         "each",
-        "ForEach",
+        "FanOut",
         "EndFlow",
         inputs={
             "flow_id": "square",

@@ -1,4 +1,4 @@
-"""ForEach through a crash: a real `weboter run` is killed with SIGKILL mid-fan-out;
+"""FanOut through a crash: a real `weboter run` is killed with SIGKILL mid-fan-out;
 `weboter resume` completes every item once — items that had completed are not run again, items
 in flight go on from their own last committed step, the rest are made."""
 
@@ -26,7 +26,7 @@ ITEMS = 10
 
 
 def workflow() -> dict:
-    """ForEach n in 0..9, two at once: each item appends n to lines.txt, naps, gives n*10."""
+    """FanOut n in 0..9, two at once: each item appends n to lines.txt, naps, gives n*10."""
     item = {
         "id": "item",
         "name": "one item",
@@ -56,7 +56,7 @@ def workflow() -> dict:
     }
     each = {
         "id": "each",
-        "action": "ForEach",
+        "action": "FanOut",
         "inputs": {
             "flow_id": "item",
             "items": list(range(ITEMS)),
