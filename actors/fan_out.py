@@ -216,7 +216,7 @@ class FanOut(MessageActor):
                 run_id=run_id,
                 workflow=first.workflow,
                 reply_to=self.address,
-                source=f"item {index} of node {task.node.id} of run {task.run_id}",
+                source=f"item {index + 1} of node {task.node.id} of run {task.run_id}",
                 initial_state=first,
                 max_nodes=parent.max_nodes,
                 client=batch.client,
@@ -337,7 +337,7 @@ def _why(index: int, ended: RunEnded) -> ErrorContext:
     said = ended.error.message if ended.error is not None else ""
     return ErrorContext(
         kind="ItemNotCompleted",
-        message=f"item {index} (run {ended.run_id}) ended {ended.status}"
+        message=f"item {index + 1} (run {ended.run_id}) ended {ended.status}"
         + (f": {said}" if said else ""),
     )
 

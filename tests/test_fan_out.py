@@ -139,7 +139,7 @@ def test_a_failing_item_fails_the_node_naming_the_item_and_its_run(runner: Runne
     error = outcome.ended.error
     assert error is not None and error.kind == "ItemsFailed"
     failed_run = item_run_id(outcome.run_id, ["f"], "each", 1, 0)
-    assert f"item 1 (run {failed_run}) ended FAILED" in error.message
+    assert f"item 2 (run {failed_run}) ended FAILED" in error.message
     assert "1 of 3 items did not complete (1 did)" in error.message  # item 2 never started
 
 

@@ -324,6 +324,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     for r in runs:
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at))
         fork = f"  (fork of {r.parent_run[:8]})" if r.parent_run else ""
+        if r.source.startswith("item ") and " of run " in r.source:  # a FanOut's item run
+            fork = f"  ({r.source.rsplit(' of run ', 1)[0]} of {r.source[-16:][:8]})"
         lines.append(
             f"{r.run_id:<18}{r.status:<11}{r.events:>7}  {created:<20}"
             f"{r.name or r.workflow_id}{fork}"

@@ -133,5 +133,5 @@ def item_state(parent: RunState, plan: Plan, item_of: ItemOf, run_id: str) -> Ru
 def item_result(done: RunState, data_out: list[Any], resolver: Resolver, index: int) -> Any:
     """What a completed item run gives back: its `data_out` pickers evaluated in its root
     flow (as a SubFlow's are when it ends), as {dst: value}."""
-    where = f"item {index} (run {done.run_id}) data_out"
+    where = f"item {index + 1} (run {done.run_id}) data_out"
     return dict(pick(data_out, resolver, where))

@@ -72,6 +72,8 @@ def run_view(log: Reader, catalog: Catalog, outlines: Outlines, run_id: str) -> 
         "parent_run": state.parent_run,
         "parent_seq": state.parent_seq,
         "children": log.children(run),
+        # an item run of a FanOut: {run, node, index, ...} (runtime/core/items.py)
+        "item_of": msgspec.to_builtins(state.item_of) if state.item_of else None,
         "flows": graph_of(state.workflow, catalog),
         **outlines.graph_at(log, run),  # marks, taken: as the run stands
         "suggestions": suggestions(log, run) if str(state.status) in ("ERROR", "PAUSED") else [],

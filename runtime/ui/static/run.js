@@ -205,6 +205,11 @@ function drawHeader({ title, status, links, buttons }, run) {
       ` at seq ${run.parent_seq} · `,
       el("a", { href: `#/diff/${run.parent_run}/${run.run_id}` }, "Compare with parent"), " ");
   }
+  if (run.item_of) {
+    const of = run.item_of;
+    links.append(`Item ${of.index + 1} of node ${of.node} of run `,
+      el("a", { href: `#/run/${of.run}` }, shortId(of.run)), " ");
+  }
   for (const child of run.children) {
     links.append(" Fork ", el("a", { href: `#/run/${child}` }, shortId(child)), " (",
       el("a", { href: `#/diff/${run.run_id}/${child}` }, `Compare with fork ${shortId(child)}`), ")");
