@@ -35,7 +35,8 @@ class BrowserState(msgspec.Struct, frozen=True, omit_defaults=True):
 
 class ItemOf(msgspec.Struct, frozen=True, omit_defaults=True):
     """Where an item run comes from (a FanOut node, runtime/core/items.py): run `run`'s node
-    `node` (in flow `flow_path`), item `index` of its list (0-based; shown + 1), its `attempt`-th try."""
+    `node` (in flow `flow_path`), item `index` of its list (0-based; shown + 1), its
+    `attempt`-th try."""
 
     run: str
     node: str
