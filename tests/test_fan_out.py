@@ -46,7 +46,10 @@ def squares(items: Any, *, at_once: int = 3, sub_nodes: list[dict] | None = None
             "items": items,
             "item": "n",
             "at_once": at_once,
-            "data_in": [{"src": "$global{label}", "dst": "label", "value": "-"}],
+            "data_in": [
+                {"src": "$global{label}", "dst": "label", "value": "-"},
+                {"src": "$global{d}", "dst": "$global{d}", "value": 1},
+            ],
             "data_out": [{"src": "$flow{sq}", "dst": "sq"}, {"src": "$flow{n}", "dst": "n"}],
         },
         outputs=[{"src": "results", "name": "squares", "pos": "global"}],

@@ -2,7 +2,8 @@
 
 A `FanOut` node names a sub-flow (`flow_id`, as `SubFlow`) and a list (`items`). Each item
 becomes an *item run*: a run whose workflow is that sub-flow (with the sub-flows it may call),
-whose `$flow{<item>}` is the item and whose `$global` scope is a copy of its parent's. Item
+whose `$flow{<item>}` is the item and whose `$global` scope holds only what `data_in` puts
+there (a copy of the parent's would be written in every item run's first event). Item
 runs are ordinary runs — every step in the log, inspectable, forkable — made and driven by the
 engine's fan-out actor (actors/fan_out.py), at most `at_once` at a time. When every item has
 completed, the node completes with `results`: the `data_out` of each item run, in the order of
@@ -44,7 +45,7 @@ class Plan(msgspec.Struct, frozen=True):
     items: list[Any]
     item: str  # the sub-flow's `$flow` variable that holds the item
     flow_vars: dict[str, Any]  # data_in's plain (flow) targets, the same for every item
-    global_vars: dict[str, Any]  # data_in's `$global` targets, over the parent's globals
+    global_vars: dict[str, Any]  # data_in's `$global` targets: an item run's whole $global
     data_out: list[Any]  # pickers evaluated in each item run when it has completed
     at_once: int
 
@@ -121,7 +122,7 @@ def item_state(parent: RunState, plan: Plan, item_of: ItemOf, run_id: str) -> Ru
         run_id=run_id,
         workflow=workflow,
         status=RunStatus.LOADED,
-        globals={**parent.globals, **plan.global_vars},
+        globals=dict(plan.global_vars),  # not the parent's: each item's log would hold it all
         frames=[frame],
         max_nodes=parent.max_nodes,
         on_error=parent.on_error,

@@ -78,6 +78,7 @@ def scrape_first_page() -> dict:
                 "items": "$flow{links}",
                 "item": "link",
                 "at_once": 3,
+                "data_in": [{"src": "$global{base_url}", "dst": "$global{base_url}"}],
                 "data_out": [{"src": "$flow{name}", "dst": "name"}],
             },
             "outputs": [{"src": "results", "name": "names", "pos": "global"}],
