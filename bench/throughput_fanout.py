@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from throughput_shop import BenchShop, check  # noqa: E402
-from throughput_weboter import FIELDS, LINK, WEBOTER, node  # noqa: E402
+from throughput_shop import BenchShop, check
+from throughput_weboter import FIELDS, LINK, WEBOTER, node
 
 BROWSER = "/usr/bin/chromium"
 
