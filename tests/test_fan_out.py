@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -201,3 +202,41 @@ def test_stopping_the_parent_stops_its_items_in_flight(runner: Runner) -> None:
         wait_for(lambda: reader.state(first).status == "STOPPED", "item 0 stopped", 30)
         assert reader.state(second).status == "STOPPED"
         assert not reader.last_seq(item_run_id(run_id, ["f"], "each", 2, 0))  # never made
+
+
+def test_an_engine_that_stops_mid_fan_out_leaves_items_for_the_parent(db_path: Path) -> None:
+    """`pause_driven` (what `serve` does when it stops) pauses the parent, not its item runs;
+    the next engine continues the parent, whose fan-out drives the same item runs on."""
+    slow = [
+        node("nap", "SleepFor", inputs={"duration": 0.4}, params={"next_node": "calc"}),
+        *_divide(),
+    ]
+    workflow = to_workflow(squares([10, 20, 30, 40], at_once=2, sub_nodes=slow), "t")
+    first = Runner(db_path)
+    try:
+        run_id = first.client.submit(workflow)
+        items = [item_run_id(run_id, ["f"], "each", i, 0) for i in range(4)]
+
+        def two_napping() -> bool:
+            with Reader(db_path) as reader:
+                return all(reader.last_seq(r) for r in items[:2])
+
+        wait_for(two_napping, "two items started", 30)
+        assert first.engine.pause_driven("engine stopped") == [run_id]
+    finally:
+        first.close()
+    with Reader(db_path) as reader:
+        assert reader.state(run_id).status == "PAUSED"
+        assert all(reader.state(r).status != "PAUSED" for r in items[:2])
+    second = Runner(db_path)
+    try:
+        second.client.cont(run_id)
+        ended = second.client.wait(run_id, timeout=30)
+        assert ended.status == "COMPLETED", ended.error
+    finally:
+        second.close()
+    with Reader(db_path) as reader:
+        assert [r["sq"] for r in reader.state(run_id).globals["squares"]] == [10, 20, 30, 40]
+        for run in items:  # the same item runs, each completed once
+            assert reader.state(run).status == "COMPLETED"
+            assert not reader.last_seq(item_run_id(run_id, ["f"], "each", 0, 1))

@@ -236,9 +236,11 @@ class Engine:
 
     def pause_driven(self, reason: str) -> list[str]:
         """Record every run this process drives as PAUSED now (`reason`), so any process can
-        go on with it later (`continue`) without a resume: before stopping for good."""
+        go on with it later (`continue`) without a resume: before stopping for good. Item runs
+        of a FanOut are left as they are: their parent, paused, takes them up when it goes on
+        (a paused item would be an item that did not complete)."""
         with Reader(self.db_path) as reader:
-            runs = reader.driven_here()
+            runs = [r for r in reader.driven_here() if reader.state(r).item_of is None]
         paused = []
         with self.client(follow=False) as client:
             for run_id in runs:
