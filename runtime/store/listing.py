@@ -6,7 +6,8 @@ Three columns of `runs` serve it, kept by the write path in the same transaction
 events (EventLog.append): `error` (an ERROR or FAILED run's failure, "Kind: message", what a
 search finds it by; NULL in any other status), `engine` (host:pid of the process that last
 drove the run: unlike `owner_pid` it stays when the run stops or pauses) and `worker` (the
-`weboter worker` that ran the run's newest node that ran on a worker). A log written before
+`weboter worker` that ran the run's newest node; NULL once the engine ran one itself: a run
+taken back from its workers names none). A log written before
 them gets them when it is opened (schema 4: `fill_runs_list`).
 
 Paging is by LIMIT/OFFSET over the `created_at` index, not by a cursor: a page says where it is
@@ -80,7 +81,7 @@ class ListedRun:
     last_at: float  # when its newest event was recorded
     error: str | None  # "Kind: message" while ERROR or FAILED
     engine: str | None  # host:pid of the process that drives it now, or last drove it
-    worker: str | None  # the worker that ran its newest node run on a worker
+    worker: str | None  # the worker that ran its newest node run (None: the engine ran it)
     driving: bool  # that process drives it now (RUNNING or STEPPING, and alive)
     duration: float  # seconds from its creation to its newest event (driven: until now)
 

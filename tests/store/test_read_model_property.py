@@ -1,7 +1,7 @@
 """One read model: whatever commands a run went through (starts, steps, node results and
 errors, on the engine or on a worker, pauses, variables, rewinds, forks, stops), the `runs`
 list says the status the fold says, the failure it is searched by while it is ERROR or FAILED,
-and the worker that ran its newest worker node. Hypothesis drives the write path (RunStore)
+and the worker that ran its newest node (none when the engine ran it). Hypothesis drives the write path (RunStore)
 directly on a real SQLite file (and a PostgreSQL database)."""
 
 from __future__ import annotations
@@ -127,10 +127,15 @@ def check(log: EventLog, steps: list[tuple[str, int]]) -> None:
 
 
 def worker_of(log: EventLog, run_id: str) -> str | None:
-    """The worker that ran the run's newest node run on a worker, from its events."""
+    """The worker that ran the run's newest node run, from its events: none when the engine
+    ran it (a run taken back from its workers no longer names one)."""
     ran = [to_record(r).event for r in log.read_stored(run_id)]
-    found = [e.worker for e in ran if isinstance(e, NodeCompleted | NodeFailed) and e.worker]
-    return found[-1] if found else None
+    found = [
+        e.worker
+        for e in ran
+        if isinstance(e, NodeFailed) or (isinstance(e, NodeCompleted) and e.attempts)
+    ]
+    return (found[-1] or None) if found else None
 
 
 def fork(store: RunStore, log: EventLog, run_id: str, pick: int) -> str:
