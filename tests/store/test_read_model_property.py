@@ -1,8 +1,8 @@
 """One read model: whatever commands a run went through (starts, steps, node results and
 errors, on the engine or on a worker, pauses, variables, rewinds, forks, stops), the `runs`
 list says the status the fold says, the failure it is searched by while it is ERROR or FAILED,
-and the worker that ran its newest node (none when the engine ran it). Hypothesis drives the write path (RunStore)
-directly on a real SQLite file (and a PostgreSQL database)."""
+and the worker that ran its newest node (none when the engine ran it). Hypothesis drives the
+write path (RunStore) directly on a real SQLite file (and a PostgreSQL database)."""
 
 from __future__ import annotations
 
