@@ -107,8 +107,8 @@ class FanOut(MessageActor):
 
     def _execute(self, task: ExecuteNode) -> None:
         found = self.batches.get(task.run_id)
-        if found is not None:  # the same node again (a resume while it ran): answer for it
-            found.task = task
+        if found is not None and _same_node(found.task, task):
+            found.task = task  # the same node again (a resume while it ran): answer for it
             return
         try:
             batch = self._batch(task)
@@ -323,6 +323,10 @@ class FanOut(MessageActor):
             secrets=batch.secrets if batch is not None else {},
         )
         self.send(STATE_MANAGER, result)
+
+
+def _same_node(before: ExecuteNode, now: ExecuteNode) -> bool:
+    return (before.node.id, before.flow_path) == (now.node.id, now.flow_path)
 
 
 def _client(reader: Reader, run_id: str) -> str:
