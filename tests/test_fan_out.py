@@ -240,3 +240,19 @@ def test_an_engine_that_stops_mid_fan_out_leaves_items_for_the_parent(db_path: P
         for run in items:  # the same item runs, each completed once
             assert reader.state(run).status == "COMPLETED"
             assert not reader.last_seq(item_run_id(run_id, ["f"], "each", 0, 1))
+
+
+def test_an_item_run_forked_is_a_run_of_its_own(runner: Runner) -> None:
+    """Forked at its first event with another divisor, an item run runs again on its own: the
+    fork is no item (nothing drives it but its client; serve would take it up)."""
+    outcome = runner.run(squares([6], sub_nodes=_divide()), variables={"d": 2})
+    assert outcome.ended.status == "COMPLETED", outcome.ended.error
+    item = item_run_id(outcome.run_id, ["f"], "each", 0, 0)
+    with Reader(runner.db_path) as reader:
+        first = reader.first_seq(item)
+    fork = runner.client.fork(item, first, variables={"d": 3})
+    assert runner.client.wait(fork, timeout=30).status == "COMPLETED"
+    with Reader(runner.db_path) as reader:
+        state = reader.state(fork)
+        assert state.item_of is None
+        assert state.frames[0].vars["sq"] == 2  # 6 // 3, the item's n with the fork's d

@@ -127,6 +127,7 @@ def _created(event: RunCreated, *, seq: int, version: int, at: float) -> RunStat
             evidence=event.evidence or event.initial_state.evidence,
             waiting_for="",
             recoveries=0,
+            item_of=event.item_of,  # a fork of an item run is a run of its own
         )
     workflow = event.workflow
     return RunState(
