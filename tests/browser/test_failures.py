@@ -75,7 +75,7 @@ def test_a_post_condition_that_fails_stops_the_run_never_a_silent_pass(
     reload = node("act", "Reload", inputs={"expect_url": here})
     assert browser.run(on_playground(pages_url, reload)).ended.status == "COMPLETED"
     elsewhere = node(
-        "act", "Reload", inputs={"expect_url": f"{pages_url}/other.html", "timeout": 1000}
+        "act", "Reload", inputs={"expect_url": f"{pages_url}/other.html", "timeout": 2500}
     )
     outcome = browser.run(on_playground(pages_url, elsewhere))
     assert outcome.ended.status == "FAILED"
@@ -87,7 +87,7 @@ def test_a_post_condition_that_fails_stops_the_run_never_a_silent_pass(
     shown = node("act", "Reload", inputs={"expect_visible": heading})
     assert browser.run(on_playground(pages_url, shown)).ended.status == "COMPLETED"
     gone = {"element": "Added to the cart", "type": "text"}
-    missing = node("act", "Reload", inputs={"expect_visible": gone, "timeout": 1000})
+    missing = node("act", "Reload", inputs={"expect_visible": gone, "timeout": 2500})
     outcome = browser.run(on_playground(pages_url, missing))
     error = outcome.state.error
     assert error is not None and error.kind == "PostConditionFailed"

@@ -35,6 +35,8 @@ READS: dict[str, set[str]] = {
     "builtin.PyEvalAction": {"expr", "param1", "param2", "param3", "param4"},
     "builtin.WriteTextFile": {"path", "content", "encoding", "append"},
     "builtin.SubFlow": {"flow_id", "data_in", "data_out"},  # read by the engine (decide.py)
+    # read by the engine's fan-out (runtime/core/items.py)
+    "builtin.FanOut": {"flow_id", "items", "item", "at_once", "data_in", "data_out"},
     "data.JsonParse": {"text"},
     "data.JsonStringify": {"data", "pretty", "ensure_ascii"},
     "data.JsonGetPath": {"path", "data", "default", "strict"},
