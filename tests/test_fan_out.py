@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Runner, flow, node, wait_for
+from tests.conftest import Runner, flow, node, wait_for, weboter
 from weboter.runtime.core.items import item_run_id
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.engine.handle import RunHandle, through_engine
@@ -256,3 +257,14 @@ def test_an_item_run_forked_is_a_run_of_its_own(runner: Runner) -> None:
         state = reader.state(fork)
         assert state.item_of is None
         assert state.frames[0].vars["sq"] == 2  # 6 // 3, the item's n with the fork's d
+
+
+def test_weboter_run_shows_each_item_as_it_ends(tmp_path: Path) -> None:
+    """The progress of a fan-out on the terminal: a line per item run that ends."""
+    wf = tmp_path / "fan.json"
+    wf.write_text(json.dumps(squares([1, 2, 3], at_once=2)))
+    done = weboter("run", str(wf), home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "[item]" in line]
+    assert len(lines) == 3 and all("completed" in line for line in lines)
+    assert "(3 ended)" in lines[-1]

@@ -97,7 +97,7 @@ def drive(
                     )
 
             def on_event(header: dict[str, Any], payload: bytes) -> None:
-                progress[header["run_id"]](header, payload)
+                progress[header.get("item_of") or header["run_id"]](header, payload)
 
             try:
                 with sigterm_interrupts():

@@ -38,6 +38,7 @@ class Progress:
         self.tag = tag
         self.nodes = 0
         self.hidden = 0  # node lines passed over since the last one printed
+        self.items_ended = 0  # item runs of its FanOut nodes that ended
         self._lines: float = LINES_BURST  # lines that may be printed now (refilled as time goes)
         self._at = time.monotonic()
 
@@ -64,6 +65,9 @@ class Progress:
 
     def __call__(self, header: dict[str, Any], payload: bytes) -> None:
         type_ = header["type"]
+        if header.get("item_of"):  # an item run of this run's FanOut
+            self._item(header)
+            return
         if type_ == "BrowserRestored" and not self.quiet:
             print(self.tag + restored_line(payload, header), file=sys.stderr, flush=True)
             return
@@ -96,6 +100,20 @@ class Progress:
         else:
             line = f"  [ -> ] entering sub-flow {'/'.join(getattr(event, 'flow_path', []))}"
         print(self.tag + line, file=sys.stderr, flush=True)
+
+    def _item(self, header: dict[str, Any]) -> None:
+        """One line per item run that ends (rate-limited as node lines; a failure always)."""
+        type_ = header["type"]
+        if type_ not in ITEM_ENDS:
+            return
+        self.items_ended += 1
+        if not self.enabled or (type_ == "RunCompleted" and not self._may_print()):
+            return
+        line = f"  [item] {header['run_id'][:8]} {ITEM_ENDS[type_]:<9} ({self.items_ended} ended)"
+        print(self.tag + line, file=sys.stderr, flush=True)
+
+
+ITEM_ENDS = {"RunCompleted": "completed", "RunFailed": "FAILED", "RunStopped": "stopped"}
 
 
 def restored_line(payload: bytes, header: dict[str, Any]) -> str:

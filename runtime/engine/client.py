@@ -14,6 +14,7 @@ import zmq
 
 from weboter.runtime.core.decide import Command
 from weboter.runtime.core.ids import new_command_id
+from weboter.runtime.engine.family import Family
 from weboter.runtime.engine.watch import RESTING_EVENTS
 from weboter.runtime.errors import WeboterError
 from weboter.runtime.transport.addresses import (
@@ -82,6 +83,7 @@ class EngineClient:
         self.follow = follow
         self.watch = watch
         self._early: list[Message] = []
+        self.family = Family()  # the item runs of the runs it follows (a FanOut's)
         try:
             if follow:  # every event crosses into this thread: only when someone looks
                 subscribe(self.sub, b"run.")  # acknowledged: no event of a later run is lost
@@ -323,11 +325,14 @@ class EngineClient:
 
         def show(wait_ms: int) -> None:
             for header, payload in self.events(poller, wait_ms=wait_ms):
-                if header.get("run_id") in run_ids:
-                    if header.get("type") in RESTING_EVENTS:
-                        rested.add(header["run_id"])
-                    if on_event is not None:
-                        on_event(header, payload)
+                if header.get("run_id") not in run_ids:
+                    if on_event is not None:  # an item run of one of them (a FanOut's)?
+                        self.family.pass_on(header, payload, run_ids, on_event)
+                    continue
+                if header.get("type") in RESTING_EVENTS:
+                    rested.add(header["run_id"])
+                if on_event is not None:
+                    on_event(header, payload)
 
         while True:
             message: Message | None

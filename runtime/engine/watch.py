@@ -26,6 +26,7 @@ import msgspec
 import zmq
 
 from weboter.runtime.core.fold import apply
+from weboter.runtime.engine.family import Family
 from weboter.runtime.engine.settings import engine_gone_after
 from weboter.runtime.errors import EngineGone, NoAnswer, WeboterError
 from weboter.runtime.store.eventlog import to_record
@@ -94,6 +95,7 @@ class EngineWatch:
         self.parked: set[str] = set()  # runs seen paused by their engine's stop
         self._since: dict[str, tuple[int, float]] = {}  # run -> (version, since) at rest
         self._on_event: OnEvent | None = None
+        self.family = Family()  # the item runs of the runs it follows (a FanOut's)
         self._rested: set[str] = set()  # runs whose resting event was passed on (this wait)
 
     def close(self) -> None:
@@ -157,6 +159,8 @@ class EngineWatch:
                 continue
             run = header.get("run_id")
             if run not in run_ids:
+                if self._on_event is not None:  # an item run of one of them (a FanOut's)?
+                    self.family.pass_on(header, payload, run_ids, self._on_event)
                 continue
             if self.lost and header.get("prev_seq", 0) > self.shown.get(run, 0):
                 self._read(run)  # a gap (the engine was away): what came before it, first
