@@ -8,9 +8,12 @@ on /usr/bin/chromium:
 
   weboter          `weboter run shard0.json ... --parallel N`: N runs at once in one engine (one
                    Chromium, a context per run), durability `sync`, evidence `on_error`
-  weboter-every    the same with `--evidence every_node` (`weboter run`'s default today)
+  weboter-every    the same with `--evidence every_node` (`weboter ui`'s default)
+  weboter-fanout   ONE run: the list pages one after the other, then a `FanOut` over every
+                   product, N at once, in tabs of the run's one context (bench/throughput_fanout.py)
   workers          `weboter serve --workers`, 2 `weboter worker`s (capacity N/2 each) and
                    `weboter run --engine ... --parallel N` (the cluster's start is not timed)
+  workers1         the same with 1 worker of capacity N (how pages/min grow with workers)
   crawlee          PlaywrightCrawler, N pages at once (min = desired = max concurrency = N)
   crawlee-auto     PlaywrightCrawler at its own autoscaled defaults
 
@@ -42,13 +45,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from throughput_fanout import fanout_job
 from throughput_memory import Peak, Sampler, become_subreaper, kill_tree
 from throughput_shop import BenchShop, check
 from throughput_weboter import cluster, run_command, write_shards
 
 BENCH = Path(__file__).parent
 BROWSER = "/usr/bin/chromium"
-ALL = ("weboter", "weboter-every", "workers", "crawlee", "crawlee-auto")
+ALL = (
+    "weboter",
+    "weboter-every",
+    "weboter-fanout",
+    "workers",
+    "workers1",
+    "crawlee",
+    "crawlee-auto",
+)
 TIMEOUT = 1800  # seconds one scrape may take
 Job = tuple[list[str], dict[str, str], Callable[[], list[Path]]]  # command, env, its CSVs
 Maker = Callable[[Path, TextIO], Job]  # (a temporary folder, the log) -> the job
@@ -137,8 +149,11 @@ def contender(name: str, args: argparse.Namespace, url: str) -> Maker:
         return crawlee_job(url, str(args.parallel))
     if name == "crawlee-auto":
         return crawlee_job(url, "auto")
+    if name == "weboter-fanout":
+        return fanout_job(url, args.parallel)
     evidence = "every_node" if name == "weboter-every" else "on_error"
-    return weboter_job(url, args.parallel, evidence, workers=2 if name == "workers" else 0)
+    workers = {"workers": 2, "workers1": 1}.get(name, 0)
+    return weboter_job(url, args.parallel, evidence, workers=workers)
 
 
 def measure(name: str, number: int, shop: BenchShop, make: Maker, logs: Path) -> Result:

@@ -104,6 +104,19 @@ def fanout_command(folder: Path, base_url: str, at_once: int, evidence: str) -> 
     return [*command, "--evidence", evidence]
 
 
+def fanout_job(url: str, at_once: int, evidence: str = "on_error") -> Any:
+    """bench/throughput.py's maker of the `weboter-fanout` contender."""
+
+    def make(tmp: Path, log: Any) -> tuple[list[str], dict[str, str], Any]:
+        home = tmp / "home"
+        home.mkdir()
+        env = {**os.environ, "WEBOTER_HOME": str(home), "WEBOTER_BROWSER": BROWSER}
+        command = fanout_command(tmp, url, at_once, evidence)
+        return command, env, lambda: sorted((home / "workspace").glob("fanout.csv"))
+
+    return make
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--try", dest="count", type=int, default=40, help="products (smoke)")
