@@ -66,8 +66,11 @@ def fanout_workflow(at_once: int) -> dict[str, Any]:
             "inputs": {"locator": {"element": "a.next", "type": "css"}, "timeout": 100},
             "control": "IfElse",
             "params": {"var": "$output{element_found}", "value": True}
-            | {"then_node": "next", "else_node": "each"},
+            | {"then_node": "next", "else_node": "done"},
         },
+        # the last list page is not needed while the items run: its tab closed is a renderer
+        # fewer (the items open their own tabs in the run's context, which stays)
+        node("done", "ClosePage", {}, "each"),
         node("next", "ClickItem", {"locator": {"element": "a.next", "type": "css"}}, "links"),
         {
             "id": "each",
