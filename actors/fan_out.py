@@ -8,9 +8,11 @@ completed — or one did not, and those in flight have ended — it reports the 
 Node Runner would (`RecordNodeResult`): outputs `results` (each item's `data_out`, in order)
 and `runs` (the item runs' ids), or an error naming the items that did not complete.
 
-What it keeps in memory is only what is in flight: the log says which item runs exist and
-where they are, so a fan-out run again (a crash resume, a retry from ERROR) picks up where the
-last one was.
+The log says where items stand (runtime/store/items.py), so a fan-out run again (a crash
+resume, an engine restart, a retry from ERROR) picks up where the last one was. An item run
+another process drives is never driven here too: it is watched in the log, as the parent is
+(stopped, failed or moved on elsewhere: no item starts any more), once a second while items
+are in flight.
 """
 
 from __future__ import annotations
@@ -27,15 +29,18 @@ from weboter.runtime.core.failure import error_context
 from weboter.runtime.core.ids import new_command_id
 from weboter.runtime.core.items import (
     Plan,
-    item_result,
+    item_failed,
     item_run_id,
     item_state,
+    items_failed,
     plan_items,
 )
+from weboter.runtime.core.items import item_result as picked
 from weboter.runtime.core.node import resolve_inputs
 from weboter.runtime.core.references import EnvSource, Resolver
 from weboter.runtime.core.results import result_of
 from weboter.runtime.errors import ActionError
+from weboter.runtime.store.items import Standing, stand
 from weboter.runtime.store.reading import Reader
 from weboter.runtime.transport.actor import MessageActor
 from weboter.runtime.transport.addresses import CONTINUOUS_EXECUTOR, FAN_OUT, STATE_MANAGER
@@ -56,6 +61,7 @@ from weboter.schemas.messages import (
 from weboter.schemas.state import ItemOf, RunState, RunStatus
 
 log = logging.getLogger(__name__)
+SWEEP_SECONDS = 1.0  # how often the log is looked at while items are in flight
 
 
 @dataclass
@@ -67,10 +73,12 @@ class Batch:
     parent: RunState
     client: str
     inputs: dict[str, Any]
-    secrets: dict[str, str]
+    secrets: dict[str, str] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
-    waiting: collections.deque[tuple[int, int, str]] = field(default_factory=collections.deque)
+    waiting: collections.deque[Standing] = field(default_factory=collections.deque)
     running: dict[str, int] = field(default_factory=dict)  # item run -> its index
+    made: set[str] = field(default_factory=set)  # item runs this visit drives, made or not
+    watched: set[str] = field(default_factory=set)  # item runs another process drives
     runs: dict[int, str] = field(default_factory=dict)  # index -> its (latest) item run
     results: dict[int, Any] = field(default_factory=dict)
     failed: dict[int, ErrorContext] = field(default_factory=dict)
@@ -88,8 +96,21 @@ class FanOut(MessageActor):
         self.batches: dict[str, Batch] = {}  # parent run -> its FanOut in flight
         self.items: dict[str, str] = {}  # item run -> its parent run
         self.creating: dict[str, str] = {}  # CreateRun command id -> item run
+        self._swept = 0.0
+
+    def started(self) -> None:
+        self.on_idle(self.idle)
 
     def handle(self, message: Message) -> None:
+        try:
+            self._handle(message)
+        except Exception:  # a bug: the batch it was about fails, the actor keeps serving
+            log.exception("fan-out: %s failed", type(message).__name__)
+            self._fail_batch(getattr(message, "run_id", ""))
+        if time.monotonic() - self._swept > SWEEP_SECONDS:
+            self.idle()
+
+    def _handle(self, message: Message) -> None:
         if isinstance(message, ExecuteNode):
             self._execute(message)
         elif isinstance(message, Committed):
@@ -99,25 +120,26 @@ class FanOut(MessageActor):
         elif isinstance(message, RunEnded):
             self._ended(message)
         elif isinstance(message, CancelNode):
-            self._cancel(message.run_id)
+            self._stop_batch(message.run_id, "was stopped")
         else:
             log.warning("fan-out: ignored %s", type(message).__name__)
 
-    # --- a FanOut node arrives ----------------------------------------------------------------
+    # --- a FanOut node arrives -----------------------------------------------------------------
 
     def _execute(self, task: ExecuteNode) -> None:
         found = self.batches.get(task.run_id)
-        if found is not None and _same_node(found.task, task):
-            found.task = task  # the same node again (a resume while it ran): answer for it
+        if found is not None and _visit(found.task) == _visit(task):
+            found.task = task  # the same visit again (a resume while it ran): answer for it
             return
+        if found is not None:  # another visit of the run: the old one's items are its own
+            self._stop_batch(task.run_id, "moved on")
         try:
             batch = self._batch(task)
         except Exception as exc:  # bad inputs: the node fails, saying what to fix
-            self._report_error(task, error_context(exc, task.node.id, task.flow_path), {})
+            self._report(task, {}, error_context(exc, task.node.id, task.flow_path))
             return
         self.batches[task.run_id] = batch
-        self._fill(batch)
-        self._maybe_done(batch)
+        self._go_on(batch)
 
     def _batch(self, task: ExecuteNode) -> Batch:
         spec = self.catalog.find_action(task.node.action)
@@ -132,38 +154,33 @@ class FanOut(MessageActor):
         inputs = resolve_inputs(task.node, spec, resolver)
         with Reader(self.db_path) as reader:
             parent = reader.state(task.run_id)
-            plan = plan_items(parent.workflow, task.flow_path, task.node, inputs, resolver)
-            if resolver.secrets:
-                raise ActionError(
-                    f"node {task.node.id!r}: FanOut does not pass `$env` values to its item "
-                    "runs (they would be written to the log in their first state)",
-                    hint="read $env{...} inside the sub-flow: item runs see the same $env",
-                )
-            batch = Batch(task, plan, parent, _client(reader, task.run_id), inputs, {})
-            for index in range(len(plan.items)):
-                self._find(reader, batch, index)
+            plan = items_plan(parent, task, inputs, resolver)
+            batch = Batch(task, plan, parent, _client(reader, task.run_id), inputs)
+            first = ItemOf(
+                run=task.run_id,
+                node=task.node.id,
+                index=0,
+                flow_path=list(task.flow_path),
+                arrived=task.arrived,
+            )
+            for standing in stand(reader, first, len(plan.items)):
+                self._place(batch, standing)
         return batch
 
-    def _find(self, reader: Reader, batch: Batch, index: int) -> None:
-        """Where item `index` stands in the log: completed (its result taken), in progress
-        (driven on), or not made yet (waiting). A failed or stopped try is tried anew."""
-        task = batch.task
-        attempt = 0
-        while True:
-            run_id = item_run_id(task.run_id, task.flow_path, task.node.id, index, attempt)
-            if not reader.last_seq(run_id):
-                batch.waiting.append((index, attempt, ""))
-                return
-            state = reader.state(run_id)
-            batch.runs[index] = run_id
-            if state.status == RunStatus.COMPLETED:
-                batch.results[index] = self._result(batch, state, index)
-                return
-            if not state.status.terminal:  # made before: driven on from where it is
-                how = "continue" if state.status == RunStatus.ERROR else "resume"
-                batch.waiting.append((index, attempt, how))
-                return
-            attempt += 1
+    def _place(self, batch: Batch, standing: Standing) -> None:
+        index = standing.of.index
+        batch.runs[index] = item_run_id(standing.of)
+        if standing.how == "done" and standing.state is not None:
+            try:
+                batch.results[index] = self._result(batch, standing.state, index)
+            except Exception as exc:  # its data_out cannot be read: the item did not complete
+                batch.failed[index] = error_context(exc, batch.task.node.id, batch.task.flow_path)
+        elif standing.how == "watch":
+            batch.running[batch.runs[index]] = index
+            batch.watched.add(batch.runs[index])
+            self.items[batch.runs[index]] = batch.task.run_id
+        else:
+            batch.waiting.append(standing)
 
     def _result(self, batch: Batch, done: RunState, index: int) -> Any:
         frame = done.frames[0] if done.frames else None
@@ -173,42 +190,51 @@ class FanOut(MessageActor):
             flow=frame.vars if frame is not None else {},
             prev=done.prev_outputs,
         )
-        result = item_result(done, batch.plan.data_out, resolver, index)
+        result = picked(done, batch.plan.data_out, resolver, index)
         batch.secrets.update(resolver.secrets)
         return result
 
     # --- item runs -----------------------------------------------------------------------------
 
-    def _fill(self, batch: Batch) -> None:
-        """Start waiting items while fewer than `at_once` run (none once one has failed)."""
+    def _go_on(self, batch: Batch) -> None:
+        """Start waiting items while fewer than `at_once` run (none once one has failed or
+        the parent stops); report the node once nothing runs or waits."""
         while batch.waiting and len(batch.running) < batch.plan.at_once:
             if batch.failed or batch.stopping:
                 batch.waiting.clear()
-                return
-            index, attempt, how = batch.waiting.popleft()
-            task = batch.task
-            run_id = item_run_id(task.run_id, task.flow_path, task.node.id, index, attempt)
-            batch.runs[index] = run_id
-            batch.running[run_id] = index
-            self.items[run_id] = task.run_id
-            if how:
-                self._drive(run_id, resume=how == "resume")
+                break
+            standing = batch.waiting.popleft()
+            run_id = item_run_id(standing.of)
+            batch.running[run_id] = standing.of.index
+            batch.made.add(run_id)
+            self.items[run_id] = batch.task.run_id
+            self.env.give(run_id, {}, parent=batch.task.run_id)  # its parent's client's $env
+            if standing.how == "make":
+                self._create(batch, standing.of, run_id)
             else:
-                self._create(batch, index, attempt, run_id)
+                version = standing.version if standing.how == "resume" else None
+                self._drive(run_id, resume=standing.how == "resume", version=version)
+        if batch.running or (batch.waiting and not batch.failed and not batch.stopping):
+            return
+        self.batches.pop(batch.task.run_id, None)
+        if batch.stopping:
+            return  # the parent stopped or moved on: a result would be refused
+        count = len(batch.plan.items)
+        if batch.failed:
+            failure = items_failed(batch.task, batch.failed, count, len(batch.results))
+            self._report(batch.task, batch.inputs, failure, batch)
+            return
+        outputs = {
+            "results": [batch.results.get(i) for i in range(count)],
+            "runs": [batch.runs.get(i, "") for i in range(count)],
+        }
+        self._report(batch.task, batch.inputs, None, batch, outputs)
 
-    def _create(self, batch: Batch, index: int, attempt: int, run_id: str) -> None:
+    def _create(self, batch: Batch, of: ItemOf, run_id: str) -> None:
         task, parent = batch.task, batch.parent
         command_id = new_command_id()
         self.creating[command_id] = run_id
-        self.env.give(run_id, {}, parent=task.run_id)  # the $env values its parent was sent
-        item_of = ItemOf(
-            run=task.run_id,
-            node=task.node.id,
-            index=index,
-            flow_path=list(task.flow_path),
-            attempt=attempt,
-        )
-        first = item_state(parent, batch.plan, item_of, run_id)
+        first = item_state(parent, batch.plan, of, run_id)
         self.send(
             STATE_MANAGER,
             CreateRun(
@@ -216,13 +242,13 @@ class FanOut(MessageActor):
                 run_id=run_id,
                 workflow=first.workflow,
                 reply_to=self.address,
-                source=f"item {index + 1} of node {task.node.id} of run {task.run_id}",
+                source=f"item {of.index + 1} of node {task.node.id} of run {task.run_id}",
                 initial_state=first,
                 max_nodes=parent.max_nodes,
                 client=batch.client,
                 on_error=parent.on_error,
                 evidence=parent.evidence,
-                item_of=item_of,
+                item_of=of,
             ),
         )
 
@@ -231,92 +257,117 @@ class FanOut(MessageActor):
         if run_id is not None:
             self._drive(run_id, resume=False)
 
-    def _drive(self, run_id: str, *, resume: bool) -> None:
-        self.send(
-            CONTINUOUS_EXECUTOR,
-            Drive(command_id=new_command_id(), run_id=run_id, reply_to=self.address, resume=resume),
+    def _drive(self, run_id: str, *, resume: bool, version: int | None = None) -> None:
+        drive = Drive(
+            command_id=new_command_id(),
+            run_id=run_id,
+            reply_to=self.address,
+            resume=resume,
+            expect_version=version,
         )
+        self.send(CONTINUOUS_EXECUTOR, drive)
 
     def _rejected(self, message: CommandRejected) -> None:
-        run_id = self.creating.pop(message.command_id, None) or message.run_id
-        self._ended(RunEnded(run_id=run_id, status="REJECTED", error=message.error))
+        made = self.creating.pop(message.command_id, None)
+        if made is None:  # a Drive or Stop refused: see _ended
+            self._ended(RunEnded(run_id=message.run_id, status="REJECTED", error=message.error))
+            return
+        batch = self.batches.get(self.items.get(made, ""))
+        if batch is not None and made in batch.running:  # the item run could not be made
+            self._settle(batch, made, "REJECTED", message.error)
 
     def _ended(self, message: RunEnded) -> None:
-        parent = self.items.pop(message.run_id, None)
-        batch = self.batches.get(parent or "")
-        if batch is None:
+        batch = self.batches.get(self.items.get(message.run_id, ""))
+        if batch is None or message.run_id not in batch.running:
+            self.items.pop(message.run_id, None)
             return
-        index = batch.running.pop(message.run_id, None)
-        if index is None:
+        if message.status == "REJECTED":  # a Drive refused: somebody else drives it, or it
+            batch.watched.add(message.run_id)  # is at an end; the log says which (idle)
             return
-        if message.status == RunStatus.COMPLETED:
+        self._settle(batch, message.run_id, message.status, message.error)
+
+    def _settle(self, batch: Batch, run_id: str, status: str, error: ErrorContext | None) -> None:
+        """An item run came to rest: its result, or why it did not complete."""
+        index = batch.running.pop(run_id)
+        batch.watched.discard(run_id)
+        self.items.pop(run_id, None)
+        if status == RunStatus.COMPLETED:
             try:
                 with Reader(self.db_path) as reader:
-                    done = reader.state(message.run_id)
+                    done = reader.state(run_id)
                 batch.results[index] = self._result(batch, done, index)
             except Exception as exc:  # its data_out could not be read: the item failed
                 batch.failed[index] = error_context(exc, batch.task.node.id, batch.task.flow_path)
         else:
-            batch.failed[index] = _why(index, message)
-        self._fill(batch)
-        self._maybe_done(batch)
+            batch.failed[index] = item_failed(index, run_id, status, error)
+        self._go_on(batch)
 
-    def _cancel(self, parent: str) -> None:
-        """The parent is stopped: no item starts any more, those in flight are stopped."""
+    def _stop_batch(self, parent: str, why: str) -> None:
+        """The parent was stopped (or moved on): no item starts any more, those this visit
+        drives are stopped."""
         batch = self.batches.get(parent)
         if batch is None:
             return
         batch.stopping = True
         batch.waiting.clear()
-        for run_id in batch.running:
-            self.send(
-                CONTINUOUS_EXECUTOR,
-                Stop(
-                    command_id=new_command_id(),
-                    run_id=run_id,
-                    reply_to=self.address,
-                    reason=f"its parent run {parent} was stopped",
-                ),
+        for run_id in list(batch.running):
+            if run_id in batch.watched:  # not ours to stop: let go of it
+                batch.running.pop(run_id)
+                continue
+            stop = Stop(
+                command_id=new_command_id(),
+                run_id=run_id,
+                reply_to=self.address,
+                reason=f"its parent run {parent} {why}",
             )
-        self._maybe_done(batch)
+            self.send(CONTINUOUS_EXECUTOR, stop)
+        self._go_on(batch)
+
+    def _fail_batch(self, parent: str) -> None:
+        batch = self.batches.pop(self.items.get(parent, parent), None)
+        if batch is not None:
+            error = ErrorContext(kind="FanOutError", message="the fan-out failed: see its log")
+            self._report(batch.task, batch.inputs, error, batch)
+
+    # --- the log, once a second while items are in flight --------------------------------------
+
+    def idle(self) -> float | None:
+        """Look at the parents (stopped or moved on elsewhere?) and at the item runs others
+        drive (at rest?); None: nothing to look at until the next FanOut."""
+        if not self.batches:
+            return None
+        self._swept = time.monotonic()
+        with Reader(self.db_path) as reader:
+            for batch in list(self.batches.values()):
+                self._sweep(reader, batch)
+        return SWEEP_SECONDS
+
+    def _sweep(self, reader: Reader, batch: Batch) -> None:
+        parent = reader.state(batch.task.run_id)
+        if parent.status.terminal or parent.node_version != batch.task.arrived:
+            self._stop_batch(parent.run_id, f"is {parent.status}")
+            return
+        for run_id in list(batch.watched):
+            item = reader.state(run_id)
+            if item.status.terminal or (
+                item.status in (RunStatus.ERROR, RunStatus.PAUSED) and not reader.driver(run_id)
+            ):
+                self._settle(batch, run_id, str(item.status), item.error)
 
     # --- the node's result ---------------------------------------------------------------------
 
-    def _maybe_done(self, batch: Batch) -> None:
-        if batch.running or (batch.waiting and not batch.failed and not batch.stopping):
-            return
-        self.batches.pop(batch.task.run_id, None)
-        if batch.stopping:
-            return  # the parent was stopped: a result would be refused
-        outputs = {
-            "results": [batch.results.get(i) for i in range(len(batch.plan.items))],
-            "runs": [batch.runs.get(i, "") for i in range(len(batch.plan.items))],
-        }
-        if batch.failed:
-            self._report_error(batch.task, _failure(batch), batch.inputs, batch)
-            return
-        self._report(batch, outputs)
-
-    def _report(self, batch: Batch, outputs: dict[str, Any]) -> None:
-        result = result_of(
-            batch.task,
-            outputs=outputs,
-            inputs=batch.inputs,
-            duration_ms=(time.perf_counter() - batch.started) * 1000,
-            secrets=batch.secrets,
-        )
-        self.send(STATE_MANAGER, result)
-
-    def _report_error(
+    def _report(
         self,
         task: ExecuteNode,
-        error: ErrorContext,
         inputs: dict[str, Any],
+        error: ErrorContext | None,
         batch: Batch | None = None,
+        outputs: dict[str, Any] | None = None,
     ) -> None:
         started = batch.started if batch is not None else time.perf_counter()
         result = result_of(
             task,
+            outputs=outputs or {},
             inputs=inputs,
             error=error,
             duration_ms=(time.perf_counter() - started) * 1000,
@@ -325,8 +376,22 @@ class FanOut(MessageActor):
         self.send(STATE_MANAGER, result)
 
 
-def _same_node(before: ExecuteNode, now: ExecuteNode) -> bool:
-    return (before.node.id, before.flow_path) == (now.node.id, now.flow_path)
+def items_plan(
+    parent: RunState, task: ExecuteNode, inputs: dict[str, Any], resolver: Resolver
+) -> Plan:
+    """The node's inputs read (runtime/core/items.py); `$env` values are refused."""
+    plan = plan_items(parent.workflow, task.flow_path, task.node, inputs, resolver)
+    if resolver.secrets:
+        raise ActionError(
+            f"node {task.node.id!r}: FanOut does not pass `$env` values to its item runs "
+            "(they would be written to the log in their first state)",
+            hint="read $env{...} inside the sub-flow: item runs see the same $env",
+        )
+    return plan
+
+
+def _visit(task: ExecuteNode) -> tuple[str, tuple[str, ...], int]:
+    return task.node.id, tuple(task.flow_path), task.arrived
 
 
 def _client(reader: Reader, run_id: str) -> str:
@@ -335,29 +400,3 @@ def _client(reader: Reader, run_id: str) -> str:
     if first is not None and isinstance(first.event, RunCreated):
         return first.event.client
     return ""
-
-
-def _why(index: int, ended: RunEnded) -> ErrorContext:
-    said = ended.error.message if ended.error is not None else ""
-    return ErrorContext(
-        kind="ItemNotCompleted",
-        message=f"item {index + 1} (run {ended.run_id}) ended {ended.status}"
-        + (f": {said}" if said else ""),
-    )
-
-
-def _failure(batch: Batch) -> ErrorContext:
-    task = batch.task
-    shown = [batch.failed[i].message for i in sorted(batch.failed)[:3]]
-    more = len(batch.failed) - len(shown)
-    done = len(batch.results)
-    return ErrorContext(
-        kind="ItemsFailed",
-        message=f"{len(batch.failed)} of {len(batch.plan.items)} items did not complete "
-        f"({done} did): " + "; ".join(shown) + (f"; and {more} more" if more else ""),
-        node_id=task.node.id,
-        flow_path=task.flow_path,
-        hint="look at an item's run (`weboter show RUN`), fix it or its node, then run this "
-        "node again (`weboter continue` this run): completed items are kept, items waiting in "
-        "ERROR go on, failed ones are tried anew",
-    )

@@ -43,6 +43,7 @@ class ItemOf(msgspec.Struct, frozen=True, omit_defaults=True):
     index: int
     flow_path: list[str] = []
     attempt: int = 0
+    arrived: int = 0  # the version at which the parent arrived at the node (its visit)
 
 
 class RestoreReport(msgspec.Struct, frozen=True, omit_defaults=True):

@@ -386,3 +386,21 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
             return found
         time.sleep(0.02)  # not a sync: the pause between two reads of the log, under a deadline
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def item_run(db_path: Path, parent: str, index: int, attempt: int = 0) -> str | None:
+    """The id of the item run of `parent`'s FanOut for item `index` (its `attempt`-th try),
+    from the log's RunCreated events; None when it was never made."""
+    from weboter.schemas.events import RunCreated  # noqa: PLC0415
+
+    log = EventLog(db_path)
+    try:
+        for record in log.read():
+            made = record.event
+            if isinstance(made, RunCreated) and made.item_of is not None:
+                of = made.item_of
+                if (of.run, of.index, of.attempt) == (parent, index, attempt):
+                    return made.run_id
+    finally:
+        log.close()
+    return None

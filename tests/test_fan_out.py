@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Runner, flow, node, wait_for, weboter
-from weboter.runtime.core.items import item_run_id
+from tests.conftest import Runner, flow, item_run, node, wait_for, weboter
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.engine.handle import RunHandle, through_engine
 from weboter.runtime.store.eventlog import EventLog
@@ -60,7 +59,9 @@ def squares(items: Any, *, at_once: int = 3, sub_nodes: list[dict] | None = None
 
 
 def _item_runs(runner: Runner, parent: str, count: int) -> list[str]:
-    return [item_run_id(parent, ["f"], "each", i, 0) for i in range(count)]
+    found = [item_run(runner.db_path, parent, i) for i in range(count)]
+    assert all(found), found
+    return [run for run in found if run]
 
 
 def test_each_item_is_a_run_of_its_own_and_results_come_back_in_order(runner: Runner) -> None:
@@ -143,7 +144,7 @@ def test_a_failing_item_fails_the_node_naming_the_item_and_its_run(runner: Runne
     assert outcome.ended.status == "FAILED"
     error = outcome.ended.error
     assert error is not None and error.kind == "ItemsFailed"
-    failed_run = item_run_id(outcome.run_id, ["f"], "each", 1, 0)
+    failed_run = item_run(runner.db_path, outcome.run_id, 1)
     assert f"item 2 (run {failed_run}) ended FAILED" in error.message
     assert "1 of 3 items did not complete (1 did)" in error.message  # item 2 never started
 
@@ -171,7 +172,8 @@ def test_a_repaired_item_goes_on_and_completed_items_are_kept(runner: Runner) ->
     ended = client.wait(run_id, timeout=30)
     assert ended.status == "ERROR"
     assert ended.error is not None and ended.error.kind == "ItemsFailed"
-    first = item_run_id(run_id, ["f"], "each", 0, 0)
+    first = item_run(runner.db_path, run_id, 0)
+    assert first is not None
     for target in (first, run_id):
         RunHandle(target, through_engine(client, 10)).set_variable("d", 5, "global")
     client.cont(run_id)
@@ -180,7 +182,7 @@ def test_a_repaired_item_goes_on_and_completed_items_are_kept(runner: Runner) ->
     with Reader(runner.db_path) as reader:
         state = reader.state(run_id)
         assert reader.state(first).status == "COMPLETED"  # the same item run, continued
-        assert not reader.last_seq(item_run_id(run_id, ["f"], "each", 0, 1))  # no new try
+        assert item_run(runner.db_path, run_id, 0, 1) is None  # no new try
     assert [r["sq"] for r in state.globals["squares"]] == [2, 4, 6]
 
 
@@ -188,21 +190,20 @@ def test_stopping_the_parent_stops_its_items_in_flight(runner: Runner) -> None:
     slow = [node("nap", "SleepFor", "EndFlow", inputs={"duration": 30})]
     client = runner.client
     run_id = client.submit(to_workflow(squares([1, 2, 3, 4], at_once=2, sub_nodes=slow), "t"))
-    first, second = (item_run_id(run_id, ["f"], "each", i, 0) for i in (0, 1))
 
-    def napping() -> bool:
+    def napping() -> list[str]:
+        found = [item_run(runner.db_path, run_id, i) for i in (0, 1)]
         with Reader(runner.db_path) as reader:
-            return all(
-                reader.last_seq(r) and reader.state(r).status == "RUNNING" for r in (first, second)
-            )
+            running = all(r and reader.state(r).status == "RUNNING" for r in found)
+        return [r for r in found if r] if running else []
 
-    wait_for(napping, "two items napping", 30)
+    first, second = wait_for(napping, "two items napping", 30)
     client.stop(run_id)
     assert client.wait(run_id, timeout=30).status == "STOPPED"
     with Reader(runner.db_path) as reader:
         wait_for(lambda: reader.state(first).status == "STOPPED", "item 0 stopped", 30)
         assert reader.state(second).status == "STOPPED"
-        assert not reader.last_seq(item_run_id(run_id, ["f"], "each", 2, 0))  # never made
+        assert item_run(runner.db_path, run_id, 2) is None  # never made
 
 
 def test_an_engine_that_stops_mid_fan_out_leaves_items_for_the_parent(db_path: Path) -> None:
@@ -216,19 +217,18 @@ def test_an_engine_that_stops_mid_fan_out_leaves_items_for_the_parent(db_path: P
     first = Runner(db_path)
     try:
         run_id = first.client.submit(workflow)
-        items = [item_run_id(run_id, ["f"], "each", i, 0) for i in range(4)]
 
-        def two_napping() -> bool:
-            with Reader(db_path) as reader:
-                return all(reader.last_seq(r) for r in items[:2])
+        def two_started() -> list[str]:
+            found = [item_run(db_path, run_id, i) for i in (0, 1)]
+            return [r for r in found if r] if all(found) else []
 
-        wait_for(two_napping, "two items started", 30)
+        started = wait_for(two_started, "two items started", 30)
         assert first.engine.pause_driven("engine stopped") == [run_id]
     finally:
         first.close()
     with Reader(db_path) as reader:
         assert reader.state(run_id).status == "PAUSED"
-        assert all(reader.state(r).status != "PAUSED" for r in items[:2])
+        assert all(reader.state(r).status != "PAUSED" for r in started)
     second = Runner(db_path)
     try:
         second.client.cont(run_id)
@@ -238,9 +238,12 @@ def test_an_engine_that_stops_mid_fan_out_leaves_items_for_the_parent(db_path: P
         second.close()
     with Reader(db_path) as reader:
         assert [r["sq"] for r in reader.state(run_id).globals["squares"]] == [10, 20, 30, 40]
-        for run in items:  # the same item runs, each completed once
+    items = _item_runs(second, run_id, 4)
+    assert items[:2] == started  # the same item runs went on
+    with Reader(db_path) as reader:
+        for run in items:  # each completed once
             assert reader.state(run).status == "COMPLETED"
-            assert not reader.last_seq(item_run_id(run_id, ["f"], "each", 0, 1))
+    assert item_run(db_path, run_id, 0, 1) is None
 
 
 def test_an_item_run_forked_is_a_run_of_its_own(runner: Runner) -> None:
@@ -248,7 +251,8 @@ def test_an_item_run_forked_is_a_run_of_its_own(runner: Runner) -> None:
     fork is no item (nothing drives it but its client; serve would take it up)."""
     outcome = runner.run(squares([6], sub_nodes=_divide()), variables={"d": 2})
     assert outcome.ended.status == "COMPLETED", outcome.ended.error
-    item = item_run_id(outcome.run_id, ["f"], "each", 0, 0)
+    item = item_run(runner.db_path, outcome.run_id, 0)
+    assert item is not None
     with Reader(runner.db_path) as reader:
         first = reader.first_seq(item)
     fork = runner.client.fork(item, first, variables={"d": 3})
@@ -268,3 +272,33 @@ def test_weboter_run_shows_each_item_as_it_ends(tmp_path: Path) -> None:
     lines = [line for line in done.stderr.splitlines() if "[item]" in line]
     assert len(lines) == 3 and all("completed" in line for line in lines)
     assert "(3 ended)" in lines[-1]
+
+
+def test_a_fan_out_reached_again_runs_its_items_anew(runner: Runner) -> None:
+    """A loop back to the FanOut node (another visit) makes new item runs for the new list,
+    never the first visit's results again."""
+    workflow = squares("$global{list}")
+    each = workflow["nodes"][0]
+    each["control"], each["params"] = "NextNode", {"next_node": "bump"}
+    workflow["nodes"] += [
+        node(
+            "bump",
+            "PyEvalAction",
+            "IfElse",
+            inputs={"expr": "param1 + 1", "param1": "$global{round}"},
+            outputs=[{"src": "result", "name": "round", "pos": "global"}],
+            params={"var": "$global{round}", "operator": "lt", "value": 2}
+            | {"then_node": "swap", "else_node": "__end__"},
+        ),
+        node(
+            "swap",
+            "SetData",
+            inputs={"key": "$global{list}", "value": [10, 20]},
+            params={"next_node": "each"},
+        ),
+    ]
+    outcome = runner.run(workflow, variables={"list": [1, 2], "round": 0})
+    assert outcome.ended.status == "COMPLETED", outcome.ended.error
+    assert [r["sq"] for r in outcome.state.globals["squares"]] == [100, 400]
+    with Reader(runner.db_path) as reader:
+        assert reader.children(outcome.run_id) == []  # item runs are not forks

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import wait_for
-from weboter.runtime.core.items import item_run_id
+from tests.conftest import item_run, wait_for
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.schemas.events import NodeCompleted, RunCompleted, RunCreated
@@ -132,7 +131,7 @@ def test_sigkill_mid_fan_out_then_resume_completes_each_item_once(tmp_path: Path
     # one item run per item (no second try: none failed), each completed once
     created = [r.event for r in records if isinstance(r.event, RunCreated) and r.event.item_of]
     assert sorted(e.item_of.index for e in created if e.item_of) == list(range(ITEMS))
-    ids = {item_run_id(parent, ["fan"], "each", n, 0) for n in range(ITEMS)}
+    ids = {item_run(db, parent, n) for n in range(ITEMS)}
     assert {e.run_id for e in created} == ids
     ended = Counter(r.run_id for r in records if isinstance(r.event, RunCompleted))
     assert all(ended[run_id] == 1 for run_id in ids)

@@ -9,10 +9,13 @@ engine's fan-out actor (actors/fan_out.py), at most `at_once` at a time. When ev
 completed, the node completes with `results`: the `data_out` of each item run, in the order of
 the items.
 
-An item run's id is derived from (parent, node, index, try): a fan-out that starts again after
-a crash finds the runs it made before, takes the results of those that completed, drives on
-those that did not, and makes only the missing ones — each item completes once. A failed
-item's next try (the node run again from ERROR) is a new run: `try` counts the failed ones.
+An item run's id is derived from (parent, node, arrival, index, try) — the arrival being the
+version at which the parent arrived at the node: a fan-out that starts again for the same
+arrival (a crash resume, an engine restart, the node retried from ERROR) finds the runs it made
+before, takes the results of those that completed, drives on those that did not, and makes only
+the missing ones — each item completes once; the node reached again (a loop, a jump, a rewind)
+is a new arrival and runs its items anew. A failed item's next try is a new run: `try` counts
+the failed ones.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.node import pick, picker_target
 from weboter.runtime.core.references import Resolver
 from weboter.runtime.errors import ActionError
+from weboter.schemas.context import ErrorContext
+from weboter.schemas.messages import ExecuteNode
 from weboter.schemas.state import Frame, ItemOf, RunState, RunStatus
 from weboter.schemas.workflow import END, Node, Workflow
 
@@ -50,9 +55,10 @@ class Plan(msgspec.Struct, frozen=True):
     at_once: int
 
 
-def item_run_id(parent: str, flow_path: list[str], node: str, index: int, attempt: int) -> str:
-    """The id of an item run: the same for the same item and try, whoever asks."""
-    key = "\x00".join([parent, "/".join(flow_path), node, str(index), str(attempt)])
+def item_run_id(of: ItemOf) -> str:
+    """The id of an item run: the same for the same arrival, item and try, whoever asks."""
+    parts = [of.run, "/".join(of.flow_path), of.node, str(of.arrived), str(of.index)]
+    key = "\x00".join([*parts, str(of.attempt)])
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -136,3 +142,31 @@ def item_result(done: RunState, data_out: list[Any], resolver: Resolver, index: 
     flow (as a SubFlow's are when it ends), as {dst: value}."""
     where = f"item {index + 1} (run {done.run_id}) data_out"
     return dict(pick(data_out, resolver, where))
+
+
+def item_failed(index: int, run_id: str, status: str, error: ErrorContext | None) -> ErrorContext:
+    """Why item `index` did not complete: its run ended (or rests) in `status`."""
+    said = error.message if error is not None else ""
+    return ErrorContext(
+        kind="ItemNotCompleted",
+        message=f"item {index + 1} (run {run_id}) ended {status}" + (f": {said}" if said else ""),
+    )
+
+
+def items_failed(
+    task: ExecuteNode, failed: dict[int, ErrorContext], count: int, done: int
+) -> ErrorContext:
+    """The FanOut node's error: the items that did not complete (the first three said)."""
+    shown = [failed[i].message for i in sorted(failed)[:3]]
+    more = len(failed) - len(shown)
+    return ErrorContext(
+        kind="ItemsFailed",
+        message=f"{len(failed)} of {count} items did not complete ({done} did): "
+        + "; ".join(shown)
+        + (f"; and {more} more" if more else ""),
+        node_id=task.node.id,
+        flow_path=task.flow_path,
+        hint="look at an item's run (`weboter history RUN`); with on_error pause (or the run "
+        "in ERROR) fix it and run this node again (`weboter continue` this run): completed "
+        "items are kept, items waiting in ERROR go on, failed ones are tried anew",
+    )

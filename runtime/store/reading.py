@@ -97,6 +97,10 @@ class Reader:
         """The runs forked from `run_id`, oldest first."""
         return self._log.children_of(run_id)
 
+    def present(self, run_ids: list[str]) -> set[str]:
+        """Which of `run_ids` the log has."""
+        return self._log.present(run_ids)
+
     def driver(self, run_id: str) -> tuple[int, str] | None:
         """(pid, host) of the live process of this host that drives the run, if any."""
         return self._log.driver(run_id)

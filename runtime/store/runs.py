@@ -208,6 +208,16 @@ class RunQueries:
         params = [run_id, after_seq, until_seq if until_seq is not None else 2**63 - 1, *types]
         return [StoredEvent(*r) for r in self._read(sql, params)]
 
+    def present(self, run_ids: list[str]) -> set[str]:
+        """Which of `run_ids` the log has (one query per 500: a FanOut's item runs)."""
+        found: set[str] = set()
+        for start in range(0, len(run_ids), 500):
+            chunk = run_ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._read(f"SELECT run_id FROM runs WHERE run_id IN ({marks})", chunk)
+            found.update(str(r[0]) for r in rows)
+        return found
+
     def children_of(self, run_id: str) -> list[str]:
         """The runs forked from `run_id`, oldest first."""
         rows = self._read(

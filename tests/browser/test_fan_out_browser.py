@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import BrowserRunner
-from weboter.runtime.core.items import item_run_id
+from tests.conftest import item_run
 from weboter.runtime.demo.shop import PER_PAGE, PRODUCTS, ShopServer
 from weboter.runtime.store.reading import Reader
 
@@ -101,6 +101,8 @@ def test_items_share_the_parent_s_log_in_and_read_every_product(
     assert "GET /login" not in shop.requests[2:]  # none was sent back to log in
     with Reader(browser.db_path) as reader:
         for index in range(PER_PAGE):
-            item = reader.state(item_run_id(outcome.run_id, ["fan"], "each", index, 0))
+            made = item_run(browser.db_path, outcome.run_id, index)
+            assert made is not None
+            item = reader.state(made)
             assert item.status == "COMPLETED"
             assert item.item_of is not None and item.item_of.run == outcome.run_id

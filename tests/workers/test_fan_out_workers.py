@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import flow, node
+from tests.conftest import flow, item_run, node
 from tests.workers.conftest import Served
 from tests.workers.test_roles import client_keys, submit, wait_for
-from weboter.runtime.core.items import item_run_id
 from weboter.runtime.core.loader import to_workflow
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
@@ -56,7 +55,9 @@ def test_item_runs_spread_over_the_workers(served: Served) -> None:
         assert [r["twice"] for r in state.globals["doubled"]] == [n * 2 for n in range(8)]
         ran_on = set()
         for index in range(8):
-            records = list(log.read(item_run_id(run_id, ["fan"], "each", index, 0)))
+            made = item_run(served.home / "weboter.db", run_id, index)
+            assert made is not None
+            records = list(log.read(made))
             assert isinstance(records[-1].event, RunCompleted)
             ran_on |= {r.event.worker for r in records if isinstance(r.event, NodeCompleted)}
     finally:
