@@ -37,9 +37,10 @@ from weboter.runtime.core.items import (
 )
 from weboter.runtime.core.items import item_result as picked
 from weboter.runtime.core.node import resolve_inputs
+from weboter.runtime.core.plan import policy_for
 from weboter.runtime.core.references import EnvSource, Resolver
 from weboter.runtime.core.results import result_of
-from weboter.runtime.errors import ActionError
+from weboter.runtime.errors import ActionError, WorkflowError
 from weboter.runtime.store.items import Standing, stand
 from weboter.runtime.store.reading import Reader
 from weboter.runtime.transport.actor import MessageActor
@@ -221,7 +222,8 @@ class FanOut(MessageActor):
             return  # the parent stopped or moved on: a result would be refused
         count = len(batch.plan.items)
         if batch.failed:
-            failure = items_failed(batch.task, batch.failed, count, len(batch.results))
+            policy = policy_for(batch.task.node, batch.parent)
+            failure = items_failed(batch.task, batch.failed, count, len(batch.results), policy)
             self._report(batch.task, batch.inputs, failure, batch)
             return
         outputs = {
@@ -382,7 +384,7 @@ def items_plan(
     """The node's inputs read (runtime/core/items.py); `$env` values are refused."""
     plan = plan_items(parent.workflow, task.flow_path, task.node, inputs, resolver)
     if resolver.secrets:
-        raise ActionError(
+        raise WorkflowError(
             f"node {task.node.id!r}: FanOut does not pass `$env` values to its item runs "
             "(they would be written to the log in their first state)",
             hint="read $env{...} inside the sub-flow: item runs see the same $env",

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Runner, flow, item_run, node, wait_for, weboter
+from weboter.runtime.actions import default_catalog
 from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.core.validate import validate
 from weboter.runtime.engine.handle import RunHandle, through_engine
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
@@ -146,7 +148,7 @@ def test_a_failing_item_fails_the_node_naming_the_item_and_its_run(runner: Runne
     assert error is not None and error.kind == "ItemsFailed"
     failed_run = item_run(runner.db_path, outcome.run_id, 1)
     assert f"item 2 (run {failed_run}) ended FAILED" in error.message
-    assert "1 of 3 items did not complete (1 did)" in error.message  # item 2 never started
+    assert "1 of 3 items did not complete (1 did, 1 not started)" in error.message
 
 
 def _divide() -> list[dict]:
@@ -302,3 +304,32 @@ def test_a_fan_out_reached_again_runs_its_items_anew(runner: Runner) -> None:
     assert [r["sq"] for r in outcome.state.globals["squares"]] == [100, 400]
     with Reader(runner.db_path) as reader:
         assert reader.children(outcome.run_id) == []  # item runs are not forks
+
+
+@pytest.mark.parametrize(
+    ("inputs", "where", "said"),
+    [
+        ({"items": "abc"}, "inputs.items", "items must be a list, got str"),
+        ({"items": {"a": 1}}, "inputs.items", "items must be a list, got dict"),
+        ({"at_once": 0}, "inputs.at_once", "from 1 to 64"),
+        ({"at_once": "three"}, "inputs.at_once", "from 1 to 64"),
+        ({"data_in": [{"src": "$env{shop.password}", "dst": "pw"}]}, "inputs.data_in", "$env"),
+        ({"flow_id": "nope"}, "inputs.flow_id", "no sub-flow 'nope'"),
+    ],
+)
+def test_validate_finds_what_a_fan_out_node_says_wrong(
+    inputs: dict[str, Any], where: str, said: str
+) -> None:
+    workflow = squares([1, 2])
+    workflow["nodes"][0]["inputs"].update(inputs)
+    findings = validate(to_workflow(workflow, "t"), default_catalog())
+    errors = [f for f in findings if f.severity == "error"]
+    assert len(errors) == 1 and errors[0].path.endswith(where), errors
+    assert said in errors[0].message
+
+
+def test_validate_lets_references_through() -> None:
+    workflow = squares("$global{list}")
+    workflow["nodes"][0]["inputs"]["at_once"] = "$global{n}"
+    findings = validate(to_workflow(workflow, "t"), default_catalog())
+    assert not [f for f in findings if f.severity == "error"]

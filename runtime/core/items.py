@@ -27,8 +27,13 @@ import msgspec
 
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.node import pick, picker_target
-from weboter.runtime.core.references import Resolver
-from weboter.runtime.errors import ActionError
+from weboter.runtime.core.references import (
+    REFERENCE,
+    SCOPE_ALIASES,
+    Resolver,
+    references_in,
+)
+from weboter.runtime.errors import WorkflowError
 from weboter.schemas.context import ErrorContext
 from weboter.schemas.messages import ExecuteNode
 from weboter.schemas.state import Frame, ItemOf, RunState, RunStatus
@@ -66,26 +71,26 @@ def plan_items(
     workflow: Workflow, flow_path: list[str], node: Node, inputs: dict[str, Any], resolver: Resolver
 ) -> Plan:
     """`inputs` (resolved, but for `data_in`/`data_out`, which are pickers) checked and read;
-    ActionError saying what to fix when they are not usable."""
+    WorkflowError saying what to fix when they are not usable."""
     where = f"node {node.id!r}"
     flow_id = inputs.get("flow_id")
     path = index_for(workflow).callable_from(flow_path, str(flow_id))
     if not isinstance(flow_id, str) or path is None:
-        raise ActionError(
+        raise WorkflowError(
             f"{where}: no sub-flow {flow_id!r} is visible from flow {'/'.join(flow_path)}",
             hint="flow_id names one of the flow's sub_flows (or an enclosing flow's)",
         )
     items = inputs.get("items")
     if not isinstance(items, list):
-        raise ActionError(
-            f"{where}: items must be a list, got {type(items).__name__}",
+        raise WorkflowError(
+            f"inputs.items must be a list, got {type(items).__name__}",
             hint='e.g. items: "$flow{links}" where an earlier node stored a list',
         )
     name = inputs.get("item") or "item"
     at_once = inputs.get("at_once", 4)
     if not isinstance(at_once, int) or isinstance(at_once, bool) or not 1 <= at_once <= AT_ONCE_MAX:
-        raise ActionError(
-            f"{where}: at_once must be a whole number from 1 to {AT_ONCE_MAX}, got {at_once!r}",
+        raise WorkflowError(
+            f"inputs.at_once must be a whole number from 1 to {AT_ONCE_MAX}, got {at_once!r}",
             hint="how many items run at once (each has a browser context of its own)",
         )
     flow_vars: dict[str, Any] = {}
@@ -95,8 +100,35 @@ def plan_items(
         (global_vars if scope == "global" else flow_vars)[target] = value
     data_out = node.inputs.get("data_out") or []
     if not isinstance(data_out, list):
-        raise ActionError(f"{where} data_out must be a list of {{src, dst}} pickers")
+        raise WorkflowError(f"{where} data_out must be a list of {{src, dst}} pickers")
     return Plan(path, items, str(name), flow_vars, global_vars, data_out, at_once)
+
+
+def written_faults(node: Node) -> list[tuple[str, str]]:
+    """What `validate` can tell of a FanOut node as written: (input, fault) for a literal
+    `items` that is no list, a literal `at_once` out of range, `$env` in `data_in`."""
+    found: list[tuple[str, str]] = []
+    items = node.inputs.get("items")
+    referenced = isinstance(items, str) and REFERENCE.fullmatch(items.strip())
+    if items is not None and not isinstance(items, list) and not referenced:
+        found.append(("items", f"items must be a list, got {type(items).__name__}"))
+    at_once = node.inputs.get("at_once")
+    whole = isinstance(at_once, int) and not isinstance(at_once, bool)
+    if isinstance(at_once, str) and REFERENCE.search(at_once):
+        pass  # known when the node runs
+    elif at_once is not None and not (whole and 1 <= at_once <= AT_ONCE_MAX):
+        found.append(("at_once", f"at_once must be a whole number from 1 to {AT_ONCE_MAX}"))
+    for scope, _ in references_in(node.inputs.get("data_in") or []):
+        if SCOPE_ALIASES.get(scope) == "env":
+            found.append(
+                (
+                    "data_in",
+                    "FanOut does not pass $env values to its item runs: read "
+                    "$env{...} inside the sub-flow",
+                )
+            )
+            break
+    return found
 
 
 def item_workflow(workflow: Workflow, path: tuple[str, ...]) -> Workflow:
@@ -154,19 +186,29 @@ def item_failed(index: int, run_id: str, status: str, error: ErrorContext | None
 
 
 def items_failed(
-    task: ExecuteNode, failed: dict[int, ErrorContext], count: int, done: int
+    task: ExecuteNode, failed: dict[int, ErrorContext], count: int, done: int, policy: str
 ) -> ErrorContext:
-    """The FanOut node's error: the items that did not complete (the first three said)."""
+    """The FanOut node's error: the items that did not complete (the first three said);
+    `policy`: the node's on_error policy (what the hint can offer)."""
     shown = [failed[i].message for i in sorted(failed)[:3]]
     more = len(failed) - len(shown)
+    waiting = count - done - len(failed)
+    again = (
+        "fix the item run (`weboter set`/`patch` it) or its cause, then run this node again "
+        "(`weboter continue` this run)"
+        if policy in ("pause", "heal", "ai", "retry")
+        else "the run fails on it (on_error fail): run it with `--on-error pause` (or give "
+        "this node `on_error: pause`) to fix items and go on"
+    )
     return ErrorContext(
         kind="ItemsFailed",
-        message=f"{len(failed)} of {count} items did not complete ({done} did): "
+        message=f"{len(failed)} of {count} items did not complete ({done} did"
+        + (f", {waiting} not started" if waiting else "")
+        + "): "
         + "; ".join(shown)
         + (f"; and {more} more" if more else ""),
         node_id=task.node.id,
         flow_path=task.flow_path,
-        hint="look at an item's run (`weboter history RUN`); with on_error pause (or the run "
-        "in ERROR) fix it and run this node again (`weboter continue` this run): completed "
-        "items are kept, items waiting in ERROR go on, failed ones are tried anew",
+        hint=f"look at an item's run (`weboter history RUN`); {again}: completed items are "
+        "kept, items waiting in ERROR go on, failed ones are tried anew",
     )

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from weboter.runtime.core.catalog import ActionSpec, Catalog
 from weboter.runtime.core.flows import FlowIndex
 from weboter.runtime.core.hosts import pattern_fault
-from weboter.runtime.core.items import fans_out
+from weboter.runtime.core.items import fans_out, written_faults
 from weboter.runtime.core.references import REFERENCE, SCOPE_ALIASES, references_in, unclosed_in
 from weboter.runtime.core.repair import check_policy
 from weboter.runtime.errors import Finding
@@ -104,6 +104,9 @@ def _node(
             if node.inputs.get(name) is None and action.defaults.get(name) is None:
                 error(f"{at}.inputs.{name}", f"{action.name} needs input {name!r}")
         _inputs_known(node, action, at, error)
+        if fans_out(node):
+            for name, fault in written_faults(node):
+                error(f"{at}.inputs.{name}", f"node {node.id!r}: {fault}")
         if action.engine or fans_out(node):
             flow_id = node.inputs.get("flow_id")
             literal = isinstance(flow_id, str) and not REFERENCE.search(flow_id)
