@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 
 from weboter.runtime.browser.gate import Gate
 from weboter.runtime.browser.snapshot import NotOpened, reopen
+from weboter.runtime.browser.traffic import unwatch
 from weboter.runtime.core.hosts import WIDEN, HostRule, host_rule
 from weboter.runtime.errors import ActionError, WeboterError
 from weboter.runtime.store.workspace import PathRefused, Workspace
@@ -125,9 +126,15 @@ class RunSession:
     files: Workspace | None = None  # the files they may read (none without a workspace)
     refused: list[str] = field(default_factory=list)  # what its pages were refused
     traffic: Any = None  # its requests and console messages, once watched (browser/traffic.py)
-    # its context is another run's: an item run of a FanOut in its parent's context (its own
-    # tabs, the parent's cookies and storage); closing it closes its tabs, not the context
-    borrowed: bool = False
+    # its context is another run's session's: an item run of a FanOut in its parent's context
+    # (its own tabs, the parent's cookies and storage); closing it closes its tabs only
+    lender: RunSession | None = None
+    borrowers: list[RunSession] = field(default_factory=list)  # sessions in its context
+
+    @property
+    def borrowed(self) -> bool:
+        return self.lender is not None
+
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def reach(self, url: str) -> None:
@@ -237,13 +244,15 @@ class BrowserHost:
         lender = self._sessions.get(self._lenders.get(run_id, ""))
         if lender is None or lender.borrowed or lender.rule != self.rule_of(run_id):
             return None
-        return RunSession(
-            context=lender.context,
-            rule=lender.rule,
-            files=self.files,
-            refused=lender.refused,
-            borrowed=True,
-        )
+        found = RunSession(context=lender.context, rule=lender.rule, files=self.files)
+        found.lender = lender
+        lender.borrowers.append(found)
+        return found
+
+    def _live(self, session: RunSession) -> bool:
+        """A borrowed session lives while its lender's does (its tabs die with the context)."""
+        lender = session.lender
+        return lender is None or any(s is lender for s in self._sessions.values())
 
     def rule_of(self, run_id: str) -> HostRule:
         return host_rule(self.allow_hosts, self._rules.get(run_id, ()), self.holder)
@@ -274,9 +283,9 @@ class BrowserHost:
         (url, storage state) when the run had a browser before (resume, rewind, fork)."""
         async with self._lock:
             found = self._sessions.get(run_id)
-            if found is not None and found.rule != self.rule_of(run_id):
-                await self.discard(run_id)  # made under another rule: never reused
-                found = None
+            if found is not None and (found.rule != self.rule_of(run_id) or not self._live(found)):
+                await self.discard(run_id)  # made under another rule (never reused), or its
+                found = None  # lender's context is gone
             if found is None and restore is None:
                 found = self._lent(run_id)
                 if found is not None:
@@ -319,7 +328,7 @@ class BrowserHost:
     def has_session(self, run_id: str) -> bool:
         """The run has a context here, made under its rule (else it is made again)."""
         found = self._sessions.get(run_id)
-        return found is not None and found.rule == self.rule_of(run_id)
+        return found is not None and found.rule == self.rule_of(run_id) and self._live(found)
 
     async def close_run(self, run_id: str) -> None:
         self._rules.pop(run_id, None)
@@ -333,9 +342,13 @@ class BrowserHost:
         if session is None:
             return
         with contextlib.suppress(Exception):  # the browser may already be gone
-            if not session.borrowed:
+            if session.lender is None:
                 await session.context.close()
                 return
+            if session in session.lender.borrowers:
+                session.lender.borrowers.remove(session)
+            if session.traffic is not None:
+                unwatch(session.context, session.traffic)
             for page in session.pages:  # its tabs only: the context is its lender's
                 await page.close()
 

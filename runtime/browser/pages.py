@@ -115,8 +115,9 @@ async def new_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
 async def switch_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     """Make another tab current: by `index`, or the first whose URL contains `url`."""
     session = ctx.browser
-    if not session.borrowed:  # its tabs, those a page opened included (a borrowed context's
-        session.pages = list(session.context.pages)  # other tabs are other runs')
+    if not session.borrowed:  # its tabs, those a page opened included; not its borrowers'
+        theirs = {id(p) for b in session.borrowers for p in b.pages}  # (a FanOut's items)
+        session.pages = [p for p in session.context.pages if id(p) not in theirs]
     target = None
     if inputs.get("index") is not None:
         index = int(inputs["index"])
@@ -143,8 +144,8 @@ async def close_page(ctx: ActionContext, inputs: Inputs) -> dict[str, Any]:
     session = ctx.browser
     page = await session.page()
     await page.close()
-    session.pages = [p for p in session.pages if not p.is_closed()]
-    session.current = session.pages[-1] if session.pages else None
+    session.pages[:] = [p for p in session.pages if not p.is_closed()]  # the same list: the
+    session.current = session.pages[-1] if session.pages else None  # traffic filter holds it
     session.frame = None
     return {"pages_left": len(session.pages)}
 

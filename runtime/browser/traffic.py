@@ -25,6 +25,9 @@ class Traffic:
     requests: list[dict[str, Any]] = field(default_factory=list)
     console: list[dict[str, Any]] = field(default_factory=list)
     dropped: list[int] = field(default_factory=lambda: [0, 0])  # let go at the front, per kind
+    listeners: list[tuple[str, Any]] = field(
+        default_factory=list
+    )  # (event, handler) on its context
 
     def mark(self) -> tuple[int, int]:
         """Where a step begins: (requests seen, console messages seen) so far."""
@@ -101,11 +104,22 @@ def watch(context: Any, pages: list[Any] | None = None) -> Traffic:
             return
         traffic.add("console", {"type": "pageerror", "text": str(error.error)[:RAW]})
 
-    context.on("response", response)
-    context.on("requestfailed", failed)
-    context.on("console", console)
-    context.on("weberror", page_error)
+    traffic.listeners = [
+        ("response", response),
+        ("requestfailed", failed),
+        ("console", console),
+        ("weberror", page_error),
+    ]
+    for event, handler in traffic.listeners:
+        context.on(event, handler)
     return traffic
+
+
+def unwatch(context: Any, traffic: Traffic) -> None:
+    """Stop listening (a borrowed session's watch on its lender's context, when it ends)."""
+    for event, handler in traffic.listeners:
+        context.remove_listener(event, handler)
+    traffic.listeners = []
 
 
 def _page_of(request: Any) -> Any:

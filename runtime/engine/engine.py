@@ -51,6 +51,7 @@ from weboter.runtime.transport.bridge import Bridge
 from weboter.runtime.transport.memory import MemoryBridge
 from weboter.runtime.transport.seam import Transport
 from weboter.runtime.transport.security import start_authenticator
+from weboter.schemas.state import RunState
 
 log = logging.getLogger(__name__)
 
@@ -236,11 +237,12 @@ class Engine:
 
     def pause_driven(self, reason: str) -> list[str]:
         """Record every run this process drives as PAUSED now (`reason`), so any process can
-        go on with it later (`continue`) without a resume: before stopping for good. Item runs
-        of a FanOut are left as they are: their parent, paused, takes them up when it goes on
-        (a paused item would be an item that did not complete)."""
+        go on with it later (`continue`) without a resume: before stopping for good. The item
+        runs of a FanOut whose parent is paused here too are left as they are: the parent takes
+        them up when it goes on (a paused item would be an item that did not complete)."""
         with Reader(self.db_path) as reader:
-            runs = [r for r in reader.driven_here() if reader.state(r).item_of is None]
+            driven = reader.driven_here()
+            runs = [r for r in driven if not _item_of(reader.state(r), driven)]
         paused = []
         with self.client(follow=False) as client:
             for run_id in runs:
@@ -276,3 +278,8 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _item_of(state: RunState, runs: list[str]) -> bool:
+    """The run is an item run of one of `runs`."""
+    return state.item_of is not None and state.item_of.run in runs

@@ -218,5 +218,7 @@ def _served(log: Reader, run_id: str) -> bool:
     first = next(iter(log.decoded(log.events(run_id, limit=1))), None)
     if first is None or not isinstance(first.event, RunCreated):
         return False
-    # an item run goes on when its parent's FanOut does (actors/fan_out.py), not on its own
-    return bool(first.event.client) and first.event.item_of is None
+    item_of = first.event.item_of
+    if item_of is not None and not log.state(item_of.run).status.terminal:
+        return False  # its parent's FanOut takes it up when the parent goes on
+    return bool(first.event.client)

@@ -47,3 +47,33 @@ def test_a_step_sees_its_own_requests_and_messages_only(monkeypatch: pytest.Monk
             ("warning", "loaded"),
             ("log", "step 1"),
         ]
+
+
+def test_a_borrowed_watch_sees_its_own_tabs_only_and_lets_go() -> None:
+    """An item run of a FanOut watches its parent's context for its own tabs only (the list it
+    is given, as it grows), and stops listening when it ends."""
+
+    async def go(url: str) -> tuple[list[str], list[str], int]:
+        from playwright.async_api import async_playwright  # noqa: PLC0415
+
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=find_browser().path, args=LAUNCH_ARGS)
+            context = await browser.new_context()
+            mine: list = []
+            seen = traffic.watch(context, mine)
+            other = await context.new_page()
+            mine.append(await context.new_page())
+            await other.goto(f"{url}/theirs")
+            await mine[0].goto(f"{url}/mine")
+            got = [r["url"].rsplit("/", 1)[1] for r in seen.requests]
+            traffic.unwatch(context, seen)
+            await mine[0].goto(f"{url}/later")
+            after = [r["url"].rsplit("/", 1)[1] for r in seen.requests]
+            listeners = len(seen.listeners)
+            await browser.close()
+            return got, after, listeners
+
+    with RecordingServer(PAGE) as site:
+        got, after, listeners = asyncio.run(go(site.url))
+    assert got == ["mine", "data"]
+    assert after == got and listeners == 0
