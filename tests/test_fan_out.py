@@ -271,8 +271,9 @@ def test_weboter_run_shows_each_item_as_it_ends(tmp_path: Path) -> None:
     wf.write_text(json.dumps(squares([1, 2, 3], at_once=2)))
     done = weboter("run", str(wf), home=tmp_path)
     assert done.returncode == 0, done.stderr
-    lines = [line for line in done.stderr.splitlines() if "[item]" in line]
+    lines = [line for line in done.stderr.splitlines() if "[item " in line]
     assert len(lines) == 3 and all("completed" in line for line in lines)
+    assert sorted(line.split("]")[0] for line in lines) == ["  [item 1", "  [item 2", "  [item 3"]
     assert "(3 ended)" in lines[-1]
 
 

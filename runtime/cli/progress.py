@@ -106,14 +106,23 @@ class Progress:
         type_ = header["type"]
         if type_ not in ITEM_ENDS:
             return
-        self.items_ended += 1
+        self.items_ended += type_ in ("RunCompleted", "RunFailed", "RunStopped")
         if not self.enabled or (type_ == "RunCompleted" and not self._may_print()):
             return
-        line = f"  [item] {header['run_id'][:8]} {ITEM_ENDS[type_]:<9} ({self.items_ended} ended)"
+        what = ITEM_ENDS[type_]
+        line = f"  [item {header.get('item', '?')}] run {header['run_id'][:8]} {what}"
+        if type_ in ("RunCompleted", "RunFailed", "RunStopped"):
+            line += f" ({self.items_ended} ended)"
         print(self.tag + line, file=sys.stderr, flush=True)
 
 
-ITEM_ENDS = {"RunCompleted": "completed", "RunFailed": "FAILED", "RunStopped": "stopped"}
+ITEM_ENDS = {  # what is said of an item run (a failure or a pause always)
+    "RunCompleted": "completed",
+    "RunFailed": "FAILED",
+    "RunStopped": "stopped",
+    "RunPaused": "paused",
+    "NodeFailed": "has a failed node (it waits in ERROR or fails)",
+}
 
 
 def restored_line(payload: bytes, header: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ class Family:
 
     def __init__(self) -> None:
         self.items: dict[str, str] = {}
+        self.index: dict[str, int] = {}  # item run -> its item's number (from 1)
 
     def top(self, header: dict[str, Any], payload: bytes, runs: Collection[str]) -> str | None:
         """The followed run that the event's run is an item of (at any depth), or None."""
@@ -41,13 +42,15 @@ class Family:
         if top not in runs:
             return None
         self.items[run] = top
+        self.index[run] = created.item_of.index + 1
         return top
 
     def pass_on(
         self, header: dict[str, Any], payload: bytes, runs: Collection[str], on_event: OnEvent
     ) -> None:
         """Hand an item run's event to `on_event`, its header naming the followed run
-        (`item_of`); any other run's event is dropped."""
+        (`item_of`) and the item's number (`item`, from 1); any other run's event is dropped."""
         top = self.top(header, payload, runs)
         if top is not None:
-            on_event({**header, "item_of": top}, payload)
+            item = self.index.get(str(header.get("run_id", "")), 0)
+            on_event({**header, "item_of": top, "item": item}, payload)
