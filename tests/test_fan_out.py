@@ -334,3 +334,8 @@ def test_validate_lets_references_through() -> None:
     workflow["nodes"][0]["inputs"]["at_once"] = "$global{n}"
     findings = validate(to_workflow(workflow, "t"), default_catalog())
     assert not [f for f in findings if f.severity == "error"]
+    runs = json.loads(weboter("runs", "--json", home=tmp_path).stdout)
+    parent = next(r["run_id"] for r in runs if not r["source"].startswith("item "))
+    item = next(r["run_id"] for r in runs if r["source"].startswith("item 2 "))
+    shown = json.loads(weboter("state", item, "--json", home=tmp_path).stdout)
+    assert (shown["item_of"]["run"], shown["item_of"]["index"]) == (parent, 1)

@@ -369,11 +369,15 @@ def cmd_state(args: argparse.Namespace) -> int:
     doc["breakpoints"] = msgspec.to_builtins(state.breakpoints)
     doc["error"] = msgspec.to_builtins(state.error) if state.error else None
     doc["waiting_for"] = state.waiting_for
+    doc["item_of"] = msgspec.to_builtins(state.item_of) if state.item_of else None  # a FanOut's
     reason = f" ({state.pause_reason})" if state.status == "PAUSED" and state.pause_reason else ""
     lines = [
         f"run {run_id}  status {snapshot.status}{reason}  at seq {snapshot.seq}  "
         f"current node {snapshot.current_node}",
     ]
+    if state.item_of is not None:
+        of = state.item_of
+        lines.append(f"item {of.index + 1} of node {of.node} of run {of.run}")
     if state.error is not None:
         lines.append(f"error at node {state.error.node_id}: {state.error.message}")
     if state.waiting_for:
