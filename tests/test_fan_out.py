@@ -275,6 +275,11 @@ def test_weboter_run_shows_each_item_as_it_ends(tmp_path: Path) -> None:
     assert len(lines) == 3 and all("completed" in line for line in lines)
     assert sorted(line.split("]")[0] for line in lines) == ["  [item 1", "  [item 2", "  [item 3"]
     assert "(3 ended)" in lines[-1]
+    runs = json.loads(weboter("runs", "--json", home=tmp_path).stdout)
+    parent = next(r["run_id"] for r in runs if not r["source"].startswith("item "))
+    item = next(r["run_id"] for r in runs if r["source"].startswith("item 2 "))
+    shown = json.loads(weboter("state", item, "--json", home=tmp_path).stdout)
+    assert (shown["item_of"]["run"], shown["item_of"]["index"]) == (parent, 1)
 
 
 def test_a_fan_out_reached_again_runs_its_items_anew(runner: Runner) -> None:
@@ -334,8 +339,3 @@ def test_validate_lets_references_through() -> None:
     workflow["nodes"][0]["inputs"]["at_once"] = "$global{n}"
     findings = validate(to_workflow(workflow, "t"), default_catalog())
     assert not [f for f in findings if f.severity == "error"]
-    runs = json.loads(weboter("runs", "--json", home=tmp_path).stdout)
-    parent = next(r["run_id"] for r in runs if not r["source"].startswith("item "))
-    item = next(r["run_id"] for r in runs if r["source"].startswith("item 2 "))
-    shown = json.loads(weboter("state", item, "--json", home=tmp_path).stdout)
-    assert (shown["item_of"]["run"], shown["item_of"]["index"]) == (parent, 1)
