@@ -31,6 +31,7 @@ from weboter.runtime.core.items import (
     Plan,
     item_failed,
     item_run_id,
+    item_source,
     item_state,
     items_failed,
     plan_items,
@@ -233,7 +234,7 @@ class FanOut(MessageActor):
         self._report(batch.task, batch.inputs, None, batch, outputs)
 
     def _create(self, batch: Batch, of: ItemOf, run_id: str) -> None:
-        task, parent = batch.task, batch.parent
+        parent = batch.parent
         command_id = new_command_id()
         self.creating[command_id] = run_id
         first = item_state(parent, batch.plan, of, run_id)
@@ -244,7 +245,7 @@ class FanOut(MessageActor):
                 run_id=run_id,
                 workflow=first.workflow,
                 reply_to=self.address,
-                source=f"item {of.index + 1} of node {task.node.id} of run {task.run_id}",
+                source=item_source(of),
                 initial_state=first,
                 max_nodes=parent.max_nodes,
                 client=batch.client,

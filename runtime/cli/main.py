@@ -58,6 +58,7 @@ from weboter.runtime.cli.drive import (
 from weboter.runtime.cli.remote_run import add_engine_options
 from weboter.runtime.core.explain import next_step
 from weboter.runtime.core.flows import index_for
+from weboter.runtime.core.items import item_from_source
 from weboter.runtime.errors import LogCorrupt, WeboterError
 from weboter.runtime.store.location import log_location
 from weboter.runtime.store.views import event_body
@@ -323,9 +324,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
     lines = [f"{'RUN':<18}{'STATUS':<11}{'EVENTS':>7}  {'CREATED':<20}WORKFLOW"]
     for r in runs:
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at))
+        item = item_from_source(r.source)  # a FanOut's item run
         fork = f"  (fork of {r.parent_run[:8]})" if r.parent_run else ""
-        if r.source.startswith("item ") and " of run " in r.source:  # a FanOut's item run
-            fork = f"  ({r.source.rsplit(' of run ', 1)[0]} of {r.source[-16:][:8]})"
+        fork = (
+            f"  (item {item['item']} of node {item['node']} of {item['run'][:8]})" if item else fork
+        )
         lines.append(
             f"{r.run_id:<18}{r.status:<11}{r.events:>7}  {created:<20}"
             f"{r.name or r.workflow_id}{fork}"

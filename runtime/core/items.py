@@ -21,6 +21,7 @@ the failed ones.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import msgspec
@@ -41,6 +42,22 @@ from weboter.schemas.workflow import END, Node, Workflow
 
 ACTION = "builtin.FanOut"
 AT_ONCE_MAX = 64  # items in flight for one node: each may hold a browser context
+
+
+ITEM_SOURCE = re.compile(r"item (\d+) of node (.+) of run ([0-9a-f]{16})")
+
+
+def item_source(of: ItemOf) -> str:
+    """An item run's `source` (what the runs list shows): "item 3 of node each of run …"."""
+    return f"item {of.index + 1} of node {of.node} of run {of.run}"
+
+
+def item_from_source(source: str) -> dict[str, Any] | None:
+    """{item (from 1), node, run} of an item run's `source`; None for any other run."""
+    found = ITEM_SOURCE.fullmatch(source)
+    if found is None:
+        return None
+    return {"item": int(found.group(1)), "node": found.group(2), "run": found.group(3)}
 
 
 def fans_out(node: Node) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from weboter.runtime.core.items import item_from_source
 from weboter.runtime.errors import UsageError
 from weboter.runtime.store.listing import ListedRun, RunFilter
 from weboter.runtime.store.reading import Reader
@@ -72,6 +73,7 @@ def row(run: ListedRun) -> dict[str, Any]:
         "last_seq": run.last_seq,
         "created_at": run.created_at,
         "parent_run": run.parent_run,
+        "item_of": item_from_source(run.source),  # a FanOut's item run: {item, node, run}
         "last_at": run.last_at,
         "duration": round(run.duration, 3),
         "error": run.error,

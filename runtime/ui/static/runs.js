@@ -86,6 +86,9 @@ export async function showRuns(root) {
 
 function row(r) {
   const failure = r.error ? el("div", { class: "links", title: r.error }, cut(r.error, 120)) : null;
+  const link = (run) => el("a", { href: `#/run/${run}` }, shortId(run));
+  const from = r.parent_run ? [link(r.parent_run)] // a fork's parent; an item's run (FanOut)
+    : r.item_of ? [`item ${r.item_of.item} of `, link(r.item_of.run)] : [];
   return el("tr", {},
     el("td", {}, el("a", { href: `#/run/${r.run_id}` }, shortId(r.run_id))),
     el("td", {}, r.workflow),
@@ -94,7 +97,7 @@ function row(r) {
     el("td", {}, when(r.created_at)),
     el("td", { class: "num" }, `${duration(r.duration)}${r.driver.now ? " so far" : ""}`),
     el("td", {}, r.driver.label || "—"),
-    el("td", {}, r.parent_run ? el("a", { href: `#/run/${r.parent_run}` }, shortId(r.parent_run)) : ""));
+    el("td", {}, ...from));
 }
 
 // 0.4 s, 12.5 s, 3 min 4 s, 2 h 5 min
