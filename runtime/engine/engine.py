@@ -31,6 +31,7 @@ from weboter.runtime.actions import default_catalog
 from weboter.runtime.actions.inline import Inline
 from weboter.runtime.ai.models import ModelConfig
 from weboter.runtime.browser.host import BrowserHost
+from weboter.runtime.core.admission import Admission
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.hooks import HookRegistry
 from weboter.runtime.core.references import EnvSource
@@ -69,6 +70,8 @@ class Engine:
         self.bridge: Transport = self._transport()
         self.bus_endpoint = f"inproc://weboter-bus-{uuid.uuid4().hex}"
         self.hooks = HookRegistry()  # register pre_node_execute handlers before start()
+        # the run slots (max_runs) and the queue's bound, shared by the Launcher and executor
+        self.admission = Admission(self.settings.max_runs, self.settings.max_queue)
         self._refs: list[pykka.ActorRef[Any]] = []
         self._clients: list[EngineClient] = []  # open ones; each removes itself on close
         self._clients_lock = threading.Lock()
@@ -153,7 +156,10 @@ class Engine:
                     self.bridge, s.db_path, s.model or ModelConfig.from_env(), self.env
                 ),
             ),
-            ("continuous_executor", ContinuousExecutor.start(self.bridge, hooks=self.hooks)),
+            (
+                "continuous_executor",
+                ContinuousExecutor.start(self.bridge, hooks=self.hooks, admission=self.admission),
+            ),
             ("step_executor", StepExecutor.start(self.bridge, hooks=self.hooks)),
             (
                 "launcher",
@@ -165,6 +171,7 @@ class Engine:
                     env=self.env,
                     on_error=s.on_error,
                     evidence=s.evidence,
+                    admission=self.admission,
                 ),
             ),
         ]

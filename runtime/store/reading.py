@@ -109,6 +109,10 @@ class Reader:
         """Runs whose driving process is gone (EventLog.orphaned says which)."""
         return self._log.orphaned(starting=starting)
 
+    def queued(self) -> list[tuple[str, int]]:
+        """The QUEUED runs in queue order, each with the runs ahead of it (its engine's)."""
+        return self._log.queued()
+
     # --- a run at a point: its state, history, snapshot ----------------------------------------
 
     def last_seq(self, run_id: str | None = None) -> int:

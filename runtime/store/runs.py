@@ -117,7 +117,8 @@ class RunQueries:
         rows = self._read(
             f"SELECT run_id, owner_pid, owner_host, status, "
             f"COALESCE(lease_until, 0) < {self._db.clock} FROM runs "
-            "WHERE owner_pid IS NOT NULL AND status IN ('RUNNING', 'STEPPING', 'PAUSED') "
+            "WHERE owner_pid IS NOT NULL "
+            "AND status IN ('RUNNING', 'STEPPING', 'PAUSED', 'QUEUED') "
             "ORDER BY created_at",
         )
         here = this_host()
@@ -127,6 +128,21 @@ class RunQueries:
             if (_gone(int(pid), starting) if host == here else bool(expired))
             and (status != "PAUSED" or self._parked(str(run_id)))
         ]
+
+    def queued(self) -> list[tuple[str, int]]:
+        """The QUEUED runs in queue order (the seq of the RunQueued that put each there), each
+        with how many runs its engine (the row's driver) queued before it."""
+        rows = self._read(
+            "SELECT r.run_id, r.owner_pid, r.owner_host, (SELECT MAX(e.seq) FROM events e "
+            "WHERE e.run_id = r.run_id AND e.type = 'RunQueued') AS q FROM runs r "
+            "WHERE r.status = 'QUEUED' ORDER BY q"
+        )
+        ahead: dict[tuple[Any, Any], int] = {}
+        found = []
+        for run_id, pid, host, _seq in rows:
+            found.append((str(run_id), ahead.get((pid, host), 0)))
+            ahead[pid, host] = ahead.get((pid, host), 0) + 1
+        return found
 
     def _parked(self, run_id: str) -> bool:
         """Whether the run's newest pause is a stopping engine's (not a person's, a step's)."""
