@@ -38,6 +38,7 @@ from weboter.runtime.cli.common import (
     add_durability,
     add_max_nodes,
     add_on_error,
+    add_run_limits,
     emit_error,
     engine_options,
     load_checked,
@@ -214,6 +215,7 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:  # ta
         add_durability(p)
         p.add_argument("--quiet", action="store_true", help="no progress lines")
         add_max_nodes(p, "each run")
+        add_run_limits(p, "the engine this command starts (not one at --engine)")
         add_on_error(p)
         p.set_defaults(handler=cmd_run)
 
@@ -320,15 +322,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     with open_log(args) as log:
         runs = log.runs(args.limit)
+        ahead = dict(log.queued())  # a QUEUED run: how many its engine starts before it
     lines = [f"{'RUN':<18}{'STATUS':<11}{'EVENTS':>7}  {'CREATED':<20}WORKFLOW"]
     for r in runs:
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at))
         fork = f"  (fork of {r.parent_run[:8]})" if r.parent_run else ""
+        queued = f"  (queued, {ahead[r.run_id]} ahead)" if r.run_id in ahead else ""
         lines.append(
             f"{r.run_id:<18}{r.status:<11}{r.events:>7}  {created:<20}"
-            f"{r.name or r.workflow_id}{fork}"
+            f"{r.name or r.workflow_id}{fork}{queued}"
         )
-    out(args, [r.__dict__ for r in runs], "\n".join(lines if runs else ["no runs yet"]))
+    docs = [{**r.__dict__, "ahead": ahead.get(r.run_id)} for r in runs]
+    out(args, docs, "\n".join(lines if runs else ["no runs yet"]))
     return 0
 
 
