@@ -57,7 +57,7 @@ class GateServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: GateServer
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         gate, name = self.server, self.path.strip("/")
         with gate.changed:
             gate.arrived.append(name)
@@ -76,5 +76,5 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:  # the client went away while held (its engine was killed)
             pass
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
