@@ -27,6 +27,7 @@ from weboter.schemas.live import (
     SuggestRepair,
 )
 from weboter.schemas.page import LookAtPage, PageLooked
+from weboter.schemas.slots import QueueRun, YieldSlot
 from weboter.schemas.state import BrowserState, RestoreReport, RunState, RunStatus
 from weboter.schemas.stream import CaughtUp, Ping, Pong
 from weboter.schemas.workflow import Node, Workflow
@@ -137,26 +138,6 @@ class StartRun(_Command, frozen=True):
     # optimistic concurrency: refused unless the run is still at this version (resume)
     expect_version: int | None = None
     queued: bool = False  # the executor starts a run it queued: only if it is still QUEUED
-
-
-class QueueRun(_Command, frozen=True):
-    """Continuous Executor -> State Manager: every run slot is taken (`max_runs`), so the run
-    waits, QUEUED (RunQueued), to be started (`StartRun(queued=True)`) when one frees.
-    `resume` and `expect_version` are those of the Drive it waits to do."""
-
-    resume: bool = False
-    expect_version: int | None = None
-    ahead: int = 0
-
-
-class YieldSlot(_Msg, frozen=True):
-    """-> Continuous Executor: the run's node `version` in flight waits on something other
-    than the run's own browser (e.g. its child runs), so its run slot goes to the next queued
-    run meanwhile. The run takes a slot again (ahead of the queue) before its next node;
-    ignored unless that node is still in flight. docs/scaling.md, "Runs at once"."""
-
-    run_id: str
-    version: int
 
 
 class RecordNodeResult(_Msg, frozen=True):
