@@ -296,6 +296,9 @@ class ContinuousExecutor(Executor):
     def queue_run(self, command: QueueRun) -> None:
         self.send(STATE_MANAGER, command)
 
+    def tell(self, to: str, message: RunEnded) -> None:
+        self.send(to, message)
+
     def _rest(self, run_id: str, status: str, error: ErrorContext | None) -> None:
         super()._rest(run_id, status, error)
         self.slots.rested(run_id)

@@ -24,7 +24,14 @@ from typing import Protocol
 
 from weboter.runtime.core.ids import new_command_id
 from weboter.schemas.context import ErrorContext
-from weboter.schemas.messages import Drive, ExecuteNode, QueueRun, YieldSlot
+from weboter.schemas.messages import (
+    REJECTED,
+    Drive,
+    ExecuteNode,
+    QueueRun,
+    RunEnded,
+    YieldSlot,
+)
 
 DEFAULT_MAX_RUNS = 16  # ~80 MiB of browser each: ~1.3 GiB (docs/scaling.md, "Runs at once")
 DEFAULT_MAX_QUEUE = 1000
@@ -133,6 +140,8 @@ class Driver(Protocol):
 
     def queue_run(self, command: QueueRun) -> None: ...
 
+    def tell(self, to: str, message: RunEnded) -> None: ...
+
     def run_node(self, plan: ExecuteNode) -> None: ...
 
 
@@ -152,6 +161,18 @@ class RunSlots:
 
     def drive(self, message: Drive) -> None:
         run_id = message.run_id
+        if run_id in self._queued or self.admission.holds(run_id):  # asked twice: once is all
+            error = ErrorContext(
+                kind="IllegalTransition",
+                message=f"run {run_id} is driven by this engine already ("
+                + ("queued" if run_id in self._queued else "in progress")
+                + ")",
+                hint="wait for it to rest (`weboter runs` shows where it is)",
+            )
+            self.driver.tell(
+                message.reply_to, RunEnded(run_id=run_id, status=REJECTED, error=error)
+            )
+            return
         ahead = self.admission.admit(run_id)
         if ahead is None:
             self.driver.start_run(
