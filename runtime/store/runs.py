@@ -72,10 +72,11 @@ class RunQueries:
         return [RunSummary(*row) for row in rows]
 
     def driver(self, run_id: str) -> tuple[int, str] | None:
-        """(pid, host) of a live process on this host that drives the run, if any."""
+        """(pid, host) of a live process on this host that drives the run (or queued it to),
+        if any."""
         row = self._one(
             "SELECT owner_pid, owner_host FROM runs WHERE run_id = ? AND status IN "
-            "('RUNNING', 'STEPPING')",
+            "('RUNNING', 'STEPPING', 'QUEUED')",
             (run_id,),
         )
         if row is None or row[0] is None or row[1] != this_host():
@@ -92,13 +93,15 @@ class RunQueries:
         return [str(r[0]) for r in rows]
 
     def renew_leases(self) -> int:
-        """Extend the lease of every run this process drives by LEASE_SECONDS (engines that
-        share a log renew theirs every few seconds: runtime/store/leases.py); how many."""
+        """Extend the lease of every run this process drives (or queued) by LEASE_SECONDS
+        (engines that share a log renew theirs every few seconds: runtime/store/leases.py);
+        how many."""
         db = self._db
         try:
             rows = db.execute(
                 f"UPDATE runs SET lease_until = {db.clock} + ? WHERE owner_pid = ? AND "
-                "owner_host = ? AND status IN ('RUNNING', 'STEPPING') RETURNING run_id",
+                "owner_host = ? AND status IN ('RUNNING', 'STEPPING', 'QUEUED') "
+                "RETURNING run_id",
                 (LEASE_SECONDS, os.getpid(), this_host()),
             ).fetchall()
         except db.busy as exc:
