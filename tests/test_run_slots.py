@@ -6,6 +6,9 @@ read from the log's events, not from timing."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -185,3 +188,47 @@ def test_a_run_that_yields_its_slot_lets_the_queue_go_and_takes_one_back_first(
 def _completed_nodes(db: Path, run_id: str) -> int:
     with Reader(db) as log:
         return sum(1 for e in log.events(run_id) if e.type == "NodeCompleted")
+
+
+def test_weboter_run_max_runs_queues_its_files_and_says_so(tmp_path: Path) -> None:
+    """`weboter run a b c --parallel 3 --max-runs 1`: the client submits all three, the
+    engine runs one at a time and the others' progress says they wait."""
+    files = []
+    for name in ("a", "b", "c"):
+        path = tmp_path / f"{name}.json"
+        workflow = held("x")
+        workflow["nodes"][0]["inputs"]["url"] = f"$global{{gate}}/{name}"
+        path.write_text(json.dumps(workflow))
+        files.append(str(path))
+    db = tmp_path / "weboter.db"
+    with GateServer() as gate:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "weboter.runtime.cli.main", "run", *files, "--parallel", "3",
+             "--max-runs", "1", "--var", f"gate={gate.url}"],
+            env={**os.environ, "WEBOTER_HOME": str(tmp_path)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        try:
+            assert gate.wait_arrived(1) == ["a"]
+            wait_for(lambda: _queued_count(db) == 2, "b and c queued")
+            for name in ("a", "b", "c"):
+                gate.open(name)
+            _, err = proc.communicate(timeout=90)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 0, err
+    assert "[wait] queued (0 ahead)" in err and "[wait] queued (1 ahead)" in err
+    assert gate.arrived == ["a", "b", "c"] and gate.most == 1
+    with Reader(db) as log:
+        assert in_progress_at_most(log.events()) == 1
+
+
+def _queued_count(db: Path) -> int:
+    if not db.exists():
+        return 0
+    with Reader(db) as log:
+        return len(log.queued())
