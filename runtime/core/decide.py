@@ -19,13 +19,13 @@ Which command is allowed when (the statuses are those of `RunStatus`):
 |   RequeueNode                        |                                                |
 | PauseRun                             | RUNNING (pauses at the next node boundary),    |
 |                                      |   QUEUED (pauses at once: leaves the queue)    |
-| PauseRun now=True (interrupted)      | RUNNING, STEPPING (pauses at once)             |
+| PauseRun now=True (interrupted)      | RUNNING, STEPPING, QUEUED (pauses at once)     |
 | SetBreakpoint, ClearBreakpoint       | any but COMPLETED, FAILED, STOPPED             |
 | SetVariable                          | LOADED, PAUSED, ERROR, RUNNING, STEPPING       |
 | PatchNode, AddNode, JumpTo, Rewind   | LOADED, PAUSED, ERROR                          |
 | OpenSession                          | LOADED                                         |
 | EndSession                           | LOADED, PAUSED, ERROR                          |
-| FailRun                              | LOADED, QUEUED, RUNNING, STEPPING, PAUSED, ERROR |
+| FailRun                              | any but COMPLETED, FAILED, STOPPED             |
 | StopRun                              | any but COMPLETED, FAILED, STOPPED             |
 | ApplyRepair (runtime/core/repair.py) | ERROR, PAUSED                                  |
 | SuggestRepair, RejectRepair          | any (a record only)                            |
