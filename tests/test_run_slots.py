@@ -232,3 +232,20 @@ def _queued_count(db: Path) -> int:
         return 0
     with Reader(db) as log:
         return len(log.queued())
+
+
+def test_an_engine_other_than_serve_pauses_its_queued_runs_when_it_stops(tmp_path: Path) -> None:
+    """The UI's or MCP's engine (not `serve`, which takes its queue up when it starts again)
+    leaves its queued runs PAUSED, for a person to continue: none is left QUEUED for ever."""
+    db = tmp_path / "weboter.db"
+    with GateServer() as gate:
+        engine = Engine(Settings(db_path=db, max_runs=1)).start()
+        try:
+            with engine.client(follow=False) as client:
+                runs = [client.submit(HELD, variables={"gate": gate.url, "me": me}) for me in "uv"]
+            gate.wait_arrived(1)
+            wait_for(lambda: statuses(db, runs) == ["RUNNING", "QUEUED"], "one queued")
+            assert sorted(engine.pause_driven("ui stopped")) == sorted(runs)
+        finally:
+            engine.stop()
+    assert statuses(db, runs) == ["PAUSED", "PAUSED"]

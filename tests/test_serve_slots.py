@@ -129,3 +129,35 @@ def test_a_killed_serve_starts_its_queued_runs_again_in_order_each_once(tmp_path
         assert mine.count("RunCompleted") == 1 and mine.count("NodeCompleted") == 1
     restarted = [e for e in events if e.type == "RunResumed"]
     assert [e.run_id for e in restarted] == runs
+
+
+def test_a_stopped_serve_leaves_its_queue_as_it_was_and_takes_it_up_again(tmp_path: Path) -> None:
+    """SIGTERM: the run in progress is parked, the queued ones stay QUEUED (none starts while
+    the engine stops); started again, it takes them all up in the same order."""
+    db = tmp_path / "weboter.db"
+    bind = f"tcp://127.0.0.1:{free_ports()}"
+    names = [f"s{i}" for i in range(3)]
+    with GateServer() as gate:
+        proc, info = start_server(tmp_path, "--bind", bind, "--max-runs", "1")
+        try:
+            runs = submit_all(info["commands"], tmp_path, gate.url, names)
+            assert gate.wait_arrived(1) == ["s0a"]
+            queued = ["RUNNING", "QUEUED", "QUEUED"]
+            wait_for(lambda: statuses(db, runs) == queued, "one running, two queued")
+        finally:
+            stop_server(proc)  # SIGTERM, exit 0
+        assert statuses(db, runs) == ["PAUSED", "QUEUED", "QUEUED"]
+        again, info = start_server(tmp_path, "--bind", bind, "--max-runs", "1")
+        try:
+            assert info["resumed"] == runs
+            for i, name in enumerate(names):
+                gate.open(f"{name}a")
+                wait_for(lambda i=i: statuses(db, runs)[i] == "COMPLETED", f"{name} completed")
+        finally:
+            stop_server(again)
+    assert gate.arrived == ["s0a", "s0a", "s1a", "s2a"]
+    with Reader(db) as log:
+        events = log.events()
+    assert in_progress_at_most(events) == 1
+    assert [e.run_id for e in events if e.type == "RunStarted"] == runs[:1]  # s1, s2: resumed
+    assert [e.run_id for e in events if e.type == "RunResumed"] == runs

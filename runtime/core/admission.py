@@ -49,6 +49,7 @@ class Admission:
         self._running: set[str] = set()
         self._waiting: list[str] = []
         self._reserved: set[str] = set()  # command ids (then run ids) of runs on their way
+        self._closed = False  # the engine is stopping: nothing starts any more
 
     def reserve(self, key: str) -> ErrorContext | None:
         """A place (a slot or in the queue) for a run about to be created under `key`, or the
@@ -89,7 +90,8 @@ class Admission:
                 return None
             if run_id in self._waiting:
                 return self._waiting.index(run_id)
-            if not self.limit or (len(self._running) < self.limit and not self._waiting):
+            free = not self.limit or len(self._running) < self.limit
+            if free and not self._waiting and not self._closed:
                 self._running.add(run_id)
                 return None
             if front:
@@ -107,10 +109,20 @@ class Admission:
             if run_id in self._waiting:
                 self._waiting.remove(run_id)
             admitted: list[str] = []
-            while self._waiting and (not self.limit or len(self._running) < self.limit):
+            while (
+                self._waiting
+                and not self._closed
+                and (not self.limit or len(self._running) < self.limit)
+            ):
                 admitted.append(self._waiting.pop(0))
                 self._running.add(admitted[-1])
             return admitted
+
+    def close(self) -> None:
+        """The engine is stopping: no run starts any more (a slot freed by a parked run goes
+        to nobody); QUEUED runs stay so in the log, for the engine's restart to take up."""
+        with self._lock:
+            self._closed = True
 
     def holds(self, run_id: str) -> bool:
         with self._lock:

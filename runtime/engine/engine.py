@@ -51,6 +51,7 @@ from weboter.runtime.transport.bridge import Bridge
 from weboter.runtime.transport.memory import MemoryBridge
 from weboter.runtime.transport.seam import Transport
 from weboter.runtime.transport.security import start_authenticator
+from weboter.schemas.events import ENGINE_STOPPED
 
 log = logging.getLogger(__name__)
 
@@ -241,9 +242,12 @@ class Engine:
 
     def pause_driven(self, reason: str) -> list[str]:
         """Record every run this process drives as PAUSED now (`reason`), so any process can
-        go on with it later (`continue`) without a resume: before stopping for good."""
+        go on with it later (`continue`) without a resume: before stopping for good. No
+        queued run starts from now on: a stopping `serve` (`ENGINE_STOPPED`) leaves its QUEUED
+        runs so, for its restart to take up in order; any other engine pauses them too."""
+        self.admission.close()
         with Reader(self.db_path) as reader:
-            runs = reader.driven_here()
+            runs = reader.driven_here(queued=reason != ENGINE_STOPPED)
         paused = []
         with self.client(follow=False) as client:
             for run_id in runs:

@@ -101,9 +101,9 @@ class Reader:
         """(pid, host) of the live process of this host that drives the run, if any."""
         return self._log.driver(run_id)
 
-    def driven_here(self) -> list[str]:
-        """The runs this process drives now."""
-        return self._log.driven_here()
+    def driven_here(self, *, queued: bool = False) -> list[str]:
+        """The runs this process drives now (`queued`: and those it queued)."""
+        return self._log.driven_here(queued=queued)
 
     def orphaned(self, *, starting: bool = True) -> list[str]:
         """Runs whose driving process is gone (EventLog.orphaned says which)."""

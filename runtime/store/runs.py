@@ -83,10 +83,12 @@ class RunQueries:
             return None
         return (int(row[0]), str(row[1])) if _alive(int(row[0])) else None
 
-    def driven_here(self) -> list[str]:
-        """The runs this process drives now (RUNNING or STEPPING, owned by its pid here)."""
+    def driven_here(self, *, queued: bool = False) -> list[str]:
+        """The runs this process drives now (RUNNING or STEPPING, owned by its pid here;
+        `queued`: and those it queued)."""
+        statuses = "('RUNNING', 'STEPPING', 'QUEUED')" if queued else "('RUNNING', 'STEPPING')"
         rows = self._read(
-            "SELECT run_id FROM runs WHERE status IN ('RUNNING', 'STEPPING') "
+            f"SELECT run_id FROM runs WHERE status IN {statuses} "
             "AND owner_pid = ? AND owner_host = ?",
             (os.getpid(), this_host()),
         )
