@@ -103,6 +103,7 @@ class Broker(MessageActor):
         self._log: EventLog | None = None
         self._next_beat = 0.0
         self._said_waiting = False
+        self._said_full: set[str] = set()  # workers whose queue of waiting nodes was said
 
     # --- the actor's thread ----------------------------------------------------------------
 
@@ -149,7 +150,12 @@ class Broker(MessageActor):
                 found = fingerprints(self.db_path, message)
                 payload = encode(msgspec.structs.replace(message, fingerprints=found))
             storage = message.browser.storage if message.browser else ""
-            self._send(self.book.submit(_task(message, payload, storage)))
+            task = _task(message, payload, storage)
+            sent = self.book.submit(task)
+            self._send(sent)
+            entry = self.book.holder_of(task.run_id)
+            if entry is not None and len(entry.busy) >= entry.capacity > 0:
+                self._full(entry, waiting=all(t is not task for _, t, _ in sent))
             if self.book.unplaced and not self._said_waiting:
                 log.warning("broker: no worker connected; nodes wait (start `weboter worker`)")
                 self._said_waiting = True
@@ -199,6 +205,14 @@ class Broker(MessageActor):
             if new_lease:  # the run's recorded page state goes with its lease
                 self._lease(entry, task.run_id, task.storage)
             self._frames(entry.identity, [MSG, task.payload])
+
+    def _full(self, entry: Entry, *, waiting: bool) -> None:
+        """Said once per worker: its nodes beyond its capacity wait (in order) in its queue."""
+        if waiting and entry.name not in self._said_full:
+            self._said_full.add(entry.name)
+            log.info(
+                "broker: worker %s is full (%d at once): nodes wait", entry.name, entry.capacity
+            )
 
     def _lease(self, entry: Entry, run_id: str, storage: str) -> None:
         """Tell `entry` the run is its own: the client's `$env` values and the stored page

@@ -17,6 +17,7 @@ import logging
 
 import msgspec
 
+from weboter.runtime.core.admission import Admission, RunSlots
 from weboter.runtime.core.hooks import HookRegistry, PreNode
 from weboter.runtime.core.ids import new_command_id
 from weboter.runtime.core.items import fans_out
@@ -47,6 +48,7 @@ from weboter.schemas.messages import (
     Message,
     Mode,
     OverrideInputs,
+    QueueRun,
     ReleaseRun,
     RepairDeclined,
     RunEnded,
@@ -55,6 +57,7 @@ from weboter.schemas.messages import (
     Stop,
     StopRun,
     VetoNode,
+    YieldSlot,
 )
 from weboter.schemas.state import RunStatus
 
@@ -115,6 +118,7 @@ class Executor(MessageActor):
         resume: bool,
         over: bool = False,
         expect_version: int | None = None,
+        queued: bool = False,
     ) -> None:
         self.watchers[run_id] = reply_to
         self.send(
@@ -127,6 +131,7 @@ class Executor(MessageActor):
                 resume=resume,
                 over=over,
                 expect_version=expect_version,
+                queued=queued,
             ),
         )
 
@@ -140,8 +145,10 @@ class Executor(MessageActor):
         if status in DRIVEN:  # the statuses core.plan plans a node for
             if message.plan is None:  # decide turns unknown nodes into NodeFailed; defensive
                 self._fail(run_id, ErrorContext(kind="UnknownNode", message="no node to run"))
-            elif not self._hooked(message.plan):  # a FanOut goes to the fan-out actor
-                self.send(FAN_OUT if fans_out(message.plan.node) else self.runner, message.plan)
+            elif not self._hooked(message.plan):
+                self.dispatch(message.plan)
+        elif status == RunStatus.QUEUED:
+            return  # it waits for a run slot (ContinuousExecutor); whoever asked hears later
         elif status == RunStatus.ERROR:
             assert message.error is not None
             self._on_error(run_id, message)
@@ -149,6 +156,13 @@ class Executor(MessageActor):
             if RunStatus(status).terminal:
                 self.send(self.runner, ReleaseRun(run_id=run_id))
             self._rest(run_id, status, message.error)
+
+    def dispatch(self, plan: ExecuteNode) -> None:
+        """Hand the planned node to the runner (a FanOut to the fan-out actor)."""
+        self.send(self.runner_of(plan), plan)
+
+    def runner_of(self, plan: ExecuteNode) -> str:
+        return FAN_OUT if fans_out(plan.node) else self.runner
 
     # --- pre_node_execute hooks ----------------------------------------------------------
 
@@ -254,19 +268,48 @@ class Executor(MessageActor):
 
 
 class ContinuousExecutor(Executor):
+    """Drives runs until they rest, at most `admission.limit` at once: a run beyond waits
+    QUEUED and starts when one rests (runtime/core/admission.py)."""
+
     address = CONTINUOUS_EXECUTOR
     mode: Mode = "continuous"
 
+    def __init__(
+        self,
+        bridge: Transport,
+        runner: str = NODE_RUNNER,
+        hooks: HookRegistry | None = None,
+        admission: Admission | None = None,
+    ) -> None:
+        super().__init__(bridge, runner, hooks)
+        self.slots = RunSlots(self, self.address, admission or Admission())
+
     def on_request(self, message: Message) -> None:
         if isinstance(message, Drive):
-            self.start_run(
-                message.run_id,
-                message.reply_to,
-                resume=message.resume,
-                expect_version=message.expect_version,
-            )
+            self.slots.drive(message)
+        elif isinstance(message, YieldSlot):
+            self.slots.give_up(message)
         else:
             super().on_request(message)
+
+    def dispatch(self, plan: ExecuteNode) -> None:
+        if self.slots.may_run(plan):
+            self.run_node(plan)
+
+    def run_node(self, plan: ExecuteNode) -> None:
+        self.send(self.runner_of(plan), plan)
+        if fans_out(plan.node):  # it waits for its item runs, which need slots of their own
+            self.slots.give_up(YieldSlot(run_id=plan.run_id, version=plan.version))
+
+    def queue_run(self, command: QueueRun) -> None:
+        self.send(STATE_MANAGER, command)
+
+    def tell(self, to: str, message: RunEnded) -> None:
+        self.send(to, message)
+
+    def _rest(self, run_id: str, status: str, error: ErrorContext | None) -> None:
+        super()._rest(run_id, status, error)
+        self.slots.rested(run_id)
 
 
 class StepExecutor(Executor):

@@ -10,6 +10,7 @@ from pathlib import Path
 import msgspec
 
 from weboter.runtime.browser.evidence import POLICIES, keener
+from weboter.runtime.core.admission import Admission
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.failure import error_context
 from weboter.runtime.core.fork import fork_state
@@ -61,8 +62,10 @@ class Launcher(MessageActor):
         env: EnvSource | None = None,
         on_error: str = "",
         evidence: str = "",
+        admission: Admission | None = None,
     ) -> None:
         super().__init__(bridge)
+        self.admission = admission or Admission()  # the engine's run slots and queue bound
         self.on_error = on_error  # a failing node's policy in a job that names none
         self.evidence = evidence  # the browser evidence of the runs (and forks) it makes
         self.env = env or EnvSource()  # where a job's own `$env` values are kept (in memory)
@@ -112,6 +115,7 @@ class Launcher(MessageActor):
         elif isinstance(message, Committed):
             self._created(message)
         elif isinstance(message, CommandRejected):
+            self.admission.cancel(message.command_id)
             job = self.pending.pop(message.command_id, None)
             if job is not None:
                 self.send(job.reply_to, message)
@@ -128,7 +132,7 @@ class Launcher(MessageActor):
             error = ErrorContext(kind="WorkflowInvalid", message=exc.message, hint=exc.hint)
             self.send(job.reply_to, CommandRejected(command_id=job.command_id, error=error))
             return
-        if not self._track(job):
+        if not self._room(job) or not self._track(job):
             return
         run_id = new_run_id()
         self.send(
@@ -170,7 +174,7 @@ class Launcher(MessageActor):
                 CommandRejected(command_id=job.command_id, error=error, run_id=job.run_id),
             )
             return
-        if not self._track(job):
+        if not self._room(job) or not self._track(job):
             return
         run_id = new_run_id()
         self.send(
@@ -190,6 +194,14 @@ class Launcher(MessageActor):
                 evidence=keener(state.evidence, self.evidence),  # the parent's or this engine's
             ),
         )
+
+    def _room(self, job: SubmitJob | ForkJob) -> bool:
+        """Back-pressure: a run to be driven needs a place in the engine (a run slot or the
+        queue); with every one taken the job is refused at once, its run never created."""
+        busy = None if job.start != "continuous" else self.admission.reserve(job.command_id)
+        if busy is not None:
+            self.send(job.reply_to, CommandRejected(command_id=job.command_id, error=busy))
+        return busy is None
 
     def _track(self, job: SubmitJob | ForkJob) -> bool:
         """Remember a job until its run is created; a second job with the same command id
@@ -213,6 +225,10 @@ class Launcher(MessageActor):
         # the run exists now (and is the job's): its client's `$env` values, kept in memory
         self.env.give(run_id, job.env, parent=job.run_id if isinstance(job, ForkJob) else None)
         self.send(job.reply_to, JobAccepted(command_id=job.command_id, run_id=run_id))
+        if message.duplicate or job.start != "continuous":
+            self.admission.cancel(job.command_id)  # its place was not needed
+        else:
+            self.admission.rename(job.command_id, run_id)  # kept for it until it is driven
         if message.duplicate or job.start is None:
             return
         if job.start == "step":

@@ -58,6 +58,14 @@ class RunResumed(_Event, frozen=True):
     mode: Literal["continuous", "step"] = "continuous"
 
 
+class RunQueued(_Event, frozen=True):
+    """-> QUEUED: the engine has `max_runs` runs in progress, so this one waits in its FIFO
+    queue (a run submitted, resumed or continued); it starts (RunStarted, or RunResumed
+    after an engine restart) when a run in progress rests. `ahead`: runs queued before it."""
+
+    ahead: int = 0
+
+
 class NodeCompleted(_Event, frozen=True):
     """An action ran and its control chose `next_node`. Values are redacted (secrets)."""
 
@@ -292,6 +300,7 @@ Event = (
     RunCreated
     | RunStarted
     | RunResumed
+    | RunQueued
     | NodeCompleted
     | NodeAttemptFailed
     | BrowserRestored

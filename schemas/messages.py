@@ -27,6 +27,7 @@ from weboter.schemas.live import (
     SuggestRepair,
 )
 from weboter.schemas.page import LookAtPage, PageLooked
+from weboter.schemas.slots import QueueRun, YieldSlot
 from weboter.schemas.state import BrowserState, ItemOf, RestoreReport, RunState, RunStatus
 from weboter.schemas.stream import CaughtUp, Ping, Pong
 from weboter.schemas.workflow import Node, Workflow
@@ -137,6 +138,7 @@ class StartRun(_Command, frozen=True):
     over: bool = False  # a step over: a SubFlow runs whole
     # optimistic concurrency: refused unless the run is still at this version (resume)
     expect_version: int | None = None
+    queued: bool = False  # the executor starts a run it queued: only if it is still QUEUED
 
 
 class RecordNodeResult(_Msg, frozen=True):
@@ -389,6 +391,8 @@ Message = (
     | CommandRejected
     | CreateRun
     | StartRun
+    | QueueRun
+    | YieldSlot
     | RecordNodeResult
     | RecordAttempt
     | FailRun

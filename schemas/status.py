@@ -8,6 +8,7 @@ from enum import StrEnum
 class RunStatus(StrEnum):
     IDLE = "IDLE"
     LOADED = "LOADED"
+    QUEUED = "QUEUED"  # waits for one of the engine's run slots (Settings.max_runs)
     RUNNING = "RUNNING"
     PAUSED = "PAUSED"
     STEPPING = "STEPPING"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from weboter.runtime.actions import default_catalog
+from weboter.runtime.core.admission import DEFAULT_MAX_QUEUE, DEFAULT_MAX_RUNS
 from weboter.runtime.core.analysis import analyse
 from weboter.runtime.core.flows import index_for
 from weboter.runtime.core.hosts import pattern_fault
@@ -192,6 +193,34 @@ def add_max_nodes(parser: argparse.ArgumentParser, what: str) -> None:
         metavar="N",
         help=f"{what} fails after N nodes (default {DEFAULT_MAX_NODES:,}; 0: no limit)",
     )
+
+
+def add_run_limits(parser: argparse.ArgumentParser, engine: str) -> None:
+    """`--max-runs N`, `--max-queue N`: the engine's run slots and its queue's bound."""
+    parser.add_argument(
+        "--max-runs",
+        type=_budget,
+        default=None,
+        metavar="N",
+        help=f"{engine} drives at most N runs at once (default $WEBOTER_MAX_RUNS, else "
+        f"{DEFAULT_MAX_RUNS}; 0: no limit); a run submitted, resumed or continued beyond "
+        "waits QUEUED, in order (`weboter runs` shows how many are ahead), and starts when "
+        "one rests. Size it by memory: a run's browser context costs ~80 MiB (docs/scaling.md)",
+    )
+    parser.add_argument(
+        "--max-queue",
+        type=_budget,
+        default=None,
+        metavar="N",
+        help=f"at most N runs wait for a slot (default $WEBOTER_MAX_QUEUE, else "
+        f"{DEFAULT_MAX_QUEUE}); a submission beyond is refused at once (exit 75: try later)",
+    )
+
+
+def run_limits(args: argparse.Namespace) -> dict[str, int]:
+    """The Settings fields --max-runs and --max-queue give (none: the environment's)."""
+    given = {"max_runs": args.max_runs, "max_queue": args.max_queue}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def add_durability(parser: argparse.ArgumentParser) -> None:

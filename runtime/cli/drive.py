@@ -22,6 +22,7 @@ from weboter.runtime.cli.common import (
     open_log,
     out,
     parse_vars,
+    run_limits,
 )
 from weboter.runtime.cli.debug_commands import fork_request, resolve
 from weboter.runtime.cli.interrupt import pause_now, sigterm_interrupts
@@ -218,7 +219,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 },
             )
         )
-    settings = engine_settings(args, durability=args.durability)
+    settings = engine_settings(args, durability=args.durability, **run_limits(args))
     resting = ("COMPLETED", "PAUSED", "ERROR") if breakpoints else ("COMPLETED",)
     return drive(args, settings, env, jobs, parallel=args.parallel, resting=resting)
 

@@ -71,6 +71,11 @@ class Progress:
         if type_ == "BrowserRestored" and not self.quiet:
             print(self.tag + restored_line(payload, header), file=sys.stderr, flush=True)
             return
+        if type_ == "RunQueued" and self.enabled:  # every slot of the engine is taken
+            ahead = msgspec.msgpack.decode(payload).get("ahead", 0)
+            said = f"  [wait] queued ({ahead} ahead): the engine runs --max-runs runs at once"
+            print(self.tag + said, file=sys.stderr, flush=True)
+            return
         if type_ in SAID and not self.quiet:  # a repair, a node moved to another worker
             said = detail(
                 msgspec.to_builtins(decode_event(type_, header["schema_version"], payload))

@@ -10,7 +10,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from weboter.runtime.cli.common import add_allow_host, add_env_options, db_path, out
+from weboter.runtime.cli.common import (
+    add_allow_host,
+    add_env_options,
+    add_run_limits,
+    db_path,
+    out,
+    run_limits,
+)
 from weboter.runtime.errors import UsageError
 from weboter.runtime.store.location import log_label, shared
 
@@ -27,6 +34,7 @@ def add_command(sub: Any, common: argparse.ArgumentParser) -> None:  # table: th
         "on this machine or others) instead of this one: docs/scaling.md.",
         epilog="examples:\n  weboter serve\n"
         "  weboter serve --workers          # then, here or elsewhere: weboter worker ...\n"
+        "  weboter serve --max-runs 8 --max-queue 100   # 8 runs at once, 100 more wait\n"
         "  weboter serve --bind tcp://10.0.0.5:5600 --curve-key engine.json \\\n"
         "      --allow CLIENT_KEY --workers --worker WORKER_KEY",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -90,6 +98,7 @@ def add_command(sub: Any, common: argparse.ArgumentParser) -> None:  # table: th
         "before-screenshots, network, console) — its workers keep what each run asks for "
         "(default: on_error)",
     )
+    add_run_limits(p, "the engine")
     add_env_options(p, "clients' workflows")
     add_allow_host(p)
     p.set_defaults(handler=cmd_serve)
@@ -146,6 +155,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=workers,
         allow_hosts=args.allow_hosts,
         evidence=args.evidence,
+        limits=run_limits(args),
     )
     return 0
 

@@ -11,18 +11,21 @@ Which command is allowed when (the statuses are those of `RunStatus`):
 |--------------------------------------|------------------------------------------------|
 | CreateRun                            | no run yet                                     |
 | StartRun (start / continue / step)   | LOADED, PAUSED, ERROR (the failed node again)  |
-| StartRun resume=True                 | LOADED, RUNNING, STEPPING, PAUSED              |
+| StartRun resume=True                 | LOADED, RUNNING, STEPPING, PAUSED, QUEUED      |
+| StartRun queued=True (a slot freed)  | QUEUED                                         |
+| QueueRun (every run slot taken)      | as StartRun (resume=True: as that one)         |
 | RecordNodeResult, RecordAttempt,     | RUNNING, STEPPING (for the current node)       |
 |   VetoNode, OverrideInputs,          |                                                |
 |   RequeueNode                        |                                                |
-| PauseRun                             | RUNNING (pauses at the next node boundary)     |
-| PauseRun now=True (interrupted)      | RUNNING, STEPPING (pauses at once)             |
+| PauseRun                             | RUNNING (pauses at the next node boundary),    |
+|                                      |   QUEUED (pauses at once: leaves the queue)    |
+| PauseRun now=True (interrupted)      | RUNNING, STEPPING, QUEUED (pauses at once)     |
 | SetBreakpoint, ClearBreakpoint       | any but COMPLETED, FAILED, STOPPED             |
 | SetVariable                          | LOADED, PAUSED, ERROR, RUNNING, STEPPING       |
 | PatchNode, AddNode, JumpTo, Rewind   | LOADED, PAUSED, ERROR                          |
 | OpenSession                          | LOADED                                         |
 | EndSession                           | LOADED, PAUSED, ERROR                          |
-| FailRun                              | LOADED, RUNNING, STEPPING, PAUSED, ERROR       |
+| FailRun                              | any but COMPLETED, FAILED, STOPPED             |
 | StopRun                              | any but COMPLETED, FAILED, STOPPED             |
 | ApplyRepair (runtime/core/repair.py) | ERROR, PAUSED                                  |
 | SuggestRepair, RejectRepair          | any (a record only)                            |
@@ -63,6 +66,7 @@ from weboter.schemas.events import (
     RunCreated,
     RunFailed,
     RunPaused,
+    RunQueued,
     RunResumed,
     RunStarted,
     RunStopped,
@@ -79,6 +83,7 @@ from weboter.schemas.messages import (
     OverrideInputs,
     PatchNode,
     PauseRun,
+    QueueRun,
     RecordAttempt,
     RecordNodeResult,
     RejectRepair,
@@ -96,6 +101,7 @@ from weboter.schemas.state import RunState, RunStatus
 Command = (
     CreateRun
     | StartRun
+    | QueueRun
     | RecordNodeResult
     | RecordAttempt
     | FailRun
@@ -121,7 +127,7 @@ COMMANDS = typing.get_args(Command)
 S = RunStatus
 # where a person can drive a run from (the table above; the dev UI's buttons read these)
 STARTABLE = (S.LOADED, S.PAUSED, S.ERROR)  # start, continue, step (ERROR: the node again)
-PAUSABLE = (S.RUNNING,)
+PAUSABLE = (S.RUNNING, S.QUEUED)
 STOPPABLE = tuple(s for s in S if not s.terminal)
 
 
@@ -148,7 +154,7 @@ class Decider:
             raise IllegalTransition(
                 f"run {command.run_id} does not exist", hint="`weboter runs` lists the runs"
             )
-        if isinstance(command, StartRun):
+        if isinstance(command, StartRun | QueueRun):
             self._start(state, command, decision)
         elif isinstance(command, RecordNodeResult):
             self._record(state, command, decision)
@@ -162,7 +168,7 @@ class Decider:
                 NodeRequeued(node_id=command.node_id, worker=command.worker, reason=command.reason)
             )
         elif isinstance(command, FailRun):
-            require(state, command, (S.ERROR, S.RUNNING, S.STEPPING, S.PAUSED, S.LOADED))
+            require(state, command, (S.ERROR, S.RUNNING, S.STEPPING, S.PAUSED, S.LOADED, S.QUEUED))
             decision.add(RunFailed(error=command.error))
         elif isinstance(command, StopRun):
             if state.status.terminal:
@@ -170,8 +176,8 @@ class Decider:
                     f"run {state.run_id} is already {state.status}; there is nothing to stop"
                 )
             decision.add(RunStopped(reason=command.reason))
-        elif isinstance(command, PauseRun) and command.now:
-            require(state, command, (S.RUNNING, S.STEPPING))
+        elif isinstance(command, PauseRun) and (command.now or state.status == S.QUEUED):
+            require(state, command, (S.RUNNING, S.STEPPING, S.QUEUED))
             decision.add(RunPaused(reason=command.reason))  # a late result will be stale
         elif isinstance(command, PauseRun):
             require(state, command, PAUSABLE)
@@ -197,24 +203,30 @@ class Decider:
     def _repair(self, decision: Decision, state: RunState, command: ApplyRepair) -> None:
         repair(decision, state, command, self.catalog, self.env, self._settler.settle)
 
-    def _start(self, state: RunState, command: StartRun, decision: Decision) -> None:
-        if command.resume:
-            require(state, command, (S.LOADED, S.RUNNING, S.STEPPING, S.PAUSED))
+    def _start(self, state: RunState, command: StartRun | QueueRun, decision: Decision) -> None:
+        if isinstance(command, StartRun) and command.queued:  # a slot freed: the queue's turn
+            require(state, command, (S.QUEUED,))
+        elif command.resume:
+            require(state, command, (S.LOADED, S.RUNNING, S.STEPPING, S.PAUSED, S.QUEUED))
             if command.expect_version is not None and state.version != command.expect_version:
                 raise IllegalTransition(
                     f"run {state.run_id} was taken up by another process meanwhile (it is "
                     f"{state.status} at version {state.version}, not {command.expect_version})",
                     hint="`weboter state RUN` shows where it is; `weboter runs` who drives it",
                 )
+        else:  # from ERROR: the failed node runs again (after any live changes)
+            require(state, command, STARTABLE)
+        if isinstance(command, QueueRun):  # it waits for a run slot; the executor's queue
+            decision.add(RunQueued(ahead=command.ahead))
+        elif command.resume:
             # a run its engine parked when it stopped is taken up by it again: no crash
-            parked = state.status == S.PAUSED and state.pause_reason == ENGINE_STOPPED
+            parked = state.status in (S.PAUSED, S.QUEUED) and state.pause_reason == ENGINE_STOPPED
             decision.add(RunResumed(mode=command.mode, reason="restart" if parked else "crash"))
         else:
-            # from ERROR: the failed node runs again (after any live changes)
-            require(state, command, STARTABLE)
             depth = len(state.frames) if command.over and command.mode == "step" else None
             decision.add(RunStarted(mode=command.mode, over_depth=depth))
-        self._settler.settle(decision)
+        if not isinstance(command, QueueRun):
+            self._settler.settle(decision)
 
     def _record(self, state: RunState, command: RecordNodeResult, decision: Decision) -> None:
         _current(state, command, command.node_id, command.version)

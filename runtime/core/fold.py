@@ -36,6 +36,7 @@ from weboter.schemas.events import (
     RunCreated,
     RunFailed,
     RunPaused,
+    RunQueued,
     RunResumed,
     RunRewound,
     RunStarted,
@@ -257,6 +258,14 @@ def _started(state: RunState, event: RunStarted, common: Common) -> RunState:
 def _resumed(state: RunState, event: RunResumed, common: Common) -> RunState:
     status = RunStatus.STEPPING if event.mode == "step" else RunStatus.RUNNING
     return replace(state, status=status, error=None, step_depth=None, waiting_for="", **common)
+
+
+@rule(RunQueued)
+def _queued(state: RunState, event: RunQueued, common: Common) -> RunState:
+    """It waits for a run slot: no node runs, nothing is asked of it until it starts."""
+    del event
+    status = RunStatus.QUEUED
+    return replace(state, status=status, step_depth=None, pause_requested=False, **common)
 
 
 @rule(RunPaused)

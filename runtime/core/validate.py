@@ -76,6 +76,23 @@ def _flow(
         _flow(sub, (*path, sub.id), f"{prefix}sub_flows[{j}].", index, catalog, findings)
 
 
+def _calls(
+    node: Node,
+    at: str,
+    path: tuple[str, ...],
+    flow: Flow,
+    index: FlowIndex,
+    error: Callable[[str, str], None],
+) -> None:
+    """A SubFlow or FanOut node: the sub-flow it names is visible; a FanOut's inputs as written."""
+    for name, fault in written_faults(node) if fans_out(node) else []:
+        error(f"{at}.inputs.{name}", f"node {node.id!r}: {fault}")
+    flow_id = node.inputs.get("flow_id")
+    literal = isinstance(flow_id, str) and not REFERENCE.search(flow_id)
+    if literal and index.callable_from(path, str(flow_id)) is None:
+        error(f"{at}.inputs.flow_id", f"no sub-flow {flow_id!r} is visible from flow {flow.id!r}")
+
+
 def _node(
     node: Node,
     at: str,
@@ -104,17 +121,8 @@ def _node(
             if node.inputs.get(name) is None and action.defaults.get(name) is None:
                 error(f"{at}.inputs.{name}", f"{action.name} needs input {name!r}")
         _inputs_known(node, action, at, error)
-        if fans_out(node):
-            for name, fault in written_faults(node):
-                error(f"{at}.inputs.{name}", f"node {node.id!r}: {fault}")
         if action.engine or fans_out(node):
-            flow_id = node.inputs.get("flow_id")
-            literal = isinstance(flow_id, str) and not REFERENCE.search(flow_id)
-            if literal and index.callable_from(path, str(flow_id)) is None:
-                error(
-                    f"{at}.inputs.flow_id",
-                    f"no sub-flow {flow_id!r} is visible from flow {flow.id!r}",
-                )
+            _calls(node, at, path, flow, index, error)
     control = catalog.find_control(node.control)
     if control is None:
         error(f"{at}.control", f"unknown control {node.control!r}")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import msgspec
 import zmq
 
+from weboter.runtime.core.admission import BUSY
 from weboter.runtime.core.decide import Command
 from weboter.runtime.core.ids import new_command_id
 from weboter.runtime.engine.family import Family
@@ -54,6 +55,13 @@ _header_decoder = msgspec.msgpack.Decoder(dict[str, Any])
 
 class JobRejected(WeboterError):
     exit_code = 2
+
+
+class EngineBusy(JobRejected):
+    """Back-pressure: every run slot and queue place of the engine is taken; the run was not
+    created. Exit code 75 (EX_TEMPFAIL): a script may try again later."""
+
+    exit_code = 75
 
 
 class Host(Protocol):
@@ -130,7 +138,8 @@ class EngineClient:
             if isinstance(message, kind) and getattr(message, "command_id", None) == command_id:
                 return message
             if isinstance(message, CommandRejected) and message.command_id in (command_id, ""):
-                raise JobRejected(message.error.message, hint=message.error.hint)
+                refused = EngineBusy if message.error.kind == BUSY else JobRejected
+                raise refused(message.error.message, hint=message.error.hint)
             self._early.append(message)
 
     def submit(

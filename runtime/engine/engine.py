@@ -32,6 +32,7 @@ from weboter.runtime.actions import default_catalog
 from weboter.runtime.actions.inline import Inline
 from weboter.runtime.ai.models import ModelConfig
 from weboter.runtime.browser.host import BrowserHost
+from weboter.runtime.core.admission import Admission
 from weboter.runtime.core.catalog import Catalog
 from weboter.runtime.core.hooks import HookRegistry
 from weboter.runtime.core.references import EnvSource
@@ -51,6 +52,7 @@ from weboter.runtime.transport.bridge import Bridge
 from weboter.runtime.transport.memory import MemoryBridge
 from weboter.runtime.transport.seam import Transport
 from weboter.runtime.transport.security import start_authenticator
+from weboter.schemas.events import ENGINE_STOPPED
 from weboter.schemas.state import RunState
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,8 @@ class Engine:
         self.bridge: Transport = self._transport()
         self.bus_endpoint = f"inproc://weboter-bus-{uuid.uuid4().hex}"
         self.hooks = HookRegistry()  # register pre_node_execute handlers before start()
+        # the run slots (max_runs) and the queue's bound, shared by the Launcher and executor
+        self.admission = Admission(self.settings.max_runs, self.settings.max_queue)
         self._refs: list[pykka.ActorRef[Any]] = []
         self._clients: list[EngineClient] = []  # open ones; each removes itself on close
         self._clients_lock = threading.Lock()
@@ -156,7 +160,10 @@ class Engine:
                 ),
             ),
             ("fan_out", FanOut.start(self.bridge, s.db_path, self.catalog, self.env)),
-            ("continuous_executor", ContinuousExecutor.start(self.bridge, hooks=self.hooks)),
+            (
+                "continuous_executor",
+                ContinuousExecutor.start(self.bridge, hooks=self.hooks, admission=self.admission),
+            ),
             ("step_executor", StepExecutor.start(self.bridge, hooks=self.hooks)),
             (
                 "launcher",
@@ -168,6 +175,7 @@ class Engine:
                     env=self.env,
                     on_error=s.on_error,
                     evidence=s.evidence,
+                    admission=self.admission,
                 ),
             ),
         ]
@@ -237,11 +245,14 @@ class Engine:
 
     def pause_driven(self, reason: str) -> list[str]:
         """Record every run this process drives as PAUSED now (`reason`), so any process can
-        go on with it later (`continue`) without a resume: before stopping for good. The item
+        go on with it later (`continue`) without a resume: before stopping for good. No
+        queued run starts from now on: a stopping `serve` (`ENGINE_STOPPED`) leaves its QUEUED
+        runs so, for its restart to take up in order; any other engine pauses them too. The item
         runs of a FanOut whose parent is paused here too are left as they are: the parent takes
         them up when it goes on (a paused item would be an item that did not complete)."""
+        self.admission.close()
         with Reader(self.db_path) as reader:
-            driven = reader.driven_here()
+            driven = reader.driven_here(queued=reason != ENGINE_STOPPED)
             runs = [r for r in driven if not _item_of(reader.state(r), driven)]
         paused = []
         with self.client(follow=False) as client:

@@ -140,6 +140,7 @@ def serve(
     workers: bool = False,
     allow_hosts: list[str] | None = None,
     evidence: EvidencePolicy = "on_error",
+    limits: dict[str, int] | None = None,
 ) -> None:
     """Run an engine until SIGINT/SIGTERM (or `stop` is set); `ready(info)` once it listens.
     `workers`: nodes run in `weboter worker` processes that connect to the fourth endpoint."""
@@ -157,6 +158,8 @@ def serve(
         process="`weboter serve`",
         evidence=evidence,
     )
+    for name, value in (limits or {}).items():  # max_runs, max_queue (else the environment's)
+        setattr(settings, name, value)
     stop = stop or threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
@@ -192,15 +195,14 @@ def take_up(engine: Engine, *, starting: bool = True) -> list[str]:
     left RUNNING or STEPPING (it was killed) or PAUSED by its own stop (`ENGINE_STOPPED`; a
     pause a person asked for, or another process's, is not taken up). A killed engine's
     in-flight node runs again (at-least-once, as `weboter resume`), and so does a stopped
-    one's (it was cut off). `$env` values their clients sent are not kept across a restart,
-    so a run that needs them fails at its first such reference (its client resumes it
-    instead)."""
+    one's (it was cut off). Runs that were QUEUED go last, in their queue's order, and wait
+    for a slot again (`max_runs`) as the others take theirs. `$env` values their clients sent
+    are not kept across a restart, so a run that needs them fails at its first such reference
+    (its client resumes it instead)."""
     with Reader(engine.db_path) as log:
-        found = [
-            (run_id, log.state(run_id).version)
-            for run_id in log.orphaned(starting=starting)
-            if _served(log, run_id)
-        ]
+        queue = {run_id: i for i, (run_id, _ahead) in enumerate(log.queued())}
+        orphans = sorted(log.orphaned(starting=starting), key=lambda r: queue.get(r, -1))
+        found = [(run_id, log.state(run_id).version) for run_id in orphans if _served(log, run_id)]
     resumed: list[str] = []
     if not found:  # the usual answer, every second on a shared log: no client made for it
         return resumed

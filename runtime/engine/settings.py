@@ -9,6 +9,7 @@ from typing import Literal
 
 from weboter.runtime.ai.models import ModelConfig
 from weboter.runtime.browser.evidence import EvidencePolicy
+from weboter.runtime.core.admission import DEFAULT_MAX_QUEUE, DEFAULT_MAX_RUNS
 from weboter.runtime.errors import UsageError
 from weboter.runtime.store.eventlog import Durability
 from weboter.runtime.store.location import log_location, weboter_home
@@ -80,6 +81,32 @@ def worker_heartbeat() -> float:
     return seconds
 
 
+def _count(name: str, default: int, what: str) -> int:
+    chosen = os.environ.get(name) or str(default)
+    try:
+        number = int(chosen)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 1_000_000:
+        raise UsageError(
+            f"{name}={chosen!r} is not a whole number from 0 to 1000000",
+            hint=f"give {what}, e.g. {default} (the default)",
+        )
+    return number
+
+
+def max_runs() -> int:
+    """`$WEBOTER_MAX_RUNS`: runs an engine drives at once (default 16; 0: no limit); the
+    others wait, QUEUED, in order (docs/scaling.md, "Runs at once")."""
+    return _count("WEBOTER_MAX_RUNS", DEFAULT_MAX_RUNS, "the runs in progress at once (0: any)")
+
+
+def max_queue() -> int:
+    """`$WEBOTER_MAX_QUEUE`: runs that may wait for a slot (default 1000); a submission
+    beyond is refused at once."""
+    return _count("WEBOTER_MAX_QUEUE", DEFAULT_MAX_QUEUE, "the runs that may wait for a slot")
+
+
 @dataclass
 class Settings:
     db_path: Path = field(default_factory=default_db)
@@ -105,6 +132,10 @@ class Settings:
     transport: Literal["zmq", "memory"] = "zmq"
     # a run's node budget when its job names none: a loop that never ends fails there
     max_nodes: int = DEFAULT_MAX_NODES
+    # runs driven at once (0: no limit); the others wait QUEUED, in order, at most max_queue
+    # of them; beyond, a submission is refused at once ($WEBOTER_MAX_RUNS, $WEBOTER_MAX_QUEUE)
+    max_runs: int = field(default_factory=max_runs)
+    max_queue: int = field(default_factory=max_queue)
     on_error: str = ""  # a failing node's policy when neither job nor node says ("": fail)
     model: ModelConfig | None = None  # the AI gateway's model (None: from WEBOTER_AI_*)
     # where workflows write files (default: `workspace` beside the log), and folders allowed too

@@ -105,13 +105,17 @@ class Reader:
         """(pid, host) of the live process of this host that drives the run, if any."""
         return self._log.driver(run_id)
 
-    def driven_here(self) -> list[str]:
-        """The runs this process drives now."""
-        return self._log.driven_here()
+    def driven_here(self, *, queued: bool = False) -> list[str]:
+        """The runs this process drives now (`queued`: and those it queued)."""
+        return self._log.driven_here(queued=queued)
 
     def orphaned(self, *, starting: bool = True) -> list[str]:
         """Runs whose driving process is gone (EventLog.orphaned says which)."""
         return self._log.orphaned(starting=starting)
+
+    def queued(self) -> list[tuple[str, int]]:
+        """The QUEUED runs in queue order, each with the runs ahead of it (its engine's)."""
+        return self._log.queued()
 
     # --- a run at a point: its state, history, snapshot ----------------------------------------
 

@@ -72,33 +72,38 @@ class RunQueries:
         return [RunSummary(*row) for row in rows]
 
     def driver(self, run_id: str) -> tuple[int, str] | None:
-        """(pid, host) of a live process on this host that drives the run, if any."""
+        """(pid, host) of a live process on this host that drives the run (or queued it to),
+        if any."""
         row = self._one(
             "SELECT owner_pid, owner_host FROM runs WHERE run_id = ? AND status IN "
-            "('RUNNING', 'STEPPING')",
+            "('RUNNING', 'STEPPING', 'QUEUED')",
             (run_id,),
         )
         if row is None or row[0] is None or row[1] != this_host():
             return None
         return (int(row[0]), str(row[1])) if _alive(int(row[0])) else None
 
-    def driven_here(self) -> list[str]:
-        """The runs this process drives now (RUNNING or STEPPING, owned by its pid here)."""
+    def driven_here(self, *, queued: bool = False) -> list[str]:
+        """The runs this process drives now (RUNNING or STEPPING, owned by its pid here;
+        `queued`: and those it queued)."""
+        statuses = "('RUNNING', 'STEPPING', 'QUEUED')" if queued else "('RUNNING', 'STEPPING')"
         rows = self._read(
-            "SELECT run_id FROM runs WHERE status IN ('RUNNING', 'STEPPING') "
+            f"SELECT run_id FROM runs WHERE status IN {statuses} "
             "AND owner_pid = ? AND owner_host = ?",
             (os.getpid(), this_host()),
         )
         return [str(r[0]) for r in rows]
 
     def renew_leases(self) -> int:
-        """Extend the lease of every run this process drives by LEASE_SECONDS (engines that
-        share a log renew theirs every few seconds: runtime/store/leases.py); how many."""
+        """Extend the lease of every run this process drives (or queued) by LEASE_SECONDS
+        (engines that share a log renew theirs every few seconds: runtime/store/leases.py);
+        how many."""
         db = self._db
         try:
             rows = db.execute(
                 f"UPDATE runs SET lease_until = {db.clock} + ? WHERE owner_pid = ? AND "
-                "owner_host = ? AND status IN ('RUNNING', 'STEPPING') RETURNING run_id",
+                "owner_host = ? AND status IN ('RUNNING', 'STEPPING', 'QUEUED') "
+                "RETURNING run_id",
                 (LEASE_SECONDS, os.getpid(), this_host()),
             ).fetchall()
         except db.busy as exc:
@@ -117,7 +122,8 @@ class RunQueries:
         rows = self._read(
             f"SELECT run_id, owner_pid, owner_host, status, "
             f"COALESCE(lease_until, 0) < {self._db.clock} FROM runs "
-            "WHERE owner_pid IS NOT NULL AND status IN ('RUNNING', 'STEPPING', 'PAUSED') "
+            "WHERE owner_pid IS NOT NULL "
+            "AND status IN ('RUNNING', 'STEPPING', 'PAUSED', 'QUEUED') "
             "ORDER BY created_at",
         )
         here = this_host()
@@ -127,6 +133,21 @@ class RunQueries:
             if (_gone(int(pid), starting) if host == here else bool(expired))
             and (status != "PAUSED" or self._parked(str(run_id)))
         ]
+
+    def queued(self) -> list[tuple[str, int]]:
+        """The QUEUED runs in queue order (the seq of the RunQueued that put each there), each
+        with how many runs its engine (the row's driver) queued before it."""
+        rows = self._read(
+            "SELECT r.run_id, r.owner_pid, r.owner_host, (SELECT MAX(e.seq) FROM events e "
+            "WHERE e.run_id = r.run_id AND e.type = 'RunQueued') AS q FROM runs r "
+            "WHERE r.status = 'QUEUED' ORDER BY q"
+        )
+        ahead: dict[tuple[Any, Any], int] = {}
+        found = []
+        for run_id, pid, host, _seq in rows:
+            found.append((str(run_id), ahead.get((pid, host), 0)))
+            ahead[pid, host] = ahead.get((pid, host), 0) + 1
+        return found
 
     def _parked(self, run_id: str) -> bool:
         """Whether the run's newest pause is a stopping engine's (not a person's, a step's)."""

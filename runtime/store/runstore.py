@@ -48,6 +48,7 @@ from weboter.schemas.events import (
     NodeFailed,
     RunCreated,
     RunPaused,
+    RunQueued,
     RunResumed,
     RunRewound,
     RunStarted,
@@ -58,8 +59,9 @@ from weboter.schemas.state import RunState, RunStatus
 
 MAX_CONFLICTS = 50  # re-decisions of one command before giving up (another writer never rests)
 _MARKER_BYTES = b"\x00$env{"
-_CLAIMS = (RunStarted, RunResumed)  # events after which this process drives the run
-_DRIVEN = (RunStatus.RUNNING, RunStatus.STEPPING)
+# events after which this process drives the run (a queued run: once a slot frees)
+_CLAIMS = (RunStarted, RunResumed, RunQueued)
+_DRIVEN = (RunStatus.RUNNING, RunStatus.STEPPING, RunStatus.QUEUED)
 _encoder = msgspec.msgpack.Encoder()
 
 

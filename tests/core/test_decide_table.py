@@ -25,6 +25,7 @@ from weboter.schemas.events import (
     RunCreated,
     RunFailed,
     RunPaused,
+    RunQueued,
     RunStarted,
     RunStopped,
 )
@@ -40,6 +41,7 @@ from weboter.schemas.messages import (
     OverrideInputs,
     PatchNode,
     PauseRun,
+    QueueRun,
     RecordAttempt,
     RecordNodeResult,
     RejectRepair,
@@ -85,6 +87,7 @@ BP = Breakpoint(id="bp", node_id="b")
 # status -> the events after RunCreated and a breakpoint that put a run there
 PATHS: dict[str, list[Event]] = {
     "LOADED": [],
+    "QUEUED": [RunQueued(ahead=2)],
     "RUNNING": [RunStarted()],
     "STEPPING": [RunStarted(mode="step")],
     "PAUSED": [RunStarted(), RunPaused(reason="requested")],
@@ -119,7 +122,18 @@ Make = Callable[[RunState], Command]
 TABLE: list[tuple[str, Make, set[str]]] = [
     ("start", lambda s: StartRun(**common(s)), RESTING),
     ("step", lambda s: StartRun(**common(s), mode="step"), RESTING),
-    ("resume", lambda s: StartRun(**common(s), resume=True), {"LOADED", "PAUSED"} | DRIVEN),
+    (
+        "resume",
+        lambda s: StartRun(**common(s), resume=True),
+        {"LOADED", "PAUSED", "QUEUED"} | DRIVEN,
+    ),
+    ("start queued", lambda s: StartRun(**common(s), queued=True), {"QUEUED"}),
+    ("queue", lambda s: QueueRun(**common(s)), RESTING),
+    (
+        "queue resumed",
+        lambda s: QueueRun(**common(s), resume=True),
+        {"LOADED", "PAUSED", "QUEUED"} | DRIVEN,
+    ),
     (
         "record",
         lambda s: RecordNodeResult(**common(s), version=s.version, node_id="a", flow_path=["t"]),
@@ -141,7 +155,7 @@ TABLE: list[tuple[str, Make, set[str]]] = [
     ),
     ("veto", lambda s: VetoNode(**common(s), node_id="a", reason="no"), DRIVEN),
     ("override", lambda s: OverrideInputs(**common(s), node_id="a", inputs={}), DRIVEN),
-    ("pause", lambda s: PauseRun(**common(s)), {"RUNNING"}),
+    ("pause", lambda s: PauseRun(**common(s)), {"RUNNING", "QUEUED"}),
     ("break", lambda s: SetBreakpoint(**common(s), breakpoint=Breakpoint(id="x")), NOT_ENDED),
     ("unbreak", lambda s: ClearBreakpoint(**common(s), id="bp"), NOT_ENDED),
     ("set", lambda s: SetVariable(**common(s), name="n", value=3, scope="global"), LIVE),

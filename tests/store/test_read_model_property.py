@@ -31,6 +31,7 @@ from weboter.schemas.messages import (
     FailRun,
     JumpTo,
     PauseRun,
+    QueueRun,
     RecordNodeResult,
     Rewind,
     SetVariable,
@@ -38,7 +39,10 @@ from weboter.schemas.messages import (
     StopRun,
 )
 
-STEPS = ["start", "step", "ok", "error", "pause", "set", "rewind", "fork", "stop", "fail", "jump"]
+STEPS = [
+    *("start", "step", "ok", "error", "pause", "set", "rewind", "fork", "stop", "fail", "jump"),
+    *("queue", "dequeue"),  # waiting for a run slot (runtime/core/admission.py), then started
+]
 
 
 def command(store: RunStore, run_id: str, step: str, pick: int) -> Command | None:
@@ -58,6 +62,10 @@ def command(store: RunStore, run_id: str, step: str, pick: int) -> Command | Non
                 error=ERR if step == "error" else None,
                 worker=("", "w1", "w2")[pick % 3],  # the broker names the worker, if any
             )
+        case "queue":
+            return QueueRun(**base, resume=pick % 2 == 1)
+        case "dequeue":
+            return StartRun(**base, queued=True, resume=pick % 2 == 1)
         case "pause":
             return PauseRun(**base)
         case "set":

@@ -4,12 +4,12 @@
 import { ApiError, api, attempt, onLog } from "./api.js";
 import { el, clear, shortId, typed, when } from "./dom.js";
 
-const STATUSES = ["", "LOADED", "RUNNING", "STEPPING", "PAUSED", "ERROR", "COMPLETED", "FAILED", "STOPPED"];
+const STATUSES = ["", "LOADED", "QUEUED", "RUNNING", "STEPPING", "PAUSED", "ERROR", "COMPLETED", "FAILED", "STOPPED"];
 const COLUMNS = ["Run", "Workflow", "Status", "Events", "Started", "Duration", "Driven by", "Forked from"];
 const PAGE = 50; // runs per page
 const TYPING = 300; // ms after the last key before a search goes to the server
 const CHANGES = ["RunCreated", "RunCompleted", "RunFailed", "RunStopped", "RunPaused", "NodeFailed",
-  "RunStarted", "RunResumed"]; // events that change a row of the list
+  "RunStarted", "RunResumed", "RunQueued"]; // events that change a row of the list
 const kept = { offset: 0, q: "", status: "", since: "", until: "" }; // the list as last shown
 
 export async function showRuns(root) {
