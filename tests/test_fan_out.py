@@ -11,8 +11,11 @@ import pytest
 from tests.conftest import Runner, flow, item_run, node, wait_for, weboter
 from weboter.runtime.actions import default_catalog
 from weboter.runtime.core.loader import to_workflow
+from weboter.runtime.core.references import EnvSource
 from weboter.runtime.core.validate import validate
+from weboter.runtime.engine.engine import Engine
 from weboter.runtime.engine.handle import RunHandle, through_engine
+from weboter.runtime.engine.settings import Settings
 from weboter.runtime.store.eventlog import EventLog
 from weboter.runtime.store.projection import state_at
 from weboter.runtime.store.reading import Reader
@@ -339,3 +342,26 @@ def test_validate_lets_references_through() -> None:
     workflow["nodes"][0]["inputs"]["at_once"] = "$global{n}"
     findings = validate(to_workflow(workflow, "t"), default_catalog())
     assert not [f for f in findings if f.severity == "error"]
+
+
+def test_a_fan_out_under_one_run_slot_does_not_wait_for_itself(db_path: Path) -> None:
+    """With --max-runs 1 the parent gives up its slot while it waits for its items, which take
+    it one after the other; the parent takes it back for its next node."""
+    engine = Engine(Settings(db_path=db_path, max_runs=1), env=EnvSource({}, use_os=False))
+    engine.start()
+    try:
+        with engine.client() as client:
+            run_id = client.submit(to_workflow(squares([1, 2, 3], at_once=3), "t"))
+            ended = client.wait(run_id, timeout=60)
+    finally:
+        engine.stop()
+    assert ended.status == "COMPLETED", ended.error
+    with Reader(db_path) as reader:
+        assert [r["sq"] for r in reader.state(run_id).globals["squares"]] == [1, 4, 9]
+    items = [item_run(db_path, run_id, i) for i in range(3)]
+    log = EventLog(db_path)
+    try:
+        queued = [r for r in log.read() if r.run_id in items and r.type == "RunQueued"]
+    finally:
+        log.close()
+    assert queued  # items waited for the one slot, and got it
