@@ -48,7 +48,7 @@ async def _checks() -> tuple[bool, bool, bool]:
             page = await browser.new_page()
             await page.set_content(RECORDED)
             print_ = await page.eval_on_selector("#password", f"(el) => ({FINGERPRINT_JS})(el)")
-            remembered = {"locator": {"element": "#pw", "type": "css"}, "timeout": 300}
+            remembered = {"locator": {"element": "#pw", "type": "css"}, "timeout": 3000}
             ctx = _Context(page)
             await page.set_content(HEALED)
             healed = await same_element(ctx, remembered, [print_])  # type: ignore[arg-type]
