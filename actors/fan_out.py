@@ -99,9 +99,20 @@ class FanOut(MessageActor):
         self.items: dict[str, str] = {}  # item run -> its parent run
         self.creating: dict[str, str] = {}  # CreateRun command id -> item run
         self._swept = 0.0
+        self._reader: Reader | None = None  # the log, opened once in this actor's thread
 
     def started(self) -> None:
         self.on_idle(self.idle)
+
+    def stopping(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+
+    @property
+    def reader(self) -> Reader:
+        if self._reader is None:
+            self._reader = Reader(self.db_path)
+        return self._reader
 
     def handle(self, message: Message) -> None:
         try:
@@ -154,19 +165,19 @@ class FanOut(MessageActor):
             prev=task.prev_outputs,
         )
         inputs = resolve_inputs(task.node, spec, resolver)
-        with Reader(self.db_path) as reader:
-            parent = reader.state(task.run_id)
-            plan = items_plan(parent, task, inputs, resolver)
-            batch = Batch(task, plan, parent, _client(reader, task.run_id), inputs)
-            first = ItemOf(
-                run=task.run_id,
-                node=task.node.id,
-                index=0,
-                flow_path=list(task.flow_path),
-                arrived=task.arrived,
-            )
-            for standing in stand(reader, first, len(plan.items)):
-                self._place(batch, standing)
+        reader = self.reader
+        parent = reader.state(task.run_id)
+        plan = items_plan(parent, task, inputs, resolver)
+        batch = Batch(task, plan, parent, _client(reader, task.run_id), inputs)
+        first = ItemOf(
+            run=task.run_id,
+            node=task.node.id,
+            index=0,
+            flow_path=list(task.flow_path),
+            arrived=task.arrived,
+        )
+        for standing in stand(reader, first, len(plan.items)):
+            self._place(batch, standing)
         return batch
 
     def _place(self, batch: Batch, standing: Standing) -> None:
@@ -296,9 +307,7 @@ class FanOut(MessageActor):
         self.items.pop(run_id, None)
         if status == RunStatus.COMPLETED:
             try:
-                with Reader(self.db_path) as reader:
-                    done = reader.state(run_id)
-                batch.results[index] = self._result(batch, done, index)
+                batch.results[index] = self._result(batch, self.reader.state(run_id), index)
             except Exception as exc:  # its data_out could not be read: the item failed
                 batch.failed[index] = error_context(exc, batch.task.node.id, batch.task.flow_path)
         else:
@@ -340,9 +349,8 @@ class FanOut(MessageActor):
         if not self.batches:
             return None
         self._swept = time.monotonic()
-        with Reader(self.db_path) as reader:
-            for batch in list(self.batches.values()):
-                self._sweep(reader, batch)
+        for batch in list(self.batches.values()):
+            self._sweep(self.reader, batch)
         return SWEEP_SECONDS
 
     def _sweep(self, reader: Reader, batch: Batch) -> None:
