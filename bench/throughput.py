@@ -8,11 +8,14 @@ on /usr/bin/chromium:
 
   weboter          `weboter run shard0.json ... --parallel N`: N runs at once in one engine (one
                    Chromium, a context per run), durability `sync`, evidence `on_error`
-  weboter-every    the same with `--evidence every_node` (`weboter run`'s default today)
+  weboter-every    the same with `--evidence every_node` (`weboter ui`'s default; `weboter
+                   run`'s is on_error)
   workers          `weboter serve --workers`, 2 `weboter worker`s (capacity N/2 each) and
                    `weboter run --engine ... --parallel N` (the cluster's start is not timed)
   crawlee          PlaywrightCrawler, N pages at once (min = desired = max concurrency = N)
   crawlee-auto     PlaywrightCrawler at its own autoscaled defaults
+  crawlee-lean     `crawlee` on a Chromium launched with Weboter's --disable-features (no WebUI
+                   omnibox popup renderer per window: runtime/browser/lean.py)
 
 Pages = product pages + list pages of the site (the same number for all). Per contender and
 round: pages/min over the process's whole life (start-up included, as a user waits) and over
@@ -48,7 +51,7 @@ from throughput_weboter import cluster, run_command, write_shards
 
 BENCH = Path(__file__).parent
 BROWSER = "/usr/bin/chromium"
-ALL = ("weboter", "weboter-every", "workers", "crawlee", "crawlee-auto")
+ALL = ("weboter", "weboter-every", "workers", "crawlee", "crawlee-auto", "crawlee-lean")
 TIMEOUT = 1800  # seconds one scrape may take
 Job = tuple[list[str], dict[str, str], Callable[[], list[Path]]]  # command, env, its CSVs
 Maker = Callable[[Path, TextIO], Job]  # (a temporary folder, the log) -> the job
@@ -119,13 +122,15 @@ def weboter_job(
     return make
 
 
-def crawlee_job(url: str, concurrency: str) -> Maker:
-    """Crawlee's PlaywrightCrawler, `concurrency` pages at once (or "auto")."""
+def crawlee_job(url: str, concurrency: str, lean: bool = False) -> Maker:
+    """Crawlee's PlaywrightCrawler, `concurrency` pages at once (or "auto"); `lean`: its
+    Chromium launched with Weboter's --disable-features (runtime/browser/lean.py)."""
 
     def make(tmp: Path, log: TextIO) -> Job:
         out = tmp / "crawlee.csv"
         command = [sys.executable, str(BENCH / "throughput_crawlee.py"), url, str(out)]
         command += ["--concurrency", concurrency, "--browser", BROWSER]
+        command += ["--lean"] if lean else []
         env = {**os.environ, "CRAWLEE_STORAGE_DIR": str(tmp / "storage")}
         return command, env, lambda: [out] if out.exists() else []
 
@@ -137,6 +142,8 @@ def contender(name: str, args: argparse.Namespace, url: str) -> Maker:
         return crawlee_job(url, str(args.parallel))
     if name == "crawlee-auto":
         return crawlee_job(url, "auto")
+    if name == "crawlee-lean":
+        return crawlee_job(url, str(args.parallel), lean=True)
     evidence = "every_node" if name == "weboter-every" else "on_error"
     return weboter_job(url, args.parallel, evidence, workers=2 if name == "workers" else 0)
 
