@@ -11,7 +11,7 @@
   document, and Playwright's injected script for it) until V8 runs a full collection, which
   it puts off for as long as the renderer has room: ~1 MiB of heap per page with the scripts a
   browser node runs, the renderer at 150-200 MiB after 100 pages. After every
-  `COLLECT_EVERY` pages a run's tabs loaded, their garbage is collected (one CDP call, ~20-60
+  `COLLECT_EVERY` pages a run's tabs loaded, their garbage is collected (one CDP call, ~35-65
   ms on a busy machine).
 """
 
@@ -47,7 +47,7 @@ PLAYWRIGHT_DISABLED = [
 ]
 FEATURES_FLAG = "--disable-features="
 
-COLLECT_EVERY = 10  # pages loaded by a run's tabs between two collections of their garbage
+COLLECT_EVERY = 5  # pages loaded by a run's tabs between two collections of their garbage
 
 
 def disable_features_arg() -> str:
