@@ -8,7 +8,8 @@ on /usr/bin/chromium:
 
   weboter          `weboter run shard0.json ... --parallel N`: N runs at once in one engine (one
                    Chromium, a context per run), durability `sync`, evidence `on_error`
-  weboter-every    the same with `--evidence every_node` (`weboter ui`'s default)
+  weboter-every    the same with `--evidence every_node` (`weboter ui`'s default; `weboter
+                   run`'s is on_error)
   weboter-fanout   ONE run: the list pages one after the other, then a `FanOut` over every
                    product, N at once, in tabs of the run's one context (bench/throughput_fanout.py)
   workers          `weboter serve --workers`, 2 `weboter worker`s (capacity N/2 each) and
@@ -16,6 +17,8 @@ on /usr/bin/chromium:
   workers1         the same with 1 worker of capacity N (how pages/min grow with workers)
   crawlee          PlaywrightCrawler, N pages at once (min = desired = max concurrency = N)
   crawlee-auto     PlaywrightCrawler at its own autoscaled defaults
+  crawlee-lean     `crawlee` on a Chromium launched with Weboter's --disable-features (no WebUI
+                   omnibox popup renderer per window: runtime/browser/lean.py)
 
 Pages = product pages + list pages of the site (the same number for all). Per contender and
 round: pages/min over the process's whole life (start-up included, as a user waits) and over
@@ -60,6 +63,7 @@ ALL = (
     "workers1",
     "crawlee",
     "crawlee-auto",
+    "crawlee-lean",
 )
 TIMEOUT = 1800  # seconds one scrape may take
 Job = tuple[list[str], dict[str, str], Callable[[], list[Path]]]  # command, env, its CSVs
@@ -131,13 +135,15 @@ def weboter_job(
     return make
 
 
-def crawlee_job(url: str, concurrency: str) -> Maker:
-    """Crawlee's PlaywrightCrawler, `concurrency` pages at once (or "auto")."""
+def crawlee_job(url: str, concurrency: str, lean: bool = False) -> Maker:
+    """Crawlee's PlaywrightCrawler, `concurrency` pages at once (or "auto"); `lean`: its
+    Chromium launched with Weboter's --disable-features (runtime/browser/lean.py)."""
 
     def make(tmp: Path, log: TextIO) -> Job:
         out = tmp / "crawlee.csv"
         command = [sys.executable, str(BENCH / "throughput_crawlee.py"), url, str(out)]
         command += ["--concurrency", concurrency, "--browser", BROWSER]
+        command += ["--lean"] if lean else []
         env = {**os.environ, "CRAWLEE_STORAGE_DIR": str(tmp / "storage")}
         return command, env, lambda: [out] if out.exists() else []
 
@@ -149,6 +155,8 @@ def contender(name: str, args: argparse.Namespace, url: str) -> Maker:
         return crawlee_job(url, str(args.parallel))
     if name == "crawlee-auto":
         return crawlee_job(url, "auto")
+    if name == "crawlee-lean":
+        return crawlee_job(url, str(args.parallel), lean=True)
     if name == "weboter-fanout":
         return fanout_job(url, args.parallel)
     evidence = "every_node" if name == "weboter-every" else "on_error"

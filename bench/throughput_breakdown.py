@@ -35,6 +35,7 @@ def configs(url: str, n: int, tmp: Path) -> list[tuple[str, Maker]]:
         (f"workers {n}", weboter_job(url, n, workers=2)),
         ("crawlee 1", crawlee_job(url, "1")),
         (f"crawlee {n}", crawlee_job(url, str(n))),
+        (f"crawlee {n} lean", crawlee_job(url, str(n), lean=True)),
         ("traced 1", weboter_job(url, 1, traced=tmp / "traced-1.json")),
         (f"traced {n}", weboter_job(url, n, traced=tmp / f"traced-{n}.json")),
     ]

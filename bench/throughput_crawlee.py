@@ -23,9 +23,12 @@ from crawlee import ConcurrencySettings
 from crawlee.crawlers import PlaywrightCrawler, PlaywrightCrawlingContext
 
 from weboter.runtime.browser.host import LAUNCH_ARGS
+from weboter.runtime.browser.lean import disable_features_arg
 
 
-def crawler(concurrency: str, browser: str) -> PlaywrightCrawler:
+def crawler(concurrency: str, browser: str, lean: bool = False) -> PlaywrightCrawler:
+    """`lean`: Chromium without the WebUI omnibox popup per window, as Weboter launches it."""
+    args = [*LAUNCH_ARGS, disable_features_arg()] if lean else LAUNCH_ARGS
     settings = ConcurrencySettings()
     if concurrency != "auto":
         n = int(concurrency)
@@ -33,7 +36,7 @@ def crawler(concurrency: str, browser: str) -> PlaywrightCrawler:
     made = PlaywrightCrawler(
         headless=True,
         browser_type="chromium",
-        browser_launch_options={"executable_path": browser, "args": LAUNCH_ARGS},
+        browser_launch_options={"executable_path": browser, "args": args},
         concurrency_settings=settings,
         max_requests_per_crawl=100_000,
         configure_logging=False,
@@ -68,9 +71,10 @@ async def main() -> None:
     parser.add_argument("out")
     parser.add_argument("--concurrency", default="8")
     parser.add_argument("--browser", default="/usr/bin/chromium")
+    parser.add_argument("--lean", action="store_true", help="Weboter's --disable-features too")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    made = crawler(args.concurrency, args.browser)
+    made = crawler(args.concurrency, args.browser, args.lean)
     stats = await made.run([f"{args.url}/products?page=1"])
     await made.export_data(args.out)
     print(f"crawlee: {stats.requests_finished} pages, {stats.requests_failed} failed", flush=True)

@@ -111,8 +111,8 @@ def run_command(files: list[Path], base_url: str, parallel: int, evidence: str) 
     command = [*WEBOTER, "run", *map(str, files), "--parallel", str(parallel), "--quiet"]
     command += ["--var", f"base_url={base_url}", "--var", "rows=[]", "--json"]
     command += ["--durability", "sync", "--max-nodes", "100000"]
-    # always given: `weboter run`'s default is every_node (its --help says so; the `ui`
-    # command's default reaches it through the options they share)
+    # always given, so a round says which it measured (`weboter run`'s default is on_error,
+    # `weboter ui`'s every_node)
     return [*command, "--evidence", evidence]
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from weboter.runtime.browser.gate import Gate
+from weboter.runtime.browser.lean import Loads, disable_features_arg, features_lost, learn
 from weboter.runtime.browser.snapshot import NotOpened, reopen
 from weboter.runtime.browser.traffic import unwatch
 from weboter.runtime.core.hosts import WIDEN, HostRule, host_rule
@@ -126,6 +127,7 @@ class RunSession:
     files: Workspace | None = None  # the files they may read (none without a workspace)
     refused: list[str] = field(default_factory=list)  # what its pages were refused
     traffic: Any = None  # its requests and console messages, once watched (browser/traffic.py)
+    loads: Loads = field(default_factory=Loads)  # pages its tabs loaded (browser/lean.py)
     # its context is another run's session's: an item run of a FanOut in its parent's context
     # (its own tabs, the parent's cookies and storage); closing it closes its tabs only
     lender: RunSession | None = None
@@ -264,17 +266,28 @@ class BrowserHost:
 
             if self._playwright is None:
                 self._playwright = await async_playwright().start()
-            try:
-                self._browser = await self._playwright.chromium.launch(
-                    executable_path=found.path, headless=self.headless, args=LAUNCH_ARGS
-                )
-            except Exception as exc:
-                raise BrowserMissing(
-                    f"Chromium at {found.path} ({found.source}) did not start: "
-                    f"{str(exc).splitlines()[0]}",
-                    hint="`weboter doctor` checks the browser set-up",
-                ) from exc
+            self._browser = await self._start(found)
+            lost = await features_lost(self._browser)
+            if lost:  # this Playwright disables more than Weboter's flag repeats
+                learn(lost)
+                with contextlib.suppress(Exception):
+                    await self._browser.close()
+                self._browser = await self._start(found)
         return self._browser
+
+    async def _start(self, found: BrowserFound) -> Any:
+        try:
+            return await self._playwright.chromium.launch(
+                executable_path=found.path,
+                headless=self.headless,
+                args=[*LAUNCH_ARGS, disable_features_arg()],
+            )
+        except Exception as exc:
+            raise BrowserMissing(
+                f"Chromium at {found.path} ({found.source}) did not start: "
+                f"{str(exc).splitlines()[0]}",
+                hint="`weboter doctor` checks the browser set-up",
+            ) from exc
 
     async def session(
         self, run_id: str, restore: tuple[str, dict[str, Any] | None] | None = None
@@ -301,6 +314,7 @@ class BrowserHost:
                     accept_downloads=True, storage_state=storage, proxy=proxy
                 )
                 found = RunSession(context=context, rule=rule, files=self.files, refused=refused)
+                context.on("page", found.loads.watch)
                 await context.route("file://**", partial(_file_request, found))
                 self._sessions[run_id] = found
                 if restore and restore[0] and restore[0] != "about:blank":

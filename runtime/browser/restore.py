@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from weboter.runtime.browser.host import BrowserHost, RunSession
+from weboter.runtime.browser.lean import collect_garbage
 from weboter.runtime.browser.snapshot import NotOpened, differences, put_back, take
 from weboter.runtime.core.catalog import ActionContext, ActionSpec, Catalog
 from weboter.runtime.core.flows import index_for
@@ -177,7 +178,10 @@ class BrowserRestore:
         run_id: str,
     ) -> BrowserState | None:
         """The page after a browser node (redacted), to restore the run later. After an
-        action that only reads the page, the snapshot taken before is carried over."""
+        action that only reads the page, the snapshot taken before is carried over. Every
+        few pages the run's tabs loaded, their garbage is collected (runtime/browser/lean.py)."""
+        if session.loads.due():
+            await collect_garbage(session.context, list(session.context.pages))
         if spec.reads_only and before is not None:
             page = session.current
             url = page.url if page is not None and not page.is_closed() else before.url
