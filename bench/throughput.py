@@ -274,7 +274,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--per-page", type=int, default=20, help="products per list page")
     parser.add_argument("--parallel", type=int, default=8, help="pages (runs) at once: N")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--contenders", default="weboter,workers,crawlee,crawlee-auto")
+    parser.add_argument(
+        "--contenders", default="weboter,weboter-fanout,workers,crawlee,crawlee-auto"
+    )
     parser.add_argument("--quick", action="store_true", help="40 products, 1 round: a smoke test")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--logs", type=Path, help="the contenders' output (default: a temp dir)")
