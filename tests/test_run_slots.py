@@ -106,6 +106,12 @@ def test_beyond_the_queue_a_submission_is_refused_at_once_and_nothing_is_created
     with GateServer() as gate, Engine(settings) as engine, engine.client(follow=False) as client:
         mine = {"gate": gate.url, "me": "x"}
         runs = [client.submit(HELD, variables=mine) for _ in range(2)]  # one runs, one waits
+
+        def settled() -> bool:  # a submission is answered once created, before it is driven
+            with Reader(db) as log:
+                return [str(log.state(r).status) for r in runs] == ["RUNNING", "QUEUED"]
+
+        wait_for(settled, "one run in progress and one queued", 30)
         with pytest.raises(EngineBusy) as refused:
             client.submit(HELD, variables=mine, timeout=5)
         said = refused.value
