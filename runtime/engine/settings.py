@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from weboter.runtime.ai.models import ModelConfig
 from weboter.runtime.browser.evidence import EvidencePolicy
@@ -15,6 +16,8 @@ from weboter.runtime.store.eventlog import Durability
 from weboter.runtime.store.location import log_location, weboter_home
 from weboter.runtime.transport.security import CurveConfig
 from weboter.schemas.workers import HEARTBEAT
+
+T = TypeVar("T", int, float)
 
 DEFAULT_MAX_NODES = 100_000
 
@@ -51,48 +54,59 @@ def default_restore() -> RestoreMode:
 def engine_gone_after() -> float:
     """`$WEBOTER_ENGINE_GONE_AFTER`: seconds a client of `weboter serve` waits for an engine
     that went silent before it says the engine is gone (default 20)."""
-    chosen = os.environ.get("WEBOTER_ENGINE_GONE_AFTER") or "20"
-    try:
-        seconds = float(chosen)
-    except ValueError:
-        seconds = -1.0
-    if not 3.0 < seconds < 86_400:
-        raise UsageError(
-            f"WEBOTER_ENGINE_GONE_AFTER={chosen!r} is not a number of seconds above 3",
-            hint="give the seconds to wait for a silent engine, e.g. 20 (the default) or 120",
-        )
-    return seconds
+    return _from_env(
+        "WEBOTER_ENGINE_GONE_AFTER",
+        "20",
+        float,
+        lambda seconds: 3.0 < seconds < 86_400,
+        "is not a number of seconds above 3",
+        "give the seconds to wait for a silent engine, e.g. 20 (the default) or 120",
+    )
 
 
 def worker_heartbeat() -> float:
     """`$WEBOTER_HEARTBEAT`: seconds between the heartbeats an engine with workers and its
     workers send each other (default 2.5); a side not heard from for three is presumed gone,
     its runs' nodes placed again. Give the engine and its workers the same."""
-    chosen = os.environ.get("WEBOTER_HEARTBEAT") or str(HEARTBEAT)
-    try:
-        seconds = float(chosen)
-    except ValueError:
-        seconds = -1.0
-    if not 0.2 <= seconds <= 60:
-        raise UsageError(
-            f"WEBOTER_HEARTBEAT={chosen!r} is not a number of seconds from 0.2 to 60",
-            hint=f"give the seconds between heartbeats, e.g. {HEARTBEAT:g} (the default)",
-        )
-    return seconds
+    return _from_env(
+        "WEBOTER_HEARTBEAT",
+        str(HEARTBEAT),
+        float,
+        lambda seconds: 0.2 <= seconds <= 60,
+        "is not a number of seconds from 0.2 to 60",
+        f"give the seconds between heartbeats, e.g. {HEARTBEAT:g} (the default)",
+    )
 
 
 def _count(name: str, default: int, what: str) -> int:
-    chosen = os.environ.get(name) or str(default)
+    return _from_env(
+        name,
+        str(default),
+        int,
+        lambda number: 0 <= number <= 1_000_000,
+        "is not a whole number from 0 to 1000000",
+        f"give {what}, e.g. {default} (the default)",
+    )
+
+
+def _from_env(
+    name: str,
+    default: str,
+    convert: Callable[[str], T],
+    ok: Callable[[T], bool],
+    said: str,
+    hint: str,
+) -> T:
+    """`$name` (else `default`) as `convert` reads it; a UsageError (`name=value said`) when it
+    cannot be read or `ok` refuses it."""
+    chosen = os.environ.get(name) or default
     try:
-        number = int(chosen)
+        value = convert(chosen)
     except ValueError:
-        number = -1
-    if not 0 <= number <= 1_000_000:
-        raise UsageError(
-            f"{name}={chosen!r} is not a whole number from 0 to 1000000",
-            hint=f"give {what}, e.g. {default} (the default)",
-        )
-    return number
+        raise UsageError(f"{name}={chosen!r} {said}", hint=hint) from None
+    if not ok(value):
+        raise UsageError(f"{name}={chosen!r} {said}", hint=hint)
+    return value
 
 
 def max_runs() -> int:

@@ -70,7 +70,8 @@ def test_one_renderer_per_run(site: str) -> None:
             for run in ("a", "b", "c"):
                 session = await host.session(run)
                 await (await session.page()).goto(f"{site}/{run}")
-            await asyncio.sleep(0.5)  # a renderer left over would still be there
+            # not a sync: no event says "no other renderer comes"; a leftover would show by now
+            await asyncio.sleep(0.5)
             renderers, ui = await processes(host)
             return renderers, ui, await features_lost(host._browser)
         finally:
